@@ -1,0 +1,304 @@
+// The control-plane benchmark: for each step (100, 500, 1,000, 2,000 proxies) a fresh
+// `weft control-plane` with the step's mesh, simulated proxies in worker processes, then:
+// time to sync everyone, config changes (VirtualService written → last RDS ACK), an endpoint
+// joining and leaving (→ last EDS ACK), with the control plane's CPU, RSS and bytes pushed.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { XdsType } from '../../src/api/envoy.js';
+import { start, waitFor, httpStatus, httpJson, sleep, type Started } from '../lib/procs.js';
+import { freePorts } from '../lib/ports.js';
+import { cpuSeconds, rssBytes, peakRssBytes, RssSampler } from '../lib/procstat.js';
+import { summarize, round, type Percentiles } from '../lib/stats.js';
+import { planMesh, proxyIdentity, writeConfigChange, writeMeshConfig, type MeshPlan } from './mesh.js';
+import { now } from './sim-proxy.js';
+import type { Collected, Progress, WorkerCommand } from './sim-worker.js';
+
+export interface ControlplaneOptions {
+  dir: string;
+  weftBin: string;
+  steps: number[];
+  services: number;
+  endpoints: number;
+  changes: number;
+  log(msg: string): void;
+}
+
+export interface ChangeResult {
+  /** Change → last proxy's ACK, ms. */
+  lastAckMs: number;
+  /** Change → median proxy's ACK, ms. */
+  medianAckMs: number;
+  updated: number;
+  expected: number;
+  /** Sum of encoded DiscoveryResponse sizes the proxies received in the window. */
+  bytes: number;
+  responses: number;
+  cpuSeconds: number;
+  timedOut: boolean;
+}
+
+export interface StepResult {
+  plan: MeshPlan;
+  status: 'ok' | 'failed';
+  error?: string;
+  workers: number;
+  /** Start of connecting → every proxy ACKed CDS, EDS, LDS and RDS. */
+  syncSeconds?: number;
+  syncCpuSeconds?: number;
+  syncBytes?: number;
+  rssMiB?: { idle: number; afterSync: number; max: number; peakHwm: number };
+  configChange?: { lastAck: Percentiles; medianAck: Percentiles; samples: ChangeResult[] };
+  join?: ChangeResult;
+  leave?: ChangeResult & { graceMs: number };
+  /** /debug/syncz agreed that every proxy ACKed what it was sent. */
+  synczConsistent?: boolean;
+  workerCpuSeconds?: number;
+}
+
+export interface ControlplaneResult {
+  config: Omit<ControlplaneOptions, 'log' | 'dir' | 'weftBin'> & { debounceMs: number; endpointGraceMs: number };
+  steps: StepResult[];
+}
+
+const MiB = 1024 * 1024;
+const DEBOUNCE_MS = 100; // the control plane's default, passed explicitly so the report can say it
+const GRACE_MS = 3000;
+
+class Worker {
+  private seq = 0;
+  private readonly waiting = new Map<number, (b: unknown) => void>();
+  private constructor(readonly proc: Started) {
+    proc.child.on('message', (m: { id?: number; body?: unknown }) => {
+      if (m.id === undefined) return;
+      this.waiting.get(m.id)?.(m.body);
+      this.waiting.delete(m.id);
+    });
+  }
+  static async start(name: string): Promise<Worker> {
+    const proc = start(name, new URL('./sim-worker.js', import.meta.url).pathname, [], {
+      ipc: true,
+      execArgv: ['--max-old-space-size=4096'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      proc.child.once('message', () => resolve());
+      void proc.exited.then(() => reject(new Error(`${name} exited:\n${proc.tail()}`)));
+    });
+    return new Worker(proc);
+  }
+  ask<T>(command: WorkerCommand): Promise<T> {
+    const id = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, (b) => resolve(b as T));
+      this.proc.child.send({ id, command }, (err) => err && reject(err));
+    });
+  }
+}
+
+async function all<T>(workers: Worker[], command: WorkerCommand): Promise<T[]> {
+  return Promise.all(workers.map((w) => w.ask<T>(command)));
+}
+
+/** Wait until `expected` proxies ACKed `type` since the mark and the stream has been quiet a moment. */
+async function awaitPropagation(
+  workers: Worker[],
+  type: XdsType,
+  expected: number,
+  exclude: number[],
+  t0: number,
+  timeoutMs: number,
+): Promise<{ collected: Collected[]; timedOut: boolean }> {
+  const quietMs = 400;
+  const deadline = Date.now() + timeoutMs;
+  let timedOut = false;
+  for (;;) {
+    const ps = await all<Progress>(workers, { cmd: 'progress', type, exclude });
+    const updated = ps.reduce((a, p) => a + p.updated, 0);
+    const last = Math.max(t0, ...ps.map((p) => p.lastResponseAt));
+    if (updated >= expected && now() - last >= quietMs) break;
+    if (Date.now() > deadline) {
+      timedOut = true;
+      break;
+    }
+    await sleep(100);
+  }
+  return { collected: await all<Collected>(workers, { cmd: 'collect', type, exclude }), timedOut };
+}
+
+function changeResult(collected: Collected[], t0: number, expected: number, cpu: number, timedOut: boolean): ChangeResult {
+  const times = collected.flatMap((c) => c.ackTimes).map((t) => t - t0);
+  const s = summarize(times);
+  return {
+    lastAckMs: round(s.max, 1),
+    medianAckMs: round(s.p50, 1),
+    updated: times.length,
+    expected,
+    bytes: collected.reduce((a, c) => a + c.bytes, 0),
+    responses: collected.reduce((a, c) => a + c.responses, 0),
+    cpuSeconds: round(cpu, 3),
+    timedOut,
+  };
+}
+
+interface SynczEntry {
+  id: string;
+  types?: Record<string, { sent?: string | null; acked?: string | null; nack?: unknown }>;
+}
+
+async function synczConsistent(monitor: number, expected: number): Promise<boolean> {
+  const body = (await httpJson(monitor, '/debug/syncz')) as { proxies?: SynczEntry[] } | SynczEntry[];
+  const list = Array.isArray(body) ? body : (body.proxies ?? []);
+  if (list.length !== expected) return false;
+  return list.every((p) => Object.values(p.types ?? {}).every((t) => t.sent === t.acked && !t.nack));
+}
+
+async function runStep(opts: ControlplaneOptions, proxies: number): Promise<StepResult> {
+  const plan = planMesh(proxies, opts.services, opts.endpoints);
+  const dir = path.join(opts.dir, `step-${proxies}`);
+  const configDir = path.join(dir, 'config');
+  writeMeshConfig(configDir, plan);
+  const [xds, monitor] = await freePorts(2);
+  const workerCount = proxies >= 200 ? 2 : 1;
+  const result: StepResult = { plan, status: 'ok', workers: workerCount };
+  const cp = start(
+    'weft-control-plane',
+    process.execPath,
+    [
+      opts.weftBin,
+      'control-plane',
+      '--config-dir',
+      configDir,
+      '--xds-address',
+      `127.0.0.1:${xds}`,
+      '--monitor-address',
+      `127.0.0.1:${monitor}`,
+      '--debounce-ms',
+      String(DEBOUNCE_MS),
+      '--endpoint-grace-ms',
+      String(GRACE_MS),
+    ],
+    { logFile: path.join(dir, 'control-plane.log') },
+  );
+  const workers: Worker[] = [];
+  let sampler: RssSampler | undefined;
+  try {
+    await waitFor('weft control-plane /ready', async () => (await httpStatus(monitor, '/ready')) === 200, 30_000, cp);
+    await sleep(500);
+    const idleRss = rssBytes(cp.pid);
+    sampler = new RssSampler(cp.pid, 200);
+    for (let w = 0; w < workerCount; w++) workers.push(await Worker.start(`sim-worker-${w}`));
+
+    // 1. Everyone connects and syncs.
+    opts.log(`controlplane: ${proxies} proxies, ${plan.services} services, ${plan.endpoints} endpoints: connecting`);
+    await all(workers, { cmd: 'mark' });
+    const cpu0 = cpuSeconds(cp.pid);
+    const t0 = now();
+    await Promise.all(
+      workers.map((w, wi) =>
+        w.ask({
+          cmd: 'connect',
+          xds: `127.0.0.1:${xds}`,
+          proxies: Array.from({ length: proxies }, (_, i) => i)
+            .filter((i) => i % workerCount === wi)
+            .map((i) => proxyIdentity(plan, i)),
+          perBatch: 50,
+          batchEveryMs: 50,
+        }),
+      ),
+    );
+    const syncDeadline = Date.now() + 60_000 + proxies * 60;
+    let ps: Progress[] = [];
+    for (;;) {
+      ps = await all<Progress>(workers, { cmd: 'progress', type: 'route', exclude: [] });
+      const synced = ps.reduce((a, p) => a + p.synced, 0);
+      if (synced >= proxies) break;
+      const errors = ps.flatMap((p) => p.errors);
+      if (Date.now() > syncDeadline || cp.child.exitCode !== null) {
+        throw new Error(`only ${synced}/${proxies} proxies synced after ${Math.round((now() - t0) / 1000)} s${errors.length ? `; errors: ${errors.join('; ')}` : ''}`);
+      }
+      await sleep(200);
+    }
+    result.syncSeconds = round((now() - t0) / 1000, 2);
+    const syncCollected = await all<Collected>(workers, { cmd: 'collect', type: 'route', exclude: [] });
+    result.syncBytes = syncCollected.reduce((a, c) => a + c.bytes, 0);
+    result.syncCpuSeconds = round(cpuSeconds(cp.pid) - cpu0, 2);
+    await sleep(1000);
+    const afterSync = rssBytes(cp.pid);
+    opts.log(`  synced in ${result.syncSeconds} s, control plane CPU ${result.syncCpuSeconds} s, RSS ${(afterSync / MiB).toFixed(0)} MiB`);
+
+    // 2. Config changes: a VirtualService appears → every proxy ACKs new routes.
+    const samples: ChangeResult[] = [];
+    for (let n = 0; n < opts.changes; n++) {
+      await all(workers, { cmd: 'mark' });
+      const c0 = cpuSeconds(cp.pid);
+      const tc = now();
+      writeConfigChange(configDir, plan, n);
+      const { collected, timedOut } = await awaitPropagation(workers, 'route', proxies, [], tc, 30_000 + proxies * 20);
+      samples.push(changeResult(collected, tc, proxies, cpuSeconds(cp.pid) - c0, timedOut));
+      const s = samples[samples.length - 1];
+      opts.log(
+        `  config change ${n + 1}/${opts.changes}: last ACK ${s.lastAckMs} ms, median ${s.medianAckMs} ms, ${s.updated}/${proxies} proxies, ${(s.bytes / MiB).toFixed(1)} MiB, CPU ${s.cpuSeconds} s`,
+      );
+      await sleep(300);
+    }
+    result.configChange = {
+      lastAck: summarize(samples.map((s) => s.lastAckMs)),
+      medianAck: summarize(samples.map((s) => s.medianAckMs)),
+      samples,
+    };
+
+    // 3. An endpoint joins (a new instance of svc-0), then leaves.
+    const joiner = proxyIdentity(plan, proxies);
+    await all(workers, { cmd: 'mark' });
+    let c0 = cpuSeconds(cp.pid);
+    let tc = now();
+    await workers[0].ask({ cmd: 'connect', xds: `127.0.0.1:${xds}`, proxies: [joiner], perBatch: 1, batchEveryMs: 0 });
+    let r = await awaitPropagation(workers, 'endpoint', proxies, [joiner.index], tc, 30_000 + proxies * 20);
+    result.join = changeResult(r.collected, tc, proxies, cpuSeconds(cp.pid) - c0, r.timedOut);
+    opts.log(`  endpoint join: last EDS ACK ${result.join.lastAckMs} ms, ${result.join.updated}/${proxies}, ${(result.join.bytes / MiB).toFixed(1)} MiB`);
+    await sleep(500);
+    await all(workers, { cmd: 'mark' });
+    c0 = cpuSeconds(cp.pid);
+    tc = now();
+    await workers[0].ask({ cmd: 'leave', index: joiner.index });
+    r = await awaitPropagation(workers, 'endpoint', proxies, [joiner.index], tc, GRACE_MS + 30_000 + proxies * 20);
+    result.leave = { ...changeResult(r.collected, tc, proxies, cpuSeconds(cp.pid) - c0, r.timedOut), graceMs: GRACE_MS };
+    opts.log(`  endpoint leave: last EDS ACK ${result.leave.lastAckMs} ms (incl. ${GRACE_MS} ms grace), ${result.leave.updated}/${proxies}`);
+
+    await sleep(500);
+    result.synczConsistent = await synczConsistent(monitor, proxies).catch(() => false);
+    result.rssMiB = {
+      idle: round(idleRss / MiB, 1),
+      afterSync: round(afterSync / MiB, 1),
+      max: round(sampler.stop() / MiB, 1),
+      peakHwm: round(peakRssBytes(cp.pid) / MiB, 1),
+    };
+    result.workerCpuSeconds = round(workers.reduce((a, w) => a + cpuSeconds(w.proc.pid), 0), 1);
+  } catch (e) {
+    result.status = 'failed';
+    result.error = String((e as Error).message ?? e).slice(0, 2000);
+    if (cp.child.exitCode !== null) result.error += `\ncontrol plane exited: ${cp.tail().slice(-1500)}`;
+    if (sampler) result.rssMiB = { idle: NaN, afterSync: NaN, max: round(sampler.stop() / MiB, 1), peakHwm: round(peakRssBytes(cp.pid) / MiB, 1) };
+    opts.log(`  step ${proxies} failed: ${result.error.split('\n')[0]}`);
+  } finally {
+    sampler?.stop();
+    await Promise.all(workers.map((w) => Promise.race([w.ask({ cmd: 'close' }), sleep(2000)]).then(() => w.proc.stop())));
+    await cp.stop();
+  }
+  return result;
+}
+
+export async function runControlplane(opts: ControlplaneOptions): Promise<ControlplaneResult> {
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const steps: StepResult[] = [];
+  for (const p of opts.steps) {
+    const r = await runStep(opts, p);
+    steps.push(r);
+    // A larger step cannot succeed where a smaller one failed; keep the run bounded.
+    if (r.status === 'failed') {
+      opts.log(`controlplane: skipping steps above ${p} proxies`);
+      break;
+    }
+  }
+  const { log: _l, dir: _d, weftBin: _w, ...config } = opts;
+  return { config: { ...config, debounceMs: DEBOUNCE_MS, endpointGraceMs: GRACE_MS }, steps };
+}

@@ -1,0 +1,184 @@
+// Turns one run's results into the targets verdict and the Markdown that goes to
+// bench/results/<date>-<commit>.md and into bench/README.md.
+import type { DataplaneResult, RowResult } from './dataplane/run.js';
+import type { ControlplaneResult, StepResult } from './controlplane/run.js';
+
+export interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  status: 'pass' | 'fail' | 'n/a';
+}
+
+export interface BenchReport {
+  date: string;
+  commit: string;
+  dirty: boolean;
+  quick: boolean;
+  machine: { nproc: number; cpuModel: string; memGiB: number; kernel: string; node: string };
+  durationSeconds?: number;
+  dataplane?: DataplaneResult;
+  controlplane?: ControlplaneResult;
+  targets: Target[];
+  errors?: string[];
+}
+
+const f = (v: number | undefined, d = 3): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? undefined : a / b;
+const row = (r: DataplaneResult | undefined, name: string): RowResult | undefined =>
+  r?.rows.find((x) => x.name === name && x.status === 'ok');
+const maxOf = (vals: number[]): number | undefined => (vals.length ? Math.max(...vals) : undefined);
+
+export function evaluateTargets(rep: BenchReport): Target[] {
+  const out: Target[] = [];
+  const judge = (name: string, goal: string, measured: string, ok: boolean | undefined): void => {
+    out.push({ name, goal, measured, status: ok === undefined ? 'n/a' : ok ? 'pass' : 'fail' });
+  };
+  const weft = row(rep.dataplane, 'weft');
+  const hap = row(rep.dataplane, 'haproxy');
+  const wp99 = weft?.added?.p99;
+  const hp99 = hap?.added?.p99;
+  // HAProxy's added p99 can be ~0 on a quiet machine; compare against at least 0.05 ms.
+  const limit = hp99 === undefined ? undefined : Math.max(1.5 * hp99, 0.05);
+  judge(
+    'pair added p99 vs HAProxy',
+    '≤ 1.5× HAProxy pair',
+    `${f(wp99)} ms vs HAProxy ${f(hp99)} ms (${f(ratio(wp99, hp99), 2)}×)`,
+    wp99 === undefined || limit === undefined ? undefined : wp99 <= limit,
+  );
+  judge('pair added p99', '≤ 0.5 ms at 1,000 rps', `${f(wp99)} ms`, wp99 === undefined ? undefined : wp99 <= 0.5);
+  const cpu = maxOf(weft?.proxies?.map((p) => p.cpuPer1kAtRate) ?? []);
+  judge('CPU per sidecar', '≤ 0.2 vCPU per 1,000 rps', `${f(cpu)} vCPU (busier sidecar)`, cpu === undefined ? undefined : cpu <= 0.2);
+  const rss = maxOf(weft?.proxies?.map((p) => p.loadRssMiB) ?? []);
+  judge('RSS per sidecar', '≤ 50 MiB at 1,000 rps', `${f(rss, 1)} MiB (larger sidecar)`, rss === undefined ? undefined : rss <= 50);
+  const tput = ratio(weft?.max?.rps, hap?.max?.rps);
+  judge(
+    'max throughput of the pair',
+    '≥ 0.5× HAProxy pair',
+    `${f(weft?.max?.rps, 0)} vs ${f(hap?.max?.rps, 0)} req/s (${f(tput, 2)}×)`,
+    tput === undefined ? undefined : tput >= 0.5,
+  );
+  const big = rep.controlplane?.steps.find((s) => s.plan.proxies === 2000);
+  const bigOk = big?.status === 'ok' ? big : undefined;
+  judge(
+    'control plane RSS, 1,000 services + 2,000 proxies',
+    '≤ 1 GiB',
+    big ? `${f(big.rssMiB?.max, 0)} MiB max${big.status === 'failed' ? ' (step failed)' : ''}` : 'not run',
+    bigOk?.rssMiB ? bigOk.rssMiB.max <= 1024 : big ? false : undefined,
+  );
+  const p99 = bigOk?.configChange?.lastAck.p99;
+  judge(
+    'config change to every proxy (2,000)',
+    '≤ 1 s p99',
+    big ? (p99 !== undefined ? `${f(p99, 0)} ms p99` : `step failed: ${big.error?.split('\n')[0] ?? ''}`) : 'not run',
+    p99 !== undefined && bigOk?.configChange?.samples.every((s) => !s.timedOut) ? p99 <= 1000 : big ? false : undefined,
+  );
+  return out;
+}
+
+function dataplaneMd(dp: DataplaneResult): string[] {
+  const hap = row(dp, 'haproxy');
+  const direct = row(dp, 'direct');
+  const c = dp.config;
+  const lines = [
+    '## Data plane',
+    '',
+    `Client → client-side proxy → server-side proxy → nginx (\`return 200\`, 1 KiB body), HTTP/1.1 keep-alive, loopback. ` +
+      `Latency: open loop at ${c.rps} rps over ${c.openLoopConnections} connections, ${c.rounds} × ${c.seconds} s per row (rows interleaved), ` +
+      `measured from each request's intended send time; "added" is the row's percentile minus the direct row's. ` +
+      `Max throughput: \`wrk -t 1 -c ${c.wrkConnections} -d ${c.wrkSeconds}s\`. CPU is utime+stime per 1,000 requests ` +
+      `(= vCPU at 1,000 rps); RSS from /proc/<pid>/status. Ratios are to the HAProxy pair in the same run.`,
+    '',
+    `Direct (no proxy): p50 ${f(direct?.latency?.p50)} ms, p90 ${f(direct?.latency?.p90)} ms, p99 ${f(direct?.latency?.p99)} ms, max ${f(direct?.max?.rps, 0)} req/s.`,
+    '',
+    '| pair | added p50 ms | added p90 ms | added p99 ms | p99 vs HAProxy | max req/s | vs HAProxy | CPU s/1k req client / server (at max) | RSS MiB idle → 1k rps → max, client / server |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+  ];
+  for (const r of dp.rows) {
+    if (r.name === 'direct') continue;
+    if (r.status !== 'ok') {
+      lines.push(`| ${r.name} | ${r.status}: ${(r.error ?? '').split('\n')[0].replace(/\|/g, '/')} | | | | | | | |`);
+      continue;
+    }
+    const px = r.proxies ?? [];
+    const cpu = px.map((p) => `${f(p.cpuPer1kAtRate)} (${f(p.cpuPer1kAtMax)})`).join(' / ');
+    const rss = px.map((p) => `${f(p.idleRssMiB, 1)} → ${f(p.loadRssMiB, 1)} → ${f(p.maxRssMiB, 1)}`).join(' / ');
+    lines.push(
+      `| ${r.name} | ${f(r.added?.p50)} | ${f(r.added?.p90)} | ${f(r.added?.p99)} | ${f(ratio(r.added?.p99, hap?.added?.p99), 2)}× | ` +
+        `${f(r.max?.rps, 0)} | ${f(ratio(r.max?.rps, hap?.max?.rps), 2)}× | ${cpu} | ${rss} |`,
+    );
+  }
+  const problems = dp.rows.flatMap((r) =>
+    (r.openLoop ?? [])
+      .filter((o) => o.errors || o.non2xx || o.sendLag.p99 > 1)
+      .map((o) => `${r.name}: ${o.errors} errors, ${o.non2xx} non-2xx, generator send lag p99 ${f(o.sendLag.p99)} ms`),
+  );
+  const wrkProblems = dp.rows.filter((r) => r.max && (r.max.errors || r.max.non2xx)).map((r) => `${r.name} (wrk): ${r.max!.errors} socket errors, ${r.max!.non2xx} non-2xx`);
+  if (problems.length || wrkProblems.length) lines.push('', 'Warnings: ' + [...problems, ...wrkProblems].join('; '));
+  lines.push('', `Peers: ${Object.values(dp.tools).map((t) => t.version).join('; ')}.`);
+  return lines;
+}
+
+function stepCells(s: StepResult): string {
+  const cc = s.configChange;
+  const mib = (b: number | undefined): string => (b === undefined ? '—' : (b / 1024 / 1024).toFixed(1));
+  const avgBytes = cc ? cc.samples.reduce((a, x) => a + x.bytes, 0) / cc.samples.length : undefined;
+  const avgCpu = cc ? cc.samples.reduce((a, x) => a + x.cpuSeconds, 0) / cc.samples.length : undefined;
+  const complete = (x: { updated: number; expected: number } | undefined): string => (x && x.updated < x.expected ? ` (${x.updated}/${x.expected})` : '');
+  return [
+    s.plan.proxies,
+    s.plan.services,
+    s.plan.endpoints,
+    s.status === 'ok' ? f(s.syncSeconds, 1) : `failed: ${(s.error ?? '').split('\n')[0].replace(/\|/g, '/')}`,
+    f(s.syncCpuSeconds, 1),
+    cc ? `${f(cc.lastAck.p50, 0)} / ${f(cc.lastAck.p99, 0)}${cc.samples.some((x) => x.updated < x.expected) ? ' (incomplete)' : ''}` : '—',
+    cc ? f(cc.medianAck.p50, 0) : '—',
+    mib(avgBytes),
+    f(avgCpu, 2),
+    s.join ? `${f(s.join.lastAckMs, 0)}${complete(s.join)}` : '—',
+    mib(s.join?.bytes),
+    s.leave ? `${f(s.leave.lastAckMs - s.leave.graceMs, 0)}${complete(s.leave)}` : '—',
+    s.rssMiB ? `${f(s.rssMiB.afterSync, 0)} / ${f(s.rssMiB.max, 0)}` : '—',
+  ].join(' | ');
+}
+
+function controlplaneMd(cp: ControlplaneResult): string[] {
+  return [
+    '## Control plane',
+    '',
+    `Simulated proxies: real gRPC ADS streams (one HTTP/2 connection each) in ${cp.steps[0]?.workers ?? 1}–2 worker processes, ` +
+      `wildcard CDS+LDS, then EDS/RDS for the names they reference, ACKing every response. Each step has ` +
+      `${cp.config.services} services and ${cp.config.endpoints} endpoints: proxies register P/4 services (4 instances each, P endpoints), ` +
+      `the rest are ServiceEntries (MESH_INTERNAL, STATIC, inline endpoints). Config change: a new VirtualService file → ` +
+      `the last proxy's RDS ACK (${cp.config.changes} changes per step; includes file watch and the ${cp.config.debounceMs} ms debounce). ` +
+      `Endpoint join/leave: a proxy connects / disconnects → the last other proxy's EDS ACK (leave minus the ${cp.config.endpointGraceMs} ms grace period). ` +
+      `Bytes: encoded DiscoveryResponse sizes received by all proxies per change.`,
+    '',
+    '| proxies | services | endpoints | sync all s | sync CPU s | config change → last ACK ms p50 / p99 | → median proxy ms | MiB pushed / change | CPU s / change | endpoint join → last EDS ACK ms | MiB pushed / join | leave → last EDS ACK ms (after grace) | RSS MiB after sync / max |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...cp.steps.map((s) => `| ${stepCells(s)} |`),
+    '',
+    ...cp.steps.filter((s) => s.status === 'ok' && s.synczConsistent === false).map((s) => `Warning: /debug/syncz did not show every proxy ACKed at ${s.plan.proxies} proxies.`),
+  ];
+}
+
+export function renderMarkdown(rep: BenchReport): string {
+  const m = rep.machine;
+  const lines = [
+    `# Weft benchmark ${rep.date.slice(0, 10)} (${rep.commit}${rep.dirty && rep.commit !== 'uncommitted' ? ', uncommitted changes' : ''}${rep.quick ? ', --quick' : ''})`,
+    '',
+    `Machine: ${m.nproc} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}. Run took ${rep.durationSeconds ?? '?'} s.`,
+    '',
+    '## Targets',
+    '',
+    '| target | goal | measured | |',
+    '| --- | --- | --- | --- |',
+    ...rep.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${t.status === 'pass' ? 'PASS' : t.status === 'fail' ? 'FAIL' : 'n/a'} |`),
+    '',
+  ];
+  if (rep.dataplane) lines.push(...dataplaneMd(rep.dataplane), '');
+  if (rep.controlplane) lines.push(...controlplaneMd(rep.controlplane), '');
+  if (rep.errors?.length) lines.push('## Errors', '', ...rep.errors.map((e) => `- ${e.split('\n')[0]}`), '');
+  return lines.join('\n');
+}

@@ -1,0 +1,132 @@
+// `npm run bench`: the data-plane and control-plane benchmarks, then results/<date>-<commit>.{json,md}.
+// Flags: --quick (shorter, fewer steps), --only dataplane|controlplane, --rows haproxy,nginx,weft,
+// --proxies 100,500,1000,2000, --no-save, --keep (keep the scratch dir), --help.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { runDataplane, type DataplaneResult } from './dataplane/run.js';
+import { runControlplane, type ControlplaneResult } from './controlplane/run.js';
+import { machineInfo } from './lib/procstat.js';
+import { renderMarkdown, evaluateTargets, type BenchReport } from './report.js';
+
+const HELP = `usage: npm run bench -- [options]
+  --quick                 short run (~3 min): fewer seconds, control plane at 100 and 500 proxies
+  --only <part>           dataplane | controlplane
+  --rows <names>          data-plane rows besides direct (default: haproxy,nginx,weft)
+  --proxies <counts>      control-plane steps (default: 100,500,1000,2000)
+  --rounds <n>            open-loop rounds per row (default 2)
+  --seconds <s>           measured seconds per open-loop round (default 10)
+  --changes <n>           config changes per control-plane step (default 5)
+  --no-save               print results, do not write bench/results/
+  --keep                  keep the scratch directory (configs, logs)`;
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      rows: { type: 'string' },
+      proxies: { type: 'string' },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      changes: { type: 'string' },
+      'no-save': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  if (values.only && !['dataplane', 'controlplane'].includes(values.only)) throw new Error(`--only: dataplane or controlplane\n${HELP}`);
+  const quick = values.quick;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
+  const log = (m: string): void => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+  const weftBin = path.join(repoRoot, 'bin', 'weft.js');
+  const commit = git(['rev-parse', '--short', 'HEAD']) || 'uncommitted';
+  const dirty = git(['status', '--porcelain', '--', 'src', 'bench']) !== '';
+  const startedAt = new Date();
+
+  const report: BenchReport = {
+    date: startedAt.toISOString(),
+    commit,
+    dirty,
+    machine: { ...machineInfo(), node: process.version },
+    quick,
+    targets: [],
+  };
+  const t0 = Date.now();
+  try {
+    if (values.only !== 'controlplane') {
+      report.dataplane = await runDataplane({
+        dir: path.join(dir, 'dataplane'),
+        weftBin,
+        rps: 1000,
+        seconds: Number(values.seconds ?? (quick ? 5 : 10)),
+        warmupSeconds: quick ? 1 : 2,
+        rounds: Number(values.rounds ?? (quick ? 1 : 2)),
+        wrkSeconds: quick ? 5 : 10,
+        wrkConnections: 32,
+        openLoopConnections: 32,
+        rows: values.rows?.split(',').map((s) => s.trim()),
+        log,
+      }).catch((e: Error): DataplaneResult | undefined => {
+        log(`dataplane failed: ${e.message}`);
+        report.errors = [...(report.errors ?? []), `dataplane: ${e.message}`];
+        return undefined;
+      });
+    }
+    if (values.only !== 'dataplane') {
+      report.controlplane = await runControlplane({
+        dir: path.join(dir, 'controlplane'),
+        weftBin,
+        steps: (values.proxies ?? (quick ? '100,500' : '100,500,1000,2000')).split(',').map(Number),
+        services: 1000,
+        endpoints: 10_000,
+        changes: Number(values.changes ?? (quick ? 3 : 5)),
+        log,
+      }).catch((e: Error): ControlplaneResult | undefined => {
+        log(`controlplane failed: ${e.message}`);
+        report.errors = [...(report.errors ?? []), `controlplane: ${e.message}`];
+        return undefined;
+      });
+    }
+  } finally {
+    if (!values.keep) fs.rmSync(dir, { recursive: true, force: true });
+    else log(`scratch directory kept: ${dir}`);
+  }
+  report.durationSeconds = Math.round((Date.now() - t0) / 1000);
+  report.targets = evaluateTargets(report);
+  const md = renderMarkdown(report);
+  console.log(md);
+  if (!values['no-save']) {
+    const outDir = path.join(repoRoot, 'bench', 'results');
+    fs.mkdirSync(outDir, { recursive: true });
+    const base = `${startedAt.toISOString().slice(0, 10)}-${commit}${dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`;
+    fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
+    fs.writeFileSync(path.join(outDir, `${base}.md`), md);
+    log(`wrote bench/results/${base}.json and .md`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(e.stack ?? e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,213 @@
+// Envoy's v3 xDS API, loaded from the .proto files that @grpc/grpc-js-xds ships.
+// Both the control plane and the proxy speak only these messages; nothing here knows Istio.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+
+const require = createRequire(import.meta.url);
+const xdsPackageDir = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
+export const protoIncludeDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) =>
+  path.join(xdsPackageDir, 'deps', d),
+);
+
+export const TypeUrl = {
+  listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+} as const;
+export type XdsType = keyof typeof TypeUrl;
+export type TypeUrlString = (typeof TypeUrl)[XdsType];
+
+export const HCM_TYPE_URL =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+
+/** The order in which a push sends types, so a proxy never sees a reference before its target:
+ * https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#eventual-consistency-considerations */
+export const PUSH_ORDER: readonly XdsType[] = ['cluster', 'endpoint', 'listener', 'route', 'secret'];
+
+export function xdsTypeOf(typeUrl: string): XdsType | undefined {
+  for (const [k, v] of Object.entries(TypeUrl)) if (v === typeUrl) return k as XdsType;
+  return undefined;
+}
+
+const resourceProtoFiles = [
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/service/discovery/v3/discovery.proto',
+];
+
+let root: protobuf.Root | undefined;
+/** One protobufjs Root with every resource type we encode or decode (loaded once, lazily). */
+export function resourceRoot(): protobuf.Root {
+  root ??= loadRoot();
+  return root;
+}
+function loadRoot(): protobuf.Root {
+  const r = new protobuf.Root();
+  r.resolvePath = (_origin, target) => {
+    if (path.isAbsolute(target)) return target;
+    for (const dir of protoIncludeDirs) {
+      const candidate = path.join(dir, target);
+      try {
+        fs.accessSync(candidate);
+        return candidate;
+      } catch {
+        /* try the next include dir */
+      }
+    }
+    return target;
+  };
+  r.loadSync(resourceProtoFiles, { keepCase: true });
+  r.resolveAll();
+  return r;
+}
+
+export function messageType(typeUrl: string): protobuf.Type {
+  const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+  return resourceRoot().lookupType(name);
+}
+
+/** Wire form of google.protobuf.Any as @grpc/proto-loader hands it over. */
+export interface AnyWire {
+  type_url: string;
+  value: Buffer | Uint8Array;
+}
+
+/** Encode a plain object in proto field names (nested Any as {'@type': url, ...fields}) into Any. */
+export function packAny(typeUrl: string, body: object): AnyWire {
+  const type = messageType(typeUrl);
+  const message = type.fromObject(body);
+  const err = type.verify(message);
+  if (err) throw new Error(`cannot encode ${typeUrl}: ${err}`);
+  return { type_url: typeUrl, value: type.encode(message).finish() };
+}
+
+/** Decode an Any into a plain object; nested Any come back as {'@type': url, ...fields}. */
+export function unpackAny(any: AnyWire): Record<string, unknown> {
+  const type = messageType(any.type_url);
+  const message = type.decode(any.value);
+  return type.toObject(message, { longs: Number, enums: String, defaults: false, oneofs: false, json: true }) as Record<
+    string,
+    unknown
+  >;
+}
+
+const adsProtoOptions: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: protoIncludeDirs,
+};
+
+let adsService: grpc.ServiceClientConstructor | undefined;
+/** The AggregatedDiscoveryService definition (server side) and client constructor. */
+export function aggregatedDiscoveryService(): grpc.ServiceClientConstructor {
+  if (!adsService) {
+    const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', adsProtoOptions);
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } };
+    };
+    adsService = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService;
+  }
+  return adsService;
+}
+
+/** google.rpc.Status as carried in DiscoveryRequest.error_detail. */
+export interface RpcStatus {
+  code: number;
+  message: string;
+}
+
+/** envoy.config.core.v3.Node, as both ends exchange it (metadata is a google.protobuf.Struct). */
+export interface NodeWire {
+  id: string;
+  cluster: string;
+  metadata?: StructWire | null;
+  user_agent_name?: string;
+}
+
+export interface DiscoveryRequestWire {
+  version_info: string;
+  node?: NodeWire | null;
+  resource_names: string[];
+  type_url: string;
+  response_nonce: string;
+  error_detail?: RpcStatus | null;
+}
+
+export interface DiscoveryResponseWire {
+  version_info: string;
+  resources: AnyWire[];
+  type_url: string;
+  nonce: string;
+}
+
+// google.protobuf.Struct in proto-loader's object form. protobufjs defines the well-known Struct and
+// Value types itself, with camelCase field names whatever keepCase says.
+export interface StructWire {
+  fields: Record<string, ValueWire>;
+}
+export type ValueWire =
+  | { kind?: 'nullValue'; nullValue: 'NULL_VALUE' | 0 }
+  | { kind?: 'numberValue'; numberValue: number }
+  | { kind?: 'stringValue'; stringValue: string }
+  | { kind?: 'boolValue'; boolValue: boolean }
+  | { kind?: 'structValue'; structValue: StructWire }
+  | { kind?: 'listValue'; listValue: { values: ValueWire[] } };
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export function toStruct(obj: Record<string, Json>): StructWire {
+  const fields: Record<string, ValueWire> = {};
+  for (const [k, v] of Object.entries(obj)) fields[k] = toValue(v);
+  return { fields };
+}
+function toValue(v: Json): ValueWire {
+  if (v === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(toValue) } };
+  return { structValue: toStruct(v) };
+}
+
+export function fromStruct(s: StructWire | null | undefined): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  if (!s?.fields) return out;
+  for (const [k, v] of Object.entries(s.fields)) out[k] = fromValue(v);
+  return out;
+}
+function fromValue(v: ValueWire): Json {
+  // proto-loader names the set member in `kind` (oneofs: true); plain objects may omit it.
+  const raw = v as Record<string, unknown>;
+  const kind = (raw.kind as string | undefined) ?? Object.keys(raw).find((k) => raw[k] !== undefined && raw[k] !== null);
+  switch (kind) {
+    case 'structValue':
+      return fromStruct(raw.structValue as StructWire);
+    case 'listValue':
+      return ((raw.listValue as { values?: ValueWire[] }).values ?? []).map(fromValue);
+    case 'stringValue':
+      return String(raw.stringValue);
+    case 'numberValue':
+      return Number(raw.numberValue);
+    case 'boolValue':
+      return Boolean(raw.boolValue);
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,58 @@
+// `weft control-plane`: parse flags, start, stop cleanly on SIGINT/SIGTERM.
+import { ControlPlane } from '../controlplane/control-plane.js';
+import { splitHostPort } from '../controlplane/monitor.js';
+
+interface Flags {
+  configDir: string;
+  xdsAddress: string;
+  monitorAddress: string;
+  debounceMs: string;
+  endpointGraceMs: string;
+  domain: string;
+}
+
+export async function runControlPlane(flags: Flags): Promise<void> {
+  const num = (name: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) fail(`--${name}: expected a non-negative number, got "${v}"`);
+    return n;
+  };
+  for (const [name, v] of [['xds-address', flags.xdsAddress], ['monitor-address', flags.monitorAddress]] as const) {
+    try {
+      splitHostPort(v);
+    } catch (err) {
+      fail(`--${name}: ${(err as Error).message}`);
+    }
+  }
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} control-plane: ${msg}\n`);
+  const cp = new ControlPlane({
+    configDir: flags.configDir,
+    xdsAddress: flags.xdsAddress,
+    monitorAddress: flags.monitorAddress,
+    debounceMs: num('debounce-ms', flags.debounceMs),
+    endpointGraceMs: num('endpoint-grace-ms', flags.endpointGraceMs),
+    domain: flags.domain,
+    log,
+  });
+  try {
+    await cp.start();
+  } catch (err) {
+    fail(`cannot start: ${(err as Error).message}`);
+  }
+  log(`serving ADS on ${flags.xdsAddress.replace(/:0$/, ':' + cp.xdsPort)}, monitoring on ${flags.monitorAddress.replace(/:0$/, ':' + cp.monitorPort)}, config from ${flags.configDir}`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log('shutting down');
+    await cp.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`weft control-plane: ${msg}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,55 @@
+// `weft` — one binary, one subcommand per program. This file only parses arguments and hands off;
+// each command module is loaded lazily so `weft proxy` never pays for control-plane code.
+import { Command, Option } from 'commander';
+
+const program = new Command('weft').description('Weft service mesh').version('0.1.0');
+
+program
+  .command('control-plane')
+  .description('run the control plane: config watch, registry, xDS server, status')
+  .option('--config-dir <dir>', 'directory of Istio-API YAML to load and watch', './weft-config')
+  .option('--xds-address <host:port>', 'ADS gRPC listen address', '127.0.0.1:15010')
+  .option('--monitor-address <host:port>', 'status/metrics listen address (/ready, /debug/syncz)', '127.0.0.1:15014')
+  .option('--debounce-ms <ms>', 'quiet time before a push', '100')
+  .option('--endpoint-grace-ms <ms>', 'how long an endpoint outlives its ADS stream', '3000')
+  .option('--domain <suffix>', 'cluster DNS suffix', 'cluster.local')
+  .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
+
+program
+  .command('proxy')
+  .description('run the sidecar proxy, configured over ADS')
+  .requiredOption('--xds-address <host:port>', 'control plane ADS address')
+  .requiredOption('--service <name>', 'service this workload belongs to')
+  .option('--namespace <ns>', 'namespace', 'default')
+  .option('--labels <k=v,...>', 'workload labels (e.g. version=v1)', '')
+  .option('--service-account <sa>', 'service account', 'default')
+  .requiredOption('--app-port <port>', 'port the local app listens on')
+  .option('--service-port <port>', 'port clients name (default: the app port)')
+  .option('--address <ip>', 'address this workload is reached at', '127.0.0.1')
+  .option('--outbound-port <port>', 'explicit outbound listener port', '15001')
+  .option('--inbound-port <port>', 'inbound listener port', '15006')
+  .option('--admin-port <port>', 'admin port (/ready, /config_dump, /clusters)', '15000')
+  .option('--protocol <protocol>', 'application protocol of the service port', 'HTTP')
+  .option('--id <id>', 'xDS node id (default: derived)')
+  .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
+
+program
+  .command('analyze')
+  .description('validate Istio-API YAML files or directories; exits 1 on any error')
+  .argument('<paths...>', 'files or directories')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action(async (paths: string[], opts) => {
+    process.exitCode = await (await import('./analyze.js')).runAnalyze(paths, opts);
+  });
+
+program
+  .command('demo')
+  .description('run a meshed bookinfo-like app on this machine with live traffic')
+  .option('--dir <dir>', 'working directory for config and logs (default: a new temp dir)')
+  .option('--base-port <port>', 'first port of the block the demo uses', '20000')
+  .option('--rps <n>', 'requests per second the traffic generator sends', '40')
+  .option('--no-auto-split', 'do not write the 90/10 reviews split after a few seconds')
+  .option('--duration <seconds>', 'stop by itself after this many seconds (default: run until Ctrl-C)')
+  .action(async (opts) => (await import('./demo.js')).runDemo(opts));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,87 @@
+// Many files' resources → one ConfigSet. Shared by the stores and `weft analyze` so a Kind/namespace/name
+// defined in two files is resolved (and reported) the same way everywhere: the lexicographically first
+// file wins.
+import type { ConfigError, ConfigSet, MeshResource } from './types.js';
+import { resourceIdentity } from './validate/resource.js';
+
+export interface FileResources {
+  file: string;
+  resources: readonly MeshResource[];
+}
+
+export interface MergedConfig {
+  config: ConfigSet;
+  /** WEFT_E_DUPLICATE_RESOURCE for each definition that lost to an earlier file. */
+  errors: ConfigError[];
+}
+
+export const emptyConfigSet = (): ConfigSet => ({ virtualServices: [], destinationRules: [], serviceEntries: [], workloadEntries: [] });
+
+/** "Kind/namespace/name": the identity of a resource within the mesh. */
+export const resourceKey = (r: MeshResource): string => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
+
+export function mergeConfig(files: readonly FileResources[]): MergedConfig {
+  const sorted = [...files].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const config = emptyConfigSet();
+  const errors: ConfigError[] = [];
+  const owner = new Map<string, MeshResource>();
+  for (const { file, resources } of sorted) {
+    for (const r of resources) {
+      const key = resourceKey(r);
+      const winner = owner.get(key);
+      if (winner) {
+        errors.push({
+          code: 'WEFT_E_DUPLICATE_RESOURCE',
+          file,
+          document: r.origin.document,
+          ...(r.origin.line !== undefined ? { line: r.origin.line } : {}),
+          resource: resourceIdentity(r.kind, r.metadata.namespace, r.metadata.name),
+          path: 'metadata.name',
+          message: `also defined in ${winner.origin.file} (document ${winner.origin.document + 1}); that definition wins and this one is ignored`,
+        });
+        continue;
+      }
+      owner.set(key, r);
+      addTo(config, r);
+    }
+  }
+  return { config, errors };
+}
+
+export function addTo(config: ConfigSet, r: MeshResource): void {
+  switch (r.kind) {
+    case 'VirtualService':
+      config.virtualServices.push(r);
+      break;
+    case 'DestinationRule':
+      config.destinationRules.push(r);
+      break;
+    case 'ServiceEntry':
+      config.serviceEntries.push(r);
+      break;
+    case 'WorkloadEntry':
+      config.workloadEntries.push(r);
+      break;
+  }
+}
+
+export function configResources(config: ConfigSet): MeshResource[] {
+  return [...config.virtualServices, ...config.destinationRules, ...config.serviceEntries, ...config.workloadEntries];
+}
+
+/**
+ * A stable serialization of what the mesh is told: key order fixed, `origin` left out (moving a
+ * resource down a file or editing a comment changes nothing for the proxies).
+ */
+export function configFingerprint(config: ConfigSet): string {
+  return stableJson(configResources(config).map(({ origin: _origin, ...rest }) => rest));
+}
+
+export function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_key, value: unknown) => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return value;
+  });
+}

@@ -1,0 +1,55 @@
+// Stable error codes for configuration problems (`weft analyze`, the config store, the control plane's
+// status). Codes never change meaning once released; messages may be reworded.
+import type { ConfigError } from './types.js';
+
+export const ConfigErrorCodes = {
+  WEFT_E_READ_FILE: 'a config file or directory could not be read',
+  WEFT_E_YAML_SYNTAX: 'the file is not well-formed YAML (the affected document is ignored)',
+  WEFT_E_NOT_A_RESOURCE: 'a YAML document is not a Kubernetes-style object (a mapping with apiVersion, kind, metadata)',
+  WEFT_E_API_VERSION: 'the apiVersion of a handled kind is not one Weft understands (networking.istio.io v1, v1beta1, v1alpha3)',
+  WEFT_E_REQUIRED_FIELD: 'a required field is missing or empty',
+  WEFT_E_TYPE: 'a field has the wrong type (for example a string where an integer is expected)',
+  WEFT_E_INVALID_VALUE: 'a field has the right type but a value outside what Istio allows (range, enum, format)',
+  WEFT_E_UNKNOWN_FIELD: 'a field is not part of the resource schema (Istio CRDs are strict; usually a typo)',
+  WEFT_E_DURATION: 'a duration is malformed or out of range (Go/protobuf form such as 500ms, 1.5s, 2m, 1h; at least 1ms)',
+  WEFT_E_REGEX: 'a regular expression does not compile or uses features RE2 does not have',
+  WEFT_E_WEIGHTS: 'route destination weights are inconsistent (a split whose weights add up to 0)',
+  WEFT_E_CONFLICT: 'two fields that exclude each other are both set, or neither of two alternatives is',
+  WEFT_E_DUPLICATE_VALUE: 'a value that must be unique within the resource is repeated (subset name, port, host)',
+  WEFT_E_DUPLICATE_RESOURCE: 'the same Kind/namespace/name is defined twice; the first definition wins',
+  WEFT_E_UNSUPPORTED: 'valid Istio configuration that Weft does not implement yet',
+} as const;
+
+export type ConfigErrorCode = keyof typeof ConfigErrorCodes;
+
+export const isConfigErrorCode = (code: string): code is ConfigErrorCode => Object.hasOwn(ConfigErrorCodes, code);
+
+/**
+ * One line per error, naming everything a user needs to find it:
+ * `bad.yaml: document 2 (line 14): VirtualService default/reviews: spec.http[0].route[1].weight: must be ... [WEFT_E_TYPE]`.
+ * Documents are shown 1-based (ConfigError.document is 0-based, like Origin.document; -1 means the
+ * whole file).
+ */
+export function formatConfigError(e: ConfigError): string {
+  // document < 0: the error is about the whole file (unreadable, or a duplicate of another file's resource).
+  let where = e.document >= 0 ? `${e.file}: document ${e.document + 1}` : e.file;
+  if (e.line !== undefined) where += ` (line ${e.line})`;
+  const parts = [where];
+  if (e.resource) parts.push(e.resource);
+  if (e.path) parts.push(e.path);
+  return `${parts.join(': ')}: ${e.message} [${e.code}]`;
+}
+
+/** Orders errors by file, document, line, path: stable output for the CLI and for change detection. */
+export function compareConfigErrors(a: ConfigError, b: ConfigError): number {
+  return (
+    cmp(a.file, b.file) ||
+    a.document - b.document ||
+    (a.line ?? 0) - (b.line ?? 0) ||
+    cmp(a.path, b.path) ||
+    cmp(a.code, b.code) ||
+    cmp(a.message, b.message)
+  );
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,0 +1,142 @@
+// YAML text → typed, validated mesh resources. The one entry point for both `weft analyze` and the
+// config stores, so a file means the same thing everywhere. Every problem is collected with its
+// document, line and field path; a bad document never hides problems in the others.
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import type { ConfigError, MeshResource, Origin, ParseResult, SkippedResource } from './types.js';
+import { formatPath, Issues, type Path } from './validate/issues.js';
+import { isObj } from './validate/fields.js';
+import { validateResource } from './validate/resource.js';
+
+/** ConfigError.document for problems that concern a whole file (unreadable, duplicate across files). */
+export const WHOLE_FILE = -1;
+
+export function parseConfigText(text: string, file: string): ParseResult {
+  const lineCounter = new LineCounter();
+  const errors: ConfigError[] = [];
+  const resources: MeshResource[] = [];
+  const skipped: SkippedResource[] = [];
+  // "Kind namespace/name" → where it was first defined, to reject a second definition in the same file.
+  const seen = new Map<string, { document: number; line?: number }>();
+
+  const docs = parseAllDocuments(text, { lineCounter, merge: true });
+  if (!Array.isArray(docs)) return { ok: true, resources, skipped }; // empty stream
+
+  docs.forEach((doc, document) => {
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        errors.push({ code: 'WEFT_E_YAML_SYNTAX', file, document, line: e.linePos?.[0]?.line, path: '', message: yamlMessage(e.message) });
+      }
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      errors.push({ code: 'WEFT_E_YAML_SYNTAX', file, document, line: nodeLine(doc, lineCounter, []), path: '', message: yamlMessage((e as Error).message) });
+      return;
+    }
+    if (value === null || value === undefined) return; // empty document ("---" with only comments)
+
+    const handle = (item: unknown, base: Path) => {
+      const origin: Origin = { file, document, line: nodeLine(doc, lineCounter, base) };
+      const issues = new Issues();
+      const outcome = validateResource(issues, item, origin);
+      for (const issue of issues.list) {
+        errors.push({
+          code: issue.code,
+          file,
+          document,
+          line: nodeLine(doc, lineCounter, [...base, ...issue.path]),
+          ...(outcome.identity ? { resource: outcome.identity } : {}),
+          path: formatPath(issue.path),
+          message: issue.message,
+        });
+      }
+      if (outcome.type === 'skipped') {
+        skipped.push(outcome.skipped);
+        return;
+      }
+      // A second definition is an error even when the first one is invalid: fixing the first must
+      // not silently change which one is served.
+      const key = outcome.identity;
+      if (key === undefined) return;
+      const first = seen.get(key);
+      if (first) {
+        const where = `document ${first.document + 1}${first.line !== undefined ? ` (line ${first.line})` : ''}`;
+        errors.push({
+          code: 'WEFT_E_DUPLICATE_RESOURCE',
+          file,
+          document,
+          line: nodeLine(doc, lineCounter, [...base, 'metadata', 'name']),
+          resource: outcome.identity,
+          path: 'metadata.name',
+          message: `already defined in ${where} of this file; the first definition wins and this one is ignored`,
+        });
+        return;
+      }
+      seen.set(key, { document, line: origin.line });
+      if (outcome.type === 'resource') resources.push(outcome.resource);
+    };
+
+    // `kind: List` (kubectl get -o yaml) carries resources in items.
+    if (isObj(value) && value.kind === 'List' && (value.apiVersion === 'v1' || value.apiVersion === undefined)) {
+      if (!Array.isArray(value.items)) {
+        errors.push({ code: 'WEFT_E_TYPE', file, document, line: nodeLine(doc, lineCounter, ['items']), path: 'items', message: 'a List must have a list of items' });
+        return;
+      }
+      value.items.forEach((item, i) => handle(item, ['items', i]));
+      return;
+    }
+    handle(value, []);
+  });
+
+  return errors.length === 0 ? { ok: true, resources, skipped } : { ok: false, errors, resources, skipped };
+}
+
+export async function parseConfigFile(path: string): Promise<ParseResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    return { ok: false, errors: [readError(path, e)], resources: [], skipped: [] };
+  }
+  return parseConfigText(text, path);
+}
+
+export function readError(file: string, e: unknown): ConfigError {
+  const err = e as NodeJS.ErrnoException;
+  const reason = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+  return { code: 'WEFT_E_READ_FILE', file, document: WHOLE_FILE, path: '', message: `cannot read: ${reason}` };
+}
+
+/**
+ * The 1-based line of the deepest YAML node on `path` (the key's line for a mapping entry), so an
+ * error points at the field itself, or at its closest existing parent when the field is missing.
+ */
+function nodeLine(doc: Document, lc: LineCounter, path: Path): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node);
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(seg));
+      if (!pair) break;
+      offset = rangeStart(pair.key) ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
+      node = node.items[seg];
+      offset = rangeStart(node) ?? offset;
+    } else break;
+  }
+  return offset === undefined ? undefined : lc.linePos(offset).line;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? range[0] : undefined;
+}
+
+/** The yaml package's messages end with a code excerpt; keep the first line, without the position. */
+function yamlMessage(message: string): string {
+  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').trim();
+}

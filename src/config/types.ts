@@ -1,0 +1,269 @@
+// Typed, validated Istio-API resources. The parser (src/config/parse.ts) produces these from YAML;
+// everything downstream (model, translate) reads only these types, never raw YAML.
+
+/** Where a resource came from, so every later error can name it. */
+export interface Origin {
+  file: string;
+  /** 0-based index of the YAML document within the file. */
+  document: number;
+  /** 1-based line of the document's start, when known. */
+  line?: number;
+}
+
+export interface Meta {
+  name: string;
+  namespace: string; // defaulted to "default"
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+interface ResourceBase<K extends string, S> {
+  kind: K;
+  apiVersion: string; // e.g. networking.istio.io/v1
+  metadata: Meta;
+  spec: S;
+  origin: Origin;
+}
+
+// ---------- VirtualService (HTTP part; tcp/tls are kept for later issues) ----------
+
+export type StringMatch = { exact: string } | { prefix: string } | { regex: string };
+
+export interface HTTPMatchRequest {
+  name?: string;
+  uri?: StringMatch;
+  scheme?: StringMatch;
+  method?: StringMatch;
+  authority?: StringMatch;
+  headers?: Record<string, StringMatch | { present: true }>;
+  withoutHeaders?: Record<string, StringMatch | { present: true }>;
+  queryParams?: Record<string, StringMatch>;
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  sourceNamespace?: string;
+  ignoreUriCase?: boolean;
+  /** Gateway names this match is restricted to (overrides the VirtualService's gateways). */
+  gateways?: string[];
+}
+
+export interface PortSelector {
+  number: number;
+}
+
+export interface Destination {
+  host: string;
+  subset?: string;
+  port?: PortSelector;
+}
+
+export interface HTTPRouteDestination {
+  destination: Destination;
+  weight?: number; // absent: 100 for a single destination
+  headers?: Headers;
+}
+
+export interface HeaderOperations {
+  set?: Record<string, string>;
+  add?: Record<string, string>;
+  remove?: string[];
+}
+export interface Headers {
+  request?: HeaderOperations;
+  response?: HeaderOperations;
+}
+
+export interface Percent {
+  value: number; // 0..100
+}
+
+export interface HTTPFaultInjection {
+  delay?: { fixedDelayMs: number; percentage?: Percent };
+  abort?: { httpStatus: number; percentage?: Percent };
+}
+
+export interface HTTPRetry {
+  attempts: number;
+  perTryTimeoutMs?: number;
+  retryOn?: string;
+}
+
+export interface HTTPRedirect {
+  uri?: string;
+  authority?: string;
+  redirectCode?: number;
+  scheme?: 'http' | 'https';
+  port?: number;
+  derivePort?: 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT';
+}
+
+export interface HTTPRewrite {
+  uri?: string;
+  authority?: string;
+  /** RE2 match on the path, replaced by `rewrite` (which may use \1-style groups). */
+  uriRegexRewrite?: { match: string; rewrite: string };
+}
+
+export interface HTTPDirectResponse {
+  status: number;
+  body?: string;
+}
+
+export interface HTTPRoute {
+  name?: string;
+  match?: HTTPMatchRequest[];
+  route?: HTTPRouteDestination[];
+  redirect?: HTTPRedirect;
+  directResponse?: HTTPDirectResponse;
+  rewrite?: HTTPRewrite;
+  timeoutMs?: number;
+  retries?: HTTPRetry;
+  fault?: HTTPFaultInjection;
+  headers?: Headers;
+}
+
+export interface VirtualServiceSpec {
+  hosts: string[];
+  gateways: string[]; // [] means the implicit "mesh"
+  exportTo?: string[];
+  http: HTTPRoute[];
+  /** tcp/tls routes are accepted and kept raw until TCP routing lands. */
+  tcp?: unknown[];
+  tls?: unknown[];
+}
+
+export type VirtualService = ResourceBase<'VirtualService', VirtualServiceSpec>;
+
+// ---------- DestinationRule ----------
+
+export type SimpleLB = 'UNSPECIFIED' | 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH';
+
+export interface LoadBalancerSettings {
+  simple?: SimpleLB;
+  consistentHash?: Record<string, unknown>;
+}
+
+export type TLSMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+
+export interface ClientTLSSettings {
+  mode: TLSMode;
+  sni?: string;
+  clientCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  caCrl?: string;
+  credentialName?: string;
+  subjectAltNames?: string[];
+  insecureSkipVerify?: boolean;
+  [k: string]: unknown;
+}
+
+export interface ConnectionPoolSettings {
+  tcp?: { maxConnections?: number; connectTimeoutMs?: number };
+  http?: { http1MaxPendingRequests?: number; http2MaxRequests?: number; maxRequestsPerConnection?: number; maxRetries?: number; idleTimeoutMs?: number };
+}
+
+export interface OutlierDetection {
+  consecutive5xxErrors?: number;
+  consecutiveGatewayErrors?: number;
+  intervalMs?: number;
+  baseEjectionTimeMs?: number;
+  maxEjectionPercent?: number;
+  minHealthPercent?: number;
+}
+
+export interface TrafficPolicy {
+  loadBalancer?: LoadBalancerSettings;
+  connectionPool?: ConnectionPoolSettings;
+  outlierDetection?: OutlierDetection;
+  tls?: ClientTLSSettings;
+  portLevelSettings?: Array<Omit<TrafficPolicy, 'portLevelSettings'> & { port: PortSelector }>;
+}
+
+export interface Subset {
+  name: string;
+  labels: Record<string, string>;
+  trafficPolicy?: TrafficPolicy;
+}
+
+export interface DestinationRuleSpec {
+  host: string;
+  trafficPolicy?: TrafficPolicy;
+  subsets: Subset[];
+  exportTo?: string[];
+  /** Applies the rule only to these workloads' outbound traffic. */
+  workloadSelector?: { matchLabels: Record<string, string> };
+}
+
+export type DestinationRule = ResourceBase<'DestinationRule', DestinationRuleSpec>;
+
+// ---------- ServiceEntry / WorkloadEntry ----------
+
+/** UNKNOWN: no protocol declared or derivable from the port name (Istio sniffs it). */
+export type Protocol = 'HTTP' | 'HTTPS' | 'GRPC' | 'GRPC-WEB' | 'HTTP2' | 'TCP' | 'TLS' | 'MONGO' | 'REDIS' | 'MYSQL' | 'UDP' | 'UNKNOWN';
+
+export interface ServicePort {
+  number: number;
+  name: string;
+  protocol: Protocol;
+  targetPort?: number;
+}
+
+export interface WorkloadEntrySpec {
+  address: string; // IP or DNS name
+  ports: Record<string, number>; // port name -> port on the workload
+  labels: Record<string, string>;
+  network?: string;
+  locality?: string;
+  weight?: number;
+  serviceAccount?: string;
+}
+
+export interface ServiceEntrySpec {
+  hosts: string[];
+  addresses: string[];
+  ports: ServicePort[];
+  location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
+  resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
+  endpoints: WorkloadEntrySpec[];
+  workloadSelector?: { labels: Record<string, string> };
+  exportTo?: string[];
+}
+
+export type ServiceEntry = ResourceBase<'ServiceEntry', ServiceEntrySpec>;
+export type WorkloadEntry = ResourceBase<'WorkloadEntry', WorkloadEntrySpec>;
+
+export type MeshResource = VirtualService | DestinationRule | ServiceEntry | WorkloadEntry;
+export type MeshKind = MeshResource['kind'];
+
+/** A kind that parsed as Kubernetes YAML but that Weft does not handle yet (Gateway, Sidecar, ...). */
+export interface SkippedResource {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  origin: Origin;
+}
+
+/** One validation problem. `path` is a field path such as `spec.http[0].route[1].weight`. */
+export interface ConfigError {
+  code: string; // WEFT_E_* (see src/config/errors.ts)
+  file: string;
+  document: number;
+  line?: number;
+  /** "VirtualService default/reviews" when the resource's identity is known. */
+  resource?: string;
+  path: string;
+  message: string;
+}
+
+export type ParseResult =
+  | { ok: true; resources: MeshResource[]; skipped: SkippedResource[] }
+  | { ok: false; errors: ConfigError[]; resources: MeshResource[]; skipped: SkippedResource[] };
+
+/** The config half of the mesh snapshot: every valid resource, keyed "Kind/namespace/name". */
+export interface ConfigSet {
+  virtualServices: VirtualService[];
+  destinationRules: DestinationRule[];
+  serviceEntries: ServiceEntry[];
+  workloadEntries: WorkloadEntry[];
+}

@@ -1,0 +1,238 @@
+// DestinationRule spec: host, subsets, traffic policy (load balancing, connection pool, outlier
+// detection, client TLS) and its per-port overrides. Rules follow Istio's ValidateDestinationRule.
+import type {
+  ClientTLSSettings,
+  ConnectionPoolSettings,
+  DestinationRuleSpec,
+  LoadBalancerSettings,
+  OutlierDetection,
+  SimpleLB,
+  Subset,
+  TLSMode,
+  TrafficPolicy,
+} from '../types.js';
+import { isDns1123Label, readExportTo, readLabels, readPortSelector, wildcardDomainProblem } from './common.js';
+import { fields, isObj, type Fields } from './fields.js';
+import type { Issues, Path } from './issues.js';
+
+const DR_FIELDS = ['host', 'trafficPolicy', 'subsets', 'exportTo', 'workloadSelector'] as const;
+const POLICY_FIELDS = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls', 'portLevelSettings', 'tunnel', 'proxyProtocol', 'retryBudget'] as const;
+const SIMPLE_LB: readonly SimpleLB[] = ['UNSPECIFIED', 'ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH'];
+const TLS_MODES: readonly TLSMode[] = ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'];
+const TLS_FIELDS = ['mode', 'clientCertificate', 'privateKey', 'caCertificates', 'credentialName', 'subjectAltNames', 'sni', 'insecureSkipVerify', 'caCrl'] as const;
+const UINT32 = 2 ** 32 - 1;
+const INT32 = 2 ** 31 - 1;
+
+export function validateDestinationRule(issues: Issues, spec: unknown, path: Path): DestinationRuleSpec | undefined {
+  const f = fields(issues, spec, path, DR_FIELDS);
+  if (!f) return undefined;
+  const before = issues.size;
+
+  const host = f.str('host', { required: true });
+  if (host !== undefined) {
+    const problem = wildcardDomainProblem(host);
+    if (problem) issues.add('WEFT_E_INVALID_VALUE', f.at('host'), problem);
+  }
+  const trafficPolicy = f.has('trafficPolicy') ? readTrafficPolicy(issues, f.raw('trafficPolicy'), f.at('trafficPolicy')) : undefined;
+
+  const subsets: Subset[] = [];
+  const names = new Set<string>();
+  for (const { value, path: p } of f.list('subsets') ?? []) {
+    const s = fields(issues, value, p, ['name', 'labels', 'trafficPolicy']);
+    if (!s) continue;
+    const name = s.str('name', { required: true });
+    if (name !== undefined) {
+      if (!isDns1123Label(name)) issues.add('WEFT_E_INVALID_VALUE', s.at('name'), `invalid subset name ${JSON.stringify(name)} (lowercase letters, digits and '-')`);
+      if (names.has(name)) issues.add('WEFT_E_DUPLICATE_VALUE', s.at('name'), `duplicate subset name ${JSON.stringify(name)}`);
+      names.add(name);
+    }
+    const labels = readLabels(s, 'labels') ?? {};
+    const tp = s.has('trafficPolicy') ? readTrafficPolicy(issues, s.raw('trafficPolicy'), s.at('trafficPolicy')) : undefined;
+    if (name === undefined) continue;
+    const subset: Subset = { name, labels };
+    if (tp) subset.trafficPolicy = tp;
+    subsets.push(subset);
+  }
+
+  const exportTo = readExportTo(f);
+  const ws = f.sub('workloadSelector', ['matchLabels']);
+  const matchLabels = ws ? readLabels(ws, 'matchLabels') : undefined;
+
+  if (issues.size !== before || host === undefined) return undefined;
+  const out: DestinationRuleSpec = { host, subsets };
+  if (trafficPolicy) out.trafficPolicy = trafficPolicy;
+  if (exportTo) out.exportTo = exportTo;
+  if (matchLabels) out.workloadSelector = { matchLabels };
+  return out;
+}
+
+const PORT_POLICY_FIELDS = [...POLICY_FIELDS.filter((k) => k !== 'portLevelSettings'), 'port'] as const;
+type PortTrafficPolicy = NonNullable<TrafficPolicy['portLevelSettings']>[number];
+
+function readTrafficPolicy(issues: Issues, v: unknown, path: Path): TrafficPolicy | undefined {
+  const f = fields(issues, v, path, POLICY_FIELDS);
+  if (!f) return undefined;
+  const out: TrafficPolicy = readPolicyBody(f);
+  if (!f.has('portLevelSettings')) return out;
+  const pls: PortTrafficPolicy[] = [];
+  const seen = new Set<number>();
+  for (const { value, path: p } of f.list('portLevelSettings') ?? []) {
+    const pf = fields(issues, value, p, PORT_POLICY_FIELDS);
+    if (!pf) continue;
+    const port = readPortSelector(pf, 'port');
+    if (!pf.has('port')) issues.add('WEFT_E_REQUIRED_FIELD', pf.at('port'), 'port-level settings need a port');
+    if (port && seen.has(port.number)) issues.add('WEFT_E_DUPLICATE_VALUE', pf.at('port'), `port ${port.number} has settings twice`);
+    if (port) seen.add(port.number);
+    const body = readPolicyBody(pf);
+    if (port) pls.push({ ...body, port });
+  }
+  out.portLevelSettings = pls;
+  return out;
+}
+
+/** Everything a policy can set, shared by the top level, subsets and port-level settings. */
+function readPolicyBody(f: Fields): Omit<TrafficPolicy, 'portLevelSettings'> {
+  // Istio rejects an empty policy: it is almost always a mis-indented block.
+  if (!POLICY_FIELDS.some((k) => f.has(k))) {
+    f.issues.add('WEFT_E_REQUIRED_FIELD', f.path, 'a traffic policy must set at least one field');
+  }
+  const out: TrafficPolicy = {};
+  const lb = readLoadBalancer(f);
+  if (lb) out.loadBalancer = lb;
+  const pool = readConnectionPool(f);
+  if (pool) out.connectionPool = pool;
+  const od = readOutlierDetection(f);
+  if (od) out.outlierDetection = od;
+  const tls = readClientTls(f);
+  if (tls) out.tls = tls;
+  for (const k of ['tunnel', 'proxyProtocol', 'retryBudget'] as const) {
+    if (f.has(k) && !isObj(f.raw(k))) f.issues.add('WEFT_E_TYPE', f.at(k), 'must be an object');
+  }
+  return out;
+}
+
+function readLoadBalancer(f: Fields): LoadBalancerSettings | undefined {
+  const lb = f.sub('loadBalancer', ['simple', 'consistentHash', 'localityLbSetting', 'warmupDurationSecs', 'warmup']);
+  if (!lb) return undefined;
+  const out: LoadBalancerSettings = {};
+  if (lb.has('simple') && lb.has('consistentHash')) lb.issues.add('WEFT_E_CONFLICT', lb.at('consistentHash'), 'cannot be combined with simple');
+  const simple = lb.oneOf('simple', SIMPLE_LB);
+  // LEAST_CONN is Istio's deprecated alias of LEAST_REQUEST.
+  if (simple !== undefined) out.simple = simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : simple;
+  const ch = lb.raw('consistentHash');
+  if (ch !== undefined) {
+    if (!isObj(ch)) lb.issues.add('WEFT_E_TYPE', lb.at('consistentHash'), 'must be an object');
+    else out.consistentHash = ch;
+  }
+  if (lb.has('localityLbSetting') && !isObj(lb.raw('localityLbSetting'))) lb.issues.add('WEFT_E_TYPE', lb.at('localityLbSetting'), 'must be an object');
+  lb.durationMs('warmupDurationSecs');
+  if (lb.has('warmup') && !isObj(lb.raw('warmup'))) lb.issues.add('WEFT_E_TYPE', lb.at('warmup'), 'must be an object');
+  return out;
+}
+
+function readConnectionPool(f: Fields): ConnectionPoolSettings | undefined {
+  const cp = f.sub('connectionPool', ['tcp', 'http']);
+  if (!cp) return undefined;
+  const out: ConnectionPoolSettings = {};
+  const tcp = cp.sub('tcp', ['maxConnections', 'connectTimeout', 'tcpKeepalive', 'maxConnectionDuration', 'idleTimeout']);
+  if (tcp) {
+    const t: NonNullable<ConnectionPoolSettings['tcp']> = {};
+    const max = tcp.int('maxConnections', { min: 0, max: INT32 });
+    if (max !== undefined) t.maxConnections = max;
+    const ct = tcp.durationMs('connectTimeout');
+    if (ct !== undefined) t.connectTimeoutMs = ct;
+    const ka = tcp.sub('tcpKeepalive', ['probes', 'time', 'interval']);
+    if (ka) {
+      ka.int('probes', { min: 0, max: UINT32 });
+      ka.durationMs('time');
+      ka.durationMs('interval');
+    }
+    tcp.durationMs('maxConnectionDuration');
+    tcp.durationMs('idleTimeout');
+    out.tcp = t;
+  }
+  const http = cp.sub('http', [
+    'http1MaxPendingRequests',
+    'http2MaxRequests',
+    'maxRequestsPerConnection',
+    'maxRetries',
+    'idleTimeout',
+    'h2UpgradePolicy',
+    'useClientProtocol',
+    'maxConcurrentStreams',
+  ]);
+  if (http) {
+    const h: NonNullable<ConnectionPoolSettings['http']> = {};
+    for (const k of ['http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries'] as const) {
+      const n = http.int(k, { min: 0, max: INT32 });
+      if (n !== undefined) h[k] = n;
+    }
+    const idle = http.durationMs('idleTimeout');
+    if (idle !== undefined) h.idleTimeoutMs = idle;
+    http.oneOf('h2UpgradePolicy', ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']);
+    http.bool('useClientProtocol');
+    http.int('maxConcurrentStreams', { min: 0, max: INT32 });
+    out.http = h;
+  }
+  return out;
+}
+
+function readOutlierDetection(f: Fields): OutlierDetection | undefined {
+  const od = f.sub('outlierDetection', [
+    'consecutiveErrors',
+    'consecutive5xxErrors',
+    'consecutiveGatewayErrors',
+    'consecutiveLocalOriginFailures',
+    'splitExternalLocalOriginErrors',
+    'interval',
+    'baseEjectionTime',
+    'maxEjectionPercent',
+    'minHealthPercent',
+  ]);
+  if (!od) return undefined;
+  const out: OutlierDetection = {};
+  const legacy = od.int('consecutiveErrors', { min: 0, max: INT32 });
+  const c5 = od.int('consecutive5xxErrors', { min: 0, max: UINT32 });
+  // The deprecated consecutiveErrors counted 5xx responses too.
+  if (c5 !== undefined || legacy !== undefined) out.consecutive5xxErrors = c5 ?? legacy;
+  const gw = od.int('consecutiveGatewayErrors', { min: 0, max: UINT32 });
+  if (gw !== undefined) out.consecutiveGatewayErrors = gw;
+  od.int('consecutiveLocalOriginFailures', { min: 0, max: UINT32 });
+  od.bool('splitExternalLocalOriginErrors');
+  const interval = od.durationMs('interval');
+  if (interval !== undefined) out.intervalMs = interval;
+  const base = od.durationMs('baseEjectionTime');
+  if (base !== undefined) out.baseEjectionTimeMs = base;
+  const maxPct = od.int('maxEjectionPercent', { min: 0, max: 100 });
+  if (maxPct !== undefined) out.maxEjectionPercent = maxPct;
+  const minHealth = od.int('minHealthPercent', { min: 0, max: 100 });
+  if (minHealth !== undefined) out.minHealthPercent = minHealth;
+  return out;
+}
+
+function readClientTls(f: Fields): ClientTLSSettings | undefined {
+  const t = f.sub('tls', TLS_FIELDS);
+  if (!t) return undefined;
+  const mode = t.oneOf('mode', TLS_MODES) ?? (t.has('mode') ? undefined : 'DISABLE');
+  const out: ClientTLSSettings = { mode: mode ?? 'DISABLE' };
+  for (const k of ['clientCertificate', 'privateKey', 'caCertificates', 'credentialName', 'sni', 'caCrl'] as const) {
+    const s = t.str(k);
+    if (s !== undefined) out[k] = s;
+  }
+  const sans = t.strList('subjectAltNames');
+  if (sans) out.subjectAltNames = sans;
+  const skip = t.bool('insecureSkipVerify');
+  if (skip !== undefined) out.insecureSkipVerify = skip;
+  // Istio's rules: ISTIO_MUTUAL brings its own certificates; MUTUAL needs them (or a credential).
+  if (mode === 'ISTIO_MUTUAL') {
+    for (const k of ['clientCertificate', 'privateKey', 'caCertificates', 'credentialName'] as const) {
+      if (t.has(k)) t.issues.add('WEFT_E_CONFLICT', t.at(k), 'ISTIO_MUTUAL uses the mesh certificates; do not set ' + k);
+    }
+  }
+  if (mode === 'MUTUAL' && !t.has('credentialName')) {
+    for (const k of ['clientCertificate', 'privateKey'] as const) {
+      if (!t.has(k)) t.issues.add('WEFT_E_REQUIRED_FIELD', t.at(k), 'MUTUAL TLS needs clientCertificate and privateKey (or credentialName)');
+    }
+  }
+  return out;
+}

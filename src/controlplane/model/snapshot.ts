@@ -1,0 +1,188 @@
+// The immutable mesh snapshot: config (from the store) + workloads (from the registry), resolved into
+// services and endpoints. Every push translates one snapshot; nothing mutates it afterwards.
+import { createHash } from 'node:crypto';
+import type { ConfigSet, ServiceEntry, WorkloadEntrySpec } from '../../config/types.js';
+import { resolveHost, serviceFqdn } from './hosts.js';
+import type { ProxyNode } from './proxy-node.js';
+
+export interface MeshPort {
+  port: number;
+  name: string;
+  protocol: string;
+}
+
+export type Resolution = 'EDS' | 'DNS';
+
+export interface MeshService {
+  hostname: string;
+  namespace: string;
+  ports: MeshPort[];
+  resolution: Resolution;
+  external: boolean;
+  /** Who declared it: `registry` (proxies registered it) or `ServiceEntry ns/name`. */
+  origin: string;
+}
+
+export interface MeshEndpoint {
+  address: string;
+  port: number;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  weight: number;
+  /** Proxy id or `WorkloadEntry ns/name` / `ServiceEntry ns/name`, for debugging. */
+  workload: string;
+}
+
+export interface MeshSnapshot {
+  domain: string;
+  config: ConfigSet;
+  /** Sorted by hostname. */
+  services: MeshService[];
+  serviceByHost: ReadonlyMap<string, MeshService>;
+  /** Keyed by `endpointKey(hostname, servicePort)`; sorted by address:port. */
+  endpoints: ReadonlyMap<string, MeshEndpoint[]>;
+  /** Content hashes: caches key on these so an endpoint change does not rebuild clusters or routes. */
+  versions: { config: string; services: string; endpoints: string };
+}
+
+export const endpointKey = (hostname: string, port: number): string => `${hostname}|${port}`;
+
+export interface SnapshotInput {
+  config: ConfigSet;
+  proxies: readonly ProxyNode[];
+  domain: string;
+}
+
+export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshSnapshot {
+  const services = new Map<string, MeshService>();
+  const endpoints = new Map<string, MeshEndpoint[]>();
+  const addEndpoint = (hostname: string, servicePort: number, ep: MeshEndpoint) => {
+    const key = endpointKey(hostname, servicePort);
+    let list = endpoints.get(key);
+    if (!list) endpoints.set(key, (list = []));
+    list.push(ep);
+  };
+
+  // Services whose instances registered themselves over ADS (universal mode).
+  for (const p of proxies) {
+    const hostname = serviceFqdn(p.service, p.namespace, domain);
+    let svc = services.get(hostname);
+    if (!svc) {
+      svc = { hostname, namespace: p.namespace, ports: [], resolution: 'EDS', external: false, origin: 'registry' };
+      services.set(hostname, svc);
+    }
+    for (const port of p.ports) {
+      if (!svc.ports.some((x) => x.port === port.servicePort))
+        svc.ports.push({ port: port.servicePort, name: `${port.protocol.toLowerCase()}-${port.servicePort}`, protocol: port.protocol });
+      addEndpoint(hostname, port.servicePort, {
+        address: p.address,
+        port: port.endpointPort,
+        labels: p.labels,
+        serviceAccount: p.serviceAccount,
+        weight: 1,
+        workload: p.id,
+      });
+    }
+  }
+
+  // WorkloadEntries join a registry service of their namespace through the `app` label, as a
+  // Kubernetes Service's selector would select them.
+  for (const we of config.workloadEntries) {
+    const app = we.spec.labels.app ?? we.metadata.labels.app;
+    const svc = app ? services.get(serviceFqdn(app, we.metadata.namespace, domain)) : undefined;
+    if (!svc || svc.origin !== 'registry') continue;
+    for (const port of svc.ports)
+      addEndpoint(svc.hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${we.metadata.namespace}/${we.metadata.name}`));
+  }
+
+  for (const se of config.serviceEntries) addServiceEntry(se, config, proxies, domain, services, addEndpoint);
+
+  const sortedServices = [...services.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
+  for (const s of sortedServices) s.ports.sort((a, b) => a.port - b.port);
+  for (const list of endpoints.values())
+    list.sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1));
+
+  return {
+    domain,
+    config,
+    services: sortedServices,
+    serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
+    endpoints,
+    versions: {
+      config: hash(config, ['origin']),
+      services: hash(sortedServices),
+      endpoints: hash([...endpoints.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
+    },
+  };
+}
+
+function addServiceEntry(
+  se: ServiceEntry,
+  config: ConfigSet,
+  proxies: readonly ProxyNode[],
+  domain: string,
+  services: Map<string, MeshService>,
+  addEndpoint: (hostname: string, servicePort: number, ep: MeshEndpoint) => void,
+): void {
+  const ns = se.metadata.namespace;
+  const origin = `ServiceEntry ${ns}/${se.metadata.name}`;
+  const selector = se.spec.workloadSelector?.labels;
+  const selectedEntries = selector
+    ? config.workloadEntries.filter((we) => we.metadata.namespace === ns && labelsMatch(selector, we.spec.labels))
+    : [];
+  const selectedProxies = selector ? proxies.filter((p) => p.namespace === ns && labelsMatch(selector, p.labels)) : [];
+  const hasEndpoints = se.spec.endpoints.length > 0 || selector !== undefined;
+  // DNS: the proxy resolves the endpoints' names (or the host itself). NONE without endpoints has no
+  // original destination to pass through to in explicit mode, so it resolves the host by DNS too.
+  const resolution: Resolution = se.spec.resolution === 'DNS' || se.spec.resolution === 'DNS_ROUND_ROBIN' || !hasEndpoints ? 'DNS' : 'EDS';
+
+  for (const rawHost of se.spec.hosts) {
+    const hostname = resolveHost(rawHost, ns, domain);
+    if (hostname.startsWith('*')) continue; // wildcard hosts only shape routing, they name no cluster
+    if (services.has(hostname)) continue; // first declaration wins (registry, then ServiceEntries in order)
+    const ports = se.spec.ports.map((p) => ({ port: p.number, name: p.name, protocol: p.protocol }));
+    services.set(hostname, {
+      hostname,
+      namespace: ns,
+      ports,
+      resolution,
+      external: se.spec.location !== 'MESH_INTERNAL',
+      origin,
+    });
+    for (const port of ports) {
+      if (!hasEndpoints) {
+        addEndpoint(hostname, port.port, { address: hostname, port: port.port, labels: {}, serviceAccount: '', weight: 1, workload: origin });
+        continue;
+      }
+      for (const ep of se.spec.endpoints) addEndpoint(hostname, port.port, workloadEndpoint(ep, port, origin));
+      for (const we of selectedEntries)
+        addEndpoint(hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${ns}/${we.metadata.name}`));
+      for (const p of selectedProxies) {
+        const pp = p.ports.find((x) => x.servicePort === port.port) ?? p.ports[0];
+        if (pp)
+          addEndpoint(hostname, port.port, { address: p.address, port: pp.endpointPort, labels: p.labels, serviceAccount: p.serviceAccount, weight: 1, workload: p.id });
+      }
+    }
+  }
+}
+
+function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: string): MeshEndpoint {
+  return {
+    address: we.address,
+    port: we.ports[port.name] ?? port.port,
+    labels: we.labels,
+    serviceAccount: we.serviceAccount ?? '',
+    weight: we.weight ?? 1,
+    workload,
+  };
+}
+
+export function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
+  return true;
+}
+
+function hash(value: unknown, omitKeys: string[] = []): string {
+  const json = JSON.stringify(value, (k, v) => (omitKeys.includes(k) ? undefined : v));
+  return createHash('sha256').update(json).digest('hex').slice(0, 16);
+}

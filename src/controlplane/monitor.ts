@@ -1,0 +1,46 @@
+// The control plane's monitoring port: readiness and debug views of what each proxy has.
+import http from 'node:http';
+
+export interface MonitorSources {
+  ready: () => boolean;
+  syncz: () => unknown;
+  configz: () => unknown;
+  registryz: () => unknown;
+}
+
+export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const json = (v: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(v, null, 2));
+    };
+    switch (path) {
+      case '/ready':
+        res.writeHead(src.ready() ? 200 : 503, { 'content-type': 'text/plain' });
+        res.end(src.ready() ? 'ready\n' : 'not ready\n');
+        return;
+      case '/debug/syncz':
+        return json(src.syncz());
+      case '/debug/configz':
+        return json(src.configz());
+      case '/debug/registryz':
+        return json(src.registryz());
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz\n');
+    }
+  });
+  const [host, port] = splitHostPort(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+export function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  const port = Number(address.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid address "${address}": expected HOST:PORT`);
+  return [address.slice(0, i).replace(/^\[|\]$/g, ''), port];
+}

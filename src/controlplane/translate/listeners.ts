@@ -1,0 +1,64 @@
+// LDS: the explicit outbound listener (app → 127.0.0.1:outboundPort, destination in Host) and the
+// inbound listener that other sidecars send to.
+import { HCM_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
+import type { ProxyNode } from '../model/proxy-node.js';
+import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
+import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
+
+const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
+const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
+
+function hcmFilter(config: Record<string, unknown>) {
+  return { name: HCM_FILTER, typed_config: { '@type': HCM_TYPE_URL, ...config } };
+}
+
+export function listeners(proxy: ProxyNode): XdsResource[] {
+  const outbound = {
+    name: OUTBOUND_LISTENER,
+    address: socketAddress('127.0.0.1', proxy.outboundPort),
+    filter_chains: [
+      {
+        filters: [
+          hcmFilter({
+            stat_prefix: `outbound_0.0.0.0_${proxy.outboundPort}`,
+            rds: { route_config_name: OUTBOUND_ROUTE, config_source: ADS_CONFIG_SOURCE },
+            http_filters: [faultFilter, routerFilter],
+          }),
+        ],
+      },
+    ],
+  };
+  const result: XdsResource[] = [{ name: OUTBOUND_LISTENER, body: outbound }];
+  if (proxy.ports.length) {
+    // One inbound listener; with one app port per proxy every request goes to that port's cluster.
+    const port = proxy.ports[0];
+    const cluster = inboundClusterName(port.servicePort);
+    const inbound = {
+      name: INBOUND_LISTENER,
+      address: socketAddress(proxy.address, proxy.inboundPort),
+      filter_chains: [
+        {
+          filters: [
+            hcmFilter({
+              stat_prefix: `inbound_0.0.0.0_${proxy.inboundPort}`,
+              route_config: {
+                name: cluster,
+                virtual_hosts: [
+                  {
+                    name: `inbound|http|${port.servicePort}`,
+                    domains: ['*'],
+                    routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
+                  },
+                ],
+              },
+              http_filters: [routerFilter],
+            }),
+          ],
+        },
+      ],
+    };
+    result.push({ name: INBOUND_LISTENER, body: inbound });
+  }
+  return result;
+}

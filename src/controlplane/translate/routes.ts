@@ -1,0 +1,201 @@
+// RDS: the explicit-mode outbound route table. One virtual host per (service, port); its routes come
+// from the VirtualService that covers the service, or a default route to the whole service.
+import type {
+  Destination,
+  HTTPMatchRequest,
+  HTTPRoute,
+  HeaderOperations,
+  StringMatch,
+  VirtualService,
+} from '../../config/types.js';
+import { hostAliases, hostMatches, resolveHost } from '../model/hosts.js';
+import type { ProxyNode } from '../model/proxy-node.js';
+import { labelsMatch, type MeshService, type MeshSnapshot } from '../model/snapshot.js';
+import { FAULT_FILTER, isHttpProtocol, OUTBOUND_ROUTE, outboundClusterName } from './names.js';
+import { duration, type XdsResource } from './types.js';
+
+const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+
+/** Routes depend on config, services, and the client's namespace and labels (sourceLabels matches). */
+export function outboundRouteConfig(snap: MeshSnapshot, client: Pick<ProxyNode, 'namespace' | 'labels'>): XdsResource {
+  const virtualHosts: Record<string, unknown>[] = [];
+  for (const svc of snap.services) {
+    const httpPorts = svc.ports.filter((p) => isHttpProtocol(p.protocol));
+    if (!httpPorts.length) continue;
+    // A bare host (no port) means port 80 if the service has it, else its first HTTP port.
+    const barePort = (httpPorts.find((p) => p.port === 80) ?? httpPorts[0]).port;
+    const vs = virtualServiceFor(snap, svc.hostname, client.namespace);
+    const aliases = hostAliases(svc.hostname, client.namespace, snap.domain);
+    for (const port of httpPorts) {
+      const domains = aliases.flatMap((a) => (port.port === barePort ? [a, `${a}:${port.port}`] : [`${a}:${port.port}`]));
+      const routes = vs
+        ? vs.spec.http.flatMap((r, i) => httpRoutes(snap, vs, r, i, svc, port.port, client))
+        : [defaultRoute(svc, port.port)];
+      virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes });
+    }
+  }
+  return { name: OUTBOUND_ROUTE, body: { name: OUTBOUND_ROUTE, virtual_hosts: virtualHosts, validate_clusters: { value: false } } };
+}
+
+/** The VirtualService bound to the mesh that covers `hostname`: the client's namespace first, then
+ * exact host before wildcard, then the first in config order (Istio resolves conflicts similarly). */
+export function virtualServiceFor(snap: MeshSnapshot, hostname: string, clientNamespace: string): VirtualService | undefined {
+  let best: { vs: VirtualService; score: number } | undefined;
+  for (const vs of snap.config.virtualServices) {
+    if (vs.spec.gateways.length && !vs.spec.gateways.includes('mesh')) continue;
+    for (const h of vs.spec.hosts) {
+      const host = resolveHost(h, vs.metadata.namespace, snap.domain);
+      if (!hostMatches(host, hostname)) continue;
+      const score = (vs.metadata.namespace === clientNamespace ? 4 : 0) + (host === hostname ? 2 : 0);
+      if (!best || score > best.score) best = { vs, score };
+    }
+  }
+  return best?.vs;
+}
+
+function defaultRoute(svc: MeshService, port: number): Record<string, unknown> {
+  return {
+    name: 'default',
+    match: { prefix: '/' },
+    route: { cluster: outboundClusterName(port, '', svc.hostname), timeout: duration(0), retry_policy: DEFAULT_RETRY },
+  };
+}
+
+// Istio's default retry policy for mesh traffic: 2 retries on connection-level failures and 503.
+const DEFAULT_RETRY = {
+  retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+  num_retries: { value: 2 },
+  retriable_status_codes: [503],
+};
+
+function httpRoutes(
+  snap: MeshSnapshot,
+  vs: VirtualService,
+  r: HTTPRoute,
+  index: number,
+  svc: MeshService,
+  port: number,
+  client: Pick<ProxyNode, 'namespace' | 'labels'>,
+): Record<string, unknown>[] {
+  const matches = (r.match?.length ? r.match : [undefined]).filter((m) => matchApplies(m, port, client));
+  const action = routeAction(snap, vs, r, svc, port);
+  return matches.map((m, j) => ({
+    name: r.name ?? `${vs.metadata.namespace}/${vs.metadata.name}.http[${index}]${m ? `.match[${j}]` : ''}`,
+    match: routeMatch(m),
+    ...action,
+    ...headerOps(r.headers?.request, 'request'),
+    ...headerOps(r.headers?.response, 'response'),
+    ...(r.fault ? { typed_per_filter_config: { [FAULT_FILTER]: faultConfig(r.fault) } } : {}),
+  }));
+}
+
+/** Port, source labels and source namespace decide whether a match exists for this vhost and client. */
+function matchApplies(m: HTTPMatchRequest | undefined, port: number, client: Pick<ProxyNode, 'namespace' | 'labels'>): boolean {
+  if (!m) return true;
+  if (m.port !== undefined && m.port !== port) return false;
+  if (m.sourceLabels && !labelsMatch(m.sourceLabels, client.labels)) return false;
+  if (m.sourceNamespace !== undefined && m.sourceNamespace !== client.namespace) return false;
+  return true;
+}
+
+function routeMatch(m: HTTPMatchRequest | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const uri = m?.uri;
+  if (!uri) out.prefix = '/';
+  else if ('exact' in uri) out.path = uri.exact;
+  else if ('prefix' in uri) out.prefix = uri.prefix;
+  else out.safe_regex = { regex: uri.regex };
+  if (m?.ignoreUriCase) out.case_sensitive = { value: false };
+  const headers: Record<string, unknown>[] = [];
+  const pseudo: Array<[string, StringMatch | undefined]> = [
+    [':authority', m?.authority],
+    [':method', m?.method],
+    [':scheme', m?.scheme],
+  ];
+  for (const [name, sm] of pseudo) if (sm) headers.push({ name, string_match: stringMatch(sm) });
+  for (const [name, hm] of Object.entries(m?.headers ?? {})) headers.push(headerMatcher(name, hm, false));
+  for (const [name, hm] of Object.entries(m?.withoutHeaders ?? {})) headers.push(headerMatcher(name, hm, true));
+  if (headers.length) out.headers = headers;
+  const query = Object.entries(m?.queryParams ?? {}).map(([name, sm]) => ({ name, string_match: stringMatch(sm) }));
+  if (query.length) out.query_parameters = query;
+  return out;
+}
+
+function headerMatcher(name: string, hm: StringMatch | { present: true }, invert: boolean): Record<string, unknown> {
+  const base = 'present' in hm ? { name, present_match: true } : { name, string_match: stringMatch(hm) };
+  return invert ? { ...base, invert_match: true } : base;
+}
+
+function stringMatch(sm: StringMatch): Record<string, unknown> {
+  if ('exact' in sm) return { exact: sm.exact };
+  if ('prefix' in sm) return { prefix: sm.prefix };
+  return { safe_regex: { regex: sm.regex } };
+}
+
+function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: MeshService, port: number): Record<string, unknown> {
+  if (r.directResponse)
+    return { direct_response: { status: r.directResponse.status, ...(r.directResponse.body !== undefined ? { body: { inline_string: r.directResponse.body } } : {}) } };
+  if (r.redirect) {
+    const code = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' }[r.redirect.redirectCode ?? 301];
+    return {
+      redirect: {
+        ...(r.redirect.uri !== undefined ? { path_redirect: r.redirect.uri } : {}),
+        ...(r.redirect.authority !== undefined ? { host_redirect: r.redirect.authority } : {}),
+        response_code: code ?? 'MOVED_PERMANENTLY',
+      },
+    };
+  }
+  const dests = (r.route ?? []).filter((d) => d.weight === undefined || d.weight > 0 || (r.route ?? []).length === 1);
+  const clusterOf = (d: Destination) => destinationCluster(snap, vs, d, svc, port);
+  const action: Record<string, unknown> =
+    dests.length === 1
+      ? { cluster: clusterOf(dests[0].destination) }
+      : { weighted_clusters: { clusters: dests.map((d) => ({ name: clusterOf(d.destination), weight: { value: d.weight ?? 0 } })) } };
+  action.timeout = duration(r.timeoutMs ?? 0);
+  action.retry_policy = r.retries
+    ? {
+        retry_on: r.retries.retryOn ?? DEFAULT_RETRY.retry_on,
+        num_retries: { value: r.retries.attempts },
+        ...(r.retries.retryOn ? {} : { retriable_status_codes: [503] }),
+        ...(r.retries.perTryTimeoutMs !== undefined ? { per_try_timeout: duration(r.retries.perTryTimeoutMs) } : {}),
+      }
+    : DEFAULT_RETRY;
+  if (r.retries?.attempts === 0) delete action.retry_policy;
+  if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
+  if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
+  return { route: action };
+}
+
+/** outbound|<port>|<subset>|<fqdn>. Without an explicit port, a destination that is the vhost's own
+ * service keeps the vhost port; another single-port service uses its only port. */
+function destinationCluster(snap: MeshSnapshot, vs: VirtualService, d: Destination, svc: MeshService, vhostPort: number): string {
+  const hostname = resolveHost(d.host, vs.metadata.namespace, snap.domain);
+  let port = d.port?.number;
+  if (port === undefined) {
+    const target = snap.serviceByHost.get(hostname);
+    if (hostname === svc.hostname || !target) port = vhostPort;
+    else port = target.ports.some((p) => p.port === vhostPort) || target.ports.length !== 1 ? vhostPort : target.ports[0].port;
+  }
+  return outboundClusterName(port, d.subset ?? '', hostname);
+}
+
+function headerOps(ops: HeaderOperations | undefined, dir: 'request' | 'response'): Record<string, unknown> {
+  if (!ops) return {};
+  const add = [
+    ...Object.entries(ops.set ?? {}).map(([key, value]) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' })),
+    ...Object.entries(ops.add ?? {}).map(([key, value]) => ({ header: { key, value }, append_action: 'APPEND_IF_EXISTS_OR_ADD' })),
+  ];
+  const out: Record<string, unknown> = {};
+  if (add.length) out[`${dir}_headers_to_add`] = add;
+  if (ops.remove?.length) out[`${dir}_headers_to_remove`] = ops.remove;
+  return out;
+}
+
+function faultConfig(f: NonNullable<HTTPRoute['fault']>): Record<string, unknown> {
+  const pct = (p?: { value: number }) => ({ numerator: Math.round((p?.value ?? 100) * 10_000), denominator: 'MILLION' });
+  return {
+    '@type': FAULT_TYPE_URL,
+    ...(f.delay ? { delay: { fixed_delay: duration(f.delay.fixedDelayMs), percentage: pct(f.delay.percentage) } } : {}),
+    ...(f.abort ? { abort: { http_status: f.abort.httpStatus, percentage: pct(f.abort.percentage) } } : {}),
+  };
+}

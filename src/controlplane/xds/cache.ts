@@ -1,0 +1,111 @@
+// The cache decides WHAT each proxy should have: encoded resources and a version per type.
+// Translation is pure, so memoising its parts is safe when the key holds exactly their inputs:
+// outbound parts depend on (config, services[, endpoints], client namespace[, labels]); the rest on the
+// proxy alone. An endpoint change therefore re-encodes only EDS.
+import { createHash } from 'node:crypto';
+import { packAny, TypeUrl, type AnyWire, type XdsType } from '../../api/envoy.js';
+import type { ProxyNode } from '../model/proxy-node.js';
+import type { MeshSnapshot } from '../model/snapshot.js';
+import { inboundClusters, outboundClusters } from '../translate/clusters.js';
+import { clusterLoadAssignments } from '../translate/endpoints.js';
+import { listeners } from '../translate/listeners.js';
+import { outboundRouteConfig } from '../translate/routes.js';
+import type { XdsResource } from '../translate/types.js';
+
+export interface EncodedPart {
+  resources: ReadonlyMap<string, AnyWire>;
+  digest: string;
+}
+
+export interface EncodedType {
+  version: string;
+  /** name → encoded resource; a type can be assembled from several parts. */
+  parts: readonly EncodedPart[];
+}
+
+export type EncodedSet = Record<XdsType, EncodedType>;
+
+export function encodePart(type: XdsType, resources: XdsResource[]): EncodedPart {
+  const h = createHash('sha256');
+  const map = new Map<string, AnyWire>();
+  for (const r of resources) {
+    const any = packAny(TypeUrl[type], r.body);
+    map.set(r.name, any);
+    h.update(r.name).update('\0').update(any.value).update('\0');
+  }
+  return { resources: map, digest: h.digest('hex').slice(0, 16) };
+}
+
+function combine(parts: EncodedPart[]): EncodedType {
+  const version = parts.length === 1 ? parts[0].digest : createHash('sha256').update(parts.map((p) => p.digest).join(',')).digest('hex').slice(0, 16);
+  return { version, parts };
+}
+
+export function lookup(t: EncodedType, name: string): AnyWire | undefined {
+  for (const p of t.parts) {
+    const r = p.resources.get(name);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+export function allResources(t: EncodedType): AnyWire[] {
+  return t.parts.flatMap((p) => [...p.resources.values()]);
+}
+
+const EMPTY = encodePart('secret', []);
+
+export class XdsCache {
+  private snap: MeshSnapshot | undefined;
+  private readonly memo = new Map<string, EncodedPart>();
+  /** Encodings done, for tests and the monitor: memo hits do not count. */
+  encodeCount = 0;
+
+  setSnapshot(snap: MeshSnapshot): void {
+    const prev = this.snap;
+    this.snap = snap;
+    if (!prev) return;
+    // Drop memo entries whose inputs changed; the others stay valid for the new snapshot.
+    const live = [snap.versions.config, snap.versions.services, snap.versions.endpoints];
+    for (const key of this.memo.keys()) {
+      if (key.startsWith('proxy:')) continue;
+      const [, ...versions] = key.split('|')[0].split(':');
+      if (!versions.every((v) => live.includes(v))) this.memo.delete(key);
+    }
+  }
+
+  snapshot(): MeshSnapshot | undefined {
+    return this.snap;
+  }
+
+  resourcesFor(proxy: ProxyNode): EncodedSet {
+    const snap = this.snap;
+    if (!snap) throw new Error('no snapshot yet');
+    const v = snap.versions;
+    const ns = proxy.namespace;
+    const labels = JSON.stringify(Object.entries(proxy.labels).sort());
+    const own = `proxy:${JSON.stringify([proxy.address, proxy.ports, proxy.outboundPort, proxy.inboundPort])}`;
+    const outboundCds = this.part(`cds:${v.config}:${v.services}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
+    const inboundCds = this.part(`${own}|cds`, () => encodePart('cluster', inboundClusters(proxy)));
+    const eds = this.part(`eds:${v.config}:${v.services}:${v.endpoints}|${ns}`, () => encodePart('endpoint', clusterLoadAssignments(snap, ns)));
+    const rds = this.part(`rds:${v.config}:${v.services}|${ns}|${labels}`, () => encodePart('route', [outboundRouteConfig(snap, proxy)]));
+    const lds = this.part(`${own}|lds`, () => encodePart('listener', listeners(proxy)));
+    return {
+      cluster: combine([outboundCds, inboundCds]),
+      endpoint: combine([eds]),
+      listener: combine([lds]),
+      route: combine([rds]),
+      secret: combine([EMPTY]),
+    };
+  }
+
+  private part(key: string, build: () => EncodedPart): EncodedPart {
+    let p = this.memo.get(key);
+    if (!p) {
+      p = build();
+      this.encodeCount++;
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,242 @@
+// The ADS server decides HOW: one gRPC stream per proxy, nonces, ACK/NACK bookkeeping, pushes in
+// CDS → EDS → LDS → RDS order. It knows nothing of Istio; the cache hands it encoded resources.
+import * as grpc from '@grpc/grpc-js';
+import {
+  PUSH_ORDER,
+  TypeUrl,
+  xdsTypeOf,
+  type DiscoveryRequestWire,
+  type DiscoveryResponseWire,
+  type XdsType,
+} from '../../api/envoy.js';
+import { parseProxyNode, type ProxyNode } from '../model/proxy-node.js';
+import type { ProxyRegistry } from '../registry/proxy-registry.js';
+import { allResources, lookup, type EncodedSet, type XdsCache } from './cache.js';
+import { classify } from './classify.js';
+
+export interface TypeStatus {
+  sent: string | null;
+  acked: string | null;
+  nack: { version: string; message: string; at: string } | null;
+  sentAt: string | null;
+  ackedAt: string | null;
+  resources: number;
+}
+
+export interface ProxyStatus {
+  id: string;
+  service: string;
+  namespace: string;
+  address: string;
+  labels: Record<string, string>;
+  connectedAt: string;
+  types: Partial<Record<XdsType, TypeStatus>>;
+}
+
+interface TypeState extends TypeStatus {
+  nonce: string;
+  subscribed: string[];
+}
+
+type Log = (msg: string) => void;
+
+class AdsStream {
+  proxy: ProxyNode | undefined;
+  private release: (() => void) | undefined;
+  private readonly types = new Map<XdsType, TypeState>();
+  private nonce = 0;
+  private encoded: { snapshotVersion: object; set: EncodedSet } | undefined;
+  readonly connectedAt = new Date().toISOString();
+
+  constructor(
+    private readonly call: grpc.ServerDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire>,
+    private readonly server: AdsServer,
+  ) {}
+
+  onRequest(req: DiscoveryRequestWire): void {
+    if (!this.proxy) {
+      const parsed = parseProxyNode(req.node);
+      if (!parsed.ok) {
+        this.server.log(`rejecting ADS stream: ${parsed.errors.join('; ')}`);
+        this.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: parsed.errors.join('; ') });
+        this.call.end();
+        return;
+      }
+      this.proxy = parsed.node;
+      this.release = this.server.registry.connect(parsed.node);
+      this.server.log(`proxy connected: ${this.proxy.id}`);
+    }
+    const type = xdsTypeOf(req.type_url);
+    if (!type) {
+      this.server.log(`${this.proxy.id}: ignoring request for unknown type ${req.type_url}`);
+      return;
+    }
+    const state = this.types.get(type);
+    const d = classify(req, state);
+    const now = new Date().toISOString();
+    switch (d.kind) {
+      case 'initial': {
+        const s: TypeState = state ?? { nonce: '', subscribed: [], sent: null, acked: null, nack: null, sentAt: null, ackedAt: null, resources: 0 };
+        s.subscribed = [...(req.resource_names ?? [])].sort();
+        if (req.version_info) s.acked = req.version_info; // a reconnecting proxy already runs this version
+        this.types.set(type, s);
+        this.send(type, true);
+        return;
+      }
+      case 'nack':
+        state!.nack = { version: state!.sent ?? '', message: d.message, at: now };
+        this.server.log(`NACK from ${this.proxy.id} for ${type} version ${state!.sent}: ${d.message}`);
+        return;
+      case 'stale':
+        return;
+      case 'ack':
+        state!.acked = d.version;
+        state!.ackedAt = now;
+        this.server.onAck?.(this.proxy.id, type, d.version);
+        return;
+      case 'subscription-change':
+        state!.acked = d.version;
+        state!.ackedAt = now;
+        state!.subscribed = d.names;
+        this.send(type, true);
+        return;
+    }
+  }
+
+  /** Send every type whose version moved, in push order. */
+  push(): void {
+    for (const type of PUSH_ORDER) if (this.types.has(type)) this.send(type, false);
+  }
+
+  private resources(): EncodedSet {
+    const snap = this.server.cache.snapshot()!;
+    if (this.encoded?.snapshotVersion !== snap) this.encoded = { snapshotVersion: snap, set: this.server.cache.resourcesFor(this.proxy!) };
+    return this.encoded.set;
+  }
+
+  private send(type: XdsType, force: boolean): void {
+    const state = this.types.get(type)!;
+    const encoded = this.resources()[type];
+    if (!force && encoded.version === state.sent) return;
+    // Wildcard (empty) subscriptions get everything; named ones get what exists of what they named.
+    const resources = state.subscribed.length
+      ? state.subscribed.map((n) => lookup(encoded, n)).filter((r) => r !== undefined)
+      : type === 'listener' || type === 'cluster'
+        ? allResources(encoded)
+        : [];
+    state.nonce = String(++this.nonce);
+    state.sent = encoded.version;
+    state.sentAt = new Date().toISOString();
+    state.resources = resources.length;
+    let bytes = 0;
+    for (const r of resources) bytes += r.value.length;
+    this.server.bytesPushed += bytes;
+    this.call.write({ version_info: encoded.version, resources, type_url: TypeUrl[type], nonce: state.nonce });
+  }
+
+  status(): ProxyStatus | undefined {
+    if (!this.proxy) return undefined;
+    const types: Partial<Record<XdsType, TypeStatus>> = {};
+    for (const [t, s] of this.types) types[t] = { sent: s.sent, acked: s.acked, nack: s.nack, sentAt: s.sentAt, ackedAt: s.ackedAt, resources: s.resources };
+    const p = this.proxy;
+    return { id: p.id, service: p.service, namespace: p.namespace, address: p.address, labels: p.labels, connectedAt: this.connectedAt, types };
+  }
+
+  closed(): void {
+    if (this.proxy) this.server.log(`proxy disconnected: ${this.proxy.id}`);
+    this.release?.();
+  }
+}
+
+export interface AdsServerOptions {
+  cache: XdsCache;
+  registry: ProxyRegistry;
+  log?: Log;
+}
+
+export class AdsServer {
+  readonly cache: XdsCache;
+  readonly registry: ProxyRegistry;
+  readonly log: Log;
+  private readonly streams = new Set<AdsStream>();
+  private grpcServer: grpc.Server | undefined;
+  bytesPushed = 0;
+  pushes = 0;
+  onAck?: (proxyId: string, type: XdsType, version: string) => void;
+
+  constructor(opts: AdsServerOptions) {
+    this.cache = opts.cache;
+    this.registry = opts.registry;
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** The gRPC service implementation, to mount on any grpc.Server. */
+  handlers(): grpc.UntypedServiceImplementation {
+    return {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire>) => {
+        const stream = new AdsStream(call, this);
+        this.streams.add(stream);
+        let done = false;
+        const end = () => {
+          if (done) return;
+          done = true;
+          this.streams.delete(stream);
+          stream.closed();
+        };
+        call.on('data', (req: DiscoveryRequestWire) => {
+          try {
+            stream.onRequest(req);
+          } catch (err) {
+            this.log(`ADS stream error: ${(err as Error).stack ?? err}`);
+            call.destroy(err as Error);
+          }
+        });
+        call.on('end', () => {
+          end();
+          call.end();
+        });
+        call.on('error', end);
+        call.on('close', end);
+        call.on('cancelled', end);
+      },
+    };
+  }
+
+  async listen(address: string, service: grpc.ServiceDefinition): Promise<number> {
+    const server = new grpc.Server({ 'grpc.max_send_message_length': 64 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1 });
+    server.addService(service, this.handlers());
+    this.grpcServer = server;
+    return new Promise((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
+  }
+
+  /** Push the cache's current snapshot to every connected proxy. */
+  push(): void {
+    this.pushes++;
+    for (const s of this.streams) if (s.proxy) s.push();
+  }
+
+  status(): ProxyStatus[] {
+    return [...this.streams].map((s) => s.status()).filter((s) => s !== undefined).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async close(): Promise<void> {
+    const server = this.grpcServer;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 1000);
+      server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  destroy(): void {
+    this.grpcServer?.forceShutdown();
+  }
+}

@@ -1,0 +1,37 @@
+// The demo's live table. On a terminal it repaints in place; otherwise it prints one block per tick.
+import type { Row } from './stats.js';
+
+export interface View {
+  rows: Row[];
+  dir: string;
+  configDir: string;
+  monitorPort: number;
+  message: string;
+  uptimeSeconds: number;
+  tty: boolean;
+}
+
+const BAR_WIDTH = 30;
+
+export function render(v: View): string {
+  const lines = [
+    `Weft demo — bookinfo on loopback, every workload behind its own weft proxy   (up ${Math.round(v.uptimeSeconds)}s)`,
+    '',
+    `${'service'.padEnd(13)}${'version'.padEnd(9)}${'req/s'.padStart(7)}${'success'.padStart(10)}   share of service`,
+  ];
+  for (const r of v.rows) {
+    const bar = '█'.repeat(Math.round(r.share * BAR_WIDTH)).padEnd(BAR_WIDTH, '·');
+    lines.push(
+      `${r.service.padEnd(13)}${r.version.padEnd(9)}${r.rps.toFixed(1).padStart(7)}${`${(100 * r.successRate).toFixed(1)}%`.padStart(10)}   ${bar} ${(100 * r.share).toFixed(0).padStart(3)}%`,
+    );
+  }
+  if (!v.rows.length) lines.push('(waiting for the first requests…)');
+  lines.push(
+    '',
+    v.message,
+    `config: ${v.configDir}   proxies' sync state: http://127.0.0.1:${v.monitorPort}/debug/syncz`,
+    'Ctrl-C stops the demo and every process it started.',
+  );
+  const block = lines.join('\n') + '\n';
+  return v.tty ? `\x1b[H\x1b[2J${block}` : `${block}\n`;
+}

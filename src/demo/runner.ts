@@ -1,0 +1,162 @@
+// `weft demo`: the control plane and one sidecar per workload as real processes, the sample app and a
+// traffic generator in this process, and a live table of what the callers see.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import type http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BOOKINFO, callThroughSidecar, closeApps, startApp, type AppSpec } from './apps.js';
+import { render } from './display.js';
+import { Stats } from './stats.js';
+
+const weftBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/weft.js');
+
+export interface DemoOptions {
+  dir?: string;
+  basePort: number;
+  rps: number;
+  autoSplit: boolean;
+  durationSeconds?: number;
+  out?: NodeJS.WriteStream;
+}
+
+interface Workload extends AppSpec {
+  appPort: number;
+  outboundPort: number;
+  inboundPort: number;
+  adminPort: number;
+}
+
+const DESTINATION_RULES = ['productpage', 'details', 'reviews', 'ratings']
+  .map((svc) => {
+    const versions = [...new Set(BOOKINFO.filter((a) => a.service === svc).map((a) => a.version))];
+    return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: ${svc}
+spec:
+  host: ${svc}
+  subsets:
+${versions.map((v) => `  - name: ${v}\n    labels:\n      version: ${v}`).join('\n')}
+`;
+  })
+  .join('---\n');
+
+export const reviewsSplit = (v1: number, v2: number) => `# Edit the weights (they should add up to 100) and save: the demo's table moves within a second.
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts:
+  - reviews
+  http:
+  - route:
+    - destination:
+        host: reviews
+        subset: v1
+      weight: ${v1}
+    - destination:
+        host: reviews
+        subset: v2
+      weight: ${v2}
+`;
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const out = opts.out ?? process.stdout;
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'weft-demo-'));
+  const configDir = path.join(dir, 'config');
+  const logDir = path.join(dir, 'logs');
+  fs.mkdirSync(configDir, { recursive: true });
+  fs.mkdirSync(logDir, { recursive: true });
+  fs.writeFileSync(path.join(configDir, 'destination-rules.yaml'), DESTINATION_RULES);
+  const reviewsFile = path.join(configDir, 'reviews.yaml');
+  fs.rmSync(reviewsFile, { force: true });
+
+  const xdsPort = opts.basePort;
+  const monitorPort = opts.basePort + 1;
+  const workloads: Workload[] = [...BOOKINFO, { service: 'loadgen', version: 'v1', calls: ['productpage'] }].map((spec, i) => {
+    const p = opts.basePort + 10 + i * 10;
+    return { ...spec, appPort: p, outboundPort: p + 1, inboundPort: p + 2, adminPort: p + 3 };
+  });
+
+  const children: ChildProcess[] = [];
+  const servers: http.Server[] = [];
+  const stats = new Stats();
+  let message = 'starting…';
+  let stopped = false;
+  const timers: NodeJS.Timeout[] = [];
+
+  const stop = async (code: number) => {
+    if (stopped) return;
+    stopped = true;
+    for (const t of timers) clearInterval(t);
+    closeApps(servers);
+    await Promise.all(children.map((c) => terminate(c)));
+    out.write(`\nweft demo stopped; every process it started has exited. Logs: ${logDir}\n`);
+    process.exitCode = code;
+  };
+  const onSignal = () => void stop(0);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const launch = (name: string, args: string[]) => {
+    const log = fs.openSync(path.join(logDir, `${name}.log`), 'a');
+    const child = spawn(process.execPath, [weftBin, ...args], { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    children.push(child);
+    child.on('exit', (code, signal) => {
+      if (!stopped) message = `${name} exited (${signal ?? code}); see ${path.join(logDir, `${name}.log`)}`;
+    });
+  };
+
+  try {
+    launch('control-plane', ['control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--monitor-address', `127.0.0.1:${monitorPort}`, '--debounce-ms', '50']);
+    for (const w of workloads) {
+      if (w.service !== 'loadgen') servers.push(await startApp(w, w.appPort, w.outboundPort, stats));
+      launch(`${w.service}-${w.version}`, [
+        'proxy', '--xds-address', `127.0.0.1:${xdsPort}`, '--service', w.service, '--labels', `app=${w.service},version=${w.version}`,
+        '--service-account', `bookinfo-${w.service}`, '--app-port', String(w.appPort), '--service-port', '9080',
+        '--outbound-port', String(w.outboundPort), '--inbound-port', String(w.inboundPort), '--admin-port', String(w.adminPort),
+      ]);
+    }
+  } catch (err) {
+    out.write(`weft demo: cannot start: ${(err as Error).message} (is port ${opts.basePort} in use? try --base-port)\n`);
+    await stop(1);
+    return;
+  }
+
+  // Traffic generator: a fixed schedule of productpage calls through the loadgen sidecar.
+  const loadgen = workloads[workloads.length - 1];
+  const startedAt = Date.now();
+  timers.push(
+    setInterval(() => {
+      for (let i = 0; i < opts.rps / 10; i++)
+        void callThroughSidecar(loadgen.outboundPort, 'productpage', '/productpage').then((r) => stats.record('productpage', r.version, r.status));
+    }, 100),
+  );
+  message = `steer it yourself: edit ${reviewsFile}`;
+  if (opts.autoSplit)
+    timers.push(
+      setTimeout(() => {
+        fs.writeFileSync(reviewsFile, reviewsSplit(90, 10));
+        message = `wrote a 90/10 v1/v2 split to ${reviewsFile} — edit its weights and save to steer traffic`;
+      }, 6000),
+    );
+  const paint = () => out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
+  timers.push(setInterval(paint, 1000));
+  if (opts.durationSeconds !== undefined) timers.push(setTimeout(() => void stop(0), opts.durationSeconds * 1000));
+}
+
+function terminate(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => child.kill('SIGKILL'), 2000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,37 @@
+// Stable error codes of the sidecar. Mapped to HTTP status / gRPC status only at the edges
+// (local replies, NACK error_detail, CLI exit codes).
+
+export const ProxyErrorCodes = {
+  WEFT_E_BAD_FLAG: 'a `weft proxy` command-line flag is missing or malformed',
+  WEFT_E_XDS_DECODE: 'an xDS resource could not be decoded from its Any',
+  WEFT_E_XDS_INVALID: 'an xDS resource failed validation (the response is NACKed)',
+  WEFT_E_LISTENER_BIND: 'a listener could not bind its address (the LDS response is NACKed)',
+  WEFT_E_XDS_STREAM: 'the ADS stream to the control plane failed; the proxy reconnects with backoff',
+} as const;
+
+export type ProxyErrorCode = keyof typeof ProxyErrorCodes;
+
+export class ProxyError extends Error {
+  readonly code: ProxyErrorCode;
+  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProxyError';
+    this.code = code;
+  }
+}
+
+/** Why the proxy answered a request itself; sent as `x-weft-reason` so callers can tell. */
+export const LocalReplyReason = {
+  noRoute: 'no_route',
+  clusterNotFound: 'cluster_not_found',
+  noHealthyUpstream: 'no_healthy_upstream',
+  upstreamConnectFailure: 'upstream_connect_failure',
+  upstreamReset: 'upstream_reset',
+  upstreamTimeout: 'upstream_timeout',
+  overflow: 'overflow',
+  faultAbort: 'fault_abort',
+  directResponse: 'direct_response',
+  redirect: 'redirect',
+  draining: 'draining',
+} as const;
+export type LocalReplyReason = (typeof LocalReplyReason)[keyof typeof LocalReplyReason];

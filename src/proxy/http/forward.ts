@@ -1,0 +1,336 @@
+// One proxied request: pick a host, send it over the host's keep-alive pool, stream the answer
+// back, and apply the route's timeout and retry policy. Bodies stream; they are buffered only
+// when a retry might need to replay them (and only up to MAX_REPLAY_BODY).
+import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { LocalReplyReason } from '../errors.js';
+import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
+import type { UpstreamHost } from '../upstream/host.js';
+import type { ForwardAction, RetryPolicy } from '../xds/model.js';
+import type { RequestContext } from './context.js';
+import { applyHeaderMutation, forwardableHeaders, sendLocalReply } from './headers.js';
+
+/** Bodies up to this size are kept so a retry can resend them; larger ones stream once. */
+export const MAX_REPLAY_BODY = 64 * 1024;
+const RETRY_BASE_MS = 25;
+const RETRY_MAX_MS = 250;
+
+const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'WEFT_CONNECT_TIMEOUT']);
+
+type Failure = 'connect' | 'reset' | 'timeout';
+
+/** State of one attempt; `ended` makes its completion idempotent across error/timeout paths. */
+interface Attempt {
+  host: UpstreamHost;
+  req: ClientRequest;
+  ended: boolean;
+  gotResponse: boolean;
+  tryTimer: NodeJS.Timeout | undefined;
+}
+
+export class Forward {
+  private readonly ctx: RequestContext;
+  private readonly action: ForwardAction;
+  private readonly cluster: ClusterRuntime;
+  private readonly stats: ClusterStats;
+  private readonly random: () => number;
+  private readonly retry: RetryPolicy | undefined;
+  private readonly headers: OutgoingHttpHeaders;
+  private readonly path: string;
+  /** undefined: no body; Buffer[]: buffered (replayable); null: streamed once. */
+  private body: Buffer[] | null | undefined;
+  private retriesLeft: number;
+  private attemptCount = 0;
+  private current: Attempt | undefined;
+  private lastHost: UpstreamHost | undefined;
+  private globalTimer: NodeJS.Timeout | undefined;
+  private done = false;
+  private staleRetryUsed = false;
+
+  constructor(ctx: RequestContext, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
+    this.ctx = ctx;
+    this.action = action;
+    this.cluster = cluster;
+    this.stats = cluster.stats;
+    this.random = random;
+    this.retry = action.retry;
+    this.retriesLeft = action.retry ? Math.min(action.retry.numRetries, cluster.config.circuitBreakers.maxRetries) : 0;
+    this.headers = this.buildHeaders();
+    this.path = this.rewritePath();
+  }
+
+  start(): void {
+    const { req, res } = this.ctx;
+    const te = req.headers['transfer-encoding'];
+    const cl = req.headers['content-length'];
+    const hasBody = te !== undefined || (cl !== undefined && cl !== '0');
+    res.once('close', () => this.onDownstreamClose());
+    if (this.action.timeoutMs > 0) {
+      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
+    }
+    if (!hasBody) {
+      this.body = undefined;
+      this.sendAttempt();
+    } else if (this.retriesLeft > 0 && te === undefined && Number(cl) <= MAX_REPLAY_BODY) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.once('end', () => {
+        this.body = chunks;
+        if (!this.done) this.sendAttempt();
+      });
+    } else {
+      this.body = null;
+      this.retriesLeft = 0;
+      this.sendAttempt();
+    }
+  }
+
+  private buildHeaders(): OutgoingHttpHeaders {
+    const { req, route, vhost, routeConfig } = this.ctx;
+    const h = forwardableHeaders(req.headers);
+    if (h['x-forwarded-proto'] === undefined) h['x-forwarded-proto'] = 'http';
+    if (this.action.hostRewrite) h.host = this.action.hostRewrite;
+    // Most specific first, as Envoy does by default: route, virtual host, route configuration.
+    if (route) applyHeaderMutation(h, route.requestHeaders);
+    if (vhost) applyHeaderMutation(h, vhost.requestHeaders);
+    if (routeConfig) applyHeaderMutation(h, routeConfig.requestHeaders);
+    return h;
+  }
+
+  private rewritePath(): string {
+    const { ctx, action } = this;
+    const url = ctx.url;
+    if (action.prefixRewrite !== undefined) {
+      const m = ctx.route!.match.path;
+      const q = url.indexOf('?');
+      const rest = m.kind === 'prefix' || m.kind === 'separated_prefix' ? url.slice(m.value.length) : q >= 0 ? url.slice(q) : '';
+      const out = action.prefixRewrite + rest;
+      return out.startsWith('/') ? out : `/${out}`;
+    }
+    if (action.regexRewrite) {
+      const q = url.indexOf('?');
+      const { regex, substitution } = action.regexRewrite;
+      return ctx.path.replace(regex, substitution) + (q >= 0 ? url.slice(q) : '');
+    }
+    return url;
+  }
+
+  private sendAttempt(): void {
+    if (this.done) return;
+    const host = this.cluster.pick(this.lastHost);
+    if (!host) {
+      this.stats.no_healthy_upstream++;
+      this.finish();
+      sendLocalReply(this.ctx.res, 503, `weft: no healthy upstream for cluster "${this.cluster.name}"`, LocalReplyReason.noHealthyUpstream);
+      return;
+    }
+    this.attemptCount++;
+    this.lastHost = host;
+    host.onRequestStart();
+    this.cluster.active++;
+    this.stats.upstream_rq_total++;
+    this.headers['x-envoy-attempt-count'] = String(this.attemptCount);
+    const ureq = http.request({
+      host: host.ip,
+      port: host.port,
+      method: this.ctx.method,
+      path: this.path,
+      headers: this.headers,
+      agent: host.agent,
+      setHost: false,
+    });
+    const attempt: Attempt = { host, req: ureq, ended: false, gotResponse: false, tryTimer: undefined };
+    this.current = attempt;
+    ureq.once('socket', (s: Socket) => this.watchConnect(s));
+    ureq.on('response', (ures: IncomingMessage) => this.onResponse(attempt, ures));
+    ureq.on('error', (err: NodeJS.ErrnoException) => this.onError(attempt, err));
+    const perTry = this.retry?.perTryTimeoutMs ?? 0;
+    if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
+    const body = this.body;
+    if (body === undefined) ureq.end();
+    else if (body === null) this.ctx.req.pipe(ureq);
+    else {
+      for (const chunk of body) ureq.write(chunk);
+      ureq.end();
+    }
+  }
+
+  /** connect_timeout applies to new connections only; pooled ones are already up. */
+  private watchConnect(socket: Socket): void {
+    if (!socket.connecting) return;
+    const ms = this.cluster.config.connectTimeoutMs;
+    if (ms <= 0) return;
+    const timer = setTimeout(() => {
+      const err = Object.assign(new Error(`connect timeout after ${ms} ms`), { code: 'WEFT_CONNECT_TIMEOUT' });
+      socket.destroy(err);
+    }, ms);
+    const clear = () => clearTimeout(timer);
+    socket.once('connect', clear);
+    socket.once('close', clear);
+  }
+
+  private onResponse(attempt: Attempt, ures: IncomingMessage): void {
+    attempt.gotResponse = true;
+    if (attempt.ended || this.done) {
+      ures.resume();
+      return;
+    }
+    const status = ures.statusCode ?? 502;
+    if (this.retriesLeft > 0 && this.retryableStatus(status)) {
+      ures.resume();
+      this.endAttempt(attempt);
+      this.countStatus(status);
+      this.scheduleRetry();
+      return;
+    }
+    if (attempt.tryTimer) clearTimeout(attempt.tryTimer);
+    this.countStatus(status);
+    const { res, route, vhost, routeConfig } = this.ctx;
+    const headers = forwardableHeaders(ures.headers);
+    headers['x-weft-upstream-cluster'] = this.cluster.name;
+    headers['x-weft-upstream-host'] = attempt.host.key;
+    if (route) applyHeaderMutation(headers, route.responseHeaders);
+    if (vhost) applyHeaderMutation(headers, vhost.responseHeaders);
+    if (routeConfig) applyHeaderMutation(headers, routeConfig.responseHeaders);
+    if (res.destroyed) {
+      ures.resume();
+      this.endAttempt(attempt);
+      return;
+    }
+    res.writeHead(status, ures.statusMessage, headers);
+    ures.on('end', () => {
+      this.endAttempt(attempt);
+      this.finish();
+    });
+    ures.on('error', () => {
+      this.stats.upstream_rq_reset++;
+      this.endAttempt(attempt);
+      this.finish();
+      res.destroy();
+    });
+    ures.pipe(res);
+  }
+
+  private onError(attempt: Attempt, err: NodeJS.ErrnoException): void {
+    if (attempt.ended) return;
+    this.endAttempt(attempt);
+    if (this.done) return;
+    if (attempt.gotResponse || this.ctx.res.headersSent) {
+      // The answer was already flowing: all we can do is cut the downstream stream too.
+      this.stats.upstream_rq_reset++;
+      this.finish();
+      this.ctx.res.destroy();
+      return;
+    }
+    // A pooled connection the server closed while idle: resend once on a fresh one.
+    if (attempt.req.reusedSocket && this.body !== null && !this.staleRetryUsed) {
+      this.staleRetryUsed = true;
+      this.sendAttempt();
+      return;
+    }
+    const failure: Failure = connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
+    if (failure === 'connect') {
+      this.stats.upstream_cx_connect_fail++;
+      attempt.host.connectFailures++;
+    } else {
+      this.stats.upstream_rq_reset++;
+    }
+    attempt.host.errors++;
+    if (this.retriesLeft > 0 && this.retryableFailure(failure)) {
+      this.scheduleRetry();
+      return;
+    }
+    this.finish();
+    const why = failure === 'connect' ? `connection failure (${err.code ?? err.message})` : `reset (${err.code ?? err.message})`;
+    sendLocalReply(
+      this.ctx.res,
+      503,
+      `weft: upstream connect error or disconnect/reset before headers: ${why}`,
+      failure === 'connect' ? LocalReplyReason.upstreamConnectFailure : LocalReplyReason.upstreamReset,
+    );
+  }
+
+  private onTryTimeout(attempt: Attempt): void {
+    if (attempt.ended || this.done) return;
+    this.stats.upstream_rq_timeout++;
+    this.endAttempt(attempt);
+    attempt.req.destroy();
+    if (this.retriesLeft > 0 && this.retryableFailure('timeout')) {
+      this.scheduleRetry();
+      return;
+    }
+    this.finish();
+    sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
+  }
+
+  private onGlobalTimeout(): void {
+    this.globalTimer = undefined;
+    if (this.done) return;
+    this.stats.upstream_rq_timeout++;
+    const attempt = this.current;
+    this.finish();
+    if (attempt && !attempt.ended) {
+      this.endAttempt(attempt);
+      attempt.req.destroy();
+    }
+    sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
+  }
+
+  private onDownstreamClose(): void {
+    if (this.done) return;
+    // The client went away before the response completed: abandon the upstream request.
+    const attempt = this.current;
+    this.finish();
+    if (attempt && !attempt.ended) {
+      this.endAttempt(attempt);
+      attempt.req.destroy();
+    }
+  }
+
+  private retryableStatus(status: number): boolean {
+    const r = this.retry!;
+    if (r.on.status5xx && status >= 500) return true;
+    if (r.on.gatewayError && (status === 502 || status === 503 || status === 504)) return true;
+    if (r.on.retriable4xx && status === 409) return true;
+    return r.on.retriableStatusCodes && r.retriableStatusCodes.includes(status);
+  }
+
+  private retryableFailure(f: Failure): boolean {
+    const on = this.retry!.on;
+    if (on.status5xx || on.gatewayError) return true;
+    if (f === 'connect') return on.connectFailure;
+    return on.reset;
+  }
+
+  private scheduleRetry(): void {
+    this.retriesLeft--;
+    this.stats.upstream_rq_retry++;
+    // Full jitter over an exponential window, like Envoy's default retry back-off.
+    const window = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.attemptCount - 1));
+    setTimeout(() => this.sendAttempt(), Math.floor(this.random() * window));
+  }
+
+  private endAttempt(a: Attempt): void {
+    if (a.ended) return;
+    a.ended = true;
+    if (a.tryTimer) clearTimeout(a.tryTimer);
+    a.host.onRequestEnd();
+    this.cluster.active--;
+  }
+
+  private finish(): void {
+    this.done = true;
+    if (this.globalTimer) {
+      clearTimeout(this.globalTimer);
+      this.globalTimer = undefined;
+    }
+  }
+
+  private countStatus(status: number): void {
+    const s = this.stats;
+    if (status < 300) s.upstream_rq_2xx++;
+    else if (status < 400) s.upstream_rq_3xx++;
+    else if (status < 500) s.upstream_rq_4xx++;
+    else s.upstream_rq_5xx++;
+  }
+}

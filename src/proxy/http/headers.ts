@@ -1,0 +1,67 @@
+// Header handling on the proxied path: hop-by-hop removal (RFC 9110 §7.6.1), header mutations
+// from route config, and the proxy's own local replies.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { HeaderMutation } from '../xds/model.js';
+import type { LocalReplyReason } from '../errors.js';
+
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+
+/** Copy headers minus hop-by-hop ones and those the Connection header names. */
+export function forwardableHeaders(src: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const connection = src.connection;
+  let named: Set<string> | undefined;
+  if (connection && connection !== 'keep-alive' && connection !== 'close') {
+    named = new Set(connection.toLowerCase().split(',').map((s) => s.trim()));
+  }
+  for (const key in src) {
+    if (hopByHop.has(key)) continue;
+    if (named?.has(key)) continue;
+    out[key] = src[key];
+  }
+  return out;
+}
+
+export function applyHeaderMutation(headers: OutgoingHttpHeaders, m: HeaderMutation): void {
+  for (let i = 0; i < m.remove.length; i++) delete headers[m.remove[i]];
+  for (let i = 0; i < m.add.length; i++) {
+    const { key, value, action } = m.add[i];
+    const existing = headers[key];
+    switch (action) {
+      case 'append':
+        if (existing === undefined) headers[key] = value;
+        else if (Array.isArray(existing)) headers[key] = [...existing, value];
+        else headers[key] = key === 'set-cookie' ? [String(existing), value] : `${existing},${value}`;
+        break;
+      case 'add_if_absent':
+        if (existing === undefined) headers[key] = value;
+        break;
+      case 'overwrite':
+        headers[key] = value;
+        break;
+      case 'overwrite_if_exists':
+        if (existing !== undefined) headers[key] = value;
+        break;
+    }
+  }
+}
+
+/** A response the proxy generates itself (errors, direct responses). */
+export function sendLocalReply(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  reason: LocalReplyReason | undefined,
+  extra?: OutgoingHttpHeaders,
+): void {
+  if (res.headersSent) {
+    // Too late for a status: the client sees the stream cut, as with Envoy.
+    res.destroy();
+    return;
+  }
+  const headers: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  if (reason) headers['x-weft-reason'] = reason;
+  if (extra) Object.assign(headers, extra);
+  res.writeHead(status, headers);
+  res.end(body);
+}

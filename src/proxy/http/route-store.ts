@@ -1,0 +1,42 @@
+// RDS route tables by name. A listener holds a stable slot per name, so an RDS update reaches
+// every connection on the next request with no listener churn, and a listener that names a
+// route configuration before it arrives simply sees an empty slot (→ 404) until it does.
+import type { RouteConfiguration } from '../xds/model.js';
+import { RouteTable } from './route-table.js';
+
+export interface RouteSlot {
+  readonly name: string;
+  table: RouteTable | undefined;
+}
+
+export class RouteStore {
+  private readonly slots = new Map<string, RouteSlot>();
+
+  slot(name: string): RouteSlot {
+    let s = this.slots.get(name);
+    if (!s) {
+      s = { name, table: undefined };
+      this.slots.set(name, s);
+    }
+    return s;
+  }
+
+  /** RDS responses carry the subscribed names that changed: upsert them. */
+  apply(configs: readonly RouteConfiguration[]): void {
+    for (const c of configs) this.slot(c.name).table = new RouteTable(c);
+  }
+
+  /** Drop configurations no listener references any more. */
+  retain(names: ReadonlySet<string>): void {
+    for (const [name, s] of this.slots) {
+      if (!names.has(name)) {
+        s.table = undefined;
+        this.slots.delete(name);
+      }
+    }
+  }
+
+  get(name: string): RouteTable | undefined {
+    return this.slots.get(name)?.table;
+  }
+}

@@ -1,0 +1,218 @@
+// Clusters at run time: each keeps its hosts (with their connection pools) across config and
+// endpoint updates, and a load balancer rebuilt only when the host set changes.
+import type { Cluster, ClusterLoadAssignment, LbEndpoint } from '../xds/model.js';
+import { DnsResolver, type ResolvedEndpoint } from './dns.js';
+import { UpstreamHost } from './host.js';
+import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+
+export interface ClusterStats {
+  upstream_rq_total: number;
+  upstream_rq_2xx: number;
+  upstream_rq_3xx: number;
+  upstream_rq_4xx: number;
+  upstream_rq_5xx: number;
+  upstream_rq_timeout: number;
+  upstream_rq_retry: number;
+  upstream_rq_pending_overflow: number;
+  upstream_cx_connect_fail: number;
+  upstream_rq_reset: number;
+  no_healthy_upstream: number;
+}
+
+function newStats(): ClusterStats {
+  return {
+    upstream_rq_total: 0,
+    upstream_rq_2xx: 0,
+    upstream_rq_3xx: 0,
+    upstream_rq_4xx: 0,
+    upstream_rq_5xx: 0,
+    upstream_rq_timeout: 0,
+    upstream_rq_retry: 0,
+    upstream_rq_pending_overflow: 0,
+    upstream_cx_connect_fail: 0,
+    upstream_rq_reset: 0,
+    no_healthy_upstream: 0,
+  };
+}
+
+export interface ClusterManagerOptions {
+  random?: () => number;
+  log?: (msg: string) => void;
+}
+
+export class ClusterRuntime {
+  config: Cluster;
+  /** Every host, healthy or not (for /clusters). */
+  hosts: UpstreamHost[] = [];
+  /** Requests in flight across the cluster (max_requests circuit breaker). */
+  active = 0;
+  readonly stats: ClusterStats = newStats();
+  private lb: LoadBalancer<UpstreamHost> = { pick: () => undefined };
+  private dns: DnsResolver | undefined;
+
+  constructor(
+    config: Cluster,
+    private readonly o: ClusterManagerOptions,
+  ) {
+    this.config = config;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  pick(avoid?: UpstreamHost): UpstreamHost | undefined {
+    return this.lb.pick(avoid);
+  }
+
+  /** Point the cluster at its endpoint source (the load assignment for STATIC, DNS names, or EDS). */
+  configure(config: Cluster, eds: ClusterLoadAssignment | undefined): void {
+    this.config = config;
+    this.dns?.stop();
+    this.dns = undefined;
+    for (const h of this.hosts) h.agent.maxSockets = config.circuitBreakers.maxConnections;
+    if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? []);
+    else if (config.type === 'STATIC') this.setEndpoints(config.loadAssignment?.endpoints ?? []);
+    else {
+      this.dns = new DnsResolver({
+        endpoints: config.loadAssignment?.endpoints ?? [],
+        family: config.dnsFamily,
+        refreshMs: config.dnsRefreshMs,
+        firstOnly: config.type === 'LOGICAL_DNS',
+        onUpdate: (eps) => this.setEndpoints(eps),
+        log: this.o.log,
+      });
+      this.dns.start();
+    }
+  }
+
+  /** Replace the host set, keeping the pools of hosts that stay. */
+  setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[]): void {
+    const old = new Map(this.hosts.map((h) => [h.key, h]));
+    const next: UpstreamHost[] = [];
+    const seen = new Set<string>();
+    for (const e of endpoints) {
+      const key = e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const hostname = 'hostname' in e ? e.hostname : e.host;
+      let h = old.get(key);
+      if (h) {
+        old.delete(key);
+        h.health = e.health;
+        h.weight = e.weight;
+        h.priority = e.priority;
+        h.hostname = hostname;
+      } else {
+        h = new UpstreamHost({
+          ip: e.host,
+          port: e.port,
+          hostname,
+          health: e.health,
+          weight: e.weight,
+          priority: e.priority,
+          maxConnections: this.config.circuitBreakers.maxConnections,
+        });
+      }
+      next.push(h);
+    }
+    for (const h of old.values()) h.retire();
+    this.hosts = next;
+    this.rebuildLb();
+  }
+
+  private rebuildLb(): void {
+    // Priority failover: the lowest priority level that has a healthy host takes all traffic.
+    let level = Infinity;
+    for (const h of this.hosts) if (h.healthy && h.priority < level) level = h.priority;
+    const eligible = this.hosts.filter((h) => h.healthy && h.priority === level);
+    this.lb = createLoadBalancer(this.config.lbPolicy, eligible, { random: this.o.random, choiceCount: this.config.choiceCount });
+  }
+
+  close(): void {
+    this.dns?.stop();
+    for (const h of this.hosts) h.retire();
+    this.hosts = [];
+    this.lb = { pick: () => undefined };
+  }
+
+  destroy(): void {
+    this.dns?.stop();
+    for (const h of this.hosts) h.destroy();
+    this.hosts = [];
+  }
+}
+
+export class ClusterManager {
+  private readonly clusters = new Map<string, ClusterRuntime>();
+  /** EDS assignments by service name; kept while subscribed, even before their cluster exists. */
+  private readonly assignments = new Map<string, ClusterLoadAssignment>();
+  private readonly configKeys = new Map<string, string>();
+
+  constructor(private readonly o: ClusterManagerOptions = {}) {}
+
+  get(name: string): ClusterRuntime | undefined {
+    return this.clusters.get(name);
+  }
+
+  all(): IterableIterator<ClusterRuntime> {
+    return this.clusters.values();
+  }
+
+  /** SotW CDS: this set replaces the previous one. Unchanged clusters are left untouched. */
+  applyClusters(models: readonly Cluster[]): void {
+    const keep = new Set<string>();
+    for (const m of models) {
+      keep.add(m.name);
+      const key = JSON.stringify(m);
+      const existing = this.clusters.get(m.name);
+      if (existing && this.configKeys.get(m.name) === key) continue;
+      this.configKeys.set(m.name, key);
+      const rt = existing ?? new ClusterRuntime(m, this.o);
+      rt.configure(m, m.edsServiceName ? this.assignments.get(m.edsServiceName) : undefined);
+      this.clusters.set(m.name, rt);
+    }
+    for (const [name, rt] of this.clusters) {
+      if (keep.has(name)) continue;
+      rt.close();
+      this.clusters.delete(name);
+      this.configKeys.delete(name);
+    }
+  }
+
+  /** EDS: upsert the assignments in this response (absent names keep their last value). */
+  applyAssignments(list: readonly ClusterLoadAssignment[]): void {
+    const changed = new Set<string>();
+    for (const cla of list) {
+      this.assignments.set(cla.clusterName, cla);
+      changed.add(cla.clusterName);
+    }
+    for (const rt of this.clusters.values()) {
+      const svc = rt.config.edsServiceName;
+      if (rt.config.type === 'EDS' && svc && changed.has(svc)) rt.setEndpoints(this.assignments.get(svc)!.endpoints);
+    }
+  }
+
+  /** Forget assignments nobody subscribes to any more. */
+  retainAssignments(names: ReadonlySet<string>): void {
+    for (const name of this.assignments.keys()) if (!names.has(name)) this.assignments.delete(name);
+  }
+
+  edsServiceNames(): string[] {
+    const out = new Set<string>();
+    for (const rt of this.clusters.values()) if (rt.config.type === 'EDS' && rt.config.edsServiceName) out.add(rt.config.edsServiceName);
+    return [...out].sort();
+  }
+
+  close(): void {
+    for (const rt of this.clusters.values()) rt.close();
+    this.clusters.clear();
+    this.configKeys.clear();
+  }
+
+  destroy(): void {
+    for (const rt of this.clusters.values()) rt.destroy();
+    this.clusters.clear();
+    this.configKeys.clear();
+  }
+}

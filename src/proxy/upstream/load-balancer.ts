@@ -1,0 +1,142 @@
+// Load balancers over a cluster's healthy hosts. Each is built once per host-set change and
+// picks in O(1) (round robin, least request) or O(log n) (weighted random).
+import type { LbPolicy } from '../xds/model.js';
+
+/** What a balancer needs from a host (UpstreamHost satisfies it; tests use plain objects). */
+export interface Balanceable {
+  weight: number;
+  active: number;
+}
+
+export interface LoadBalancer<H extends Balanceable> {
+  /** A host, avoiding `avoid` when another is available (retries go elsewhere). */
+  pick(avoid?: H): H | undefined;
+}
+
+export interface LbOptions {
+  random?: () => number;
+  /** LEAST_REQUEST: how many random hosts to compare (Envoy's choice_count, default 2). */
+  choiceCount?: number;
+}
+
+export function createLoadBalancer<H extends Balanceable>(policy: LbPolicy, hosts: readonly H[], o: LbOptions = {}): LoadBalancer<H> {
+  const random = o.random ?? Math.random;
+  if (hosts.length === 0) return { pick: () => undefined };
+  if (hosts.length === 1) {
+    const only = hosts[0];
+    return { pick: () => only };
+  }
+  switch (policy) {
+    case 'ROUND_ROBIN':
+      return uniformWeights(hosts) ? new RoundRobin(hosts, random) : new WeightedRoundRobin(hosts);
+    case 'LEAST_REQUEST':
+      return new LeastRequest(hosts, random, o.choiceCount ?? 2);
+    case 'RANDOM':
+      return new WeightedRandom(hosts, random);
+  }
+}
+
+function uniformWeights(hosts: readonly Balanceable[]): boolean {
+  return hosts.every((h) => h.weight === hosts[0].weight);
+}
+
+class RoundRobin<H extends Balanceable> implements LoadBalancer<H> {
+  private next: number;
+  constructor(
+    private readonly hosts: readonly H[],
+    random: () => number,
+  ) {
+    // Start at a random offset so many proxies do not all hit the first host at once.
+    this.next = Math.floor(random() * hosts.length);
+  }
+  pick(avoid?: H): H {
+    let h = this.hosts[this.next];
+    this.next = (this.next + 1) % this.hosts.length;
+    if (h === avoid) {
+      h = this.hosts[this.next];
+      this.next = (this.next + 1) % this.hosts.length;
+    }
+    return h;
+  }
+}
+
+/** Smooth weighted round robin (each pick: add weights, take the max, subtract the total). */
+class WeightedRoundRobin<H extends Balanceable> implements LoadBalancer<H> {
+  private readonly current: number[];
+  private readonly total: number;
+  constructor(private readonly hosts: readonly H[]) {
+    this.current = hosts.map(() => 0);
+    this.total = hosts.reduce((s, h) => s + h.weight, 0);
+  }
+  pick(avoid?: H): H {
+    let h = this.step();
+    if (h === avoid) h = this.step();
+    return h;
+  }
+  private step(): H {
+    let best = 0;
+    for (let i = 0; i < this.hosts.length; i++) {
+      this.current[i] += this.hosts[i].weight;
+      if (this.current[i] > this.current[best]) best = i;
+    }
+    this.current[best] -= this.total;
+    return this.hosts[best];
+  }
+}
+
+/** Power of N choices on active requests (weights scale the comparison, as in Envoy). */
+class LeastRequest<H extends Balanceable> implements LoadBalancer<H> {
+  constructor(
+    private readonly hosts: readonly H[],
+    private readonly random: () => number,
+    private readonly choices: number,
+  ) {}
+  pick(avoid?: H): H {
+    const n = this.hosts.length;
+    let best: H | undefined;
+    let bestScore = Infinity;
+    for (let c = 0; c < this.choices; c++) {
+      const h = this.hosts[Math.floor(this.random() * n)];
+      if (h === avoid) continue;
+      const score = (h.active + 1) / h.weight;
+      if (score < bestScore) {
+        best = h;
+        bestScore = score;
+      }
+    }
+    return best ?? this.hosts.find((h) => h !== avoid) ?? this.hosts[0];
+  }
+}
+
+class WeightedRandom<H extends Balanceable> implements LoadBalancer<H> {
+  private readonly cumulative: number[];
+  private readonly total: number;
+  constructor(
+    private readonly hosts: readonly H[],
+    private readonly random: () => number,
+  ) {
+    let sum = 0;
+    this.cumulative = hosts.map((h) => (sum += h.weight));
+    this.total = sum;
+  }
+  pick(avoid?: H): H {
+    let h = this.draw();
+    if (h === avoid) h = this.draw();
+    return h;
+  }
+  private draw(): H {
+    return this.hosts[pickIndex(this.cumulative, this.random() * this.total)];
+  }
+}
+
+/** The first index whose cumulative weight exceeds x (binary search). */
+export function pickIndex(cumulative: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] > x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

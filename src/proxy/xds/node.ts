@@ -1,0 +1,50 @@
+// The xDS Node this sidecar presents. The control plane registers the workload (its endpoint)
+// from this metadata, so the key set is a contract: keep it exactly as documented.
+import { toStruct, type Json, type NodeWire } from '../../api/envoy.js';
+
+export interface WorkloadIdentity {
+  service: string;
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  /** The address this workload is reached at (INSTANCE_IPS). */
+  address: string;
+  appPort: number;
+  servicePort: number;
+  outboundPort: number;
+  inboundPort: number;
+  protocol: string;
+  /** Explicit node id; derived when absent. */
+  id?: string;
+}
+
+export const USER_AGENT_NAME = 'weft';
+
+export function defaultNodeId(w: WorkloadIdentity, pid: number = process.pid): string {
+  return `sidecar~${w.address}~${w.service}-${pid}.${w.namespace}~${w.namespace}.svc.cluster.local`;
+}
+
+export function nodeMetadata(w: WorkloadIdentity): Record<string, Json> {
+  return {
+    NAMESPACE: w.namespace,
+    LABELS: { ...w.labels },
+    SERVICE_ACCOUNT: w.serviceAccount,
+    INSTANCE_IPS: w.address,
+    WORKLOAD_NAME: `${w.service}-${w.labels.version ?? 'v0'}`,
+    WEFT_SERVICE: w.service,
+    // Explicit capture: peers reach this workload on the inbound listener, not the app port.
+    WEFT_PORTS: [{ service_port: w.servicePort, endpoint_port: w.inboundPort, app_port: w.appPort, protocol: w.protocol }],
+    WEFT_OUTBOUND_PORT: w.outboundPort,
+    WEFT_INBOUND_PORT: w.inboundPort,
+    WEFT_CAPTURE: 'explicit',
+  };
+}
+
+export function buildNode(w: WorkloadIdentity, pid: number = process.pid): NodeWire {
+  return {
+    id: w.id || defaultNodeId(w, pid),
+    cluster: w.service,
+    user_agent_name: USER_AGENT_NAME,
+    metadata: toStruct(nodeMetadata(w)),
+  };
+}

@@ -1,0 +1,128 @@
+// envoy.config.cluster.v3.Cluster → Cluster and envoy.config.endpoint.v3.ClusterLoadAssignment
+// → ClusterLoadAssignment (typed).
+import { isIP } from 'node:net';
+import type { CircuitBreakers, Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
+import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
+
+const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS']);
+const lbPolicies = new Set<LbPolicy>(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM']);
+const healthStatuses = new Set<HealthStatus>(['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED']);
+const dnsFamilies: Record<string, 0 | 4 | 6> = { AUTO: 0, V4_ONLY: 4, V6_ONLY: 6, V4_PREFERRED: 0, ALL: 0 };
+
+/** Envoy's defaults (cluster.proto / circuit_breaker.proto). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_DNS_REFRESH_MS = 5_000;
+export const defaultCircuitBreakers: CircuitBreakers = Object.freeze({
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+});
+
+export function validateCluster(raw: Raw): ValidationResult<Cluster> {
+  const p = new Problems();
+  const name = str(raw.name);
+  if (!name) p.add('name', 'is required');
+  if (has(raw, 'cluster_type')) p.add('cluster_type', `custom cluster type "${str(obj(raw.cluster_type).name)}" is not supported`);
+  const typeName = str(raw.type) || 'STATIC';
+  const type = typeName as DiscoveryType;
+  if (!discoveryTypes.has(type)) p.add('type', `${typeName} is not supported (supported: ${[...discoveryTypes].join(', ')})`);
+  const lbName = str(raw.lb_policy) || 'ROUND_ROBIN';
+  const lbPolicy = lbName as LbPolicy;
+  if (!lbPolicies.has(lbPolicy)) p.add('lb_policy', `${lbName} is not supported (supported: ${[...lbPolicies].join(', ')})`);
+  if (has(raw, 'load_balancing_policy')) p.add('load_balancing_policy', 'not supported; use lb_policy');
+  if (has(raw, 'transport_socket')) p.add('transport_socket', 'not supported yet (upstream TLS comes with mTLS)');
+  if (list(raw.transport_socket_matches).length > 0) p.add('transport_socket_matches', 'not supported yet (upstream TLS comes with mTLS)');
+  if (has(raw, 'http2_protocol_options')) p.add('http2_protocol_options', 'HTTP/2 upstreams are not supported yet');
+  if (has(raw, 'lb_subset_config') && list(obj(raw.lb_subset_config).subset_selectors).length > 0) p.add('lb_subset_config', 'not supported');
+
+  let edsServiceName: string | undefined;
+  if (type === 'EDS') {
+    const eds = obj(raw.eds_cluster_config);
+    const cs = obj(eds.eds_config);
+    if (!has(cs, 'ads') && Object.keys(cs).some((k) => k !== 'resource_api_version' && k !== 'initial_fetch_timeout')) {
+      p.add('eds_cluster_config.eds_config', 'only ads config sources are supported');
+    }
+    edsServiceName = str(eds.service_name) || name;
+  }
+  let loadAssignment: ClusterLoadAssignment | undefined;
+  if (type !== 'EDS') {
+    if (!has(raw, 'load_assignment')) p.add('load_assignment', `is required for ${type} clusters`);
+    else loadAssignment = loadAssignmentOf(obj(raw.load_assignment), 'load_assignment', p, type === 'STATIC');
+    if (type === 'LOGICAL_DNS' && loadAssignment && loadAssignment.endpoints.length !== 1) {
+      p.add('load_assignment', 'LOGICAL_DNS clusters take exactly one endpoint');
+    }
+  }
+  const lr = obj(raw.least_request_lb_config);
+  const choiceCount = has(lr, 'choice_count') ? wrapped(lr.choice_count, 2) : 2;
+  if (choiceCount < 2) p.add('least_request_lb_config.choice_count', 'must be at least 2');
+  const family = dnsFamilies[str(raw.dns_lookup_family) || 'AUTO'];
+  if (family === undefined) p.add('dns_lookup_family', `unknown value "${str(raw.dns_lookup_family)}"`);
+  const result: Cluster = {
+    name,
+    type,
+    edsServiceName,
+    loadAssignment,
+    connectTimeoutMs: durationMs(raw.connect_timeout, 'connect_timeout', p) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    lbPolicy,
+    choiceCount,
+    dnsRefreshMs: durationMs(raw.dns_refresh_rate, 'dns_refresh_rate', p) || DEFAULT_DNS_REFRESH_MS,
+    dnsFamily: family ?? 0,
+    circuitBreakers: circuitBreakers(obj(raw.circuit_breakers)),
+    transport: { kind: 'plaintext' },
+  };
+  if (!p.empty) return { valid: false, errors: p.list.map((e) => `cluster ${name || '(unnamed)'}: ${e}`) };
+  return { valid: true, result };
+}
+
+/** thresholds[] for the DEFAULT priority (the only one we track). */
+function circuitBreakers(raw: Raw): CircuitBreakers {
+  const t = list(raw.thresholds)
+    .map(obj)
+    .find((th) => !has(th, 'priority') || str(th.priority) === 'DEFAULT');
+  if (!t) return defaultCircuitBreakers;
+  const pick = (field: string, dflt: number) => (has(t, field) ? wrapped(t[field], dflt) : dflt);
+  return {
+    maxConnections: pick('max_connections', defaultCircuitBreakers.maxConnections),
+    maxPendingRequests: pick('max_pending_requests', defaultCircuitBreakers.maxPendingRequests),
+    maxRequests: pick('max_requests', defaultCircuitBreakers.maxRequests),
+    maxRetries: pick('max_retries', defaultCircuitBreakers.maxRetries),
+  };
+}
+
+export function validateClusterLoadAssignment(raw: Raw): ValidationResult<ClusterLoadAssignment> {
+  const p = new Problems();
+  const name = str(raw.cluster_name);
+  if (!name) p.add('cluster_name', 'is required');
+  const result = loadAssignmentOf(raw, '', p, true);
+  if (!p.empty) return { valid: false, errors: p.list.map((e) => `endpoint ${name || '(unnamed)'}: ${e}`) };
+  return { valid: true, result };
+}
+
+function loadAssignmentOf(raw: Raw, path: string, p: Problems, requireIp: boolean): ClusterLoadAssignment {
+  const endpoints: LbEndpoint[] = [];
+  list(raw.endpoints).forEach((l, li) => {
+    const locality = obj(l);
+    const lpath = `${join(path, 'endpoints')}[${li}]`;
+    const priority = num(locality.priority);
+    list(locality.lb_endpoints).forEach((e, ei) => {
+      const at = `${join(lpath, 'lb_endpoints')}[${ei}]`;
+      const lbe = obj(e);
+      if (has(lbe, 'endpoint_name')) return p.add(join(at, 'endpoint_name'), 'named endpoints are not supported');
+      const ep = obj(lbe.endpoint);
+      const sa = obj(obj(ep.address).socket_address);
+      const host = str(sa.address);
+      const port = num(sa.port_value);
+      const aat = join(at, 'endpoint.address.socket_address');
+      if (!host) return p.add(join(aat, 'address'), 'is required');
+      if (requireIp && isIP(host) === 0) return p.add(join(aat, 'address'), `"${host}" is not an IP address`);
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) return p.add(join(aat, 'port_value'), `${port} is not a port`);
+      const healthName = str(lbe.health_status) || 'UNKNOWN';
+      if (!healthStatuses.has(healthName as HealthStatus)) p.add(join(at, 'health_status'), `unknown value "${healthName}"`);
+      const weight = has(lbe, 'load_balancing_weight') ? wrapped(lbe.load_balancing_weight, 1) : 1;
+      if (weight < 1) p.add(join(at, 'load_balancing_weight'), 'must be at least 1');
+      endpoints.push({ host, port, health: healthName as HealthStatus, weight: Math.max(weight, 1), priority });
+    });
+  });
+  return { clusterName: str(raw.cluster_name), endpoints };
+}

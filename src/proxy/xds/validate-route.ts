@@ -1,0 +1,327 @@
+// envoy.config.route.v3.RouteConfiguration → RouteConfiguration (typed), collecting every error
+// with its field path. Anything that would change routing and that we do not implement is an
+// error (the response is NACKed); descriptive or harmless fields are ignored.
+import type {
+  ClusterSpecifier,
+  DirectResponseAction,
+  ForwardAction,
+  HeaderMatcher,
+  PathMatch,
+  QueryParamMatcher,
+  RedirectAction,
+  RetryOn,
+  RetryPolicy,
+  Route,
+  RouteAction,
+  RouteConfiguration,
+  RouteMatch,
+  VirtualHost,
+} from './model.js';
+import {
+  compileRegex,
+  durationMs,
+  has,
+  headerMutation,
+  join,
+  list,
+  num,
+  obj,
+  Problems,
+  str,
+  stringMatcher,
+  wrapped,
+  type Raw,
+  type ValidationResult,
+} from './validate-common.js';
+import { perFilterFault } from './validate-fault.js';
+
+export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+
+export function validateRouteConfiguration(raw: Raw): ValidationResult<RouteConfiguration> {
+  const p = new Problems();
+  const name = str(raw.name);
+  const result = routeConfiguration(raw, '', p);
+  if (!name) p.add('name', 'is required');
+  if (!p.empty) return { valid: false, errors: p.list.map((e) => `route ${name || '(unnamed)'}: ${e}`) };
+  return { valid: true, result };
+}
+
+/** Also used for an HCM's inline route_config (with a path prefix). */
+export function routeConfiguration(raw: Raw, path: string, p: Problems): RouteConfiguration {
+  if (has(raw, 'vhds')) p.add(join(path, 'vhds'), 'not supported');
+  const seenDomains = new Map<string, string>();
+  const virtualHosts = list(raw.virtual_hosts).map((vh, i) =>
+    virtualHost(obj(vh), `${join(path, 'virtual_hosts')}[${i}]`, p, seenDomains),
+  );
+  return {
+    name: str(raw.name),
+    virtualHosts,
+    requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
+    responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
+  };
+}
+
+function virtualHost(raw: Raw, path: string, p: Problems, seenDomains: Map<string, string>): VirtualHost {
+  const name = str(raw.name);
+  if (!name) p.add(join(path, 'name'), 'is required');
+  const domains = list(raw.domains).map((d) => str(d));
+  if (domains.length === 0) p.add(join(path, 'domains'), 'must not be empty');
+  domains.forEach((d, i) => {
+    const at = `${join(path, 'domains')}[${i}]`;
+    if (!d) return p.add(at, 'must not be empty');
+    if (d !== '*' && d.indexOf('*') !== d.lastIndexOf('*')) p.add(at, `"${d}": only one wildcard allowed`);
+    else if (d.includes('*') && !d.startsWith('*') && !d.endsWith('*')) p.add(at, `"${d}": wildcard must be first or last`);
+    const key = d.toLowerCase();
+    const other = seenDomains.get(key);
+    // Envoy rejects the same domain in two virtual hosts: the choice would be arbitrary.
+    if (other !== undefined) p.add(at, `domain "${d}" is also in virtual host "${other}"`);
+    else seenDomains.set(key, name);
+  });
+  if (has(raw, 'require_tls') && str(raw.require_tls) !== 'NONE') p.add(join(path, 'require_tls'), 'not supported');
+  const vhRetry = has(raw, 'retry_policy') ? retryPolicy(obj(raw.retry_policy), join(path, 'retry_policy'), p) : undefined;
+  const routes = list(raw.routes).map((r, i) => route(obj(r), `${join(path, 'routes')}[${i}]`, p, vhRetry));
+  return {
+    name,
+    domains,
+    routes,
+    fault: perFilterFault(raw.typed_per_filter_config, path, p),
+    requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
+    responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
+  };
+}
+
+function route(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undefined): Route {
+  const match = routeMatch(obj(raw.match), join(path, 'match'), p);
+  let action: RouteAction | undefined;
+  const kinds = ['route', 'redirect', 'direct_response'].filter((k) => has(raw, k));
+  for (const k of ['filter_action', 'non_forwarding_action']) if (has(raw, k)) p.add(join(path, k), 'not supported');
+  if (kinds.length !== 1 && !has(raw, 'filter_action') && !has(raw, 'non_forwarding_action')) {
+    p.add(path, 'exactly one of route, redirect, direct_response is required');
+  }
+  if (has(raw, 'route')) action = forwardAction(obj(raw.route), join(path, 'route'), p, vhRetry);
+  else if (has(raw, 'redirect')) action = redirectAction(obj(raw.redirect), join(path, 'redirect'), p);
+  else if (has(raw, 'direct_response')) action = directResponse(obj(raw.direct_response), join(path, 'direct_response'), p);
+  return {
+    name: str(raw.name),
+    match,
+    action: action ?? { kind: 'direct_response', status: 500, body: '' },
+    fault: perFilterFault(raw.typed_per_filter_config, path, p),
+    requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
+    responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
+  };
+}
+
+function routeMatch(raw: Raw, path: string, p: Problems): RouteMatch {
+  const caseSensitive = wrapped(raw.case_sensitive, true);
+  let pathMatch: PathMatch | undefined;
+  if (typeof raw.prefix === 'string') pathMatch = { kind: 'prefix', value: raw.prefix };
+  else if (typeof raw.path === 'string') pathMatch = { kind: 'path', value: raw.path };
+  else if (typeof raw.path_separated_prefix === 'string') {
+    const v = raw.path_separated_prefix;
+    if (!v.startsWith('/') || (v.length > 1 && v.endsWith('/')) || /[?#]/.test(v)) {
+      p.add(join(path, 'path_separated_prefix'), `"${v}" must start with / and not end with /`);
+    }
+    pathMatch = { kind: 'separated_prefix', value: v };
+  } else if (has(raw, 'safe_regex')) {
+    const regex = compileRegex(obj(raw.safe_regex).regex, join(path, 'safe_regex.regex'), p, !caseSensitive);
+    if (regex) pathMatch = { kind: 'regex', regex };
+  } else {
+    const other = ['connect_matcher', 'path_match_policy'].find((k) => has(raw, k));
+    p.add(other ? join(path, other) : path, other ? 'not supported' : 'one of prefix, path, safe_regex, path_separated_prefix is required');
+  }
+  for (const k of ['runtime_fraction', 'grpc', 'tls_context', 'dynamic_metadata', 'filter_state']) {
+    if (has(raw, k)) p.add(join(path, k), 'not supported');
+  }
+  if (pathMatch && !caseSensitive && pathMatch.kind !== 'regex') pathMatch = { ...pathMatch, value: pathMatch.value.toLowerCase() };
+  const headers = list(raw.headers).map((h, i) => headerMatcher(obj(h), `${join(path, 'headers')}[${i}]`, p));
+  const queryParams = list(raw.query_parameters).map((q, i) => queryMatcher(obj(q), `${join(path, 'query_parameters')}[${i}]`, p));
+  return {
+    path: pathMatch ?? { kind: 'prefix', value: '/' },
+    caseSensitive,
+    headers: headers.filter((h): h is HeaderMatcher => h !== undefined),
+    queryParams: queryParams.filter((q): q is QueryParamMatcher => q !== undefined),
+  };
+}
+
+function headerMatcher(raw: Raw, path: string, p: Problems): HeaderMatcher | undefined {
+  const name = str(raw.name).toLowerCase();
+  if (!name) {
+    p.add(join(path, 'name'), 'is required');
+    return undefined;
+  }
+  const base = { name, invert: raw.invert_match === true, treatMissingAsEmpty: raw.treat_missing_header_as_empty === true };
+  const legacy: Record<string, 'exact' | 'prefix' | 'suffix' | 'contains'> = {
+    exact_match: 'exact',
+    prefix_match: 'prefix',
+    suffix_match: 'suffix',
+    contains_match: 'contains',
+  };
+  for (const [field, kind] of Object.entries(legacy)) {
+    if (typeof raw[field] === 'string') return { ...base, match: { kind: 'string', matcher: { kind, value: raw[field] as string, ignoreCase: false } } };
+  }
+  if (has(raw, 'safe_regex_match')) {
+    const regex = compileRegex(obj(raw.safe_regex_match).regex, join(path, 'safe_regex_match.regex'), p);
+    return regex && { ...base, match: { kind: 'string', matcher: { kind: 'regex', regex } } };
+  }
+  if (has(raw, 'string_match')) {
+    const matcher = stringMatcher(raw.string_match, join(path, 'string_match'), p);
+    return matcher && { ...base, match: { kind: 'string', matcher } };
+  }
+  if (has(raw, 'range_match')) {
+    const r = obj(raw.range_match);
+    const start = num(r.start);
+    const end = num(r.end);
+    if (end <= start) p.add(join(path, 'range_match'), `end (${end}) must be greater than start (${start})`);
+    return { ...base, match: { kind: 'range', start, end } };
+  }
+  // present_match: false decodes as absent; no specifier at all means "present" in Envoy.
+  return { ...base, match: { kind: 'present', present: raw.present_match !== false } };
+}
+
+function queryMatcher(raw: Raw, path: string, p: Problems): QueryParamMatcher | undefined {
+  const name = str(raw.name);
+  if (!name) {
+    p.add(join(path, 'name'), 'is required');
+    return undefined;
+  }
+  if (has(raw, 'string_match')) {
+    const matcher = stringMatcher(raw.string_match, join(path, 'string_match'), p);
+    return matcher && { name, matcher };
+  }
+  if (raw.present_match === true) return { name, matcher: undefined };
+  p.add(path, 'one of string_match, present_match is required');
+  return undefined;
+}
+
+const notFoundCodes: Record<string, number> = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 };
+
+function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undefined): ForwardAction {
+  for (const k of [
+    'cluster_header',
+    'cluster_specifier_plugin',
+    'inline_cluster_specifier_plugin',
+    'metadata_match',
+    'path_rewrite_policy',
+    'host_rewrite_header',
+    'host_rewrite_path_regex',
+    'request_mirror_policies',
+  ]) {
+    if (has(raw, k) && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0)) p.add(join(path, k), 'not supported');
+  }
+  if (wrapped(raw.auto_host_rewrite, false)) p.add(join(path, 'auto_host_rewrite'), 'not supported');
+  let cluster: ClusterSpecifier | undefined;
+  if (typeof raw.cluster === 'string' && raw.cluster !== '') cluster = { kind: 'cluster', name: raw.cluster };
+  else if (has(raw, 'weighted_clusters')) cluster = weightedClusters(obj(raw.weighted_clusters), join(path, 'weighted_clusters'), p);
+  else if (!has(raw, 'cluster_header') && !has(raw, 'cluster_specifier_plugin')) p.add(path, 'one of cluster, weighted_clusters is required');
+  const notFound = has(raw, 'cluster_not_found_response_code') ? notFoundCodes[str(raw.cluster_not_found_response_code)] : 503;
+  if (notFound === undefined) p.add(join(path, 'cluster_not_found_response_code'), `unknown value "${str(raw.cluster_not_found_response_code)}"`);
+  let regexRewrite: ForwardAction['regexRewrite'];
+  if (has(raw, 'regex_rewrite')) {
+    const rr = obj(raw.regex_rewrite);
+    const src = obj(rr.pattern).regex;
+    // Rewrites substitute within the path, so the pattern must not be anchored to the whole path.
+    const full = compileRegex(src, join(path, 'regex_rewrite.pattern.regex'), p);
+    if (full && typeof src === 'string') regexRewrite = { regex: new RegExp(full.source.slice(4, -2), 'g' + full.flags), substitution: str(rr.substitution).replace(/\\(\d)/g, '$$$1') };
+  }
+  const prefixRewrite = typeof raw.prefix_rewrite === 'string' ? raw.prefix_rewrite : undefined;
+  if (prefixRewrite !== undefined && regexRewrite) p.add(path, 'prefix_rewrite and regex_rewrite are exclusive');
+  const timeout = durationMs(raw.timeout, join(path, 'timeout'), p);
+  return {
+    kind: 'route',
+    cluster: cluster ?? { kind: 'cluster', name: '' },
+    timeoutMs: timeout ?? DEFAULT_ROUTE_TIMEOUT_MS,
+    prefixRewrite,
+    regexRewrite,
+    hostRewrite: typeof raw.host_rewrite_literal === 'string' && raw.host_rewrite_literal ? raw.host_rewrite_literal : undefined,
+    retry: has(raw, 'retry_policy') ? retryPolicy(obj(raw.retry_policy), join(path, 'retry_policy'), p) : vhRetry,
+    clusterNotFoundStatus: notFound ?? 503,
+  };
+}
+
+function weightedClusters(raw: Raw, path: string, p: Problems): ClusterSpecifier {
+  const clusters = list(raw.clusters).map((c, i) => {
+    const o = obj(c);
+    const at = `${join(path, 'clusters')}[${i}]`;
+    const name = str(o.name);
+    if (!name) p.add(join(at, has(o, 'cluster_header') ? 'cluster_header' : 'name'), has(o, 'cluster_header') ? 'not supported' : 'is required');
+    return { name, weight: wrapped(o.weight, 0) };
+  });
+  if (clusters.length === 0) p.add(join(path, 'clusters'), 'must not be empty');
+  const sum = clusters.reduce((s, c) => s + c.weight, 0);
+  if (clusters.length > 0 && sum <= 0) p.add(join(path, 'clusters'), 'the sum of weights must be greater than 0');
+  if (has(raw, 'total_weight')) {
+    const total = wrapped(raw.total_weight, 0);
+    if (total !== sum) p.add(join(path, 'total_weight'), `is ${total} but the weights sum to ${sum}`);
+  }
+  if (has(raw, 'header_name')) p.add(join(path, 'header_name'), 'not supported');
+  return { kind: 'weighted', clusters, totalWeight: sum };
+}
+
+const retryOnTokens = new Set([
+  '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited', 'retriable-4xx',
+  'refused-stream', 'retriable-status-codes', 'retriable-headers', 'http3-post-connect-failure',
+  // gRPC conditions: accepted (Istio sets them by default) but only meaningful for gRPC upstreams.
+  'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
+]);
+
+function retryPolicy(raw: Raw, path: string, p: Problems): RetryPolicy {
+  const on: RetryOn = { status5xx: false, gatewayError: false, connectFailure: false, reset: false, retriable4xx: false, retriableStatusCodes: false };
+  for (const token of str(raw.retry_on).split(',').map((t) => t.trim()).filter(Boolean)) {
+    if (!retryOnTokens.has(token)) p.add(join(path, 'retry_on'), `unknown retry condition "${token}"`);
+    if (token === '5xx') on.status5xx = true;
+    else if (token === 'gateway-error') on.gatewayError = true;
+    else if (token === 'connect-failure' || token === 'refused-stream' || token === 'reset-before-request') on.connectFailure = true;
+    else if (token === 'reset') on.reset = true;
+    else if (token === 'retriable-4xx') on.retriable4xx = true;
+    else if (token === 'retriable-status-codes') on.retriableStatusCodes = true;
+  }
+  const codes = list(raw.retriable_status_codes).map((c) => num(c));
+  codes.forEach((c, i) => {
+    if (c < 100 || c > 599) p.add(`${join(path, 'retriable_status_codes')}[${i}]`, `${c} is not an HTTP status`);
+  });
+  return {
+    on,
+    // Envoy's default when a retry policy is present but num_retries is unset.
+    numRetries: has(raw, 'num_retries') ? wrapped(raw.num_retries, 1) : 1,
+    perTryTimeoutMs: durationMs(raw.per_try_timeout, join(path, 'per_try_timeout'), p) ?? 0,
+    retriableStatusCodes: codes,
+  };
+}
+
+const redirectCodes: Record<string, number> = {
+  MOVED_PERMANENTLY: 301,
+  FOUND: 302,
+  SEE_OTHER: 303,
+  TEMPORARY_REDIRECT: 307,
+  PERMANENT_REDIRECT: 308,
+};
+
+function redirectAction(raw: Raw, path: string, p: Problems): RedirectAction {
+  const codeName = str(raw.response_code) || 'MOVED_PERMANENTLY';
+  const status = redirectCodes[codeName];
+  if (status === undefined) p.add(join(path, 'response_code'), `unknown value "${codeName}"`);
+  if (has(raw, 'regex_rewrite')) p.add(join(path, 'regex_rewrite'), 'not supported');
+  const port = num(raw.port_redirect);
+  if (port < 0 || port > 65535) p.add(join(path, 'port_redirect'), `${port} is not a port`);
+  return {
+    kind: 'redirect',
+    scheme: raw.https_redirect === true ? 'https' : str(raw.scheme_redirect) || undefined,
+    host: str(raw.host_redirect) || undefined,
+    port: port || undefined,
+    path: typeof raw.path_redirect === 'string' ? raw.path_redirect : undefined,
+    prefixRewrite: typeof raw.prefix_rewrite === 'string' ? raw.prefix_rewrite : undefined,
+    stripQuery: raw.strip_query === true,
+    status: status ?? 301,
+  };
+}
+
+function directResponse(raw: Raw, path: string, p: Problems): DirectResponseAction {
+  const status = num(raw.status);
+  if (status < 200 || status >= 600) p.add(join(path, 'status'), `must be 200..599, got ${status}`);
+  const body = obj(raw.body);
+  let text = '';
+  if (typeof body.inline_string === 'string') text = body.inline_string;
+  else if (typeof body.inline_bytes === 'string') text = Buffer.from(body.inline_bytes, 'base64').toString();
+  else if (has(body, 'filename') || has(body, 'environment_variable')) p.add(join(path, 'body'), 'only inline_string and inline_bytes are supported');
+  return { kind: 'direct_response', status, body: text };
+}

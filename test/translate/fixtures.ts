@@ -1,0 +1,58 @@
+// Shared inputs for translation tests: config from YAML (through the real parser) and proxy nodes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseConfigText } from '../../src/config/parse.js';
+import type { ConfigSet } from '../../src/config/types.js';
+import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
+import { buildSnapshot, type MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
+import { repoRoot } from '../helpers/processes.js';
+
+export const fixturesDir = path.resolve(repoRoot, '../shared/fixtures');
+
+export function configFrom(...docs: Array<{ file: string; text: string }>): ConfigSet {
+  const set: ConfigSet = { virtualServices: [], destinationRules: [], serviceEntries: [], workloadEntries: [] };
+  for (const d of docs) {
+    const r = parseConfigText(d.text, d.file);
+    if (!r.ok) throw new Error(`${d.file}: ${JSON.stringify(r.errors)}`);
+    for (const res of r.resources) {
+      if (res.kind === 'VirtualService') set.virtualServices.push(res);
+      else if (res.kind === 'DestinationRule') set.destinationRules.push(res);
+      else if (res.kind === 'ServiceEntry') set.serviceEntries.push(res);
+      else set.workloadEntries.push(res);
+    }
+  }
+  return set;
+}
+
+export const yaml = (file: string, text: string) => ({ file, text });
+export const fixture = (rel: string) => yaml(path.basename(rel), fs.readFileSync(path.join(fixturesDir, rel), 'utf8'));
+
+export function proxy(service: string, version: string, n: number, overrides: Partial<ProxyNode> = {}): ProxyNode {
+  const address = `127.0.0.${n}`;
+  return {
+    id: `sidecar~${address}~${service}-${version}.default~default.svc.cluster.local`,
+    service,
+    namespace: 'default',
+    labels: { app: service, version },
+    serviceAccount: `bookinfo-${service}`,
+    address,
+    workloadName: `${service}-${version}`,
+    ports: [{ servicePort: 9080, endpointPort: 15006, appPort: 9080, protocol: 'HTTP' }],
+    outboundPort: 15001,
+    inboundPort: 15006,
+    ...overrides,
+  };
+}
+
+export const bookinfoProxies = (): ProxyNode[] => [
+  proxy('productpage', 'v1', 2),
+  proxy('details', 'v1', 3),
+  proxy('reviews', 'v1', 4),
+  proxy('reviews', 'v2', 5),
+  proxy('reviews', 'v3', 6),
+  proxy('ratings', 'v1', 7),
+];
+
+export function snapshot(config: ConfigSet, proxies = bookinfoProxies()): MeshSnapshot {
+  return buildSnapshot({ config, proxies, domain: 'cluster.local' });
+}

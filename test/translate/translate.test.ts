@@ -1,0 +1,148 @@
+// Table-driven translation tests: assert behaviour-relevant facts of the generated xDS, and keep the
+// full output of a few scenarios as golden files (UPDATE_GOLDEN=1 npm test rewrites them).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
+import { translate, type ResourceSet } from '../../src/controlplane/translate/index.js';
+import { repoRoot } from '../helpers/processes.js';
+import { bookinfoProxies, configFrom, fixture, proxy, snapshot, yaml } from './fixtures.js';
+
+const client = proxy('productpage', 'v1', 2);
+const byName = (set: ResourceSet, type: keyof ResourceSet, name: string) => set[type].find((r) => r.name === name)?.body as any;
+const vhost = (set: ResourceSet, name: string) => byName(set, 'route', 'virtualOutbound').virtual_hosts.find((v: any) => v.name === name);
+
+interface Case {
+  name: string;
+  config: ReturnType<typeof configFrom>;
+  check: (out: ResourceSet) => void;
+}
+
+const cases: Case[] = [
+  {
+    name: 'no config: every service gets a cluster, EDS endpoints, and a catch-all route',
+    config: configFrom(),
+    check(out) {
+      const c = byName(out, 'cluster', 'outbound|9080||reviews.default.svc.cluster.local');
+      assert.equal(c.type, 'EDS');
+      assert.equal(c.lb_policy, 'LEAST_REQUEST');
+      const cla = byName(out, 'endpoint', 'outbound|9080||reviews.default.svc.cluster.local');
+      assert.deepEqual(cla.endpoints[0].lb_endpoints.map((e: any) => e.endpoint.address.socket_address.address), ['127.0.0.4', '127.0.0.5', '127.0.0.6']);
+      assert.equal(cla.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 15006);
+      const vh = vhost(out, 'reviews.default.svc.cluster.local:9080');
+      assert.ok(vh.domains.includes('reviews') && vh.domains.includes('reviews:9080') && vh.domains.includes('reviews.default.svc.cluster.local:9080'));
+      assert.equal(vh.routes[0].route.cluster, 'outbound|9080||reviews.default.svc.cluster.local');
+      assert.deepEqual(byName(out, 'cluster', 'inbound|9080||').load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.0.1', port_value: 9080 });
+    },
+  },
+  {
+    name: 'DestinationRule subsets become clusters with label-filtered endpoints',
+    config: configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml')),
+    check(out) {
+      const cla = byName(out, 'endpoint', 'outbound|9080|v2|reviews.default.svc.cluster.local');
+      assert.deepEqual(cla.endpoints[0].lb_endpoints.map((e: any) => e.endpoint.address.socket_address.address), ['127.0.0.5']);
+      assert.deepEqual(byName(out, 'endpoint', 'outbound|9080|v2-mysql|ratings.default.svc.cluster.local').endpoints, []);
+    },
+  },
+  {
+    name: 'a weighted VirtualService becomes weighted_clusters',
+    config: configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-80-20.yaml')),
+    check(out) {
+      const route = vhost(out, 'reviews.default.svc.cluster.local:9080').routes[0].route;
+      assert.deepEqual(route.weighted_clusters.clusters, [
+        { name: 'outbound|9080|v1|reviews.default.svc.cluster.local', weight: { value: 80 } },
+        { name: 'outbound|9080|v2|reviews.default.svc.cluster.local', weight: { value: 20 } },
+      ]);
+    },
+  },
+  {
+    name: 'header match precedes the fallback route',
+    config: configFrom(fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml')),
+    check(out) {
+      const routes = vhost(out, 'reviews.default.svc.cluster.local:9080').routes;
+      assert.deepEqual(routes[0].match.headers, [{ name: 'end-user', string_match: { exact: 'jason' } }]);
+      assert.equal(routes[0].route.cluster, 'outbound|9080|v2|reviews.default.svc.cluster.local');
+      assert.equal(routes[1].route.cluster, 'outbound|9080|v3|reviews.default.svc.cluster.local');
+      assert.equal(routes.length, 2);
+    },
+  },
+  {
+    name: 'fault injection rides on the route as typed_per_filter_config',
+    config: configFrom(fixture('istio/bookinfo/networking/virtual-service-ratings-test-abort.yaml')),
+    check(out) {
+      const r = vhost(out, 'ratings.default.svc.cluster.local:9080').routes[0];
+      assert.deepEqual(r.typed_per_filter_config['envoy.filters.http.fault'].abort, { http_status: 500, percentage: { numerator: 1_000_000, denominator: 'MILLION' } });
+    },
+  },
+  {
+    name: 'a VirtualService bound only to a gateway does not apply to sidecars',
+    config: configFrom(fixture('istio/bookinfo/networking/bookinfo-gateway.yaml')),
+    check(out) {
+      assert.equal(vhost(out, 'productpage.default.svc.cluster.local:9080').routes[0].name, 'default');
+    },
+  },
+  {
+    name: 'a DNS ServiceEntry becomes a STRICT_DNS cluster; bare host means port 80',
+    config: configFrom(fixture('istio/bookinfo/networking/egress-rule-google-apis.yaml')),
+    check(out) {
+      const c = byName(out, 'cluster', 'outbound|80||www.googleapis.com');
+      assert.equal(c.type, 'STRICT_DNS');
+      assert.equal(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, 'www.googleapis.com');
+      assert.equal(byName(out, 'cluster', 'outbound|443||www.googleapis.com').lb_policy, 'ROUND_ROBIN');
+      assert.ok(vhost(out, 'www.googleapis.com:80').domains.includes('www.googleapis.com'));
+      assert.equal(vhost(out, 'www.googleapis.com:443'), undefined, 'an HTTPS port is not routed as plain HTTP');
+      // match.port: 80 sends port-80 traffic to the 443 cluster (TLS origination comes with the DestinationRule's tls).
+      assert.equal(vhost(out, 'www.googleapis.com:80').routes[0].route.cluster, 'outbound|443||www.googleapis.com');
+    },
+  },
+  {
+    name: 'sourceLabels limit a rule to matching clients',
+    config: configFrom(yaml('src.yaml', `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - match: [{ sourceLabels: { app: reviews } }]
+    route: [{ destination: { host: ratings, subset: v1 } }]
+  - route: [{ destination: { host: ratings, subset: v2 } }]
+`)),
+    check(out) {
+      const routes = vhost(out, 'ratings.default.svc.cluster.local:9080').routes;
+      assert.equal(routes.length, 1, 'productpage is not app=reviews');
+      assert.equal(routes[0].route.cluster, 'outbound|9080|v2|ratings.default.svc.cluster.local');
+    },
+  },
+];
+
+for (const c of cases) {
+  test(`translate: ${c.name}`, () => {
+    const out = translate(snapshot(c.config), client);
+    c.check(out);
+    // Everything the translator emits must encode as Envoy's real messages and survive a round trip.
+    for (const type of ['cluster', 'endpoint', 'listener', 'route'] as const)
+      for (const r of out[type]) assert.equal(unpackAny(packAny(TypeUrl[type], r.body)).name ?? unpackAny(packAny(TypeUrl[type], r.body)).cluster_name, r.name);
+  });
+}
+
+test('translate is pure: same inputs, same output', () => {
+  const config = configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'));
+  assert.deepEqual(translate(snapshot(config), client), translate(snapshot(config), client));
+});
+
+const goldenDir = path.join(repoRoot, 'test/translate/golden');
+const goldens: Array<[string, ReturnType<typeof configFrom>]> = [
+  ['bookinfo-default', configFrom()],
+  ['bookinfo-jason-v2-v3', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'))],
+  ['bookinfo-90-10', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-90-10.yaml'))],
+];
+for (const [name, config] of goldens) {
+  test(`golden: ${name}`, () => {
+    const got = JSON.stringify(translate(snapshot(config, bookinfoProxies()), client), null, 2) + '\n';
+    const file = path.join(goldenDir, `${name}.json`);
+    if (process.env.UPDATE_GOLDEN) fs.writeFileSync(file, got);
+    assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);
+    assert.equal(got, fs.readFileSync(file, 'utf8'), `${name} differs from its golden file (UPDATE_GOLDEN=1 npm test to accept)`);
+  });
+}

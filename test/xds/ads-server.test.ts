@@ -1,0 +1,141 @@
+// The ADS server against a real gRPC client on loopback: nonces, ACK/NACK bookkeeping, pushes only of
+// the types whose resources changed.
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { after, before, test } from 'node:test';
+import { aggregatedDiscoveryService, toStruct, TypeUrl, unpackAny, type DiscoveryResponseWire } from '../../src/api/envoy.js';
+import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
+import { ProxyRegistry } from '../../src/controlplane/registry/proxy-registry.js';
+import { XdsCache } from '../../src/controlplane/xds/cache.js';
+import { AdsServer } from '../../src/controlplane/xds/server.js';
+import { configFrom, proxy } from '../translate/fixtures.js';
+
+const registry = new ProxyRegistry({ graceMs: 50 });
+const cache = new XdsCache();
+const server = new AdsServer({ cache, registry, log: (m) => console.log('# ' + m) });
+let port = 0;
+const extra = proxy('ratings', 'v1', 9);
+let withRatings = false;
+const rebuild = () => {
+  cache.setSnapshot(buildSnapshot({ config: configFrom(), proxies: [...registry.proxies(), ...(withRatings ? [extra] : [])], domain: 'cluster.local' }));
+  server.push();
+};
+registry.onChange(rebuild);
+
+before(async () => {
+  rebuild();
+  port = await server.listen('127.0.0.1:0', aggregatedDiscoveryService().service);
+});
+after(async () => {
+  await server.close();
+  registry.close();
+});
+
+let instances = 0;
+function connect(service: string, version: string) {
+  const Client = aggregatedDiscoveryService();
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+  const call: grpc.ClientDuplexStream<any, DiscoveryResponseWire> = client.StreamAggregatedResources();
+  const queue: DiscoveryResponseWire[] = [];
+  const waiters: Array<(r: DiscoveryResponseWire) => void> = [];
+  call.on('data', (r: DiscoveryResponseWire) => (waiters.length ? waiters.shift()!(r) : queue.push(r)));
+  call.on('error', () => {});
+  const node = {
+    id: `sidecar~127.0.0.2~${service}-${version}.default~default.svc.cluster.local`,
+    cluster: service,
+    metadata: toStruct({ NAMESPACE: 'default', LABELS: { app: service, version }, INSTANCE_IPS: `127.0.1.${++instances}`, WEFT_SERVICE: service, WEFT_PORTS: [{ service_port: 9080, endpoint_port: 15006, app_port: 8080, protocol: 'HTTP' }] }),
+  };
+  return {
+    send: (typeUrl: string, extraFields: object = {}) => call.write({ node, type_url: typeUrl, version_info: '', resource_names: [], response_nonce: '', ...extraFields }),
+    next: (ms = 2000) =>
+      new Promise<DiscoveryResponseWire>((resolve, reject) => {
+        if (queue.length) return resolve(queue.shift()!);
+        const t = setTimeout(() => reject(new Error('no response')), ms);
+        waiters.push((r) => {
+          clearTimeout(t);
+          resolve(r);
+        });
+      }),
+    pending: () => queue.length,
+    close: () => {
+      call.end();
+      client.close();
+    },
+  };
+}
+
+const statusOf = (id: string) => server.status().find((s) => s.id.includes(id))!;
+
+test('initial request, ACK, NACK and stale nonce', async () => {
+  const c = connect('reviews', 'v1');
+  c.send(TypeUrl.cluster);
+  const r1 = await c.next();
+  assert.equal(r1.type_url, TypeUrl.cluster);
+  assert.ok(r1.resources.map((a) => unpackAny(a).name).includes('outbound|9080||reviews.default.svc.cluster.local'));
+  c.send(TypeUrl.cluster, { version_info: r1.version_info, response_nonce: r1.nonce });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(statusOf('reviews-v1').types.cluster!.acked, r1.version_info);
+
+  // A config change pushes CDS again; the proxy NACKs it.
+  withRatings = true;
+  rebuild();
+  const r2 = await c.next();
+  assert.notEqual(r2.version_info, r1.version_info);
+  assert.notEqual(r2.nonce, r1.nonce);
+  c.send(TypeUrl.cluster, { version_info: r1.version_info, response_nonce: r2.nonce, error_detail: { code: 3, message: 'cluster x: bad lb_policy' } });
+  await new Promise((r) => setTimeout(r, 50));
+  const st = statusOf('reviews-v1').types.cluster!;
+  assert.equal(st.acked, r1.version_info, 'a NACK keeps the proxy on its previous version');
+  assert.equal(st.sent, r2.version_info);
+  assert.match(st.nack!.message, /bad lb_policy/);
+
+  // A stale ACK (old nonce) changes nothing and gets no response.
+  c.send(TypeUrl.cluster, { version_info: r1.version_info, response_nonce: r1.nonce });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(c.pending(), 0);
+  assert.equal(statusOf('reviews-v1').types.cluster!.acked, r1.version_info);
+  c.close();
+  withRatings = false;
+});
+
+test('an endpoint change pushes EDS only', async () => {
+  await new Promise((r) => setTimeout(r, 200)); // let the previous test's proxy leave (grace period)
+  const c = connect('reviews', 'v2');
+  c.send(TypeUrl.cluster);
+  const cds = await c.next();
+  c.send(TypeUrl.cluster, { version_info: cds.version_info, response_nonce: cds.nonce });
+  c.send(TypeUrl.endpoint, { resource_names: ['outbound|9080||reviews.default.svc.cluster.local'] });
+  const eds = await c.next();
+  assert.equal(eds.type_url, TypeUrl.endpoint);
+  assert.equal(eds.resources.length, 1);
+  c.send(TypeUrl.endpoint, { version_info: eds.version_info, response_nonce: eds.nonce, resource_names: ['outbound|9080||reviews.default.svc.cluster.local'] });
+  await new Promise((r) => setTimeout(r, 50));
+  // Another reviews instance joins: only EDS changes for this proxy.
+  const other = connect('reviews', 'v3');
+  other.send(TypeUrl.listener);
+  const pushed = await c.next();
+  assert.equal(pushed.type_url, TypeUrl.endpoint);
+  const addrs = unpackAny(pushed.resources[0]) as any;
+  assert.equal(addrs.endpoints[0].lb_endpoints.length, 2);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(c.pending(), 0, 'no CDS/LDS/RDS push for an endpoint change');
+  // It leaves: after the grace period its endpoint is withdrawn.
+  other.close();
+  const withdrawn = await c.next();
+  assert.equal((unpackAny(withdrawn.resources[0]) as any).endpoints[0].lb_endpoints.length, 1);
+  c.close();
+});
+
+test('a stream whose node lacks an id is refused', async () => {
+  const Client = aggregatedDiscoveryService();
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+  const call = client.StreamAggregatedResources();
+  const err = await new Promise<grpc.ServiceError>((resolve) => {
+    call.on('error', resolve);
+    call.on('data', () => {});
+    call.write({ type_url: TypeUrl.cluster, node: { id: '' } });
+  });
+  assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+  assert.match(err.details, /node\.id/);
+  client.close();
+});
