@@ -33,6 +33,8 @@ export interface ChangeResult {
   /** Sum of encoded DiscoveryResponse sizes the proxies received in the window. */
   bytes: number;
   responses: number;
+  /** What was pushed, per xDS type: responses and bytes. */
+  byType: Record<string, { responses: number; bytes: number }>;
   cpuSeconds: number;
   timedOut: boolean;
 }
@@ -46,6 +48,8 @@ export interface StepResult {
   syncSeconds?: number;
   syncCpuSeconds?: number;
   syncBytes?: number;
+  /** After sync, until no response arrived for 1.5 s. */
+  settleSeconds?: number;
   rssMiB?: { idle: number; afterSync: number; max: number; peakHwm: number };
   configChange?: { lastAck: Percentiles; medianAck: Percentiles; samples: ChangeResult[] };
   join?: ChangeResult;
@@ -127,6 +131,13 @@ async function awaitPropagation(
 function changeResult(collected: Collected[], t0: number, expected: number, cpu: number, timedOut: boolean): ChangeResult {
   const times = collected.flatMap((c) => c.ackTimes).map((t) => t - t0);
   const s = summarize(times);
+  const byType: ChangeResult['byType'] = {};
+  for (const c of collected)
+    for (const [t, v] of Object.entries(c.byType)) {
+      const acc = (byType[t] ??= { responses: 0, bytes: 0 });
+      acc.responses += v?.responses ?? 0;
+      acc.bytes += v?.bytes ?? 0;
+    }
   return {
     lastAckMs: round(s.max, 1),
     medianAckMs: round(s.p50, 1),
@@ -134,9 +145,17 @@ function changeResult(collected: Collected[], t0: number, expected: number, cpu:
     expected,
     bytes: collected.reduce((a, c) => a + c.bytes, 0),
     responses: collected.reduce((a, c) => a + c.responses, 0),
+    byType,
     cpuSeconds: round(cpu, 3),
     timedOut,
   };
+}
+
+/** "route 100, endpoint 100" — which types a change pushed, for the log. */
+export function pushedTypes(c: ChangeResult): string {
+  return Object.entries(c.byType)
+    .map(([t, v]) => `${t} ×${v.responses} ${(v.bytes / MiB).toFixed(1)} MiB`)
+    .join(', ');
 }
 
 interface SynczEntry {
@@ -200,12 +219,12 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
           proxies: Array.from({ length: proxies }, (_, i) => i)
             .filter((i) => i % workerCount === wi)
             .map((i) => proxyIdentity(plan, i)),
-          perBatch: 50,
-          batchEveryMs: 50,
+          perBatch: 25,
+          batchEveryMs: 100,
         }),
       ),
     );
-    const syncDeadline = Date.now() + 60_000 + proxies * 60;
+    const syncDeadline = Date.now() + 30_000 + proxies * 30;
     let ps: Progress[] = [];
     for (;;) {
       ps = await all<Progress>(workers, { cmd: 'progress', type: 'route', exclude: [] });
@@ -221,9 +240,20 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     const syncCollected = await all<Collected>(workers, { cmd: 'collect', type: 'route', exclude: [] });
     result.syncBytes = syncCollected.reduce((a, c) => a + c.bytes, 0);
     result.syncCpuSeconds = round(cpuSeconds(cp.pid) - cpu0, 2);
-    await sleep(1000);
+    // Registrations keep triggering pushes for a while after the last proxy synced; measure
+    // changes only once the control plane has gone quiet.
+    const settleDeadline = Date.now() + 60_000;
+    for (;;) {
+      const ps = await all<Progress>(workers, { cmd: 'progress', type: 'route', exclude: [] });
+      if (now() - Math.max(...ps.map((p) => p.lastResponseAt)) > 1500 || Date.now() > settleDeadline) break;
+      await sleep(250);
+    }
+    result.settleSeconds = round((now() - t0) / 1000 - result.syncSeconds, 2);
     const afterSync = rssBytes(cp.pid);
-    opts.log(`  synced in ${result.syncSeconds} s, control plane CPU ${result.syncCpuSeconds} s, RSS ${(afterSync / MiB).toFixed(0)} MiB`);
+    opts.log(
+      `  synced in ${result.syncSeconds} s (quiet ${result.settleSeconds} s later), control plane CPU ${result.syncCpuSeconds} s, RSS ${(afterSync / MiB).toFixed(0)} MiB, ` +
+        `workers CPU ${workers.reduce((a, w) => a + cpuSeconds(w.proc.pid), 0).toFixed(1)} s`,
+    );
 
     // 2. Config changes: a VirtualService appears → every proxy ACKs new routes.
     const samples: ChangeResult[] = [];
@@ -236,7 +266,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
       samples.push(changeResult(collected, tc, proxies, cpuSeconds(cp.pid) - c0, timedOut));
       const s = samples[samples.length - 1];
       opts.log(
-        `  config change ${n + 1}/${opts.changes}: last ACK ${s.lastAckMs} ms, median ${s.medianAckMs} ms, ${s.updated}/${proxies} proxies, ${(s.bytes / MiB).toFixed(1)} MiB, CPU ${s.cpuSeconds} s`,
+        `  config change ${n + 1}/${opts.changes}: last ACK ${s.lastAckMs} ms, median ${s.medianAckMs} ms, ${s.updated}/${proxies} proxies, ${(s.bytes / MiB).toFixed(1)} MiB (${pushedTypes(s)}), CPU ${s.cpuSeconds} s`,
       );
       await sleep(300);
     }
@@ -254,7 +284,9 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     await workers[0].ask({ cmd: 'connect', xds: `127.0.0.1:${xds}`, proxies: [joiner], perBatch: 1, batchEveryMs: 0 });
     let r = await awaitPropagation(workers, 'endpoint', proxies, [joiner.index], tc, 30_000 + proxies * 20);
     result.join = changeResult(r.collected, tc, proxies, cpuSeconds(cp.pid) - c0, r.timedOut);
-    opts.log(`  endpoint join: last EDS ACK ${result.join.lastAckMs} ms, ${result.join.updated}/${proxies}, ${(result.join.bytes / MiB).toFixed(1)} MiB`);
+    opts.log(
+      `  endpoint join: last EDS ACK ${result.join.lastAckMs} ms, ${result.join.updated}/${proxies}, ${(result.join.bytes / MiB).toFixed(1)} MiB (${pushedTypes(result.join)}), CPU ${result.join.cpuSeconds} s`,
+    );
     await sleep(500);
     await all(workers, { cmd: 'mark' });
     c0 = cpuSeconds(cp.pid);

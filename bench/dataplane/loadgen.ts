@@ -32,6 +32,8 @@ export interface LoadgenResult {
   achievedRps: number;
   /** Raw intended-time latencies, ms, so several rounds can be merged before taking percentiles. */
   samples: number[];
+  /** Raw actual-write latencies, ms (the `service` samples). */
+  serviceSamples: number[];
 }
 
 const nowNs = (): number => Number(process.hrtime.bigint());
@@ -150,6 +152,7 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
     maxQueue,
     achievedRps: measuredSpan > 0 ? lat.length / measuredSpan : 0,
     samples: lat.map((v) => Math.round(v * 1000) / 1000),
+    serviceSamples: svc.map((v) => Math.round(v * 1000) / 1000),
   };
 }
 

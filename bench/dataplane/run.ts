@@ -49,7 +49,10 @@ export interface RowResult {
   latency?: Percentiles;
   /** Latency added over the direct row (same percentile), ms. */
   added?: { p50: number; p90: number; p99: number };
-  openLoop?: Omit<LoadgenResult, 'samples' | 'latency'>[];
+  /** Latency from the actual write (excludes the generator's own wake-up lag; not CO-free). */
+  serviceLatency?: Percentiles;
+  addedService?: { p50: number; p90: number; p99: number };
+  openLoop?: Omit<LoadgenResult, 'samples' | 'serviceSamples' | 'latency' | 'service'>[];
   max?: WrkResult;
   proxies?: ProxyFigures[];
 }
@@ -102,6 +105,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
   const running = new Map<Topology, Running>();
   const results = new Map<Topology, RowResult>();
   const samples = new Map<Topology, number[]>();
+  const serviceSamples = new Map<Topology, number[]>();
   try {
     await waitFor('backend nginx', () => portOpen(backendPort), 10_000, backend);
     const ctx: Context = {
@@ -147,9 +151,10 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         });
         const cpu1 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
         const rss = samplers.map((s) => s.stop());
-        const { samples: raw, latency: _l, ...rest } = res;
+        const { samples: raw, serviceSamples: rawSvc, latency: _l, service: _s, ...rest } = res;
         results.get(t)!.openLoop!.push(rest);
         samples.set(t, [...(samples.get(t) ?? []), ...raw]);
+        serviceSamples.set(t, [...(serviceSamples.get(t) ?? []), ...rawSvc]);
         const prevCpu = cpuAtRate.get(t) ?? run.proxies.map(() => 0);
         cpuAtRate.set(t, prevCpu.map((c, i) => c + cpu1[i] - cpu0[i]));
         const prevRss = rssAtRate.get(t) ?? run.proxies.map(() => 0);
@@ -181,8 +186,8 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
       }
       const cpu1 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
       const maxRss = samplers.map((s) => s.stop());
-      const lat = summarize(samples.get(t) ?? []);
-      r.latency = lat;
+      r.latency = summarize(samples.get(t) ?? []);
+      r.serviceLatency = summarize(serviceSamples.get(t) ?? []);
       const reqs = reqsAtRate.get(t) ?? 0;
       r.proxies = run.proxies.map((p, i) => ({
         role: p.role,
@@ -193,14 +198,12 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         maxRssMiB: round(maxRss[i] / MiB, 1),
       }));
     }
-    const base = [...results.values()].find((r) => r.name === 'direct')?.latency;
+    const direct = [...results.values()].find((r) => r.name === 'direct');
+    const minus = (a: Percentiles, b: Percentiles) => ({ p50: round(a.p50 - b.p50), p90: round(a.p90 - b.p90), p99: round(a.p99 - b.p99) });
     for (const r of results.values()) {
-      if (!r.latency || !base || r.latency.count === 0) continue;
-      r.added = {
-        p50: round(r.latency.p50 - base.p50),
-        p90: round(r.latency.p90 - base.p90),
-        p99: round(r.latency.p99 - base.p99),
-      };
+      if (!r.latency || !direct?.latency || r.latency.count === 0) continue;
+      r.added = minus(r.latency, direct.latency);
+      if (r.serviceLatency && direct.serviceLatency) r.addedService = minus(r.serviceLatency, direct.serviceLatency);
     }
   } finally {
     for (const run of running.values()) await Promise.all(run.all.map((p) => p.stop()));

@@ -127,9 +127,19 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     return;
   }
 
-  // Traffic generator: a fixed schedule of productpage calls through the loadgen sidecar.
+  // Traffic starts once every sidecar has ACKed its first config, so the table shows the mesh, not its boot.
   const loadgen = workloads[workloads.length - 1];
   const startedAt = Date.now();
+  const paint = () => out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
+  timers.push(setInterval(paint, 1000));
+  if (opts.durationSeconds !== undefined) timers.push(setTimeout(() => void stop(0), opts.durationSeconds * 1000));
+  while (!stopped) {
+    const synced = await syncedProxies(monitorPort);
+    message = `starting: ${synced}/${workloads.length} sidecars have their config…`;
+    if (synced === workloads.length) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (stopped) return;
   timers.push(
     setInterval(() => {
       for (let i = 0; i < opts.rps / 10; i++)
@@ -144,9 +154,17 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         message = `wrote a 90/10 v1/v2 split to ${reviewsFile} — edit its weights and save to steer traffic`;
       }, 6000),
     );
-  const paint = () => out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
-  timers.push(setInterval(paint, 1000));
-  if (opts.durationSeconds !== undefined) timers.push(setTimeout(() => void stop(0), opts.durationSeconds * 1000));
+}
+
+/** How many proxies have ACKed every type they were sent, per the control plane's /debug/syncz. */
+async function syncedProxies(monitorPort: number): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${monitorPort}/debug/syncz`);
+    const body = (await res.json()) as { proxies: { types: Record<string, { sent: string | null; acked: string | null }> }[] };
+    return body.proxies.filter((p) => ['cluster', 'endpoint', 'listener', 'route'].every((t) => p.types[t]?.sent && p.types[t].sent === p.types[t].acked)).length;
+  } catch {
+    return 0;
+  }
 }
 
 function terminate(child: ChildProcess): Promise<void> {

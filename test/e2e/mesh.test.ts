@@ -111,7 +111,7 @@ before(async () => {
   procs.push(sidecar('reviews', 'version=v1', appV1, rest.slice(0, 3)));
   procs.push(sidecar('reviews', 'version=v2', appV2, rest.slice(3, 6)));
   // The client workload has no app listening; only its outbound side is used.
-  procs.push(sidecar('client', 'version=v1', rest[9], [clientOutbound, rest[6], rest[7]]));
+  procs.push(sidecar('client', 'version=v1', rest[8], [clientOutbound, rest[6], rest[7]]));
   await waitFor('every proxy ACKed', async () => allAcked(await syncz(), 3), 20_000, procs);
   // Both reviews endpoints must be in the client's EDS before measuring.
   await waitFor('both versions answer', async () => {

@@ -2,7 +2,7 @@
 // operations, percentages. Each mirrors the corresponding check in Istio's pkg/config/validation.
 import { isIP } from 'node:net';
 import type { HeaderOperations, Headers, Percent, StringMatch } from '../types.js';
-import { fields, isObj, type Fields } from './fields.js';
+import { fields, type Fields } from './fields.js';
 import { describeValue, type Issues, type Path } from './issues.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -224,5 +224,3 @@ export function readExportTo(f: Fields, opts: { allowNone?: boolean } = {}): str
   }
   return list;
 }
-
-export { isObj };

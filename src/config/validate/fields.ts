@@ -210,10 +210,10 @@ function rangeText({ min, max }: IntOpts): string {
   return '';
 }
 
-/** The known key within edit distance 2 (case-insensitive), to suggest a fix for a typo. */
+/** The closest known key (case-insensitive edit distance up to 2, or 3 for longer keys), to suggest a fix for a typo. */
 function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestD = 3;
+  let bestD = key.length >= 5 ? 4 : 3;
   for (const k of known) {
     const d = editDistance(key.toLowerCase(), k.toLowerCase());
     if (d < bestD) {
@@ -225,7 +225,7 @@ function closest(key: string, known: readonly string[]): string | undefined {
 }
 
 function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
+  if (Math.abs(a.length - b.length) > 3) return 4;
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

@@ -137,11 +137,10 @@ function readRouteDestinations(f: Fields): HTTPRouteDestination[] | undefined {
     if (headers) rd.headers = headers;
     out.push(rd);
   }
-  // Istio: with several destinations the weights are relative, but they must not all be zero.
-  if (items.length > 1 && total === 0 && items.every(({ value }) => typeof value === 'object' && value !== null && 'weight' in value)) {
-    f.issues.add('WEFT_E_WEIGHTS', f.at('route'), 'total destination weight is 0; at least one destination needs a weight above 0');
-  } else if (items.length > 1 && total === 0) {
-    f.issues.add('WEFT_E_WEIGHTS', f.at('route'), 'with more than one destination, set a weight on each (their total must be above 0)');
+  // Istio: with several destinations the weights are relative, but they must not all be zero (a
+  // destination without a weight counts as 0).
+  if (items.length > 1 && total === 0) {
+    f.issues.add('WEFT_E_WEIGHTS', f.at('route'), 'total destination weight is 0; with more than one destination, set weights (at least one above 0)');
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // ServiceEntry and WorkloadEntry specs: services outside the registry and the workloads behind them.
 // Rules follow Istio's ValidateServiceEntry / validateWorkloadEntry.
 import type { Protocol, ServiceEntrySpec, ServicePort, WorkloadEntrySpec } from '../types.js';
-import { fqdnProblem, isDns1123Label, isIpAddress, isIpOrCidr, readExportTo, readLabels, readPort, wildcardDomainProblem } from './common.js';
+import { fqdnProblem, isDns1123Label, isDns1123Subdomain, isIpAddress, isIpOrCidr, readExportTo, readLabels, readPort, wildcardDomainProblem } from './common.js';
 import { fields, type Fields } from './fields.js';
 import { describeValue, type Issues, type Path } from './issues.js';
 
@@ -156,7 +156,7 @@ function readWorkloadEntry(
   const locality = f.str('locality');
   const weight = f.int('weight', { min: 0, max: 2 ** 32 - 1 });
   const serviceAccount = f.str('serviceAccount');
-  if (serviceAccount !== undefined && serviceAccount !== '' && !isDns1123Subdomainish(serviceAccount)) {
+  if (serviceAccount !== undefined && serviceAccount !== '' && !isDns1123Subdomain(serviceAccount)) {
     issues.add('WEFT_E_INVALID_VALUE', f.at('serviceAccount'), `invalid service account name ${JSON.stringify(serviceAccount)}`);
   }
   if (issues.size !== before) return undefined;
@@ -167,5 +167,3 @@ function readWorkloadEntry(
   if (serviceAccount !== undefined) out.serviceAccount = serviceAccount;
   return out;
 }
-
-const isDns1123Subdomainish = (s: string) => s.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(s);

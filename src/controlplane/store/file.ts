@@ -20,15 +20,16 @@ export interface FileConfigStoreOptions {
 }
 
 interface FileEntry {
-  /** Text of the latest read, to skip re-parsing unchanged files. */
-  text: string;
+  /** Text of the latest read, to skip re-parsing unchanged files; undefined after a failed read. */
+  text?: string;
   /** Resources of the latest clean parse; undefined if the file never parsed cleanly. */
   lastGood?: MeshResource[];
   errors: ConfigError[];
   skipped: SkippedResource[];
   loadedAt: string;
-  /** The file read as empty once; see scanOnce. */
+  /** Seen empty / missing by one scan; the next scan confirms (see scanOnce). */
   emptyOnce?: boolean;
+  goneOnce?: boolean;
 }
 
 const CONFIG_FILE = /\.ya?ml$/i;
@@ -165,18 +166,28 @@ export class FileConfigStore implements ConfigStore {
       if (r.kind === 'gone') continue;
       present.add(r.file);
       const prev = this.entries.get(r.file);
-      if (r.kind === 'text' && prev?.text === r.text) continue;
-      // Editors that truncate then write show an empty file for a moment; wait for one more scan
-      // before believing a file that had content is now empty.
-      if (r.kind === 'text' && r.text === '' && prev && !prev.emptyOnce) {
+      if (prev) prev.goneOnce = false;
+      if (r.kind === 'text' && prev?.text === r.text) {
+        prev.emptyOnce = false;
+        continue;
+      }
+      // Editors that truncate then write show an empty file for a moment, and some move the old
+      // file away before writing the new one: confirm an emptied or vanished file on one more scan
+      // (a debounce later) so proxies do not see routes flap.
+      if (r.kind === 'text' && r.text === '' && prev?.text && !prev.emptyOnce) {
         prev.emptyOnce = true;
         this.schedule();
         continue;
       }
       this.entries.set(r.file, r.kind === 'text' ? this.load(r.file, r.text, prev) : this.failed(r.file, r.error, prev));
     }
-    for (const file of [...this.entries.keys()]) {
+    for (const [file, entry] of [...this.entries]) {
       if (present.has(file)) continue;
+      if (!entry.goneOnce && entry.lastGood?.length) {
+        entry.goneOnce = true;
+        this.schedule();
+        continue;
+      }
       this.entries.delete(file);
       this.log(`config: ${file} removed; its resources are withdrawn`);
     }
@@ -209,8 +220,8 @@ export class FileConfigStore implements ConfigStore {
   private failed(file: string, error: unknown, prev: FileEntry | undefined): FileEntry {
     const e = readError(file, error);
     this.log(`config: ${formatConfigError(e)}; ${keptMessage(prev?.lastGood)}`);
-    // Forget the text so the next scan retries the read.
-    return { text: '\0unreadable', lastGood: prev?.lastGood, errors: [e], skipped: prev?.skipped ?? [], loadedAt: new Date().toISOString() };
+    // No text: the next scan retries the read.
+    return { lastGood: prev?.lastGood, errors: [e], skipped: prev?.skipped ?? [], loadedAt: new Date().toISOString() };
   }
 
   /** Recomputes the merged state; bumps the version and notifies only on a real change. */

@@ -46,7 +46,7 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     edsServiceName = str(eds.service_name) || name;
   }
   let loadAssignment: ClusterLoadAssignment | undefined;
-  if (type !== 'EDS') {
+  if (type !== 'EDS' && discoveryTypes.has(type)) {
     if (!has(raw, 'load_assignment')) p.add('load_assignment', `is required for ${type} clusters`);
     else loadAssignment = loadAssignmentOf(obj(raw.load_assignment), 'load_assignment', p, type === 'STATIC');
     if (type === 'LOGICAL_DNS' && loadAssignment && loadAssignment.endpoints.length !== 1) {

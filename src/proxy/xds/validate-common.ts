@@ -51,12 +51,14 @@ export function has(o: Raw, field: string): boolean {
 }
 
 /** google.protobuf.{UInt32,BoolValue,...} wrapper → its value, or the default when unset. */
-export function wrapped<T extends number | boolean | string>(v: unknown, dflt: T): T {
+export function wrapped(v: unknown, dflt: boolean): boolean;
+export function wrapped(v: unknown, dflt: number): number;
+export function wrapped<T extends number | boolean>(v: unknown, dflt: T): T {
   if (!isObj(v)) return dflt;
   const inner = v.value;
   if (inner === undefined || inner === null) {
     // A set wrapper whose value equals the proto default decodes as {}.
-    return (typeof dflt === 'number' ? 0 : typeof dflt === 'boolean' ? false : '') as T;
+    return (typeof dflt === 'number' ? 0 : false) as T;
   }
   return (typeof dflt === 'number' ? num(inner) : inner) as T;
 }

@@ -1,0 +1,135 @@
+// `weft proxy`: parse and check the flags (all strings from commander), start the sidecar,
+// and turn SIGTERM/SIGINT into a graceful drain. Only wiring lives here.
+import { isIP } from 'node:net';
+import { ProxyErrorCodes } from '../proxy/errors.js';
+import { Proxy, type ProxyOptions } from '../proxy/proxy.js';
+import type { WorkloadIdentity } from '../proxy/xds/node.js';
+
+/** The options commander hands over for `weft proxy` (see src/cli/main.ts). */
+export interface ProxyFlags {
+  xdsAddress?: string;
+  service?: string;
+  namespace?: string;
+  labels?: string;
+  serviceAccount?: string;
+  appPort?: string;
+  servicePort?: string;
+  address?: string;
+  outboundPort?: string;
+  inboundPort?: string;
+  adminPort?: string;
+  protocol?: string;
+  id?: string;
+}
+
+export interface ParsedProxyFlags {
+  xdsAddress: string;
+  adminPort: number;
+  workload: WorkloadIdentity;
+}
+
+export type ParseResult = { ok: true; value: ParsedProxyFlags } | { ok: false; errors: string[] };
+
+const protocols = new Set(['HTTP', 'HTTP2', 'GRPC', 'HTTPS', 'TCP', 'TLS']);
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const labelKey = /^([a-zA-Z0-9.-]+\/)?[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/;
+
+export function parseProxyFlags(f: ProxyFlags): ParseResult {
+  const errors: string[] = [];
+  const bad = (flag: string, msg: string) => errors.push(`--${flag}: ${msg} [WEFT_E_BAD_FLAG]`);
+
+  const port = (flag: string, v: string | undefined, min = 1): number => {
+    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > 65535) {
+      bad(flag, `must be a port number ${min}..65535, got ${JSON.stringify(v ?? '')}`);
+      return 0;
+    }
+    return Number(v);
+  };
+  const name = (flag: string, v: string | undefined): string => {
+    if (!v || v.length > 63 || !dnsLabel.test(v)) bad(flag, `must be a DNS label (lower-case letters, digits, '-'), got ${JSON.stringify(v ?? '')}`);
+    return v ?? '';
+  };
+
+  const xdsAddress = f.xdsAddress ?? '';
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d+)$/.exec(xdsAddress);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) bad('xds-address', `must be host:port, got ${JSON.stringify(xdsAddress)}`);
+
+  const service = name('service', f.service);
+  const namespace = name('namespace', f.namespace ?? 'default');
+  const labels: Record<string, string> = {};
+  for (const part of (f.labels ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const k = eq < 0 ? part : part.slice(0, eq);
+    if (eq < 0 || !labelKey.test(k)) bad('labels', `expected k=v[,k=v...], got ${JSON.stringify(part)}`);
+    else labels[k] = part.slice(eq + 1);
+  }
+  const serviceAccount = f.serviceAccount ?? 'default';
+  if (!serviceAccount) bad('service-account', 'must not be empty');
+  const appPort = port('app-port', f.appPort);
+  const servicePort = f.servicePort === undefined ? appPort : port('service-port', f.servicePort);
+  const address = f.address ?? '127.0.0.1';
+  if (isIP(address) === 0) bad('address', `must be an IP address, got ${JSON.stringify(address)}`);
+  const outboundPort = port('outbound-port', f.outboundPort ?? '15001');
+  const inboundPort = port('inbound-port', f.inboundPort ?? '15006');
+  const adminPort = port('admin-port', f.adminPort ?? '15000', 0);
+  const protocol = (f.protocol ?? 'HTTP').toUpperCase();
+  if (!protocols.has(protocol)) bad('protocol', `must be one of ${[...protocols].join(', ')}, got ${JSON.stringify(f.protocol)}`);
+  const used = new Map<number, string>();
+  for (const [flag, p] of [['outbound-port', outboundPort], ['inbound-port', inboundPort], ['admin-port', adminPort]] as const) {
+    if (p === 0) continue;
+    const other = used.get(p);
+    if (other) bad(flag, `${p} is also --${other}`);
+    used.set(p, flag);
+  }
+  if (f.id !== undefined && f.id.trim() === '') bad('id', 'must not be empty');
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      xdsAddress,
+      adminPort,
+      workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id },
+    },
+  };
+}
+
+export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
+  const parsed = parseProxyFlags(flags);
+  if (!parsed.ok) {
+    for (const e of parsed.errors) process.stderr.write(`weft proxy: ${e}\n`);
+    process.stderr.write(`(${ProxyErrorCodes.WEFT_E_BAD_FLAG}; see weft proxy --help)\n`);
+    process.exit(2);
+  }
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} weft proxy: ${msg}\n`);
+  const opts: ProxyOptions = {
+    xdsAddress: parsed.value.xdsAddress,
+    workload: parsed.value.workload,
+    adminPort: parsed.value.adminPort,
+    log,
+    onShutdown: () => process.exit(0),
+  };
+  const proxy = new Proxy(opts);
+  try {
+    await proxy.start();
+  } catch (err) {
+    log(`cannot start: ${(err as Error).message}`);
+    proxy.destroy();
+    process.exit(1);
+  }
+  log(`node ${proxy.node.id}; control plane ${opts.xdsAddress}; admin http://127.0.0.1:${proxy.adminPort}`);
+  void proxy.whenReady().then(() => log('ready: first CDS and LDS applied'));
+
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) {
+      log(`${sig} again: aborting`);
+      proxy.destroy();
+      process.exit(1);
+    }
+    stopping = true;
+    log(`${sig}: draining`);
+    void proxy.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

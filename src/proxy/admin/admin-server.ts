@@ -1,0 +1,166 @@
+// The admin endpoint (127.0.0.1 only): /ready, /config_dump, /clusters, /listeners, /stats,
+// POST /quitquitquit — named and shaped like Envoy's so the usual habits and tools carry over.
+import http from 'node:http';
+import type { ClusterRuntime } from '../upstream/cluster-manager.js';
+import type { UpstreamHost } from '../upstream/host.js';
+
+export interface AdminSource {
+  ready(): boolean;
+  configDump(): unknown;
+  clusters(): Iterable<ClusterRuntime>;
+  listeners(): { name: string; address: string }[];
+  stats(): Record<string, number>;
+  /** Begin a graceful shutdown (POST /quitquitquit). */
+  shutdown(): void;
+}
+
+const help = [
+  'weft proxy admin',
+  '  GET  /ready          200 LIVE once the first CDS and LDS are applied',
+  '  GET  /config_dump    applied xDS resources (JSON)',
+  '  GET  /clusters       hosts per cluster (text; ?format=json)',
+  '  GET  /listeners      listeners and their bound addresses',
+  '  GET  /stats          counters (text; ?format=json)',
+  '  POST /quitquitquit   graceful shutdown',
+  '',
+].join('\n');
+
+export class AdminServer {
+  private readonly server: http.Server;
+
+  constructor(private readonly source: AdminSource) {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  destroy(): void {
+    this.server.close();
+    this.server.closeAllConnections();
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const json = url.searchParams.get('format') === 'json';
+    try {
+      switch (`${req.method} ${url.pathname}`) {
+        case 'GET /':
+          return text(res, 200, help);
+        case 'GET /ready':
+          return this.source.ready() ? text(res, 200, 'LIVE\n') : text(res, 503, 'PRE_INITIALIZING\n');
+        case 'GET /config_dump':
+          return sendJson(res, this.source.configDump());
+        case 'GET /clusters':
+          return json ? sendJson(res, clustersJson(this.source.clusters())) : text(res, 200, clustersText(this.source.clusters()));
+        case 'GET /listeners':
+          return json
+            ? sendJson(res, { listener_statuses: this.source.listeners() })
+            : text(res, 200, this.source.listeners().map((l) => `${l.name}::${l.address}\n`).join(''));
+        case 'GET /stats': {
+          const stats = this.source.stats();
+          if (json) return sendJson(res, { stats: Object.entries(stats).map(([name, value]) => ({ name, value })) });
+          return text(res, 200, Object.entries(stats).map(([k, v]) => `${k}: ${v}\n`).join(''));
+        }
+        case 'POST /quitquitquit':
+          text(res, 200, 'OK\n');
+          setImmediate(() => this.source.shutdown());
+          return;
+        default:
+          return text(res, 404, `unknown admin path ${url.pathname}\n\n${help}`);
+      }
+    } catch (err) {
+      text(res, 500, `admin error: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+function text(res: http.ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendJson(res: http.ServerResponse, value: unknown): void {
+  const body = JSON.stringify(value, null, 2);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function healthFlags(h: UpstreamHost): string {
+  switch (h.health) {
+    case 'HEALTHY':
+    case 'UNKNOWN':
+      return 'healthy';
+    case 'DRAINING':
+      return '/eds_status_draining';
+    case 'DEGRADED':
+      return '/degraded_eds_health';
+    default:
+      return '/failed_eds_health';
+  }
+}
+
+function sorted(clusters: Iterable<ClusterRuntime>): ClusterRuntime[] {
+  return [...clusters].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function clustersText(clusters: Iterable<ClusterRuntime>): string {
+  const lines: string[] = [];
+  for (const c of sorted(clusters)) {
+    const cb = c.config.circuitBreakers;
+    lines.push(`${c.name}::default_priority::max_connections::${cb.maxConnections}`);
+    lines.push(`${c.name}::default_priority::max_pending_requests::${cb.maxPendingRequests}`);
+    lines.push(`${c.name}::default_priority::max_requests::${cb.maxRequests}`);
+    lines.push(`${c.name}::default_priority::max_retries::${cb.maxRetries}`);
+    lines.push(`${c.name}::added_via_api::true`);
+    for (const h of c.hosts) {
+      const p = `${c.name}::${h.key}`;
+      lines.push(`${p}::cx_active::${h.connections}`);
+      lines.push(`${p}::cx_connect_fail::${h.connectFailures}`);
+      lines.push(`${p}::rq_active::${h.active}`);
+      lines.push(`${p}::rq_error::${h.errors}`);
+      lines.push(`${p}::rq_total::${h.total}`);
+      lines.push(`${p}::hostname::${h.hostname}`);
+      lines.push(`${p}::health_flags::${healthFlags(h)}`);
+      lines.push(`${p}::weight::${h.weight}`);
+      lines.push(`${p}::priority::${h.priority}`);
+    }
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+function clustersJson(clusters: Iterable<ClusterRuntime>): unknown {
+  return {
+    cluster_statuses: sorted(clusters).map((c) => ({
+      name: c.name,
+      added_via_api: true,
+      host_statuses: c.hosts.map((h) => ({
+        address: { socket_address: { address: h.ip, port_value: h.port } },
+        hostname: h.hostname,
+        stats: { cx_active: h.connections, rq_active: h.active, rq_error: h.errors, rq_total: h.total },
+        health_status: { eds_health_status: h.health },
+        weight: h.weight,
+        priority: h.priority,
+      })),
+    })),
+  };
+}

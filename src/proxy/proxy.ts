@@ -1,0 +1,155 @@
+// The sidecar: wires the ADS client, the transactional applier, listeners, route tables,
+// clusters and the admin endpoint. `close()` drains, `destroy()` aborts.
+import type { NodeWire } from '../api/envoy.js';
+import { AdminServer } from './admin/admin-server.js';
+import { nackInfo, renderConfigDump } from './admin/config-dump.js';
+import { HcmRuntime, type HcmStats } from './http/connection-manager.js';
+import { RouteStore } from './http/route-store.js';
+import { ListenerManager } from './listener/listener-manager.js';
+import { ClusterManager } from './upstream/cluster-manager.js';
+import { AdsClient } from './xds/ads-client.js';
+import { XdsApplier } from './xds/apply.js';
+import { buildNode, type WorkloadIdentity } from './xds/node.js';
+
+export interface ProxyOptions {
+  /** host:port of the ADS server. */
+  xdsAddress: string;
+  /** The workload this sidecar fronts (the Node is derived from it) … */
+  workload?: WorkloadIdentity;
+  /** … or an explicit Node. */
+  node?: NodeWire;
+  /** Admin port on adminHost (0: any free port). Default 15000. */
+  adminPort?: number;
+  adminHost?: string;
+  /** How long close() lets in-flight requests finish. Default 5 s. */
+  drainTimeoutMs?: number;
+  /** Randomness for weighted routing, load balancing, faults and jitter (tests seed it). */
+  random?: () => number;
+  xdsBackoff?: { initialMs?: number; maxMs?: number };
+  log?: (msg: string) => void;
+  /** Called after POST /quitquitquit finished a graceful close (the CLI exits here). */
+  onShutdown?: () => void;
+}
+
+export class Proxy {
+  readonly node: NodeWire;
+  readonly clusters: ClusterManager;
+  readonly routes: RouteStore;
+  readonly listeners: ListenerManager;
+  readonly applier: XdsApplier;
+  readonly ads: AdsClient;
+  private readonly admin: AdminServer;
+  private readonly hcmStats = new Map<string, HcmStats>();
+  private readonly o: ProxyOptions;
+  private closing: Promise<void> | undefined;
+  private started = false;
+
+  constructor(o: ProxyOptions) {
+    if (!o.node && !o.workload) throw new TypeError('Proxy needs a workload or a node');
+    this.o = o;
+    const random = o.random ?? Math.random;
+    const log = o.log ?? (() => {});
+    this.node = o.node ?? buildNode(o.workload!);
+    this.clusters = new ClusterManager({ random, log });
+    this.routes = new RouteStore();
+    this.listeners = new ListenerManager({
+      buildHcm: (cfg) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats }),
+      drainTimeoutMs: o.drainTimeoutMs,
+      log,
+    });
+    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, log });
+    this.ads = new AdsClient({ address: o.xdsAddress, node: this.node, handler: this.applier.handle, log, backoff: o.xdsBackoff, random });
+    this.admin = new AdminServer({
+      ready: () => this.ready,
+      configDump: () => this.configDump(),
+      clusters: () => this.clusters.all(),
+      listeners: () => this.listeners.list().map((l) => ({ name: l.name, address: `${l.config.address.host}:${l.port}` })),
+      stats: () => this.stats(),
+      shutdown: () => void this.close().then(() => this.o.onShutdown?.()),
+    });
+  }
+
+  /** Bind the admin port and connect to the control plane (does not wait for config). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.admin.listen(this.o.adminHost ?? '127.0.0.1', this.o.adminPort ?? 15000);
+    this.ads.start();
+  }
+
+  get ready(): boolean {
+    return this.applier.ready;
+  }
+
+  /** Resolves once the first CDS and LDS are applied (rejects after timeoutMs, if given). */
+  whenReady(timeoutMs?: number): Promise<void> {
+    const ready = this.applier.whenReady();
+    if (timeoutMs === undefined) return ready;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`proxy not ready after ${timeoutMs} ms`)), timeoutMs);
+      ready.then(() => {
+        clearTimeout(t);
+        resolve();
+      }, reject);
+    });
+  }
+
+  get adminPort(): number {
+    return this.admin.port;
+  }
+
+  /** The bound port of a listener by name (useful when the config asked for port 0). */
+  listenerPort(name: string): number | undefined {
+    return this.listeners.get(name)?.port;
+  }
+
+  configDump(): unknown {
+    return renderConfigDump(this.applier.status, {
+      connected: this.ads.connected,
+      control_plane: this.ads.address,
+      last_nack: nackInfo(this.ads.lastNack),
+    });
+  }
+
+  stats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const c = this.ads.counters;
+    out['control_plane.connected_state'] = this.ads.connected ? 1 : 0;
+    out['control_plane.streams_total'] = c.streams;
+    out['control_plane.stream_failures_total'] = c.streamFailures;
+    out['control_plane.responses_total'] = c.responses;
+    out['control_plane.ack_total'] = c.acks;
+    out['control_plane.nack_total'] = c.nacks;
+    out['listener_manager.total_listeners_active'] = this.listeners.list().length;
+    for (const [prefix, s] of [...this.hcmStats].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const [k, v] of Object.entries(s)) out[`http.${prefix}.${k}`] = v;
+    }
+    for (const rt of [...this.clusters.all()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = `cluster.${rt.name}`;
+      for (const [k, v] of Object.entries(rt.stats)) out[`${p}.${k}`] = v;
+      out[`${p}.upstream_rq_active`] = rt.active;
+      out[`${p}.membership_total`] = rt.hosts.length;
+      out[`${p}.membership_healthy`] = rt.hosts.filter((h) => h.healthy).length;
+    }
+    return out;
+  }
+
+  /** Graceful: stop taking config, stop accepting, let in-flight requests finish, close pools. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.ads.close();
+      await this.listeners.close();
+      this.clusters.close();
+      await this.admin.close();
+    })();
+    return this.closing;
+  }
+
+  /** Abort everything now. */
+  destroy(): void {
+    this.ads.close();
+    this.listeners.destroy();
+    this.clusters.destroy();
+    this.admin.destroy();
+  }
+}

@@ -1,0 +1,105 @@
+// `weft analyze` through the real binary (bin/weft.js → dist/src/cli/main.js), as a user runs it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { fixturesDir, repoRoot } from './helpers.js';
+
+const run = promisify(execFile);
+
+async function weft(...args: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    const { stdout } = await run(process.execPath, [join(repoRoot, 'bin', 'weft.js'), ...args], { cwd: repoRoot });
+    return { code: 0, stdout };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    if (typeof err.code !== 'number') throw e;
+    return { code: err.code, stdout: err.stdout ?? '' };
+  }
+}
+
+const networking = join(fixturesDir, 'istio', 'bookinfo', 'networking');
+
+const BAD = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec: {}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+      weight: 50
+    - destination: {host: reviews, subset: v2}
+      weight: "abc"
+`;
+
+describe('weft analyze', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'weft-analyze-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a good file: exit 0 and a clean summary', async () => {
+    const { code, stdout } = await weft('analyze', join(networking, 'virtual-service-reviews-80-20.yaml'));
+    assert.equal(code, 0);
+    assert.equal(stdout, '0 errors in 0 of 1 file; 1 resource valid\n');
+  });
+
+  it('skipped kinds are named in the summary', async () => {
+    const { code, stdout } = await weft('analyze', join(networking, 'bookinfo-gateway.yaml'), join(networking, 'destination-rule-all.yaml'));
+    assert.equal(code, 0);
+    assert.match(stdout, /^0 errors in 0 of 2 files; 5 resources valid; skipped: Gateway default\/bookinfo-gateway \(bookinfo-gateway\.yaml\)\n$/);
+  });
+
+  it('a bad file: exit 1, the error names file, line, resource and field', async () => {
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, BAD);
+    const { code, stdout } = await weft('analyze', bad);
+    assert.equal(code, 1);
+    const lines = stdout.trimEnd().split('\n');
+    assert.equal(lines[0], `${bad}: document 2 (line 17): VirtualService default/reviews: spec.http[0].route[1].weight: must be an integer >= 0, got "abc" [WEFT_E_TYPE]`);
+    assert.equal(lines.at(-1), '1 error in 1 of 1 file; 0 resources valid; skipped: Gateway default/gw (bad.yaml)');
+  });
+
+  it('a directory: its *.yaml files, with duplicates across files reported', async () => {
+    const sub = join(dir, 'conf');
+    await mkdir(sub);
+    const vs = (subset: string) => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: ${subset}}\n`;
+    await writeFile(join(sub, 'a.yaml'), vs('v1'));
+    await writeFile(join(sub, 'b.yml'), vs('v2'));
+    await writeFile(join(sub, 'notes.txt'), 'not config');
+    const { code, stdout } = await weft('analyze', sub);
+    assert.equal(code, 1);
+    assert.match(stdout, /b\.yml: document 1 \(line 1\): VirtualService default\/reviews: metadata\.name: also defined in .*a\.yaml .*\[WEFT_E_DUPLICATE_RESOURCE\]/);
+    assert.match(stdout, /1 error in 1 of 2 files; 1 resource valid\n$/);
+  });
+
+  it('a missing path is an error', async () => {
+    const { code, stdout } = await weft('analyze', join(dir, 'nope.yaml'));
+    assert.equal(code, 1);
+    assert.match(stdout, /nope\.yaml: cannot read: no such file or directory \[WEFT_E_READ_FILE\]/);
+  });
+
+  it('--output json', async () => {
+    const bad = join(dir, 'bad-json.yaml');
+    await writeFile(bad, BAD);
+    const { code, stdout } = await weft('analyze', '--output', 'json', bad, join(networking, 'virtual-service-reviews-v3.yaml'));
+    assert.equal(code, 1);
+    const out = JSON.parse(stdout) as { errors: Array<{ code: string; path: string }>; skipped: Array<{ kind: string }>; resources: Array<{ kind: string; metadata: { name: string } }> };
+    assert.deepEqual(out.errors.map((e) => [e.code, e.path]), [['WEFT_E_TYPE', 'spec.http[0].route[1].weight']]);
+    assert.deepEqual(out.skipped.map((s) => s.kind), ['Gateway']);
+    assert.deepEqual(out.resources.map((r) => `${r.kind}/${r.metadata.name}`), ['VirtualService/reviews']);
+  });
+});

@@ -1,0 +1,49 @@
+// `weft demo` as a user runs it (minus the terminal): traffic flows through every sidecar, the 90/10
+// split it writes moves the reviews shares, and it stops every process it started.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { spawnWeft } from '../helpers/processes.js';
+
+interface Block { up: number; message: string; rows: Map<string, { rps: number; success: number; share: number }> }
+
+function parseBlocks(output: string): Block[] {
+  return output.split('Weft demo — ').slice(1).map((chunk) => {
+    const up = Number(/\(up (\d+)s\)/.exec(chunk)?.[1] ?? -1);
+    const rows = new Map<string, { rps: number; success: number; share: number }>();
+    for (const m of chunk.matchAll(/^(\w+)\s+(v\d)\s+([\d.]+)\s+([\d.]+)%\s+\S+\s+(\d+)%$/gm))
+      rows.set(`${m[1]} ${m[2]}`, { rps: Number(m[3]), success: Number(m[4]), share: Number(m[5]) });
+    return { up, message: /^(steer it yourself|wrote a 90\/10|starting)/m.exec(chunk)?.[1] ?? '', rows };
+  });
+}
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+test('weft demo: live table, the 90/10 split moves it, clean stop', { timeout: 60_000 }, async () => {
+  const base = 30_000 + 100 * Math.floor(Math.random() * 80);
+  const demo = spawnWeft('demo', ['demo', '--base-port', String(base), '--duration', '24', '--rps', '60']);
+  const code = await new Promise<number | null>((resolve) => demo.child.once('exit', (c) => resolve(c)));
+  const out = demo.output();
+  assert.equal(code, 0, out.slice(-3000));
+  const blocks = parseBlocks(out);
+  const before = blocks.filter((b) => b.message === 'steer it yourself').pop();
+  const last = blocks[blocks.length - 1];
+  assert.ok(before, `a table before the split with reviews v3 in it:\n${out.slice(0, 4000)}`);
+  // Just before the split reviews is spread over v1, v2 and v3 (Istio's default: every instance).
+  assert.ok(before.rows.get('reviews v3')!.share >= 15, `v3 share before split: ${JSON.stringify([...before.rows])}`);
+  // After it (the 5 s window is entirely past the write at 6 s): 90/10 between v1 and v2, no v3.
+  const v1 = last.rows.get('reviews v1')!;
+  assert.ok(v1.share >= 80 && v1.share <= 97, `v1 share after split: ${JSON.stringify([...last.rows])}`);
+  assert.ok((last.rows.get('reviews v3')?.share ?? 0) <= 1, `v3 share after split: ${JSON.stringify([...last.rows])}`);
+  assert.ok(last.rows.get('productpage v1')!.success >= 99, 'requests succeed end to end');
+  assert.ok(last.rows.get('productpage v1')!.rps >= 40, `traffic flows: ${JSON.stringify([...last.rows])}`);
+  assert.match(out, /edit .*reviews\.yaml/);
+  assert.match(out, /every process it started has exited/);
+  // Nothing it started is still listening: control plane and each sidecar's ports.
+  for (const port of [base, base + 1, base + 11, base + 12, base + 13, base + 71]) assert.equal(await portOpen(port), false, `port ${port} still open`);
+});

@@ -1,0 +1,278 @@
+// Table-driven validation of xDS resources into the typed model. Inputs go through a real
+// protobuf round trip (packAny → unpackAny) so they look exactly like what the proxy receives.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HCM_TYPE_URL, packAny, ROUTER_TYPE_URL, TypeUrl, unpackAny } from '../../src/api/envoy.js';
+import { decodeResources, validateResource, type ProxyXdsType } from '../../src/proxy/xds/decode.js';
+import type { Cluster, ForwardAction, Listener, RouteConfiguration } from '../../src/proxy/xds/model.js';
+import { FAULT_TYPE, faultFilter, routerFilter } from './helpers/resources.js';
+
+function roundTrip(type: ProxyXdsType, obj: object) {
+  return validateResource(type, unpackAny(packAny(TypeUrl[type], obj)));
+}
+
+const hcm = (extra: Record<string, unknown>) => ({
+  name: 'envoy.filters.network.http_connection_manager',
+  typed_config: { '@type': HCM_TYPE_URL, stat_prefix: 's', rds: { route_config_name: 'r', config_source: { ads: {} } }, http_filters: [routerFilter], ...extra },
+});
+const listener = (chain: object, extra: object = {}) => ({
+  name: 'l',
+  address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
+  filter_chains: [chain],
+  ...extra,
+});
+const routeCfg = (routes: object[], extraVhosts: object[] = []) => ({
+  name: 'r',
+  virtual_hosts: [{ name: 'v1', domains: ['a'], routes }, ...extraVhosts],
+});
+const fwd = (route: object, match: object = { prefix: '/' }) => routeCfg([{ match, route }]);
+const eds = (extra: object = {}) => ({ name: 'c', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, ...extra });
+const ep = (address: string, port: number) => ({ endpoint: { address: { socket_address: { address, port_value: port } } } });
+
+interface BadCase {
+  name: string;
+  type: ProxyXdsType;
+  input: object;
+  error: RegExp;
+}
+
+const bad: BadCase[] = [
+  { name: 'cluster without name', type: 'cluster', input: { type: 'EDS' }, error: /^cluster \(unnamed\): name: is required$/ },
+  { name: 'unsupported cluster type', type: 'cluster', input: eds({ type: 'ORIGINAL_DST' }), error: /^cluster c: type: ORIGINAL_DST is not supported/ },
+  { name: 'unsupported lb policy', type: 'cluster', input: eds({ lb_policy: 'RING_HASH' }), error: /^cluster c: lb_policy: RING_HASH is not supported/ },
+  {
+    name: 'transport socket (mTLS later)',
+    type: 'cluster',
+    input: eds({ transport_socket: { name: 'tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } } }),
+    error: /^cluster c: transport_socket: not supported yet/,
+  },
+  {
+    name: 'EDS from a file',
+    type: 'cluster',
+    input: eds({ eds_cluster_config: { eds_config: { path_config_source: { path: '/x' } } } }),
+    error: /^cluster c: eds_cluster_config\.eds_config: only ads config sources are supported$/,
+  },
+  { name: 'STATIC without endpoints', type: 'cluster', input: { name: 'c', type: 'STATIC' }, error: /^cluster c: load_assignment: is required for STATIC clusters$/ },
+  {
+    name: 'STATIC with a DNS name',
+    type: 'cluster',
+    input: { name: 'c', type: 'STATIC', load_assignment: { cluster_name: 'c', endpoints: [{ lb_endpoints: [ep('example.com', 80)] }] } },
+    error: /^cluster c: load_assignment\.endpoints\[0\]\.lb_endpoints\[0\]\.endpoint\.address\.socket_address\.address: "example\.com" is not an IP address$/,
+  },
+  {
+    name: 'endpoint without port',
+    type: 'endpoint',
+    input: { cluster_name: 'c', endpoints: [{ lb_endpoints: [ep('10.0.0.1', 80), ep('10.0.0.2', 0)] }] },
+    error: /^endpoint c: endpoints\[0\]\.lb_endpoints\[1\]\.endpoint\.address\.socket_address\.port_value: 0 is not a port$/,
+  },
+  { name: 'listener without address', type: 'listener', input: { name: 'l', filter_chains: [{ filters: [hcm({})] }] }, error: /^listener l: address: socket_address is required$/ },
+  {
+    name: 'tcp_proxy network filter',
+    type: 'listener',
+    input: listener({
+      filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c' } }],
+    }),
+    error: /^listener l: filter_chains\[0\]\.filters\[0\]\.typed_config: unsupported type type\.googleapis\.com\/envoy\.extensions\.filters\.network\.tcp_proxy\.v3\.TcpProxy for network filter "envoy\.filters\.network\.tcp_proxy"$/,
+  },
+  {
+    name: 'no router filter',
+    type: 'listener',
+    input: listener({ filters: [hcm({ http_filters: [faultFilter] })] }),
+    error: /^listener l: filter_chains\[0\]\.filters\[0\]\.typed_config\.http_filters: must end with envoy\.filters\.http\.router$/,
+  },
+  {
+    name: 'router not last',
+    type: 'listener',
+    input: listener({ filters: [hcm({ http_filters: [routerFilter, faultFilter] })] }),
+    error: /http_filters\[0\]: the router filter must be last/,
+  },
+  { name: 'original destination', type: 'listener', input: listener({ filters: [hcm({})] }, { use_original_dst: { value: true } }), error: /^listener l: use_original_dst: not supported yet$/ },
+  {
+    name: 'HTTP/2 codec',
+    type: 'listener',
+    input: listener({ filters: [hcm({ codec_type: 'HTTP2' })] }),
+    error: /typed_config\.codec_type: HTTP2 is not supported yet/,
+  },
+  {
+    name: 'TLS on a filter chain',
+    type: 'listener',
+    input: listener({ filters: [hcm({})], transport_socket: { name: 'tls' } }),
+    error: /^listener l: filter_chains\[0\]\.transport_socket: not supported yet/,
+  },
+  {
+    name: 'invalid regex',
+    type: 'route',
+    input: fwd({ cluster: 'c' }, { safe_regex: { regex: '/(unclosed' } }),
+    error: /^route r: virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex: invalid regex "\/\(unclosed"/,
+  },
+  { name: 'look-ahead is not RE2', type: 'route', input: fwd({ cluster: 'c' }, { safe_regex: { regex: '/(?=x)' } }), error: /look-around and back-references are not RE2/ },
+  {
+    name: 'route without action',
+    type: 'route',
+    input: routeCfg([{ match: { prefix: '/' } }]),
+    error: /^route r: virtual_hosts\[0\]\.routes\[0\]: exactly one of route, redirect, direct_response is required$/,
+  },
+  {
+    name: 'weights summing to zero',
+    type: 'route',
+    input: fwd({ weighted_clusters: { clusters: [{ name: 'a', weight: { value: 0 } }] } }),
+    error: /routes\[0\]\.route\.weighted_clusters\.clusters: the sum of weights must be greater than 0$/,
+  },
+  {
+    name: 'total_weight mismatch',
+    type: 'route',
+    input: fwd({ weighted_clusters: { total_weight: { value: 100 }, clusters: [{ name: 'a', weight: { value: 90 } }] } }),
+    error: /weighted_clusters\.total_weight: is 100 but the weights sum to 90$/,
+  },
+  {
+    name: 'unknown retry condition',
+    type: 'route',
+    input: fwd({ cluster: 'c', retry_policy: { retry_on: '5xx,sometimes' } }),
+    error: /routes\[0\]\.route\.retry_policy\.retry_on: unknown retry condition "sometimes"$/,
+  },
+  {
+    name: 'duplicate domain',
+    type: 'route',
+    input: routeCfg([{ match: { prefix: '/' }, route: { cluster: 'c' } }], [{ name: 'v2', domains: ['A'], routes: [] }]),
+    error: /^route r: virtual_hosts\[1\]\.domains\[0\]: domain "A" is also in virtual host "v1"$/,
+  },
+  {
+    name: 'wildcard in the middle',
+    type: 'route',
+    input: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['a.*.com'], routes: [] }] },
+    error: /virtual_hosts\[0\]\.domains\[0\]: "a\.\*\.com": wildcard must be first or last$/,
+  },
+  {
+    name: 'fault abort status out of range',
+    type: 'route',
+    input: routeCfg([
+      {
+        match: { prefix: '/' },
+        route: { cluster: 'c' },
+        typed_per_filter_config: { 'envoy.filters.http.fault': { '@type': FAULT_TYPE, abort: { http_status: 700, percentage: { numerator: 10 } } } },
+      },
+    ]),
+    error: /routes\[0\]\.typed_per_filter_config\["envoy\.filters\.http\.fault"\]\.abort\.http_status: must be 200\.\.599, got 700$/,
+  },
+  { name: 'cluster_header', type: 'route', input: fwd({ cluster_header: 'x-cluster' }), error: /routes\[0\]\.route\.cluster_header: not supported$/ },
+  {
+    name: 'mirroring',
+    type: 'route',
+    input: fwd({ cluster: 'c', request_mirror_policies: [{ cluster: 'm' }] }),
+    error: /routes\[0\]\.route\.request_mirror_policies: not supported$/,
+  },
+  { name: 'direct response status', type: 'route', input: routeCfg([{ match: { prefix: '/' }, direct_response: { status: 99 } }]), error: /direct_response\.status: must be 200\.\.599, got 99$/ },
+];
+
+describe('xDS validation rejects with field paths', () => {
+  for (const c of bad) {
+    it(c.name, () => {
+      const v = roundTrip(c.type, c.input);
+      assert.equal(v.valid, false, 'should be invalid');
+      if (v.valid) return;
+      assert.ok(
+        v.errors.some((e) => c.error.test(e)),
+        `no error matches ${c.error}:\n${v.errors.join('\n')}`,
+      );
+    });
+  }
+
+  it('collects every error of a resource, not just the first', () => {
+    const v = roundTrip('cluster', { name: 'c', type: 'ORIGINAL_DST', lb_policy: 'MAGLEV', transport_socket: { name: 'tls' } });
+    assert.equal(v.valid, false);
+    if (!v.valid) assert.equal(v.errors.length, 3, v.errors.join('\n'));
+  });
+
+  it('reports every bad resource of a response, and none is applied', () => {
+    const anys = [packAny(TypeUrl.cluster, eds()), packAny(TypeUrl.cluster, eds({ name: 'd', lb_policy: 'MAGLEV' })), packAny(TypeUrl.cluster, eds())];
+    const d = decodeResources('cluster', anys);
+    assert.equal(d.valid, false);
+    if (!d.valid) {
+      assert.equal(d.errors.length, 2);
+      assert.match(d.errors[0], /^cluster d: lb_policy/);
+      assert.match(d.errors[1], /^cluster c: duplicate resource name/);
+    }
+  });
+
+  it('rejects a resource of the wrong type in a response', () => {
+    const d = decodeResources('cluster', [packAny(TypeUrl.endpoint, { cluster_name: 'c' })]);
+    assert.equal(d.valid, false);
+    if (!d.valid) assert.match(d.errors[0], /^resources\[0\]: type .*ClusterLoadAssignment in a .*Cluster response$/);
+  });
+});
+
+describe('xDS validation builds the typed model', () => {
+  it('cluster defaults follow Envoy', () => {
+    const v = roundTrip('cluster', eds());
+    assert.ok(v.valid);
+    const c = (v as { result: Cluster }).result;
+    assert.equal(c.type, 'EDS');
+    assert.equal(c.edsServiceName, 'c', 'service_name defaults to the cluster name');
+    assert.equal(c.lbPolicy, 'ROUND_ROBIN');
+    assert.equal(c.connectTimeoutMs, 5000);
+    assert.equal(c.circuitBreakers.maxRequests, 1024);
+    assert.deepEqual(c.transport, { kind: 'plaintext' });
+  });
+
+  it('cluster fields and circuit breakers', () => {
+    const v = roundTrip('cluster', eds({ lb_policy: 'LEAST_REQUEST', connect_timeout: { nanos: 250_000_000 }, circuit_breakers: { thresholds: [{ max_connections: { value: 7 } }] } }));
+    assert.ok(v.valid);
+    const c = (v as { result: Cluster }).result;
+    assert.equal(c.lbPolicy, 'LEAST_REQUEST');
+    assert.equal(c.connectTimeoutMs, 250);
+    assert.equal(c.circuitBreakers.maxConnections, 7);
+    assert.equal(c.circuitBreakers.maxRequests, 1024);
+  });
+
+  it('route timeouts, retries and case-insensitive prefixes', () => {
+    const v = roundTrip(
+      'route',
+      routeCfg([
+        { match: { prefix: '/A' }, route: { cluster: 'c' } },
+        { match: { prefix: '/B', case_sensitive: { value: false } }, route: { cluster: 'c', timeout: { seconds: 0 }, retry_policy: { retry_on: 'gateway-error' } } },
+      ]),
+    );
+    assert.ok(v.valid, JSON.stringify(v));
+    const r = (v as { result: RouteConfiguration }).result;
+    const [a, b] = r.virtualHosts[0].routes;
+    assert.equal((a.action as ForwardAction).timeoutMs, 15_000, 'Envoy default route timeout');
+    assert.equal((b.action as ForwardAction).timeoutMs, 0, 'timeout 0 disables it');
+    assert.equal((b.action as ForwardAction).retry?.numRetries, 1, 'Envoy default num_retries');
+    assert.equal((b.action as ForwardAction).retry?.on.gatewayError, true);
+    assert.deepEqual(b.match.path, { kind: 'prefix', value: '/b' });
+    assert.equal(b.match.caseSensitive, false);
+  });
+
+  it('listener with inline routes and a fault filter config', () => {
+    const v = roundTrip(
+      'listener',
+      listener({
+        filters: [
+          hcm({
+            rds: undefined,
+            route_config: { name: 'inline', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] },
+            http_filters: [{ name: 'envoy.filters.http.fault', typed_config: { '@type': FAULT_TYPE, delay: { fixed_delay: { seconds: 1 }, percentage: { numerator: 5 } } } }, routerFilter],
+          }),
+        ],
+      }),
+    );
+    assert.ok(v.valid, JSON.stringify(v));
+    const l = (v as { result: Listener }).result;
+    assert.deepEqual(l.address, { host: '127.0.0.1', port: 15001 });
+    const h = l.filterChains[0].hcm;
+    assert.equal(h.routes.kind, 'inline');
+    assert.equal(h.httpFilters.length, 2);
+    const f = h.httpFilters[0];
+    assert.equal(f.kind, 'fault');
+    if (f.kind === 'fault') assert.deepEqual(f.config.delay, { fixedDelayMs: 1000, percent: { numerator: 5, denominator: 100 } });
+    assert.equal(h.httpFilters[1].kind, 'router');
+  });
+
+  it('an optional unknown http filter is skipped', () => {
+    const v = roundTrip(
+      'listener',
+      listener({ filters: [hcm({ http_filters: [{ name: 'x.custom', is_optional: true, typed_config: { '@type': ROUTER_TYPE_URL.replace('Router', 'Nope') } }, routerFilter] })] }),
+    );
+    assert.ok(v.valid, JSON.stringify(v));
+  });
+});
