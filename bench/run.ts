@@ -1,6 +1,6 @@
 // `npm run bench`: the data-plane and control-plane benchmarks, then results/<date>-<commit>.{json,md}.
 // Flags: --quick (shorter, fewer steps), --only dataplane|controlplane, --rows haproxy,nginx,weft,
-// --proxies 100,500,1000,2000, --no-save, --keep (keep the scratch dir), --help.
+// --proxies 100,500,1000,2000, --no-save, --keep (keep the scratch dir), --profile DIR, --help.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,9 @@ const HELP = `usage: npm run bench -- [options]
   --seconds <s>           measured seconds per open-loop round (default 10)
   --changes <n>           config changes per control-plane step (default 5)
   --no-save               print results, do not write bench/results/
-  --keep                  keep the scratch directory (configs, logs)`;
+  --keep                  keep the scratch directory (configs, logs)
+  --profile <dir>         run Weft processes with --cpu-prof, profiles into <dir>
+                          (summarize with: node dist/bench/lib/profile-summary.js <file>)`;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       changes: { type: 'string' },
       'no-save': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
   const commit = git(['rev-parse', '--short', 'HEAD']) || 'uncommitted';
   const dirty = git(['status', '--porcelain', '--', 'src', 'bench']) !== '';
   const startedAt = new Date();
+  const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : [];
 
   const report: BenchReport = {
     date: startedAt.toISOString(),
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
       report.dataplane = await runDataplane({
         dir: path.join(dir, 'dataplane'),
         weftBin,
+        nodeArgs,
         rps: 1000,
         seconds: Number(values.seconds ?? (quick ? 5 : 10)),
         warmupSeconds: quick ? 1 : 2,
@@ -94,6 +99,7 @@ async function main(): Promise<void> {
       report.controlplane = await runControlplane({
         dir: path.join(dir, 'controlplane'),
         weftBin,
+        nodeArgs,
         steps: (values.proxies ?? (quick ? '100,500' : '100,500,1000,2000')).split(',').map(Number),
         services: 1000,
         endpoints: 10_000,

@@ -16,6 +16,8 @@ import type { Collected, Progress, WorkerCommand } from './sim-worker.js';
 export interface ControlplaneOptions {
   dir: string;
   weftBin: string;
+  /** Extra node flags for the control plane (e.g. --cpu-prof). */
+  nodeArgs: string[];
   steps: number[];
   services: number;
   endpoints: number;
@@ -60,7 +62,7 @@ export interface StepResult {
 }
 
 export interface ControlplaneResult {
-  config: Omit<ControlplaneOptions, 'log' | 'dir' | 'weftBin'> & { debounceMs: number; endpointGraceMs: number };
+  config: Omit<ControlplaneOptions, 'log' | 'dir' | 'weftBin' | 'nodeArgs'> & { debounceMs: number; endpointGraceMs: number };
   steps: StepResult[];
 }
 
@@ -182,6 +184,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     'weft-control-plane',
     process.execPath,
     [
+      ...opts.nodeArgs,
       opts.weftBin,
       'control-plane',
       '--config-dir',
@@ -331,6 +334,6 @@ export async function runControlplane(opts: ControlplaneOptions): Promise<Contro
       break;
     }
   }
-  const { log: _l, dir: _d, weftBin: _w, ...config } = opts;
+  const { log: _l, dir: _d, weftBin: _w, nodeArgs: _n, ...config } = opts;
   return { config: { ...config, debounceMs: DEBOUNCE_MS, endpointGraceMs: GRACE_MS }, steps };
 }

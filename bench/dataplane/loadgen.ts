@@ -26,8 +26,10 @@ export interface LoadgenResult {
   latency: Percentiles;
   /** Latency from actual write to response, ms: what a closed-loop tool would report. */
   service: Percentiles;
-  /** How late the generator wrote requests relative to schedule, ms: it should stay ≪ latency. */
+  /** How late the generator's own wake-up was relative to schedule, ms: it should stay ≪ latency. */
   sendLag: Percentiles;
+  /** Time requests waited for a free connection (all busy: the proxy stalled), ms. */
+  queueWait: Percentiles;
   maxQueue: number;
   achievedRps: number;
   /** Raw intended-time latencies, ms, so several rounds can be merged before taking percentiles. */
@@ -45,6 +47,7 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
   const warmCount = Math.round((job.rps * job.warmupMs) / 1000);
   const intended = new Float64Array(total);
   const written = new Float64Array(total);
+  const enqueued = new Float64Array(total);
   const done = new Float64Array(total);
   let completed = 0;
   let errors = 0;
@@ -119,7 +122,10 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
     }
     // Everything due by now (the tick may arrive late if the event loop was busy).
     const now = nowNs();
-    while (nextDue < total && intended[nextDue] <= now) queue.push(nextDue++);
+    while (nextDue < total && intended[nextDue] <= now) {
+      enqueued[nextDue] = now;
+      queue.push(nextDue++);
+    }
     maxQueue = Math.max(maxQueue, queue.length - qHead);
     dispatch();
   });
@@ -134,11 +140,13 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
   const lat: number[] = [];
   const svc: number[] = [];
   const lag: number[] = [];
+  const wait: number[] = [];
   for (let i = warmCount; i < nextDue; i++) {
     if (!done[i]) continue;
     lat.push((done[i] - intended[i]) / 1e6);
     svc.push((done[i] - written[i]) / 1e6);
-    lag.push((written[i] - intended[i]) / 1e6);
+    lag.push((enqueued[i] - intended[i]) / 1e6);
+    wait.push((written[i] - enqueued[i]) / 1e6);
   }
   const measuredSpan = (intended[nextDue - 1] - intended[warmCount]) / 1e9;
   return {
@@ -149,6 +157,7 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
     latency: summarize(lat),
     service: summarize(svc),
     sendLag: summarize(lag),
+    queueWait: summarize(wait),
     maxQueue,
     achievedRps: measuredSpan > 0 ? lat.length / measuredSpan : 0,
     samples: lat.map((v) => Math.round(v * 1000) / 1000),

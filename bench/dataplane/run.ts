@@ -17,6 +17,8 @@ import { runWrk, type WrkResult } from './wrk.js';
 export interface DataplaneOptions {
   dir: string;
   weftBin: string;
+  /** Extra node flags for Weft processes (e.g. --cpu-prof). */
+  nodeArgs: string[];
   rps: number;
   /** Measured seconds per open-loop round (after a warm-up of its own). */
   seconds: number;
@@ -58,7 +60,7 @@ export interface RowResult {
 }
 
 export interface DataplaneResult {
-  config: Omit<DataplaneOptions, 'log' | 'dir' | 'weftBin'>;
+  config: Omit<DataplaneOptions, 'log' | 'dir' | 'weftBin' | 'nodeArgs'>;
   tools: Record<string, { path: string; version: string }>;
   rows: RowResult[];
 }
@@ -114,6 +116,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
       host: 'bench-server',
       tool: (n) => tools[n].path,
       weftBin: opts.weftBin,
+      nodeArgs: opts.nodeArgs,
     };
 
     for (const t of rows) {
@@ -161,7 +164,8 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         rssAtRate.set(t, prevRss.map((m, i) => Math.max(m, rss[i])));
         reqsAtRate.set(t, (reqsAtRate.get(t) ?? 0) + res.completed);
         opts.log(
-          `  p50 ${res.latency.p50.toFixed(3)} p99 ${res.latency.p99.toFixed(3)} ms, send lag p99 ${res.sendLag.p99.toFixed(3)} ms, errors ${res.errors}`,
+          `  p50 ${res.latency.p50.toFixed(3)} p99 ${res.latency.p99.toFixed(3)} ms (from write: p99 ${res.service.p99.toFixed(3)}), ` +
+            `generator lag p99 ${res.sendLag.p99.toFixed(3)} ms, queued p99 ${res.queueWait.p99.toFixed(3)} ms, errors ${res.errors}`,
         );
       }
     }
@@ -210,6 +214,6 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
     await loadgen.stop();
     await backend.stop();
   }
-  const { log: _log, dir: _dir, weftBin: _w, ...config } = opts;
+  const { log: _log, dir: _dir, weftBin: _w, nodeArgs: _n, ...config } = opts;
   return { config, tools, rows: [...results.values()] };
 }

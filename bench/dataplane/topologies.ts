@@ -16,6 +16,8 @@ export interface Context {
   tool(name: string): string;
   /** Path of bin/weft.js. */
   weftBin: string;
+  /** Extra node flags for Weft processes (e.g. --cpu-prof). */
+  nodeArgs: string[];
 }
 
 export interface Running {
@@ -91,7 +93,7 @@ const weft: Topology = {
     const configDir = path.join(ctx.dir, 'weft-config');
     fs.mkdirSync(configDir, { recursive: true });
     const node = (name: string, args: string[]): Started =>
-      start(name, process.execPath, [ctx.weftBin, ...args], { logFile: path.join(ctx.dir, `${name}.log`) });
+      start(name, process.execPath, [...ctx.nodeArgs, ctx.weftBin, ...args], { logFile: path.join(ctx.dir, `${name}.log`) });
     const cp = node('weft-control-plane', [
       'control-plane',
       '--config-dir',

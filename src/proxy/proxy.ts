@@ -153,3 +153,6 @@ export class Proxy {
     this.admin.destroy();
   }
 }
+
+/** The same class under a name that does not shadow the global `Proxy`. */
+export { Proxy as WeftProxy };

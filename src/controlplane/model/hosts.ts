@@ -4,16 +4,11 @@ export function serviceFqdn(name: string, namespace: string, domain: string): st
   return `${name}.${namespace}.svc.${domain}`;
 }
 
-/** Resolve a host as written in config (`reviews`, `reviews.default`, FQDN, or external name) to a
- * fully qualified name, the way Istio does: a name without dots is short for the config's namespace. */
+/** Resolve a host as written in config to a fully qualified name, the way Istio does: only a name
+ * without dots is short for the config's namespace; anything with a dot is taken as written. */
 export function resolveHost(host: string, namespace: string, domain: string): string {
   const h = host.toLowerCase();
-  if (h === '*' || h.startsWith('*.')) return h;
-  if (!h.includes('.')) return serviceFqdn(h, namespace, domain);
-  const parts = h.split('.');
-  // `reviews.default` and `reviews.default.svc` are namespace-qualified short forms.
-  if (parts.length === 2 || (parts.length === 3 && parts[2] === 'svc')) return serviceFqdn(parts[0], parts[1], domain);
-  return h;
+  return h.includes('.') || h === '*' ? h : serviceFqdn(h, namespace, domain);
 }
 
 /** Does a (possibly wildcard) config host cover a concrete service hostname? */

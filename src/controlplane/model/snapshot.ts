@@ -1,8 +1,8 @@
 // The immutable mesh snapshot: config (from the store) + workloads (from the registry), resolved into
 // services and endpoints. Every push translates one snapshot; nothing mutates it afterwards.
 import { createHash } from 'node:crypto';
-import type { ConfigSet, ServiceEntry, WorkloadEntrySpec } from '../../config/types.js';
-import { resolveHost, serviceFqdn } from './hosts.js';
+import type { ConfigSet, DestinationRule, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
+import { hostMatches, resolveHost, serviceFqdn } from './hosts.js';
 import type { ProxyNode } from './proxy-node.js';
 
 export interface MeshPort {
@@ -41,8 +41,34 @@ export interface MeshSnapshot {
   serviceByHost: ReadonlyMap<string, MeshService>;
   /** Keyed by `endpointKey(hostname, servicePort)`; sorted by address:port. */
   endpoints: ReadonlyMap<string, MeshEndpoint[]>;
+  /** Rules indexed by the host they name, resolved once per snapshot (Istio's PushContext idea). */
+  destinationRules: HostIndex<DestinationRule>;
+  /** Only VirtualServices that apply to sidecars (no gateways, or `mesh` among them). */
+  virtualServices: HostIndex<VirtualService>;
   /** Content hashes: caches key on these so an endpoint change does not rebuild clusters or routes. */
   versions: { config: string; services: string; endpoints: string };
+}
+
+/** Config rules by resolved host: exact names in a map, wildcards in a list; config order kept. */
+export class HostIndex<T> {
+  private readonly exact = new Map<string, Array<{ host: string; rule: T }>>();
+  private readonly wildcards: Array<{ host: string; rule: T }> = [];
+
+  add(host: string, rule: T): void {
+    if (host.startsWith('*')) this.wildcards.push({ host, rule });
+    else {
+      let list = this.exact.get(host);
+      if (!list) this.exact.set(host, (list = []));
+      list.push({ host, rule });
+    }
+  }
+
+  /** Every rule whose host covers `hostname`, exact ones first. */
+  candidates(hostname: string): Array<{ host: string; rule: T }> {
+    const exact = this.exact.get(hostname) ?? [];
+    const wild = this.wildcards.filter((w) => hostMatches(w.host, hostname));
+    return wild.length ? [...exact, ...wild] : exact;
+  }
 }
 
 export const endpointKey = (hostname: string, port: number): string => `${hostname}|${port}`;
@@ -102,9 +128,19 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
   for (const list of endpoints.values())
     list.sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1));
 
+  const destinationRules = new HostIndex<DestinationRule>();
+  for (const dr of config.destinationRules) destinationRules.add(resolveHost(dr.spec.host, dr.metadata.namespace, domain), dr);
+  const virtualServices = new HostIndex<VirtualService>();
+  for (const vs of config.virtualServices) {
+    if (vs.spec.gateways.length && !vs.spec.gateways.includes('mesh')) continue;
+    for (const h of new Set(vs.spec.hosts.map((h) => resolveHost(h, vs.metadata.namespace, domain)))) virtualServices.add(h, vs);
+  }
+
   return {
     domain,
     config,
+    destinationRules,
+    virtualServices,
     services: sortedServices,
     serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
     endpoints,

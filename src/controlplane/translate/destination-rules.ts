@@ -1,15 +1,12 @@
 // Which DestinationRule applies to a service, and its effective policy for a port/subset.
 import type { DestinationRule, SimpleLB, TrafficPolicy } from '../../config/types.js';
-import { hostMatches, resolveHost } from '../model/hosts.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 
 /** Istio picks the rule in the client's namespace first, then the service's, then any; an exact host
  * beats a wildcard. */
 export function destinationRuleFor(snap: MeshSnapshot, hostname: string, clientNamespace: string, serviceNamespace: string): DestinationRule | undefined {
   let best: { dr: DestinationRule; score: number } | undefined;
-  for (const dr of snap.config.destinationRules) {
-    const host = resolveHost(dr.spec.host, dr.metadata.namespace, snap.domain);
-    if (!hostMatches(host, hostname)) continue;
+  for (const { host, rule: dr } of snap.destinationRules.candidates(hostname)) {
     const ns = dr.metadata.namespace;
     const nsScore = ns === clientNamespace ? 3 : ns === serviceNamespace ? 2 : 1;
     const score = nsScore * 10 + (host === hostname ? 1 : 0);

@@ -8,7 +8,7 @@ import type {
   StringMatch,
   VirtualService,
 } from '../../config/types.js';
-import { hostAliases, hostMatches, resolveHost } from '../model/hosts.js';
+import { hostAliases, resolveHost } from '../model/hosts.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { labelsMatch, type MeshService, type MeshSnapshot } from '../model/snapshot.js';
 import { FAULT_FILTER, isHttpProtocol, OUTBOUND_ROUTE, outboundClusterName } from './names.js';
@@ -41,14 +41,9 @@ export function outboundRouteConfig(snap: MeshSnapshot, client: Pick<ProxyNode, 
  * exact host before wildcard, then the first in config order (Istio resolves conflicts similarly). */
 export function virtualServiceFor(snap: MeshSnapshot, hostname: string, clientNamespace: string): VirtualService | undefined {
   let best: { vs: VirtualService; score: number } | undefined;
-  for (const vs of snap.config.virtualServices) {
-    if (vs.spec.gateways.length && !vs.spec.gateways.includes('mesh')) continue;
-    for (const h of vs.spec.hosts) {
-      const host = resolveHost(h, vs.metadata.namespace, snap.domain);
-      if (!hostMatches(host, hostname)) continue;
-      const score = (vs.metadata.namespace === clientNamespace ? 4 : 0) + (host === hostname ? 2 : 0);
-      if (!best || score > best.score) best = { vs, score };
-    }
+  for (const { host, rule: vs } of snap.virtualServices.candidates(hostname)) {
+    const score = (vs.metadata.namespace === clientNamespace ? 4 : 0) + (host === hostname ? 2 : 0);
+    if (!best || score > best.score) best = { vs, score };
   }
   return best?.vs;
 }

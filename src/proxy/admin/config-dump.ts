@@ -24,6 +24,7 @@ export function renderConfigDump(status: Record<ProxyXdsType, TypeStatus>, xds: 
       {
         '@type': `${ADMIN}ListenersConfigDump`,
         version_info: status.listener.version,
+        last_updated: status.listener.lastUpdated ?? null,
         dynamic_listeners: items('listener').map((r) => ({
           name: r.name,
           active_state: { version_info: r.version, listener: typed(r.raw, TypeUrl.listener), last_updated: r.lastUpdated },
@@ -32,6 +33,7 @@ export function renderConfigDump(status: Record<ProxyXdsType, TypeStatus>, xds: 
       {
         '@type': `${ADMIN}ClustersConfigDump`,
         version_info: status.cluster.version,
+        last_updated: status.cluster.lastUpdated ?? null,
         dynamic_active_clusters: items('cluster').map((r) => ({
           version_info: r.version,
           cluster: typed(r.raw, TypeUrl.cluster),
@@ -40,6 +42,9 @@ export function renderConfigDump(status: Record<ProxyXdsType, TypeStatus>, xds: 
       },
       {
         '@type': `${ADMIN}RoutesConfigDump`,
+        // Not in Envoy's message (RDS versions are per resource); kept for a quick look.
+        version_info: status.route.version,
+        last_updated: status.route.lastUpdated ?? null,
         dynamic_route_configs: items('route').map((r) => ({
           version_info: r.version,
           route_config: typed(r.raw, TypeUrl.route),
@@ -48,6 +53,8 @@ export function renderConfigDump(status: Record<ProxyXdsType, TypeStatus>, xds: 
       },
       {
         '@type': `${ADMIN}EndpointsConfigDump`,
+        version_info: status.endpoint.version,
+        last_updated: status.endpoint.lastUpdated ?? null,
         dynamic_endpoint_configs: items('endpoint').map((r) => ({
           version_info: r.version,
           endpoint_config: typed(r.raw, TypeUrl.endpoint),

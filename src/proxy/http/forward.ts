@@ -1,8 +1,9 @@
-// One proxied request: pick a host, send it over the host's keep-alive pool, stream the answer
-// back, and apply the route's timeout and retry policy. Bodies stream; they are buffered only
-// when a retry might need to replay them (and only up to MAX_REPLAY_BODY).
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { Socket } from 'node:net';
+// One proxied request: pick a host, send the request over the host's keep-alive pool (undici
+// dispatch: no per-request streams on the upstream side), stream the answer back, and apply
+// the route's timeout and retry policy. Bodies stream; they are buffered only when a retry
+// might need to replay them (and only up to MAX_REPLAY_BODY).
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
 import { LocalReplyReason } from '../errors.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
@@ -15,17 +16,57 @@ export const MAX_REPLAY_BODY = 64 * 1024;
 const RETRY_BASE_MS = 25;
 const RETRY_MAX_MS = 250;
 
-const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'WEFT_CONNECT_TIMEOUT']);
+const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 type Failure = 'connect' | 'reset' | 'timeout';
 
-/** State of one attempt; `ended` makes its completion idempotent across error/timeout paths. */
-interface Attempt {
-  host: UpstreamHost;
-  req: ClientRequest;
-  ended: boolean;
-  gotResponse: boolean;
+class Aborted extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = 'Aborted';
+  }
+}
+
+/** One try against one host. Callbacks come from undici; `ended` makes completion idempotent
+ * across the error, timeout and downstream-close paths. */
+class Attempt implements Dispatcher.DispatchHandler {
+  controller: Dispatcher.DispatchController | undefined;
+  ended = false;
+  gotResponse = false;
   tryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly fwd: Forward,
+    readonly host: UpstreamHost,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Given up on while it waited in the pool's queue.
+    if (this.ended) controller.abort(new Aborted('request abandoned'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    this.gotResponse = true;
+    this.fwd.onResponseStart(this, controller, status, headers, statusMessage);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.fwd.onResponseData(this, controller, chunk);
+  }
+
+  onResponseEnd(): void {
+    this.fwd.onResponseEnd(this);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.fwd.onError(this, err as NodeJS.ErrnoException);
+  }
+
+  abort(why: string): void {
+    this.controller?.abort(new Aborted(why));
+  }
 }
 
 export class Forward {
@@ -37,14 +78,17 @@ export class Forward {
   private readonly retry: RetryPolicy | undefined;
   private readonly headers: OutgoingHttpHeaders;
   private readonly path: string;
-  /** undefined: no body; Buffer[]: buffered (replayable); null: streamed once. */
-  private body: Buffer[] | null | undefined;
+  /** undefined: no body; Buffer: buffered (replayable); null: streamed once. */
+  private body: Buffer | null | undefined;
   private retriesLeft: number;
   private attemptCount = 0;
   private current: Attempt | undefined;
   private lastHost: UpstreamHost | undefined;
   private globalTimer: NodeJS.Timeout | undefined;
+  /** Set once the exchange is over (answered, failed, or the client left). */
   private done = false;
+  /** Whether this attempt's response is being relayed downstream. */
+  private relaying: Attempt | undefined;
   private staleRetryUsed = false;
 
   constructor(ctx: RequestContext, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
@@ -65,9 +109,7 @@ export class Forward {
     const cl = req.headers['content-length'];
     const hasBody = te !== undefined || (cl !== undefined && cl !== '0');
     res.once('close', () => this.onDownstreamClose());
-    if (this.action.timeoutMs > 0) {
-      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
-    }
+    if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
     if (!hasBody) {
       this.body = undefined;
       this.sendAttempt();
@@ -75,8 +117,8 @@ export class Forward {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.once('end', () => {
-        this.body = chunks;
-        if (!this.done) this.sendAttempt();
+        this.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        this.sendAttempt();
       });
     } else {
       this.body = null;
@@ -88,6 +130,8 @@ export class Forward {
   private buildHeaders(): OutgoingHttpHeaders {
     const { req, route, vhost, routeConfig } = this.ctx;
     const h = forwardableHeaders(req.headers);
+    // 100-continue was already answered by our server; the upstream gets the body directly.
+    delete h.expect;
     if (h['x-forwarded-proto'] === undefined) h['x-forwarded-proto'] = 'http';
     if (this.action.hostRewrite) h.host = this.action.hostRewrite;
     // Most specific first, as Envoy does by default: route, virtual host, route configuration.
@@ -130,105 +174,84 @@ export class Forward {
     this.cluster.active++;
     this.stats.upstream_rq_total++;
     this.headers['x-envoy-attempt-count'] = String(this.attemptCount);
-    const ureq = http.request({
-      host: host.ip,
-      port: host.port,
-      method: this.ctx.method,
-      path: this.path,
-      headers: this.headers,
-      agent: host.agent,
-      setHost: false,
-    });
-    const attempt: Attempt = { host, req: ureq, ended: false, gotResponse: false, tryTimer: undefined };
+    const attempt = new Attempt(this, host);
     this.current = attempt;
-    ureq.once('socket', (s: Socket) => this.watchConnect(s));
-    ureq.on('response', (ures: IncomingMessage) => this.onResponse(attempt, ures));
-    ureq.on('error', (err: NodeJS.ErrnoException) => this.onError(attempt, err));
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
-    const body = this.body;
-    if (body === undefined) ureq.end();
-    else if (body === null) this.ctx.req.pipe(ureq);
-    else {
-      for (const chunk of body) ureq.write(chunk);
-      ureq.end();
-    }
+    host.pool.dispatch(
+      {
+        path: this.path,
+        method: this.ctx.method as Dispatcher.HttpMethod,
+        headers: this.headers as Record<string, string | string[]>,
+        body: this.body === null ? this.ctx.req : (this.body ?? null),
+      },
+      attempt,
+    );
   }
 
-  /** connect_timeout applies to new connections only; pooled ones are already up. */
-  private watchConnect(socket: Socket): void {
-    if (!socket.connecting) return;
-    const ms = this.cluster.config.connectTimeoutMs;
-    if (ms <= 0) return;
-    const timer = setTimeout(() => {
-      const err = Object.assign(new Error(`connect timeout after ${ms} ms`), { code: 'WEFT_CONNECT_TIMEOUT' });
-      socket.destroy(err);
-    }, ms);
-    const clear = () => clearTimeout(timer);
-    socket.once('connect', clear);
-    socket.once('close', clear);
-  }
-
-  private onResponse(attempt: Attempt, ures: IncomingMessage): void {
-    attempt.gotResponse = true;
+  onResponseStart(attempt: Attempt, controller: Dispatcher.DispatchController, status: number, upstreamHeaders: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     if (attempt.ended || this.done) {
-      ures.resume();
+      controller.abort(new Aborted('request abandoned'));
       return;
     }
-    const status = ures.statusCode ?? 502;
     if (this.retriesLeft > 0 && this.retryableStatus(status)) {
-      ures.resume();
-      this.endAttempt(attempt);
       this.countStatus(status);
+      // Drop this answer (and its connection) and try again.
+      this.endAttempt(attempt);
+      controller.abort(new Aborted('retrying'));
       this.scheduleRetry();
       return;
     }
     if (attempt.tryTimer) clearTimeout(attempt.tryTimer);
     this.countStatus(status);
     const { res, route, vhost, routeConfig } = this.ctx;
-    const headers = forwardableHeaders(ures.headers);
+    const headers = forwardableHeaders(upstreamHeaders);
     headers['x-weft-upstream-cluster'] = this.cluster.name;
     headers['x-weft-upstream-host'] = attempt.host.key;
     if (route) applyHeaderMutation(headers, route.responseHeaders);
     if (vhost) applyHeaderMutation(headers, vhost.responseHeaders);
     if (routeConfig) applyHeaderMutation(headers, routeConfig.responseHeaders);
-    if (res.destroyed) {
-      ures.resume();
-      this.endAttempt(attempt);
-      return;
-    }
-    res.writeHead(status, ures.statusMessage, headers);
-    ures.on('end', () => {
-      this.endAttempt(attempt);
-      this.finish();
-    });
-    ures.on('error', () => {
-      this.stats.upstream_rq_reset++;
-      this.endAttempt(attempt);
-      this.finish();
-      res.destroy();
-    });
-    ures.pipe(res);
+    this.relaying = attempt;
+    if (statusMessage) res.writeHead(status, statusMessage, headers);
+    else res.writeHead(status, headers);
   }
 
-  private onError(attempt: Attempt, err: NodeJS.ErrnoException): void {
+  onResponseData(attempt: Attempt, controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.relaying !== attempt) return;
+    const res = this.ctx.res;
+    if (!res.write(chunk)) {
+      // Backpressure: stop reading upstream until the client catches up.
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(attempt: Attempt): void {
+    if (this.relaying !== attempt) return;
+    this.endAttempt(attempt);
+    this.finish();
+    this.ctx.res.end();
+  }
+
+  onError(attempt: Attempt, err: NodeJS.ErrnoException): void {
     if (attempt.ended) return;
     this.endAttempt(attempt);
     if (this.done) return;
-    if (attempt.gotResponse || this.ctx.res.headersSent) {
+    const res = this.ctx.res;
+    if (attempt.gotResponse || res.headersSent) {
       // The answer was already flowing: all we can do is cut the downstream stream too.
       this.stats.upstream_rq_reset++;
       this.finish();
-      this.ctx.res.destroy();
+      res.destroy();
       return;
     }
-    // A pooled connection the server closed while idle: resend once on a fresh one.
-    if (attempt.req.reusedSocket && this.body !== null && !this.staleRetryUsed) {
+    const failure: Failure = connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
+    // A pooled connection the server closed while idle: resend an idempotent request once.
+    if (failure === 'reset' && !this.staleRetryUsed && this.body !== null && idempotentMethods.has(this.ctx.method)) {
       this.staleRetryUsed = true;
       this.sendAttempt();
       return;
     }
-    const failure: Failure = connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
     if (failure === 'connect') {
       this.stats.upstream_cx_connect_fail++;
       attempt.host.connectFailures++;
@@ -243,7 +266,7 @@ export class Forward {
     this.finish();
     const why = failure === 'connect' ? `connection failure (${err.code ?? err.message})` : `reset (${err.code ?? err.message})`;
     sendLocalReply(
-      this.ctx.res,
+      res,
       503,
       `weft: upstream connect error or disconnect/reset before headers: ${why}`,
       failure === 'connect' ? LocalReplyReason.upstreamConnectFailure : LocalReplyReason.upstreamReset,
@@ -254,7 +277,7 @@ export class Forward {
     if (attempt.ended || this.done) return;
     this.stats.upstream_rq_timeout++;
     this.endAttempt(attempt);
-    attempt.req.destroy();
+    attempt.abort('per-try timeout');
     if (this.retriesLeft > 0 && this.retryableFailure('timeout')) {
       this.scheduleRetry();
       return;
@@ -267,23 +290,21 @@ export class Forward {
     this.globalTimer = undefined;
     if (this.done) return;
     this.stats.upstream_rq_timeout++;
-    const attempt = this.current;
-    this.finish();
-    if (attempt && !attempt.ended) {
-      this.endAttempt(attempt);
-      attempt.req.destroy();
-    }
+    this.abandon('route timeout');
     sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
   }
 
   private onDownstreamClose(): void {
-    if (this.done) return;
     // The client went away before the response completed: abandon the upstream request.
+    if (!this.done) this.abandon('downstream closed');
+  }
+
+  private abandon(why: string): void {
     const attempt = this.current;
     this.finish();
     if (attempt && !attempt.ended) {
       this.endAttempt(attempt);
-      attempt.req.destroy();
+      attempt.abort(why);
     }
   }
 

@@ -71,7 +71,10 @@ export class ActiveListener {
 
   private applyTimeouts(): void {
     const first = this.config.filterChains[0] ?? this.config.defaultFilterChain;
-    if (first) this.server.keepAliveTimeout = first.hcm.idleTimeoutMs;
+    if (!first) return;
+    this.server.keepAliveTimeout = first.hcm.idleTimeoutMs;
+    // HCM request_timeout and Node's requestTimeout mean the same: time to receive the whole request.
+    this.server.requestTimeout = first.hcm.requestTimeoutMs;
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {

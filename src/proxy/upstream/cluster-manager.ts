@@ -2,7 +2,7 @@
 // endpoint updates, and a load balancer rebuilt only when the host set changes.
 import type { Cluster, ClusterLoadAssignment, LbEndpoint } from '../xds/model.js';
 import { DnsResolver, type ResolvedEndpoint } from './dns.js';
-import { UpstreamHost } from './host.js';
+import { poolKey, UpstreamHost, type PoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 
 export interface ClusterStats {
@@ -70,7 +70,6 @@ export class ClusterRuntime {
     this.config = config;
     this.dns?.stop();
     this.dns = undefined;
-    for (const h of this.hosts) h.agent.maxSockets = config.circuitBreakers.maxConnections;
     if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? []);
     else if (config.type === 'STATIC') this.setEndpoints(config.loadAssignment?.endpoints ?? []);
     else {
@@ -86,9 +85,12 @@ export class ClusterRuntime {
     }
   }
 
-  /** Replace the host set, keeping the pools of hosts that stay. */
+  /** Replace the host set, keeping the pools of hosts that stay (with unchanged pool settings). */
   setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[]): void {
-    const old = new Map(this.hosts.map((h) => [h.key, h]));
+    const settings: PoolSettings = { maxConnections: this.config.circuitBreakers.maxConnections, connectTimeoutMs: this.config.connectTimeoutMs };
+    const wantPool = poolKey(settings);
+    const old = new Map(this.hosts.filter((h) => h.poolKey === wantPool).map((h) => [h.key, h]));
+    const stale = this.hosts.filter((h) => h.poolKey !== wantPool);
     const next: UpstreamHost[] = [];
     const seen = new Set<string>();
     for (const e of endpoints) {
@@ -111,12 +113,13 @@ export class ClusterRuntime {
           health: e.health,
           weight: e.weight,
           priority: e.priority,
-          maxConnections: this.config.circuitBreakers.maxConnections,
+          ...settings,
         });
       }
       next.push(h);
     }
     for (const h of old.values()) h.retire();
+    for (const h of stale) h.retire();
     this.hosts = next;
     this.rebuildLb();
   }

@@ -1,9 +1,15 @@
 // One upstream endpoint of a cluster: its address, health, weight, counters, and its own
-// keep-alive connection pool (an http.Agent with bounded sockets).
-import http from 'node:http';
+// keep-alive connection pool (an undici Pool: bounded connections, connect timeout, no
+// request timeouts of its own — the route's timeouts govern).
+import { Pool } from 'undici';
 import type { HealthStatus } from '../xds/model.js';
 
-export interface HostOptions {
+export interface PoolSettings {
+  maxConnections: number;
+  connectTimeoutMs: number;
+}
+
+export interface HostOptions extends PoolSettings {
   /** IP address the pool connects to. */
   ip: string;
   port: number;
@@ -12,22 +18,27 @@ export interface HostOptions {
   health: HealthStatus;
   weight: number;
   priority: number;
-  maxConnections: number;
 }
 
-/** How long an idle pooled connection is kept (servers usually hint a shorter keep-alive). */
-const IDLE_SOCKET_TIMEOUT_MS = 60_000;
+/** Idle pooled connections are closed after this (a server's keep-alive hint may shorten it). */
+const IDLE_CONNECTION_TIMEOUT_MS = 30_000;
+
+export function poolKey(s: PoolSettings): string {
+  return `${s.maxConnections}|${s.connectTimeoutMs}`;
+}
 
 export class UpstreamHost {
   readonly ip: string;
   readonly port: number;
   /** "ip:port" — the pool key and the x-weft-upstream-host value. */
   readonly key: string;
+  /** Settings the pool was built with; a change means a new host object. */
+  readonly poolKey: string;
   hostname: string;
   health: HealthStatus;
   weight: number;
   priority: number;
-  readonly agent: http.Agent;
+  readonly pool: Pool;
   /** Requests in flight (least-request balancing reads this). */
   active = 0;
   total = 0;
@@ -39,31 +50,31 @@ export class UpstreamHost {
     this.ip = o.ip;
     this.port = o.port;
     this.key = o.ip.includes(':') ? `[${o.ip}]:${o.port}` : `${o.ip}:${o.port}`;
+    this.poolKey = poolKey(o);
     this.hostname = o.hostname;
     this.health = o.health;
     this.weight = o.weight;
     this.priority = o.priority;
-    this.agent = new http.Agent({
-      keepAlive: true,
-      maxSockets: o.maxConnections,
-      maxFreeSockets: Math.min(o.maxConnections, 256),
-      // LIFO keeps a few hot connections instead of cycling through all of them.
-      scheduling: 'lifo',
-      timeout: IDLE_SOCKET_TIMEOUT_MS,
-      noDelay: true,
-    } as http.AgentOptions);
+    this.pool = new Pool(`http://${this.key}`, {
+      connections: o.maxConnections,
+      pipelining: 1,
+      connectTimeout: o.connectTimeoutMs > 0 ? o.connectTimeoutMs : undefined,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: IDLE_CONNECTION_TIMEOUT_MS,
+      keepAliveMaxTimeout: 600_000,
+    });
+    // A pool reports connection errors through requests; nothing to do at pool level.
+    this.pool.on('connectionError', () => {});
   }
 
   get healthy(): boolean {
     return this.health === 'HEALTHY' || this.health === 'UNKNOWN';
   }
 
-  /** Open sockets (in use + idle) in the pool. */
+  /** Open connections in the pool. */
   get connections(): number {
-    let n = 0;
-    for (const list of Object.values(this.agent.sockets)) n += list?.length ?? 0;
-    for (const list of Object.values(this.agent.freeSockets)) n += list?.length ?? 0;
-    return n;
+    return this.pool.stats.connected;
   }
 
   onRequestStart(): void {
@@ -73,18 +84,17 @@ export class UpstreamHost {
 
   onRequestEnd(): void {
     this.active--;
-    if (this.retired && this.active === 0) this.agent.destroy();
   }
 
-  /** Removed from its cluster: close idle connections now, busy ones when their requests end. */
+  /** Removed from its cluster: requests in flight finish, then the pool closes. */
   retire(): void {
+    if (this.retired) return;
     this.retired = true;
-    if (this.active === 0) this.agent.destroy();
-    else for (const list of Object.values(this.agent.freeSockets)) for (const s of list ?? []) s.destroy();
+    this.pool.close().catch(() => {});
   }
 
   destroy(): void {
     this.retired = true;
-    this.agent.destroy();
+    this.pool.destroy().catch(() => {});
   }
 }

@@ -68,6 +68,8 @@ export class AdsClient {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private queue: Promise<void> = Promise.resolve();
+  /** The last failure logged; repeats are counted, not logged, until the stream works again. */
+  private lastFailure = '';
   connected = false;
   lastNack: NackRecord | null = null;
   readonly counters = { streams: 0, responses: 0, acks: 0, nacks: 0, streamFailures: 0 };
@@ -127,17 +129,19 @@ export class AdsClient {
     }
     call.on('data', (resp: DiscoveryResponseWire) => {
       if (id !== this.streamId) return;
-      this.connected = true;
+      this.markConnected();
       this.attempt = 0;
+      this.lastFailure = '';
       this.queue = this.queue.then(() => this.onResponse(id, resp)).catch((err) => this.log(`xds: handling a response failed: ${err}`));
     });
     call.on('metadata', () => {
-      if (id === this.streamId) this.connected = true;
+      if (id === this.streamId) this.markConnected();
     });
     const fail = (why: string) => {
       if (id !== this.streamId || this.closed) return;
       this.counters.streamFailures++;
-      this.log(`xds: stream to ${this.address} ended: ${why}; reconnecting [WEFT_E_XDS_STREAM]`);
+      if (why !== this.lastFailure) this.log(`xds: stream to ${this.address} ended: ${why}; reconnecting with backoff [WEFT_E_XDS_STREAM]`);
+      this.lastFailure = why;
       this.endStream();
       this.scheduleReconnect();
     };
@@ -147,6 +151,12 @@ export class AdsClient {
       const st = this.state.get(t)!;
       if (wildcardTypes.has(t) || st.names.length > 0) this.sendRequest(t);
     }
+  }
+
+  private markConnected(): void {
+    if (this.connected) return;
+    this.connected = true;
+    this.log(`xds: connected to ${this.address} (stream ${this.counters.streams})`);
   }
 
   private endStream(): void {

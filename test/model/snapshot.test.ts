@@ -1,0 +1,89 @@
+// The mesh snapshot: which services and endpoints exist, given config and registered proxies.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { toStruct } from '../../src/api/envoy.js';
+import { parseProxyNode } from '../../src/controlplane/model/proxy-node.js';
+import { endpointKey } from '../../src/controlplane/model/snapshot.js';
+import { configFrom, proxy, snapshot, yaml } from '../translate/fixtures.js';
+
+const addrs = (snap: ReturnType<typeof snapshot>, host: string, port: number) =>
+  (snap.endpoints.get(endpointKey(host, port)) ?? []).map((e) => `${e.address}:${e.port}`);
+
+test('snapshot: proxies of one service share a service; each registers its endpoint port', () => {
+  const snap = snapshot(configFrom(), [proxy('reviews', 'v1', 4), proxy('reviews', 'v2', 5, { ports: [{ servicePort: 9080, endpointPort: 16006, appPort: 9081, protocol: 'HTTP' }] })]);
+  assert.deepEqual(snap.services.map((s) => s.hostname), ['reviews.default.svc.cluster.local']);
+  assert.deepEqual(addrs(snap, 'reviews.default.svc.cluster.local', 9080), ['127.0.0.4:15006', '127.0.0.5:16006']);
+});
+
+test('snapshot: a WorkloadEntry joins the registry service named by its app label', () => {
+  const snap = snapshot(configFrom(yaml('we.yaml', `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: reviews-vm }
+spec: { address: 198.18.0.10, labels: { app: reviews, version: v9 } }
+`)), [proxy('reviews', 'v1', 4)]);
+  assert.deepEqual(addrs(snap, 'reviews.default.svc.cluster.local', 9080), ['127.0.0.4:15006', '198.18.0.10:9080']);
+});
+
+test('snapshot: a STATIC ServiceEntry with endpoints and a workloadSelector', () => {
+  const snap = snapshot(configFrom(yaml('se.yaml', `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: db }
+spec:
+  hosts: [db.internal.example]
+  location: MESH_INTERNAL
+  ports: [{ number: 5432, name: tcp-pg, protocol: TCP }]
+  resolution: STATIC
+  endpoints: [{ address: 198.18.0.20, ports: { tcp-pg: 15432 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: vms }
+spec:
+  hosts: [legacy.example]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  workloadSelector: { labels: { app: legacy } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: legacy-1 }
+spec: { address: 198.18.0.30, labels: { app: legacy } }
+`)), []);
+  const db = snap.serviceByHost.get('db.internal.example')!;
+  assert.equal(db.resolution, 'EDS');
+  assert.equal(db.external, false);
+  assert.deepEqual(addrs(snap, 'db.internal.example', 5432), ['198.18.0.20:15432']);
+  assert.deepEqual(addrs(snap, 'legacy.example', 80), ['198.18.0.30:80']);
+});
+
+test('snapshot: versions separate config, services and endpoints', () => {
+  const a = snapshot(configFrom(), [proxy('reviews', 'v1', 4)]);
+  const b = snapshot(configFrom(), [proxy('reviews', 'v1', 4), proxy('reviews', 'v2', 5)]);
+  assert.equal(a.versions.config, b.versions.config);
+  assert.equal(a.versions.services, b.versions.services, 'same service, same ports');
+  assert.notEqual(a.versions.endpoints, b.versions.endpoints);
+});
+
+const node = (metadata: Record<string, any>, id = 'sidecar~127.0.0.9~x.default~default.svc.cluster.local') => ({ id, cluster: 'x', metadata: toStruct(metadata) });
+
+const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: object; error?: RegExp }> = [
+  {
+    name: 'full metadata',
+    metadata: { NAMESPACE: 'shop', LABELS: { version: 'v2' }, SERVICE_ACCOUNT: 'cart', INSTANCE_IPS: '127.0.0.9,::1', WEFT_SERVICE: 'cart', WEFT_PORTS: [{ service_port: 8080, endpoint_port: 15006, app_port: 8081, protocol: 'http' }], WEFT_OUTBOUND_PORT: 25001, WEFT_INBOUND_PORT: 25006 },
+    want: { service: 'cart', namespace: 'shop', address: '127.0.0.9', serviceAccount: 'cart', labels: { version: 'v2' }, ports: [{ servicePort: 8080, endpointPort: 15006, appPort: 8081, protocol: 'HTTP' }], outboundPort: 25001, inboundPort: 25006 },
+  },
+  { name: 'defaults (an Envoy or gRPC client without Weft metadata)', metadata: {}, want: { service: 'x', namespace: 'default', address: '127.0.0.1', ports: [], outboundPort: 15001 } },
+  { name: 'bad port', metadata: { WEFT_PORTS: [{ service_port: 70000 }] }, error: /WEFT_PORTS\[0\]\.service_port: expected a port 1\.\.65535, got 70000/ },
+  { name: 'labels must be strings', metadata: { LABELS: { version: 2 } }, error: /LABELS\.version: expected a string/ },
+];
+for (const c of nodeCases)
+  test(`node metadata: ${c.name}`, () => {
+    const r = parseProxyNode(node(c.metadata));
+    if (c.error) {
+      assert.equal(r.ok, false);
+      assert.match(!r.ok ? r.errors.join('\n') : '', c.error);
+    } else {
+      assert.ok(r.ok, JSON.stringify(r));
+      for (const [k, v] of Object.entries(c.want!)) assert.deepEqual((r.node as any)[k], v, k);
+    }
+  });
