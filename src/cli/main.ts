@@ -43,6 +43,15 @@ program
   });
 
 program
+  .command('proxy-status')
+  .description("show each connected proxy's xDS sync state (SYNCED, STALE, NACKED) per type; exits 1 unless all are SYNCED")
+  .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action(async (opts) => {
+    process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts);
+  });
+
+program
   .command('demo')
   .description('run a meshed bookinfo-like app on this machine with live traffic')
   .option('--dir <dir>', 'working directory for config and logs (default: a new temp dir)')

@@ -121,6 +121,10 @@ export class Proxy {
     out['control_plane.ack_total'] = c.acks;
     out['control_plane.nack_total'] = c.nacks;
     out['listener_manager.total_listeners_active'] = this.listeners.list().length;
+    const mem = process.memoryUsage();
+    out['server.memory_rss_bytes'] = mem.rss;
+    out['server.memory_heap_used_bytes'] = mem.heapUsed;
+    out['server.uptime_seconds'] = Math.round(process.uptime());
     for (const [prefix, s] of [...this.hcmStats].sort(([a], [b]) => a.localeCompare(b))) {
       for (const [k, v] of Object.entries(s)) out[`http.${prefix}.${k}`] = v;
     }

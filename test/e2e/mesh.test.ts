@@ -140,6 +140,15 @@ test('end-user: jason goes to v2 every time', async () => {
   assert.deepEqual(counts, { v2: 300 });
 });
 
+test('weft proxy-status lists every proxy as SYNCED', async () => {
+  const ps = spawnWeft('proxy-status', ['proxy-status', '--monitor-address', `127.0.0.1:${ports.monitor}`]);
+  const code = await new Promise((resolve) => ps.child.once('exit', resolve));
+  const lines = ps.output().trim().split('\n');
+  assert.equal(code, 0, ps.output());
+  assert.match(lines[0], /^NAME\s+SERVICE\s+ADDRESS\s+CDS\s+LDS\s+EDS\s+RDS$/);
+  assert.equal(lines.filter((l) => /SYNCED\s+SYNCED\s+SYNCED\s+SYNCED$/.test(l)).length, 3, ps.output());
+});
+
 test('unknown host gets 404 with a clear body', async () => {
   const r = await request({}, 'nosuch.example');
   assert.equal(r.status, 404);

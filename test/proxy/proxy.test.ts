@@ -257,11 +257,12 @@ describe('proxy driven over ADS', () => {
   it('NACKs a listener with an unknown filter, naming the field path', async () => {
     const l = hcmListener('virtualOutbound', 0, {
       rds: { route_config_name: 'virtualOutbound', config_source: { ads: {} } },
-      http_filters: [{ name: 'envoy.filters.http.lua', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua' } }, routerFilter],
+      // A type this proxy has no proto for travels as a raw Any (type_url + bytes).
+      http_filters: [{ name: 'envoy.filters.http.lua', typed_config: { type_url: 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua', value: Buffer.from([0x0a, 0x01, 0x78]) } }, routerFilter],
     });
     const nack = await ads.setAndWait('listener', 'l-bad', [l]);
     assert.equal(nack.version_info, 'l1');
-    assert.match(nack.error_detail!.message, /listener virtualOutbound: filter_chains\[0\]\.filters\[0\]\.typed_config\.http_filters\[0\]\.typed_config: unsupported type/);
+    assert.match(nack.error_detail!.message, /listener virtualOutbound: filter_chains\[0\]\.filters\[0\]\.typed_config\.http_filters\[0\]\.typed_config: unsupported type type\.googleapis\.com\/envoy\.extensions\.filters\.http\.lua\.v3\.Lua for http filter "envoy\.filters\.http\.lua"/);
     assert.equal(proxy.listenerPort('virtualOutbound'), out, 'the listener was not touched');
     assert.equal((await request(out, { host: 'reviews' })).status, 200);
   });

@@ -268,11 +268,13 @@ describe('xDS validation builds the typed model', () => {
     assert.equal(h.httpFilters[1].kind, 'router');
   });
 
-  it('an optional unknown http filter is skipped', () => {
-    const v = roundTrip(
-      'listener',
-      listener({ filters: [hcm({ http_filters: [{ name: 'x.custom', is_optional: true, typed_config: { '@type': ROUTER_TYPE_URL.replace('Router', 'Nope') } }, routerFilter] })] }),
-    );
-    assert.ok(v.valid, JSON.stringify(v));
+  it('an unknown http filter is an error unless it is optional', () => {
+    const unknown = { type_url: ROUTER_TYPE_URL.replace('router.v3.Router', 'custom.v3.Custom'), value: Buffer.from([0x08, 0x01]) };
+    const required = roundTrip('listener', listener({ filters: [hcm({ http_filters: [{ name: 'x.custom', typed_config: unknown }, routerFilter] })] }));
+    assert.equal(required.valid, false);
+    if (!required.valid) assert.match(required.errors[0], /http_filters\[0\]\.typed_config: unsupported type type\.googleapis\.com\/envoy\.extensions\.filters\.http\.custom\.v3\.Custom for http filter "x\.custom"$/);
+    const optional = roundTrip('listener', listener({ filters: [hcm({ http_filters: [{ name: 'x.custom', is_optional: true, typed_config: unknown }, routerFilter] })] }));
+    assert.ok(optional.valid, JSON.stringify(optional));
+    if (optional.valid) assert.deepEqual(optional.result.filterChains[0].hcm.httpFilters.map((f) => f.kind), ['router']);
   });
 });

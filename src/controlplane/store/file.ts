@@ -209,7 +209,8 @@ export class FileConfigStore implements ConfigStore {
     const result = parseConfigText(text, file);
     const loadedAt = new Date().toISOString();
     if (result.ok) {
-      this.log(`config: loaded ${file} (${result.resources.length} resources${result.skipped.length ? `, ${result.skipped.length} skipped` : ''})`);
+      const skipped = result.skipped.map((k) => `${k.kind} ${k.namespace}/${k.name}`).join(', ');
+      this.log(`config: loaded ${file} (${result.resources.length} resources${skipped ? `; skipped kinds Weft does not handle yet: ${skipped}` : ''})`);
       return { text, lastGood: result.resources, errors: [], skipped: result.skipped, loadedAt };
     }
     for (const e of result.errors) this.log(`config: ${formatConfigError(e)}`);

@@ -1,0 +1,39 @@
+// `weft proxy-status`: which proxy runs which config, from the control plane's /debug/syncz
+// (istioctl proxy-status for Weft). SYNCED: the proxy ACKed what was last sent; STALE: a newer
+// version is in flight; NACKED: it refused the last version (the reason is printed below the table).
+import type { ProxyStatus, TypeStatus } from '../controlplane/xds/server.js';
+
+const TYPES = [['cluster', 'CDS'], ['listener', 'LDS'], ['endpoint', 'EDS'], ['route', 'RDS']] as const;
+
+export function typeState(t: TypeStatus | undefined): string {
+  if (!t?.sent) return 'NOT SENT';
+  if (t.acked === t.sent) return 'SYNCED';
+  if (t.nack && t.nack.version === t.sent) return 'NACKED';
+  return 'STALE';
+}
+
+export function renderProxyStatus(proxies: ProxyStatus[]): string {
+  const header = ['NAME', 'SERVICE', 'ADDRESS', ...TYPES.map(([, n]) => n)];
+  const rows = proxies.map((p) => [p.id, `${p.service}.${p.namespace}`, p.address, ...TYPES.map(([t]) => typeState(p.types[t]))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const nacks = proxies.flatMap((p) =>
+    TYPES.flatMap(([t, n]) => (p.types[t]?.nack ? [`${p.id} ${n} NACK of ${p.types[t]!.nack!.version} at ${p.types[t]!.nack!.at}: ${p.types[t]!.nack!.message}`] : [])),
+  );
+  return [line(header), ...rows.map(line), ...(nacks.length ? ['', 'Last NACKs:', ...nacks] : [])].join('\n') + '\n';
+}
+
+export async function runProxyStatus(opts: { monitorAddress: string; output: 'text' | 'json' }): Promise<number> {
+  const url = `http://${opts.monitorAddress}/debug/syncz`;
+  let body: { proxies: ProxyStatus[] };
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    body = (await res.json()) as { proxies: ProxyStatus[] };
+  } catch (err) {
+    process.stderr.write(`weft proxy-status: cannot read ${url}: ${(err as Error).message} (is the control plane running? --monitor-address)\n`);
+    return 2;
+  }
+  process.stdout.write(opts.output === 'json' ? JSON.stringify(body.proxies, null, 2) + '\n' : renderProxyStatus(body.proxies));
+  return body.proxies.every((p) => TYPES.every(([t]) => typeState(p.types[t]) === 'SYNCED')) ? 0 : 1;
+}
