@@ -7,8 +7,8 @@ import { decodeResources, validateResource, type ProxyXdsType } from '../../src/
 import type { Cluster, ForwardAction, Listener, RouteConfiguration } from '../../src/proxy/xds/model.js';
 import { FAULT_TYPE, faultFilter, routerFilter } from './helpers/resources.js';
 
-function roundTrip(type: ProxyXdsType, obj: object) {
-  return validateResource(type, unpackAny(packAny(TypeUrl[type], obj)));
+function roundTrip<K extends ProxyXdsType>(type: K, obj: object) {
+  return validateResource<K>(type, unpackAny(packAny(TypeUrl[type], obj)));
 }
 
 const hcm = (extra: Record<string, unknown>) => ({
