@@ -7,9 +7,7 @@ import { formatConfigError } from '../../src/config/errors.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import type { ConfigError, MeshResource, ParseResult } from '../../src/config/types.js';
 
-/** Repo root, from dist/test/config/helpers.js. */
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const fixturesDir = join(repoRoot, '..', 'shared', 'fixtures');
+export { fixturesDir, repoRoot } from '../helpers/paths.js';
 
 export function resourceYaml(kind: string, spec: unknown, metadata: Record<string, unknown> = { name: 'x' }): string {
   return stringify({ apiVersion: 'networking.istio.io/v1', kind, metadata, spec });

@@ -2,9 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+import { repoRoot } from './paths.js';
+
+export { repoRoot };
 export const weftBin = path.join(repoRoot, 'bin/weft.js');
 
 export interface Proc {

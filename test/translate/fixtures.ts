@@ -5,9 +5,9 @@ import { parseConfigText } from '../../src/config/parse.js';
 import type { ConfigSet } from '../../src/config/types.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
 import { buildSnapshot, type MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
-import { repoRoot } from '../helpers/processes.js';
+import { fixturesDir } from '../helpers/paths.js';
 
-export const fixturesDir = path.resolve(repoRoot, '../shared/fixtures');
+export { fixturesDir };
 
 export function configFrom(...docs: Array<{ file: string; text: string }>): ConfigSet {
   const set: ConfigSet = { virtualServices: [], destinationRules: [], serviceEntries: [], workloadEntries: [] };
