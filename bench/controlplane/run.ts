@@ -50,6 +50,8 @@ export interface StepResult {
   syncSeconds?: number;
   syncCpuSeconds?: number;
   syncBytes?: number;
+  /** When sync failed: how many proxies had synced. */
+  syncedBeforeFailure?: number;
   /** After sync, until no response arrived for 1.5 s. */
   settleSeconds?: number;
   rssMiB?: { idle: number; afterSync: number; max: number; peakHwm: number };
@@ -69,6 +71,9 @@ export interface ControlplaneResult {
 const MiB = 1024 * 1024;
 const DEBOUNCE_MS = 100; // the control plane's default, passed explicitly so the report can say it
 const GRACE_MS = 3000;
+const STALL_MS = 45_000;
+const SYNC_CAP_MS_BASE = 60_000;
+const SYNC_CAP_MS_PER_PROXY = 60;
 
 class Worker {
   private seq = 0;
@@ -227,15 +232,26 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
         }),
       ),
     );
-    const syncDeadline = Date.now() + 30_000 + proxies * 30;
-    let ps: Progress[] = [];
+    // Give up when no further proxy has synced for STALL_MS, or at the overall cap.
+    const syncCap = Date.now() + SYNC_CAP_MS_BASE + proxies * SYNC_CAP_MS_PER_PROXY;
+    let lastSynced = -1;
+    let lastProgressAt = Date.now();
     for (;;) {
-      ps = await all<Progress>(workers, { cmd: 'progress', type: 'route', exclude: [] });
+      const ps = await all<Progress>(workers, { cmd: 'progress', type: 'route', exclude: [] });
       const synced = ps.reduce((a, p) => a + p.synced, 0);
       if (synced >= proxies) break;
+      if (synced > lastSynced) {
+        lastSynced = synced;
+        lastProgressAt = Date.now();
+      }
       const errors = ps.flatMap((p) => p.errors);
-      if (Date.now() > syncDeadline || cp.child.exitCode !== null) {
-        throw new Error(`only ${synced}/${proxies} proxies synced after ${Math.round((now() - t0) / 1000)} s${errors.length ? `; errors: ${errors.join('; ')}` : ''}`);
+      const stalled = Date.now() - lastProgressAt > STALL_MS;
+      if (stalled || Date.now() > syncCap || cp.child.exitCode !== null) {
+        result.syncedBeforeFailure = synced;
+        throw new Error(
+          `only ${synced}/${proxies} proxies synced after ${Math.round((now() - t0) / 1000)} s` +
+            `${stalled ? ` (none for ${STALL_MS / 1000} s)` : ''}${errors.length ? `; stream errors: ${errors.slice(0, 2).join('; ')}` : ''}`,
+        );
       }
       await sleep(200);
     }

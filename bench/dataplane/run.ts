@@ -54,7 +54,7 @@ export interface RowResult {
   /** Latency from the actual write (excludes the generator's own wake-up lag; not CO-free). */
   serviceLatency?: Percentiles;
   addedService?: { p50: number; p90: number; p99: number };
-  openLoop?: Omit<LoadgenResult, 'samples' | 'serviceSamples' | 'latency' | 'service'>[];
+  openLoop?: Omit<LoadgenResult, 'samples' | 'serviceSamples'>[];
   max?: WrkResult;
   proxies?: ProxyFigures[];
 }
@@ -154,7 +154,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         });
         const cpu1 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
         const rss = samplers.map((s) => s.stop());
-        const { samples: raw, serviceSamples: rawSvc, latency: _l, service: _s, ...rest } = res;
+        const { samples: raw, serviceSamples: rawSvc, ...rest } = res;
         results.get(t)!.openLoop!.push(rest);
         samples.set(t, [...(samples.get(t) ?? []), ...raw]);
         serviceSamples.set(t, [...(serviceSamples.get(t) ?? []), ...rawSvc]);
@@ -164,7 +164,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         rssAtRate.set(t, prevRss.map((m, i) => Math.max(m, rss[i])));
         reqsAtRate.set(t, (reqsAtRate.get(t) ?? 0) + res.completed);
         opts.log(
-          `  p50 ${res.latency.p50.toFixed(3)} p99 ${res.latency.p99.toFixed(3)} ms (from write: p99 ${res.service.p99.toFixed(3)}), ` +
+          `  p50 ${res.latency.p50.toFixed(3)} p99 ${res.latency.p99.toFixed(3)} ms (from intended p99 ${res.fromIntended.p99.toFixed(3)}, from write p99 ${res.service.p99.toFixed(3)}), ` +
             `generator lag p99 ${res.sendLag.p99.toFixed(3)} ms, queued p99 ${res.queueWait.p99.toFixed(3)} ms, errors ${res.errors}`,
         );
       }

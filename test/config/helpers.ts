@@ -1,7 +1,5 @@
 // Shared helpers for the config tests: build a one-resource YAML file, parse it, check its errors.
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { formatConfigError } from '../../src/config/errors.js';
 import { parseConfigText } from '../../src/config/parse.js';
