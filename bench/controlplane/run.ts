@@ -50,6 +50,8 @@ export interface StepResult {
   syncSeconds?: number;
   syncCpuSeconds?: number;
   syncBytes?: number;
+  /** Simulated streams that failed and reconnected (with backoff) during the step. */
+  reconnects?: number;
   /** When sync failed: how many proxies had synced. */
   syncedBeforeFailure?: number;
   /** After sync, until no response arrived for 1.5 s. */
@@ -239,6 +241,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     for (;;) {
       const ps = await all<Progress>(workers, { cmd: 'progress', type: 'route', exclude: [] });
       const synced = ps.reduce((a, p) => a + p.synced, 0);
+      result.reconnects = ps.reduce((a, p) => a + p.reconnects, 0);
       if (synced >= proxies) break;
       if (synced > lastSynced) {
         lastSynced = synced;
@@ -270,7 +273,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     result.settleSeconds = round((now() - t0) / 1000 - result.syncSeconds, 2);
     const afterSync = rssBytes(cp.pid);
     opts.log(
-      `  synced in ${result.syncSeconds} s (quiet ${result.settleSeconds} s later), control plane CPU ${result.syncCpuSeconds} s, RSS ${(afterSync / MiB).toFixed(0)} MiB, ` +
+      `  synced in ${result.syncSeconds} s${result.reconnects ? ` (${result.reconnects} reconnects)` : ''} (quiet ${result.settleSeconds} s later), control plane CPU ${result.syncCpuSeconds} s, RSS ${(afterSync / MiB).toFixed(0)} MiB, ` +
         `workers CPU ${workers.reduce((a, w) => a + cpuSeconds(w.proc.pid), 0).toFixed(1)} s`,
     );
 
@@ -316,6 +319,8 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     opts.log(`  endpoint leave: last EDS ACK ${result.leave.lastAckMs} ms (incl. ${GRACE_MS} ms grace), ${result.leave.updated}/${proxies}`);
 
     await sleep(500);
+    const final = await all<Progress>(workers, { cmd: 'progress', type: 'route', exclude: [] });
+    result.reconnects = final.reduce((a, p) => a + p.reconnects, 0);
     result.synczConsistent = await synczConsistent(monitor, proxies).catch(() => false);
     result.rssMiB = {
       idle: round(idleRss / MiB, 1),

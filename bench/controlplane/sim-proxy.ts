@@ -135,7 +135,9 @@ export class SimProxy {
   private client: grpc.Client | undefined;
   private sentNode = false;
   closed = false;
+  /** Message of the last stream failure, cleared when a response arrives on a new stream. */
   error: string | undefined;
+  reconnects = 0;
   connectedAt = 0;
 
   constructor(
@@ -153,13 +155,16 @@ export class SimProxy {
   }
 
   start(): void {
-    const ADS = aggregatedDiscoveryService();
-    const method = ADS.service.StreamAggregatedResources;
     // A local subchannel pool gives every simulated proxy its own TCP connection, as real ones have.
     this.client = new grpc.Client(this.xdsAddress, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
     });
+    this.openStream();
+  }
+
+  private openStream(): void {
+    const method = aggregatedDiscoveryService().service.StreamAggregatedResources;
     const deserialize = (buf: Buffer): DiscoveryResponseWire => {
       windowStats.bytes += buf.length;
       // Only CDS and LDS are read in full (their contents decide what to subscribe to next);
@@ -176,21 +181,42 @@ export class SimProxy {
       }
       return res;
     };
-    this.call = this.client.makeBidiStreamRequest(
+    const call = this.client!.makeBidiStreamRequest(
       method.path,
       method.requestSerialize as (r: DiscoveryRequestWire) => Buffer,
       deserialize,
     );
+    this.call = call;
+    this.sentNode = false;
     this.connectedAt = now();
-    this.call.on('data', (res: DiscoveryResponseWire) => this.onResponse(res));
-    this.call.on('error', (e: Error) => {
-      if (!this.closed) this.error = e.message;
+    let ended = false;
+    const onEnd = (why: string): void => {
+      if (ended || this.closed) return;
+      ended = true;
+      this.error = why;
+      // Like a real proxy: reconnect with jittered exponential backoff, keeping what it has.
+      const delay = Math.min(8000, 250 * 2 ** Math.min(this.reconnects, 5)) * (0.5 + Math.random());
+      this.reconnects++;
+      setTimeout(() => {
+        if (!this.closed) this.openStream();
+      }, delay);
+    };
+    call.on('data', (res: DiscoveryResponseWire) => {
+      this.error = undefined;
+      this.onResponse(res);
     });
-    this.call.on('end', () => {
-      if (!this.closed) this.error ??= 'stream ended by the server';
-    });
-    this.request('cluster', [], '', '');
-    this.request('listener', [], '', '');
+    call.on('error', (e: Error) => onEnd(e.message));
+    call.on('end', () => onEnd('stream ended by the server'));
+    // Wildcard CDS and LDS, then (on a reconnect) the EDS/RDS names already known, each with the
+    // version this proxy runs, as Envoy does.
+    const cds = this.types.get('cluster');
+    const lds = this.types.get('listener');
+    this.request('cluster', [], cds?.version ?? '', '');
+    this.request('listener', [], lds?.version ?? '', '');
+    for (const t of ['endpoint', 'route'] as const) {
+      const track = this.types.get(t);
+      if (track) this.request(t, track.names, track.version, '');
+    }
   }
 
   close(): void {

@@ -15,6 +15,8 @@ export interface Progress {
   connected: number;
   synced: number;
   errors: string[];
+  /** Streams that failed and were reopened (with backoff), summed over proxies. */
+  reconnects: number;
   /** Proxies that ACKed a response of the asked type since the mark. */
   updated: number;
   responses: number;
@@ -35,13 +37,15 @@ let xdsAddress = '';
 function progress(type: XdsType, exclude: number[]): Progress {
   let synced = 0;
   let updated = 0;
+  let reconnects = 0;
   const errors: string[] = [];
   for (const p of proxies.values()) {
     if (p.synced) synced++;
+    reconnects += p.reconnects;
     if (p.error && errors.length < 5) errors.push(`${p.id}: ${p.error}`);
     if (!exclude.includes(p.who.index) && (p.types.get(type)?.ackedAt ?? 0) >= windowStats.since) updated++;
   }
-  return { connected: proxies.size, synced, errors, updated, responses: windowStats.responses, lastResponseAt: windowStats.lastResponseAt };
+  return { connected: proxies.size, synced, errors, reconnects, updated, responses: windowStats.responses, lastResponseAt: windowStats.lastResponseAt };
 }
 
 async function connect(list: SimIdentity[], perBatch: number, everyMs: number): Promise<void> {

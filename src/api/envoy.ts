@@ -4,7 +4,6 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
@@ -56,6 +55,9 @@ export function resourceRoot(): protobuf.Root {
   return root;
 }
 function loadRoot(): protobuf.Root {
+  // Envoy's annotations extend google.protobuf.*Options; protobufjs ships descriptor.proto as JSON
+  // but does not register it as a common file by itself.
+  protobuf.common('descriptor', require('protobufjs/google/protobuf/descriptor.json').nested.google.nested.protobuf.nested);
   const r = new protobuf.Root();
   r.resolvePath = (_origin, target) => {
     if (path.isAbsolute(target)) return target;
@@ -105,24 +107,37 @@ export function unpackAny(any: AnyWire): Record<string, unknown> {
   >;
 }
 
-const adsProtoOptions: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: protoIncludeDirs,
-};
+const ADS_METHOD_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+// The object form gRPC hands to both ends: enums as names, defaults filled in, set oneof named.
+const wireObjectOptions: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
+
+function codec<T>(typeName: string): { serialize: (value: T) => Buffer; deserialize: (bytes: Buffer) => T } {
+  const type = resourceRoot().lookupType(typeName);
+  return {
+    serialize: (value) => Buffer.from(type.encode(type.fromObject(value as object)).finish()),
+    deserialize: (bytes) => type.toObject(type.decode(bytes), wireObjectOptions) as T,
+  };
+}
 
 let adsService: grpc.ServiceClientConstructor | undefined;
-/** The AggregatedDiscoveryService definition (server side) and client constructor. */
+/** The AggregatedDiscoveryService definition (server side) and client constructor, built on the
+ * same protobufjs Root as the resources, so the Envoy protos are parsed once per process. */
 export function aggregatedDiscoveryService(): grpc.ServiceClientConstructor {
   if (!adsService) {
-    const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', adsProtoOptions);
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } };
+    const request = codec<DiscoveryRequestWire>('envoy.service.discovery.v3.DiscoveryRequest');
+    const response = codec<DiscoveryResponseWire>('envoy.service.discovery.v3.DiscoveryResponse');
+    const definition: grpc.ServiceDefinition = {
+      StreamAggregatedResources: {
+        path: ADS_METHOD_PATH,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: request.serialize,
+        requestDeserialize: request.deserialize,
+        responseSerialize: response.serialize,
+        responseDeserialize: response.deserialize,
+      },
     };
-    adsService = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService;
+    adsService = grpc.makeGenericClientConstructor(definition, 'AggregatedDiscoveryService');
   }
   return adsService;
 }
