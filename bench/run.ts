@@ -22,6 +22,8 @@ const HELP = `usage: npm run bench -- [options]
   --changes <n>           config changes per control-plane step (default 5)
   --no-save               print results, do not write bench/results/
   --keep                  keep the scratch directory (configs, logs)
+  --update-readme         put this run's tables into bench/README.md (default for a full run)
+  --render <file.json>    print the Markdown of a saved result (with --update-readme: into the README)
   --profile <dir>         run Weft processes with --cpu-prof, profiles into <dir>
                           (summarize with: node dist/bench/lib/profile-summary.js <file>)`;
 
@@ -33,6 +35,20 @@ function git(args: string[]): string {
   } catch {
     return '';
   }
+}
+
+const START = '<!-- results:start -->';
+const END = '<!-- results:end -->';
+
+/** Replace the README's results section (between the markers) with this run's tables. */
+function updateReadme(file: string, md: string, jsonPath: string): void {
+  const readme = fs.readFileSync(file, 'utf8');
+  const a = readme.indexOf(START);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`${file}: results markers not found`);
+  // Demote the report's headings by one level so they nest under "Current results".
+  const body = md.replace(/^(#+) /gm, '#$1 ');
+  fs.writeFileSync(file, `${readme.slice(0, a + START.length)}\n${body}\nRaw figures: [${jsonPath}](${jsonPath}).\n${readme.slice(b)}`);
 }
 
 async function main(): Promise<void> {
@@ -48,6 +64,8 @@ async function main(): Promise<void> {
       'no-save': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       profile: { type: 'string' },
+      'update-readme': { type: 'boolean', default: false },
+      render: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -55,9 +73,19 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (values.render) {
+    const saved = JSON.parse(fs.readFileSync(values.render, 'utf8')) as BenchReport;
+    saved.targets = evaluateTargets(saved);
+    const md = renderMarkdown(saved);
+    console.log(md);
+    if (values['update-readme']) updateReadme(path.join(repoRoot, 'bench', 'README.md'), md, path.relative(path.join(repoRoot, 'bench'), path.resolve(values.render)));
+    return;
+  }
   if (values.only && !['dataplane', 'controlplane'].includes(values.only)) throw new Error(`--only: dataplane or controlplane\n${HELP}`);
   const quick = values.quick;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
+  // Also on Ctrl-C, which exits without running the finally below.
+  if (!values.keep) process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const log = (m: string): void => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
   const weftBin = path.join(repoRoot, 'bin', 'weft.js');
   const commit = git(['rev-parse', '--short', 'HEAD']) || 'uncommitted';
@@ -126,6 +154,11 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
     fs.writeFileSync(path.join(outDir, `${base}.md`), md);
     log(`wrote bench/results/${base}.json and .md`);
+    const fullRun = !quick && !values.only && !values.rows && !values.proxies && !values.rounds && !values.seconds && !values.changes;
+    if (values['update-readme'] || fullRun) {
+      updateReadme(path.join(repoRoot, 'bench', 'README.md'), md, `results/${base}.json`);
+      log('updated the results in bench/README.md');
+    }
   }
 }
 

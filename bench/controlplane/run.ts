@@ -50,6 +50,8 @@ export interface StepResult {
   syncSeconds?: number;
   syncCpuSeconds?: number;
   syncBytes?: number;
+  /** A few stream failures seen by the simulated proxies (when sync failed). */
+  streamErrors?: string[];
   /** Simulated streams that failed and reconnected (with backoff) during the step. */
   reconnects?: number;
   /** When sync failed: how many proxies had synced. */
@@ -160,6 +162,13 @@ function changeResult(collected: Collected[], t0: number, expected: number, cpu:
   };
 }
 
+/** The gist of a grpc-js stream error: "read ECONNRESET" out of "14 UNAVAILABLE: ... Last error: read ECONNRESET (...)". */
+function shortError(e: string): string {
+  const msg = e.slice(e.indexOf(': ') + 2);
+  const last = /Last error: (?:Error: )?([^(]+)/.exec(msg)?.[1]?.trim();
+  return (last ?? msg).slice(0, 80);
+}
+
 /** "route 100, endpoint 100" — which types a change pushed, for the log. */
 export function pushedTypes(c: ChangeResult): string {
   return Object.entries(c.byType)
@@ -209,6 +218,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
   );
   const workers: Worker[] = [];
   let sampler: RssSampler | undefined;
+  let cpuAtConnect: number | undefined;
   try {
     await waitFor('weft control-plane /ready', async () => (await httpStatus(monitor, '/ready')) === 200, 30_000, cp);
     await sleep(500);
@@ -220,6 +230,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     opts.log(`controlplane: ${proxies} proxies, ${plan.services} services, ${plan.endpoints} endpoints: connecting`);
     await all(workers, { cmd: 'mark' });
     const cpu0 = cpuSeconds(cp.pid);
+    cpuAtConnect = cpu0;
     const t0 = now();
     await Promise.all(
       workers.map((w, wi) =>
@@ -251,9 +262,11 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
       const stalled = Date.now() - lastProgressAt > STALL_MS;
       if (stalled || Date.now() > syncCap || cp.child.exitCode !== null) {
         result.syncedBeforeFailure = synced;
+        result.streamErrors = errors;
         throw new Error(
           `only ${synced}/${proxies} proxies synced after ${Math.round((now() - t0) / 1000)} s` +
-            `${stalled ? ` (none for ${STALL_MS / 1000} s)` : ''}${errors.length ? `; stream errors: ${errors.slice(0, 2).join('; ')}` : ''}`,
+            `${stalled ? ` (none for ${STALL_MS / 1000} s)` : ''}, ${result.reconnects} stream reconnects` +
+            `${errors.length ? `, failing with "${shortError(errors[0])}"` : ''}`,
         );
       }
       await sleep(200);
@@ -333,6 +346,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     result.status = 'failed';
     result.error = String((e as Error).message ?? e).slice(0, 2000);
     if (cp.child.exitCode !== null) result.error += `\ncontrol plane exited: ${cp.tail().slice(-1500)}`;
+    if (cpuAtConnect !== undefined && result.syncCpuSeconds === undefined) result.syncCpuSeconds = round(cpuSeconds(cp.pid) - cpuAtConnect, 2);
     if (sampler) result.rssMiB = { idle: NaN, afterSync: NaN, max: round(sampler.stop() / MiB, 1), peakHwm: round(peakRssBytes(cp.pid) / MiB, 1) };
     opts.log(`  step ${proxies} failed: ${result.error.split('\n')[0]}`);
   } finally {

@@ -159,6 +159,9 @@ export class SimProxy {
     this.client = new grpc.Client(this.xdsAddress, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      // Envoy-like reconnect backoff (grpc-js would back off to 120 s).
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': 10_000,
     });
     this.openStream();
   }

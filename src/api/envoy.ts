@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { encodeDiscoveryResponse } from './discovery-codec.js';
 
 const require = createRequire(import.meta.url);
 const xdsPackageDir = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
@@ -133,7 +134,7 @@ export function aggregatedDiscoveryService(): grpc.ServiceClientConstructor {
         responseStream: true,
         requestSerialize: request.serialize,
         requestDeserialize: request.deserialize,
-        responseSerialize: response.serialize,
+        responseSerialize: encodeDiscoveryResponse,
         responseDeserialize: response.deserialize,
       },
     };

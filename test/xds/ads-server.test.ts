@@ -98,25 +98,27 @@ test('initial request, ACK, NACK and stale nonce', async () => {
   withRatings = false;
 });
 
-test('an endpoint change pushes EDS only', async () => {
+test('an endpoint change pushes EDS only, and only the assignments that changed', async () => {
   await new Promise((r) => setTimeout(r, 200)); // let the previous test's proxy leave (grace period)
+  withRatings = true;
+  const names = ['outbound|9080||ratings.default.svc.cluster.local', 'outbound|9080||reviews.default.svc.cluster.local'];
   const c = connect('reviews', 'v2');
   c.send(TypeUrl.cluster);
   const cds = await c.next();
   c.send(TypeUrl.cluster, { version_info: cds.version_info, response_nonce: cds.nonce });
-  c.send(TypeUrl.endpoint, { resource_names: ['outbound|9080||reviews.default.svc.cluster.local'] });
+  c.send(TypeUrl.endpoint, { resource_names: names });
   const eds = await c.next();
   assert.equal(eds.type_url, TypeUrl.endpoint);
-  assert.equal(eds.resources.length, 1);
-  c.send(TypeUrl.endpoint, { version_info: eds.version_info, response_nonce: eds.nonce, resource_names: ['outbound|9080||reviews.default.svc.cluster.local'] });
+  assert.deepEqual(eds.resources.map((a) => unpackAny(a).cluster_name).sort(), names, 'the first response carries every subscribed name');
+  c.send(TypeUrl.endpoint, { version_info: eds.version_info, response_nonce: eds.nonce, resource_names: names });
   await new Promise((r) => setTimeout(r, 50));
-  // Another reviews instance joins: only EDS changes for this proxy.
+  // Another reviews instance joins: only EDS changes for this proxy, and only reviews' assignment.
   const other = connect('reviews', 'v3');
   other.send(TypeUrl.listener);
   const pushed = await c.next();
   assert.equal(pushed.type_url, TypeUrl.endpoint);
-  const addrs = unpackAny(pushed.resources[0]) as any;
-  assert.equal(addrs.endpoints[0].lb_endpoints.length, 2);
+  assert.deepEqual(pushed.resources.map((a) => unpackAny(a).cluster_name), [names[1]]);
+  assert.equal((unpackAny(pushed.resources[0]) as any).endpoints[0].lb_endpoints.length, 2);
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(c.pending(), 0, 'no CDS/LDS/RDS push for an endpoint change');
   // It leaves: after the grace period its endpoint is withdrawn.
@@ -124,6 +126,7 @@ test('an endpoint change pushes EDS only', async () => {
   const withdrawn = await c.next();
   assert.equal((unpackAny(withdrawn.resources[0]) as any).endpoints[0].lb_endpoints.length, 1);
   c.close();
+  withRatings = false;
 });
 
 test('a stream whose node lacks an id is refused', async () => {

@@ -57,21 +57,18 @@ const EMPTY = encodePart('secret', []);
 
 export class XdsCache {
   private snap: MeshSnapshot | undefined;
-  private readonly memo = new Map<string, EncodedPart>();
+  /** Memoised parts and the snapshot generation that last used each. */
+  private readonly memo = new Map<string, { part: EncodedPart; usedIn: number }>();
+  private generation = 0;
   /** Encodings done, for tests and the monitor: memo hits do not count. */
   encodeCount = 0;
 
   setSnapshot(snap: MeshSnapshot): void {
-    const prev = this.snap;
     this.snap = snap;
-    if (!prev) return;
-    // Drop memo entries whose inputs changed; the others stay valid for the new snapshot.
-    const live = [snap.versions.config, snap.versions.services, snap.versions.endpoints];
-    for (const key of this.memo.keys()) {
-      if (key.startsWith('proxy:')) continue;
-      const [, ...versions] = key.split('|')[0].split(':');
-      if (!versions.every((v) => live.includes(v))) this.memo.delete(key);
-    }
+    // Keys hold every input, so an entry stays valid as long as its inputs do; entries no proxy asked
+    // for during the previous snapshot (changed inputs, departed proxies) are dropped.
+    for (const [key, e] of this.memo) if (e.usedIn < this.generation) this.memo.delete(key);
+    this.generation++;
   }
 
   snapshot(): MeshSnapshot | undefined {
@@ -100,12 +97,13 @@ export class XdsCache {
   }
 
   private part(key: string, build: () => EncodedPart): EncodedPart {
-    let p = this.memo.get(key);
-    if (!p) {
-      p = build();
+    let e = this.memo.get(key);
+    if (!e) {
+      e = { part: build(), usedIn: this.generation };
       this.encodeCount++;
-      this.memo.set(key, p);
+      this.memo.set(key, e);
     }
-    return p;
+    e.usedIn = this.generation;
+    return e.part;
   }
 }

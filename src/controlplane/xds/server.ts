@@ -5,6 +5,7 @@ import {
   PUSH_ORDER,
   TypeUrl,
   xdsTypeOf,
+  type AnyWire,
   type DiscoveryRequestWire,
   type DiscoveryResponseWire,
   type XdsType,
@@ -36,6 +37,8 @@ export interface ProxyStatus {
 interface TypeState extends TypeStatus {
   nonce: string;
   subscribed: string[];
+  /** RDS/EDS: what this stream last sent of each name, so a push carries only what changed. */
+  sentResources: Map<string, AnyWire>;
 }
 
 type Log = (msg: string) => void;
@@ -76,8 +79,9 @@ class AdsStream {
     const now = new Date().toISOString();
     switch (d.kind) {
       case 'initial': {
-        const s: TypeState = state ?? { nonce: '', subscribed: [], sent: null, acked: null, nack: null, sentAt: null, ackedAt: null, resources: 0 };
+        const s: TypeState = state ?? { nonce: '', subscribed: [], sent: null, acked: null, nack: null, sentAt: null, ackedAt: null, resources: 0, sentResources: new Map() };
         s.subscribed = [...(req.resource_names ?? [])].sort();
+        s.sentResources.clear();
         if (req.version_info) s.acked = req.version_info; // a reconnecting proxy already runs this version
         this.types.set(type, s);
         this.send(type, true);
@@ -85,6 +89,7 @@ class AdsStream {
       }
       case 'nack':
         state!.nack = { version: state!.sent ?? '', message: d.message, at: now };
+        state!.sentResources.clear(); // the proxy kept its old resources: the next push resends all
         this.server.log(`NACK from ${this.proxy.id} for ${type} version ${state!.sent}: ${d.message}`);
         return;
       case 'stale':
@@ -98,6 +103,7 @@ class AdsStream {
         state!.acked = d.version;
         state!.ackedAt = now;
         state!.subscribed = d.names;
+        state!.sentResources.clear();
         this.send(type, true);
         return;
     }
@@ -118,16 +124,28 @@ class AdsStream {
     const state = this.types.get(type)!;
     const encoded = this.resources()[type];
     if (!force && encoded.version === state.sent) return;
-    // Wildcard (empty) subscriptions get everything; named ones get what exists of what they named.
-    const resources = state.subscribed.length
-      ? state.subscribed.map((n) => lookup(encoded, n)).filter((r) => r !== undefined)
-      : type === 'listener' || type === 'cluster'
-        ? allResources(encoded)
-        : [];
+    let resources: AnyWire[];
+    if (type === 'listener' || type === 'cluster') {
+      // Wildcard types: every response is the whole set (the proxy removes what is absent).
+      resources = allResources(encoded);
+    } else {
+      // Named types: the proxy keeps what a response omits, so send only the subscribed resources
+      // whose bytes changed since this stream last sent them (xDS protocol, "SotW" for RDS/EDS).
+      resources = [];
+      for (const name of state.subscribed) {
+        const r = lookup(encoded, name);
+        if (!r) continue;
+        const prev = state.sentResources.get(name);
+        if (prev === r || (prev && prev.value.length === r.value.length && Buffer.compare(prev.value, r.value) === 0)) continue;
+        resources.push(r);
+        state.sentResources.set(name, r);
+      }
+      if (!resources.length && !force) return; // nothing this proxy asked for changed
+    }
     state.nonce = String(++this.nonce);
     state.sent = encoded.version;
     state.sentAt = new Date().toISOString();
-    state.resources = resources.length;
+    state.resources = type === 'listener' || type === 'cluster' ? resources.length : state.sentResources.size;
     let bytes = 0;
     for (const r of resources) bytes += r.value.length;
     this.server.bytesPushed += bytes;
