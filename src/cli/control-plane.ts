@@ -9,6 +9,7 @@ interface Flags {
   debounceMs: string;
   endpointGraceMs: string;
   domain: string;
+  pushConcurrency: string;
 }
 
 export async function runControlPlane(flags: Flags): Promise<void> {
@@ -32,6 +33,7 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     debounceMs: num('debounce-ms', flags.debounceMs),
     endpointGraceMs: num('endpoint-grace-ms', flags.endpointGraceMs),
     domain: flags.domain,
+    maxConcurrentPushes: Math.max(1, Math.floor(num('push-concurrency', flags.pushConcurrency))),
     log,
   });
   try {

@@ -13,6 +13,7 @@ program
   .option('--debounce-ms <ms>', 'quiet time before a push', '100')
   .option('--endpoint-grace-ms <ms>', 'how long an endpoint outlives its ADS stream', '3000')
   .option('--domain <suffix>', 'cluster DNS suffix', 'cluster.local')
+  .option('--push-concurrency <n>', 'proxies pushed to at once; the rest wait their turn', '100')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program

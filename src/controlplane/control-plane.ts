@@ -2,7 +2,7 @@
 import type http from 'node:http';
 import { aggregatedDiscoveryService } from '../api/envoy.js';
 import { Debouncer } from './debounce.js';
-import { buildSnapshot } from './model/snapshot.js';
+import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
@@ -16,6 +16,7 @@ export interface ControlPlaneOptions {
   debounceMs: number;
   endpointGraceMs: number;
   domain: string;
+  maxConcurrentPushes?: number;
   log?: (msg: string) => void;
 }
 
@@ -34,7 +35,7 @@ export class ControlPlane {
     const log = opts.log ?? (() => {});
     this.store = new FileConfigStore({ dir: opts.configDir, log });
     this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs });
-    this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log });
+    this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes });
     this.debouncer = new Debouncer(() => this.rebuild(), opts.debounceMs, Math.max(opts.debounceMs * 10, 1000));
   }
 
@@ -68,8 +69,7 @@ export class ControlPlane {
   private rebuild(): void {
     const snap = buildSnapshot({ config: this.store.current().config, proxies: this.registry.proxies(), domain: this.opts.domain });
     const prev = this.cache.snapshot();
-    if (prev && prev.versions.config === snap.versions.config && prev.versions.services === snap.versions.services && prev.versions.endpoints === snap.versions.endpoints)
-      return;
+    if (prev && sameVersions(prev.versions, snap.versions)) return;
     this.cache.setSnapshot(snap);
     this.ads.push();
   }

@@ -59,7 +59,8 @@ spec: { address: 198.18.0.30, labels: { app: legacy } }
 test('snapshot: versions separate config, services and endpoints', () => {
   const a = snapshot(configFrom(), [proxy('reviews', 'v1', 4)]);
   const b = snapshot(configFrom(), [proxy('reviews', 'v1', 4), proxy('reviews', 'v2', 5)]);
-  assert.equal(a.versions.config, b.versions.config);
+  assert.equal(a.versions.virtualServices, b.versions.virtualServices);
+  assert.equal(a.versions.destinationRules, b.versions.destinationRules);
   assert.equal(a.versions.services, b.versions.services, 'same service, same ports');
   assert.notEqual(a.versions.endpoints, b.versions.endpoints);
 });

@@ -46,7 +46,7 @@ export interface MeshSnapshot {
   /** Only VirtualServices that apply to sidecars (no gateways, or `mesh` among them). */
   virtualServices: HostIndex<VirtualService>;
   /** Content hashes: caches key on these so an endpoint change does not rebuild clusters or routes. */
-  versions: { config: string; services: string; endpoints: string };
+  versions: SnapshotVersions;
 }
 
 /** Config rules by resolved host: exact names in a map, wildcards in a list; config order kept. */
@@ -70,6 +70,20 @@ export class HostIndex<T> {
     return wild.length ? [...exact, ...wild] : exact;
   }
 }
+
+/** Content hashes of the snapshot's parts. Each xDS type is keyed on exactly the parts it reads, so a
+ * VirtualService edit does not re-translate clusters and an endpoint change does not touch routes. */
+export interface SnapshotVersions {
+  virtualServices: string;
+  destinationRules: string;
+  services: string;
+  endpoints: string;
+  /** Endpoints of DNS services only: they ride inline in CDS. */
+  dnsEndpoints: string;
+}
+
+export const sameVersions = (a: SnapshotVersions, b: SnapshotVersions): boolean =>
+  (Object.keys(a) as (keyof SnapshotVersions)[]).every((k) => a[k] === b[k]);
 
 export const endpointKey = (hostname: string, port: number): string => `${hostname}|${port}`;
 
@@ -128,6 +142,7 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
   for (const list of endpoints.values())
     list.sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1));
 
+  const sortedEndpoints = [...endpoints.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   const destinationRules = new HostIndex<DestinationRule>();
   for (const dr of config.destinationRules) destinationRules.add(resolveHost(dr.spec.host, dr.metadata.namespace, domain), dr);
   const virtualServices = new HostIndex<VirtualService>();
@@ -145,9 +160,11 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
     serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
     endpoints,
     versions: {
-      config: hash(config, ['origin']),
+      virtualServices: hash(config.virtualServices, ['origin']),
+      destinationRules: hash(config.destinationRules, ['origin']),
       services: hash(sortedServices),
-      endpoints: hash([...endpoints.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
+      endpoints: hash(sortedEndpoints),
+      dnsEndpoints: hash(sortedEndpoints.filter(([key]) => services.get(key.slice(0, key.lastIndexOf('|')))?.resolution === 'DNS')),
     },
   };
 }

@@ -82,10 +82,10 @@ export class XdsCache {
     const ns = proxy.namespace;
     const labels = JSON.stringify(Object.entries(proxy.labels).sort());
     const own = `proxy:${JSON.stringify([proxy.address, proxy.ports, proxy.outboundPort, proxy.inboundPort])}`;
-    const outboundCds = this.part(`cds:${v.config}:${v.services}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
+    const outboundCds = this.part(`cds:${v.destinationRules}:${v.services}:${v.dnsEndpoints}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
     const inboundCds = this.part(`${own}|cds`, () => encodePart('cluster', inboundClusters(proxy)));
-    const eds = this.part(`eds:${v.config}:${v.services}:${v.endpoints}|${ns}`, () => encodePart('endpoint', clusterLoadAssignments(snap, ns)));
-    const rds = this.part(`rds:${v.config}:${v.services}|${ns}|${labels}`, () => encodePart('route', [outboundRouteConfig(snap, proxy)]));
+    const eds = this.part(`eds:${v.destinationRules}:${v.services}:${v.endpoints}|${ns}`, () => encodePart('endpoint', clusterLoadAssignments(snap, ns)));
+    const rds = this.part(`rds:${v.virtualServices}:${v.services}|${ns}|${labels}`, () => encodePart('route', [outboundRouteConfig(snap, proxy)]));
     const lds = this.part(`${own}|lds`, () => encodePart('listener', listeners(proxy)));
     return {
       cluster: combine([outboundCds, inboundCds]),

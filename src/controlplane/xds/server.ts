@@ -109,9 +109,21 @@ class AdsStream {
     }
   }
 
-  /** Send every type whose version moved, in push order. */
-  push(): void {
+  /** Send every type whose version moved, in push order; resolves once the writes reached the
+   * transport (or the stream ended), which is what the server's push throttle waits for. */
+  push(): Promise<void> {
     for (const type of PUSH_ORDER) if (this.types.has(type)) this.send(type, false);
+    if (this.unflushed === 0 || this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  private unflushed = 0;
+  private ended = false;
+  private readonly flushWaiters: Array<() => void> = [];
+
+  private flushed(): void {
+    if (--this.unflushed > 0) return;
+    for (const w of this.flushWaiters.splice(0)) w();
   }
 
   private resources(): EncodedSet {
@@ -149,7 +161,8 @@ class AdsStream {
     let bytes = 0;
     for (const r of resources) bytes += r.value.length;
     this.server.bytesPushed += bytes;
-    this.call.write({ version_info: encoded.version, resources, type_url: TypeUrl[type], nonce: state.nonce });
+    this.unflushed++;
+    this.call.write({ version_info: encoded.version, resources, type_url: TypeUrl[type], nonce: state.nonce }, () => this.flushed());
   }
 
   status(): ProxyStatus | undefined {
@@ -161,6 +174,8 @@ class AdsStream {
   }
 
   closed(): void {
+    this.ended = true;
+    for (const w of this.flushWaiters.splice(0)) w();
     if (this.proxy) this.server.log(`proxy disconnected: ${this.proxy.id}`);
     this.release?.();
   }
@@ -170,6 +185,9 @@ export interface AdsServerOptions {
   cache: XdsCache;
   registry: ProxyRegistry;
   log?: Log;
+  /** Proxies being pushed to at once; the rest wait their turn (Istio's PILOT_PUSH_THROTTLE). Bounds
+   * the memory a push to thousands of proxies holds in transport buffers. */
+  maxConcurrentPushes?: number;
 }
 
 export class AdsServer {
@@ -182,7 +200,13 @@ export class AdsServer {
   pushes = 0;
   onAck?: (proxyId: string, type: XdsType, version: string) => void;
 
+  private readonly maxConcurrentPushes: number;
+  /** Streams waiting for a push (insertion order = fairness) and how many pushes are in flight. */
+  private readonly pushQueue = new Set<AdsStream>();
+  private pushesInFlight = 0;
+
   constructor(opts: AdsServerOptions) {
+    this.maxConcurrentPushes = opts.maxConcurrentPushes ?? 100;
     this.cache = opts.cache;
     this.registry = opts.registry;
     this.log = opts.log ?? (() => {});
@@ -232,7 +256,21 @@ export class AdsServer {
   /** Push the cache's current snapshot to every connected proxy. */
   push(): void {
     this.pushes++;
-    for (const s of this.streams) if (s.proxy) s.push();
+    for (const s of this.streams) if (s.proxy) this.pushQueue.add(s);
+    this.drainPushQueue();
+  }
+
+  private drainPushQueue(): void {
+    while (this.pushesInFlight < this.maxConcurrentPushes && this.pushQueue.size) {
+      const stream: AdsStream = this.pushQueue.values().next().value!;
+      this.pushQueue.delete(stream);
+      if (!this.streams.has(stream)) continue;
+      this.pushesInFlight++;
+      void stream.push().finally(() => {
+        this.pushesInFlight--;
+        this.drainPushQueue();
+      });
+    }
   }
 
   status(): ProxyStatus[] {
