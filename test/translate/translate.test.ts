@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
+import { messageType, packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 import { translate, type ResourceSet } from '../../src/controlplane/translate/index.js';
 import { repoRoot } from '../helpers/processes.js';
 import { bookinfoProxies, configFrom, fixture, proxy, snapshot, yaml } from './fixtures.js';
@@ -122,7 +122,12 @@ for (const c of cases) {
     c.check(out);
     // Everything the translator emits must encode as Envoy's real messages and survive a round trip.
     for (const type of ['cluster', 'endpoint', 'listener', 'route'] as const)
-      for (const r of out[type]) assert.equal(unpackAny(packAny(TypeUrl[type], r.body)).name ?? unpackAny(packAny(TypeUrl[type], r.body)).cluster_name, r.name);
+      for (const r of out[type]) {
+        const t = messageType(TypeUrl[type]);
+        assert.equal(t.verify(t.fromObject(r.body)), null, `${type} ${r.name} is a valid ${TypeUrl[type]}`);
+        const back = unpackAny(packAny(TypeUrl[type], r.body));
+        assert.equal(back.name ?? back.cluster_name, r.name);
+      }
   });
 }
 

@@ -45,6 +45,8 @@ export interface MeshSnapshot {
   destinationRules: HostIndex<DestinationRule>;
   /** Only VirtualServices that apply to sidecars (no gateways, or `mesh` among them). */
   virtualServices: HostIndex<VirtualService>;
+  /** Label keys some VirtualService's `sourceLabels` reads: the only client labels routes depend on. */
+  sourceLabelKeys: readonly string[];
   /** Content hashes: caches key on these so an endpoint change does not rebuild clusters or routes. */
   versions: SnapshotVersions;
 }
@@ -146,7 +148,9 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
   const destinationRules = new HostIndex<DestinationRule>();
   for (const dr of config.destinationRules) destinationRules.add(resolveHost(dr.spec.host, dr.metadata.namespace, domain), dr);
   const virtualServices = new HostIndex<VirtualService>();
+  const sourceLabelKeys = new Set<string>();
   for (const vs of config.virtualServices) {
+    for (const r of vs.spec.http) for (const m of r.match ?? []) for (const k of Object.keys(m.sourceLabels ?? {})) sourceLabelKeys.add(k);
     if (vs.spec.gateways.length && !vs.spec.gateways.includes('mesh')) continue;
     for (const h of new Set(vs.spec.hosts.map((h) => resolveHost(h, vs.metadata.namespace, domain)))) virtualServices.add(h, vs);
   }
@@ -156,6 +160,7 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
     config,
     destinationRules,
     virtualServices,
+    sourceLabelKeys: [...sourceLabelKeys].sort(),
     services: sortedServices,
     serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
     endpoints,

@@ -80,7 +80,8 @@ export class XdsCache {
     if (!snap) throw new Error('no snapshot yet');
     const v = snap.versions;
     const ns = proxy.namespace;
-    const labels = JSON.stringify(Object.entries(proxy.labels).sort());
+    // Routes read a client's labels only through sourceLabels, so only those keys split the cache.
+    const labels = snap.sourceLabelKeys.map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',');
     const own = `proxy:${JSON.stringify([proxy.address, proxy.ports, proxy.outboundPort, proxy.inboundPort])}`;
     const outboundCds = this.part(`cds:${v.destinationRules}:${v.services}:${v.dnsEndpoints}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
     const inboundCds = this.part(`${own}|cds`, () => encodePart('cluster', inboundClusters(proxy)));
