@@ -86,7 +86,7 @@ function dataplaneMd(dp: DataplaneResult): string[] {
     '## Data plane',
     '',
     `Client → client-side proxy → server-side proxy → nginx (\`return 200\`, 1 KiB body), HTTP/1.1 keep-alive, loopback. ` +
-      `Latency: open loop at ${c.rps} rps over ${c.openLoopConnections} connections, ${c.rounds} × ${c.seconds} s per row (rows interleaved), ` +
+      `Latency: open loop at ${c.rps} rps over ${c.openLoopConnections} connections, ${c.rounds} × ${c.seconds} s per row (rows interleaved${c.rounds >= 3 ? '; each percentile is the median over rounds' : ''}), ` +
       `measured from each request's scheduled send time (counting any wait for a free connection; see bench/README.md); "added" is the row's percentile minus the direct row's. ` +
       `Max throughput: \`wrk -t 1 -c ${c.wrkConnections} -d ${c.wrkSeconds}s\`. CPU is utime+stime per 1,000 requests ` +
       `(= vCPU at 1,000 rps); RSS from /proc/<pid>/status. Ratios are to the HAProxy pair in the same run.`,

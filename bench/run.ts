@@ -13,12 +13,12 @@ import { machineInfo } from './lib/procstat.js';
 import { renderMarkdown, evaluateTargets, type BenchReport } from './report.js';
 
 const HELP = `usage: npm run bench -- [options]
-  --quick                 short run (~3 min): fewer seconds, control plane at 100 and 500 proxies
+  --quick                 short run (~2 min): fewer seconds, control plane at 100 and 500 proxies
   --only <part>           dataplane | controlplane
   --rows <names>          data-plane rows besides direct (default: haproxy,nginx,weft)
   --proxies <counts>      control-plane steps (default: 100,500,1000,2000)
-  --rounds <n>            open-loop rounds per row (default 2)
-  --seconds <s>           measured seconds per open-loop round (default 10)
+  --rounds <n>            open-loop rounds per row (default 3; with 3+ the median round counts)
+  --seconds <s>           measured seconds per open-loop round (default 8)
   --changes <n>           config changes per control-plane step (default 5)
   --no-save               print results, do not write bench/results/
   --keep                  keep the scratch directory (configs, logs)
@@ -109,9 +109,9 @@ async function main(): Promise<void> {
         weftBin,
         nodeArgs,
         rps: 1000,
-        seconds: Number(values.seconds ?? (quick ? 5 : 10)),
+        seconds: Number(values.seconds ?? (quick ? 5 : 8)),
         warmupSeconds: quick ? 1 : 2,
-        rounds: Number(values.rounds ?? (quick ? 1 : 2)),
+        rounds: Number(values.rounds ?? (quick ? 1 : 3)),
         wrkSeconds: quick ? 5 : 10,
         wrkConnections: 32,
         openLoopConnections: 32,
