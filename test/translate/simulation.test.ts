@@ -11,7 +11,7 @@ import { RouteTable } from '../../src/proxy/http/route-table.js';
 import type { RequestView } from '../../src/proxy/http/context.js';
 import { decodeResources, type DecodedResource, type ProxyXdsType } from '../../src/proxy/xds/decode.js';
 import type { ModelByType } from '../../src/proxy/xds/model.js';
-import { configFrom, fixture, fixturesDir, proxy, snapshot } from './fixtures.js';
+import { configFrom, fixture, fixturesDir, proxy, snapshot, yaml } from './fixtures.js';
 
 type Decoded = { [K in ProxyXdsType]: DecodedResource<K>[] };
 
@@ -103,4 +103,30 @@ test('every bookinfo networking fixture translates into config the proxy accepts
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
   assert.ok(files.length >= 20);
   for (const f of files) proxyView(configFrom(fixture(`istio/bookinfo/networking/${f}`)));
+});
+
+test('simulate: retries — the mesh default on every route, a VirtualService can change or disable it', () => {
+  const view = proxyView(configFrom(DR, yaml('retries.yaml', `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - match: [{ uri: { prefix: /none } }]
+    retries: { attempts: 0 }
+    route: [{ destination: { host: ratings } }]
+  - retries: { attempts: 5, perTryTimeout: 2s, retryOn: 5xx }
+    route: [{ destination: { host: ratings } }]
+`)));
+  const table = new RouteTable(view.route[0].model);
+  const retryOf = (host: string, p = '/') => {
+    const a = table.selectVirtualHost(host)!.match(request(host, p))!.route.action;
+    return a.kind === 'route' ? a.retry : undefined;
+  };
+  assert.equal(retryOf('reviews')?.numRetries, 2, 'Istio default: 2 retries');
+  assert.deepEqual(retryOf('reviews')?.retriableStatusCodes, [503]);
+  assert.equal(retryOf('ratings', '/none')?.numRetries ?? 0, 0);
+  assert.equal(retryOf('ratings', '/x')?.numRetries, 5);
+  assert.equal(retryOf('ratings', '/x')?.perTryTimeoutMs, 2000);
+  assert.equal(retryOf('ratings', '/x')?.on.status5xx, true);
 });

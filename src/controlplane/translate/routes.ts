@@ -31,7 +31,8 @@ export function outboundRouteConfig(snap: MeshSnapshot, client: Pick<ProxyNode, 
       const routes = vs
         ? vs.spec.http.flatMap((r, i) => httpRoutes(snap, vs, r, i, svc, port.port, client))
         : [defaultRoute(svc, port.port)];
-      virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes });
+      // The mesh default retry policy sits once on the virtual host; a route that sets its own replaces it.
+      virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: DEFAULT_RETRY });
     }
   }
   return { name: OUTBOUND_ROUTE, body: { name: OUTBOUND_ROUTE, virtual_hosts: virtualHosts, validate_clusters: { value: false } } };
@@ -52,7 +53,7 @@ function defaultRoute(svc: MeshService, port: number): Record<string, unknown> {
   return {
     name: 'default',
     match: { prefix: '/' },
-    route: { cluster: outboundClusterName(port, '', svc.hostname), timeout: duration(0), retry_policy: DEFAULT_RETRY },
+    route: { cluster: outboundClusterName(port, '', svc.hostname), timeout: duration(0) },
   };
 }
 
@@ -147,15 +148,16 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
       ? { cluster: clusterOf(dests[0].destination) }
       : { weighted_clusters: { clusters: dests.map((d) => ({ name: clusterOf(d.destination), weight: { value: d.weight ?? 0 } })) } };
   action.timeout = duration(r.timeoutMs ?? 0);
-  action.retry_policy = r.retries
-    ? {
-        retry_on: r.retries.retryOn ?? DEFAULT_RETRY.retry_on,
-        num_retries: { value: r.retries.attempts },
-        ...(r.retries.retryOn ? {} : { retriable_status_codes: [503] }),
-        ...(r.retries.perTryTimeoutMs !== undefined ? { per_try_timeout: duration(r.retries.perTryTimeoutMs) } : {}),
-      }
-    : DEFAULT_RETRY;
-  if (r.retries?.attempts === 0) delete action.retry_policy;
+  if (r.retries)
+    action.retry_policy =
+      r.retries.attempts === 0
+        ? { num_retries: { value: 0 } } // retries off for this route, overriding the virtual host's default
+        : {
+            retry_on: r.retries.retryOn ?? DEFAULT_RETRY.retry_on,
+            num_retries: { value: r.retries.attempts },
+            ...(r.retries.retryOn ? {} : { retriable_status_codes: [503] }),
+            ...(r.retries.perTryTimeoutMs !== undefined ? { per_try_timeout: duration(r.retries.perTryTimeoutMs) } : {}),
+          };
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
   return { route: action };
