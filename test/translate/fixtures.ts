@@ -25,6 +25,18 @@ export function configFrom(...docs: Array<{ file: string; text: string }>): Conf
 }
 
 export const yaml = (file: string, text: string) => ({ file, text });
+/** ratings: app=reviews clients get v1, everyone else v2 (a sourceLabels match). */
+export const ratingsForReviewsOnly = yaml('src.yaml', `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - match: [{ sourceLabels: { app: reviews } }]
+    route: [{ destination: { host: ratings, subset: v1 } }]
+  - route: [{ destination: { host: ratings, subset: v2 } }]
+`);
+
 export const fixture = (rel: string) => yaml(path.basename(rel), fs.readFileSync(path.join(fixturesDir, rel), 'utf8'));
 
 export function proxy(service: string, version: string, n: number, overrides: Partial<ProxyNode> = {}): ProxyNode {

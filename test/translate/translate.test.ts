@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { messageType, packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 import { translate, type ResourceSet } from '../../src/controlplane/translate/index.js';
 import { repoRoot } from '../helpers/processes.js';
-import { bookinfoProxies, configFrom, fixture, proxy, snapshot, yaml } from './fixtures.js';
+import { bookinfoProxies, configFrom, fixture, proxy, ratingsForReviewsOnly, snapshot } from './fixtures.js';
 
 const client = proxy('productpage', 'v1', 2);
 const byName = (set: ResourceSet, type: keyof ResourceSet, name: string) => set[type].find((r) => r.name === name)?.body as any;
@@ -98,16 +98,7 @@ const cases: Case[] = [
   },
   {
     name: 'sourceLabels limit a rule to matching clients',
-    config: configFrom(yaml('src.yaml', `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: ratings }
-spec:
-  hosts: [ratings]
-  http:
-  - match: [{ sourceLabels: { app: reviews } }]
-    route: [{ destination: { host: ratings, subset: v1 } }]
-  - route: [{ destination: { host: ratings, subset: v2 } }]
-`)),
+    config: configFrom(ratingsForReviewsOnly),
     check(out) {
       const routes = vhost(out, 'ratings.default.svc.cluster.local:9080').routes;
       assert.equal(routes.length, 1, 'productpage is not app=reviews');

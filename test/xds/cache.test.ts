@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { XdsCache } from '../../src/controlplane/xds/cache.js';
-import { bookinfoProxies, configFrom, fixture, proxy, yaml } from '../translate/fixtures.js';
+import { bookinfoProxies, configFrom, fixture, proxy, ratingsForReviewsOnly } from '../translate/fixtures.js';
 
 const DR = fixture('istio/bookinfo/networking/destination-rule-all.yaml');
 const snap = (config: ReturnType<typeof configFrom>, proxies = bookinfoProxies()) => buildSnapshot({ config, proxies, domain: 'cluster.local' });
@@ -47,16 +47,7 @@ test('cache: client labels split the route cache only when a sourceLabels match 
   const b = cache.resourcesFor(proxy('details', 'v1', 3));
   assert.equal(a.route.parts[0], b.route.parts[0], 'different app labels, one route part');
   cache.setSnapshot(snap(configFrom(DR, fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'), fixture('istio/bookinfo/networking/virtual-service-all-v1.yaml'))));
-  const withSource = configFrom(DR, yaml('src.yaml', `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: ratings }
-spec:
-  hosts: [ratings]
-  http:
-  - match: [{ sourceLabels: { app: reviews } }]
-    route: [{ destination: { host: ratings, subset: v1 } }]
-  - route: [{ destination: { host: ratings, subset: v2 } }]
-`));
+  const withSource = configFrom(DR, ratingsForReviewsOnly);
   cache.setSnapshot(snap(withSource));
   const c = cache.resourcesFor(proxy('productpage', 'v1', 2));
   const d = cache.resourcesFor(proxy('reviews', 'v1', 4));

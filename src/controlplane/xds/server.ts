@@ -48,7 +48,7 @@ class AdsStream {
   private release: (() => void) | undefined;
   private readonly types = new Map<XdsType, TypeState>();
   private nonce = 0;
-  private encoded: { snapshotVersion: object; set: EncodedSet } | undefined;
+  private encoded: { snapshot: object; set: EncodedSet } | undefined;
   readonly connectedAt = new Date().toISOString();
 
   constructor(
@@ -128,7 +128,7 @@ class AdsStream {
 
   private resources(): EncodedSet {
     const snap = this.server.cache.snapshot()!;
-    if (this.encoded?.snapshotVersion !== snap) this.encoded = { snapshotVersion: snap, set: this.server.cache.resourcesFor(this.proxy!) };
+    if (this.encoded?.snapshot !== snap) this.encoded = { snapshot: snap, set: this.server.cache.resourcesFor(this.proxy!) };
     return this.encoded.set;
   }
 
