@@ -1,16 +1,8 @@
 // `weft proxy-status`: which proxy runs which config, from the control plane's /debug/syncz
 // (istioctl proxy-status for Weft). SYNCED: the proxy ACKed what was last sent; STALE: a newer
 // version is in flight; NACKED: it refused the last version (the reason is printed below the table).
-import type { ProxyStatus, TypeStatus } from '../controlplane/xds/server.js';
-
-const TYPES = [['cluster', 'CDS'], ['listener', 'LDS'], ['endpoint', 'EDS'], ['route', 'RDS']] as const;
-
-export function typeState(t: TypeStatus | undefined): string {
-  if (!t?.sent) return 'NOT SENT';
-  if (t.acked === t.sent) return 'SYNCED';
-  if (t.nack && t.nack.version === t.sent) return 'NACKED';
-  return 'STALE';
-}
+import type { ProxyStatus } from '../controlplane/xds/server.js';
+import { isSynced, SYNC_TYPES as TYPES, typeState } from '../controlplane/xds/sync-state.js';
 
 export function renderProxyStatus(proxies: ProxyStatus[]): string {
   const header = ['NAME', 'SERVICE', 'ADDRESS', ...TYPES.map(([, n]) => n)];
@@ -35,5 +27,5 @@ export async function runProxyStatus(opts: { monitorAddress: string; output: 'te
     return 2;
   }
   process.stdout.write(opts.output === 'json' ? JSON.stringify(body.proxies, null, 2) + '\n' : renderProxyStatus(body.proxies));
-  return body.proxies.every((p) => TYPES.every(([t]) => typeState(p.types[t]) === 'SYNCED')) ? 0 : 1;
+  return body.proxies.every(isSynced) ? 0 : 1;
 }

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { BOOKINFO, callThroughSidecar, closeApps, startApp, type AppSpec } from './apps.js';
 import { render } from './display.js';
 import { Stats } from './stats.js';
+import type { ProxyStatus } from '../controlplane/xds/server.js';
+import { isSynced } from '../controlplane/xds/sync-state.js';
 
 const weftBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/weft.js');
 
@@ -160,8 +162,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
 async function syncedProxies(monitorPort: number): Promise<number> {
   try {
     const res = await fetch(`http://127.0.0.1:${monitorPort}/debug/syncz`);
-    const body = (await res.json()) as { proxies: { types: Record<string, { sent: string | null; acked: string | null }> }[] };
-    return body.proxies.filter((p) => ['cluster', 'endpoint', 'listener', 'route'].every((t) => p.types[t]?.sent && p.types[t].sent === p.types[t].acked)).length;
+    const body = (await res.json()) as { proxies: ProxyStatus[] };
+    return body.proxies.filter(isSynced).length;
   } catch {
     return 0;
   }

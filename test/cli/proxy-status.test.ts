@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { renderProxyStatus, typeState } from '../../src/cli/proxy-status.js';
+import { renderProxyStatus } from '../../src/cli/proxy-status.js';
+import { typeState } from '../../src/controlplane/xds/sync-state.js';
 
 const t = (sent: string | null, acked: string | null, nack: string | null = null) => ({
   sent, acked, nack: nack ? { version: nack, message: 'cluster x: bad', at: 'now' } : null, sentAt: null, ackedAt: null, resources: 1,
