@@ -1,6 +1,6 @@
 // `npm run bench`: the data-plane and control-plane benchmarks, then results/<date>-<commit>.{json,md}.
 // Flags: --quick (shorter, fewer steps), --only dataplane|controlplane, --rows haproxy,nginx,weft,
-// --proxies 100,500,1000,2000, --no-save, --keep (keep the scratch dir), --profile DIR, --help.
+// --proxies 100,500,1000,2000, --xds delta,sotw, --no-save, --keep (keep the scratch dir), --profile DIR, --help.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runDataplane, type DataplaneResult } from './dataplane/run.js';
+import { XDS_PROTOCOLS, type XdsProtocol } from '../src/api/envoy.js';
 import { runControlplane, type ControlplaneResult } from './controlplane/run.js';
+import { acquireBenchLock } from './lib/lock.js';
 import { machineInfo } from './lib/procstat.js';
 import { renderMarkdown, evaluateTargets, type BenchReport } from './report.js';
 
@@ -17,6 +19,7 @@ const HELP = `usage: npm run bench -- [options]
   --only <part>           dataplane | controlplane
   --rows <names>          data-plane rows besides direct (default: haproxy,nginx,weft)
   --proxies <counts>      control-plane steps (default: 100,500,1000,2000)
+  --xds <protocols>       control-plane rows per step: delta (Weft's default, with VHDS), sotw (default: delta,sotw)
   --rounds <n>            open-loop rounds per row (default 3; with 3+ the median round counts)
   --seconds <s>           measured seconds per open-loop round (default 8)
   --changes <n>           config changes per control-plane step (default 5)
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       rows: { type: 'string' },
       proxies: { type: 'string' },
+      xds: { type: 'string' },
       rounds: { type: 'string' },
       seconds: { type: 'string' },
       changes: { type: 'string' },
@@ -82,11 +86,15 @@ async function main(): Promise<void> {
     return;
   }
   if (values.only && !['dataplane', 'controlplane'].includes(values.only)) throw new Error(`--only: dataplane or controlplane\n${HELP}`);
+  const protocols = (values.xds ?? 'delta,sotw').split(',').map((s) => s.trim()) as XdsProtocol[];
+  const badProtocol = protocols.find((p) => !XDS_PROTOCOLS.includes(p));
+  if (badProtocol !== undefined) throw new Error(`--xds: ${JSON.stringify(badProtocol)} is not one of ${XDS_PROTOCOLS.join(', ')}\n${HELP}`);
   const quick = values.quick;
+  const log = (m: string): void => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+  await acquireBenchLock(log);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
   // Also on Ctrl-C, which exits without running the finally below.
   if (!values.keep) process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  const log = (m: string): void => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
   const weftBin = path.join(repoRoot, 'bin', 'weft.js');
   const commit = git(['rev-parse', '--short', 'HEAD']) || 'uncommitted';
   const dirty = git(['status', '--porcelain', '--', 'src', 'bench']) !== '';
@@ -129,6 +137,7 @@ async function main(): Promise<void> {
         weftBin,
         nodeArgs,
         steps: (values.proxies ?? (quick ? '100,500' : '100,500,1000,2000')).split(',').map(Number),
+        protocols,
         services: 1000,
         endpoints: 10_000,
         changes: Number(values.changes ?? (quick ? 3 : 5)),
@@ -154,7 +163,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
     fs.writeFileSync(path.join(outDir, `${base}.md`), md);
     log(`wrote bench/results/${base}.json and .md`);
-    const fullRun = !quick && !values.only && !values.rows && !values.proxies && !values.rounds && !values.seconds && !values.changes;
+    const fullRun = !quick && !values.only && !values.rows && !values.proxies && !values.xds && !values.rounds && !values.seconds && !values.changes;
     if (values['update-readme'] || fullRun) {
       updateReadme(path.join(repoRoot, 'bench', 'README.md'), md, `results/${base}.json`);
       log('updated the results in bench/README.md');

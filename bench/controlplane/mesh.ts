@@ -33,13 +33,32 @@ function loopbackIp(block: number, n: number): string {
   return `127.${(v >> 16) & 255}.${(v >> 8) & 255}.${v & 255}`;
 }
 
-export function proxyIdentity(plan: MeshPlan, index: number): SimIdentity {
+/** The services the config changes edit (one VirtualService each, see writeConfigChange). */
+export function editedHosts(plan: MeshPlan, changes: number): string[] {
+  return [...new Set(Array.from({ length: changes }, (_, n) => changedService(plan, n)))];
+}
+
+const changedService = (plan: MeshPlan, n: number): string => `svc-${n % plan.meshServices}`;
+
+/** Service names of the whole mesh: registered `svc-*` and ServiceEntry `ext-*`. */
+function serviceName(plan: MeshPlan, k: number): string {
+  return k < plan.meshServices ? `svc-${k}` : `ext-${k - plan.meshServices}`;
+}
+
+/** `calls`: the hosts (`service:port`) this proxy's app calls (Delta proxies ask for their virtual
+ * hosts on demand): every service in `edited`, plus `others` more picked at random (seeded by index). */
+export function proxyIdentity(plan: MeshPlan, index: number, edited: string[] = [], others = 9): SimIdentity {
+  let seed = index * 2654435761 + 1;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const calls = new Set(edited);
+  while (calls.size < Math.min(edited.length + others, plan.services)) calls.add(serviceName(plan, Math.floor(random() * plan.services)));
   return {
     index,
     service: `svc-${index % plan.meshServices}`,
     namespace: NAMESPACE,
     ip: loopbackIp(1, index + 1),
     servicePort: SERVICE_PORT,
+    calls: [...calls].map((s) => `${s}:${SERVICE_PORT}`),
   };
 }
 
@@ -75,7 +94,7 @@ ${eps.join('\n')}
 
 /** Write the n-th config change: a new VirtualService on one registered service (atomically). */
 export function writeConfigChange(dir: string, plan: MeshPlan, n: number): string {
-  const host = `svc-${n % plan.meshServices}`;
+  const host = changedService(plan, n);
   const file = path.join(dir, `bench-change-${n}.yaml`);
   const tmp = `${file}.tmp`;
   fs.writeFileSync(

@@ -1,15 +1,16 @@
-// The control-plane benchmark: for each step (100, 500, 1,000, 2,000 proxies) a fresh
-// `weft control-plane` with the step's mesh, simulated proxies in worker processes, then:
-// time to sync everyone, config changes (VirtualService written → last RDS ACK), an endpoint
-// joining and leaving (→ last EDS ACK), with the control plane's CPU, RSS and bytes pushed.
+// The control-plane benchmark: for each step (100, 500, 1,000, 2,000 proxies) and each xDS protocol
+// (Delta with VHDS, state of the world) a fresh `weft control-plane` with the step's mesh, simulated
+// proxies in worker processes, then: time to sync everyone, config changes (VirtualService written →
+// last proxy's ACK of the new routes: RDS on SotW, VHDS on Delta), an endpoint joining and leaving
+// (→ last EDS ACK), with the control plane's CPU, RSS and bytes pushed.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { XdsType } from '../../src/api/envoy.js';
+import type { XdsProtocol, XdsType } from '../../src/api/envoy.js';
 import { start, waitFor, httpStatus, httpJson, sleep, type Started } from '../lib/procs.js';
 import { freePorts } from '../lib/ports.js';
 import { cpuSeconds, rssBytes, peakRssBytes, RssSampler } from '../lib/procstat.js';
 import { summarize, round, type Percentiles } from '../lib/stats.js';
-import { planMesh, proxyIdentity, writeConfigChange, writeMeshConfig, type MeshPlan } from './mesh.js';
+import { editedHosts, planMesh, proxyIdentity, writeConfigChange, writeMeshConfig, type MeshPlan } from './mesh.js';
 import { now } from './sim-proxy.js';
 import type { Collected, Progress, WorkerCommand } from './sim-worker.js';
 
@@ -19,6 +20,8 @@ export interface ControlplaneOptions {
   /** Extra node flags for the control plane (e.g. --cpu-prof). */
   nodeArgs: string[];
   steps: number[];
+  /** Each step runs once per protocol, as separate rows. */
+  protocols: XdsProtocol[];
   services: number;
   endpoints: number;
   changes: number;
@@ -43,6 +46,7 @@ export interface ChangeResult {
 
 export interface StepResult {
   plan: MeshPlan;
+  protocol: XdsProtocol;
   status: 'ok' | 'failed';
   error?: string;
   workers: number;
@@ -188,14 +192,18 @@ async function synczConsistent(monitor: number, expected: number): Promise<boole
   return list.every((p) => Object.values(p.types ?? {}).every((t) => t.sent === t.acked && !t.nack));
 }
 
-async function runStep(opts: ControlplaneOptions, proxies: number): Promise<StepResult> {
+/** The type whose ACK says a proxy runs a config change: on Delta the edited virtual host comes over VHDS. */
+const routesType = (protocol: XdsProtocol): XdsType => (protocol === 'delta' ? 'virtualHost' : 'route');
+
+async function runStep(opts: ControlplaneOptions, proxies: number, protocol: XdsProtocol): Promise<StepResult> {
   const plan = planMesh(proxies, opts.services, opts.endpoints);
-  const dir = path.join(opts.dir, `step-${proxies}`);
+  const edited = editedHosts(plan, opts.changes);
+  const dir = path.join(opts.dir, `step-${proxies}-${protocol}`);
   const configDir = path.join(dir, 'config');
   writeMeshConfig(configDir, plan);
   const [xds, monitor] = await freePorts(2);
   const workerCount = proxies >= 200 ? 2 : 1;
-  const result: StepResult = { plan, status: 'ok', workers: workerCount };
+  const result: StepResult = { plan, protocol, status: 'ok', workers: workerCount };
   const cp = start(
     'weft-control-plane',
     process.execPath,
@@ -227,7 +235,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     for (let w = 0; w < workerCount; w++) workers.push(await Worker.start(`sim-worker-${w}`));
 
     // 1. Everyone connects and syncs.
-    opts.log(`controlplane: ${proxies} proxies, ${plan.services} services, ${plan.endpoints} endpoints: connecting`);
+    opts.log(`controlplane (${protocol}): ${proxies} proxies, ${plan.services} services, ${plan.endpoints} endpoints: connecting`);
     await all(workers, { cmd: 'mark' });
     const cpu0 = cpuSeconds(cp.pid);
     cpuAtConnect = cpu0;
@@ -237,9 +245,10 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
         w.ask({
           cmd: 'connect',
           xds: `127.0.0.1:${xds}`,
+          protocol,
           proxies: Array.from({ length: proxies }, (_, i) => i)
             .filter((i) => i % workerCount === wi)
-            .map((i) => proxyIdentity(plan, i)),
+            .map((i) => proxyIdentity(plan, i, edited)),
           perBatch: 25,
           batchEveryMs: 100,
         }),
@@ -297,7 +306,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
       const c0 = cpuSeconds(cp.pid);
       const tc = now();
       writeConfigChange(configDir, plan, n);
-      const { collected, timedOut } = await awaitPropagation(workers, 'route', proxies, [], tc, 30_000 + proxies * 20);
+      const { collected, timedOut } = await awaitPropagation(workers, routesType(protocol), proxies, [], tc, 30_000 + proxies * 20);
       samples.push(changeResult(collected, tc, proxies, cpuSeconds(cp.pid) - c0, timedOut));
       const s = samples[samples.length - 1];
       opts.log(
@@ -312,11 +321,11 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     };
 
     // 3. An endpoint joins (a new instance of svc-0), then leaves.
-    const joiner = proxyIdentity(plan, proxies);
+    const joiner = proxyIdentity(plan, proxies, edited);
     await all(workers, { cmd: 'mark' });
     let c0 = cpuSeconds(cp.pid);
     let tc = now();
-    await workers[0].ask({ cmd: 'connect', xds: `127.0.0.1:${xds}`, proxies: [joiner], perBatch: 1, batchEveryMs: 0 });
+    await workers[0].ask({ cmd: 'connect', xds: `127.0.0.1:${xds}`, protocol, proxies: [joiner], perBatch: 1, batchEveryMs: 0 });
     let r = await awaitPropagation(workers, 'endpoint', proxies, [joiner.index], tc, 30_000 + proxies * 20);
     result.join = changeResult(r.collected, tc, proxies, cpuSeconds(cp.pid) - c0, r.timedOut);
     opts.log(
@@ -348,7 +357,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
     if (cp.child.exitCode !== null) result.error += `\ncontrol plane exited: ${cp.tail().slice(-1500)}`;
     if (cpuAtConnect !== undefined && result.syncCpuSeconds === undefined) result.syncCpuSeconds = round(cpuSeconds(cp.pid) - cpuAtConnect, 2);
     if (sampler) result.rssMiB = { idle: NaN, afterSync: NaN, max: round(sampler.stop() / MiB, 1), peakHwm: round(peakRssBytes(cp.pid) / MiB, 1) };
-    opts.log(`  step ${proxies} failed: ${result.error.split('\n')[0]}`);
+    opts.log(`  step ${proxies} (${protocol}) failed: ${result.error.split('\n')[0]}`);
   } finally {
     sampler?.stop();
     await Promise.all(workers.map((w) => Promise.race([w.ask({ cmd: 'close' }), sleep(2000)]).then(() => w.proc.stop())));
@@ -360,13 +369,17 @@ async function runStep(opts: ControlplaneOptions, proxies: number): Promise<Step
 export async function runControlplane(opts: ControlplaneOptions): Promise<ControlplaneResult> {
   fs.mkdirSync(opts.dir, { recursive: true });
   const steps: StepResult[] = [];
+  const failed = new Set<XdsProtocol>();
   for (const p of opts.steps) {
-    const r = await runStep(opts, p);
-    steps.push(r);
-    // A larger step cannot succeed where a smaller one failed; keep the run bounded.
-    if (r.status === 'failed') {
-      opts.log(`controlplane: skipping steps above ${p} proxies`);
-      break;
+    for (const protocol of opts.protocols) {
+      if (failed.has(protocol)) continue;
+      const r = await runStep(opts, p, protocol);
+      steps.push(r);
+      // A larger step cannot succeed where a smaller one failed; keep the run bounded.
+      if (r.status === 'failed') {
+        opts.log(`controlplane (${protocol}): skipping steps above ${p} proxies`);
+        failed.add(protocol);
+      }
     }
   }
   const { log: _l, dir: _d, weftBin: _w, nodeArgs: _n, ...config } = opts;

@@ -1,6 +1,7 @@
-// One simulated sidecar: a real @grpc/grpc-js ADS stream (its own HTTP/2 connection) that behaves
-// like a proxy's xDS client: wildcard CDS and LDS, then EDS for the EDS clusters CDS names and RDS
-// for the route configurations LDS names, ACKing every response. It decodes what it needs with
+// One simulated sidecar on state-of-the-world ADS (sim-delta-proxy.ts is the Delta one): a real
+// @grpc/grpc-js ADS stream (its own HTTP/2 connection) that behaves like a proxy's xDS client:
+// wildcard CDS and LDS, then EDS for the EDS clusters CDS names and RDS for the route
+// configurations LDS names, ACKing every response. It decodes what it needs with
 // unpackAny; identical responses (most proxies get the same CDS) are decoded once per process.
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -22,6 +23,20 @@ export interface SimIdentity {
   /** Loopback address the endpoint registers with (no traffic is ever sent to it). */
   ip: string;
   servicePort: number;
+  /** Delta: the hosts this proxy's app calls (`svc-3:8080`), asked for over on-demand VHDS. */
+  calls: string[];
+}
+
+/** What the worker reads of a simulated proxy, whichever protocol it speaks. */
+export interface SimClient {
+  readonly id: string;
+  readonly who: SimIdentity;
+  readonly types: Map<XdsType, TypeTrack>;
+  readonly synced: boolean;
+  error: string | undefined;
+  reconnects: number;
+  start(): void;
+  close(): void;
 }
 
 /** Times are epoch milliseconds with sub-ms precision, comparable across processes. */
@@ -128,7 +143,7 @@ function scanResponse(buf: Buffer): DiscoveryResponseWire & { count: number } {
 
 const sameList = (a: string[], b: string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
-export class SimProxy {
+export class SimProxy implements SimClient {
   readonly id: string;
   readonly types = new Map<XdsType, TypeTrack>();
   private call: grpc.ClientDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire> | undefined;
@@ -155,14 +170,7 @@ export class SimProxy {
   }
 
   start(): void {
-    // A local subchannel pool gives every simulated proxy its own TCP connection, as real ones have.
-    this.client = new grpc.Client(this.xdsAddress, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.max_receive_message_length': 256 * 1024 * 1024,
-      // Envoy-like reconnect backoff (grpc-js would back off to 120 s).
-      'grpc.initial_reconnect_backoff_ms': 500,
-      'grpc.max_reconnect_backoff_ms': 10_000,
-    });
+    this.client = simGrpcClient(this.xdsAddress);
     this.openStream();
   }
 
@@ -198,7 +206,7 @@ export class SimProxy {
       ended = true;
       this.error = why;
       // Like a real proxy: reconnect with jittered exponential backoff, keeping what it has.
-      const delay = Math.min(8000, 250 * 2 ** Math.min(this.reconnects, 5)) * (0.5 + Math.random());
+      const delay = reconnectDelay(this.reconnects);
       this.reconnects++;
       setTimeout(() => {
         if (!this.closed) this.openStream();
@@ -285,24 +293,42 @@ export class SimProxy {
   }
 
   private node(): DiscoveryRequestWire['node'] {
-    const w = this.who;
-    const workload = `${w.service}-${w.index}`;
-    return {
-      id: this.id,
-      cluster: w.service,
-      user_agent_name: 'weft-bench-sim',
-      metadata: toStruct({
-        NAMESPACE: w.namespace,
-        LABELS: { app: w.service, version: 'v1' },
-        SERVICE_ACCOUNT: 'default',
-        INSTANCE_IPS: w.ip,
-        WORKLOAD_NAME: workload,
-        WEFT_SERVICE: w.service,
-        WEFT_PORTS: [{ service_port: w.servicePort, endpoint_port: 15006, app_port: w.servicePort, protocol: 'HTTP' }],
-        WEFT_OUTBOUND_PORT: 15001,
-        WEFT_INBOUND_PORT: 15006,
-        WEFT_CAPTURE: 'explicit',
-      }),
-    };
+    return simNode(this.who, this.id);
   }
+}
+
+/** Node metadata as `weft proxy` sends it. */
+export function simNode(w: SimIdentity, id: string): NonNullable<DiscoveryRequestWire['node']> {
+  const workload = `${w.service}-${w.index}`;
+  return {
+    id,
+    cluster: w.service,
+    user_agent_name: 'weft-bench-sim',
+    metadata: toStruct({
+      NAMESPACE: w.namespace,
+      LABELS: { app: w.service, version: 'v1' },
+      SERVICE_ACCOUNT: 'default',
+      INSTANCE_IPS: w.ip,
+      WORKLOAD_NAME: workload,
+      WEFT_SERVICE: w.service,
+      WEFT_PORTS: [{ service_port: w.servicePort, endpoint_port: 15006, app_port: w.servicePort, protocol: 'HTTP' }],
+      WEFT_OUTBOUND_PORT: 15001,
+      WEFT_INBOUND_PORT: 15006,
+      WEFT_CAPTURE: 'explicit',
+    }),
+  };
+}
+
+/** Jittered exponential backoff, as a real proxy reconnects (0.25–8 s). */
+export const reconnectDelay = (attempt: number): number => Math.min(8000, 250 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
+
+/** A client with its own HTTP/2 connection (local subchannel pool), as real proxies have. */
+export function simGrpcClient(xdsAddress: string): grpc.Client {
+  return new grpc.Client(xdsAddress, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    // Envoy-like reconnect backoff (grpc-js would back off to 120 s).
+    'grpc.initial_reconnect_backoff_ms': 500,
+    'grpc.max_reconnect_backoff_ms': 10_000,
+  });
 }

@@ -1,10 +1,11 @@
 // A child process hosting many simulated proxies, driven by the harness over IPC. Two of these
 // share the load of 2,000 streams on this 2-core machine.
-import { markWindow, now, SimProxy, windowStats, type SimIdentity } from './sim-proxy.js';
-import type { XdsType } from '../../src/api/envoy.js';
+import { SimDeltaProxy } from './sim-delta-proxy.js';
+import { markWindow, now, SimProxy, windowStats, type SimClient, type SimIdentity } from './sim-proxy.js';
+import type { XdsProtocol, XdsType } from '../../src/api/envoy.js';
 
 export type WorkerCommand =
-  | { cmd: 'connect'; xds: string; proxies: SimIdentity[]; perBatch: number; batchEveryMs: number }
+  | { cmd: 'connect'; xds: string; protocol: XdsProtocol; proxies: SimIdentity[]; perBatch: number; batchEveryMs: number }
   | { cmd: 'mark' }
   | { cmd: 'progress'; type: XdsType; exclude: number[] }
   | { cmd: 'collect'; type: XdsType; exclude: number[] }
@@ -31,7 +32,7 @@ export interface Collected extends Progress {
   decodeErrors: number;
 }
 
-const proxies = new Map<number, SimProxy>();
+const proxies = new Map<number, SimClient>();
 let xdsAddress = '';
 
 function progress(type: XdsType, exclude: number[]): Progress {
@@ -48,11 +49,11 @@ function progress(type: XdsType, exclude: number[]): Progress {
   return { connected: proxies.size, synced, errors, reconnects, updated, responses: windowStats.responses, lastResponseAt: windowStats.lastResponseAt };
 }
 
-async function connect(list: SimIdentity[], perBatch: number, everyMs: number): Promise<void> {
+async function connect(protocol: XdsProtocol, list: SimIdentity[], perBatch: number, everyMs: number): Promise<void> {
   // Staggered, as a fleet (re)connects over a moment rather than in one instant.
   for (let i = 0; i < list.length; i += perBatch) {
     for (const who of list.slice(i, i + perBatch)) {
-      const p = new SimProxy(who, xdsAddress, () => {});
+      const p = protocol === 'delta' ? new SimDeltaProxy(who, xdsAddress) : new SimProxy(who, xdsAddress, () => {});
       proxies.set(who.index, p);
       p.start();
     }
@@ -69,7 +70,7 @@ process.on('message', (m: { id: number; command: WorkerCommand }) => {
   switch (c.cmd) {
     case 'connect':
       xdsAddress = c.xds;
-      void connect(c.proxies, c.perBatch, c.batchEveryMs).then(() => reply(m.id, { at: now() }));
+      void connect(c.protocol, c.proxies, c.perBatch, c.batchEveryMs).then(() => reply(m.id, { at: now() }));
       return;
     case 'mark':
       markWindow();

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { encodeDiscoveryResponse } from './discovery-codec.js';
+import { encodeDeltaDiscoveryResponse, encodeDiscoveryResponse } from './discovery-codec.js';
 
 const require = createRequire(import.meta.url);
 const xdsPackageDir = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
@@ -19,17 +19,25 @@ export const TypeUrl = {
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+  /** VHDS: only on Delta streams, one resource per virtual host of a RouteConfiguration with `vhds`. */
+  virtualHost: 'type.googleapis.com/envoy.config.route.v3.VirtualHost',
 } as const;
 export type XdsType = keyof typeof TypeUrl;
+
+/** State of the world (DiscoveryRequest/Response) or incremental (Delta*, with VHDS). */
+export type XdsProtocol = 'sotw' | 'delta';
+export const XDS_PROTOCOLS: readonly XdsProtocol[] = ['delta', 'sotw'];
 export type TypeUrlString = (typeof TypeUrl)[XdsType];
 
 export const HCM_TYPE_URL =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+export const ON_DEMAND_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.on_demand.v3.OnDemand';
 
-/** The order in which a push sends types, so a proxy never sees a reference before its target:
+/** The order in which a push sends types, so a proxy never sees a reference before its target
+ * (VHDS virtual hosts after the route configuration that holds them):
  * https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#eventual-consistency-considerations */
-export const PUSH_ORDER: readonly XdsType[] = ['cluster', 'endpoint', 'listener', 'route', 'secret'];
+export const PUSH_ORDER: readonly XdsType[] = ['cluster', 'endpoint', 'listener', 'route', 'virtualHost', 'secret'];
 
 export function xdsTypeOf(typeUrl: string): XdsType | undefined {
   for (const [k, v] of Object.entries(TypeUrl)) if (v === typeUrl) return k as XdsType;
@@ -45,6 +53,7 @@ const resourceProtoFiles = [
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/filters/http/on_demand/v3/on_demand.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/service/discovery/v3/discovery.proto',
 ];
@@ -107,7 +116,7 @@ export function unpackAny(any: AnyWire): Record<string, unknown> {
   >;
 }
 
-const ADS_METHOD_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const ADS_SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 // The object form gRPC hands to both ends: enums as names, defaults filled in, set oneof named.
 const wireObjectOptions: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
 
@@ -126,15 +135,26 @@ export function aggregatedDiscoveryService(): grpc.ServiceClientConstructor {
   if (!adsService) {
     const request = codec<DiscoveryRequestWire>('envoy.service.discovery.v3.DiscoveryRequest');
     const response = codec<DiscoveryResponseWire>('envoy.service.discovery.v3.DiscoveryResponse');
+    const deltaRequest = codec<DeltaDiscoveryRequestWire>('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+    const deltaResponse = codec<DeltaDiscoveryResponseWire>('envoy.service.discovery.v3.DeltaDiscoveryResponse');
     const definition: grpc.ServiceDefinition = {
       StreamAggregatedResources: {
-        path: ADS_METHOD_PATH,
+        path: `${ADS_SERVICE}/StreamAggregatedResources`,
         requestStream: true,
         responseStream: true,
         requestSerialize: request.serialize,
         requestDeserialize: request.deserialize,
         responseSerialize: encodeDiscoveryResponse,
         responseDeserialize: response.deserialize,
+      },
+      DeltaAggregatedResources: {
+        path: `${ADS_SERVICE}/DeltaAggregatedResources`,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: deltaRequest.serialize,
+        requestDeserialize: deltaRequest.deserialize,
+        responseSerialize: encodeDeltaDiscoveryResponse,
+        responseDeserialize: deltaResponse.deserialize,
       },
     };
     adsService = grpc.makeGenericClientConstructor(definition, 'AggregatedDiscoveryService');
@@ -169,6 +189,36 @@ export interface DiscoveryResponseWire {
   version_info: string;
   resources: AnyWire[];
   type_url: string;
+  nonce: string;
+}
+
+/** Delta xDS: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds */
+export interface DeltaDiscoveryRequestWire {
+  node?: NodeWire | null;
+  type_url: string;
+  resource_names_subscribe: string[];
+  resource_names_unsubscribe: string[];
+  /** First request of a type on a stream: what the client already has (name → version). */
+  initial_resource_versions: Record<string, string>;
+  response_nonce: string;
+  error_detail?: RpcStatus | null;
+}
+
+/** envoy.service.discovery.v3.Resource. Without `resource`, it answers a subscription to a name that
+ * does not exist (VHDS: name and aliases set to the requested name). */
+export interface ResourceWire {
+  name: string;
+  version: string;
+  aliases: string[];
+  resource?: AnyWire | null;
+}
+
+export interface DeltaDiscoveryResponseWire {
+  /** For debugging only in the protocol; Weft puts the snapshot's version of the type here. */
+  system_version_info: string;
+  resources: ResourceWire[];
+  type_url: string;
+  removed_resources: string[];
   nonce: string;
 }
 

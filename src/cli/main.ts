@@ -32,6 +32,7 @@ program
   .option('--admin-port <port>', 'admin port (/ready, /config_dump, /clusters)', '15000')
   .option('--protocol <protocol>', 'application protocol of the service port', 'HTTP')
   .option('--id <id>', 'xDS node id (default: derived)')
+  .option('--xds-protocol <protocol>', 'delta (incremental xDS; virtual hosts on demand over VHDS) or sotw (state of the world)', 'delta')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
 program

@@ -1,12 +1,13 @@
 // `weft proxy-status`: which proxy runs which config, from the control plane's /debug/syncz
 // (istioctl proxy-status for Weft). SYNCED: the proxy ACKed what was last sent; STALE: a newer
-// version is in flight; NACKED: it refused the last version (the reason is printed below the table).
+// version is in flight; NACKED: it refused the last version (the reason is printed below the table);
+// N/A: the type is not part of the proxy's protocol (VHDS on a state-of-the-world stream).
 import type { ProxyStatus } from '../controlplane/xds/server.js';
-import { isSynced, SYNC_TYPES as TYPES, typeState } from '../controlplane/xds/sync-state.js';
+import { isSynced, proxyTypeState, SYNC_TYPES as TYPES } from '../controlplane/xds/sync-state.js';
 
 export function renderProxyStatus(proxies: ProxyStatus[]): string {
-  const header = ['NAME', 'SERVICE', 'ADDRESS', ...TYPES.map(([, n]) => n)];
-  const rows = proxies.map((p) => [p.id, `${p.service}.${p.namespace}`, p.address, ...TYPES.map(([t]) => typeState(p.types[t]))]);
+  const header = ['NAME', 'SERVICE', 'ADDRESS', 'XDS', ...TYPES.map(([, n]) => n)];
+  const rows = proxies.map((p) => [p.id, `${p.service}.${p.namespace}`, p.address, p.protocol === 'delta' ? 'Delta' : 'SotW', ...TYPES.map(([t]) => proxyTypeState(p, t))]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const nacks = proxies.flatMap((p) =>

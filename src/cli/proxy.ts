@@ -1,6 +1,7 @@
 // `weft proxy`: parse and check the flags (all strings from commander), start the sidecar,
 // and turn SIGTERM/SIGINT into a graceful drain. Only wiring lives here.
 import { isIP } from 'node:net';
+import { XDS_PROTOCOLS, type XdsProtocol } from '../api/envoy.js';
 import { ProxyErrorCodes } from '../proxy/errors.js';
 import { Proxy, type ProxyOptions } from '../proxy/proxy.js';
 import type { WorkloadIdentity } from '../proxy/xds/node.js';
@@ -20,10 +21,12 @@ export interface ProxyFlags {
   adminPort?: string;
   protocol?: string;
   id?: string;
+  xdsProtocol?: string;
 }
 
 export interface ParsedProxyFlags {
   xdsAddress: string;
+  xdsProtocol: XdsProtocol;
   adminPort: number;
   workload: WorkloadIdentity;
 }
@@ -82,11 +85,14 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
     used.set(p, flag);
   }
   if (f.id !== undefined && f.id.trim() === '') bad('id', 'must not be empty');
+  const xdsProtocol = (f.xdsProtocol ?? 'delta') as XdsProtocol;
+  if (!XDS_PROTOCOLS.includes(xdsProtocol)) bad('xds-protocol', `must be one of ${XDS_PROTOCOLS.join(', ')}, got ${JSON.stringify(f.xdsProtocol)}`);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
     value: {
       xdsAddress,
+      xdsProtocol,
       adminPort,
       workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id },
     },
@@ -103,6 +109,7 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} weft proxy: ${msg}\n`);
   const opts: ProxyOptions = {
     xdsAddress: parsed.value.xdsAddress,
+    xdsProtocol: parsed.value.xdsProtocol,
     workload: parsed.value.workload,
     adminPort: parsed.value.adminPort,
     log,
@@ -116,7 +123,7 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     proxy.destroy();
     process.exit(1);
   }
-  log(`node ${proxy.node.id}; control plane ${opts.xdsAddress}; admin http://127.0.0.1:${proxy.adminPort}`);
+  log(`node ${proxy.node.id}; control plane ${opts.xdsAddress} (${opts.xdsProtocol} xDS); admin http://127.0.0.1:${proxy.adminPort}`);
   void proxy.whenReady().then(() => log('ready: first CDS and LDS applied'));
 
   let stopping = false;

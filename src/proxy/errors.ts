@@ -7,6 +7,8 @@ export const ProxyErrorCodes = {
   WEFT_E_XDS_INVALID: 'an xDS resource failed validation (the response is NACKed)',
   WEFT_E_LISTENER_BIND: 'a listener could not bind its address (the LDS response is NACKed)',
   WEFT_E_XDS_STREAM: 'the ADS stream to the control plane failed; the proxy reconnects with backoff',
+  WEFT_E_DOWNSTREAM_PROTOCOL: 'a client sent a malformed or unsafe HTTP/1.1 request (answered 400, or 431 for oversized headers, and the connection closed)',
+  WEFT_E_UPSTREAM_PROTOCOL: 'an upstream sent a malformed HTTP/1.1 response, or a request could not be written as HTTP/1.1 (treated as an upstream reset)',
 } as const;
 
 export type ProxyErrorCode = keyof typeof ProxyErrorCodes;
@@ -33,5 +35,7 @@ export const LocalReplyReason = {
   directResponse: 'direct_response',
   redirect: 'redirect',
   draining: 'draining',
+  /** On-demand VHDS: the control plane did not answer for the host in time, or its answer was NACKed. */
+  vhdsUnavailable: 'vhds_unavailable',
 } as const;
 export type LocalReplyReason = (typeof LocalReplyReason)[keyof typeof LocalReplyReason];

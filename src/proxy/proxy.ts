@@ -1,19 +1,25 @@
 // The sidecar: wires the ADS client, the transactional applier, listeners, route tables,
 // clusters and the admin endpoint. `close()` drains, `destroy()` aborts.
-import type { NodeWire } from '../api/envoy.js';
+import type { NodeWire, XdsProtocol } from '../api/envoy.js';
 import { AdminServer } from './admin/admin-server.js';
 import { nackInfo, renderConfigDump } from './admin/config-dump.js';
 import { HcmRuntime, type HcmStats } from './http/connection-manager.js';
 import { RouteStore } from './http/route-store.js';
 import { ListenerManager } from './listener/listener-manager.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
-import { AdsClient } from './xds/ads-client.js';
+import { AdsClient, type XdsClient } from './xds/ads-client.js';
 import { XdsApplier } from './xds/apply.js';
+import { DeltaAdsClient } from './xds/delta-client.js';
 import { buildNode, type WorkloadIdentity } from './xds/node.js';
+import { VhdsOnDemand } from './xds/vhds-on-demand.js';
 
 export interface ProxyOptions {
   /** host:port of the ADS server. */
   xdsAddress: string;
+  /** Delta ADS (with on-demand VHDS) or state of the world. Default delta. */
+  xdsProtocol?: XdsProtocol;
+  /** How long a request waits for an on-demand virtual host (tests shorten it). */
+  onDemandTimeoutMs?: number;
   /** The workload this sidecar fronts (the Node is derived from it) … */
   workload?: WorkloadIdentity;
   /** … or an explicit Node. */
@@ -37,7 +43,8 @@ export class Proxy {
   readonly routes: RouteStore;
   readonly listeners: ListenerManager;
   readonly applier: XdsApplier;
-  readonly ads: AdsClient;
+  readonly ads: XdsClient;
+  readonly onDemand: VhdsOnDemand;
   private readonly admin: AdminServer;
   private readonly hcmStats = new Map<string, HcmStats>();
   private readonly o: ProxyOptions;
@@ -51,14 +58,18 @@ export class Proxy {
     const log = o.log ?? (() => {});
     this.node = o.node ?? buildNode(o.workload!);
     this.clusters = new ClusterManager({ random, log });
-    this.routes = new RouteStore();
+    const protocol = o.xdsProtocol ?? 'delta';
+    this.onDemand = new VhdsOnDemand({ subscribe: (names) => this.ads.subscribe('virtualHost', names), timeoutMs: o.onDemandTimeoutMs });
+    this.routes = new RouteStore({ onDemand: (routeConfig, host) => this.onDemand.request(routeConfig, host) });
     this.listeners = new ListenerManager({
       buildHcm: (cfg) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats }),
       drainTimeoutMs: o.drainTimeoutMs,
       log,
     });
-    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, log });
-    this.ads = new AdsClient({ address: o.xdsAddress, node: this.node, handler: this.applier.handle, log, backoff: o.xdsBackoff, random });
+    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, protocol, onDemand: this.onDemand, log });
+    const client = { address: o.xdsAddress, node: this.node, log, backoff: o.xdsBackoff, random };
+    this.ads =
+      protocol === 'delta' ? new DeltaAdsClient({ ...client, handler: this.applier.handleDelta }) : new AdsClient({ ...client, handler: this.applier.handle });
     this.admin = new AdminServer({
       ready: () => this.ready,
       configDump: () => this.configDump(),
@@ -107,6 +118,7 @@ export class Proxy {
     return renderConfigDump(this.applier.status, {
       connected: this.ads.connected,
       control_plane: this.ads.address,
+      protocol: this.ads.protocol,
       last_nack: nackInfo(this.ads.lastNack),
     });
   }

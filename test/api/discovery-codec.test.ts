@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeDiscoveryResponse } from '../../src/api/discovery-codec.js';
+import { encodeDeltaDiscoveryResponse, encodeDiscoveryResponse } from '../../src/api/discovery-codec.js';
 import { messageType, packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 
 test('the hand-framed DiscoveryResponse decodes as Envoy\'s message, byte-identical to protobufjs', () => {
@@ -24,4 +24,25 @@ test('the hand-framed DiscoveryResponse decodes as Envoy\'s message, byte-identi
 
 test('empty fields are omitted as proto3 does', () => {
   assert.equal(encodeDiscoveryResponse({ version_info: '', resources: [], type_url: '', nonce: '' }).length, 0);
+});
+
+test('the hand-framed DeltaDiscoveryResponse is byte-identical to protobufjs, shared framing included', () => {
+  const vh = packAny(TypeUrl.virtualHost, { name: 'rc/a', domains: ['a'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200 } }] });
+  const response = {
+    system_version_info: 'v-2',
+    resources: [
+      { name: 'rc/a', version: 'd1', aliases: [], resource: vh },
+      { name: 'rc/a', version: 'd1', aliases: ['rc/a.local'], resource: vh },
+      { name: 'rc/nosuch', version: '', aliases: ['rc/nosuch'], resource: null },
+    ],
+    type_url: TypeUrl.virtualHost,
+    removed_resources: ['rc/gone', 'rc/gone-too'],
+    nonce: '9',
+  };
+  const ours = encodeDeltaDiscoveryResponse(response);
+  const type = messageType('type.googleapis.com/envoy.service.discovery.v3.DeltaDiscoveryResponse');
+  // protobufjs writes a string field that is present even when empty; proto3 omits it, as we do.
+  const proto3 = { ...response, resources: response.resources.map(({ version, ...r }) => (version ? { version, ...r } : r)) };
+  assert.deepEqual(ours, Buffer.from(type.encode(type.fromObject(proto3)).finish()));
+  assert.deepEqual(encodeDeltaDiscoveryResponse(response), ours, 'the cached framing gives the same bytes');
 });

@@ -91,8 +91,10 @@ async function load(n: number, headers: Record<string, string> = {}, concurrency
 }
 
 const syncz = () => httpGetJson<Syncz>(`http://127.0.0.1:${ports.monitor}/debug/syncz`);
+// The sidecars speak Delta ADS (the default): routes' virtual hosts arrive over VHDS, and a proxy whose
+// diff for a snapshot is empty counts as having ACKed that snapshot's version.
 const allAcked = (s: Syncz, n: number) =>
-  s.proxies.length === n && s.proxies.every((p) => ['cluster', 'endpoint', 'listener', 'route'].every((t) => p.types[t]?.sent && p.types[t].sent === p.types[t].acked));
+  s.proxies.length === n && s.proxies.every((p) => ['cluster', 'endpoint', 'listener', 'route', 'virtualHost'].every((t) => p.types[t]?.sent && p.types[t].sent === p.types[t].acked));
 
 before(async () => {
   const [xds, monitor, clientOutbound, ...rest] = await freePorts(12);
@@ -145,8 +147,8 @@ test('weft proxy-status lists every proxy as SYNCED', async () => {
   const code = await new Promise((resolve) => ps.child.once('exit', resolve));
   const lines = ps.output().trim().split('\n');
   assert.equal(code, 0, ps.output());
-  assert.match(lines[0], /^NAME\s+SERVICE\s+ADDRESS\s+CDS\s+LDS\s+EDS\s+RDS$/);
-  assert.equal(lines.filter((l) => /SYNCED\s+SYNCED\s+SYNCED\s+SYNCED$/.test(l)).length, 3, ps.output());
+  assert.match(lines[0], /^NAME\s+SERVICE\s+ADDRESS\s+XDS\s+CDS\s+LDS\s+EDS\s+RDS\s+VHDS$/);
+  assert.equal(lines.filter((l) => /Delta\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED$/.test(l)).length, 3, ps.output());
 });
 
 test('unknown host gets 404 with a clear body', async () => {
@@ -157,12 +159,13 @@ test('unknown host gets 404 with a clear body', async () => {
 
 test('a config edit on disk is ACKed by every proxy within 1 s of the write', async () => {
   const before = await syncz();
-  const oldRoute = before.proxies[0].types.route.sent;
+  // The edit changes the reviews virtual host: VHDS, not the route configuration that names it.
+  const oldVhds = before.proxies[0].types.virtualHost.sent;
   const t0 = Date.now();
   fs.writeFileSync(path.join(dir, 'reviews.yaml'), vs(50, 50));
   const s = await waitFor('new route version ACKed everywhere', async () => {
     const cur = await syncz();
-    return cur.proxies.length === 3 && cur.proxies.every((p) => p.types.route.sent !== oldRoute && p.types.route.acked === p.types.route.sent) && cur;
+    return cur.proxies.length === 3 && cur.proxies.every((p) => p.types.virtualHost.sent !== oldVhds && p.types.virtualHost.acked === p.types.virtualHost.sent) && cur;
   }, 5_000, procs);
   const elapsed = Date.now() - t0;
   console.log(`# edit → last ACK: ${elapsed} ms (${s.proxies.length} proxies)`);
@@ -172,7 +175,7 @@ test('a config edit on disk is ACKed by every proxy within 1 s of the write', as
 });
 
 test('an invalid edit leaves traffic flowing and the error visible', async () => {
-  const routeBefore = (await syncz()).proxies.map((p) => p.types.route.acked);
+  const routeBefore = (await syncz()).proxies.map((p) => p.types.virtualHost.acked);
   fs.writeFileSync(path.join(dir, 'reviews.yaml'), vs(50, 50).replace('weight: 50', 'weight: fifty'));
   const configz = await waitFor('error visible in /debug/configz', async () => {
     const c = await httpGetJson<{ errors: { file: string; path: string; message: string }[] }>(`http://127.0.0.1:${ports.monitor}/debug/configz`);
@@ -184,7 +187,7 @@ test('an invalid edit leaves traffic flowing and the error visible', async () =>
   const counts = await load(400);
   assert.equal((counts.v1 ?? 0) + (counts.v2 ?? 0), 400, `traffic flows: ${JSON.stringify(counts)}`);
   assert.ok(counts.v1 > 120 && counts.v2 > 120, `last good 50/50 config still served: ${JSON.stringify(counts)}`);
-  assert.deepEqual((await syncz()).proxies.map((p) => p.types.route.acked), routeBefore, 'no proxy got new routes');
+  assert.deepEqual((await syncz()).proxies.map((p) => p.types.virtualHost.acked), routeBefore, 'no proxy got new routes');
 });
 
 test('killing the control plane leaves traffic flowing; restarting it resynchronises', async () => {

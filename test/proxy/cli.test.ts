@@ -20,6 +20,7 @@ describe('weft proxy flags', () => {
     { name: 'bad address', flags: { ...base, address: 'my-host' }, error: /^--address: must be an IP address/ },
     { name: 'bad protocol', flags: { ...base, protocol: 'SMTP' }, error: /^--protocol: must be one of/ },
     { name: 'port clash', flags: { ...base, outboundPort: '15000', adminPort: '15000' }, error: /^--admin-port: 15000 is also --outbound-port/ },
+    { name: 'unknown xDS protocol', flags: { ...base, xdsProtocol: 'incremental' }, error: /^--xds-protocol: must be one of delta, sotw, got "incremental" \[WEFT_E_BAD_FLAG\]$/ },
   ];
   for (const c of bad) {
     it(c.name, () => {
@@ -47,6 +48,9 @@ describe('weft proxy flags', () => {
       id: undefined,
     });
     assert.equal(r.value.adminPort, 15000);
+    assert.equal(r.value.xdsProtocol, 'delta', 'Delta ADS (with on-demand VHDS) by default');
+    const sotw = parseProxyFlags({ ...base, xdsProtocol: 'sotw' });
+    assert.ok(sotw.ok && sotw.value.xdsProtocol === 'sotw');
   });
 
   it('node metadata has exactly the registration keys', () => {

@@ -95,6 +95,7 @@ describe('proxy driven over ADS', () => {
     ads.set('route', 'r1', [outboundRoutes()]);
     proxy = new Proxy({
       xdsAddress: ads.address,
+      xdsProtocol: 'sotw', // the test server speaks state of the world
       workload: {
         service: 'productpage',
         namespace: 'default',

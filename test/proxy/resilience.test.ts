@@ -93,7 +93,7 @@ describe('proxy resilience', () => {
     ads.set('cluster', 'c1', clusters());
     ads.set('listener', 'l1', [rdsListener('out', 0)]);
     ads.set('route', 'r1', [routes()]);
-    proxy = new Proxy({ xdsAddress: ads.address, workload, adminPort: 0, xdsBackoff: { initialMs: 20, maxMs: 100 }, drainTimeoutMs: 3000 });
+    proxy = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload, adminPort: 0, xdsBackoff: { initialMs: 20, maxMs: 100 }, drainTimeoutMs: 3000 });
     await proxy.start();
     await proxy.whenReady(5000);
     port = proxy.listenerPort('out')!;

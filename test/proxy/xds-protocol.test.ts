@@ -24,7 +24,7 @@ describe('ADS protocol', () => {
     // Listeners and clusters first; routes and endpoints not yet.
     ads.set('cluster', 'c1', [edsCluster('a'), edsCluster('b')]);
     ads.set('listener', 'l1', [rdsListener('out', 0)]);
-    proxy = new Proxy({ xdsAddress: ads.address, workload: { service: 'w', namespace: 'default', labels: {}, serviceAccount: 'default', address: '127.0.0.1', appPort: 1, servicePort: 1, outboundPort: 15001, inboundPort: 15006, protocol: 'HTTP' }, adminPort: 0 });
+    proxy = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload: { service: 'w', namespace: 'default', labels: {}, serviceAccount: 'default', address: '127.0.0.1', appPort: 1, servicePort: 1, outboundPort: 15001, inboundPort: 15006, protocol: 'HTTP' }, adminPort: 0 });
     await proxy.start();
     await proxy.whenReady(5000);
     port = proxy.listenerPort('out')!;

@@ -1,19 +1,26 @@
 // LDS: the explicit outbound listener (app → 127.0.0.1:outboundPort, destination in Host) and the
 // inbound listener that other sidecars send to.
-import { HCM_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
+import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
 import type { ProxyNode } from '../model/proxy-node.js';
-import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
+import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
 const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
+const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEMAND_TYPE_URL } };
+
+export interface ListenerOptions {
+  /** Delta streams get their outbound virtual hosts over VHDS: the on-demand filter asks for a host
+   * the route table does not have yet (Envoy needs it before the router for on-demand VHDS). */
+  onDemandVhds: boolean;
+}
 
 function hcmFilter(config: Record<string, unknown>) {
   return { name: HCM_FILTER, typed_config: { '@type': HCM_TYPE_URL, ...config } };
 }
 
-export function listeners(proxy: ProxyNode): XdsResource[] {
+export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVhds: false }): XdsResource[] {
   const outbound = {
     name: OUTBOUND_LISTENER,
     address: socketAddress('127.0.0.1', proxy.outboundPort),
@@ -23,7 +30,7 @@ export function listeners(proxy: ProxyNode): XdsResource[] {
           hcmFilter({
             stat_prefix: `outbound_0.0.0.0_${proxy.outboundPort}`,
             rds: { route_config_name: OUTBOUND_ROUTE, config_source: ADS_CONFIG_SOURCE },
-            http_filters: [faultFilter, routerFilter],
+            http_filters: opts.onDemandVhds ? [onDemandFilter, faultFilter, routerFilter] : [faultFilter, routerFilter],
           }),
         ],
       },

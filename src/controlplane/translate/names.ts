@@ -9,6 +9,7 @@ export const OUTBOUND_ROUTE = 'virtualOutbound';
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
 export const FAULT_FILTER = 'envoy.filters.http.fault';
+export const ON_DEMAND_FILTER = 'envoy.filters.http.on_demand';
 
 export const isHttpProtocol = (protocol: string): boolean =>
   ['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB', 'UNKNOWN', ''].includes(protocol.toUpperCase());

@@ -12,12 +12,32 @@ import { hostAliases, resolveHost } from '../model/hosts.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { labelsMatch, type MeshService, type MeshSnapshot } from '../model/snapshot.js';
 import { FAULT_FILTER, isHttpProtocol, OUTBOUND_ROUTE, outboundClusterName } from './names.js';
-import { duration, type XdsResource } from './types.js';
+import { ADS_CONFIG_SOURCE, duration, type XdsResource } from './types.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 
 /** Routes depend on config, services, and the client's namespace and labels (sourceLabels matches). */
 export function outboundRouteConfig(snap: MeshSnapshot, client: Pick<ProxyNode, 'namespace' | 'labels'>): XdsResource {
+  const virtual_hosts = outboundVirtualHosts(snap, client);
+  return { name: OUTBOUND_ROUTE, body: { name: OUTBOUND_ROUTE, virtual_hosts, validate_clusters: { value: false } } };
+}
+
+/** Delta streams: the same route configuration with its virtual hosts left to VHDS, which the proxy
+ * asks for on demand (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/vhds). */
+export function vhdsRouteConfig(): XdsResource {
+  return { name: OUTBOUND_ROUTE, body: { name: OUTBOUND_ROUTE, vhds: { config_source: ADS_CONFIG_SOURCE }, validate_clusters: { value: false } } };
+}
+
+/** VHDS resources: Envoy names each `<route configuration name>/<virtual host name>`, and takes the
+ * resource name from the VirtualHost's own name, so the name carries the prefix too. */
+export function vhdsVirtualHosts(snap: MeshSnapshot, client: Pick<ProxyNode, 'namespace' | 'labels'>): XdsResource[] {
+  return outboundVirtualHosts(snap, client).map((vh) => {
+    const name = `${OUTBOUND_ROUTE}/${vh.name as string}`;
+    return { name, body: { ...vh, name } };
+  });
+}
+
+function outboundVirtualHosts(snap: MeshSnapshot, client: Pick<ProxyNode, 'namespace' | 'labels'>): Record<string, unknown>[] {
   const virtualHosts: Record<string, unknown>[] = [];
   for (const svc of snap.services) {
     const httpPorts = svc.ports.filter((p) => isHttpProtocol(p.protocol));
@@ -35,7 +55,7 @@ export function outboundRouteConfig(snap: MeshSnapshot, client: Pick<ProxyNode, 
       virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: DEFAULT_RETRY });
     }
   }
-  return { name: OUTBOUND_ROUTE, body: { name: OUTBOUND_ROUTE, virtual_hosts: virtualHosts, validate_clusters: { value: false } } };
+  return virtualHosts;
 }
 
 /** The VirtualService bound to the mesh that covers `hostname`: the client's namespace first, then

@@ -6,7 +6,8 @@ export interface XdsResource {
   body: Record<string, unknown>;
 }
 
-export type ResourceSet = Record<XdsType, XdsResource[]>;
+/** What a state-of-the-world proxy runs; VHDS (Delta only) splits `route` per virtual host in the cache. */
+export type ResourceSet = Record<Exclude<XdsType, 'virtualHost'>, XdsResource[]>;
 
 export const ADS_CONFIG_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
 

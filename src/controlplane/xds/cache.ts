@@ -3,18 +3,22 @@
 // outbound parts depend on (config, services[, endpoints], client namespace[, labels]); the rest on the
 // proxy alone. An endpoint change therefore re-encodes only EDS.
 import { createHash } from 'node:crypto';
-import { packAny, TypeUrl, type AnyWire, type XdsType } from '../../api/envoy.js';
+import { packAny, TypeUrl, type AnyWire, type XdsProtocol, type XdsType } from '../../api/envoy.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import { inboundClusters, outboundClusters } from '../translate/clusters.js';
 import { clusterLoadAssignments } from '../translate/endpoints.js';
 import { listeners } from '../translate/listeners.js';
-import { outboundRouteConfig } from '../translate/routes.js';
+import { OUTBOUND_ROUTE } from '../translate/names.js';
+import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
 import type { XdsResource } from '../translate/types.js';
+import { VirtualHostIndex } from './vhds-index.js';
 
 export interface EncodedPart {
   resources: ReadonlyMap<string, AnyWire>;
   digest: string;
+  /** VHDS parts: resolves the names proxies ask for to these resources. */
+  hosts?: VirtualHostIndex;
 }
 
 export interface EncodedType {
@@ -41,6 +45,17 @@ function combine(parts: EncodedPart[]): EncodedType {
   return { version, parts };
 }
 
+const versions = new WeakMap<AnyWire, string>();
+/** Delta xDS per-resource version: a digest of the encoded bytes, computed once per encoding. */
+export function resourceVersion(any: AnyWire): string {
+  let v = versions.get(any);
+  if (v === undefined) {
+    v = createHash('sha256').update(any.value).digest('hex').slice(0, 16);
+    versions.set(any, v);
+  }
+  return v;
+}
+
 export function lookup(t: EncodedType, name: string): AnyWire | undefined {
   for (const p of t.parts) {
     const r = p.resources.get(name);
@@ -54,6 +69,12 @@ export function allResources(t: EncodedType): AnyWire[] {
 }
 
 const EMPTY = encodePart('secret', []);
+
+function encodeVirtualHosts(vhosts: XdsResource[]): EncodedPart {
+  const hosts = new VirtualHostIndex(OUTBOUND_ROUTE, vhosts.map((vh) => ({ name: vh.name, domains: vh.body.domains as string[] })));
+  return { ...encodePart('virtualHost', vhosts), hosts };
+}
+const EMPTY_VHDS = encodeVirtualHosts([]);
 
 export class XdsCache {
   private snap: MeshSnapshot | undefined;
@@ -75,7 +96,9 @@ export class XdsCache {
     return this.snap;
   }
 
-  resourcesFor(proxy: ProxyNode): EncodedSet {
+  /** What `proxy` should run. Delta streams get their outbound virtual hosts over VHDS (the route
+   * configuration names `vhds` instead of listing them) and the on-demand filter in the listener. */
+  resourcesFor(proxy: ProxyNode, protocol: XdsProtocol): EncodedSet {
     const snap = this.snap;
     if (!snap) throw new Error('no snapshot yet');
     const v = snap.versions;
@@ -86,13 +109,19 @@ export class XdsCache {
     const outboundCds = this.part(`cds:${v.destinationRules}:${v.services}:${v.dnsEndpoints}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
     const inboundCds = this.part(`${own}|cds`, () => encodePart('cluster', inboundClusters(proxy)));
     const eds = this.part(`eds:${v.destinationRules}:${v.services}:${v.endpoints}|${ns}`, () => encodePart('endpoint', clusterLoadAssignments(snap, ns)));
-    const rds = this.part(`rds:${v.virtualServices}:${v.services}|${ns}|${labels}`, () => encodePart('route', [outboundRouteConfig(snap, proxy)]));
-    const lds = this.part(`${own}|lds`, () => encodePart('listener', listeners(proxy)));
+    const routesKey = `${v.virtualServices}:${v.services}|${ns}|${labels}`;
+    const delta = protocol === 'delta';
+    const rds = delta
+      ? this.part('rds-vhds', () => encodePart('route', [vhdsRouteConfig()]))
+      : this.part(`rds:${routesKey}`, () => encodePart('route', [outboundRouteConfig(snap, proxy)]));
+    const vhds = delta ? this.part(`vhds:${routesKey}`, () => encodeVirtualHosts(vhdsVirtualHosts(snap, proxy))) : EMPTY_VHDS;
+    const lds = this.part(`${own}|lds|${protocol}`, () => encodePart('listener', listeners(proxy, { onDemandVhds: delta })));
     return {
       cluster: combine([outboundCds, inboundCds]),
       endpoint: combine([eds]),
       listener: combine([lds]),
       route: combine([rds]),
+      virtualHost: combine([vhds]),
       secret: combine([EMPTY]),
     };
   }

@@ -1,6 +1,6 @@
 // What a DiscoveryRequest means for one type on one stream: one small pure classifier, in the order
 // Istio's ShouldRespond uses (NACK → stale nonce → first request → ACK / subscription change).
-import type { DiscoveryRequestWire } from '../../api/envoy.js';
+import type { DeltaDiscoveryRequestWire, DiscoveryRequestWire } from '../../api/envoy.js';
 
 export interface TypeStreamState {
   /** Nonce of the last response sent for this type ('' before the first). */
@@ -32,4 +32,21 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** What a DeltaDiscoveryRequest says about the last response of its type. Subscription changes are
+ * separate: a delta request may carry both, and (un)subscriptions count even with a stale nonce. */
+export type DeltaAckDecision =
+  | { kind: 'none' }
+  | { kind: 'stale' }
+  | { kind: 'nack'; message: string; code: number }
+  | { kind: 'ack' };
+
+export function classifyDelta(req: Pick<DeltaDiscoveryRequestWire, 'response_nonce' | 'error_detail'>, lastNonce: string): DeltaAckDecision {
+  if (!req.response_nonce) return { kind: 'none' };
+  if (req.response_nonce !== lastNonce) return { kind: 'stale' };
+  if (req.error_detail && (req.error_detail.code !== 0 || req.error_detail.message)) {
+    return { kind: 'nack', message: req.error_detail.message, code: req.error_detail.code };
+  }
+  return { kind: 'ack' };
 }

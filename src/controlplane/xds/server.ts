@@ -1,185 +1,24 @@
-// The ADS server decides HOW: one gRPC stream per proxy, nonces, ACK/NACK bookkeeping, pushes in
-// CDS → EDS → LDS → RDS order. It knows nothing of Istio; the cache hands it encoded resources.
+// The ADS server decides HOW: one gRPC stream per proxy, state of the world or Delta (with VHDS), and
+// pushes throttled across streams. It knows nothing of Istio; the cache hands it encoded resources,
+// and each stream kind (sotw-stream.ts, delta-stream.ts) keeps its own protocol bookkeeping.
 import * as grpc from '@grpc/grpc-js';
-import {
-  PUSH_ORDER,
-  TypeUrl,
-  xdsTypeOf,
-  type AnyWire,
-  type DiscoveryRequestWire,
-  type DiscoveryResponseWire,
-  type XdsType,
+import type {
+  DeltaDiscoveryRequestWire,
+  DeltaDiscoveryResponseWire,
+  DiscoveryRequestWire,
+  DiscoveryResponseWire,
+  XdsType,
 } from '../../api/envoy.js';
-import { parseProxyNode, type ProxyNode } from '../model/proxy-node.js';
 import type { ProxyRegistry } from '../registry/proxy-registry.js';
-import { allResources, lookup, type EncodedSet, type XdsCache } from './cache.js';
-import { classify } from './classify.js';
+import type { XdsCache } from './cache.js';
+import { DeltaStream } from './delta-stream.js';
+import { SotwStream } from './sotw-stream.js';
+import type { ProxyStatus, StreamHost, TypeStatus, XdsStream } from './stream-base.js';
 
-export interface TypeStatus {
-  sent: string | null;
-  acked: string | null;
-  nack: { version: string; message: string; at: string } | null;
-  sentAt: string | null;
-  ackedAt: string | null;
-  resources: number;
-}
-
-export interface ProxyStatus {
-  id: string;
-  service: string;
-  namespace: string;
-  address: string;
-  labels: Record<string, string>;
-  connectedAt: string;
-  types: Partial<Record<XdsType, TypeStatus>>;
-}
-
-interface TypeState extends TypeStatus {
-  nonce: string;
-  subscribed: string[];
-  /** RDS/EDS: what this stream last sent of each name, so a push carries only what changed. */
-  sentResources: Map<string, AnyWire>;
-}
+export type { ProxyStatus, TypeStatus } from './stream-base.js';
 
 type Log = (msg: string) => void;
-
-class AdsStream {
-  proxy: ProxyNode | undefined;
-  private release: (() => void) | undefined;
-  private readonly types = new Map<XdsType, TypeState>();
-  private nonce = 0;
-  private encoded: { snapshot: object; set: EncodedSet } | undefined;
-  readonly connectedAt = new Date().toISOString();
-
-  constructor(
-    private readonly call: grpc.ServerDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire>,
-    private readonly server: AdsServer,
-  ) {}
-
-  onRequest(req: DiscoveryRequestWire): void {
-    if (!this.proxy) {
-      const parsed = parseProxyNode(req.node);
-      if (!parsed.ok) {
-        this.server.log(`rejecting ADS stream: ${parsed.errors.join('; ')}`);
-        this.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: parsed.errors.join('; ') });
-        this.call.end();
-        return;
-      }
-      this.proxy = parsed.node;
-      this.release = this.server.registry.connect(parsed.node);
-      this.server.log(`proxy connected: ${this.proxy.id}`);
-    }
-    const type = xdsTypeOf(req.type_url);
-    if (!type) {
-      this.server.log(`${this.proxy.id}: ignoring request for unknown type ${req.type_url}`);
-      return;
-    }
-    const state = this.types.get(type);
-    const d = classify(req, state);
-    const now = new Date().toISOString();
-    switch (d.kind) {
-      case 'initial': {
-        const s: TypeState = state ?? { nonce: '', subscribed: [], sent: null, acked: null, nack: null, sentAt: null, ackedAt: null, resources: 0, sentResources: new Map() };
-        s.subscribed = [...(req.resource_names ?? [])].sort();
-        s.sentResources.clear();
-        if (req.version_info) s.acked = req.version_info; // a reconnecting proxy already runs this version
-        this.types.set(type, s);
-        this.send(type, true);
-        return;
-      }
-      case 'nack':
-        state!.nack = { version: state!.sent ?? '', message: d.message, at: now };
-        state!.sentResources.clear(); // the proxy kept its old resources: the next push resends all
-        this.server.log(`NACK from ${this.proxy.id} for ${type} version ${state!.sent}: ${d.message}`);
-        return;
-      case 'stale':
-        return;
-      case 'ack':
-        state!.acked = d.version;
-        state!.ackedAt = now;
-        this.server.onAck?.(this.proxy.id, type, d.version);
-        return;
-      case 'subscription-change':
-        state!.acked = d.version;
-        state!.ackedAt = now;
-        state!.subscribed = d.names;
-        state!.sentResources.clear();
-        this.send(type, true);
-        return;
-    }
-  }
-
-  /** Send every type whose version moved, in push order; resolves once the writes reached the
-   * transport (or the stream ended), which is what the server's push throttle waits for. */
-  push(): Promise<void> {
-    for (const type of PUSH_ORDER) if (this.types.has(type)) this.send(type, false);
-    if (this.unflushed === 0 || this.ended) return Promise.resolve();
-    return new Promise((resolve) => this.flushWaiters.push(resolve));
-  }
-
-  private unflushed = 0;
-  private ended = false;
-  private readonly flushWaiters: Array<() => void> = [];
-
-  private flushed(): void {
-    if (--this.unflushed > 0) return;
-    for (const w of this.flushWaiters.splice(0)) w();
-  }
-
-  private resources(): EncodedSet {
-    const snap = this.server.cache.snapshot()!;
-    if (this.encoded?.snapshot !== snap) this.encoded = { snapshot: snap, set: this.server.cache.resourcesFor(this.proxy!) };
-    return this.encoded.set;
-  }
-
-  private send(type: XdsType, force: boolean): void {
-    const state = this.types.get(type)!;
-    const encoded = this.resources()[type];
-    if (!force && encoded.version === state.sent) return;
-    let resources: AnyWire[];
-    if (type === 'listener' || type === 'cluster') {
-      // Wildcard types: every response is the whole set (the proxy removes what is absent).
-      resources = allResources(encoded);
-    } else {
-      // Named types: the proxy keeps what a response omits, so send only the subscribed resources
-      // whose bytes changed since this stream last sent them (xDS protocol, "SotW" for RDS/EDS).
-      resources = [];
-      for (const name of state.subscribed) {
-        const r = lookup(encoded, name);
-        if (!r) continue;
-        const prev = state.sentResources.get(name);
-        if (prev === r || (prev && prev.value.length === r.value.length && Buffer.compare(prev.value, r.value) === 0)) continue;
-        resources.push(r);
-        state.sentResources.set(name, r);
-      }
-      if (!resources.length && !force) return; // nothing this proxy asked for changed
-    }
-    state.nonce = String(++this.nonce);
-    state.sent = encoded.version;
-    state.sentAt = new Date().toISOString();
-    state.resources = type === 'listener' || type === 'cluster' ? resources.length : state.sentResources.size;
-    let bytes = 0;
-    for (const r of resources) bytes += r.value.length;
-    this.server.bytesPushed += bytes;
-    this.unflushed++;
-    this.call.write({ version_info: encoded.version, resources, type_url: TypeUrl[type], nonce: state.nonce }, () => this.flushed());
-  }
-
-  status(): ProxyStatus | undefined {
-    if (!this.proxy) return undefined;
-    const types: Partial<Record<XdsType, TypeStatus>> = {};
-    for (const [t, s] of this.types) types[t] = { sent: s.sent, acked: s.acked, nack: s.nack, sentAt: s.sentAt, ackedAt: s.ackedAt, resources: s.resources };
-    const p = this.proxy;
-    return { id: p.id, service: p.service, namespace: p.namespace, address: p.address, labels: p.labels, connectedAt: this.connectedAt, types };
-  }
-
-  closed(): void {
-    this.ended = true;
-    for (const w of this.flushWaiters.splice(0)) w();
-    if (this.proxy) this.server.log(`proxy disconnected: ${this.proxy.id}`);
-    this.release?.();
-  }
-}
+type AnyStream = XdsStream<never, unknown, TypeStatus>;
 
 export interface AdsServerOptions {
   cache: XdsCache;
@@ -190,11 +29,11 @@ export interface AdsServerOptions {
   maxConcurrentPushes?: number;
 }
 
-export class AdsServer {
+export class AdsServer implements StreamHost {
   readonly cache: XdsCache;
   readonly registry: ProxyRegistry;
   readonly log: Log;
-  private readonly streams = new Set<AdsStream>();
+  private readonly streams = new Set<AnyStream>();
   private grpcServer: grpc.Server | undefined;
   bytesPushed = 0;
   pushes = 0;
@@ -202,7 +41,7 @@ export class AdsServer {
 
   private readonly maxConcurrentPushes: number;
   /** Streams waiting for a push (insertion order = fairness) and how many pushes are in flight. */
-  private readonly pushQueue = new Set<AdsStream>();
+  private readonly pushQueue = new Set<AnyStream>();
   private pushesInFlight = 0;
 
   constructor(opts: AdsServerOptions) {
@@ -212,36 +51,44 @@ export class AdsServer {
     this.log = opts.log ?? (() => {});
   }
 
-  /** The gRPC service implementation, to mount on any grpc.Server. */
+  countPushed(bytes: number): void {
+    this.bytesPushed += bytes;
+  }
+
+  /** The gRPC service implementation (both ADS methods), to mount on any grpc.Server. */
   handlers(): grpc.UntypedServiceImplementation {
     return {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire>) => {
-        const stream = new AdsStream(call, this);
-        this.streams.add(stream);
-        let done = false;
-        const end = () => {
-          if (done) return;
-          done = true;
-          this.streams.delete(stream);
-          stream.closed();
-        };
-        call.on('data', (req: DiscoveryRequestWire) => {
-          try {
-            stream.onRequest(req);
-          } catch (err) {
-            this.log(`ADS stream error: ${(err as Error).stack ?? err}`);
-            call.destroy(err as Error);
-          }
-        });
-        call.on('end', () => {
-          end();
-          call.end();
-        });
-        call.on('error', end);
-        call.on('close', end);
-        call.on('cancelled', end);
-      },
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire>) =>
+        this.serve(call, new SotwStream(call, this, 'sotw')),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequestWire, DeltaDiscoveryResponseWire>) =>
+        this.serve(call, new DeltaStream(call, this, 'delta')),
     };
+  }
+
+  private serve<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, stream: XdsStream<Req, Res, TypeStatus>): void {
+    this.streams.add(stream);
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      this.streams.delete(stream);
+      stream.closed();
+    };
+    call.on('data', (req: Req) => {
+      try {
+        stream.onRequest(req);
+      } catch (err) {
+        this.log(`ADS stream error: ${(err as Error).stack ?? err}`);
+        call.destroy(err as Error);
+      }
+    });
+    call.on('end', () => {
+      end();
+      call.end();
+    });
+    call.on('error', end);
+    call.on('close', end);
+    call.on('cancelled', end);
   }
 
   async listen(address: string, service: grpc.ServiceDefinition): Promise<number> {
@@ -262,7 +109,7 @@ export class AdsServer {
 
   private drainPushQueue(): void {
     while (this.pushesInFlight < this.maxConcurrentPushes && this.pushQueue.size) {
-      const stream: AdsStream = this.pushQueue.values().next().value!;
+      const stream: AnyStream = this.pushQueue.values().next().value!;
       this.pushQueue.delete(stream);
       if (!this.streams.has(stream)) continue;
       this.pushesInFlight++;

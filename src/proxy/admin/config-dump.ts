@@ -1,6 +1,6 @@
 // /config_dump in Envoy's admin shape (envoy.admin.v3.*ConfigDump), close enough for tools and
 // humans: every applied resource with the version it came in and when.
-import { TypeUrl } from '../../api/envoy.js';
+import { TypeUrl, type XdsProtocol } from '../../api/envoy.js';
 import type { NackRecord } from '../xds/ads-client.js';
 import type { AppliedResource, TypeStatus } from '../xds/apply.js';
 import type { ProxyXdsType } from '../xds/decode.js';
@@ -8,6 +8,7 @@ import type { ProxyXdsType } from '../xds/decode.js';
 export interface XdsConnectionInfo {
   connected: boolean;
   control_plane: string;
+  protocol: XdsProtocol;
   last_nack: { type: string; version: string; message: string; at: string } | null;
 }
 
@@ -42,7 +43,8 @@ export function renderConfigDump(status: Record<ProxyXdsType, TypeStatus>, xds: 
       },
       {
         '@type': `${ADMIN}RoutesConfigDump`,
-        // Not in Envoy's message (RDS versions are per resource); kept for a quick look.
+        // Not in Envoy's message (RDS versions are per resource); kept for a quick look. A VHDS route
+        // configuration is shown with the virtual hosts received so far merged in, as it routes.
         version_info: status.route.version,
         last_updated: status.route.lastUpdated ?? null,
         dynamic_route_configs: items('route').map((r) => ({

@@ -1,13 +1,14 @@
 // The HTTP connection manager: for each request, pick the virtual host and route from the
 // current route table, then run the filter chain (fault → router).
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalReplyReason } from '../errors.js';
+import type { DownstreamRequest, DownstreamResponse } from '../http1/server.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { HttpConnectionManager } from '../xds/model.js';
 import { RequestContext } from './context.js';
 import { runFilters, type HttpFilter } from './filter.js';
 import { FaultFilter } from './filters/fault.js';
+import { awaitVirtualHost } from './filters/on-demand.js';
 import { RouterFilter } from './filters/router.js';
 import { sendLocalReply } from './headers.js';
 import { RouteTable } from './route-table.js';
@@ -50,13 +51,20 @@ export class HcmRuntime {
     this.stats = stats;
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    this.stats.downstream_rq_total++;
+  /** `resumed`: the request waited for on-demand VHDS and is served now (counted once, asked once). */
+  handle(req: DownstreamRequest, res: DownstreamResponse, resumed = false): void {
+    if (!resumed) this.stats.downstream_rq_total++;
     const ctx = new RequestContext(req, res);
     const table = this.routes.table;
     if (!table) return this.noRoute(res, `weft: route not found (route configuration "${this.routes.name}" not received yet)`);
     const vh = table.selectVirtualHost(ctx.authority);
-    if (!vh) return this.noRoute(res, `weft: no route for host "${ctx.authority}"`);
+    if (!vh) {
+      // envoy.filters.http.on_demand: ask VHDS for the host, then serve the request as it arrived.
+      if (!resumed && this.config.onDemandVhds && table.config.vhds) {
+        return awaitVirtualHost(this.routes, ctx, () => this.handle(req, res, true), (body) => this.noRoute(res, body));
+      }
+      return this.noRoute(res, `weft: no route for host "${ctx.authority}"`);
+    }
     const route = vh.match(ctx);
     if (!route) return this.noRoute(res, 'weft: no route matched');
     ctx.routeConfig = table.config;
@@ -67,7 +75,7 @@ export class HcmRuntime {
     runFilters(this.filters, ctx);
   }
 
-  private noRoute(res: ServerResponse, body: string): void {
+  private noRoute(res: DownstreamResponse, body: string): void {
     this.stats.downstream_rq_no_route++;
     sendLocalReply(res, 404, body, LocalReplyReason.noRoute);
   }

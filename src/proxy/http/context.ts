@@ -1,6 +1,6 @@
 // Per-request state shared by the HTTP filters. One object per request; derived values
 // (path without query, parsed query) are computed lazily, once.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DownstreamRequest, DownstreamResponse } from '../http1/server.js';
 import type { Route, RouteConfiguration, VirtualHost } from '../xds/model.js';
 import type { CompiledRoute } from './route-table.js';
 
@@ -17,8 +17,8 @@ export interface RequestView {
 }
 
 export class RequestContext implements RequestView {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: DownstreamRequest;
+  readonly res: DownstreamResponse;
   readonly method: string;
   readonly url: string;
   readonly authority: string;
@@ -31,14 +31,16 @@ export class RequestContext implements RequestView {
   private pathOnly: string | undefined;
   private query: URLSearchParams | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse) {
+  constructor(req: DownstreamRequest, res: DownstreamResponse) {
     this.req = req;
     this.res = res;
-    this.method = req.method ?? 'GET';
-    const raw = req.url ?? '/';
+    this.method = req.method;
+    const raw = req.url;
+    // The parser admits at most one Host header.
+    const host = req.headers.host as string | undefined;
     if (raw.charCodeAt(0) === 47 /* '/' */ || raw === '*') {
       this.url = raw;
-      this.authority = req.headers.host ?? '';
+      this.authority = host ?? '';
     } else {
       // Absolute-form (an app using the sidecar as its HTTP proxy): the URL names the host.
       let url: URL | undefined;
@@ -48,7 +50,7 @@ export class RequestContext implements RequestView {
         url = undefined;
       }
       this.url = url ? url.pathname + url.search : raw;
-      this.authority = url?.host || req.headers.host || '';
+      this.authority = url?.host || host || '';
       if (url) req.headers.host = this.authority;
     }
   }

@@ -1,12 +1,13 @@
-// One proxied request: pick a host, send the request over the host's keep-alive pool (undici
-// dispatch: no per-request streams on the upstream side), stream the answer back, and apply
-// the route's timeout and retry policy. Bodies stream; they are buffered only when a retry
-// might need to replay them (and only up to MAX_REPLAY_BODY).
+// One proxied request: pick a host, send the request over the host's keep-alive pool (no
+// per-request streams on the upstream side), stream the answer back, and apply the route's
+// timeout and retry policy. Bodies stream; they are buffered only when a retry might need to
+// replay them (and only up to MAX_REPLAY_BODY).
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { LocalReplyReason } from '../errors.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import type { Exchange, ExchangeHandler } from '../http1/client.js';
+import type { MessageHeaders } from '../http1/parser.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
 import type { RequestContext } from './context.js';
 import { applyHeaderMutation, forwardableHeaders, sendLocalReply } from './headers.js';
@@ -16,22 +17,15 @@ export const MAX_REPLAY_BODY = 64 * 1024;
 const RETRY_BASE_MS = 25;
 const RETRY_MAX_MS = 250;
 
-const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 type Failure = 'connect' | 'reset' | 'timeout';
 
-class Aborted extends Error {
-  constructor(why: string) {
-    super(why);
-    this.name = 'Aborted';
-  }
-}
-
-/** One try against one host. Callbacks come from undici; `ended` makes completion idempotent
- * across the error, timeout and downstream-close paths. */
-class Attempt implements Dispatcher.DispatchHandler {
-  controller: Dispatcher.DispatchController | undefined;
+/** One try against one host. `ended` makes completion idempotent across the error, timeout
+ * and downstream-close paths. */
+class Attempt implements ExchangeHandler {
+  exchange: Exchange | undefined;
   ended = false;
   gotResponse = false;
   tryTimer: NodeJS.Timeout | undefined;
@@ -41,31 +35,26 @@ class Attempt implements Dispatcher.DispatchHandler {
     readonly host: UpstreamHost,
   ) {}
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    // Given up on while it waited in the pool's queue.
-    if (this.ended) controller.abort(new Aborted('request abandoned'));
-  }
-
-  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponse(status: number, statusMessage: string, headers: MessageHeaders): void {
     this.gotResponse = true;
-    this.fwd.onResponseStart(this, controller, status, headers, statusMessage);
+    this.fwd.onResponseStart(this, status, headers, statusMessage);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.fwd.onResponseData(this, controller, chunk);
+  onData(chunk: Buffer): void {
+    this.fwd.onResponseData(this, chunk);
   }
 
-  onResponseEnd(): void {
+  onEnd(): void {
     this.fwd.onResponseEnd(this);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.fwd.onError(this, err as NodeJS.ErrnoException);
+  onError(err: NodeJS.ErrnoException): void {
+    this.fwd.onError(this, err);
   }
 
-  abort(why: string): void {
-    this.controller?.abort(new Aborted(why));
+  /** Give up on this try: no further callbacks. */
+  abort(): void {
+    this.exchange?.abort();
   }
 }
 
@@ -105,18 +94,16 @@ export class Forward {
 
   start(): void {
     const { req, res } = this.ctx;
-    const te = req.headers['transfer-encoding'];
-    const cl = req.headers['content-length'];
-    const hasBody = te !== undefined || (cl !== undefined && cl !== '0');
+    const body = req.body;
     res.once('close', () => this.onDownstreamClose());
     if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
-    if (!hasBody) {
+    if (!body) {
       this.body = undefined;
       this.sendAttempt();
-    } else if (this.retriesLeft > 0 && te === undefined && Number(cl) <= MAX_REPLAY_BODY) {
+    } else if (this.retriesLeft > 0 && req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length']) <= MAX_REPLAY_BODY) {
       const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.once('end', () => {
+      body.on('data', (c: Buffer) => chunks.push(c));
+      body.once('end', () => {
         this.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
         this.sendAttempt();
       });
@@ -178,27 +165,22 @@ export class Forward {
     this.current = attempt;
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
-    host.pool.dispatch(
-      {
-        path: this.path,
-        method: this.ctx.method as Dispatcher.HttpMethod,
-        headers: this.headers as Record<string, string | string[]>,
-        body: this.body === null ? this.ctx.req : (this.body ?? null),
-      },
+    attempt.exchange = host.pool.request(
+      { method: this.ctx.method, path: this.path, headers: this.headers, body: this.body === null ? this.ctx.req.body : this.body },
       attempt,
     );
   }
 
-  onResponseStart(attempt: Attempt, controller: Dispatcher.DispatchController, status: number, upstreamHeaders: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponseStart(attempt: Attempt, status: number, upstreamHeaders: MessageHeaders, statusMessage: string): void {
     if (attempt.ended || this.done) {
-      controller.abort(new Aborted('request abandoned'));
+      attempt.abort();
       return;
     }
     if (this.retriesLeft > 0 && this.retryableStatus(status)) {
       this.countStatus(status);
       // Drop this answer (and its connection) and try again.
       this.endAttempt(attempt);
-      controller.abort(new Aborted('retrying'));
+      attempt.abort();
       this.scheduleRetry();
       return;
     }
@@ -216,13 +198,14 @@ export class Forward {
     else res.writeHead(status, headers);
   }
 
-  onResponseData(attempt: Attempt, controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(attempt: Attempt, chunk: Buffer): void {
     if (this.relaying !== attempt) return;
     const res = this.ctx.res;
     if (!res.write(chunk)) {
       // Backpressure: stop reading upstream until the client catches up.
-      controller.pause();
-      res.once('drain', () => controller.resume());
+      const exchange = attempt.exchange!;
+      exchange.pause();
+      res.once('drain', () => exchange.resume());
     }
   }
 
@@ -277,7 +260,7 @@ export class Forward {
     if (attempt.ended || this.done) return;
     this.stats.upstream_rq_timeout++;
     this.endAttempt(attempt);
-    attempt.abort('per-try timeout');
+    attempt.abort();
     if (this.retriesLeft > 0 && this.retryableFailure('timeout')) {
       this.scheduleRetry();
       return;
@@ -290,21 +273,21 @@ export class Forward {
     this.globalTimer = undefined;
     if (this.done) return;
     this.stats.upstream_rq_timeout++;
-    this.abandon('route timeout');
+    this.abandon();
     sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
   }
 
   private onDownstreamClose(): void {
     // The client went away before the response completed: abandon the upstream request.
-    if (!this.done) this.abandon('downstream closed');
+    if (!this.done) this.abandon();
   }
 
-  private abandon(why: string): void {
+  private abandon(): void {
     const attempt = this.current;
     this.finish();
     if (attempt && !attempt.ended) {
       this.endAttempt(attempt);
-      attempt.abort(why);
+      attempt.abort();
     }
   }
 

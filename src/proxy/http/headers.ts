@@ -1,15 +1,18 @@
 // Header handling on the proxied path: hop-by-hop removal (RFC 9110 §7.6.1), header mutations
 // from route config, and the proxy's own local replies.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { HeaderMutation } from '../xds/model.js';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { LocalReplyReason } from '../errors.js';
+import type { MessageHeaders } from '../http1/parser.js';
+import type { DownstreamResponse } from '../http1/server.js';
+import type { HeaderMutation } from '../xds/model.js';
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
 
 /** Copy headers minus hop-by-hop ones and those the Connection header names. */
-export function forwardableHeaders(src: IncomingHttpHeaders): OutgoingHttpHeaders {
+export function forwardableHeaders(src: MessageHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const connection = src.connection;
+  const raw = src.connection;
+  const connection = Array.isArray(raw) ? raw.join(',') : raw;
   let named: Set<string> | undefined;
   if (connection && connection !== 'keep-alive' && connection !== 'close') {
     named = new Set(connection.toLowerCase().split(',').map((s) => s.trim()));
@@ -48,7 +51,7 @@ export function applyHeaderMutation(headers: OutgoingHttpHeaders, m: HeaderMutat
 
 /** A response the proxy generates itself (errors, direct responses). */
 export function sendLocalReply(
-  res: ServerResponse,
+  res: DownstreamResponse,
   status: number,
   body: string,
   reason: LocalReplyReason | undefined,

@@ -2,20 +2,31 @@
 // every connection on the next request with no listener churn, and a listener that names a
 // route configuration before it arrives simply sees an empty slot (→ 404) until it does.
 import type { RouteConfiguration } from '../xds/model.js';
+import type { OnDemandAnswer } from '../xds/vhds-on-demand.js';
 import { RouteTable } from './route-table.js';
 
 export interface RouteSlot {
   readonly name: string;
   table: RouteTable | undefined;
+  /** VHDS: ask the control plane for the virtual host of `host` in this configuration (on-demand). */
+  readonly requestVirtualHost?: (host: string) => Promise<OnDemandAnswer>;
+}
+
+export interface RouteStoreOptions {
+  /** Asks the control plane for one host of a VHDS route configuration (Delta ADS). */
+  onDemand?: (routeConfig: string, host: string) => Promise<OnDemandAnswer>;
 }
 
 export class RouteStore {
   private readonly slots = new Map<string, RouteSlot>();
 
+  constructor(private readonly o: RouteStoreOptions = {}) {}
+
   slot(name: string): RouteSlot {
     let s = this.slots.get(name);
     if (!s) {
-      s = { name, table: undefined };
+      const onDemand = this.o.onDemand;
+      s = { name, table: undefined, requestVirtualHost: onDemand && ((host) => onDemand(name, host)) };
       this.slots.set(name, s);
     }
     return s;

@@ -2,9 +2,8 @@
 // listener's address swaps its config in place (in-flight and keep-alive connections carry
 // on); a new address binds first and the whole update is refused (NACK) if any bind fails —
 // nothing changes until every new socket is ready. Removed listeners stop accepting and drain.
-import http from 'node:http';
-import type { Socket } from 'node:net';
 import type { HcmRuntime } from '../http/connection-manager.js';
+import { Http1Server, type DownstreamRequest, type DownstreamResponse } from '../http1/server.js';
 import type { HttpConnectionManager, Listener } from '../xds/model.js';
 import { FilterChainSelector } from './filter-chain.js';
 
@@ -19,7 +18,7 @@ const DRAIN_POLL_MS = 100;
 
 export class ActiveListener {
   config: Listener;
-  readonly server: http.Server;
+  readonly server: Http1Server;
   private selector: FilterChainSelector<HcmRuntime>;
   draining = false;
   private drainPromise: Promise<void> | undefined;
@@ -27,14 +26,10 @@ export class ActiveListener {
   constructor(config: Listener, selector: FilterChainSelector<HcmRuntime>) {
     this.config = config;
     this.selector = selector;
-    this.server = http.createServer({ requestTimeout: 0, noDelay: true, keepAlive: true }, (req, res) => this.onRequest(req, res));
-    this.server.on('connection', (socket: Socket) => {
+    this.server = new Http1Server({
+      onRequest: (req, res) => this.onRequest(req, res),
       // No chain for this connection: close it, as Envoy does.
-      if (this.selector.select(socket) === undefined) socket.destroy();
-    });
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      acceptConnection: (socket) => this.selector.select(socket) !== undefined,
     });
     this.applyTimeouts();
   }
@@ -45,21 +40,11 @@ export class ActiveListener {
 
   /** The bound port (differs from config when it asked for port 0). */
   get port(): number {
-    const a = this.server.address();
-    return a && typeof a === 'object' ? a.port : this.config.address.port;
+    return this.server.port || this.config.address.port;
   }
 
   bind(): Promise<void> {
-    const { host, port } = this.config.address;
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host, port, exclusive: true }, () => {
-        this.server.off('error', onError);
-        this.server.on('error', () => {}); // later socket errors are per connection
-        resolve();
-      });
-    });
+    return this.server.listen(this.config.address.host, this.config.address.port);
   }
 
   /** In-place update: new chains serve the next request on every connection. */
@@ -72,19 +57,19 @@ export class ActiveListener {
   private applyTimeouts(): void {
     const first = this.config.filterChains[0] ?? this.config.defaultFilterChain;
     if (!first) return;
-    this.server.keepAliveTimeout = first.hcm.idleTimeoutMs;
-    // HCM request_timeout and Node's requestTimeout mean the same: time to receive the whole request.
-    this.server.requestTimeout = first.hcm.requestTimeoutMs;
+    this.server.keepAliveTimeoutMs = first.hcm.idleTimeoutMs;
+    // HCM request_timeout: time to receive the whole request.
+    this.server.requestTimeoutMs = first.hcm.requestTimeoutMs;
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private onRequest(req: DownstreamRequest, res: DownstreamResponse): void {
     const hcm = this.selector.select(req.socket);
     if (!hcm) {
       req.socket.destroy();
       return;
     }
     // While draining, answer what is in flight and close each connection after its response.
-    if (this.draining) res.setHeader('connection', 'close');
+    if (this.draining) res.closeConnectionAfter();
     hcm.handle(req, res);
   }
 
@@ -94,7 +79,7 @@ export class ActiveListener {
       this.draining = true;
       const poll = setInterval(() => this.server.closeIdleConnections(), DRAIN_POLL_MS);
       const deadline = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
-      this.server.close(() => {
+      void this.server.close().then(() => {
         clearInterval(poll);
         clearTimeout(deadline);
         resolve();
@@ -106,7 +91,7 @@ export class ActiveListener {
 
   destroy(): void {
     this.draining = true;
-    this.server.close();
+    void this.server.close();
     this.server.closeAllConnections();
   }
 }

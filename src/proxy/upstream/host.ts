@@ -1,8 +1,8 @@
 // One upstream endpoint of a cluster: its address, health, weight, counters, and its own
-// keep-alive connection pool (an undici Pool: bounded connections, connect timeout, no
-// request timeouts of its own — the route's timeouts govern).
-import { Pool } from 'undici';
+// keep-alive HTTP/1.1 connection pool (bounded connections, connect timeout, no request
+// timeouts of its own — the route's timeouts govern).
 import type { HealthStatus } from '../xds/model.js';
+import { Http1Pool } from '../http1/client.js';
 
 export interface PoolSettings {
   maxConnections: number;
@@ -20,7 +20,7 @@ export interface HostOptions extends PoolSettings {
   priority: number;
 }
 
-/** Idle pooled connections are closed after this (a server's keep-alive hint may shorten it). */
+/** Idle pooled connections are closed after this. */
 const IDLE_CONNECTION_TIMEOUT_MS = 30_000;
 
 export function poolKey(s: PoolSettings): string {
@@ -38,7 +38,7 @@ export class UpstreamHost {
   health: HealthStatus;
   weight: number;
   priority: number;
-  readonly pool: Pool;
+  readonly pool: Http1Pool;
   /** Requests in flight (least-request balancing reads this). */
   active = 0;
   total = 0;
@@ -55,17 +55,14 @@ export class UpstreamHost {
     this.health = o.health;
     this.weight = o.weight;
     this.priority = o.priority;
-    this.pool = new Pool(`http://${this.key}`, {
-      connections: o.maxConnections,
-      pipelining: 1,
-      connectTimeout: o.connectTimeoutMs > 0 ? o.connectTimeoutMs : undefined,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      keepAliveTimeout: IDLE_CONNECTION_TIMEOUT_MS,
-      keepAliveMaxTimeout: 600_000,
+    this.pool = new Http1Pool({
+      ip: o.ip,
+      port: o.port,
+      authority: this.key,
+      maxConnections: o.maxConnections,
+      connectTimeoutMs: o.connectTimeoutMs,
+      idleTimeoutMs: IDLE_CONNECTION_TIMEOUT_MS,
     });
-    // A pool reports connection errors through requests; nothing to do at pool level.
-    this.pool.on('connectionError', () => {});
   }
 
   get healthy(): boolean {
@@ -74,7 +71,7 @@ export class UpstreamHost {
 
   /** Open connections in the pool. */
   get connections(): number {
-    return this.pool.stats.connected;
+    return this.pool.connected;
   }
 
   onRequestStart(): void {
@@ -90,11 +87,11 @@ export class UpstreamHost {
   retire(): void {
     if (this.retired) return;
     this.retired = true;
-    this.pool.close().catch(() => {});
+    void this.pool.close();
   }
 
   destroy(): void {
     this.retired = true;
-    this.pool.destroy().catch(() => {});
+    this.pool.destroy();
   }
 }

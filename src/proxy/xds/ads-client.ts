@@ -1,6 +1,7 @@
 // The ADS (state-of-the-world) client: one gRPC stream to the control plane carrying CDS, EDS,
-// LDS and RDS. It owns the protocol (subscriptions, versions, nonces, ACK/NACK, reconnect with
-// backoff); what a response means is the handler's business (see apply.ts).
+// LDS and RDS. It owns the protocol (subscriptions, versions, nonces, ACK/NACK; the stream's life and
+// reconnect backoff are reconnecting-stream.ts); what a response means is the handler's business
+// (see apply.ts). delta-client.ts is the same for Delta ADS.
 // Protocol: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -11,12 +12,14 @@ import {
   type DiscoveryRequestWire,
   type DiscoveryResponseWire,
   type NodeWire,
+  type XdsProtocol,
 } from '../../api/envoy.js';
 import { proxyXdsTypes, type ProxyXdsType } from './decode.js';
+import { ReconnectingStream, type StreamCounters } from './reconnecting-stream.js';
 
 export type Subscriptions = Partial<Record<ProxyXdsType, string[]>>;
 
-/** What applying a response came to; subscriptions are RDS/EDS names it now needs. */
+/** What applying a response came to; subscriptions are RDS/EDS/VHDS names it now needs. */
 export type ApplyOutcome = { ok: true; subscriptions?: Subscriptions } | { ok: false; message: string };
 
 export type ResponseHandler = (type: ProxyXdsType, resources: AnyWire[], version: string) => Promise<ApplyOutcome>;
@@ -40,11 +43,26 @@ export interface AdsClientOptions {
   random?: () => number;
 }
 
+/** What the proxy needs of its xDS client, whichever protocol it speaks. */
+export interface XdsClient {
+  readonly protocol: XdsProtocol;
+  readonly address: string;
+  readonly connected: boolean;
+  readonly lastNack: NackRecord | null;
+  readonly counters: StreamCounters;
+  start(): void;
+  /** Set the names wanted for a non-wildcard type; sends a request when they change. */
+  subscribe(type: ProxyXdsType, names: readonly string[]): void;
+  /** Last ACKed version per type (what a reconnect resumes from). */
+  versions(): Record<ProxyXdsType, string>;
+  close(): void;
+}
+
 /** Wildcard types subscribe to everything (resource_names []); the others name what they need. */
-const wildcardTypes = new Set<ProxyXdsType>(['cluster', 'listener']);
+export const wildcardTypes: ReadonlySet<ProxyXdsType> = new Set<ProxyXdsType>(['cluster', 'listener']);
 /** The order of the initial requests on a stream (what Envoy does: CDS and LDS first). */
-const requestOrder: readonly ProxyXdsType[] = ['cluster', 'listener', 'route', 'endpoint'];
-const INVALID_ARGUMENT = 3;
+export const requestOrder: readonly ProxyXdsType[] = ['cluster', 'listener', 'route', 'virtualHost', 'endpoint'];
+export const INVALID_ARGUMENT = 3;
 
 interface TypeState {
   names: string[];
@@ -56,42 +74,44 @@ interface TypeState {
 
 type AdsCall = grpc.ClientDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire>;
 
-export class AdsClient {
+export class AdsClient implements XdsClient {
+  readonly protocol = 'sotw';
   readonly address: string;
   private readonly opts: AdsClientOptions;
   private readonly client: grpc.Client;
   private readonly state = new Map<ProxyXdsType, TypeState>();
-  private call: AdsCall | undefined;
-  private streamId = 0;
+  private readonly stream: ReconnectingStream<DiscoveryRequestWire, DiscoveryResponseWire>;
   private sentNode = false;
-  private attempt = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
-  private queue: Promise<void> = Promise.resolve();
-  /** The last failure logged; repeats are counted, not logged, until the stream works again. */
-  private lastFailure = '';
-  connected = false;
   lastNack: NackRecord | null = null;
-  readonly counters = { streams: 0, responses: 0, acks: 0, nacks: 0, streamFailures: 0 };
 
   constructor(opts: AdsClientOptions) {
     this.opts = opts;
     this.address = opts.address;
-    const Service = aggregatedDiscoveryService();
-    this.client = new Service(opts.address, grpc.credentials.createInsecure(), {
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 10_000,
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    });
+    this.client = newAdsClient(opts.address);
     for (const t of proxyXdsTypes) this.state.set(t, { names: [], ackedVersion: '', nonce: '', requested: false });
+    this.stream = new ReconnectingStream({
+      address: opts.address,
+      open: () => (this.client as unknown as { StreamAggregatedResources(): AdsCall }).StreamAggregatedResources(),
+      onOpen: () => this.onOpen(),
+      onResponse: (id, resp) => this.onResponse(id, resp),
+      log: (msg) => this.log(msg),
+      backoff: opts.backoff,
+      random: opts.random,
+    });
+  }
+
+  get connected(): boolean {
+    return this.stream.connected;
+  }
+
+  get counters(): StreamCounters {
+    return this.stream.counters;
   }
 
   start(): void {
-    if (this.call || this.closed) return;
-    this.openStream();
+    this.stream.start();
   }
 
-  /** Set the names wanted for a non-wildcard type; sends a request when they change. */
   subscribe(type: ProxyXdsType, names: readonly string[]): void {
     if (wildcardTypes.has(type)) return;
     const st = this.state.get(type)!;
@@ -99,10 +119,9 @@ export class AdsClient {
     if (sameList(sorted, st.names)) return;
     st.names = sorted;
     // An empty list only needs sending to drop an earlier subscription on this stream.
-    if (this.call && (sorted.length > 0 || st.requested)) this.sendRequest(type);
+    if (this.stream.isOpen && (sorted.length > 0 || st.requested)) this.sendRequest(type);
   }
 
-  /** Last ACKed version per type (what a reconnect resumes from). */
   versions(): Record<ProxyXdsType, string> {
     const out = {} as Record<ProxyXdsType, string>;
     for (const [t, st] of this.state) out[t] = st.ackedVersion;
@@ -110,91 +129,30 @@ export class AdsClient {
   }
 
   close(): void {
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.endStream();
+    this.stream.close();
     this.client.close();
   }
 
-  private openStream(): void {
-    const id = ++this.streamId;
-    this.counters.streams++;
-    const call = (this.client as unknown as { StreamAggregatedResources(): AdsCall }).StreamAggregatedResources();
-    this.call = call;
+  private onOpen(): void {
     this.sentNode = false;
     for (const st of this.state.values()) {
       st.requested = false;
       st.nonce = '';
     }
-    call.on('data', (resp: DiscoveryResponseWire) => {
-      if (id !== this.streamId) return;
-      this.markConnected();
-      this.attempt = 0;
-      this.lastFailure = '';
-      this.queue = this.queue.then(() => this.onResponse(id, resp)).catch((err) => this.log(`xds: handling a response failed: ${err}`));
-    });
-    call.on('metadata', () => {
-      if (id === this.streamId) this.markConnected();
-    });
-    const fail = (why: string) => {
-      if (id !== this.streamId || this.closed) return;
-      this.counters.streamFailures++;
-      if (why !== this.lastFailure) this.log(`xds: stream to ${this.address} ended: ${why}; reconnecting with backoff [WEFT_E_XDS_STREAM]`);
-      this.lastFailure = why;
-      this.endStream();
-      this.scheduleReconnect();
-    };
-    call.on('error', (err: grpc.ServiceError) => fail(`${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`));
-    call.on('end', () => fail('server closed the stream'));
     for (const t of requestOrder) {
       const st = this.state.get(t)!;
       if (wildcardTypes.has(t) || st.names.length > 0) this.sendRequest(t);
     }
   }
 
-  private markConnected(): void {
-    if (this.connected) return;
-    this.connected = true;
-    this.log(`xds: connected to ${this.address} (stream ${this.counters.streams})`);
-  }
-
-  private endStream(): void {
-    const call = this.call;
-    this.call = undefined;
-    this.connected = false;
-    this.streamId++;
-    if (call) {
-      call.removeAllListeners('data');
-      call.on('error', () => {}); // a cancelled call reports CANCELLED; nothing to do
-      call.cancel();
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.timer) return;
-    const initial = this.opts.backoff?.initialMs ?? 100;
-    const max = this.opts.backoff?.maxMs ?? 5_000;
-    const ceiling = Math.min(max, initial * 2 ** this.attempt);
-    this.attempt++;
-    const random = this.opts.random ?? Math.random;
-    const delay = Math.round(ceiling / 2 + (random() * ceiling) / 2); // jitter: 50–100 % of the step
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (!this.closed) this.openStream();
-    }, delay);
-    this.timer.unref?.();
-  }
-
   private async onResponse(id: number, resp: DiscoveryResponseWire): Promise<void> {
-    this.counters.responses++;
     const xt = xdsTypeOf(resp.type_url);
-    const type = xt && xt !== 'secret' ? (xt as ProxyXdsType) : undefined;
+    const type = xt && xt !== 'secret' && xt !== 'virtualHost' ? xt : undefined;
     if (!type) {
       // Not something we asked for: NACK so the server's status shows it.
       const message = `unsupported resource type ${resp.type_url}`;
       this.recordNack(resp.type_url, resp.version_info, resp.nonce, message);
-      if (id === this.streamId) this.write({ version_info: '', resource_names: [], type_url: resp.type_url, response_nonce: resp.nonce, error_detail: { code: INVALID_ARGUMENT, message } });
+      if (this.stream.isCurrent(id)) this.write({ version_info: '', resource_names: [], type_url: resp.type_url, response_nonce: resp.nonce, error_detail: { code: INVALID_ARGUMENT, message } });
       return;
     }
     const st = this.state.get(type)!;
@@ -214,7 +172,7 @@ export class AdsClient {
       this.log(`xds: NACK ${type} version ${resp.version_info}: ${outcome.message}`);
     }
     // The stream may have been replaced while applying; the new one re-requests with our versions.
-    if (id !== this.streamId) return;
+    if (!this.stream.isCurrent(id)) return;
     this.write({
       version_info: st.ackedVersion,
       resource_names: wildcardTypes.has(type) ? [] : st.names,
@@ -241,11 +199,10 @@ export class AdsClient {
   }
 
   private write(req: Omit<DiscoveryRequestWire, 'node'>): void {
-    const call = this.call;
-    if (!call) return;
+    if (!this.stream.isOpen) return;
     const msg: DiscoveryRequestWire = this.sentNode ? req : { ...req, node: this.opts.node };
     this.sentNode = true;
-    call.write(msg);
+    this.stream.write(msg);
   }
 
   private recordNack(type: string, version: string, nonce: string, message: string): void {
@@ -257,6 +214,16 @@ export class AdsClient {
   }
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
+/** One gRPC client (HTTP/2 connection) to the ADS server, for either protocol's method. */
+export function newAdsClient(address: string): grpc.Client {
+  const Service = aggregatedDiscoveryService();
+  return new Service(address, grpc.credentials.createInsecure(), {
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+}
+
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -5,11 +5,11 @@ import type { ModelByType } from './model.js';
 import type { Raw, ValidationResult } from './validate-common.js';
 import { validateCluster, validateClusterLoadAssignment } from './validate-cluster.js';
 import { validateListener } from './validate-listener.js';
-import { validateRouteConfiguration } from './validate-route.js';
+import { validateRouteConfiguration, validateVirtualHost } from './validate-route.js';
 
 export type ProxyXdsType = keyof ModelByType;
 
-export const proxyXdsTypes: readonly ProxyXdsType[] = ['cluster', 'endpoint', 'listener', 'route'];
+export const proxyXdsTypes: readonly ProxyXdsType[] = ['cluster', 'endpoint', 'listener', 'route', 'virtualHost'];
 
 export interface DecodedResource<K extends ProxyXdsType> {
   name: string;
@@ -21,11 +21,12 @@ export interface DecodedResource<K extends ProxyXdsType> {
 const validators: { [K in ProxyXdsType]: (raw: Raw) => ValidationResult<ModelByType[K]> } = {
   listener: validateListener,
   route: validateRouteConfiguration,
+  virtualHost: validateVirtualHost,
   cluster: validateCluster,
   endpoint: validateClusterLoadAssignment,
 };
 
-const nameField: Record<ProxyXdsType, string> = { listener: 'name', route: 'name', cluster: 'name', endpoint: 'cluster_name' };
+const nameField: Record<ProxyXdsType, string> = { listener: 'name', route: 'name', virtualHost: 'name', cluster: 'name', endpoint: 'cluster_name' };
 
 /** Validate one already-decoded resource (also the unit-test entry point). */
 export function validateResource<K extends ProxyXdsType>(type: K, raw: Raw): ValidationResult<ModelByType[K]> {

@@ -162,6 +162,8 @@ export interface VirtualHost {
 export interface RouteConfiguration {
   name: string;
   virtualHosts: VirtualHost[];
+  /** Virtual hosts also arrive over VHDS (Delta ADS), merged into `virtualHosts` as they come. */
+  vhds: boolean;
   requestHeaders: HeaderMutation;
   responseHeaders: HeaderMutation;
 }
@@ -196,6 +198,9 @@ export interface HttpConnectionManager {
   routes: RouteSource;
   /** In order; the router is always last. */
   httpFilters: HttpFilterConfig[];
+  /** envoy.filters.http.on_demand is configured: a host missing from a VHDS route table is asked
+   * for before the request is answered (it acts where the virtual host lookup misses). */
+  onDemandVhds: boolean;
   /** Downstream keep-alive idle timeout (common_http_protocol_options.idle_timeout; Envoy default 1 h). */
   idleTimeoutMs: number;
   /** Whole-request timeout (request_timeout; 0: none). */
@@ -270,6 +275,7 @@ export interface ClusterLoadAssignment {
 export interface ModelByType {
   listener: Listener;
   route: RouteConfiguration;
+  virtualHost: VirtualHost;
   cluster: Cluster;
   endpoint: ClusterLoadAssignment;
 }

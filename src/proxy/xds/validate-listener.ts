@@ -1,6 +1,6 @@
 // envoy.config.listener.v3.Listener (with its HttpConnectionManager) → Listener (typed).
 import { isIP } from 'node:net';
-import { HCM_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
+import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
 import type { Cidr, FilterChain, FilterChainMatch, HttpConnectionManager, HttpFilterConfig, Listener, RouteSource, SocketAddress } from './model.js';
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 import { FAULT_TYPE_URL, faultConfig } from './validate-fault.js';
@@ -77,6 +77,7 @@ const placeholderHcm: HttpConnectionManager = {
   statPrefix: '',
   routes: { kind: 'rds', name: '' },
   httpFilters: [],
+  onDemandVhds: false,
   idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
   requestTimeoutMs: 0,
   generateRequestId: true,
@@ -159,6 +160,7 @@ function httpConnectionManager(raw: Raw, path: string, p: Problems): HttpConnect
   const codec = str(raw.codec_type) || 'AUTO';
   if (codec !== 'AUTO' && codec !== 'HTTP1') p.add(join(path, 'codec_type'), `${codec} is not supported yet (HTTP/1.1 only)`);
   const filters: HttpFilterConfig[] = [];
+  let onDemandVhds = false;
   const rawFilters = list(raw.http_filters);
   rawFilters.forEach((f, i) => {
     const fo = obj(f);
@@ -170,6 +172,11 @@ function httpConnectionManager(raw: Raw, path: string, p: Problems): HttpConnect
     if (type === ROUTER_TYPE_URL || (!type && name === 'envoy.filters.http.router')) {
       if (i !== rawFilters.length - 1) p.add(at, 'the router filter must be last');
       filters.push({ kind: 'router', name });
+    } else if (type === ON_DEMAND_TYPE_URL) {
+      // On-demand VHDS only; on-demand CDS (odcds) would need clusters discovered per request.
+      if (has(obj(fo.typed_config), 'odcds')) p.add(join(at, 'typed_config.odcds'), 'on-demand cluster discovery is not supported');
+      if (filters.some((f) => f.kind === 'router')) p.add(at, 'the on-demand filter must come before the router');
+      onDemandVhds = true;
     } else if (type === FAULT_TYPE_URL) {
       filters.push({ kind: 'fault', name, config: faultConfig(obj(fo.typed_config), join(at, 'typed_config'), p) });
     } else if (fo.is_optional !== true) {
@@ -182,6 +189,7 @@ function httpConnectionManager(raw: Raw, path: string, p: Problems): HttpConnect
     statPrefix: str(raw.stat_prefix),
     routes: routes ?? { kind: 'rds', name: '' },
     httpFilters: filters,
+    onDemandVhds,
     idleTimeoutMs: durationMs(common.idle_timeout, join(path, 'common_http_protocol_options.idle_timeout'), p) ?? DEFAULT_IDLE_TIMEOUT_MS,
     requestTimeoutMs: durationMs(raw.request_timeout, join(path, 'request_timeout'), p) ?? 0,
     generateRequestId: wrapped(raw.generate_request_id, true),

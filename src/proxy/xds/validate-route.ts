@@ -46,9 +46,39 @@ export function validateRouteConfiguration(raw: Raw): ValidationResult<RouteConf
   return { valid: true, result };
 }
 
+/** A VHDS resource: one virtual host, named `<route configuration name>/<virtual host name>`. */
+export function validateVirtualHost(raw: Raw): ValidationResult<VirtualHost> {
+  const p = new Problems();
+  const name = str(raw.name);
+  const result = virtualHost(raw, '', p, new Map());
+  if (name && !name.includes('/')) p.add('name', `"${name}" must be <route configuration name>/<virtual host name>`);
+  if (!p.empty) return { valid: false, errors: p.list.map((e) => `virtual host ${name || '(unnamed)'}: ${e}`) };
+  return { valid: true, result };
+}
+
+/** Envoy rejects the same domain in two virtual hosts of one route configuration (the choice would be
+ * arbitrary); checked again when VHDS merges virtual hosts into a table. */
+export function domainConflicts(vhosts: readonly VirtualHost[]): string[] {
+  const seen = new Map<string, string>();
+  const out: string[] = [];
+  for (const vh of vhosts) {
+    for (const d of vh.domains) {
+      const other = seen.get(d.toLowerCase());
+      if (other !== undefined && other !== vh.name) out.push(`virtual host ${vh.name}: domain "${d}" is also in virtual host "${other}"`);
+      else seen.set(d.toLowerCase(), vh.name);
+    }
+  }
+  return out;
+}
+
 /** Also used for an HCM's inline route_config (with a path prefix). */
 export function routeConfiguration(raw: Raw, path: string, p: Problems): RouteConfiguration {
-  if (has(raw, 'vhds')) p.add(join(path, 'vhds'), 'not supported');
+  const vhds = has(raw, 'vhds');
+  if (vhds) {
+    const cs = obj(obj(raw.vhds).config_source);
+    if (!has(cs, 'ads')) p.add(join(path, 'vhds.config_source'), 'only ads config sources are supported');
+    if (path) p.add(join(path, 'vhds'), 'only a route configuration from RDS can use VHDS');
+  }
   const seenDomains = new Map<string, string>();
   const virtualHosts = list(raw.virtual_hosts).map((vh, i) =>
     virtualHost(obj(vh), `${join(path, 'virtual_hosts')}[${i}]`, p, seenDomains),
@@ -56,6 +86,7 @@ export function routeConfiguration(raw: Raw, path: string, p: Problems): RouteCo
   return {
     name: str(raw.name),
     virtualHosts,
+    vhds,
     requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
     responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
   };

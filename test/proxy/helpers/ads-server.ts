@@ -26,7 +26,7 @@ interface StreamSub {
   sentVersion: string | undefined;
 }
 
-const nameField: Record<XdsType, string> = { listener: 'name', route: 'name', cluster: 'name', endpoint: 'cluster_name', secret: 'name' };
+const nameField: Record<XdsType, string> = { listener: 'name', route: 'name', cluster: 'name', endpoint: 'cluster_name', secret: 'name', virtualHost: 'name' };
 const wildcard = new Set<XdsType>(['listener', 'cluster']);
 
 export class TestAdsServer {

@@ -1,0 +1,101 @@
+// A state-of-the-world ADS stream (StreamAggregatedResources): what Envoy on SotW, gRPC's proxyless
+// xDS clients and `weft proxy --xds-protocol sotw` speak. Wildcard types get the whole set on every
+// change; named types (EDS, RDS) get the subscribed resources whose bytes changed.
+import {
+  PUSH_ORDER,
+  TypeUrl,
+  xdsTypeOf,
+  type AnyWire,
+  type DiscoveryRequestWire,
+  type DiscoveryResponseWire,
+  type XdsType,
+} from '../../api/envoy.js';
+import { allResources, lookup } from './cache.js';
+import { classify } from './classify.js';
+import { newTypeStatus, recordAck, XdsStream, type TypeStatus } from './stream-base.js';
+
+interface SotwTypeState extends TypeStatus {
+  nonce: string;
+  subscribed: string[];
+  /** RDS/EDS: what this stream last sent of each name, so a push carries only what changed. */
+  sentResources: Map<string, AnyWire>;
+}
+
+export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryResponseWire, SotwTypeState> {
+  private nonce = 0;
+
+  onRequest(req: DiscoveryRequestWire): void {
+    if (!this.identify(req.node)) return;
+    const proxyId = this.proxy!.id;
+    const type = xdsTypeOf(req.type_url);
+    if (!type || type === 'virtualHost') {
+      this.host.log(`${proxyId}: ignoring request for ${type ? 'VHDS, which needs a Delta stream,' : `unknown type ${req.type_url}`}`);
+      return;
+    }
+    const state = this.types.get(type);
+    const d = classify(req, state);
+    switch (d.kind) {
+      case 'initial': {
+        const s: SotwTypeState = state ?? { ...newTypeStatus(), nonce: '', subscribed: [], sentResources: new Map() };
+        s.subscribed = [...(req.resource_names ?? [])].sort();
+        s.sentResources.clear();
+        if (req.version_info) s.acked = req.version_info; // a reconnecting proxy already runs this version
+        this.types.set(type, s);
+        this.send(type, true);
+        return;
+      }
+      case 'nack':
+        state!.nack = { version: state!.sent ?? '', message: d.message, at: new Date().toISOString() };
+        state!.sentResources.clear(); // the proxy kept its old resources: the next push resends all
+        this.host.log(`NACK from ${proxyId} for ${type} version ${state!.sent}: ${d.message}`);
+        return;
+      case 'stale':
+        return;
+      case 'ack':
+        recordAck(state!, d.version);
+        this.host.onAck?.(proxyId, type, d.version);
+        return;
+      case 'subscription-change':
+        recordAck(state!, d.version);
+        state!.subscribed = d.names;
+        state!.sentResources.clear();
+        this.send(type, true);
+        return;
+    }
+  }
+
+  protected pushTypes(): void {
+    for (const type of PUSH_ORDER) if (this.types.has(type)) this.send(type, false);
+  }
+
+  private send(type: XdsType, force: boolean): void {
+    const state = this.types.get(type)!;
+    const encoded = this.resources()[type];
+    if (!force && encoded.version === state.sent) return;
+    let resources: AnyWire[];
+    if (type === 'listener' || type === 'cluster') {
+      // Wildcard types: every response is the whole set (the proxy removes what is absent).
+      resources = allResources(encoded);
+    } else {
+      // Named types: the proxy keeps what a response omits, so send only the subscribed resources
+      // whose bytes changed since this stream last sent them (xDS protocol, "SotW" for RDS/EDS).
+      resources = [];
+      for (const name of state.subscribed) {
+        const r = lookup(encoded, name);
+        if (!r) continue;
+        const prev = state.sentResources.get(name);
+        if (prev === r || (prev && prev.value.length === r.value.length && Buffer.compare(prev.value, r.value) === 0)) continue;
+        resources.push(r);
+        state.sentResources.set(name, r);
+      }
+      if (!resources.length && !force) return; // nothing this proxy asked for changed
+    }
+    state.nonce = String(++this.nonce);
+    state.sent = encoded.version;
+    state.sentAt = new Date().toISOString();
+    state.resources = type === 'listener' || type === 'cluster' ? resources.length : state.sentResources.size;
+    let bytes = 0;
+    for (const r of resources) bytes += r.value.length;
+    this.write({ version_info: encoded.version, resources, type_url: TypeUrl[type], nonce: state.nonce }, bytes);
+  }
+}

@@ -1,0 +1,124 @@
+// What an ADS stream does the same way for both protocols: identify the proxy from the first
+// request's node (and register its workload), hold the per-type status that /debug/syncz shows,
+// encode the proxy's resources once per snapshot, and count unflushed writes for the push throttle.
+import * as grpc from '@grpc/grpc-js';
+import type { NodeWire, XdsProtocol, XdsType } from '../../api/envoy.js';
+import { parseProxyNode, type ProxyNode } from '../model/proxy-node.js';
+import type { ProxyRegistry } from '../registry/proxy-registry.js';
+import type { EncodedSet, XdsCache } from './cache.js';
+
+export interface TypeStatus {
+  /** The snapshot version of the type last sent, or found to need no sending (delta). */
+  sent: string | null;
+  acked: string | null;
+  nack: { version: string; message: string; at: string } | null;
+  sentAt: string | null;
+  ackedAt: string | null;
+  resources: number;
+}
+
+export interface ProxyStatus {
+  id: string;
+  service: string;
+  namespace: string;
+  address: string;
+  labels: Record<string, string>;
+  protocol: XdsProtocol;
+  connectedAt: string;
+  types: Partial<Record<XdsType, TypeStatus>>;
+}
+
+/** What a stream needs from the server that owns it. */
+export interface StreamHost {
+  readonly cache: XdsCache;
+  readonly registry: ProxyRegistry;
+  log(msg: string): void;
+  countPushed(bytes: number): void;
+  onAck?: (proxyId: string, type: XdsType, version: string) => void;
+}
+
+export function newTypeStatus(): TypeStatus {
+  return { sent: null, acked: null, nack: null, sentAt: null, ackedAt: null, resources: 0 };
+}
+
+export function recordAck(s: TypeStatus, version: string): void {
+  s.acked = version;
+  s.ackedAt = new Date().toISOString();
+}
+
+export abstract class XdsStream<Req, Res, S extends TypeStatus> {
+  proxy: ProxyNode | undefined;
+  readonly connectedAt = new Date().toISOString();
+  protected readonly types = new Map<XdsType, S>();
+  private release: (() => void) | undefined;
+  private encoded: { snapshot: object; set: EncodedSet } | undefined;
+  private unflushed = 0;
+  private ended = false;
+  private readonly flushWaiters: Array<() => void> = [];
+
+  constructor(
+    protected readonly call: grpc.ServerDuplexStream<Req, Res>,
+    protected readonly host: StreamHost,
+    readonly protocol: XdsProtocol,
+  ) {}
+
+  /** Send every type whose resources moved, in push order; resolves once the writes reached the
+   * transport (or the stream ended), which is what the server's push throttle waits for. */
+  push(): Promise<void> {
+    this.pushTypes();
+    if (this.unflushed === 0 || this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  abstract onRequest(req: Req): void;
+  protected abstract pushTypes(): void;
+
+  /** On the first request: parse the node and register the workload. False: the stream is refused. */
+  protected identify(node: NodeWire | null | undefined): boolean {
+    if (this.proxy) return true;
+    const parsed = parseProxyNode(node);
+    if (!parsed.ok) {
+      this.host.log(`rejecting ADS stream: ${parsed.errors.join('; ')}`);
+      this.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: parsed.errors.join('; ') });
+      this.call.end();
+      return false;
+    }
+    this.proxy = parsed.node;
+    this.release = this.host.registry.connect(parsed.node);
+    this.host.log(`proxy connected (${this.protocol}): ${this.proxy.id}`);
+    return true;
+  }
+
+  /** This proxy's encoded resources for the cache's current snapshot (encoded once per snapshot). */
+  protected resources(): EncodedSet {
+    const snap = this.host.cache.snapshot()!;
+    if (this.encoded?.snapshot !== snap) this.encoded = { snapshot: snap, set: this.host.cache.resourcesFor(this.proxy!, this.protocol) };
+    return this.encoded.set;
+  }
+
+  protected write(msg: Res, resourceBytes: number): void {
+    this.host.countPushed(resourceBytes);
+    this.unflushed++;
+    this.call.write(msg, () => this.flushed());
+  }
+
+  private flushed(): void {
+    if (--this.unflushed > 0) return;
+    for (const w of this.flushWaiters.splice(0)) w();
+  }
+
+  status(): ProxyStatus | undefined {
+    if (!this.proxy) return undefined;
+    const types: Partial<Record<XdsType, TypeStatus>> = {};
+    for (const [t, s] of this.types) types[t] = { sent: s.sent, acked: s.acked, nack: s.nack, sentAt: s.sentAt, ackedAt: s.ackedAt, resources: s.resources };
+    const p = this.proxy;
+    return { id: p.id, service: p.service, namespace: p.namespace, address: p.address, labels: p.labels, protocol: this.protocol, connectedAt: this.connectedAt, types };
+  }
+
+  closed(): void {
+    this.ended = true;
+    for (const w of this.flushWaiters.splice(0)) w();
+    if (this.proxy) this.host.log(`proxy disconnected: ${this.proxy.id}`);
+    this.release?.();
+  }
+}

@@ -1,0 +1,387 @@
+// A keep-alive HTTP/1.1 connection pool to one upstream address, over plain `net` sockets: one
+// request at a time per connection (no pipelining), at most `maxConnections` sockets, requests
+// queued beyond that. A request is written synchronously when a connection is free (head and a
+// buffered body in one write), and the response is parsed by ResponseParser. Errors carry a
+// `code`: errno codes from the socket, ETIMEDOUT for a connect timeout, ECONNRESET for a
+// connection closed before the response ended, WEFT_E_UPSTREAM_PROTOCOL for a malformed response.
+import net from 'node:net';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { ProxyError } from '../errors.js';
+import { Http1Parser, invalidValueChar, tokenPattern, type MessageHeaders, type ResponseHead } from './parser.js';
+
+export interface UpstreamRequest {
+  method: string;
+  /** Origin-form request target. */
+  path: string;
+  /** Lower-case names; hop-by-hop headers already removed. */
+  headers: OutgoingHttpHeaders;
+  /** undefined: no body; Buffer: sent with the head; Readable: streamed (chunked unless content-length is set). */
+  body: Buffer | Readable | undefined;
+}
+
+/** The caller's side of one exchange. After abort() no callback fires. */
+export interface ExchangeHandler {
+  onResponse(status: number, statusMessage: string, headers: MessageHeaders): void;
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  onError(err: NodeJS.ErrnoException): void;
+}
+
+export interface PoolOptions {
+  ip: string;
+  port: number;
+  /** Sent as Host when the request has none. */
+  authority: string;
+  maxConnections: number;
+  /** 0: no connect timeout. */
+  connectTimeoutMs: number;
+  /** Idle connections are closed after this. */
+  idleTimeoutMs: number;
+  maxHeaderBytes?: number;
+}
+
+const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+const TCP_KEEPALIVE_MS = 60_000;
+const invalidTargetChar = /[^\x21-\x7e\x80-\xff]/;
+
+function errorWithCode(code: string, message: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(message);
+  err.code = code;
+  return err;
+}
+
+/** One request on the pool: queued, then bound to a connection until it ends. */
+export class Exchange {
+  connection: Connection | undefined;
+  done = false;
+
+  constructor(
+    readonly pool: Http1Pool,
+    readonly request: UpstreamRequest,
+    readonly handler: ExchangeHandler,
+  ) {}
+
+  /** Give up: a queued exchange leaves the queue, a running one takes its connection down. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.connection) this.connection.destroy();
+    else this.pool.dequeue(this);
+  }
+
+  /** Backpressure from the downstream: stop reading the response until resume(). */
+  pause(): void {
+    this.connection?.socket.pause();
+  }
+
+  resume(): void {
+    this.connection?.socket.resume();
+  }
+
+  fail(err: NodeJS.ErrnoException): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onError(err);
+  }
+}
+
+class Connection {
+  readonly socket: net.Socket;
+  private readonly parser: Http1Parser;
+  private exchange: Exchange | undefined;
+  private connected = false;
+  private connectTimer: NodeJS.Timeout | undefined;
+  /** A streamed request body still being written. */
+  private bodyStream: Readable | undefined;
+  /** Stops writing the streamed body (the exchange ended first). */
+  private detachBody: (() => void) | undefined;
+  private closed = false;
+  idleSince = 0;
+
+  constructor(
+    private readonly pool: Http1Pool,
+    first: Exchange,
+  ) {
+    const o = pool.options;
+    this.parser = new Http1Parser(
+      'response',
+      {
+        onResponseHead: (head) => this.onHead(head),
+        onBody: (chunk) => this.exchange?.handler.onData(chunk),
+        onComplete: (reusable) => this.onComplete(reusable),
+      },
+      o.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    );
+    this.exchange = first;
+    first.connection = this;
+    this.socket = net.connect({ host: o.ip, port: o.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
+    if (o.connectTimeoutMs > 0) {
+      this.connectTimer = setTimeout(() => this.fail(errorWithCode('ETIMEDOUT', `connect timeout after ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
+    }
+    this.socket.once('connect', () => this.onConnect());
+    this.socket.on('data', (data: Buffer) => this.onData(data));
+    this.socket.on('end', () => this.onEof());
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => this.onClose());
+  }
+
+  private onConnect(): void {
+    clearTimeout(this.connectTimer);
+    this.connected = true;
+    this.pool.connected++;
+    if (this.exchange) this.send(this.exchange);
+  }
+
+  /** Bind an exchange to this (idle, connected) connection and write it. */
+  start(ex: Exchange): void {
+    this.exchange = ex;
+    ex.connection = this;
+    this.send(ex);
+  }
+
+  private send(ex: Exchange): void {
+    const { request } = ex;
+    this.parser.expect(request.method !== 'HEAD');
+    const body = request.body;
+    let head: string;
+    try {
+      head = serializeHead(request, this.pool.options.authority, body !== undefined && !Buffer.isBuffer(body));
+    } catch (err) {
+      // Nothing was written: the connection stays good for the next request.
+      this.exchange = undefined;
+      ex.connection = undefined;
+      process.nextTick(() => ex.fail(err as NodeJS.ErrnoException));
+      this.pool.release(this);
+      return;
+    }
+    if (body === undefined) this.socket.write(head, 'latin1');
+    else if (Buffer.isBuffer(body)) {
+      // One buffer, one write syscall: head and body together.
+      const out = Buffer.allocUnsafe(head.length + body.length);
+      out.write(head, 0, 'latin1');
+      body.copy(out, head.length);
+      this.socket.write(out);
+    } else {
+      this.socket.write(head, 'latin1');
+      this.streamBody(body, ex.request.headers['content-length'] === undefined);
+    }
+  }
+
+  private streamBody(body: Readable, chunked: boolean): void {
+    this.bodyStream = body;
+    const socket = this.socket;
+    const onData = (chunk: Buffer) => {
+      let ok: boolean;
+      if (chunked) {
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        socket.write(chunk);
+        ok = socket.write('\r\n', 'latin1');
+        socket.uncork();
+      } else ok = socket.write(chunk);
+      if (!ok) {
+        body.pause();
+        socket.once('drain', () => body.resume());
+      }
+    };
+    const onEnd = () => {
+      if (chunked) socket.write('0\r\n\r\n', 'latin1');
+      detach();
+      this.bodyStream = undefined;
+    };
+    const detach = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+    };
+    this.detachBody = detach;
+    body.on('data', onData);
+    body.on('end', onEnd);
+  }
+
+  private onHead(head: ResponseHead): void {
+    const ex = this.exchange;
+    if (ex) ex.handler.onResponse(head.status, head.statusMessage, head.headers);
+  }
+
+  private onComplete(reusable: boolean): void {
+    const ex = this.exchange;
+    // A request body still streaming when the response ended leaves the connection mid-message.
+    const keep = reusable && this.bodyStream === undefined;
+    this.exchange = undefined;
+    if (ex) {
+      ex.connection = undefined;
+      ex.done = true;
+    }
+    if (!keep) this.destroy();
+    ex?.handler.onEnd();
+    if (keep) {
+      // Idle connections must read, or a server's close goes unnoticed.
+      this.socket.resume();
+      this.pool.release(this);
+    }
+  }
+
+  private onData(data: Buffer): void {
+    try {
+      this.parser.execute(data);
+    } catch (err) {
+      this.fail(err as NodeJS.ErrnoException);
+    }
+  }
+
+  private onEof(): void {
+    // A body delimited by the close ends here; any other message was cut short.
+    if (this.parser.busy && this.parser.finishOnEof()) return;
+    this.fail(errorWithCode('ECONNRESET', 'upstream closed the connection before the response ended'));
+  }
+
+  /** Take the connection down; its exchange (if any) fails with err. */
+  fail(err: NodeJS.ErrnoException): void {
+    const ex = this.exchange;
+    this.exchange = undefined;
+    this.destroy();
+    if (ex) {
+      ex.connection = undefined;
+      ex.fail(err);
+    }
+  }
+
+  private onClose(): void {
+    if (this.exchange) this.fail(errorWithCode('ECONNRESET', 'upstream connection closed'));
+    else this.destroy();
+  }
+
+  /** Take the connection down (idempotent); an exchange on it gets no further callbacks. */
+  destroy(): void {
+    this.parser.halt();
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.connectTimer);
+    this.detachBody?.();
+    this.bodyStream = undefined;
+    if (this.exchange) {
+      this.exchange.connection = undefined;
+      this.exchange = undefined;
+    }
+    if (this.connected) this.pool.connected--;
+    this.connected = false;
+    this.socket.destroy();
+    this.pool.forget(this);
+  }
+}
+
+/** The request head, validated: header values may come from route configuration. */
+function serializeHead(r: UpstreamRequest, authority: string, streamed: boolean): string {
+  if (invalidTargetChar.test(r.path) || !tokenPattern.test(r.method)) throw new ProxyError('WEFT_E_UPSTREAM_PROTOCOL', 'invalid request line');
+  let head = `${r.method} ${r.path} HTTP/1.1\r\n`;
+  const headers = r.headers;
+  if (headers.host === undefined) head += `host: ${authority}\r\n`;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (!tokenPattern.test(name)) throw new ProxyError('WEFT_E_UPSTREAM_PROTOCOL', `invalid header name "${name}"`);
+    if (Array.isArray(value)) for (const v of value) head += headerLine(name, v);
+    else head += headerLine(name, typeof value === 'string' ? value : String(value));
+  }
+  if (streamed && headers['content-length'] === undefined) head += 'transfer-encoding: chunked\r\n';
+  return head + '\r\n';
+}
+
+function headerLine(name: string, value: string): string {
+  if (invalidValueChar.test(value)) throw new ProxyError('WEFT_E_UPSTREAM_PROTOCOL', `invalid value for header "${name}"`);
+  return `${name}: ${value}\r\n`;
+}
+
+export class Http1Pool {
+  readonly options: PoolOptions;
+  /** Connected sockets (the admin's cx figure). */
+  connected = 0;
+  closing = false;
+  private readonly all = new Set<Connection>();
+  /** Most recently used last: reuse the warmest connection. */
+  private readonly idle: Connection[] = [];
+  private readonly queue: Exchange[] = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private closedWaiters: Array<() => void> = [];
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+  }
+
+  /** Send a request (written now if a connection is free); callbacks never fire before this returns. */
+  request(req: UpstreamRequest, handler: ExchangeHandler): Exchange {
+    const ex = new Exchange(this, req, handler);
+    if (this.closing) {
+      process.nextTick(() => ex.fail(errorWithCode('ECONNRESET', 'upstream pool closed')));
+      return ex;
+    }
+    const conn = this.idle.pop();
+    if (conn) conn.start(ex);
+    else if (this.all.size < this.options.maxConnections) this.all.add(new Connection(this, ex));
+    else this.queue.push(ex);
+    return ex;
+  }
+
+  /** A connection finished its exchange and is reusable. */
+  release(conn: Connection): void {
+    while (this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      if (!next.done) return conn.start(next);
+    }
+    if (this.closing) {
+      conn.destroy();
+      return;
+    }
+    conn.idleSince = Date.now();
+    this.idle.push(conn);
+    // One coarse sweep for all idle connections instead of a timer per request.
+    this.sweepTimer ??= setInterval(() => this.sweepIdle(), Math.max(1000, this.options.idleTimeoutMs / 4)).unref();
+  }
+
+  dequeue(ex: Exchange): void {
+    const i = this.queue.indexOf(ex);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  /** Called by a connection as it goes down. */
+  forget(conn: Connection): void {
+    if (!this.all.delete(conn)) return;
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    // Queued requests get the freed slot.
+    while (this.queue.length > 0 && this.all.size < this.options.maxConnections) {
+      const next = this.queue.shift()!;
+      if (!next.done) this.all.add(new Connection(this, next));
+    }
+    if (this.idle.length === 0) this.stopSweep();
+    if (this.all.size === 0 && this.closedWaiters.length > 0) for (const w of this.closedWaiters.splice(0)) w();
+  }
+
+  private sweepIdle(): void {
+    const cutoff = Date.now() - this.options.idleTimeoutMs;
+    for (const conn of this.idle.filter((c) => c.idleSince <= cutoff)) conn.destroy();
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  /** Requests in flight and queued finish; idle connections close now, busy ones when done. */
+  close(): Promise<void> {
+    this.closing = true;
+    for (const conn of [...this.idle]) conn.destroy();
+    if (this.all.size === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.closedWaiters.push(resolve));
+  }
+
+  /** Cut everything: exchanges in flight and queued fail. */
+  destroy(): void {
+    this.closing = true;
+    const err = errorWithCode('ECONNRESET', 'upstream pool destroyed');
+    for (const ex of this.queue.splice(0)) ex.fail(err);
+    for (const conn of [...this.all]) conn.fail(err);
+    this.stopSweep();
+  }
+}

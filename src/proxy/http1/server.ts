@@ -1,0 +1,466 @@
+// The downstream HTTP/1.1 server of a listener, over plain `net` sockets: requests are parsed by
+// Http1Parser (which rejects smuggling shapes: content-length with transfer-encoding, bad
+// content-length, transfer-encoding not ending in chunked, several Host headers), answered 400
+// (431 for oversized headers) and the connection closed. One request per connection is served
+// at a time; pipelined requests wait, unparsed, until the response before them is complete.
+// `Expect: 100-continue` is answered at once, as Node's server does. Idle (keep-alive) and
+// request timeouts are checked by one coarse sweep per server, not a timer per request.
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import { Http1ParseError, Http1Parser, invalidValueChar, tokenPattern, type MessageHeaders, type RequestHead } from './parser.js';
+
+export interface ServerOptions {
+  onRequest(req: DownstreamRequest, res: DownstreamResponse): void;
+  /** Whether to serve a new connection (false: it is closed at once). */
+  acceptConnection(socket: net.Socket): boolean;
+  maxHeaderBytes?: number;
+}
+
+const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+/** Time allowed to receive a request's head (Node's headersTimeout default). */
+const HEAD_TIMEOUT_MS = 60_000;
+const SWEEP_INTERVAL_MS = 1000;
+const CONTINUE_LINE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+let dateSecond = 0;
+let dateValue = '';
+/** The Date header value, rebuilt at most once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+export class DownstreamRequest {
+  readonly method: string;
+  /** The request-target as sent. */
+  readonly url: string;
+  /** Lower-case names; the connection manager may add x-request-id. */
+  readonly headers: MessageHeaders;
+  readonly httpVersion: '1.0' | '1.1';
+  readonly socket: net.Socket;
+  /** The body, when the request has one (content-length > 0 or chunked). */
+  readonly body: Readable | undefined;
+
+  constructor(head: RequestHead, socket: net.Socket, body: Readable | undefined) {
+    this.method = head.method;
+    this.url = head.target;
+    this.headers = head.headers;
+    this.httpVersion = head.http10 ? '1.0' : '1.1';
+    this.socket = socket;
+    this.body = body;
+  }
+}
+
+/** The answer to one request. Events: 'close' (finished, or the connection went away first),
+ * 'drain' (write() returned false and the socket caught up). */
+export class DownstreamResponse extends EventEmitter {
+  headersSent = false;
+  /** end() was called. */
+  finished = false;
+  destroyed = false;
+  private closeAfter: boolean;
+  private noBody: boolean;
+  private chunked = false;
+  private pendingHead: string | undefined;
+
+  constructor(
+    private readonly conn: ServerConnection,
+    private readonly isHead: boolean,
+    private readonly http10: boolean,
+    keepAlive: boolean,
+  ) {
+    super();
+    this.closeAfter = !keepAlive;
+    this.noBody = isHead;
+  }
+
+  /** Close the connection after this response (a draining listener). */
+  closeConnectionAfter(): void {
+    this.closeAfter = true;
+  }
+
+  writeHead(status: number, headers?: OutgoingHttpHeaders): void;
+  writeHead(status: number, statusMessage: string, headers?: OutgoingHttpHeaders): void;
+  writeHead(status: number, a?: string | OutgoingHttpHeaders, b?: OutgoingHttpHeaders): void {
+    if (this.headersSent) throw new Error('writeHead: headers already sent');
+    const message = typeof a === 'string' ? a : (STATUS_CODES[status] ?? 'Unknown');
+    const headers = (typeof a === 'string' ? b : a) ?? {};
+    if (invalidValueChar.test(message) || status < 100 || status > 999) throw new Error(`writeHead: invalid status ${status} ${message}`);
+    this.noBody = this.isHead || status === 204 || status === 304 || status < 200;
+    let head = `HTTP/1.1 ${status} ${message}\r\n`;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (!tokenPattern.test(name)) throw new Error(`writeHead: invalid header name "${name}"`);
+      if (Array.isArray(value)) for (const v of value) head += field(name, v);
+      else head += field(name, typeof value === 'string' ? value : String(value));
+    }
+    if (headers.date === undefined) head += `date: ${httpDate()}\r\n`;
+    if (headers['content-length'] === undefined && !this.noBody) {
+      // Without a length the body is chunked, or for an HTTP/1.0 client runs to the close.
+      if (this.http10) this.closeAfter = true;
+      else {
+        this.chunked = true;
+        head += 'transfer-encoding: chunked\r\n';
+      }
+    }
+    if (this.closeAfter) head += 'connection: close\r\n';
+    else if (this.http10) head += 'connection: keep-alive\r\n';
+    this.pendingHead = head + '\r\n';
+    this.headersSent = true;
+  }
+
+  /** Returns false when the socket's buffer is full: wait for 'drain'. */
+  write(chunk: Buffer | string): boolean {
+    if (this.destroyed || this.finished) return false;
+    if (!this.headersSent) this.writeHead(200);
+    const socket = this.conn.socket;
+    this.conn.corkForTick();
+    if (this.pendingHead !== undefined) {
+      socket.write(this.pendingHead, 'latin1');
+      this.pendingHead = undefined;
+    }
+    if (this.noBody || chunk.length === 0) return !socket.writableNeedDrain;
+    if (this.chunked) {
+      socket.write(`${Buffer.byteLength(chunk).toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      return socket.write('\r\n', 'latin1');
+    }
+    return socket.write(chunk);
+  }
+
+  end(chunk?: Buffer | string): void {
+    if (this.destroyed || this.finished) return;
+    if (!this.headersSent) this.writeHead(200);
+    this.write(chunk ?? '');
+    if (this.chunked) this.conn.socket.write('0\r\n\r\n', 'latin1');
+    this.finished = true;
+    this.conn.onResponseFinished(this, this.closeAfter);
+    this.emit('close');
+  }
+
+  /** Cut the connection (the client sees the response break off). */
+  destroy(_err?: Error): void {
+    if (this.destroyed) return;
+    this.conn.destroy();
+  }
+
+  /** The connection is gone: tell whoever waits on this response. */
+  onConnectionClosed(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (!this.finished) this.emit('close');
+  }
+}
+
+function field(name: string, value: string): string {
+  if (invalidValueChar.test(value)) throw new Error(`writeHead: invalid value for header "${name}"`);
+  return `${name}: ${value}\r\n`;
+}
+
+class ServerConnection {
+  readonly socket: net.Socket;
+  private readonly parser: Http1Parser;
+  /** The response to the request being served. */
+  private response: DownstreamResponse | undefined;
+  /** The body of the request being received, while it is wanted. */
+  private body: Readable | undefined;
+  private requestComplete = false;
+  /** Bytes after a complete request (pipelining), parsed once its response is done. */
+  private held: Buffer | undefined;
+  /** Inside parser.execute: finishing an exchange must wait until it returns. */
+  private parsing = false;
+  private nextPending = false;
+  private corked = false;
+  private closed = false;
+  /** The client shut down its sending side: close once what it sent is answered. */
+  private clientEnded = false;
+  /** When the current request's first bytes arrived (0: none under way). */
+  requestStartedAt = 0;
+  idleSince = Date.now();
+
+  constructor(
+    private readonly server: Http1Server,
+    socket: net.Socket,
+  ) {
+    this.socket = socket;
+    this.parser = new Http1Parser(
+      'request',
+      {
+        onRequestHead: (head) => this.onRequestHead(head),
+        onBody: (chunk) => this.onBody(chunk),
+        onComplete: () => this.onRequestComplete(),
+      },
+      server.options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    );
+    this.parser.expect();
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('drain', () => this.response?.emit('drain'));
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+    socket.on('end', () => this.onEnd());
+  }
+
+  get idle(): boolean {
+    return this.response === undefined && !this.parser.started;
+  }
+
+  /** Writes in this tick leave in one syscall (head and body together). */
+  corkForTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(this.uncork);
+  }
+
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private onData(data: Buffer): void {
+    if (this.held) {
+      // A pipelined request waits; so does reading until its turn comes.
+      this.held = Buffer.concat([this.held, data]);
+      this.socket.pause();
+      return;
+    }
+    this.feed(data);
+  }
+
+  private feed(data: Buffer | undefined): void {
+    while (data && !this.closed) {
+      if (!this.parser.started) this.requestStartedAt = Date.now();
+      let consumed: number;
+      this.parsing = true;
+      try {
+        consumed = this.parser.execute(data);
+      } catch (err) {
+        if (!(err instanceof Http1ParseError)) throw err;
+        return this.badRequest(err);
+      } finally {
+        this.parsing = false;
+      }
+      const rest = consumed < data.length ? data.subarray(consumed) : undefined;
+      if (this.nextPending) {
+        // The exchange finished while its request was parsed: go straight on to the next.
+        this.nextPending = false;
+        this.startNext();
+        data = rest;
+        continue;
+      }
+      if (rest) {
+        this.held = rest;
+        this.socket.pause();
+      }
+      break;
+    }
+    this.closeIfHalfClosedAndDone();
+  }
+
+  private closeIfHalfClosedAndDone(): void {
+    if (this.clientEnded && !this.closed && this.response === undefined && this.held === undefined) {
+      if (this.parser.started) this.destroy(); // a partial request will never complete
+      else this.endConnection();
+    }
+  }
+
+  private endConnection(): void {
+    this.uncork();
+    this.closed = true;
+    this.parser.halt();
+    this.socket.end();
+  }
+
+  private onRequestHead(head: RequestHead): void {
+    this.requestComplete = false;
+    // Without a request timeout only the head is timed.
+    if (this.server.requestTimeoutMs === 0) this.requestStartedAt = 0;
+    const expect = head.headers.expect;
+    let body: Readable | undefined;
+    if (head.hasBody) {
+      body = new Readable({ read: () => this.socket.resume() });
+      this.body = body;
+    }
+    const req = new DownstreamRequest(head, this.socket, body);
+    const res = new DownstreamResponse(this, head.method === 'HEAD', head.http10, head.keepAlive && !this.server.closing);
+    this.response = res;
+    if (expect !== undefined) {
+      if (typeof expect === 'string' && expect.toLowerCase() === '100-continue' && !head.http10) this.socket.write(CONTINUE_LINE, 'latin1');
+      else {
+        // An expectation this server cannot meet (RFC 9110 §10.1.1).
+        res.closeConnectionAfter();
+        res.writeHead(417, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+    }
+    this.server.options.onRequest(req, res);
+  }
+
+  private onBody(chunk: Buffer): void {
+    // Backpressure: stop reading the socket until the body's consumer asks for more.
+    if (this.body && !this.body.push(chunk)) this.socket.pause();
+  }
+
+  private onRequestComplete(): void {
+    this.requestComplete = true;
+    this.requestStartedAt = 0;
+    const body = this.body;
+    this.body = undefined;
+    body?.push(null);
+    if (this.response?.finished) this.exchangeDone();
+  }
+
+  onResponseFinished(res: DownstreamResponse, closeAfter: boolean): void {
+    if (res !== this.response) return;
+    if (closeAfter) return this.endConnection();
+    if (this.requestComplete) return this.exchangeDone();
+    // Answered before the request body arrived: read and drop the rest of it, then go on.
+    this.body = undefined;
+    this.socket.resume();
+  }
+
+  private exchangeDone(): void {
+    if (this.parsing) {
+      this.nextPending = true;
+      return;
+    }
+    this.startNext();
+    const held = this.held;
+    this.held = undefined;
+    this.socket.resume();
+    if (held) this.feed(held);
+    else this.closeIfHalfClosedAndDone();
+  }
+
+  private startNext(): void {
+    this.response = undefined;
+    this.requestComplete = false;
+    this.idleSince = Date.now();
+    this.parser.expect();
+  }
+
+  private onEnd(): void {
+    // The client half-closed: answer what it sent (pipelined requests too), then close.
+    this.clientEnded = true;
+    if (this.response?.finished) this.destroy(); // answered, but the request body was cut short
+    else this.closeIfHalfClosedAndDone();
+  }
+
+  private badRequest(err: Http1ParseError): void {
+    if (this.response) {
+      // Mid-exchange (a broken request body): all we can do is cut the connection.
+      this.destroy();
+      return;
+    }
+    const status = err.headerOverflow ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    this.closed = true;
+    this.parser.halt();
+    this.socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1');
+  }
+
+  /** Request timeout: answer 408 if nothing was sent yet, and close. */
+  timeOut(): void {
+    const res = this.response;
+    if (res && res.headersSent) return this.destroy();
+    this.closed = true;
+    this.parser.halt();
+    this.socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', 'latin1');
+    res?.onConnectionClosed();
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.parser.halt();
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.body?.destroy();
+    this.body = undefined;
+    this.response?.onConnectionClosed();
+    this.server.forget(this);
+  }
+}
+
+export class Http1Server {
+  readonly options: ServerOptions;
+  /** Idle keep-alive connections are closed after this; 0: never. */
+  keepAliveTimeoutMs = 5000;
+  /** Time to receive a whole request; 0: only the head timeout applies. */
+  requestTimeoutMs = 0;
+  closing = false;
+  private readonly net: net.Server;
+  private readonly connections = new Set<ServerConnection>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ServerOptions) {
+    this.options = options;
+    // Half-open: a client may shut down its side after a request and still read the response.
+    this.net = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.net.once('error', reject);
+      this.net.listen({ host, port, exclusive: true }, () => {
+        this.net.off('error', reject);
+        this.net.on('error', () => {}); // later errors are per connection
+        resolve();
+      });
+    });
+  }
+
+  /** The bound port (0 before listen). */
+  get port(): number {
+    const a = this.net.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.closing || !this.options.acceptConnection(socket)) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new ServerConnection(this, socket));
+    this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+  }
+
+  forget(conn: ServerConnection): void {
+    this.connections.delete(conn);
+    if (this.connections.size === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const conn of this.connections) {
+      if (conn.requestStartedAt > 0) {
+        const limit = this.requestTimeoutMs > 0 ? this.requestTimeoutMs : HEAD_TIMEOUT_MS;
+        if (now - conn.requestStartedAt > limit) conn.timeOut();
+      } else if (conn.idle && this.keepAliveTimeoutMs > 0 && now - conn.idleSince > this.keepAliveTimeoutMs) conn.destroy();
+    }
+  }
+
+  closeIdleConnections(): void {
+    for (const conn of this.connections) if (conn.idle) conn.destroy();
+  }
+
+  closeAllConnections(): void {
+    for (const conn of this.connections) conn.destroy();
+  }
+
+  /** Stop accepting; resolves when every connection has closed. */
+  close(): Promise<void> {
+    this.closing = true;
+    return new Promise((resolve) => this.net.close(() => resolve()));
+  }
+}
