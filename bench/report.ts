@@ -55,7 +55,13 @@ export function evaluateTargets(rep: BenchReport): Target[] {
   const cpu = maxOf(weft?.proxies?.map((p) => p.cpuPer1kAtRate) ?? []);
   judge('CPU per sidecar', '≤ 0.2 vCPU per 1,000 rps', `${f(cpu)} vCPU (busier sidecar)`, cpu === undefined ? undefined : cpu <= 0.2);
   const rss = maxOf(weft?.proxies?.map((p) => p.loadRssMiB) ?? []);
-  judge('RSS per sidecar', '≤ 50 MiB at 1,000 rps', `${f(rss, 1)} MiB (larger sidecar)`, rss === undefined ? undefined : rss <= 50);
+  const priv = maxOf(weft?.proxies?.flatMap((p) => (p.loadPrivateMiB === undefined ? [] : [p.loadPrivateMiB])) ?? []);
+  judge(
+    'RSS per sidecar',
+    '≤ 50 MiB at 1,000 rps',
+    `${f(rss, 1)} MiB (larger sidecar${priv === undefined ? '' : `; ${f(priv, 1)} MiB of it private`})`,
+    rss === undefined ? undefined : rss <= 50,
+  );
   const tput = ratio(weft?.max?.rps, hap?.max?.rps);
   judge(
     'max throughput of the pair',
@@ -97,13 +103,13 @@ function dataplaneMd(dp: DataplaneResult): string[] {
       `Latency: open loop at ${c.rps} rps over ${c.openLoopConnections} connections, ${c.rounds} × ${c.seconds} s per row (rows interleaved${c.rounds >= 3 ? '; each percentile is the median over rounds' : ''}), ` +
       `measured from each request's scheduled send time (counting any wait for a free connection; see bench/README.md); "added" is the row's percentile minus the direct row's. ` +
       `Max throughput: \`wrk -t 1 -c ${c.wrkConnections} -d ${c.wrkSeconds}s\`. CPU is utime+stime per 1,000 requests ` +
-      `(= vCPU at 1,000 rps); RSS from /proc/<pid>/status. Ratios are to the HAProxy pair in the same run.`,
+      `(= vCPU at 1,000 rps); RSS (VmRSS) from /proc/<pid>/status, and in brackets its private part at 1,000 rps (RssAnon: what each further copy of the same program costs; the rest is the executable's pages, shared by every copy on the machine). Ratios are to the HAProxy pair in the same run.`,
     '',
     `Direct (no proxy): p50 ${f(direct?.latency?.p50)} ms, p90 ${f(direct?.latency?.p90)} ms, p99 ${f(direct?.latency?.p99)} ms, max ${f(direct?.max?.rps, 0)} req/s. ` +
       `The generator's own wake-up lateness (p99 up to ${f(maxOf(dp.rows.flatMap((r) => r.openLoop?.map((o) => o.sendLag.p99) ?? [])))} ms in this run) is excluded; ` +
       `the last column gives added p99 measured from the actual write as a cross-check.`,
     '',
-    '| pair | added p50 ms | added p90 ms | added p99 ms | p99 vs HAProxy | max req/s | vs HAProxy | CPU s/1k req client / server (at max) | RSS MiB idle → 1k rps → max, client / server | added p99 from write ms |',
+    '| pair | added p50 ms | added p90 ms | added p99 ms | p99 vs HAProxy | max req/s | vs HAProxy | CPU s/1k req client / server (at max) | RSS MiB idle → 1k rps [private] → max, client / server | added p99 from write ms |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |',
   ];
   for (const r of dp.rows) {
@@ -114,7 +120,9 @@ function dataplaneMd(dp: DataplaneResult): string[] {
     }
     const px = r.proxies ?? [];
     const cpu = px.map((p) => `${f(p.cpuPer1kAtRate)} (${f(p.cpuPer1kAtMax)})`).join(' / ');
-    const rss = px.map((p) => `${f(p.idleRssMiB, 1)} → ${f(p.loadRssMiB, 1)} → ${f(p.maxRssMiB, 1)}`).join(' / ');
+    const rss = px
+      .map((p) => `${f(p.idleRssMiB, 1)} → ${f(p.loadRssMiB, 1)}${p.loadPrivateMiB === undefined ? '' : ` [${f(p.loadPrivateMiB, 1)}]`} → ${f(p.maxRssMiB, 1)}`)
+      .join(' / ');
     lines.push(
       `| ${r.name} | ${f(r.added?.p50)} | ${f(r.added?.p90)} | ${f(r.added?.p99)} | ${f(ratio(r.added?.p99, hap?.added?.p99), 2)}× | ` +
         `${f(r.max?.rps, 0)} | ${f(ratio(r.max?.rps, hap?.max?.rps), 2)}× | ${cpu} | ${rss} | ${f(r.addedService?.p99)} |`,

@@ -36,6 +36,8 @@ export interface ProxyFigures {
   role: 'client' | 'server';
   idleRssMiB: number;
   loadRssMiB: number;
+  /** RssAnon at 1,000 rps: the part not shared with other copies of the same executable. */
+  loadPrivateMiB: number;
   /** CPU seconds per 1,000 requests at the fixed rate (= vCPU used per 1,000 rps). */
   cpuPer1kAtRate: number;
   /** CPU seconds per 1,000 requests at saturation. */
@@ -148,6 +150,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
     // Open loop at the fixed rate: rounds interleave the rows.
     const cpuAtRate = new Map<Topology, number[]>();
     const rssAtRate = new Map<Topology, number[]>();
+    const privateAtRate = new Map<Topology, number[]>();
     const reqsAtRate = new Map<Topology, number>();
     for (let round = 0; round < opts.rounds; round++) {
       for (const [t, run] of running) {
@@ -164,6 +167,8 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         });
         const cpu1 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
         const rss = samplers.map((s) => s.stop());
+        const prevPrivate = privateAtRate.get(t) ?? run.proxies.map(() => 0);
+        privateAtRate.set(t, prevPrivate.map((m, i) => Math.max(m, samplers[i].maxPrivate)));
         const { samples: raw, serviceSamples: rawSvc, ...rest } = res;
         results.get(t)!.openLoop!.push(rest);
         samples.set(t, [...(samples.get(t) ?? []), ...raw]);
@@ -208,6 +213,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         role: p.role,
         idleRssMiB: round(idle.get(t)![i] / MiB, 1),
         loadRssMiB: round(rssAtRate.get(t)![i] / MiB, 1),
+        loadPrivateMiB: round(privateAtRate.get(t)![i] / MiB, 1),
         cpuPer1kAtRate: round(cpuAtRate.get(t)![i] / (reqs / 1000), 4),
         cpuPer1kAtMax: r.max ? round((cpu1[i] - cpu0[i]) / (r.max.requests / 1000), 4) : NaN,
         maxRssMiB: round(maxRss[i] / MiB, 1),

@@ -58,9 +58,16 @@ export function peakRssBytes(pid: number): number {
   return statusField(pid, 'VmHWM');
 }
 
-/** Samples RSS every `everyMs` while running; reports the maximum seen. */
+/** The private, anonymous part of the resident set (RssAnon): what one more process of the same
+ * program costs, since its executable's pages (RssFile) are shared by every copy on the machine. */
+export function privateRssBytes(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + statusField(p, 'RssAnon'), 0);
+}
+
+/** Samples RSS every `everyMs` while running; reports the maximum seen (and of its private part). */
 export class RssSampler {
   private max = 0;
+  maxPrivate = 0;
   private timer: NodeJS.Timeout;
   constructor(
     private readonly pid: number,
@@ -71,6 +78,7 @@ export class RssSampler {
   }
   private sample(): void {
     this.max = Math.max(this.max, rssBytes(this.pid));
+    this.maxPrivate = Math.max(this.maxPrivate, privateRssBytes(this.pid));
   }
   stop(): number {
     clearInterval(this.timer);

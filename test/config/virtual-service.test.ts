@@ -172,6 +172,7 @@ describe('VirtualService: invalid specs', () => {
     { name: 'match port out of range', spec: vs({ match: [{ port: 0 }] }), error: { code: 'WEFT_E_INVALID_VALUE', path: 'spec.http[0].match[0].port', message: /1\.\.65535/ } },
     { name: 'bad source label', spec: vs({ match: [{ sourceLabels: { app: 'a b' } }] }), error: { code: 'WEFT_E_INVALID_VALUE', path: 'spec.http[0].match[0].sourceLabels.app', message: /invalid label value/ } },
     { name: 'ignoreUriCase not a bool', spec: vs({ match: [{ ignoreUriCase: 'yes' }] }), error: { code: 'WEFT_E_TYPE', path: 'spec.http[0].match[0].ignoreUriCase', message: /true or false/ } },
+    { name: 'CR/LF in a header value', spec: vs({ headers: { request: { set: { 'x-a': 'v\r\nx-b: 1' } } } }), error: { code: 'WEFT_E_INVALID_VALUE', path: 'spec.http[0].headers.request.set.x-a', message: /control character/ } },
     { name: 'modifying a pseudo-header', spec: vs({ headers: { response: { set: { ':status': '200' } } } }), error: { code: 'WEFT_E_INVALID_VALUE', path: 'spec.http[0].headers.response.set[":status"]', message: /pseudo-header/ } },
     { name: 'bad gateway name', spec: vs({}, { gateways: ['ns/Bad_Name'] }), error: { code: 'WEFT_E_INVALID_VALUE', path: 'spec.gateways[0]', message: /invalid gateway name/ } },
     { name: 'http not a list', spec: { hosts: ['reviews'], http: { route: [] } }, error: { code: 'WEFT_E_TYPE', path: 'spec.http', message: /must be a list, got an object/ } },

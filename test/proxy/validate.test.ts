@@ -25,7 +25,7 @@ const routeCfg = (routes: object[], extraVhosts: object[] = []) => ({
   name: 'r',
   virtual_hosts: [{ name: 'v1', domains: ['a'], routes }, ...extraVhosts],
 });
-const fwd = (route: object, match: object = { prefix: '/' }) => routeCfg([{ match, route }]);
+const fwd = (route: object, match: object = { prefix: '/' }, extra: object = {}) => routeCfg([{ match, route, ...extra }]);
 const eds = (extra: object = {}) => ({ name: 'c', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, ...extra });
 const ep = (address: string, port: number) => ({ endpoint: { address: { socket_address: { address, port_value: port } } } });
 
@@ -160,6 +160,18 @@ const bad: BadCase[] = [
     type: 'route',
     input: fwd({ cluster: 'c', request_mirror_policies: [{ cluster: 'm' }] }),
     error: /routes\[0\]\.route\.request_mirror_policies: not supported$/,
+  },
+  {
+    name: 'CR/LF in an added header value',
+    type: 'route',
+    input: fwd({ cluster: 'c' }, undefined, { request_headers_to_add: [{ header: { key: 'x-a', value: 'ok\r\nx-injected: 1' } }] }),
+    error: /routes\[0\]\.request_headers_to_add\[0\]\.header\.value: contains a character not allowed in a header value/,
+  },
+  {
+    name: 'added header name that is not a token',
+    type: 'route',
+    input: fwd({ cluster: 'c' }, undefined, { response_headers_to_add: [{ header: { key: 'x a', value: 'v' } }] }),
+    error: /routes\[0\]\.response_headers_to_add\[0\]\.header\.key: "x a" is not a valid header name$/,
   },
   { name: 'direct response status', type: 'route', input: routeCfg([{ match: { prefix: '/' }, direct_response: { status: 99 } }]), error: /direct_response\.status: must be 200\.\.599, got 99$/ },
 ];

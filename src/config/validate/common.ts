@@ -144,6 +144,8 @@ export function readStringMatch(
 }
 
 const HEADER_NAME = /^[-_A-Za-z0-9]+$/;
+/** Anything but HTAB, SP, visible ASCII and obs-text (RFC 9110 §5.5): a CR or LF would split the message. */
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export function headerNameProblem(name: string): string | undefined {
   if (name === '') return 'header name cannot be empty';
@@ -172,7 +174,10 @@ function readHeaderOperations(issues: Issues, v: unknown, path: Path, allowAutho
   for (const op of ['set', 'add'] as const) {
     const m = f.strMap(op);
     if (!m) continue;
-    for (const name of Object.keys(m)) checkName(name, [...f.at(op), name], op);
+    for (const [name, value] of Object.entries(m)) {
+      checkName(name, [...f.at(op), name], op);
+      if (INVALID_HEADER_VALUE.test(value)) issues.add('WEFT_E_INVALID_VALUE', [...f.at(op), name], `header value ${JSON.stringify(value)} contains a control character (CR, LF, NUL, …)`);
+    }
     out[op] = m;
   }
   const remove = f.strList('remove');

@@ -14,6 +14,7 @@ import type { XdsCache } from './cache.js';
 import { DeltaStream } from './delta-stream.js';
 import { SotwStream } from './sotw-stream.js';
 import type { ProxyStatus, StreamHost, TypeStatus, XdsStream } from './stream-base.js';
+import { WriteBudget } from './write-budget.js';
 
 export type { ProxyStatus, TypeStatus } from './stream-base.js';
 
@@ -27,6 +28,8 @@ export interface AdsServerOptions {
   /** Proxies being pushed to at once; the rest wait their turn (Istio's PILOT_PUSH_THROTTLE). Bounds
    * the memory a push to thousands of proxies holds in transport buffers. */
   maxConcurrentPushes?: number;
+  /** Response bytes handed to the transport and not yet sent, across all streams (default 64 MiB). */
+  maxBytesInFlight?: number;
 }
 
 export class AdsServer implements StreamHost {
@@ -43,9 +46,11 @@ export class AdsServer implements StreamHost {
   /** Streams waiting for a push (insertion order = fairness) and how many pushes are in flight. */
   private readonly pushQueue = new Set<AnyStream>();
   private pushesInFlight = 0;
+  readonly writeBudget: WriteBudget;
 
   constructor(opts: AdsServerOptions) {
     this.maxConcurrentPushes = opts.maxConcurrentPushes ?? 100;
+    this.writeBudget = new WriteBudget(opts.maxBytesInFlight ?? 64 * 1024 * 1024);
     this.cache = opts.cache;
     this.registry = opts.registry;
     this.log = opts.log ?? (() => {});

@@ -6,6 +6,7 @@ import type { NodeWire, XdsProtocol, XdsType } from '../../api/envoy.js';
 import { parseProxyNode, type ProxyNode } from '../model/proxy-node.js';
 import type { ProxyRegistry } from '../registry/proxy-registry.js';
 import type { EncodedSet, XdsCache } from './cache.js';
+import type { WriteBudget, WriteTicket } from './write-budget.js';
 
 export interface TypeStatus {
   /** The snapshot version of the type last sent, or found to need no sending (delta). */
@@ -33,6 +34,7 @@ export interface StreamHost {
   readonly cache: XdsCache;
   readonly registry: ProxyRegistry;
   log(msg: string): void;
+  readonly writeBudget: WriteBudget;
   countPushed(bytes: number): void;
   onAck?: (proxyId: string, type: XdsType, version: string) => void;
 }
@@ -54,6 +56,8 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
   private encoded: { snapshot: object; set: EncodedSet } | undefined;
   private unflushed = 0;
   private ended = false;
+  /** Budget held by writes the transport has not finished; returned if the stream ends first. */
+  private readonly tickets = new Set<WriteTicket>();
   private readonly flushWaiters: Array<() => void> = [];
 
   constructor(
@@ -99,7 +103,18 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
   protected write(msg: Res, resourceBytes: number): void {
     this.host.countPushed(resourceBytes);
     this.unflushed++;
-    this.call.write(msg, () => this.flushed());
+    this.host.writeBudget.admit(resourceBytes, (ticket) => {
+      if (this.ended) {
+        ticket.release();
+        return;
+      }
+      this.tickets.add(ticket);
+      this.call.write(msg, () => {
+        this.tickets.delete(ticket);
+        ticket.release();
+        this.flushed();
+      });
+    });
   }
 
   private flushed(): void {
@@ -117,6 +132,8 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
 
   closed(): void {
     this.ended = true;
+    for (const t of this.tickets) t.release();
+    this.tickets.clear();
     for (const w of this.flushWaiters.splice(0)) w();
     if (this.proxy) this.host.log(`proxy disconnected: ${this.proxy.id}`);
     this.release?.();

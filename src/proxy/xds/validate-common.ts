@@ -2,6 +2,7 @@
 // unpackAny returns them: snake_case, enums as strings, Duration {seconds, nanos}, wrappers
 // {value}), and a collector that keeps every problem with its field path.
 import type { HeaderAppendAction, HeaderMutation, HeaderValueOption, Percent, StringMatcher } from './model.js';
+import { invalidValueChar, tokenPattern } from '../http1/parser.js';
 
 export type Raw = Record<string, unknown>;
 
@@ -178,7 +179,16 @@ export function headerMutation(addRaw: unknown, removeRaw: unknown, path: string
     } else if (has(o, 'append')) {
       action = wrapped(o.append, true) ? 'append' : 'overwrite';
     }
+    if (!tokenPattern.test(key)) {
+      p.add(join(at, 'header.key'), `"${key}" is not a valid header name`);
+      return;
+    }
     const value = typeof header.value === 'string' ? header.value : Buffer.from(str(header.raw_value), 'base64').toString();
+    // Refused here rather than at write time: a CR or LF in a value would split the message.
+    if (invalidValueChar.test(value)) {
+      p.add(join(at, 'header.value'), `contains a character not allowed in a header value (${JSON.stringify(value)})`);
+      return;
+    }
     add.push({ key, value, action });
   });
   const remove: string[] = [];
