@@ -1,7 +1,6 @@
 // `weft proxy`: parse and check the flags (all strings from commander), start the sidecar,
 // and turn SIGTERM/SIGINT into a graceful drain. Only wiring lives here.
 import { isIP } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
 import { XDS_PROTOCOLS, type XdsProtocol } from '../api/envoy.js';
 import { ProxyErrorCodes } from '../proxy/errors.js';
 import { Proxy, type ProxyOptions } from '../proxy/proxy.js';
@@ -101,9 +100,6 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
 }
 
 export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
-  // A sidecar's young generation stays at 1 MiB semi-spaces (V8's default grows to 16): at 1,000
-  // rps that measured 80 → 68 MiB RSS with the same throughput and CPU (bench/README.md).
-  setFlagsFromString('--max-semi-space-size=1');
   const parsed = parseProxyFlags(flags);
   if (!parsed.ok) {
     for (const e of parsed.errors) process.stderr.write(`weft proxy: ${e}\n`);
