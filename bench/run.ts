@@ -28,7 +28,8 @@ const HELP = `usage: npm run bench -- [options]
   --update-readme         put this run's tables into bench/README.md (default for a full run)
   --render <file.json>    print the Markdown of a saved result (with --update-readme: into the README)
   --profile <dir>         run Weft processes with --cpu-prof, profiles into <dir>
-                          (summarize with: node dist/bench/lib/profile-summary.js <file>)`;
+                          (summarize with: node dist/bench/lib/profile-summary.js <file>)
+  --weft-node-args <args> Node flags for the Weft processes, to try one (e.g. --weft-node-args=--single-threaded-gc)`;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
       'no-save': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       profile: { type: 'string' },
+      'weft-node-args': { type: 'string' },
       'update-readme': { type: 'boolean', default: false },
       render: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -99,7 +101,10 @@ async function main(): Promise<void> {
   const commit = git(['rev-parse', '--short', 'HEAD']) || 'uncommitted';
   const dirty = git(['status', '--porcelain', '--', 'src', 'bench']) !== '';
   const startedAt = new Date();
-  const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : [];
+  const nodeArgs = [
+    ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []),
+    ...(values['weft-node-args']?.split(/\s+/).filter(Boolean) ?? []),
+  ];
 
   const report: BenchReport = {
     date: startedAt.toISOString(),
