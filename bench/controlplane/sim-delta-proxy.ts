@@ -4,16 +4,9 @@
 // on-demand filter would ask for them on the first request to each. It ACKs every response and
 // resubscribes with initial_resource_versions after a reconnect. Responses are scanned, not decoded;
 // the few CDS/LDS resources it must read are decoded once per process (versions are digests).
-import type * as grpc from '@grpc/grpc-js';
-import {
-  aggregatedDiscoveryService,
-  TypeUrl,
-  unpackAny,
-  xdsTypeOf,
-  type DeltaDiscoveryRequestWire,
-  type XdsType,
-} from '../../src/api/envoy.js';
-import { now, reconnectDelay, simGrpcClient, simNode, windowStats, type SimClient, type SimIdentity, type TypeTrack } from './sim-proxy.js';
+import { TypeUrl, unpackAny, type DeltaDiscoveryRequestWire, type XdsType } from '../../src/api/envoy.js';
+import { eachField } from './wire-scan.js';
+import { SimClientBase, windowStats, type ScannedEnvelope, type SimIdentity, type TypeTrack } from './sim-client.js';
 
 const ROUTE_CONFIG = 'virtualOutbound';
 
@@ -29,33 +22,6 @@ interface ScannedResponse {
   nonce: string;
   resources: ScannedResource[];
   removed: string[];
-}
-
-/** Calls fn(field, start, end) for each length-delimited field of buf[start, end). */
-function eachField(buf: Buffer, start: number, end: number, fn: (field: number, s: number, e: number) => void): void {
-  let i = start;
-  const varint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const b = buf[i++];
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) return v;
-      mul *= 128;
-    }
-  };
-  while (i < end) {
-    const tag = varint();
-    const wire = tag & 7;
-    if (wire === 0) varint();
-    else if (wire === 5) i += 4;
-    else if (wire === 1) i += 8;
-    else if (wire === 2) {
-      const len = varint();
-      fn(Math.floor(tag / 8), i, i + len);
-      i += len;
-    } else throw new Error(`unexpected wire type ${wire} in DeltaDiscoveryResponse`);
-  }
 }
 
 /** DeltaDiscoveryResponse: 1 system_version_info, 2 resources, 4 type_url, 5 nonce, 6 removed_resources;
@@ -111,11 +77,7 @@ function referenced(type: 'cluster' | 'listener', r: ScannedResource): string[] 
   return names;
 }
 
-type DeltaCall = grpc.ClientDuplexStream<DeltaDiscoveryRequestWire, ScannedResponse>;
-
-export class SimDeltaProxy implements SimClient {
-  readonly id: string;
-  readonly types = new Map<XdsType, TypeTrack>();
+export class SimDeltaProxy extends SimClientBase<DeltaDiscoveryRequestWire, ScannedResponse> {
   /** What this proxy has, per type: resource name → version (initial_resource_versions). */
   private readonly have = new Map<XdsType, Map<string, string>>();
   /** CDS/LDS resources → the EDS/RDS names they reference. */
@@ -123,84 +85,31 @@ export class SimDeltaProxy implements SimClient {
   /** Names wanted per named type, and what the current stream was told. */
   private readonly wanted = new Map<XdsType, Set<string>>();
   private readonly onStream = new Map<XdsType, Set<string>>();
-  private call: DeltaCall | undefined;
-  private client: grpc.Client | undefined;
-  private sentNode = false;
-  closed = false;
-  error: string | undefined;
-  reconnects = 0;
 
-  constructor(
-    readonly who: SimIdentity,
-    private readonly xdsAddress: string,
-  ) {
-    this.id = `sidecar~${who.ip}~${who.service}-${who.index}.${who.namespace}~${who.namespace}.svc.cluster.local`;
+  constructor(who: SimIdentity, xdsAddress: string) {
+    super(who, xdsAddress, 'DeltaAggregatedResources', ['cluster', 'listener', 'endpoint', 'route', 'virtualHost']);
   }
 
-  get synced(): boolean {
-    for (const t of ['cluster', 'listener', 'endpoint', 'route', 'virtualHost'] as const) if (!this.types.get(t)?.ackedAt) return false;
-    return true;
+  protected override scan(buf: Buffer): ScannedEnvelope<ScannedResponse> {
+    const res = scanDelta(buf);
+    return { res, typeUrl: res.type_url, resources: res.resources.length };
   }
 
-  start(): void {
-    this.client = simGrpcClient(this.xdsAddress);
-    this.openStream();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.call?.cancel();
-    this.client?.close();
-  }
-
-  private openStream(): void {
-    const method = aggregatedDiscoveryService().service.DeltaAggregatedResources;
-    const deserialize = (buf: Buffer): ScannedResponse => {
-      windowStats.bytes += buf.length;
-      const res = scanDelta(buf);
-      const t = xdsTypeOf(res.type_url);
-      if (t) {
-        const s = (windowStats.byType[t] ??= { responses: 0, bytes: 0, resources: 0 });
-        s.responses++;
-        s.bytes += buf.length;
-        s.resources += res.resources.length;
-      }
-      return res;
-    };
-    const call = this.client!.makeBidiStreamRequest(method.path, method.requestSerialize as (r: DeltaDiscoveryRequestWire) => Buffer, deserialize);
-    this.call = call;
-    this.sentNode = false;
+  protected override onStreamOpen(): void {
     this.onStream.clear();
-    let ended = false;
-    const onEnd = (why: string): void => {
-      if (ended || this.closed) return;
-      ended = true;
-      this.error = why;
-      const delay = reconnectDelay(this.reconnects);
-      this.reconnects++;
-      setTimeout(() => {
-        if (!this.closed) this.openStream();
-      }, delay);
-    };
-    call.on('data', (res: ScannedResponse) => {
-      this.error = undefined;
-      this.onResponse(res);
-    });
-    call.on('error', (e: Error) => onEnd(e.message));
-    call.on('end', () => onEnd('stream ended by the server'));
     // Wildcard CDS and LDS, then (on a reconnect) every named subscription, each with what it has.
-    for (const t of ['cluster', 'listener'] as const) this.request(t, [], [], true);
+    for (const t of ['cluster', 'listener'] as const) this.send(this.request(t, [], [], true));
     for (const t of ['endpoint', 'route', 'virtualHost'] as const) {
       const names = this.wanted.get(t);
       if (names?.size) {
         this.onStream.set(t, new Set(names));
-        this.request(t, [...names], [], true);
+        this.send(this.request(t, [...names], [], true));
       }
     }
   }
 
-  private request(type: XdsType, subscribe: string[], unsubscribe: string[], initial: boolean, nonce = ''): void {
-    const req: DeltaDiscoveryRequestWire = {
+  private request(type: XdsType, subscribe: string[], unsubscribe: string[], initial: boolean, nonce = ''): DeltaDiscoveryRequestWire {
+    return {
       type_url: TypeUrl[type],
       resource_names_subscribe: subscribe,
       resource_names_unsubscribe: unsubscribe,
@@ -208,11 +117,6 @@ export class SimDeltaProxy implements SimClient {
       response_nonce: nonce,
       error_detail: null,
     };
-    if (!this.sentNode) {
-      this.sentNode = true;
-      req.node = simNode(this.who, this.id);
-    }
-    this.call?.write(req);
   }
 
   /** Tell the stream how the wanted names of a named type changed. */
@@ -224,17 +128,10 @@ export class SimDeltaProxy implements SimClient {
     const unsubscribe = told ? [...told].filter((n) => !next.has(n)) : [];
     if (!subscribe.length && !unsubscribe.length) return;
     this.onStream.set(type, new Set(next));
-    this.request(type, subscribe, unsubscribe, !told);
+    this.send(this.request(type, subscribe, unsubscribe, !told));
   }
 
-  private onResponse(res: ScannedResponse): void {
-    windowStats.responses++;
-    windowStats.lastResponseAt = now();
-    const type = xdsTypeOf(res.type_url);
-    if (!type) return;
-    const track = this.types.get(type) ?? { version: '', nonce: '', names: [], ackedAt: 0, responses: 0 };
-    this.types.set(type, track);
-    track.responses++;
+  protected override onResponse(type: XdsType, track: TypeTrack, res: ScannedResponse): void {
     const have = this.have.get(type) ?? new Map<string, string>();
     this.have.set(type, have);
     for (const r of res.resources) {
@@ -248,15 +145,12 @@ export class SimDeltaProxy implements SimClient {
         for (const r of res.resources) if (r.any) refs.set(r.name, referenced(type, r));
       } catch (e) {
         windowStats.decodeErrors++;
-        this.call?.write({ type_url: res.type_url, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: res.nonce, error_detail: { code: 3, message: String((e as Error).message) } });
+        this.send({ type_url: res.type_url, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: res.nonce, error_detail: { code: 3, message: String((e as Error).message) } });
         return;
       }
       for (const name of res.removed) refs.delete(name);
     }
-    track.version = res.system_version_info;
-    track.nonce = res.nonce;
-    this.request(type, [], [], false, res.nonce);
-    track.ackedAt = now();
+    this.recordAck(track, res.system_version_info, res.nonce, this.request(type, [], [], false, res.nonce));
     if (type === 'cluster') this.want('endpoint', [...this.refs.cluster.values()].flat());
     else if (type === 'listener') this.want('route', [...this.refs.listener.values()].flat());
     else if (type === 'route' && !this.wanted.has('virtualHost')) {

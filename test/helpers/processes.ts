@@ -54,15 +54,30 @@ export async function stopAll(procs: Proc[]): Promise<void> {
 }
 
 /** Ports that were free a moment ago (bound to :0 and released). */
+/** Ports handed to processes started later must not come from the kernel's ephemeral range
+ * (32768–60999 here): between our check and the child's bind, any outgoing connection on the
+ * machine may take an ephemeral port as its local port (EADDRINUSE). Pick below it instead. */
+const PORT_RANGE = { first: 20_000, last: 29_999 };
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const ports: number[] = [];
+  const span = PORT_RANGE.last - PORT_RANGE.first + 1;
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > 50 * n) throw new Error(`freePorts: no ${n} free ports in ${PORT_RANGE.first}-${PORT_RANGE.last}`);
+    const port = PORT_RANGE.first + Math.floor(Math.random() * span);
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    ports.push(port);
+  }
   return ports;
 }
 

@@ -6,20 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '../../src/api/envoy.js';
 import { Proxy } from '../../src/proxy/proxy.js';
 import { TestAdsServer } from './helpers/ads-server.js';
+import { startProxyUnderTest } from './helpers/proxy-under-test.js';
 import { eventually, freePort, rdsListener, request, startUpstream, staticCluster, type Upstream } from './helpers/resources.js';
-
-const workload = {
-  service: 'client',
-  namespace: 'default',
-  labels: { version: 'v1' },
-  serviceAccount: 'default',
-  address: '127.0.0.1',
-  appPort: 1,
-  servicePort: 1,
-  outboundPort: 15001,
-  inboundPort: 15006,
-  protocol: 'HTTP',
-};
 
 function vhost(name: string, route: object, match: object = { prefix: '/' }): object {
   return { name, domains: [name], routes: [{ match, route }] };
@@ -89,15 +77,7 @@ describe('proxy resilience', () => {
       return true;
     });
     deadPort = await freePort();
-    await ads.start();
-    ads.set('cluster', 'c1', clusters());
-    ads.set('listener', 'l1', [rdsListener('out', 0)]);
-    ads.set('route', 'r1', [routes()]);
-    proxy = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload, adminPort: 0, xdsBackoff: { initialMs: 20, maxMs: 100 }, drainTimeoutMs: 3000 });
-    await proxy.start();
-    await proxy.whenReady(5000);
-    port = proxy.listenerPort('out')!;
-    await eventually(async () => (await request(port, { host: 'good' })).status === 200, 5000, 'routes');
+    ({ proxy, port } = await startProxyUnderTest(ads, { clusters: clusters(), routes: routes(), readyHost: 'good', drainTimeoutMs: 3000 }));
   });
 
   after(async () => {

@@ -8,20 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Proxy } from '../../src/proxy/proxy.js';
 import { TestAdsServer } from './helpers/ads-server.js';
-import { eventually, rdsListener, request, staticCluster } from './helpers/resources.js';
-
-const workload = {
-  service: 'client',
-  namespace: 'default',
-  labels: { version: 'v1' },
-  serviceAccount: 'default',
-  address: '127.0.0.1',
-  appPort: 1,
-  servicePort: 1,
-  outboundPort: 15001,
-  inboundPort: 15006,
-  protocol: 'HTTP',
-};
+import { startProxyUnderTest } from './helpers/proxy-under-test.js';
+import { eventually, request, staticCluster } from './helpers/resources.js';
 
 const MiB = 1024 * 1024;
 
@@ -68,15 +56,11 @@ describe('streaming through the proxy', () => {
   before(async () => {
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const upPort = (upstream.address() as AddressInfo).port;
-    await ads.start();
-    ads.set('cluster', 'c1', [staticCluster('app', [upPort])]);
-    ads.set('listener', 'l1', [rdsListener('out', 0)]);
-    ads.set('route', 'r1', [{ name: 'out', virtual_hosts: [{ name: 'app', domains: ['app'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] }]);
-    proxy = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload, adminPort: 0, xdsBackoff: { initialMs: 20, maxMs: 100 } });
-    await proxy.start();
-    await proxy.whenReady(5000);
-    port = proxy.listenerPort('out')!;
-    await eventually(async () => (await request(port, { host: 'app' })).status === 200, 5000, 'routes');
+    ({ proxy, port } = await startProxyUnderTest(ads, {
+      clusters: [staticCluster('app', [upPort])],
+      routes: { name: 'out', virtual_hosts: [{ name: 'app', domains: ['app'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] },
+      readyHost: 'app',
+    }));
   });
 
   after(async () => {

@@ -2,65 +2,22 @@
 // the types whose resources changed.
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { after, before, test } from 'node:test';
-import { aggregatedDiscoveryService, toStruct, TypeUrl, unpackAny, type DiscoveryResponseWire } from '../../src/api/envoy.js';
-import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
-import { ProxyRegistry } from '../../src/controlplane/registry/proxy-registry.js';
-import { XdsCache } from '../../src/controlplane/xds/cache.js';
-import { AdsServer } from '../../src/controlplane/xds/server.js';
+import { test } from 'node:test';
+import { aggregatedDiscoveryService, TypeUrl, unpackAny, type DiscoveryRequestWire, type DiscoveryResponseWire } from '../../src/api/envoy.js';
 import { configFrom, proxy } from '../translate/fixtures.js';
+import { openAdsCall, serveLoopbackAds, sidecarNode } from './loopback-ads.js';
 
-const registry = new ProxyRegistry({ graceMs: 50 });
-const cache = new XdsCache();
-const server = new AdsServer({ cache, registry, log: (m) => console.log('# ' + m) });
-let port = 0;
 const extra = proxy('ratings', 'v1', 9);
 let withRatings = false;
-const rebuild = () => {
-  cache.setSnapshot(buildSnapshot({ config: configFrom(), proxies: [...registry.proxies(), ...(withRatings ? [extra] : [])], domain: 'cluster.local' }));
-  server.push();
-};
-registry.onChange(rebuild);
-
-before(async () => {
-  rebuild();
-  port = await server.listen('127.0.0.1:0', aggregatedDiscoveryService().service);
-});
-after(async () => {
-  await server.close();
-  registry.close();
-});
+const { server, rebuild, address } = serveLoopbackAds({ graceMs: 50, config: () => configFrom(), extraProxies: () => (withRatings ? [extra] : []) });
 
 let instances = 0;
 function connect(service: string, version: string) {
-  const Client = aggregatedDiscoveryService();
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
-  const call: grpc.ClientDuplexStream<any, DiscoveryResponseWire> = client.StreamAggregatedResources();
-  const queue: DiscoveryResponseWire[] = [];
-  const waiters: Array<(r: DiscoveryResponseWire) => void> = [];
-  call.on('data', (r: DiscoveryResponseWire) => (waiters.length ? waiters.shift()!(r) : queue.push(r)));
-  call.on('error', () => {});
-  const node = {
-    id: `sidecar~127.0.0.2~${service}-${version}.default~default.svc.cluster.local`,
-    cluster: service,
-    metadata: toStruct({ NAMESPACE: 'default', LABELS: { app: service, version }, INSTANCE_IPS: `127.0.1.${++instances}`, WEFT_SERVICE: service, WEFT_PORTS: [{ service_port: 9080, endpoint_port: 15006, app_port: 8080, protocol: 'HTTP' }] }),
-  };
+  const c = openAdsCall<Partial<DiscoveryRequestWire>, DiscoveryResponseWire>(address(), 'StreamAggregatedResources');
+  const node = sidecarNode(`sidecar~127.0.0.2~${service}-${version}.default~default.svc.cluster.local`, service, version, `127.0.1.${++instances}`);
   return {
-    send: (typeUrl: string, extraFields: object = {}) => call.write({ node, type_url: typeUrl, version_info: '', resource_names: [], response_nonce: '', ...extraFields }),
-    next: (ms = 2000) =>
-      new Promise<DiscoveryResponseWire>((resolve, reject) => {
-        if (queue.length) return resolve(queue.shift()!);
-        const t = setTimeout(() => reject(new Error('no response')), ms);
-        waiters.push((r) => {
-          clearTimeout(t);
-          resolve(r);
-        });
-      }),
-    pending: () => queue.length,
-    close: () => {
-      call.end();
-      client.close();
-    },
+    ...c,
+    send: (typeUrl: string, extraFields: object = {}) => c.write({ node, type_url: typeUrl, version_info: '', resource_names: [], response_nonce: '', ...extraFields }),
   };
 }
 
@@ -131,7 +88,7 @@ test('an endpoint change pushes EDS only, and only the assignments that changed'
 
 test('a stream whose node lacks an id is refused', async () => {
   const Client = aggregatedDiscoveryService();
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as any;
+  const client = new Client(address(), grpc.credentials.createInsecure()) as any;
   const call = client.StreamAggregatedResources();
   const err = await new Promise<grpc.ServiceError>((resolve) => {
     call.on('error', resolve);

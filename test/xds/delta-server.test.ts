@@ -3,21 +3,10 @@
 // (virtual hosts by host alias, a host that does not exist, a VirtualService edit reaching only the
 // proxies subscribed to that host) with what /debug/syncz says meanwhile.
 import assert from 'node:assert/strict';
-import * as grpc from '@grpc/grpc-js';
-import { after, before, test } from 'node:test';
-import {
-  aggregatedDiscoveryService,
-  toStruct,
-  TypeUrl,
-  unpackAny,
-  type DeltaDiscoveryRequestWire,
-  type DeltaDiscoveryResponseWire,
-} from '../../src/api/envoy.js';
-import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
-import { ProxyRegistry } from '../../src/controlplane/registry/proxy-registry.js';
-import { XdsCache } from '../../src/controlplane/xds/cache.js';
-import { AdsServer } from '../../src/controlplane/xds/server.js';
+import { test } from 'node:test';
+import { TypeUrl, unpackAny, type DeltaDiscoveryRequestWire, type DeltaDiscoveryResponseWire } from '../../src/api/envoy.js';
 import { configFrom, fixture, proxy, yaml } from '../translate/fixtures.js';
+import { openAdsCall, serveLoopbackAds, sidecarNode } from './loopback-ads.js';
 
 const DR = fixture('istio/bookinfo/networking/destination-rule-all.yaml');
 const reviewsTo = (subset: string) =>
@@ -30,69 +19,27 @@ spec:
   - route: [{ destination: { host: reviews, subset: ${subset} } }]
 `);
 
-const registry = new ProxyRegistry({ graceMs: 20 });
-const cache = new XdsCache();
-const server = new AdsServer({ cache, registry, log: (m) => console.log('# ' + m) });
-let port = 0;
 let config = configFrom(DR);
 // ratings and details always exist (registered by instances that never connect); reviews too.
 const fixed = [proxy('ratings', 'v1', 20), proxy('details', 'v1', 21), proxy('reviews', 'v1', 22)];
 let extra = [proxy('extra', 'v1', 23)];
-const rebuild = () => {
-  cache.setSnapshot(buildSnapshot({ config, proxies: [...registry.proxies(), ...fixed, ...extra], domain: 'cluster.local' }));
-  server.push();
-};
-registry.onChange(rebuild);
-
-before(async () => {
-  rebuild();
-  port = await server.listen('127.0.0.1:0', aggregatedDiscoveryService().service);
-});
-after(async () => {
-  await server.close();
-  registry.close();
-});
+const { server, rebuild, address } = serveLoopbackAds({ graceMs: 20, config: () => config, extraProxies: () => [...fixed, ...extra] });
 
 let instances = 0;
 function connectDelta(service: string, version: string) {
-  const Client = aggregatedDiscoveryService();
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-    DeltaAggregatedResources(): grpc.ClientDuplexStream<DeltaDiscoveryRequestWire, DeltaDiscoveryResponseWire>;
-  };
-  const call = client.DeltaAggregatedResources();
-  const queue: DeltaDiscoveryResponseWire[] = [];
-  const waiters: Array<(r: DeltaDiscoveryResponseWire) => void> = [];
-  call.on('data', (r: DeltaDiscoveryResponseWire) => (waiters.length ? waiters.shift()!(r) : queue.push(r)));
-  call.on('error', () => {});
+  const c = openAdsCall<DeltaDiscoveryRequestWire, DeltaDiscoveryResponseWire>(address(), 'DeltaAggregatedResources');
   const id = `sidecar~127.0.2.${++instances}~${service}-${version}.default~default.svc.cluster.local`;
-  const node = {
-    id,
-    cluster: service,
-    metadata: toStruct({ NAMESPACE: 'default', LABELS: { app: service, version }, INSTANCE_IPS: `127.0.2.${instances}`, WEFT_SERVICE: service, WEFT_PORTS: [{ service_port: 9080, endpoint_port: 15006, app_port: 8080, protocol: 'HTTP' }] }),
-  };
+  const node = sidecarNode(id, service, version, `127.0.2.${instances}`);
   let sentNode = false;
   return {
+    ...c,
     id,
     send: (typeUrl: string, fields: Partial<DeltaDiscoveryRequestWire> = {}) => {
-      call.write({ ...(sentNode ? {} : { node }), type_url: typeUrl, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '', ...fields });
+      c.write({ ...(sentNode ? {} : { node }), type_url: typeUrl, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '', ...fields });
       sentNode = true;
     },
     ack: (r: DeltaDiscoveryResponseWire, extraFields: Partial<DeltaDiscoveryRequestWire> = {}) =>
-      call.write({ type_url: r.type_url, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: r.nonce, ...extraFields }),
-    next: (ms = 2000) =>
-      new Promise<DeltaDiscoveryResponseWire>((resolve, reject) => {
-        if (queue.length) return resolve(queue.shift()!);
-        const t = setTimeout(() => reject(new Error('no response')), ms);
-        waiters.push((r) => {
-          clearTimeout(t);
-          resolve(r);
-        });
-      }),
-    pending: () => queue.length,
-    close: () => {
-      call.end();
-      client.close();
-    },
+      c.write({ type_url: r.type_url, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: r.nonce, ...extraFields }),
   };
 }
 
