@@ -102,7 +102,7 @@ function dataplaneMd(dp: DataplaneResult): string[] {
     `Client → client-side proxy → server-side proxy → nginx (\`return 200\`, 1 KiB body), HTTP/1.1 keep-alive, loopback. ` +
       `Latency: open loop at ${c.rps} rps over ${c.openLoopConnections} connections, ${c.rounds} × ${c.seconds} s per row (rows interleaved${c.rounds >= 3 ? '; each percentile is the median over rounds' : ''}), ` +
       `measured from each request's scheduled send time (counting any wait for a free connection; see bench/README.md); "added" is the row's percentile minus the direct row's. ` +
-      `Max throughput: \`wrk -t 1 -c ${c.wrkConnections} -d ${c.wrkSeconds}s\`. CPU is utime+stime per 1,000 requests ` +
+      `Max throughput: \`wrk -t 1 -c ${c.wrkConnections} -d ${c.wrkSeconds}s\`${c.rounds > 1 ? `, the median of ${c.rounds} interleaved rounds` : ''}. CPU is utime+stime per 1,000 requests ` +
       `(= vCPU at 1,000 rps); RSS (VmRSS) from /proc/<pid>/status, and in brackets its private part at 1,000 rps (RssAnon: what each further copy of the same program costs; the rest is the executable's pages, shared by every copy on the machine). Ratios are to the HAProxy pair in the same run.`,
     '',
     `Direct (no proxy): p50 ${f(direct?.latency?.p50)} ms, p90 ${f(direct?.latency?.p90)} ms, p99 ${f(direct?.latency?.p99)} ms, max ${f(direct?.max?.rps, 0)} req/s. ` +

@@ -59,7 +59,9 @@ export interface RowResult {
   serviceLatency?: Percentiles;
   addedService?: { p50: number; p90: number; p99: number };
   openLoop?: Omit<LoadgenResult, 'samples' | 'serviceSamples'>[];
+  /** The median of the closed-loop rounds (by req/s); every round is in maxRounds. */
   max?: WrkResult;
+  maxRounds?: WrkResult[];
   proxies?: ProxyFigures[];
 }
 
@@ -185,26 +187,45 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
       }
     }
 
-    // Closed loop, one row at a time.
-    for (const [t, run] of running) {
-      opts.log(`dataplane: ${t.name} max throughput (wrk -c ${opts.wrkConnections} -t 1 -d ${opts.wrkSeconds}s)`);
-      const cpu0 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
-      const samplers = run.proxies.map((p) => new RssSampler(p.proc.pid));
-      const r = results.get(t)!;
-      try {
-        r.max = await runWrk(tools.wrk.path, {
-          port: run.port,
-          host: ctx.host,
-          connections: opts.wrkConnections,
-          threads: 1,
-          seconds: opts.wrkSeconds,
-        });
-        opts.log(`  ${r.max.rps.toFixed(0)} req/s, errors ${r.max.errors}, non-2xx ${r.max.non2xx}`);
-      } catch (e) {
-        r.error = String((e as Error).message ?? e).slice(0, 2000);
+    // Closed loop: one row at a time, in interleaved rounds like the open loop; a row's figure is its
+    // median round, so one round disturbed by a neighbour on this VM does not decide it.
+    const wrkRounds = new Map<Topology, WrkResult[]>();
+    const cpuAtMax = new Map<Topology, number[]>();
+    const rssAtMax = new Map<Topology, number[]>();
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const [t, run] of running) {
+        opts.log(`dataplane: ${t.name} max throughput (wrk -c ${opts.wrkConnections} -t 1 -d ${opts.wrkSeconds}s), round ${round + 1}/${opts.rounds}`);
+        const cpu0 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
+        const samplers = run.proxies.map((p) => new RssSampler(p.proc.pid));
+        try {
+          const w = await runWrk(tools.wrk.path, {
+            port: run.port,
+            host: ctx.host,
+            connections: opts.wrkConnections,
+            threads: 1,
+            seconds: opts.wrkSeconds,
+          });
+          wrkRounds.set(t, [...(wrkRounds.get(t) ?? []), w]);
+          opts.log(`  ${w.rps.toFixed(0)} req/s, errors ${w.errors}, non-2xx ${w.non2xx}`);
+        } catch (e) {
+          results.get(t)!.error = String((e as Error).message ?? e).slice(0, 2000);
+        }
+        const cpu1 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
+        const rss = samplers.map((s) => s.stop());
+        const prevCpu = cpuAtMax.get(t) ?? run.proxies.map(() => 0);
+        cpuAtMax.set(t, prevCpu.map((c, i) => c + cpu1[i] - cpu0[i]));
+        const prevRss = rssAtMax.get(t) ?? run.proxies.map(() => 0);
+        rssAtMax.set(t, prevRss.map((m, i) => Math.max(m, rss[i])));
       }
-      const cpu1 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
-      const maxRss = samplers.map((s) => s.stop());
+    }
+    for (const [t, run] of running) {
+      const r = results.get(t)!;
+      const rounds = wrkRounds.get(t) ?? [];
+      if (rounds.length) {
+        r.maxRounds = rounds;
+        r.max = [...rounds].sort((a, b) => a.rps - b.rps)[Math.floor((rounds.length - 1) / 2)];
+      }
+      const requestsAtMax = rounds.reduce((sum, w) => sum + w.requests, 0);
       r.latencyMerged = summarize(samples.get(t) ?? []);
       r.latency = medianOfRounds((r.openLoop ?? []).map((o) => o.latency), r.latencyMerged);
       r.serviceLatency = medianOfRounds((r.openLoop ?? []).map((o) => o.service), summarize(serviceSamples.get(t) ?? []));
@@ -215,8 +236,8 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         loadRssMiB: round(rssAtRate.get(t)![i] / MiB, 1),
         loadPrivateMiB: round(privateAtRate.get(t)![i] / MiB, 1),
         cpuPer1kAtRate: round(cpuAtRate.get(t)![i] / (reqs / 1000), 4),
-        cpuPer1kAtMax: r.max ? round((cpu1[i] - cpu0[i]) / (r.max.requests / 1000), 4) : NaN,
-        maxRssMiB: round(maxRss[i] / MiB, 1),
+        cpuPer1kAtMax: requestsAtMax ? round(cpuAtMax.get(t)![i] / (requestsAtMax / 1000), 4) : NaN,
+        maxRssMiB: round(rssAtMax.get(t)![i] / MiB, 1),
       }));
     }
     const direct = [...results.values()].find((r) => r.name === 'direct');
