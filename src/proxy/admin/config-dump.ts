@@ -20,6 +20,13 @@ function typed(raw: AppliedResource['raw'], typeUrl: string): Record<string, unk
 
 export function renderConfigDump(status: Record<ProxyXdsType, TypeStatus>, xds: XdsConnectionInfo): Record<string, unknown> {
   const items = (t: ProxyXdsType) => [...status[t].resources.values()].sort((a, b) => a.name.localeCompare(b.name));
+  /** One of Envoy's per-type dumps: the type's version, then each resource with its own. */
+  const dynamicDump = (dump: string, listField: string, t: 'cluster' | 'route' | 'endpoint', resourceField: string) => ({
+    '@type': `${ADMIN}${dump}`,
+    version_info: status[t].version,
+    last_updated: status[t].lastUpdated ?? null,
+    [listField]: items(t).map((r) => ({ version_info: r.version, [resourceField]: typed(r.raw, TypeUrl[t]), last_updated: r.lastUpdated })),
+  });
   return {
     configs: [
       {
@@ -31,38 +38,12 @@ export function renderConfigDump(status: Record<ProxyXdsType, TypeStatus>, xds: 
           active_state: { version_info: r.version, listener: typed(r.raw, TypeUrl.listener), last_updated: r.lastUpdated },
         })),
       },
-      {
-        '@type': `${ADMIN}ClustersConfigDump`,
-        version_info: status.cluster.version,
-        last_updated: status.cluster.lastUpdated ?? null,
-        dynamic_active_clusters: items('cluster').map((r) => ({
-          version_info: r.version,
-          cluster: typed(r.raw, TypeUrl.cluster),
-          last_updated: r.lastUpdated,
-        })),
-      },
-      {
-        '@type': `${ADMIN}RoutesConfigDump`,
-        // Not in Envoy's message (RDS versions are per resource); kept for a quick look. A VHDS route
-        // configuration is shown with the virtual hosts received so far merged in, as it routes.
-        version_info: status.route.version,
-        last_updated: status.route.lastUpdated ?? null,
-        dynamic_route_configs: items('route').map((r) => ({
-          version_info: r.version,
-          route_config: typed(r.raw, TypeUrl.route),
-          last_updated: r.lastUpdated,
-        })),
-      },
-      {
-        '@type': `${ADMIN}EndpointsConfigDump`,
-        version_info: status.endpoint.version,
-        last_updated: status.endpoint.lastUpdated ?? null,
-        dynamic_endpoint_configs: items('endpoint').map((r) => ({
-          version_info: r.version,
-          endpoint_config: typed(r.raw, TypeUrl.endpoint),
-          last_updated: r.lastUpdated,
-        })),
-      },
+      dynamicDump('ClustersConfigDump', 'dynamic_active_clusters', 'cluster', 'cluster'),
+      // version_info is not in Envoy's RoutesConfigDump (RDS versions are per resource); kept for a
+      // quick look. A VHDS route configuration is shown with the virtual hosts received so far merged
+      // in, as it routes.
+      dynamicDump('RoutesConfigDump', 'dynamic_route_configs', 'route', 'route_config'),
+      dynamicDump('EndpointsConfigDump', 'dynamic_endpoint_configs', 'endpoint', 'endpoint_config'),
     ],
     xds,
   };
