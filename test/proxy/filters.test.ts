@@ -26,7 +26,12 @@ describe('headers', () => {
       'x-secret': 's',
       'x-kept': 'k',
     });
-    assert.deepEqual(out, { host: 'a', 'x-kept': 'k' });
+    assert.deepEqual({ ...out }, { host: 'a', 'x-kept': 'k' });
+  });
+
+  it('keeps the framing a Connection option names (content-length is not hop-by-hop)', () => {
+    const out = forwardableHeaders({ host: 'a', connection: 'content-length, host, x-gone', 'content-length': '5', 'x-gone': '1' });
+    assert.deepEqual({ ...out }, { host: 'a', 'content-length': '5' });
   });
 
   it('applies header mutations by append action', () => {

@@ -166,7 +166,7 @@ export class Forward {
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
     attempt.exchange = host.pool.request(
-      { method: this.ctx.method, path: this.path, headers: this.headers, body: this.body === null ? this.ctx.req.body : this.body },
+      { method: this.ctx.method, path: this.path, headers: this.headers, body: this.body === null ? this.ctx.req.body : this.body, bodyLength: this.ctx.req.contentLength },
       attempt,
     );
   }

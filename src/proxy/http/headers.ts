@@ -5,12 +5,16 @@ import type { LocalReplyReason } from '../errors.js';
 import type { MessageHeaders } from '../http1/parser.js';
 import type { DownstreamResponse } from '../http1/server.js';
 import type { HeaderMutation } from '../xds/model.js';
+import { createHeaderMap } from './header-map.js';
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+/** Headers the Connection option may not remove: framing is decided by the codec from the parsed
+ * message (a peer naming content-length in Connection must not unframe the body it sends). */
+const notNominable = new Set(['content-length', 'host']);
 
 /** Copy headers minus hop-by-hop ones and those the Connection header names. */
 export function forwardableHeaders(src: MessageHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
+  const out = createHeaderMap<OutgoingHttpHeaders>();
   const raw = src.connection;
   const connection = Array.isArray(raw) ? raw.join(',') : raw;
   let named: Set<string> | undefined;
@@ -19,7 +23,7 @@ export function forwardableHeaders(src: MessageHeaders): OutgoingHttpHeaders {
   }
   for (const key in src) {
     if (hopByHop.has(key)) continue;
-    if (named?.has(key)) continue;
+    if (named?.has(key) && !notNominable.has(key)) continue;
     out[key] = src[key];
   }
   return out;
@@ -62,9 +66,11 @@ export function sendLocalReply(
     res.destroy();
     return;
   }
-  const headers: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  const headers = createHeaderMap<OutgoingHttpHeaders>();
+  headers['content-type'] = 'text/plain; charset=utf-8';
+  headers['content-length'] = Buffer.byteLength(body);
   if (reason) headers['x-weft-reason'] = reason;
-  if (extra) Object.assign(headers, extra);
+  if (extra) for (const k of Object.keys(extra)) headers[k] = extra[k];
   res.writeHead(status, headers);
   res.end(body);
 }

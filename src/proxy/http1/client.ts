@@ -16,8 +16,10 @@ export interface UpstreamRequest {
   path: string;
   /** Lower-case names; hop-by-hop headers already removed. */
   headers: OutgoingHttpHeaders;
-  /** undefined: no body; Buffer: sent with the head; Readable: streamed (chunked unless content-length is set). */
+  /** undefined: no body; Buffer: sent with the head; Readable: streamed. */
   body: Buffer | Readable | undefined;
+  /** A streamed body's length when known (sent as content-length); otherwise it is chunked. */
+  bodyLength?: number;
 }
 
 /** The caller's side of one exchange. After abort() no callback fires. */
@@ -146,7 +148,7 @@ class Connection {
     const body = request.body;
     let head: string;
     try {
-      head = serializeHead(request, this.pool.options.authority, body !== undefined && !Buffer.isBuffer(body));
+      head = serializeHead(request, this.pool.options.authority);
     } catch (err) {
       // Nothing was written: the connection stays good for the next request.
       this.exchange = undefined;
@@ -164,7 +166,7 @@ class Connection {
       this.socket.write(out);
     } else {
       this.socket.write(head, 'latin1');
-      this.streamBody(body, ex.request.headers['content-length'] === undefined);
+      this.streamBody(body, !(request.bodyLength !== undefined && request.bodyLength >= 0));
     }
   }
 
@@ -271,20 +273,28 @@ class Connection {
   }
 }
 
-/** The request head, validated: header values may come from route configuration. */
-function serializeHead(r: UpstreamRequest, authority: string, streamed: boolean): string {
+/** The request head, validated: header values may come from route configuration. Framing comes
+ * from the body itself, never from the content-length or transfer-encoding in `headers`: a header
+ * map edited by hop-by-hop rules or route config cannot unframe a body (request smuggling). */
+function serializeHead(r: UpstreamRequest, authority: string): string {
   if (invalidTargetChar.test(r.path) || !tokenPattern.test(r.method)) throw new ProxyError('WEFT_E_UPSTREAM_PROTOCOL', 'invalid request line');
   let head = `${r.method} ${r.path} HTTP/1.1\r\n`;
   const headers = r.headers;
   if (headers.host === undefined) head += `host: ${authority}\r\n`;
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined) continue;
+    if (value === undefined || name === 'content-length' || name === 'transfer-encoding') continue;
     if (!tokenPattern.test(name)) throw new ProxyError('WEFT_E_UPSTREAM_PROTOCOL', `invalid header name "${name}"`);
     if (Array.isArray(value)) for (const v of value) head += headerLine(name, v);
     else head += headerLine(name, typeof value === 'string' ? value : String(value));
   }
-  if (streamed && headers['content-length'] === undefined) head += 'transfer-encoding: chunked\r\n';
+  const body = r.body;
+  if (body === undefined) {
+    // An empty body that the client framed explicitly (POST with content-length: 0) stays framed.
+    if (headers['content-length'] !== undefined) head += 'content-length: 0\r\n';
+  } else if (Buffer.isBuffer(body)) head += `content-length: ${body.length}\r\n`;
+  else if (r.bodyLength !== undefined && r.bodyLength >= 0) head += `content-length: ${r.bodyLength}\r\n`;
+  else head += 'transfer-encoding: chunked\r\n';
   return head + '\r\n';
 }
 

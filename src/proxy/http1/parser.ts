@@ -4,9 +4,10 @@
 // Strict on purpose: a proxy that guesses at message framing is how requests get smuggled and
 // responses desynchronised. Anything malformed throws an Http1ParseError.
 import { ProxyError } from '../errors.js';
+import { createHeaderMap, type HeaderMap } from '../http/header-map.js';
 
-/** Lower-case names; a repeated field is a list. */
-export type MessageHeaders = Record<string, string | string[]>;
+/** Lower-case names; a repeated field is a list (a prototype-free map: see header-map.ts). */
+export type MessageHeaders = HeaderMap;
 
 export interface RequestHead {
   method: string;
@@ -18,6 +19,8 @@ export interface RequestHead {
   keepAlive: boolean;
   /** The request has a body (content-length > 0 or chunked). */
   hasBody: boolean;
+  /** The body's length when content-length framed it; -1 when chunked or absent. */
+  contentLength: number;
 }
 
 export interface ResponseHead {
@@ -39,10 +42,13 @@ export interface ParserEvents {
 export class Http1ParseError extends ProxyError {
   /** The header section exceeded its limit (a server answers 431). */
   readonly headerOverflow: boolean;
-  constructor(side: 'request' | 'response', message: string, headerOverflow = false) {
+  /** A transfer coding other than chunked (a server answers 501, RFC 9112 §6.1). */
+  readonly unsupportedCoding: boolean;
+  constructor(side: 'request' | 'response', message: string, headerOverflow = false, unsupportedCoding = false) {
     super(side === 'request' ? 'WEFT_E_DOWNSTREAM_PROTOCOL' : 'WEFT_E_UPSTREAM_PROTOCOL', `malformed ${side}: ${message}`);
     this.name = 'Http1ParseError';
     this.headerOverflow = headerOverflow;
+    this.unsupportedCoding = unsupportedCoding;
   }
 }
 
@@ -71,7 +77,8 @@ const chunkSizePattern = /^[0-9a-fA-F]{1,12}$/;
 const contentLengthPattern = /^\d{1,15}$/;
 const closeToken = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
 const keepAliveToken = /(?:^|,)[ \t]*keep-alive[ \t]*(?:,|$)/i;
-const chunkedLast = /(?:^|,)[ \t]*chunked[ \t]*$/i;
+/** The only transfer coding relayed: a proxy that drops gzip from `gzip, chunked` corrupts the body. */
+const chunkedOnly = /^[ \t]*chunked[ \t]*$/i;
 const MAX_CHUNK_SIZE_LINE = 4096;
 
 export class Http1Parser {
@@ -85,7 +92,7 @@ export class Http1Parser {
   private target = '';
   private status = 0;
   private statusMessage = '';
-  private headers: MessageHeaders = {};
+  private headers: MessageHeaders = createHeaderMap();
   private http10 = false;
   private contentLength = -1;
   private transferEncoding = false;
@@ -206,7 +213,7 @@ export class Http1Parser {
   }
 
   private startHead(): void {
-    this.headers = {};
+    this.headers = createHeaderMap();
     this.contentLength = -1;
     this.transferEncoding = false;
     this.chunked = false;
@@ -296,9 +303,10 @@ export class Http1Parser {
         break;
       }
       case 'transfer-encoding':
+        // Codings other than chunked (gzip, identity, repeats) are refused, not re-framed.
+        if (this.transferEncoding || !chunkedOnly.test(value)) throw new Http1ParseError(this.side, `unsupported transfer-encoding "${value}"`, false, true);
         this.transferEncoding = true;
-        // Only the last coding frames the message.
-        this.chunked = chunkedLast.test(value);
+        this.chunked = true;
         break;
       case 'connection':
         if (closeToken.test(value)) this.keepAlive = false;
@@ -323,7 +331,7 @@ export class Http1Parser {
     if (this.transferEncoding && !this.chunked) throw this.error('transfer-encoding does not end with chunked');
     if (!this.http10 && this.headers.host === undefined) throw this.error('missing host header');
     const hasBody = this.chunked || this.contentLength > 0;
-    this.events.onRequestHead!({ method: this.method, target: this.target, http10: this.http10, headers: this.headers, keepAlive: this.keepAlive, hasBody });
+    this.events.onRequestHead!({ method: this.method, target: this.target, http10: this.http10, headers: this.headers, keepAlive: this.keepAlive, hasBody, contentLength: this.chunked ? -1 : this.contentLength });
     if (this.state === State.Halted) return;
     this.startBody(hasBody);
   }

@@ -47,8 +47,11 @@ export class DownstreamRequest {
   readonly socket: net.Socket;
   /** The body, when the request has one (content-length > 0 or chunked). */
   readonly body: Readable | undefined;
+  /** The body's length as framed by content-length; -1 when chunked or absent. */
+  readonly contentLength: number;
 
   constructor(head: RequestHead, socket: net.Socket, body: Readable | undefined) {
+    this.contentLength = head.contentLength;
     this.method = head.method;
     this.url = head.target;
     this.headers = head.headers;
@@ -362,7 +365,7 @@ class ServerConnection {
       this.destroy();
       return;
     }
-    const status = err.headerOverflow ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const status = err.headerOverflow ? '431 Request Header Fields Too Large' : err.unsupportedCoding ? '501 Not Implemented' : '400 Bad Request';
     this.closed = true;
     this.parser.halt();
     this.socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1');
