@@ -41,6 +41,10 @@ export interface DownstreamResponse {
   end(chunk?: Buffer | string, trailers?: HeaderMap): void;
   /** Reset the stream (the client sees the response break off). */
   destroy(err?: Error): void;
+  /** HTTP/1.1 only, after writeHead(101): send the head and hand over the raw socket (with bytes the
+   * client already sent); finishUpgrade() then ends the exchange when the tunnel closes. */
+  upgrade?(): { socket: net.Socket; head: Buffer | undefined };
+  finishUpgrade?(clean: boolean): void;
   on(event: 'close' | 'drain', fn: () => void): this;
   once(event: 'close' | 'drain', fn: () => void): this;
   off(event: 'close' | 'drain', fn: () => void): this;

@@ -107,6 +107,7 @@ export class HcmRuntime {
     stats.downstream_rq_total++;
     const stream = new HttpStream(req, res);
     stream.filters = this.filters;
+    stream.hcmUpgrades = this.config.upgrades;
     stats.downstream_rq_active++;
     this.load.active++;
     this.active.add(stream);

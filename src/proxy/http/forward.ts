@@ -7,6 +7,9 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { ExchangeHandler, UpstreamExchange } from '../upstream/pool.js';
+import { requestUpgrade } from '../http1/upgrade.js';
+import { openTunnel, type Tunnel } from './upgrade-tunnel.js';
+import type net from 'node:net';
 import type { HeaderMap } from './header-map.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
 import { applyHeaderMutation, forwardableHeaders } from './headers.js';
@@ -50,6 +53,10 @@ class Attempt implements ExchangeHandler {
     this.fwd.onResponseTrailers(this, trailers);
   }
 
+  onUpgrade(socket: net.Socket, rest: Buffer | undefined): void {
+    this.fwd.onUpgraded(this, socket, rest);
+  }
+
   onEnd(): void {
     this.fwd.onResponseEnd(this);
   }
@@ -87,6 +94,8 @@ export class Forward {
   private staleRetryUsed = false;
   /** Response trailers from the upstream (HTTP/2: gRPC's grpc-status), sent at the end. */
   private trailers: HeaderMap | undefined;
+  /** An upgraded exchange's tunnel (WebSocket), once the upstream switched protocols. */
+  private tunnel: Tunnel | undefined;
   /** Which of the host's pools this request uses. */
   private readonly protocol: 'http1' | 'http2';
 
@@ -130,6 +139,12 @@ export class Forward {
     const h = forwardableHeaders(req.headers);
     // 100-continue was already answered by our server; the upstream gets the body directly.
     delete h.expect;
+    const upgrade = this.stream.upgradeType;
+    if (upgrade !== undefined) {
+      // The upgrade's own hop-by-hop fields travel on (its connection is never pooled).
+      h.connection = 'upgrade';
+      h.upgrade = String(this.stream.req.headers.upgrade);
+    }
     if (h['x-forwarded-proto'] === undefined) h['x-forwarded-proto'] = 'http';
     if (this.action.hostRewrite) h.host = this.action.hostRewrite;
     // Most specific first, as Envoy does by default: route, virtual host, route configuration.
@@ -183,6 +198,14 @@ export class Forward {
     this.current = attempt;
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
+    if (this.stream.upgradeType !== undefined) {
+      attempt.exchange = requestUpgrade(
+        { ip: host.ip, port: host.port, authority: host.key, connectTimeoutMs: this.cluster.config.connectTimeoutMs },
+        { method: this.stream.method, path: this.path, headers: this.headers, body: undefined },
+        attempt,
+      );
+      return;
+    }
     attempt.exchange = host.poolFor(this.protocol).request(
       { method: this.stream.method, path: this.path, headers: this.headers, body: this.body === null ? this.stream.req.body : this.body, bodyLength: this.stream.req.contentLength },
       attempt,
@@ -215,6 +238,10 @@ export class Forward {
     if (routeConfig) applyHeaderMutation(headers, routeConfig.responseHeaders);
     this.relaying = attempt;
     this.stream.info.upstreamFailure = undefined;
+    if (status === 101) {
+      headers.connection = 'upgrade';
+      headers.upgrade = String(upstreamHeaders.upgrade ?? '');
+    }
     this.stream.respond(status, headers, statusMessage);
   }
 
@@ -229,6 +256,32 @@ export class Forward {
       exchange.pause();
       res.once('drain', () => exchange.resume());
     }
+  }
+
+  /** 101 Switching Protocols: the exchange becomes a byte tunnel between the two sockets. */
+  onUpgraded(attempt: Attempt, upstream: net.Socket, rest: Buffer | undefined): void {
+    const res = this.stream.res;
+    if (this.relaying !== attempt || this.done || !res.upgrade) {
+      upstream.destroy();
+      return;
+    }
+    // The route timeout covers the upgrade's answer, not the tunnel's life.
+    if (this.globalTimer) clearTimeout(this.globalTimer);
+    this.globalTimer = undefined;
+    const { socket: downstream, head } = res.upgrade();
+    this.tunnel = openTunnel(downstream, upstream, head, rest, {
+      onActivity: (rx, tx) => {
+        this.stream.lastActivity = Date.now();
+        this.stream.info.bytesReceived += rx;
+        this.stream.info.bytesSent += tx;
+      },
+      onClose: (clean) => {
+        this.tunnel = undefined;
+        this.endAttempt(attempt);
+        this.finish();
+        res.finishUpgrade?.(clean);
+      },
+    });
   }
 
   onResponseTrailers(attempt: Attempt, trailers: HeaderMap): void {
@@ -331,6 +384,7 @@ export class Forward {
   }
 
   private abandon(): void {
+    this.tunnel?.close();
     const attempt = this.current;
     this.finish();
     if (attempt && !attempt.ended) {

@@ -40,6 +40,10 @@ export class HttpStream implements RequestView {
   /** Epoch ms of the last bytes either way (stream_idle_timeout), and the request body bytes seen then. */
   lastActivity = Date.now();
   bodyBytesSeen = 0;
+  /** Upgrade types the HCM lets through (routes may override), and the one this request asks for
+   * and was allowed (set by the router). */
+  hcmUpgrades: ReadonlySet<string> = new Set();
+  upgradeType: string | undefined;
   /** The router's upstream request, while there is one (ended by the stream's completion). */
   upstream: { onStreamComplete(): void } | undefined;
   private pathOnly: string | undefined;
@@ -110,6 +114,15 @@ export class HttpStream implements RequestView {
       this.query = new URLSearchParams(q < 0 ? '' : this.url.slice(q + 1));
     }
     return this.query.get(name) ?? undefined;
+  }
+
+  /** The upgrade this request asks for (HTTP/1.1 `Connection: upgrade` + `Upgrade: x`), lower-case. */
+  get requestedUpgrade(): string | undefined {
+    const up = this.req.headers.upgrade;
+    const conn = this.req.headers.connection;
+    if (typeof up !== 'string' || this.req.httpVersion !== '1.1') return undefined;
+    const tokens = (Array.isArray(conn) ? conn.join(',') : (conn ?? '')).toLowerCase().split(',').map((t) => t.trim());
+    return tokens.includes('upgrade') ? up.toLowerCase() : undefined;
   }
 
   /** A gRPC call (local replies answer it in gRPC: HTTP 200 with grpc-status). */

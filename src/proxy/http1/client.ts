@@ -258,7 +258,7 @@ class Connection {
 /** The request head, validated: header values may come from route configuration. Framing comes
  * from the body itself, never from the content-length or transfer-encoding in `headers`: a header
  * map edited by hop-by-hop rules or route config cannot unframe a body (request smuggling). */
-function serializeHead(r: UpstreamRequest, authority: string): string {
+export function serializeHead(r: UpstreamRequest, authority: string): string {
   if (invalidTargetChar.test(r.path) || !tokenPattern.test(r.method)) throw new ProxyError('WEFT_E_UPSTREAM_PROTOCOL', 'invalid request line');
   let head = `${r.method} ${r.path} HTTP/1.1\r\n`;
   const headers = r.headers;

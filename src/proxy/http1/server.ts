@@ -112,6 +112,12 @@ export class DownstreamResponse extends EventEmitter implements DownstreamRespon
       if (Array.isArray(value)) for (const v of value) head += field(name, v);
       else head += field(name, typeof value === 'string' ? value : String(value));
     }
+    if (status === 101) {
+      // Switching protocols: the head carries the upgrade's own Connection/Upgrade fields.
+      this.pendingHead = head + '\r\n';
+      this.headersSent = true;
+      return;
+    }
     if (headers.date === undefined) head += `date: ${httpDate()}\r\n`;
     if (headers['content-length'] === undefined && !this.noBody) {
       // Without a length the body is chunked, or for an HTTP/1.0 client runs to the close.
@@ -157,9 +163,33 @@ export class DownstreamResponse extends EventEmitter implements DownstreamRespon
     this.emit('close');
   }
 
+  /** After writeHead(101): send the head and take the raw socket (the tunnel owns it from here;
+   * it calls finishUpgrade() when it ends). */
+  upgrade(): { socket: net.Socket; head: Buffer | undefined } {
+    const socket = this.conn.socket;
+    if (this.pendingHead !== undefined) socket.write(this.pendingHead, 'latin1');
+    this.pendingHead = undefined;
+    this.upgraded = true;
+    return this.conn.detach();
+  }
+
+  private upgraded = false;
+
+  /** The upgraded connection ended: the exchange is over. */
+  finishUpgrade(clean: boolean): void {
+    if (this.finished || this.destroyed) return;
+    if (clean) this.finished = true;
+    else this.destroyed = true;
+    this.emit('close');
+  }
+
   /** Cut the connection (the client sees the response break off). */
   destroy(_err?: Error): void {
     if (this.destroyed) return;
+    if (this.upgraded) {
+      this.conn.socket.destroy();
+      return this.finishUpgrade(false);
+    }
     this.conn.destroy();
   }
 
@@ -216,11 +246,11 @@ class ServerConnection {
       server.options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     );
     this.parser.expect();
-    socket.on('data', (data: Buffer) => this.onData(data));
-    socket.on('drain', () => this.response?.emit('drain'));
-    socket.on('error', () => this.destroy());
-    socket.on('close', () => this.destroy());
-    socket.on('end', () => this.onEnd());
+    socket.on('data', this.onDataEvent);
+    socket.on('drain', this.onDrainEvent);
+    socket.on('error', this.onCloseEvent);
+    socket.on('close', this.onCloseEvent);
+    socket.on('end', this.onEndEvent);
   }
 
   get idle(): boolean {
@@ -240,6 +270,29 @@ class ServerConnection {
     this.corked = false;
     this.socket.uncork();
   };
+
+  private readonly onDataEvent = (data: Buffer): void => this.onData(data);
+  private readonly onDrainEvent = (): void => void this.response?.emit('drain');
+  private readonly onCloseEvent = (): void => this.destroy();
+  private readonly onEndEvent = (): void => this.onEnd();
+
+  /** The exchange switched protocols (101): hand the raw socket over, with any bytes the client
+   * already sent after its request head. The codec lets go of the connection for good. */
+  detach(): { socket: net.Socket; head: Buffer | undefined } {
+    this.uncork();
+    this.closed = true;
+    this.parser.halt();
+    const socket = this.socket;
+    socket.off('data', this.onDataEvent);
+    socket.off('drain', this.onDrainEvent);
+    socket.off('error', this.onCloseEvent);
+    socket.off('close', this.onCloseEvent);
+    socket.off('end', this.onEndEvent);
+    const head = this.held;
+    this.held = undefined;
+    this.server.forget(this);
+    return { socket, head };
+  }
 
   /** Bytes read before this connection was made (a listener filter peeked at them). */
   receive(data: Buffer): void {

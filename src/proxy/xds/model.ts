@@ -120,6 +120,8 @@ export interface ForwardAction {
   prefixRewrite: string | undefined;
   regexRewrite: { regex: RegExp; substitution: string } | undefined;
   hostRewrite: string | undefined;
+  /** upgrade_configs on the route: per upgrade type (lower-case), enabled or not; overrides the HCM's. */
+  upgrades: Readonly<Record<string, boolean>>;
   retry: RetryPolicy | undefined;
   clusterNotFoundStatus: number;
 }
@@ -239,6 +241,8 @@ export interface HttpConnectionManager {
   maxRequestsPerConnection: number;
   generateRequestId: boolean;
   path: PathNormalization;
+  /** upgrade_configs: the upgrade types (lower-case, e.g. `websocket`) this HCM lets through. */
+  upgrades: ReadonlySet<string>;
 }
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy as implemented. */

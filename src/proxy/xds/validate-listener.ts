@@ -114,6 +114,7 @@ const placeholderTerminal: NetworkFilter = {
     maxRequestsPerConnection: 0,
     generateRequestId: true,
     path: defaultPathNormalization,
+    upgrades: new Set(),
   },
 };
 

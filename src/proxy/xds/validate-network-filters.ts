@@ -12,7 +12,7 @@ const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000; // Envoy's stream_idle_timeout: 
 /** HCM fields that would change behaviour and are not implemented: a NACK, not a silent skip. */
 const unsupportedHcmFields = [
   'scoped_routes', 'tracing', 'http3_protocol_options', 'access_log', 'use_remote_address',
-  'xff_num_trusted_hops', 'upgrade_configs', 'forward_client_cert_details', 'set_current_client_cert_details',
+  'xff_num_trusted_hops', 'forward_client_cert_details', 'set_current_client_cert_details',
   'local_reply_config', 'request_id_extension', 'strip_matching_host_port', 'strip_any_host_port', 'max_request_headers_kb',
   'drain_timeout', 'delayed_close_timeout', 'server_header_transformation', 'scheme_header_transformation',
   'original_ip_detection_extensions', 'early_header_mutation_extensions', 'internal_address_config', 'via',
@@ -65,7 +65,22 @@ export function httpConnectionManager(raw: Raw, path: string, p: Problems): Http
     streamIdleTimeoutMs: durationMs(raw.stream_idle_timeout, join(path, 'stream_idle_timeout'), p) ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
     generateRequestId: wrapped(raw.generate_request_id, true),
     path: pathNormalization(raw, path, p),
+    upgrades: hcmUpgrades(list(raw.upgrade_configs), join(path, 'upgrade_configs'), p),
   };
+}
+
+function hcmUpgrades(raw: unknown[], path: string, p: Problems): ReadonlySet<string> {
+  const out = new Set<string>();
+  raw.forEach((u, i) => {
+    const uo = obj(u);
+    const at = `${path}[${i}]`;
+    const type = str(uo.upgrade_type).toLowerCase();
+    if (!type) p.add(join(at, 'upgrade_type'), 'is required');
+    if (type === 'connect') p.add(join(at, 'upgrade_type'), 'CONNECT is not supported');
+    if (list(uo.filters).length > 0) p.add(join(at, 'filters'), 'not supported');
+    if (wrapped(uo.enabled, true)) out.add(type);
+  });
+  return out;
 }
 
 /** A field set to its proto default (false, 0, empty) changes nothing and is accepted. */

@@ -264,9 +264,23 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     prefixRewrite,
     regexRewrite,
     hostRewrite: typeof raw.host_rewrite_literal === 'string' && raw.host_rewrite_literal ? raw.host_rewrite_literal : undefined,
+    upgrades: routeUpgrades(list(raw.upgrade_configs), join(path, 'upgrade_configs'), p),
     retry: has(raw, 'retry_policy') ? retryPolicy(obj(raw.retry_policy), join(path, 'retry_policy'), p) : vhRetry,
     clusterNotFoundStatus: notFound ?? 503,
   };
+}
+
+function routeUpgrades(raw: unknown[], path: string, p: Problems): Record<string, boolean> {
+  const out: Record<string, boolean> = Object.create(null);
+  raw.forEach((u, i) => {
+    const uo = obj(u);
+    const at = `${path}[${i}]`;
+    const type = str(uo.upgrade_type).toLowerCase();
+    if (!type) p.add(join(at, 'upgrade_type'), 'is required');
+    if (has(uo, 'connect_config') || type === 'connect') p.add(join(at, 'connect_config'), 'CONNECT is not supported');
+    out[type] = wrapped(uo.enabled, true);
+  });
+  return out;
 }
 
 function weightedClusters(raw: Raw, path: string, p: Problems): ClusterSpecifier {

@@ -72,6 +72,15 @@ export class RouterFilter implements HttpFilter {
           });
           return STOP;
         }
+        const upgrade = stream.requestedUpgrade;
+        if (upgrade !== undefined) {
+          // Envoy: an upgrade neither the route nor the HCM allows is refused with 403.
+          if (!(a.upgrades[upgrade] ?? stream.hcmUpgrades.has(upgrade))) {
+            sendLocalReply(stream, { status: 403, details: 'upgrade_failed', body: `weft: upgrade to "${upgrade}" is not enabled for this route` });
+            return STOP;
+          }
+          stream.upgradeType = upgrade;
+        }
         const fwd = new Forward(stream, a, cluster, this.deps.random);
         stream.upstream = fwd;
         fwd.start();
