@@ -11,6 +11,8 @@ import type { MessageHeaders } from '../http1/parser.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
 import type { RequestContext } from './context.js';
 import { applyHeaderMutation, forwardableHeaders, sendLocalReply } from './headers.js';
+import { addSetCookies, requestHash } from './hash-policy.js';
+import type { LbContext } from '../upstream/load-balancer.js';
 
 /** Bodies up to this size are kept so a retry can resend them; larger ones stream once. */
 export const MAX_REPLAY_BODY = 64 * 1024;
@@ -79,6 +81,9 @@ export class Forward {
   /** Whether this attempt's response is being relayed downstream. */
   private relaying: Attempt | undefined;
   private staleRetryUsed = false;
+  /** The request's consistent-hash input, and the affinity cookies the response must set. */
+  private readonly lbContext: LbContext;
+  private readonly setCookies: readonly string[];
 
   constructor(ctx: RequestContext, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
     this.ctx = ctx;
@@ -90,6 +95,9 @@ export class Forward {
     this.retriesLeft = action.retry ? Math.min(action.retry.numRetries, cluster.config.circuitBreakers.maxRetries) : 0;
     this.headers = this.buildHeaders();
     this.path = this.rewritePath();
+    const rh = requestHash(action.hashPolicy, { header: (n) => ctx.header(n), queryParam: (n) => ctx.queryParam(n), sourceIp: ctx.req.socket.remoteAddress });
+    this.lbContext = { hash: rh.hash };
+    this.setCookies = rh.setCookies;
   }
 
   start(): void {
@@ -148,7 +156,7 @@ export class Forward {
 
   private sendAttempt(): void {
     if (this.done) return;
-    const host = this.cluster.pick(this.lastHost);
+    const host = this.cluster.pick(this.lastHost, this.lbContext);
     if (!host) {
       this.stats.no_healthy_upstream++;
       this.finish();
@@ -190,6 +198,7 @@ export class Forward {
     const headers = forwardableHeaders(upstreamHeaders);
     headers['x-weft-upstream-cluster'] = this.cluster.name;
     headers['x-weft-upstream-host'] = attempt.host.key;
+    addSetCookies(headers, this.setCookies);
     if (route) applyHeaderMutation(headers, route.responseHeaders);
     if (vhost) applyHeaderMutation(headers, vhost.responseHeaders);
     if (routeConfig) applyHeaderMutation(headers, routeConfig.responseHeaders);

@@ -38,6 +38,11 @@ export class UpstreamHost {
   health: HealthStatus;
   weight: number;
   priority: number;
+  /** Locality group ("region/zone/sub_zone") and its weight, for locality-weighted balancing. */
+  locality = '';
+  localityWeight = 0;
+  /** When it joined a cluster that already had hosts (slow start); undefined for the first set. */
+  addedAtMs: number | undefined;
   readonly pool: Http1Pool;
   /** Requests in flight (least-request balancing reads this). */
   active = 0;

@@ -34,6 +34,7 @@ import {
   type ValidationResult,
 } from './validate-common.js';
 import { perFilterFault } from './validate-fault.js';
+import { hashPolicies } from './validate-hash-policy.js';
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 
@@ -266,6 +267,7 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     hostRewrite: typeof raw.host_rewrite_literal === 'string' && raw.host_rewrite_literal ? raw.host_rewrite_literal : undefined,
     retry: has(raw, 'retry_policy') ? retryPolicy(obj(raw.retry_policy), join(path, 'retry_policy'), p) : vhRetry,
     clusterNotFoundStatus: notFound ?? 503,
+    hashPolicy: hashPolicies(raw.hash_policy, join(path, 'hash_policy'), p),
   };
 }
 
