@@ -22,6 +22,7 @@ export interface ProxyFlags {
   protocol?: string;
   id?: string;
   xdsProtocol?: string;
+  locality?: string;
 }
 
 export interface ParsedProxyFlags {
@@ -87,6 +88,8 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
   if (f.id !== undefined && f.id.trim() === '') bad('id', 'must not be empty');
   const xdsProtocol = (f.xdsProtocol ?? 'delta') as XdsProtocol;
   if (!XDS_PROTOCOLS.includes(xdsProtocol)) bad('xds-protocol', `must be one of ${XDS_PROTOCOLS.join(', ')}, got ${JSON.stringify(f.xdsProtocol)}`);
+  const locality = f.locality ?? '';
+  if (locality && (locality.split('/').length > 3 || locality.startsWith('/'))) bad('locality', `expected region[/zone[/subzone]], got ${JSON.stringify(locality)}`);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -94,7 +97,7 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
       xdsAddress,
       xdsProtocol,
       adminPort,
-      workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id },
+      workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id, ...(locality ? { locality } : {}) },
     },
   };
 }

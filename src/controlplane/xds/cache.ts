@@ -108,8 +108,11 @@ export class XdsCache {
     const own = `proxy:${JSON.stringify([proxy.address, proxy.ports, proxy.outboundPort, proxy.inboundPort])}`;
     const outboundCds = this.part(`cds:${v.destinationRules}:${v.services}:${v.dnsEndpoints}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
     const inboundCds = this.part(`${own}|cds`, () => encodePart('cluster', inboundClusters(proxy)));
-    const eds = this.part(`eds:${v.destinationRules}:${v.services}:${v.endpoints}|${ns}`, () => encodePart('endpoint', clusterLoadAssignments(snap, ns)));
-    const routesKey = `${v.virtualServices}:${v.services}|${ns}|${labels}`;
+    // EDS ranks and weights localities from the client's own locality, so that splits it too.
+    const loc = proxy.locality ?? '';
+    const eds = this.part(`eds:${v.destinationRules}:${v.services}:${v.endpoints}|${ns}|${loc}`, () => encodePart('endpoint', clusterLoadAssignments(snap, ns, loc)));
+    // Routes carry hash_policy from DestinationRules' consistentHash.
+    const routesKey = `${v.virtualServices}:${v.destinationRules}:${v.services}|${ns}|${labels}`;
     const delta = protocol === 'delta';
     const rds = delta
       ? this.part('rds-vhds', () => encodePart('route', [vhdsRouteConfig()]))
