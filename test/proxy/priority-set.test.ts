@@ -66,6 +66,10 @@ describe('priority set balancer', () => {
     const all = [host('a', 0, 'z1', 10), host('b', 0, 'z2', 0)];
     const lb = createPrioritySetLb(all, all, { policy: 'ROUND_ROBIN', localityWeighted: true, overprovisioningFactor: 140 });
     assert.deepEqual(tally(() => lb.pick(), 10), { a: 10 });
+    // …but when no locality has a weight there is nothing to choose by: the whole level serves.
+    const none = [host('a', 0, 'z1'), host('b', 0, 'z2')];
+    const plain = createPrioritySetLb(none, none, { policy: 'ROUND_ROBIN', localityWeighted: true, overprovisioningFactor: 140, random: () => 0 });
+    assert.deepEqual(tally(() => plain.pick(), 10), { a: 5, b: 5 });
   });
 
   it('hash balancers choose the level from the hash', () => {

@@ -107,6 +107,20 @@ const cases: Case[] = [
     eds: threeLocalities([0, 1, 2]),
   },
   {
+    name: 'failoverPriority ranks by matching labels (the client is version v1)',
+    lb: '{ localityLbSetting: { failoverPriority: [version] } }',
+    extra: '    outlierDetection: { consecutive5xxErrors: 3 }\n',
+    cluster: { lb_policy: 'LEAST_REQUEST', common_lb_config: { locality_weighted_lb_config: {} } },
+    eds: threeLocalities([0, 1, 1]),
+  },
+  {
+    name: 'failoverPriority on a topology label reads the locality (region: both r1 zones first)',
+    lb: "{ localityLbSetting: { failoverPriority: ['topology.kubernetes.io/region'] } }",
+    extra: '    outlierDetection: { consecutive5xxErrors: 3 }\n',
+    cluster: { lb_policy: 'LEAST_REQUEST' },
+    eds: threeLocalities([0, 0, 1]),
+  },
+  {
     name: 'without outlierDetection there is no failover: one priority, weights only',
     lb: '{ simple: ROUND_ROBIN }',
     cluster: { lb_policy: 'ROUND_ROBIN' },

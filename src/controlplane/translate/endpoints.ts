@@ -2,19 +2,19 @@
 import type { MeshEndpoint, MeshService, MeshSnapshot } from '../model/snapshot.js';
 import { endpointKey, labelsMatch } from '../model/snapshot.js';
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
-import { applyLocalityLb, envoyLocality, groupByLocality, type LocalityGroup } from './locality.js';
+import { applyLocalityLb, envoyLocality, groupByLocality, type LocalityClient, type LocalityGroup } from './locality.js';
 import { outboundClusterName } from './names.js';
 import { socketAddress, type XdsResource } from './types.js';
 
-/** `clientLocality` ("region/zone/subzone", '' when unknown) ranks and weights locality groups. */
-export function clusterLoadAssignments(snap: MeshSnapshot, clientNamespace: string, clientLocality = ''): XdsResource[] {
+/** The client's locality ('' when unknown) and labels rank and weight locality groups (locality.ts). */
+export function clusterLoadAssignments(snap: MeshSnapshot, clientNamespace: string, client: LocalityClient = { locality: '', labels: {} }): XdsResource[] {
   const out: XdsResource[] = [];
   for (const svc of snap.services) {
     if (svc.resolution !== 'EDS') continue;
     const dr = destinationRuleFor(snap, svc.hostname, clientNamespace, svc.namespace);
     for (const port of svc.ports) {
       const all = snap.endpoints.get(endpointKey(svc.hostname, port.port)) ?? [];
-      const local = (eps: MeshEndpoint[], subset?: string) => applyLocalityLb(groupByLocality(eps), clientLocality, effectivePolicy(dr, port.port, subset));
+      const local = (eps: MeshEndpoint[], subset?: string) => applyLocalityLb(groupByLocality(eps), client, effectivePolicy(dr, port.port, subset));
       out.push(loadAssignment(outboundClusterName(port.port, '', svc.hostname), local(all)));
       for (const subset of dr?.spec.subsets ?? [])
         out.push(loadAssignment(outboundClusterName(port.port, subset.name, svc.hostname), local(all.filter((e) => labelsMatch(subset.labels, e.labels)), subset.name)));

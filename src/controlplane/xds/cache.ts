@@ -8,6 +8,7 @@ import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import { inboundClusters, outboundClusters } from '../translate/clusters.js';
 import { clusterLoadAssignments } from '../translate/endpoints.js';
+import { failoverLabelKeys } from '../translate/locality.js';
 import { listeners } from '../translate/listeners.js';
 import { OUTBOUND_ROUTE } from '../translate/names.js';
 import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
@@ -108,9 +109,12 @@ export class XdsCache {
     const own = `proxy:${JSON.stringify([proxy.address, proxy.ports, proxy.outboundPort, proxy.inboundPort])}`;
     const outboundCds = this.part(`cds:${v.destinationRules}:${v.services}:${v.dnsEndpoints}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
     const inboundCds = this.part(`${own}|cds`, () => encodePart('cluster', inboundClusters(proxy)));
-    // EDS ranks and weights localities from the client's own locality, so that splits it too.
+    // EDS ranks and weights localities from the client's locality (and failoverPriority labels): those split it too.
     const loc = proxy.locality ?? '';
-    const eds = this.part(`eds:${v.destinationRules}:${v.services}:${v.endpoints}|${ns}|${loc}`, () => encodePart('endpoint', clusterLoadAssignments(snap, ns, loc)));
+    const foLabels = failoverLabelKeys(snap).map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',');
+    const eds = this.part(`eds:${v.destinationRules}:${v.services}:${v.endpoints}|${ns}|${loc}|${foLabels}`, () =>
+      encodePart('endpoint', clusterLoadAssignments(snap, ns, { locality: loc, labels: proxy.labels })),
+    );
     // Routes carry hash_policy from DestinationRules' consistentHash.
     const routesKey = `${v.virtualServices}:${v.destinationRules}:${v.services}|${ns}|${labels}`;
     const delta = protocol === 'delta';

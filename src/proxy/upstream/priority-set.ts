@@ -91,11 +91,13 @@ function levelLb<H extends PrioritizedHost>(all: readonly H[], eligible: readonl
   const localities: { weight: number; active: number; lb: LoadBalancer<H> }[] = [];
   for (const g of groups.values()) {
     const availability = Math.min(1, (o.overprovisioningFactor / 100) * (g.eligible.length / g.total));
-    // A locality without a weight receives no traffic under locality-weighted balancing (Envoy).
+    // A locality without a weight receives no traffic under locality-weighted balancing (Envoy),
+    // unless no locality has one (below).
     const weight = g.weight * availability;
     if (weight > 0 && g.eligible.length > 0) localities.push({ weight, active: 0, lb: createLoadBalancer(o.policy, g.eligible, o) });
   }
-  if (localities.length === 0) return { pick: () => undefined };
+  // No locality carries a weight: Envoy has no locality to choose and balances over the whole level.
+  if (localities.length === 0) return createLoadBalancer(o.policy, eligible, o);
   const chooser = new WeightedRoundRobin(localities, (l) => l.weight);
   return { pick: (avoid, ctx) => chooser.pick().lb.pick(avoid, ctx) };
 }
