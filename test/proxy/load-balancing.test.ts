@@ -190,6 +190,8 @@ describe('load balancing end to end', () => {
   it('locality failover: traffic stays in the zone, then moves to the next priority when the zone has no healthy host', async () => {
     const LOCAL = 'outbound|80||local.default.svc.cluster.local';
     const normal = await answers(port, 200, () => ({ host: 'local' }));
+    const admin = (await request(proxy.adminPort, { path: '/clusters' })).body;
+    assert.ok(admin.includes(`${LOCAL}::127.0.0.1:${ups[2].port}::priority::1`) && admin.includes(`${LOCAL}::127.0.0.1:${ups[2].port}::zone::z2`), 'priority and locality in /clusters');
     assert.deepEqual(new Set(normal), new Set(['u0', 'u1']), 'the client zone (priority 0) takes everything');
     // The EDS server reports the zone's hosts unhealthy (as health checking or the registry would).
     const withHealth = (unhealthyPriorities: number[]) =>
