@@ -2,6 +2,7 @@
 import type { MeshEndpoint, MeshService, MeshSnapshot } from '../model/snapshot.js';
 import { endpointKey, labelsMatch } from '../model/snapshot.js';
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
+import { isPassthrough } from './load-balancing.js';
 import { applyLocalityLb, envoyLocality, groupByLocality, type LocalityClient, type LocalityGroup } from './locality.js';
 import { outboundClusterName } from './names.js';
 import { socketAddress, type XdsResource } from './types.js';
@@ -14,10 +15,13 @@ export function clusterLoadAssignments(snap: MeshSnapshot, clientNamespace: stri
     const dr = destinationRuleFor(snap, svc.hostname, clientNamespace, svc.namespace);
     for (const port of svc.ports) {
       const all = snap.endpoints.get(endpointKey(svc.hostname, port.port)) ?? [];
-      const local = (eps: MeshEndpoint[], subset?: string) => applyLocalityLb(groupByLocality(eps), client, effectivePolicy(dr, port.port, subset));
-      out.push(loadAssignment(outboundClusterName(port.port, '', svc.hostname), local(all)));
-      for (const subset of dr?.spec.subsets ?? [])
-        out.push(loadAssignment(outboundClusterName(port.port, subset.name, svc.hostname), local(all.filter((e) => labelsMatch(subset.labels, e.labels)), subset.name)));
+      const add = (subset: string, eps: MeshEndpoint[]) => {
+        const policy = effectivePolicy(dr, port.port, subset || undefined);
+        // A PASSTHROUGH (ORIGINAL_DST) cluster has no endpoints of its own to send.
+        if (!isPassthrough(policy)) out.push(loadAssignment(outboundClusterName(port.port, subset, svc.hostname), applyLocalityLb(groupByLocality(eps), client, policy)));
+      };
+      add('', all);
+      for (const subset of dr?.spec.subsets ?? []) add(subset.name, all.filter((e) => labelsMatch(subset.labels, e.labels)));
     }
   }
   return out;
