@@ -8,7 +8,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePorts, httpGetJson, spawnWeft, stopAll, waitFor, type Proc } from '../helpers/processes.js';
+import { freePorts, httpGetJson, spawnWeft, stopTestbed, waitFor, type Proc } from '../helpers/processes.js';
 
 interface Syncz { proxies: { id: string; types: Record<string, { sent: string | null; acked: string | null }> }[] }
 
@@ -94,12 +94,7 @@ before(async () => {
   }, 10_000, procs);
 });
 
-after(async () => {
-  agent.destroy();
-  await stopAll(procs);
-  await Promise.all(apps.map((a) => new Promise((r) => a.close(r))));
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => stopTestbed({ agent, procs, apps, dir }));
 
 test('distribute: 80/20 between the client zone and its neighbour within ±3 points over 2,000 requests; r2 gets none', async () => {
   const c = await load(2000);
