@@ -1,16 +1,19 @@
-// One proxied request: pick a host, send the request over the host's keep-alive pool (no
-// per-request streams on the upstream side), stream the answer back, and apply the route's
-// timeout and retry policy. Bodies stream; they are buffered only when a retry might need to
-// replay them (and only up to MAX_REPLAY_BODY).
+// One proxied request (the router's upstream side): pick a host, send the request over the host's
+// keep-alive pool (no per-request streams on the upstream side), stream the answer back, and apply
+// the route's timeout and retry policy. Bodies stream; they are buffered only when a retry might
+// need to replay them (and only up to MAX_REPLAY_BODY). Each attempt's outcome is typed and written
+// into the stream record; the stream's completion (onStreamComplete) releases whatever is left.
 import type { OutgoingHttpHeaders } from 'node:http';
-import { LocalReplyReason } from '../errors.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { Exchange, ExchangeHandler } from '../http1/client.js';
 import type { MessageHeaders } from '../http1/parser.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
-import type { RequestContext } from './context.js';
-import { applyHeaderMutation, forwardableHeaders, sendLocalReply } from './headers.js';
+import { applyHeaderMutation, forwardableHeaders } from './headers.js';
+import { sendLocalReply } from './local-reply.js';
+import { ResponseFlag } from './response-flags.js';
+import type { UpstreamFailure } from './stream-info.js';
+import type { HttpStream } from './stream.js';
 import { addSetCookies, requestHash } from './hash-policy.js';
 import type { LbContext } from '../upstream/load-balancer.js';
 
@@ -21,8 +24,6 @@ const RETRY_MAX_MS = 250;
 
 const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-type Failure = 'connect' | 'reset' | 'timeout';
 
 /** One try against one host. `ended` makes completion idempotent across the error, timeout
  * and downstream-close paths. */
@@ -39,6 +40,7 @@ class Attempt implements ExchangeHandler {
 
   onResponse(status: number, statusMessage: string, headers: MessageHeaders): void {
     this.gotResponse = true;
+    this.fwd.stream.info.markFirstUpstreamByte();
     this.fwd.onResponseStart(this, status, headers, statusMessage);
   }
 
@@ -61,7 +63,7 @@ class Attempt implements ExchangeHandler {
 }
 
 export class Forward {
-  private readonly ctx: RequestContext;
+  readonly stream: HttpStream;
   private readonly action: ForwardAction;
   private readonly cluster: ClusterRuntime;
   private readonly stats: ClusterStats;
@@ -85,8 +87,8 @@ export class Forward {
   private readonly lbContext: LbContext;
   private readonly setCookies: readonly string[];
 
-  constructor(ctx: RequestContext, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
-    this.ctx = ctx;
+  constructor(stream: HttpStream, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
+    this.stream = stream;
     this.action = action;
     this.cluster = cluster;
     this.stats = cluster.stats;
@@ -95,15 +97,15 @@ export class Forward {
     this.retriesLeft = action.retry ? Math.min(action.retry.numRetries, cluster.config.circuitBreakers.maxRetries) : 0;
     this.headers = this.buildHeaders();
     this.path = this.rewritePath();
-    const rh = requestHash(action.hashPolicy, { header: (n) => ctx.header(n), queryParam: (n) => ctx.queryParam(n), sourceIp: ctx.req.socket.remoteAddress });
+    const rh = requestHash(action.hashPolicy, { header: (n) => stream.header(n), queryParam: (n) => stream.queryParam(n), sourceIp: stream.req.socket.remoteAddress });
     this.lbContext = { hash: rh.hash };
     this.setCookies = rh.setCookies;
   }
 
   start(): void {
-    const { req, res } = this.ctx;
+    const req = this.stream.req;
     const body = req.body;
-    res.once('close', () => this.onDownstreamClose());
+    if (body) body.on('data', this.countRequestBytes);
     if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
     if (!body) {
       this.body = undefined;
@@ -122,8 +124,13 @@ export class Forward {
     }
   }
 
+  private readonly countRequestBytes = (c: Buffer): void => {
+    this.stream.info.bytesReceived += c.length;
+    this.stream.lastActivity = Date.now();
+  };
+
   private buildHeaders(): OutgoingHttpHeaders {
-    const { req, route, vhost, routeConfig } = this.ctx;
+    const { req, route, vhost, routeConfig } = this.stream;
     const h = forwardableHeaders(req.headers);
     // 100-continue was already answered by our server; the upstream gets the body directly.
     delete h.expect;
@@ -137,10 +144,10 @@ export class Forward {
   }
 
   private rewritePath(): string {
-    const { ctx, action } = this;
-    const url = ctx.url;
+    const { stream, action } = this;
+    const url = stream.url;
     if (action.prefixRewrite !== undefined) {
-      const m = ctx.route!.match.path;
+      const m = stream.route!.match.path;
       const q = url.indexOf('?');
       const rest = m.kind === 'prefix' || m.kind === 'separated_prefix' ? url.slice(m.value.length) : q >= 0 ? url.slice(q) : '';
       const out = action.prefixRewrite + rest;
@@ -149,7 +156,7 @@ export class Forward {
     if (action.regexRewrite) {
       const q = url.indexOf('?');
       const { regex, substitution } = action.regexRewrite;
-      return ctx.path.replace(regex, substitution) + (q >= 0 ? url.slice(q) : '');
+      return stream.path.replace(regex, substitution) + (q >= 0 ? url.slice(q) : '');
     }
     return url;
   }
@@ -160,10 +167,17 @@ export class Forward {
     if (!host) {
       this.stats.no_healthy_upstream++;
       this.finish();
-      sendLocalReply(this.ctx.res, 503, `weft: no healthy upstream for cluster "${this.cluster.name}"`, LocalReplyReason.noHealthyUpstream);
+      sendLocalReply(this.stream, {
+        status: 503,
+        flag: ResponseFlag.noHealthyUpstream,
+        details: 'no_healthy_upstream',
+        body: `weft: no healthy upstream for cluster "${this.cluster.name}"`,
+      });
       return;
     }
     this.attemptCount++;
+    this.stream.info.attempts = this.attemptCount;
+    this.stream.info.upstreamHost = host.key;
     this.lastHost = host;
     host.onRequestStart();
     this.cluster.active++;
@@ -174,7 +188,7 @@ export class Forward {
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
     attempt.exchange = host.pool.request(
-      { method: this.ctx.method, path: this.path, headers: this.headers, body: this.body === null ? this.ctx.req.body : this.body, bodyLength: this.ctx.req.contentLength },
+      { method: this.stream.method, path: this.path, headers: this.headers, body: this.body === null ? this.stream.req.body : this.body, bodyLength: this.stream.req.contentLength },
       attempt,
     );
   }
@@ -186,6 +200,7 @@ export class Forward {
     }
     if (this.retriesLeft > 0 && this.retryableStatus(status)) {
       this.countStatus(status);
+      this.stream.info.upstreamFailure = undefined;
       // Drop this answer (and its connection) and try again.
       this.endAttempt(attempt);
       attempt.abort();
@@ -194,7 +209,8 @@ export class Forward {
     }
     if (attempt.tryTimer) clearTimeout(attempt.tryTimer);
     this.countStatus(status);
-    const { res, route, vhost, routeConfig } = this.ctx;
+    if (this.attemptCount > 1 && this.retry && this.retryableStatus(status)) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
+    const { route, vhost, routeConfig } = this.stream;
     const headers = forwardableHeaders(upstreamHeaders);
     headers['x-weft-upstream-cluster'] = this.cluster.name;
     headers['x-weft-upstream-host'] = attempt.host.key;
@@ -203,13 +219,15 @@ export class Forward {
     if (vhost) applyHeaderMutation(headers, vhost.responseHeaders);
     if (routeConfig) applyHeaderMutation(headers, routeConfig.responseHeaders);
     this.relaying = attempt;
-    if (statusMessage) res.writeHead(status, statusMessage, headers);
-    else res.writeHead(status, headers);
+    this.stream.info.upstreamFailure = undefined;
+    this.stream.respond(status, headers, statusMessage);
   }
 
   onResponseData(attempt: Attempt, chunk: Buffer): void {
     if (this.relaying !== attempt) return;
-    const res = this.ctx.res;
+    const res = this.stream.res;
+    this.stream.info.bytesSent += chunk.length;
+    this.stream.lastActivity = Date.now();
     if (!res.write(chunk)) {
       // Backpressure: stop reading upstream until the client catches up.
       const exchange = attempt.exchange!;
@@ -222,24 +240,26 @@ export class Forward {
     if (this.relaying !== attempt) return;
     this.endAttempt(attempt);
     this.finish();
-    this.ctx.res.end();
+    this.stream.res.end();
   }
 
   onError(attempt: Attempt, err: NodeJS.ErrnoException): void {
     if (attempt.ended) return;
     this.endAttempt(attempt);
     if (this.done) return;
-    const res = this.ctx.res;
+    const res = this.stream.res;
+    const failure = classifyFailure(err);
+    this.stream.info.upstreamFailure = failure;
     if (attempt.gotResponse || res.headersSent) {
       // The answer was already flowing: all we can do is cut the downstream stream too.
       this.stats.upstream_rq_reset++;
+      this.stream.info.addFlag(failure === 'protocol' ? ResponseFlag.upstreamProtocolError : ResponseFlag.upstreamRemoteReset);
       this.finish();
       res.destroy();
       return;
     }
-    const failure: Failure = connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
     // A pooled connection the server closed while idle: resend an idempotent request once.
-    if (failure === 'reset' && !this.staleRetryUsed && this.body !== null && idempotentMethods.has(this.ctx.method)) {
+    if (failure === 'reset' && !this.staleRetryUsed && this.body !== null && idempotentMethods.has(this.stream.method)) {
       this.staleRetryUsed = true;
       this.sendAttempt();
       return;
@@ -256,18 +276,24 @@ export class Forward {
       return;
     }
     this.finish();
-    const why = failure === 'connect' ? `connection failure (${err.code ?? err.message})` : `reset (${err.code ?? err.message})`;
-    sendLocalReply(
-      res,
-      503,
-      `weft: upstream connect error or disconnect/reset before headers: ${why}`,
-      failure === 'connect' ? LocalReplyReason.upstreamConnectFailure : LocalReplyReason.upstreamReset,
-    );
+    this.flagRetriesExhausted();
+    const why = `${err.code ?? 'error'}: ${err.message}`;
+    if (failure === 'protocol') {
+      sendLocalReply(this.stream, { status: 502, flag: ResponseFlag.upstreamProtocolError, details: 'upstream_protocol_error', body: `weft: upstream protocol error: ${why}` });
+      return;
+    }
+    sendLocalReply(this.stream, {
+      status: 503,
+      flag: failure === 'connect' ? ResponseFlag.upstreamConnectionFailure : ResponseFlag.upstreamConnectionTermination,
+      details: failure === 'connect' ? 'upstream_connect_failure' : 'upstream_reset',
+      body: `weft: upstream connect error or disconnect/reset before headers: ${failure === 'connect' ? 'connection failure' : 'reset'} (${why})`,
+    });
   }
 
   private onTryTimeout(attempt: Attempt): void {
     if (attempt.ended || this.done) return;
     this.stats.upstream_rq_timeout++;
+    this.stream.info.upstreamFailure = 'timeout';
     this.endAttempt(attempt);
     attempt.abort();
     if (this.retriesLeft > 0 && this.retryableFailure('timeout')) {
@@ -275,20 +301,35 @@ export class Forward {
       return;
     }
     this.finish();
-    sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
+    this.flagRetriesExhausted();
+    this.timeoutReply();
   }
 
   private onGlobalTimeout(): void {
     this.globalTimer = undefined;
     if (this.done) return;
     this.stats.upstream_rq_timeout++;
+    this.stream.info.upstreamFailure = 'timeout';
     this.abandon();
-    sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
+    this.timeoutReply();
   }
 
-  private onDownstreamClose(): void {
-    // The client went away before the response completed: abandon the upstream request.
-    if (!this.done) this.abandon();
+  private timeoutReply(): void {
+    sendLocalReply(this.stream, { status: 504, flag: ResponseFlag.upstreamRequestTimeout, details: 'upstream_timeout', body: 'upstream request timeout' });
+  }
+
+  /** After a retry, a final failure says the retry limit was reached (Envoy's URX). */
+  private flagRetriesExhausted(): void {
+    if (this.attemptCount > 1 && this.retry) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
+  }
+
+  /** The stream ended (answered, reset, or the client left): abandon what is still upstream. */
+  onStreamComplete(): void {
+    this.stream.req.body?.off('data', this.countRequestBytes);
+    if (!this.done) {
+      if (!this.stream.res.finished) this.stream.info.addFlag(ResponseFlag.downstreamConnectionTermination);
+      this.abandon();
+    }
   }
 
   private abandon(): void {
@@ -308,7 +349,7 @@ export class Forward {
     return r.on.retriableStatusCodes && r.retriableStatusCodes.includes(status);
   }
 
-  private retryableFailure(f: Failure): boolean {
+  private retryableFailure(f: UpstreamFailure): boolean {
     const on = this.retry!.on;
     if (on.status5xx || on.gatewayError) return true;
     if (f === 'connect') return on.connectFailure;
@@ -346,4 +387,10 @@ export class Forward {
     else if (status < 500) s.upstream_rq_4xx++;
     else s.upstream_rq_5xx++;
   }
+}
+
+/** An attempt's error as a typed failure. */
+function classifyFailure(err: NodeJS.ErrnoException): UpstreamFailure {
+  if (err.code === 'WEFT_E_UPSTREAM_PROTOCOL') return 'protocol';
+  return connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
 }

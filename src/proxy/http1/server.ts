@@ -5,6 +5,8 @@
 // at a time; pipelined requests wait, unparsed, until the response before them is complete.
 // `Expect: 100-continue` is answered at once, as Node's server does. Idle (keep-alive) and
 // request timeouts are checked by one coarse sweep per server, not a timer per request.
+// A listener hands accepted sockets to serve() (the HTTP connection manager is a network filter);
+// listen() is kept for tests that run the codec on its own.
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
@@ -13,14 +15,14 @@ import { Http1ParseError, Http1Parser, invalidValueChar, tokenPattern, type Mess
 
 export interface ServerOptions {
   onRequest(req: DownstreamRequest, res: DownstreamResponse): void;
-  /** Whether to serve a new connection (false: it is closed at once). */
-  acceptConnection(socket: net.Socket): boolean;
+  /** With listen(): whether to serve a new connection (false: it is closed at once). */
+  acceptConnection?(socket: net.Socket): boolean;
   maxHeaderBytes?: number;
 }
 
 const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
-/** Time allowed to receive a request's head (Node's headersTimeout default). */
-const HEAD_TIMEOUT_MS = 60_000;
+/** Time allowed to receive a request's head unless configured (Node's headersTimeout default). */
+export const DEFAULT_HEAD_TIMEOUT_MS = 60_000;
 const SWEEP_INTERVAL_MS = 1000;
 const CONTINUE_LINE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
@@ -49,9 +51,12 @@ export class DownstreamRequest {
   readonly body: Readable | undefined;
   /** The body's length as framed by content-length; -1 when chunked or absent. */
   readonly contentLength: number;
+  /** 1 for the first request on its connection (max_requests_per_connection counts these). */
+  readonly requestIndex: number;
 
-  constructor(head: RequestHead, socket: net.Socket, body: Readable | undefined) {
+  constructor(head: RequestHead, socket: net.Socket, body: Readable | undefined, requestIndex: number) {
     this.contentLength = head.contentLength;
+    this.requestIndex = requestIndex;
     this.method = head.method;
     this.url = head.target;
     this.headers = head.headers;
@@ -187,6 +192,9 @@ class ServerConnection {
   private clientEnded = false;
   /** When the current request's first bytes arrived (0: none under way). */
   requestStartedAt = 0;
+  /** The current request's head has not fully arrived yet. */
+  receivingHead = false;
+  private requestCount = 0;
   idleSince = Date.now();
 
   constructor(
@@ -229,6 +237,16 @@ class ServerConnection {
     this.socket.uncork();
   };
 
+  /** Bytes read before this connection was made (a listener filter peeked at them). */
+  receive(data: Buffer): void {
+    this.onData(data);
+  }
+
+  /** A pipelined request is held back (the socket stays paused until its turn). */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
   private onData(data: Buffer): void {
     if (this.held) {
       // A pipelined request waits; so does reading until its turn comes.
@@ -241,7 +259,10 @@ class ServerConnection {
 
   private feed(data: Buffer | undefined): void {
     while (data && !this.closed) {
-      if (!this.parser.started) this.requestStartedAt = Date.now();
+      if (!this.parser.started) {
+        this.requestStartedAt = Date.now();
+        this.receivingHead = true;
+      }
       let consumed: number;
       this.parsing = true;
       try {
@@ -285,6 +306,7 @@ class ServerConnection {
 
   private onRequestHead(head: RequestHead): void {
     this.requestComplete = false;
+    this.receivingHead = false;
     // Without a request timeout only the head is timed.
     if (this.server.requestTimeoutMs === 0) this.requestStartedAt = 0;
     const expect = head.headers.expect;
@@ -293,7 +315,7 @@ class ServerConnection {
       body = new Readable({ read: () => this.socket.resume() });
       this.body = body;
     }
-    const req = new DownstreamRequest(head, this.socket, body);
+    const req = new DownstreamRequest(head, this.socket, body, ++this.requestCount);
     const res = new DownstreamResponse(this, head.method === 'HEAD', head.http10, head.keepAlive && !this.server.closing);
     this.response = res;
     if (expect !== undefined) {
@@ -353,9 +375,10 @@ class ServerConnection {
   }
 
   private onEnd(): void {
-    // The client half-closed: answer what it sent (pipelined requests too), then close.
+    // The client half-closed: answer what it sent (pipelined requests too), then close. A request
+    // cut short (mid-head or mid-body) can never complete: reset it now, releasing its upstream.
     this.clientEnded = true;
-    if (this.response?.finished) this.destroy(); // answered, but the request body was cut short
+    if (this.response && (this.response.finished || !this.requestComplete)) this.destroy();
     else this.closeIfHalfClosedAndDone();
   }
 
@@ -398,48 +421,68 @@ export class Http1Server {
   keepAliveTimeoutMs = 5000;
   /** Time to receive a whole request; 0: only the head timeout applies. */
   requestTimeoutMs = 0;
+  /** Time to receive a request's head. */
+  headTimeoutMs = DEFAULT_HEAD_TIMEOUT_MS;
   closing = false;
-  private readonly net: net.Server;
+  private net: net.Server | undefined;
   private readonly connections = new Set<ServerConnection>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(options: ServerOptions) {
     this.options = options;
-    // Half-open: a client may shut down its side after a request and still read the response.
-    this.net = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
   }
 
+  /** Serve an accepted socket; `head` holds bytes a listener filter already read from it. */
+  serve(socket: net.Socket, head?: Buffer): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const conn = new ServerConnection(this, socket);
+    this.connections.add(conn);
+    this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+    if (head && head.length > 0) conn.receive(head);
+    // A listener filter may have paused the socket to peek at it.
+    if (!socket.destroyed && !conn.holding) socket.resume();
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Run the codec on its own listening socket (tests; the proxy's listeners use serve()). */
   listen(host: string, port: number): Promise<void> {
+    // Half-open: a client may shut down its side after a request and still read the response.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      if (this.options.acceptConnection && !this.options.acceptConnection(socket)) socket.destroy();
+      else this.serve(socket);
+    });
+    this.net = server;
     return new Promise((resolve, reject) => {
-      this.net.once('error', reject);
-      this.net.listen({ host, port, exclusive: true }, () => {
-        this.net.off('error', reject);
-        this.net.on('error', () => {}); // later errors are per connection
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: true }, () => {
+        server.off('error', reject);
+        server.on('error', () => {}); // later errors are per connection
         resolve();
       });
     });
   }
 
-  /** The bound port (0 before listen). */
+  /** The bound port (0 before listen, or when sockets come from a listener). */
   get port(): number {
-    const a = this.net.address();
+    const a = this.net?.address();
     return a && typeof a === 'object' ? a.port : 0;
-  }
-
-  private onConnection(socket: net.Socket): void {
-    if (this.closing || !this.options.acceptConnection(socket)) {
-      socket.destroy();
-      return;
-    }
-    this.connections.add(new ServerConnection(this, socket));
-    this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
 
   forget(conn: ServerConnection): void {
     this.connections.delete(conn);
-    if (this.connections.size === 0 && this.sweepTimer) {
-      clearInterval(this.sweepTimer);
+    if (this.connections.size === 0) {
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;
+      for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
@@ -447,8 +490,8 @@ export class Http1Server {
     const now = Date.now();
     for (const conn of this.connections) {
       if (conn.requestStartedAt > 0) {
-        const limit = this.requestTimeoutMs > 0 ? this.requestTimeoutMs : HEAD_TIMEOUT_MS;
-        if (now - conn.requestStartedAt > limit) conn.timeOut();
+        const limit = !conn.receivingHead ? this.requestTimeoutMs : this.requestTimeoutMs > 0 ? Math.min(this.requestTimeoutMs, this.headTimeoutMs) : this.headTimeoutMs;
+        if (limit > 0 && now - conn.requestStartedAt > limit) conn.timeOut();
       } else if (conn.idle && this.keepAliveTimeoutMs > 0 && now - conn.idleSince > this.keepAliveTimeoutMs) conn.destroy();
     }
   }
@@ -464,6 +507,12 @@ export class Http1Server {
   /** Stop accepting; resolves when every connection has closed. */
   close(): Promise<void> {
     this.closing = true;
-    return new Promise((resolve) => this.net.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      if (this.connections.size === 0) resolve();
+      else this.idleWaiters.push(resolve);
+    });
+    const server = this.net;
+    if (!server) return closed;
+    return Promise.all([closed, new Promise<void>((resolve) => server.close(() => resolve()))]).then(() => undefined);
   }
 }

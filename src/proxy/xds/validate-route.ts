@@ -33,8 +33,8 @@ import {
   type Raw,
   type ValidationResult,
 } from './validate-common.js';
-import { perFilterFault } from './validate-fault.js';
 import { hashPolicies } from './validate-hash-policy.js';
+import { perFilterConfig } from './validate-per-filter.js';
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 
@@ -116,7 +116,7 @@ function virtualHost(raw: Raw, path: string, p: Problems, seenDomains: Map<strin
     name,
     domains,
     routes,
-    fault: perFilterFault(raw.typed_per_filter_config, path, p),
+    perFilter: perFilterConfig(raw.typed_per_filter_config, path, p),
     requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
     responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
   };
@@ -137,7 +137,7 @@ function route(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undef
     name: str(raw.name),
     match,
     action: action ?? { kind: 'direct_response', status: 500, body: '' },
-    fault: perFilterFault(raw.typed_per_filter_config, path, p),
+    perFilter: perFilterConfig(raw.typed_per_filter_config, path, p),
     requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
     responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
   };
