@@ -2,7 +2,7 @@
 // slow start, over plain host objects with a fake clock.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createPrioritySetLb, priorityLoads, type PrioritizedHost } from '../../src/proxy/upstream/priority-set.js';
+import { createPrioritySetLb, panicLevels, priorityLoads, type PrioritizedHost } from '../../src/proxy/upstream/priority-set.js';
 import { createLoadBalancer } from '../../src/proxy/upstream/load-balancer.js';
 import { slowStartWeight } from '../../src/proxy/upstream/slow-start.js';
 import { lcg } from './helpers/random.js';
@@ -78,6 +78,30 @@ describe('priority set balancer', () => {
     const lb = createPrioritySetLb(all, [all[0], all[2]], { policy: 'MAGLEV', localityWeighted: false, overprovisioningFactor: 140, random: () => 0.5 });
     assert.equal(lb.pick(undefined, { hash: 180 })!.name, 'p1');
     assert.equal(lb.pick(undefined, { hash: 110 })!.name, 'p0a');
+  });
+});
+
+describe('panic threshold (passed by the cluster; off unless set)', () => {
+  const stats = (...l: [number, number][]) => l.map(([total, healthy]) => ({ total, healthy }));
+  const cases: { name: string; levels: ReturnType<typeof stats>; threshold: number; want: boolean[] }[] = [
+    { name: 'off', levels: stats([10, 1]), threshold: 0, want: [false] },
+    { name: 'enough health overall: no panic even with a weak level', levels: stats([10, 2], [10, 10]), threshold: 50, want: [false, false] },
+    { name: 'one level at 20% of hosts usable, 50% threshold', levels: stats([10, 2]), threshold: 50, want: [true] },
+    { name: 'only the weak level panics', levels: stats([10, 2], [10, 4]), threshold: 30, want: [true, false] },
+    { name: 'nothing healthy: every level', levels: stats([2, 0], [2, 0]), threshold: 50, want: [true, true] },
+  ];
+  for (const c of cases) it(c.name, () => assert.deepEqual(panicLevels(c.levels, 140, c.threshold), c.want));
+
+  it('a panicking level balances over all its hosts; total panic spreads by host count', () => {
+    const all = [host('a'), host('b'), host('c'), host('d'), host('e')];
+    const lb = createPrioritySetLb(all, [all[0]], { policy: 'ROUND_ROBIN', localityWeighted: false, overprovisioningFactor: 140, panicThresholdPercent: 50, random: () => 0 });
+    assert.equal(Object.keys(tally(() => lb.pick(), 50)).length, 5);
+    const two = [host('p0', 0), host('p1a', 1), host('p1b', 1)];
+    let i = 0;
+    // An even sweep of [0, 1): level shares come out exact.
+    const dead = createPrioritySetLb(two, [], { policy: 'ROUND_ROBIN', localityWeighted: false, overprovisioningFactor: 140, panicThresholdPercent: 50, random: () => (i++ % 3000) / 3000 });
+    const t = tally(() => dead.pick(), 3000);
+    assert.ok(Math.abs(t.p0 - 1000) <= 2 && Math.abs(t.p1a - 1000) <= 2, JSON.stringify(t));
   });
 });
 

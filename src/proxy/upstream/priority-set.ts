@@ -23,6 +23,8 @@ export interface PrioritySetOptions extends LbOptions {
   localityWeighted: boolean;
   /** ClusterLoadAssignment.policy.overprovisioning_factor in percent (Envoy's default 140). */
   overprovisioningFactor: number;
+  /** common_lb_config.healthy_panic_threshold in percent (0 or absent: never panic). */
+  panicThresholdPercent?: number;
 }
 
 export const DEFAULT_OVERPROVISIONING_FACTOR = 140;
@@ -49,15 +51,28 @@ export function priorityLoads(levels: readonly { total: number; healthy: number 
   });
 }
 
+/** Envoy's panic mode per level: only when the levels together are under 100% healthy; then a level
+ * whose usable share is under the threshold balances over all its hosts (no healthy host at all:
+ * every level panics). */
+export function panicLevels(levels: readonly { total: number; healthy: number }[], factor: number, threshold: number): boolean[] {
+  const health = levels.reduce((s, l) => s + (l.total === 0 ? 0 : Math.min(100, (factor * l.healthy) / l.total)), 0);
+  if (threshold <= 0 || health >= 100) return levels.map(() => false);
+  return levels.map((l) => health === 0 || (l.total > 0 && (100 * l.healthy) / l.total < threshold));
+}
+
 export function createPrioritySetLb<H extends PrioritizedHost>(all: readonly H[], eligible: readonly H[], o: PrioritySetOptions): LoadBalancer<H> {
   const random = o.random ?? Math.random;
   const priorities = [...new Set(all.map((h) => h.priority))].sort((a, b) => a - b);
-  if (priorities.length <= 1 && !o.localityWeighted) return createLoadBalancer(o.policy, eligible, o);
   const stats = priorities.map((p) => ({ total: all.filter((h) => h.priority === p).length, healthy: eligible.filter((h) => h.priority === p).length }));
-  const loads = priorityLoads(stats, o.overprovisioningFactor);
+  const panic = panicLevels(stats, o.overprovisioningFactor, o.panicThresholdPercent ?? 0);
+  if (priorities.length <= 1 && !o.localityWeighted) return createLoadBalancer(o.policy, panic[0] ? all : eligible, o);
+  let loads = priorityLoads(stats, o.overprovisioningFactor);
+  // Total panic (nothing usable anywhere): Envoy spreads by each level's share of the hosts.
+  if (panic.every(Boolean) && stats.every((l) => l.healthy === 0)) loads = stats.map((l) => (100 * l.total) / all.length);
   const levels: Level<H>[] = priorities.map((p, i) => {
-    const inLevel = eligible.filter((h) => h.priority === p);
-    return { priority: p, load: loads[i], size: inLevel.length, lb: levelLb(all.filter((h) => h.priority === p), inLevel, o) };
+    const hostsOf = all.filter((h) => h.priority === p);
+    const inLevel = panic[i] ? hostsOf : eligible.filter((h) => h.priority === p);
+    return { priority: p, load: loads[i], size: inLevel.length, lb: levelLb(hostsOf, inLevel, o) };
   });
   return {
     pick(avoid?: H, ctx?: LbContext): H | undefined {
