@@ -180,9 +180,10 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
             ...(r.retries.retryOn ? {} : { retriable_status_codes: [503] }),
             ...(r.retries.perTryTimeoutMs !== undefined ? { per_try_timeout: duration(r.retries.perTryTimeoutMs) } : {}),
           };
-  Object.assign(action, routeHashPolicy(snap, clientNamespace, dests.map((d) => clusterOf(d.destination))));
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
+  // Consistent hashing: the destinations' DestinationRule says what to hash.
+  Object.assign(action, routeHashPolicy(snap, clientNamespace, dests.map((d) => clusterOf(d.destination))));
   return { route: action };
 }
 

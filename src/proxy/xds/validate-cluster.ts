@@ -1,9 +1,9 @@
 // envoy.config.cluster.v3.Cluster → Cluster and envoy.config.endpoint.v3.ClusterLoadAssignment
 // → ClusterLoadAssignment (typed).
 import { isIP } from 'node:net';
+import { clusterLbConfig, lbPolicyProblem, ORIGINAL_DST_MISSING } from './validate-lb.js';
 import type { CircuitBreakers, Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
 import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
-import { clusterLbConfig, lbPolicyProblem, ORIGINAL_DST_MISSING } from './validate-lb.js';
 
 const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS']);
 const healthStatuses = new Set<HealthStatus>(['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED']);

@@ -1,6 +1,7 @@
 // envoy.config.route.v3.RouteConfiguration → RouteConfiguration (typed), collecting every error
 // with its field path. Anything that would change routing and that we do not implement is an
 // error (the response is NACKed); descriptive or harmless fields are ignored.
+import { hashPolicies } from './validate-hash-policy.js';
 import type {
   ClusterSpecifier,
   DirectResponseAction,
@@ -33,7 +34,6 @@ import {
   type Raw,
   type ValidationResult,
 } from './validate-common.js';
-import { hashPolicies } from './validate-hash-policy.js';
 import { perFilterConfig } from './validate-per-filter.js';
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
