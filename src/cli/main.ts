@@ -34,6 +34,8 @@ program
   .option('--locality <region/zone/subzone>', "the workload's locality (sent as the xDS node's locality; locality load balancing)")
   .option('--id <id>', 'xDS node id (default: derived)')
   .option('--xds-protocol <protocol>', 'delta (incremental xDS; virtual hosts on demand over VHDS) or sotw (state of the world)', 'delta')
+  .option('--max-downstream-connections <n>', 'overload manager: downstream connections across all listeners; more are closed at once', '20000')
+  .option('--max-active-requests <n>', 'overload manager: requests in flight per listener; more get 503 (response flag OM)', '10000')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
 program
