@@ -194,3 +194,14 @@ it("a proxy's locality travels in node.locality and lands on its endpoints", asy
   const snap = snapshot(configFrom(), [...bookinfoProxies(), ...(parsed.ok ? [parsed.node] : [])]);
   assert.equal(snap.endpoints.get('reviews.default.svc.cluster.local|9080')!.find((e) => e.address === '127.0.0.9')!.locality, 'eu/west-1a/rack7');
 });
+
+it("a WorkloadEntry's locality lands on its endpoint, grouped and ranked like a proxy's", () => {
+  const we = yaml('we.yaml', `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: reviews-vm }
+spec: { address: 10.9.9.9, labels: { app: reviews, version: v9 }, locality: r2/z1/s1 }
+`);
+  const out = translate(snapshot(configFrom(dr('{ simple: ROUND_ROBIN }', '    outlierDetection: { consecutive5xxErrors: 3 }\n'), we), located()), client);
+  const groups = localities(pick(out, 'endpoint', REVIEWS));
+  assert.deepEqual(groups.find((g: any) => g.hosts.includes('10.9.9.9')), { locality: { region: 'r2', zone: 'z1', sub_zone: 's1' }, priority: 2, weight: 2, hosts: ['10.9.9.9', '127.0.0.6'] });
+});

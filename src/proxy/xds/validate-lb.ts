@@ -70,8 +70,11 @@ export function clusterLbConfig(raw: Raw, policy: LbPolicy, p: Problems): Cluste
     if (!(bias >= 0)) p.add('least_request_lb_config.active_request_bias', 'must not be negative');
     else out.activeRequestBias = bias;
   }
-  const slowRaw = has(lr, 'slow_start_config') ? ['least_request_lb_config', lr.slow_start_config] : has(obj(raw.round_robin_lb_config), 'slow_start_config') ? ['round_robin_lb_config', obj(raw.round_robin_lb_config).slow_start_config] : undefined;
-  if (slowRaw) out.slowStart = slowStart(obj(slowRaw[1]), `${slowRaw[0] as string}.slow_start_config`, p);
+  // Slow start lives in the config of the policy it applies to (only one of them can be set).
+  for (const field of ['least_request_lb_config', 'round_robin_lb_config']) {
+    const cfg = obj(raw[field]);
+    if (has(cfg, 'slow_start_config')) out.slowStart = slowStart(obj(cfg.slow_start_config), `${field}.slow_start_config`, p);
+  }
 
   const common = obj(raw.common_lb_config);
   out.localityWeighted = has(common, 'locality_weighted_lb_config');
