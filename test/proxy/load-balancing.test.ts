@@ -2,7 +2,9 @@
 // translator, served by a test ADS server to an in-process sidecar, which balances over real
 // upstream servers. Counted outcomes only; the one clock (slow start) is the proxy's injected one.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { TCP_PROXY_TYPE_URL } from '../../src/api/envoy.js';
 import { translate } from '../../src/controlplane/translate/index.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
 import type { Proxy } from '../../src/proxy/proxy.js';
@@ -10,7 +12,7 @@ import { configFrom, proxy as node, snapshot, yaml } from '../translate/fixtures
 import { TestAdsServer } from './helpers/ads-server.js';
 import { startProxyUnderTest } from './helpers/proxy-under-test.js';
 import { lcg } from './helpers/random.js';
-import { edsCluster, request, startUpstream, staticCluster, type Reply, type Upstream } from './helpers/resources.js';
+import { edsCluster, rdsListener, request, startUpstream, staticCluster, type Reply, type Upstream } from './helpers/resources.js';
 
 const rules = yaml('lb.yaml', `apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -112,6 +114,7 @@ describe('load balancing end to end', () => {
       staticCluster('lr', all, { lb_policy: 'LEAST_REQUEST' }),
       staticCluster('rr', all),
       edsCluster('warm', { round_robin_lb_config: { slow_start_config: { slow_start_window: { seconds: 10 } } } }),
+      staticCluster('tcp-ring', ups.map((u) => u.port), { lb_policy: 'RING_HASH' }),
     ];
     ads.set('endpoint', 'e1', [...endpointsOf(), warmAssignment([0, 1])]);
     ({ proxy, port } = await startProxyUnderTest(ads, { clusters, routes, readyHost: 'ring', proxy: { now: () => clock, random: lcg(42) } }));
@@ -147,6 +150,30 @@ describe('load balancing end to end', () => {
       await ads.setAndWait('endpoint', `e-${svc}-4`, [...endpointsOf(), warmAssignment([0, 1])]);
     });
   }
+
+  it('tcp_proxy hash_policy source_ip: every connection from one client reaches one instance', async () => {
+    const tcpListener = {
+      name: 'tcp-hash',
+      address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+      filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: 'tcp_hash', cluster: 'tcp-ring', hash_policy: [{ source_ip: {} }] } }] }],
+    };
+    const ack = await ads.setAndWait('listener', 'l-tcp', [rdsListener('out', 0), tcpListener]);
+    assert.equal(ack.error_detail ?? null, null, JSON.stringify(ack.error_detail));
+    const tcpPort = proxy.listenerPort('tcp-hash')!;
+    // Raw TCP carrying an HTTP/1.0 request, so the upstream says who it is.
+    const viaTcp = () =>
+      new Promise<string>((resolve, reject) => {
+        const s = net.connect(tcpPort, '127.0.0.1', () => s.write('GET / HTTP/1.0\r\nhost: x\r\n\r\n'));
+        let got = '';
+        s.on('data', (d) => (got += d));
+        s.on('end', () => resolve(/x-upstream: (\w+)/i.exec(got)?.[1] ?? 'none'));
+        s.on('error', reject);
+      });
+    const seen = new Set<string>();
+    for (let i = 0; i < 50; i++) seen.add(await viaTcp());
+    assert.equal(seen.size, 1, [...seen].join(','));
+    assert.ok(!seen.has('none'));
+  });
 
   it('cookie hashing: a client without the cookie gets one, then sticks to its instance', async () => {
     const first = await request(port, { host: 'sticky' });

@@ -2,7 +2,7 @@
 // RDS hash_policy), through a real protobuf round trip as the proxy receives them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
+import { packAny, TCP_PROXY_TYPE_URL, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 import { validateResource, type ProxyXdsType } from '../../src/proxy/xds/decode.js';
 import type { Cluster, ClusterLoadAssignment, ForwardAction, RouteConfiguration } from '../../src/proxy/xds/model.js';
 
@@ -11,6 +11,11 @@ function roundTrip<K extends ProxyXdsType>(type: K, obj: object) {
 }
 const eds = (extra: object = {}) => ({ name: 'c', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, ...extra });
 const route = (extra: object) => ({ name: 'r', virtual_hosts: [{ name: 'v', domains: ['a'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c', ...extra } }] }] });
+const tcpListener = (tcp: object) => ({
+  name: 'l',
+  address: { socket_address: { address: '127.0.0.1', port_value: 1 } },
+  filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: 't', cluster: 'c', ...tcp } }] }],
+});
 const ep = (port: number) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } });
 
 function cluster(input: object): Cluster {
@@ -57,6 +62,7 @@ describe('load-balancing fields: NACKed with their path', () => {
     { name: 'bounded load hashing', type: 'cluster', input: eds({ lb_policy: 'MAGLEV', common_lb_config: { consistent_hashing_lb_config: { hash_balance_factor: { value: 150 } } } }), error: /hash_balance_factor: bounded-load/ },
     { name: 'drop overloads', type: 'endpoint', input: { cluster_name: 'c', policy: { drop_overloads: [{ category: 'x', drop_percentage: { numerator: 1 } }] } }, error: /policy\.drop_overloads: not supported/ },
     { name: 'locality proximity', type: 'endpoint', input: { cluster_name: 'c', endpoints: [{ proximity: { value: 1 }, lb_endpoints: [ep(1)] }] }, error: /endpoints\[0\]\.proximity: not supported/ },
+    { name: 'tcp_proxy hash on filter state', type: 'listener', input: tcpListener({ hash_policy: [{ filter_state: { key: 'k' } }] }), error: /typed_config\.hash_policy\[0\]: only source_ip is supported \(fields: filter_state\)/ },
     { name: 'hash by filter state', type: 'route', input: route({ hash_policy: [{ filter_state: { key: 'k' } }] }), error: /hash_policy\[0\]\.filter_state: not supported/ },
     { name: 'hash header rewrite', type: 'route', input: route({ hash_policy: [{ header: { header_name: 'x', regex_rewrite: { pattern: { regex: 'a' }, substitution: 'b' } } }] }), error: /hash_policy\[0\]\.header\.regex_rewrite: not supported/ },
     { name: 'hash cookie attributes', type: 'route', input: route({ hash_policy: [{ cookie: { name: 'c', attributes: [{ name: 'SameSite', value: 'Lax' }] } }] }), error: /hash_policy\[0\]\.cookie\.attributes: not supported/ },
@@ -83,6 +89,12 @@ describe('EDS localities and RDS hash policies become the model', () => {
     const cla = r.result as ClusterLoadAssignment;
     assert.deepEqual(cla.endpoints.map((e) => [e.locality, e.localityWeight, e.priority]), [['r1/z1/s1', 80, 0], ['r2//', 0, 1]]);
     assert.equal(cla.overprovisioningFactor, 200);
+  });
+
+  it('tcp_proxy hash_policy source_ip', () => {
+    const r = roundTrip('listener', tcpListener({ hash_policy: [{ source_ip: {} }] }));
+    assert.ok(r.valid, JSON.stringify(!r.valid && r.errors));
+    assert.equal(JSON.stringify(r.result).includes('"hashSourceIp":true'), true);
   });
 
   it('every hash policy kind, in order, with terminal', () => {

@@ -253,6 +253,8 @@ export interface TcpProxy {
   idleTimeoutMs: number;
   /** Upstream connection attempts before the downstream connection is closed (Envoy default 1). */
   maxConnectAttempts: number;
+  /** hash_policy [{source_ip}]: consistent-hash clusters pick by the client's address. */
+  hashSourceIp: boolean;
 }
 
 /** The terminal network filter of a chain: siblings, as in Envoy. */
