@@ -31,8 +31,9 @@ export class RingHash<H extends Balanceable> implements LoadBalancer<H> {
     const total = hosts.reduce((s, h) => s + h.weight, 0);
     const normalized = hosts.map((h) => h.weight / total);
     const minNormalized = Math.min(...normalized);
-    // As Envoy sizes it: enough points that the lightest host gets at least one per 1/minimum of
-    // the ring, capped at the maximum size.
+    // Envoy's sizing: about minimum_ring_size points in all (rounded up so the lightest host's share
+    // is whole), at most maximum_ring_size; each host gets its weight's share. Each host's count
+    // thus depends on how many hosts there are, which is why a removal moves a few extra keys.
     const scale = Math.min(Math.ceil(minNormalized * config.minimumRingSize) / minNormalized, config.maximumRingSize);
     const entries: { hash: number; owner: number }[] = [];
     let target = 0;
