@@ -17,6 +17,7 @@ describe('requestHash', () => {
   const cases: { name: string; policies: HashPolicy[]; input: HashInput; want: number | undefined }[] = [
     { name: 'no policies: no hash', policies: [], input: req({ 'x-user': 'a' }), want: undefined },
     { name: 'header present', policies: [header('x-user')], input: req({ 'x-user': 'alice' }), want: murmur3('alice') },
+    { name: 'a pseudo-header', policies: [header(':authority')], input: req({ ':authority': 'reviews:9080' }), want: murmur3('reviews:9080') },
     { name: 'header absent: no hash', policies: [header('x-user')], input: req({}), want: undefined },
     { name: 'query parameter', policies: [{ kind: 'query_parameter', name: 'u', terminal: false }], input: req({}, { u: 'bob' }), want: murmur3('bob') },
     { name: 'source ip', policies: [{ kind: 'source_ip', terminal: false }], input: req({}), want: murmur3('10.1.2.3') },

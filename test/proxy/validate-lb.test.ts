@@ -101,6 +101,7 @@ describe('EDS localities and RDS hash policies become the model', () => {
     const r = roundTrip('route', route({
       hash_policy: [
         { header: { header_name: 'X-User' }, terminal: true },
+        { header: { header_name: ':authority' } },
         { cookie: { name: 'sticky', ttl: { seconds: 60 }, path: '/' } },
         { cookie: { name: 'nottl' } },
         { connection_properties: { source_ip: true } },
@@ -111,6 +112,7 @@ describe('EDS localities and RDS hash policies become the model', () => {
     const a = (r.result as RouteConfiguration).virtualHosts[0].routes[0].action as ForwardAction;
     assert.deepEqual(a.hashPolicy, [
       { kind: 'header', name: 'x-user', terminal: true },
+      { kind: 'header', name: ':authority', terminal: false },
       { kind: 'cookie', name: 'sticky', ttlMs: 60_000, path: '/', terminal: false },
       { kind: 'cookie', name: 'nottl', ttlMs: undefined, path: '', terminal: false },
       { kind: 'source_ip', terminal: false },

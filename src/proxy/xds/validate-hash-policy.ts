@@ -24,7 +24,8 @@ function one(kind: string, o: Raw, at: string, terminal: boolean, p: Problems): 
   switch (kind) {
     case 'header': {
       const name = str(o.header_name).toLowerCase();
-      if (!name || !tokenPattern.test(name)) return void p.add(join(at, 'header_name'), `"${name}" is not a header name`);
+      // Pseudo-headers (:authority, :path) are hashable too, as in Envoy.
+      if (!name || !tokenPattern.test(name.startsWith(':') ? name.slice(1) : name)) return void p.add(join(at, 'header_name'), `"${name}" is not a header name`);
       if (has(o, 'regex_rewrite')) p.add(join(at, 'regex_rewrite'), 'not supported');
       return { kind: 'header', name, terminal };
     }
