@@ -19,7 +19,7 @@ describe('headers', () => {
       connection: 'keep-alive, X-Secret',
       'keep-alive': 'timeout=5',
       'transfer-encoding': 'chunked',
-      te: 'trailers',
+      te: 'deflate',
       upgrade: 'h2c',
       'proxy-connection': 'keep-alive',
       trailer: 'x',

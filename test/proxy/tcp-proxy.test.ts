@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HCM_TYPE_URL, HTTP_INSPECTOR_TYPE_URL, TCP_PROXY_TYPE_URL } from '../../src/api/envoy.js';
-import { Proxy } from '../../src/proxy/proxy.js';
+import type { Proxy } from '../../src/proxy/proxy.js';
 import { TestAdsServer } from './helpers/ads-server.js';
-import { testWorkload } from './helpers/proxy-under-test.js';
+import { startSotwProxy } from './helpers/proxy-under-test.js';
 import { eventually, routerFilter, startUpstream, staticCluster, type Upstream } from './helpers/resources.js';
 
 const tcp = (statPrefix: string, target: { cluster: string } | { weighted_clusters: object }, extra: object = {}) => ({
@@ -72,12 +72,6 @@ function talk(port: number, o: { write?: string; end?: boolean; waitFor?: string
   });
 }
 
-async function startProxy(ads: TestAdsServer): Promise<Proxy> {
-  const p = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload: testWorkload, adminPort: 0, xdsBackoff: { initialMs: 20, maxMs: 100 } });
-  await p.start();
-  await p.whenReady(5000);
-  return p;
-}
 
 describe('tcp_proxy through two sidecars', () => {
   const adsA = new TestAdsServer();
@@ -107,7 +101,7 @@ describe('tcp_proxy through two sidecars', () => {
       tcpListener('b-one', tcp('b_one', { cluster: 'one' })),
       tcpListener('b-two', tcp('b_two', { cluster: 'two' })),
     ]);
-    b = await startProxy(adsB);
+    b = await startSotwProxy(adsB);
     const bp = (n: string) => b.listenerPort(n)!;
     await adsA.start();
     adsA.set('cluster', 'c1', [
@@ -146,7 +140,7 @@ describe('tcp_proxy through two sidecars', () => {
         default_filter_chain: { name: 'opaque', filters: [tcp('mixed_tcp', { cluster: 'b-echo' })] },
       },
     ]);
-    a = await startProxy(adsA);
+    a = await startSotwProxy(adsA);
   });
 
   after(async () => {

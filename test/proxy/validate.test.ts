@@ -105,10 +105,16 @@ const bad: BadCase[] = [
   },
   { name: 'original destination', type: 'listener', input: listener({ filters: [hcm({})] }, { use_original_dst: { value: true } }), error: /^listener l: use_original_dst: not supported yet$/ },
   {
-    name: 'HTTP/2 codec',
+    name: 'HTTP/3 codec',
     type: 'listener',
-    input: listener({ filters: [hcm({ codec_type: 'HTTP2' })] }),
-    error: /typed_config\.codec_type: HTTP2 is not supported yet/,
+    input: listener({ filters: [hcm({ codec_type: 'HTTP3' })] }),
+    error: /typed_config\.codec_type: HTTP3 is not supported/,
+  },
+  {
+    name: 'HTTP/2 options it does not implement',
+    type: 'listener',
+    input: listener({ filters: [hcm({ http2_protocol_options: { max_concurrent_streams: { value: 10 }, initial_stream_window_size: { value: 65535 } } })] }),
+    error: /typed_config\.http2_protocol_options\.initial_stream_window_size: not supported$/,
   },
   {
     name: 'TLS on a filter chain',

@@ -4,7 +4,7 @@
 // the record, tells every filter (the router lets its upstream go there) and counts the outcome.
 import type { OutgoingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { DownstreamRequest, DownstreamResponse } from '../http1/server.js';
+import type { DownstreamRequest, DownstreamResponse } from './codec.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { HttpConnectionManager } from '../xds/model.js';
 import { runFilters, type HttpFilter, type HttpFilterDeps } from './filter.js';
@@ -176,6 +176,7 @@ export class HcmRuntime {
   private complete(stream: HttpStream): void {
     const info = stream.info;
     if (!info.finalize()) return;
+    info.bytesReceived = stream.req.bodyBytesReceived;
     this.active.delete(stream);
     this.load.active--;
     const stats = this.stats;
@@ -202,6 +203,12 @@ export class HcmRuntime {
       }
       const cutoff = Date.now() - timeout;
       for (const stream of this.active) {
+        // Request body bytes count as activity too (the codec counts them).
+        const rx = stream.req.bodyBytesReceived;
+        if (rx !== stream.bodyBytesSeen) {
+          stream.bodyBytesSeen = rx;
+          stream.lastActivity = Date.now();
+        }
         if (stream.lastActivity > cutoff) continue;
         this.stats.downstream_rq_idle_timeout++;
         // Envoy: 408 when nothing was sent yet, else the stream is reset.

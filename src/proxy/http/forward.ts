@@ -6,8 +6,8 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
-import type { Exchange, ExchangeHandler } from '../http1/client.js';
-import type { MessageHeaders } from '../http1/parser.js';
+import type { ExchangeHandler, UpstreamExchange } from '../upstream/pool.js';
+import type { HeaderMap } from './header-map.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
 import { applyHeaderMutation, forwardableHeaders } from './headers.js';
 import { sendLocalReply } from './local-reply.js';
@@ -22,13 +22,13 @@ export const MAX_REPLAY_BODY = 64 * 1024;
 const RETRY_BASE_MS = 25;
 const RETRY_MAX_MS = 250;
 
-const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
+const connectErrorCodes = new Set(['EREFUSEDSTREAM', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** One try against one host. `ended` makes completion idempotent across the error, timeout
  * and downstream-close paths. */
 class Attempt implements ExchangeHandler {
-  exchange: Exchange | undefined;
+  exchange: UpstreamExchange | undefined;
   ended = false;
   gotResponse = false;
   tryTimer: NodeJS.Timeout | undefined;
@@ -38,7 +38,7 @@ class Attempt implements ExchangeHandler {
     readonly host: UpstreamHost,
   ) {}
 
-  onResponse(status: number, statusMessage: string, headers: MessageHeaders): void {
+  onResponse(status: number, statusMessage: string, headers: HeaderMap): void {
     this.gotResponse = true;
     this.fwd.stream.info.markFirstUpstreamByte();
     this.fwd.onResponseStart(this, status, headers, statusMessage);
@@ -46,6 +46,10 @@ class Attempt implements ExchangeHandler {
 
   onData(chunk: Buffer): void {
     this.fwd.onResponseData(this, chunk);
+  }
+
+  onTrailers(trailers: HeaderMap): void {
+    this.fwd.onResponseTrailers(this, trailers);
   }
 
   onEnd(): void {
@@ -86,6 +90,10 @@ export class Forward {
   /** The request's consistent-hash input, and the affinity cookies the response must set. */
   private readonly lbContext: LbContext;
   private readonly setCookies: readonly string[];
+  /** Response trailers from the upstream (HTTP/2: gRPC's grpc-status), sent at the end. */
+  private trailers: HeaderMap | undefined;
+  /** Which of the host's pools this request uses. */
+  private readonly protocol: 'http1' | 'http2';
 
   constructor(stream: HttpStream, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
     this.stream = stream;
@@ -100,12 +108,13 @@ export class Forward {
     const rh = requestHash(action.hashPolicy, { header: (n) => stream.header(n), queryParam: (n) => stream.queryParam(n), sourceIp: stream.req.socket.remoteAddress });
     this.lbContext = { hash: rh.hash };
     this.setCookies = rh.setCookies;
+    const p = cluster.config.httpProtocol;
+    this.protocol = p === 'downstream' ? (stream.req.httpVersion === '2' ? 'http2' : 'http1') : p;
   }
 
   start(): void {
     const req = this.stream.req;
     const body = req.body;
-    if (body) body.on('data', this.countRequestBytes);
     if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
     if (!body) {
       this.body = undefined;
@@ -123,11 +132,6 @@ export class Forward {
       this.sendAttempt();
     }
   }
-
-  private readonly countRequestBytes = (c: Buffer): void => {
-    this.stream.info.bytesReceived += c.length;
-    this.stream.lastActivity = Date.now();
-  };
 
   private buildHeaders(): OutgoingHttpHeaders {
     const { req, route, vhost, routeConfig } = this.stream;
@@ -187,13 +191,13 @@ export class Forward {
     this.current = attempt;
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
-    attempt.exchange = host.pool.request(
+    attempt.exchange = host.poolFor(this.protocol).request(
       { method: this.stream.method, path: this.path, headers: this.headers, body: this.body === null ? this.stream.req.body : this.body, bodyLength: this.stream.req.contentLength },
       attempt,
     );
   }
 
-  onResponseStart(attempt: Attempt, status: number, upstreamHeaders: MessageHeaders, statusMessage: string): void {
+  onResponseStart(attempt: Attempt, status: number, upstreamHeaders: HeaderMap, statusMessage: string): void {
     if (attempt.ended || this.done) {
       attempt.abort();
       return;
@@ -236,11 +240,15 @@ export class Forward {
     }
   }
 
+  onResponseTrailers(attempt: Attempt, trailers: HeaderMap): void {
+    if (this.relaying === attempt) this.trailers = trailers;
+  }
+
   onResponseEnd(attempt: Attempt): void {
     if (this.relaying !== attempt) return;
     this.endAttempt(attempt);
     this.finish();
-    this.stream.res.end();
+    this.stream.res.end(undefined, this.trailers);
   }
 
   onError(attempt: Attempt, err: NodeJS.ErrnoException): void {
@@ -325,7 +333,6 @@ export class Forward {
 
   /** The stream ended (answered, reset, or the client left): abandon what is still upstream. */
   onStreamComplete(): void {
-    this.stream.req.body?.off('data', this.countRequestBytes);
     if (!this.done) {
       if (!this.stream.res.finished) this.stream.info.addFlag(ResponseFlag.downstreamConnectionTermination);
       this.abandon();

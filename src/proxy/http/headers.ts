@@ -20,6 +20,11 @@ export function forwardableHeaders(src: MessageHeaders): OutgoingHttpHeaders {
     named = new Set(connection.toLowerCase().split(',').map((s) => s.trim()));
   }
   for (const key in src) {
+    // `te: trailers` is end-to-end intent (gRPC needs it over HTTP/2); any other te is hop-by-hop.
+    if (key === 'te' && src.te === 'trailers') {
+      out.te = 'trailers';
+      continue;
+    }
     if (hopByHop.has(key)) continue;
     if (named?.has(key) && !notNominable.has(key)) continue;
     out[key] = src[key];

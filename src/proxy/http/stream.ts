@@ -3,7 +3,7 @@
 // (path without query, parsed query) are computed lazily, once. Response heads go out through
 // respond(), the one place where the filters' onResponseHeaders run, for proxied and local replies.
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { DownstreamRequest, DownstreamResponse } from '../http1/server.js';
+import type { DownstreamRequest, DownstreamResponse } from './codec.js';
 import type { Route, RouteConfiguration, VirtualHost } from '../xds/model.js';
 import type { HttpFilter } from './filter.js';
 import type { CompiledRoute } from './route-table.js';
@@ -37,8 +37,9 @@ export class HttpStream implements RequestView {
   compiledRoute: CompiledRoute | undefined;
   /** Why route is undefined (the router answers 404 with this). */
   noRouteDetails = '';
-  /** Epoch ms of the last bytes either way (stream_idle_timeout). */
+  /** Epoch ms of the last bytes either way (stream_idle_timeout), and the request body bytes seen then. */
   lastActivity = Date.now();
+  bodyBytesSeen = 0;
   /** The router's upstream request, while there is one (ended by the stream's completion). */
   upstream: { onStreamComplete(): void } | undefined;
   private pathOnly: string | undefined;
@@ -48,7 +49,7 @@ export class HttpStream implements RequestView {
     this.req = req;
     this.res = res;
     this.method = req.method;
-    this.info = new StreamInfo(req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1');
+    this.info = new StreamInfo(req.httpVersion === '2' ? 'HTTP/2' : req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1');
     const raw = req.url;
     // The parser admits at most one Host header.
     const host = req.headers.host as string | undefined;

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import type { DownstreamRequest as DownstreamRequestView, DownstreamResponse as DownstreamResponseView } from '../http/codec.js';
 import { Http1ParseError, Http1Parser, invalidValueChar, tokenPattern, type MessageHeaders, type RequestHead } from './parser.js';
 
 export interface ServerOptions {
@@ -39,7 +40,7 @@ function httpDate(): string {
   return dateValue;
 }
 
-export class DownstreamRequest {
+export class DownstreamRequest implements DownstreamRequestView {
   readonly method: string;
   /** The request-target as sent. */
   readonly url: string;
@@ -53,6 +54,7 @@ export class DownstreamRequest {
   readonly contentLength: number;
   /** 1 for the first request on its connection (max_requests_per_connection counts these). */
   readonly requestIndex: number;
+  bodyBytesReceived = 0;
 
   constructor(head: RequestHead, socket: net.Socket, body: Readable | undefined, requestIndex: number) {
     this.contentLength = head.contentLength;
@@ -68,7 +70,7 @@ export class DownstreamRequest {
 
 /** The answer to one request. Events: 'close' (finished, or the connection went away first),
  * 'drain' (write() returned false and the socket caught up). */
-export class DownstreamResponse extends EventEmitter {
+export class DownstreamResponse extends EventEmitter implements DownstreamResponseView {
   headersSent = false;
   /** end() was called. */
   finished = false;
@@ -144,7 +146,8 @@ export class DownstreamResponse extends EventEmitter {
     return socket.write(chunk);
   }
 
-  end(chunk?: Buffer | string): void {
+  /** HTTP/1.1 responses here are never chunked with trailers: trailers are dropped. */
+  end(chunk?: Buffer | string, _trailers?: MessageHeaders): void {
     if (this.destroyed || this.finished) return;
     if (!this.headersSent) this.writeHead(200);
     this.write(chunk ?? '');
@@ -176,7 +179,8 @@ function field(name: string, value: string): string {
 class ServerConnection {
   readonly socket: net.Socket;
   private readonly parser: Http1Parser;
-  /** The response to the request being served. */
+  /** The request being served and its response. */
+  private request: DownstreamRequest | undefined;
   private response: DownstreamResponse | undefined;
   /** The body of the request being received, while it is wanted. */
   private body: Readable | undefined;
@@ -316,6 +320,7 @@ class ServerConnection {
       this.body = body;
     }
     const req = new DownstreamRequest(head, this.socket, body, ++this.requestCount);
+    this.request = req;
     const res = new DownstreamResponse(this, head.method === 'HEAD', head.http10, head.keepAlive && !this.server.closing);
     this.response = res;
     if (expect !== undefined) {
@@ -332,6 +337,7 @@ class ServerConnection {
   }
 
   private onBody(chunk: Buffer): void {
+    if (this.request) this.request.bodyBytesReceived += chunk.length;
     // Backpressure: stop reading the socket until the body's consumer asks for more.
     if (this.body && !this.body.push(chunk)) this.socket.pause();
   }

@@ -3,6 +3,8 @@
 // timeouts of its own — the route's timeouts govern).
 import type { HealthStatus } from '../xds/model.js';
 import { Http1Pool } from '../http1/client.js';
+import { Http2Pool } from '../http2/client.js';
+import type { UpstreamPool } from './pool.js';
 
 export interface PoolSettings {
   maxConnections: number;
@@ -43,7 +45,10 @@ export class UpstreamHost {
   localityWeight = 0;
   /** When it joined a cluster that already had hosts (slow start); undefined for the first set. */
   addedAtMs: number | undefined;
+  /** The HTTP/1.1 pool; an HTTP/2 pool is made the first time a request needs one. */
   readonly pool: Http1Pool;
+  private h2: Http2Pool | undefined;
+  private readonly settings: PoolSettings;
   /** Requests in flight (least-request balancing reads this). */
   active = 0;
   total = 0;
@@ -60,6 +65,7 @@ export class UpstreamHost {
     this.health = o.health;
     this.weight = o.weight;
     this.priority = o.priority;
+    this.settings = { maxConnections: o.maxConnections, connectTimeoutMs: o.connectTimeoutMs };
     this.pool = new Http1Pool({
       ip: o.ip,
       port: o.port,
@@ -74,9 +80,23 @@ export class UpstreamHost {
     return this.health === 'HEALTHY' || this.health === 'UNKNOWN';
   }
 
-  /** Open connections in the pool. */
+  /** The pool for a protocol: pools are keyed by protocol (and, with TLS, by transport). */
+  poolFor(protocol: 'http1' | 'http2'): UpstreamPool {
+    if (protocol === 'http1') return this.pool;
+    this.h2 ??= new Http2Pool({
+      ip: this.ip,
+      port: this.port,
+      authority: this.key,
+      maxConnections: this.settings.maxConnections,
+      connectTimeoutMs: this.settings.connectTimeoutMs,
+      idleTimeoutMs: IDLE_CONNECTION_TIMEOUT_MS,
+    });
+    return this.h2;
+  }
+
+  /** Open connections in the pools. */
   get connections(): number {
-    return this.pool.connected;
+    return this.pool.connected + (this.h2?.connected ?? 0);
   }
 
   onRequestStart(): void {
@@ -93,10 +113,12 @@ export class UpstreamHost {
     if (this.retired) return;
     this.retired = true;
     void this.pool.close();
+    void this.h2?.close();
   }
 
   destroy(): void {
     this.retired = true;
     this.pool.destroy();
+    this.h2?.destroy();
   }
 }

@@ -228,6 +228,10 @@ export type RouteSource = { kind: 'rds'; name: string } | { kind: 'inline'; conf
 
 export interface HttpConnectionManager {
   statPrefix: string;
+  /** codec_type: AUTO tells HTTP/1.1 from HTTP/2 (h2c prior knowledge) on the first bytes. */
+  codec: 'AUTO' | 'HTTP1' | 'HTTP2';
+  /** http2_protocol_options.max_concurrent_streams (0: the codec's default). */
+  http2MaxConcurrentStreams: number;
   routes: RouteSource;
   /** In order; the router is always last. */
   httpFilters: HttpFilterConfig[];
@@ -308,6 +312,9 @@ export interface CircuitBreakers {
   maxRetries: number;
 }
 
+/** HTTP/1.1, HTTP/2 (h2c), or whatever the downstream spoke. */
+export type UpstreamHttpProtocol = 'http1' | 'http2' | 'downstream';
+
 /** The slot upstream TLS (mTLS) fills later; only plaintext today. */
 export type UpstreamTransport = { kind: 'plaintext' };
 
@@ -327,6 +334,7 @@ export interface Cluster {
   dnsFamily: 0 | 4 | 6;
   circuitBreakers: CircuitBreakers;
   transport: UpstreamTransport;
+  httpProtocol: UpstreamHttpProtocol;
 }
 
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';

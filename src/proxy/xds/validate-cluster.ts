@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { clusterLbConfig, lbPolicyProblem, ORIGINAL_DST_MISSING } from './validate-lb.js';
 import type { CircuitBreakers, Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
+import { upstreamHttpProtocol } from './validate-upstream-protocol.js';
 import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 
 const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS']);
@@ -35,7 +36,8 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
   if (has(raw, 'load_balancing_policy')) p.add('load_balancing_policy', 'not supported; use lb_policy');
   if (has(raw, 'transport_socket')) p.add('transport_socket', 'not supported yet (upstream TLS comes with mTLS)');
   if (list(raw.transport_socket_matches).length > 0) p.add('transport_socket_matches', 'not supported yet (upstream TLS comes with mTLS)');
-  if (has(raw, 'http2_protocol_options')) p.add('http2_protocol_options', 'HTTP/2 upstreams are not supported yet');
+  const upstream = upstreamHttpProtocol(raw, p);
+  for (const k of Object.keys(upstream.rest)) p.add(`typed_extension_protocol_options[...HttpProtocolOptions].${k}`, 'not supported');
   if (has(raw, 'lb_subset_config') && list(obj(raw.lb_subset_config).subset_selectors).length > 0) p.add('lb_subset_config', 'not supported');
 
   let edsServiceName: string | undefined;
@@ -73,6 +75,7 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     dnsFamily: family ?? 0,
     circuitBreakers: circuitBreakers(obj(raw.circuit_breakers)),
     transport: { kind: 'plaintext' },
+    httpProtocol: upstream.protocol,
   };
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `cluster ${name || '(unnamed)'}: ${e}`) };
   return { valid: true, result };

@@ -103,6 +103,8 @@ const placeholderTerminal: NetworkFilter = {
   kind: 'http_connection_manager',
   hcm: {
     statPrefix: '',
+    codec: 'AUTO',
+    http2MaxConcurrentStreams: 0,
     routes: { kind: 'rds', name: '' },
     httpFilters: [],
     idleTimeoutMs: 0,

@@ -11,7 +11,7 @@ const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000; // Envoy's stream_idle_timeout: 
 
 /** HCM fields that would change behaviour and are not implemented: a NACK, not a silent skip. */
 const unsupportedHcmFields = [
-  'scoped_routes', 'tracing', 'http2_protocol_options', 'http3_protocol_options', 'access_log', 'use_remote_address',
+  'scoped_routes', 'tracing', 'http3_protocol_options', 'access_log', 'use_remote_address',
   'xff_num_trusted_hops', 'upgrade_configs', 'forward_client_cert_details', 'set_current_client_cert_details',
   'local_reply_config', 'request_id_extension', 'strip_matching_host_port', 'strip_any_host_port', 'max_request_headers_kb',
   'drain_timeout', 'delayed_close_timeout', 'server_header_transformation', 'scheme_header_transformation',
@@ -42,7 +42,10 @@ export function httpConnectionManager(raw: Raw, path: string, p: Problems): Http
     p.add(path, 'one of rds, route_config is required');
   }
   const codec = str(raw.codec_type) || 'AUTO';
-  if (codec !== 'AUTO' && codec !== 'HTTP1') p.add(join(path, 'codec_type'), `${codec} is not supported yet (HTTP/1.1 only)`);
+  if (codec !== 'AUTO' && codec !== 'HTTP1' && codec !== 'HTTP2') p.add(join(path, 'codec_type'), `${codec} is not supported`);
+  const h2 = obj(raw.http2_protocol_options);
+  for (const k of Object.keys(h2)) if (k !== 'max_concurrent_streams') p.add(join(path, `http2_protocol_options.${k}`), 'not supported');
+  const maxStreams = has(h2, 'max_concurrent_streams') ? wrapped(h2.max_concurrent_streams, 0) : 0;
   const common = obj(raw.common_http_protocol_options);
   for (const k of Object.keys(common)) {
     if (!commonOptionsImplemented.has(k)) p.add(join(path, `common_http_protocol_options.${k}`), 'not supported');
@@ -51,6 +54,8 @@ export function httpConnectionManager(raw: Raw, path: string, p: Problems): Http
   if (underscores !== 'ALLOW') p.add(join(path, 'common_http_protocol_options.headers_with_underscores_action'), `${underscores} is not supported`);
   return {
     statPrefix: str(raw.stat_prefix),
+    codec: codec === 'HTTP1' || codec === 'HTTP2' ? codec : 'AUTO',
+    http2MaxConcurrentStreams: maxStreams,
     routes: routes ?? { kind: 'rds', name: '' },
     httpFilters: httpFilters(list(raw.http_filters), join(path, 'http_filters'), p),
     idleTimeoutMs: durationMs(common.idle_timeout, join(path, 'common_http_protocol_options.idle_timeout'), p) ?? DEFAULT_IDLE_TIMEOUT_MS,
