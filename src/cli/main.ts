@@ -31,6 +31,7 @@ program
   .option('--inbound-port <port>', 'inbound listener port', '15006')
   .option('--admin-port <port>', 'admin port (/ready, /config_dump, /clusters)', '15000')
   .option('--protocol <protocol>', 'application protocol of the service port', 'HTTP')
+  .option('--locality <region/zone/subzone>', "the workload's locality (sent as the xDS node's locality; locality load balancing)")
   .option('--id <id>', 'xDS node id (default: derived)')
   .option('--xds-protocol <protocol>', 'delta (incremental xDS; virtual hosts on demand over VHDS) or sotw (state of the world)', 'delta')
   .option('--max-downstream-connections <n>', 'overload manager: downstream connections across all listeners; more are closed at once', '20000')

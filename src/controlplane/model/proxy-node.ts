@@ -23,6 +23,8 @@ export interface ProxyNode {
   ports: ProxyPort[];
   outboundPort: number;
   inboundPort: number;
+  /** node.locality as "region/zone/subzone"; absent when the proxy sent none. */
+  locality?: string;
 }
 
 export type NodeParse = { ok: true; node: ProxyNode } | { ok: false; errors: string[] };
@@ -86,5 +88,7 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
     outboundPort: port('WEFT_OUTBOUND_PORT', md.WEFT_OUTBOUND_PORT, 15001),
     inboundPort: port('WEFT_INBOUND_PORT', md.WEFT_INBOUND_PORT, 15006),
   };
+  const loc = node.locality;
+  if (loc && (loc.region || loc.zone || loc.sub_zone)) parsed.locality = `${loc.region ?? ''}/${loc.zone ?? ''}/${loc.sub_zone ?? ''}`;
   return errors.length ? { ok: false, errors } : { ok: true, node: parsed };
 }

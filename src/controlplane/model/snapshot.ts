@@ -29,6 +29,8 @@ export interface MeshEndpoint {
   labels: Record<string, string>;
   serviceAccount: string;
   weight: number;
+  /** "region/zone/subzone" from the workload's registration or WorkloadEntry; absent when unknown. */
+  locality?: string;
   /** Proxy id or `WorkloadEntry ns/name` / `ServiceEntry ns/name`, for debugging. */
   workload: string;
 }
@@ -123,6 +125,7 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
         serviceAccount: p.serviceAccount,
         weight: 1,
         workload: p.id,
+        ...(p.locality ? { locality: p.locality } : {}),
       });
     }
   }
@@ -218,7 +221,7 @@ function addServiceEntry(
       for (const p of selectedProxies) {
         const pp = p.ports.find((x) => x.servicePort === port.port) ?? p.ports[0];
         if (pp)
-          addEndpoint(hostname, port.port, { address: p.address, port: pp.endpointPort, labels: p.labels, serviceAccount: p.serviceAccount, weight: 1, workload: p.id });
+          addEndpoint(hostname, port.port, { address: p.address, port: pp.endpointPort, labels: p.labels, serviceAccount: p.serviceAccount, weight: 1, workload: p.id, ...(p.locality ? { locality: p.locality } : {}) });
       }
     }
   }
@@ -232,6 +235,7 @@ function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: strin
     serviceAccount: we.serviceAccount ?? '',
     weight: we.weight ?? 1,
     workload,
+    ...(we.locality ? { locality: we.locality } : {}),
   };
 }
 

@@ -2,7 +2,8 @@
 import type { TrafficPolicy } from '../../config/types.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
 import type { ProxyNode } from '../model/proxy-node.js';
-import { destinationRuleFor, effectivePolicy, envoyLbPolicy } from './destination-rules.js';
+import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
+import { clusterLbFields, isPassthrough } from './load-balancing.js';
 import { dnsLoadAssignment } from './endpoints.js';
 import { inboundClusterName, outboundClusterName } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
@@ -28,11 +29,13 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
   const body: Record<string, unknown> = {
     name,
     connect_timeout: duration(policy.connectionPool?.tcp?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
-    lb_policy: envoyLbPolicy(policy.loadBalancer?.simple),
+    ...clusterLbFields(policy),
     ...circuitBreakers(policy),
     ...outlierDetection(policy),
   };
-  if (svc.resolution === 'DNS') {
+  if (isPassthrough(policy)) {
+    // ORIGINAL_DST: no endpoints of its own (the proxy NACKs it until it can recover the original destination).
+  } else if (svc.resolution === 'DNS') {
     body.type = 'STRICT_DNS';
     body.load_assignment = dnsLoadAssignment(snap, svc, port, name);
   } else {

@@ -13,6 +13,7 @@ import type { ProxyNode } from '../model/proxy-node.js';
 import { labelsMatch, type MeshService, type MeshSnapshot } from '../model/snapshot.js';
 import { FAULT_FILTER, isHttpProtocol, OUTBOUND_ROUTE, outboundClusterName } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, type XdsResource } from './types.js';
+import { routeHashPolicy } from './load-balancing.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 
@@ -50,7 +51,7 @@ function outboundVirtualHosts(snap: MeshSnapshot, client: Pick<ProxyNode, 'names
       const domains = aliases.flatMap((a) => (port.port === barePort ? [a, `${a}:${port.port}`] : [`${a}:${port.port}`]));
       const routes = vs
         ? vs.spec.http.flatMap((r, i) => httpRoutes(snap, vs, r, i, svc, port.port, client))
-        : [defaultRoute(svc, port.port)];
+        : [defaultRoute(snap, svc, port.port, client.namespace)];
       // The mesh default retry policy sits once on the virtual host; a route that sets its own replaces it.
       virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: DEFAULT_RETRY });
     }
@@ -69,11 +70,12 @@ export function virtualServiceFor(snap: MeshSnapshot, hostname: string, clientNa
   return best?.vs;
 }
 
-function defaultRoute(svc: MeshService, port: number): Record<string, unknown> {
+function defaultRoute(snap: MeshSnapshot, svc: MeshService, port: number, clientNamespace: string): Record<string, unknown> {
+  const cluster = outboundClusterName(port, '', svc.hostname);
   return {
     name: 'default',
     match: { prefix: '/' },
-    route: { cluster: outboundClusterName(port, '', svc.hostname), timeout: duration(0) },
+    route: { cluster, timeout: duration(0), ...routeHashPolicy(snap, clientNamespace, [cluster]) },
   };
 }
 
@@ -94,7 +96,7 @@ function httpRoutes(
   client: Pick<ProxyNode, 'namespace' | 'labels'>,
 ): Record<string, unknown>[] {
   const matches = (r.match?.length ? r.match : [undefined]).filter((m) => matchApplies(m, port, client));
-  const action = routeAction(snap, vs, r, svc, port);
+  const action = routeAction(snap, vs, r, svc, port, client.namespace);
   return matches.map((m, j) => ({
     name: r.name ?? `${vs.metadata.namespace}/${vs.metadata.name}.http[${index}]${m ? `.match[${j}]` : ''}`,
     match: routeMatch(m),
@@ -148,7 +150,7 @@ function stringMatch(sm: StringMatch): Record<string, unknown> {
   return { safe_regex: { regex: sm.regex } };
 }
 
-function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: MeshService, port: number): Record<string, unknown> {
+function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: MeshService, port: number, clientNamespace: string): Record<string, unknown> {
   if (r.directResponse)
     return { direct_response: { status: r.directResponse.status, ...(r.directResponse.body !== undefined ? { body: { inline_string: r.directResponse.body } } : {}) } };
   if (r.redirect) {
@@ -180,6 +182,8 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
           };
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
+  // Consistent hashing: the destinations' DestinationRule says what to hash.
+  Object.assign(action, routeHashPolicy(snap, clientNamespace, dests.map((d) => clusterOf(d.destination))));
   return { route: action };
 }
 

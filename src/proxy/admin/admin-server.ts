@@ -143,9 +143,16 @@ export function clustersText(clusters: Iterable<ClusterRuntime>): string {
       lines.push(`${p}::health_flags::${healthFlags(h)}`);
       lines.push(`${p}::weight::${h.weight}`);
       lines.push(`${p}::priority::${h.priority}`);
+      // Envoy prints the host's locality as region / zone / sub_zone lines.
+      if (h.locality) h.locality.split('/').forEach((v, i) => lines.push(`${p}::${['region', 'zone', 'sub_zone'][i]}::${v}`));
     }
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+function localityJson(l: string): Record<string, string> {
+  const [region, zone, subZone] = l.split('/');
+  return { region, zone, sub_zone: subZone };
 }
 
 function clustersJson(clusters: Iterable<ClusterRuntime>): unknown {
@@ -160,6 +167,7 @@ function clustersJson(clusters: Iterable<ClusterRuntime>): unknown {
         health_status: { eds_health_status: h.health },
         weight: h.weight,
         priority: h.priority,
+        ...(h.locality ? { locality: localityJson(h.locality) } : {}),
       })),
     })),
   };

@@ -3,7 +3,8 @@
 import type { Cluster, ClusterLoadAssignment, LbEndpoint } from '../xds/model.js';
 import { DnsResolver, type ResolvedEndpoint } from './dns.js';
 import { poolKey, UpstreamHost, type PoolSettings } from './host.js';
-import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+import type { LbContext, LoadBalancer } from './load-balancer.js';
+import { createPrioritySetLb, DEFAULT_OVERPROVISIONING_FACTOR } from './priority-set.js';
 
 export interface ClusterStats {
   upstream_rq_total: number;
@@ -38,6 +39,8 @@ function newStats(): ClusterStats {
 export interface ClusterManagerOptions {
   random?: () => number;
   log?: (msg: string) => void;
+  /** Clock for slow start (ms); tests may pass their own. */
+  now?: () => number;
 }
 
 export class ClusterRuntime {
@@ -49,6 +52,8 @@ export class ClusterRuntime {
   readonly stats: ClusterStats = newStats();
   private lb: LoadBalancer<UpstreamHost> = { pick: () => undefined };
   private dns: DnsResolver | undefined;
+  /** The last assignment's overprovisioning factor (percent). */
+  private overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR;
 
   constructor(
     config: Cluster,
@@ -61,8 +66,9 @@ export class ClusterRuntime {
     return this.config.name;
   }
 
-  pick(avoid?: UpstreamHost): UpstreamHost | undefined {
-    return this.lb.pick(avoid);
+  /** `ctx.hash`: the request's hash from the route's hash_policy (src/proxy/http/hash-policy.ts). */
+  pick(avoid?: UpstreamHost, ctx?: LbContext): UpstreamHost | undefined {
+    return this.lb.pick(avoid, ctx);
   }
 
   /** Point the cluster at its endpoint source (the load assignment for STATIC, DNS names, or EDS). */
@@ -70,7 +76,7 @@ export class ClusterRuntime {
     this.config = config;
     this.dns?.stop();
     this.dns = undefined;
-    if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? []);
+    if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? [], eds?.overprovisioningFactor);
     else if (config.type === 'STATIC') this.setEndpoints(config.loadAssignment?.endpoints ?? []);
     else {
       this.dns = new DnsResolver({
@@ -86,7 +92,12 @@ export class ClusterRuntime {
   }
 
   /** Replace the host set, keeping the pools of hosts that stay (with unchanged pool settings). */
-  setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[]): void {
+  setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[], overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR): void {
+    this.overprovisioningFactor = overprovisioningFactor;
+    // Slow start applies to hosts that join a cluster already serving, not to its first hosts.
+    const joinedAt = this.hosts.length > 0 ? (this.o.now ?? Date.now)() : undefined;
+    // A host rebuilt for new pool settings is not new to the cluster.
+    const joined = new Map(this.hosts.map((h) => [h.key, h.addedAtMs]));
     const settings: PoolSettings = { maxConnections: this.config.circuitBreakers.maxConnections, connectTimeoutMs: this.config.connectTimeoutMs };
     const wantPool = poolKey(settings);
     const old = new Map(this.hosts.filter((h) => h.poolKey === wantPool).map((h) => [h.key, h]));
@@ -115,7 +126,10 @@ export class ClusterRuntime {
           priority: e.priority,
           ...settings,
         });
+        h.addedAtMs = joined.has(key) ? joined.get(key) : joinedAt;
       }
+      h.locality = e.locality;
+      h.localityWeight = e.localityWeight;
       next.push(h);
     }
     for (const h of old.values()) h.retire();
@@ -125,11 +139,22 @@ export class ClusterRuntime {
   }
 
   private rebuildLb(): void {
-    // Priority failover: the lowest priority level that has a healthy host takes all traffic.
-    let level = Infinity;
-    for (const h of this.hosts) if (h.healthy && h.priority < level) level = h.priority;
-    const eligible = this.hosts.filter((h) => h.healthy && h.priority === level);
-    this.lb = createLoadBalancer(this.config.lbPolicy, eligible, { random: this.o.random, choiceCount: this.config.choiceCount });
+    // Priority levels spill over by health and localities share by weight (priority-set.ts). The
+    // eligible list is where an "is this host usable" check (outlier ejection) narrows the set.
+    const eligible = this.hosts.filter((h) => h.healthy);
+    const lb = this.config.lb;
+    this.lb = createPrioritySetLb(this.hosts, eligible, {
+      policy: this.config.lbPolicy,
+      random: this.o.random,
+      now: this.o.now,
+      choiceCount: this.config.choiceCount,
+      activeRequestBias: lb.activeRequestBias,
+      ringHash: lb.ringHash,
+      maglevTableSize: lb.maglevTableSize,
+      slowStart: lb.slowStart,
+      localityWeighted: lb.localityWeighted,
+      overprovisioningFactor: this.overprovisioningFactor,
+    });
   }
 
   close(): void {
@@ -192,7 +217,10 @@ export class ClusterManager {
     }
     for (const rt of this.clusters.values()) {
       const svc = rt.config.edsServiceName;
-      if (rt.config.type === 'EDS' && svc && changed.has(svc)) rt.setEndpoints(this.assignments.get(svc)!.endpoints);
+      if (rt.config.type === 'EDS' && svc && changed.has(svc)) {
+        const cla = this.assignments.get(svc)!;
+        rt.setEndpoints(cla.endpoints, cla.overprovisioningFactor);
+      }
     }
   }
 
