@@ -10,6 +10,8 @@ interface Flags {
   endpointGraceMs: string;
   domain: string;
   pushConcurrency: string;
+  maxRegistrations: string;
+  maxRegistrationsPerPeer: string;
 }
 
 export async function runControlPlane(flags: Flags): Promise<void> {
@@ -34,6 +36,10 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     endpointGraceMs: num('endpoint-grace-ms', flags.endpointGraceMs),
     domain: flags.domain,
     maxConcurrentPushes: Math.max(1, Math.floor(num('push-concurrency', flags.pushConcurrency))),
+    registryLimits: {
+      maxRegistrations: Math.floor(num('max-registrations', flags.maxRegistrations)),
+      maxPerPeer: Math.floor(num('max-registrations-per-peer', flags.maxRegistrationsPerPeer)),
+    },
     log,
   });
   try {

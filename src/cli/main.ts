@@ -14,6 +14,8 @@ program
   .option('--endpoint-grace-ms <ms>', 'how long an endpoint outlives its ADS stream', '3000')
   .option('--domain <suffix>', 'cluster DNS suffix', 'cluster.local')
   .option('--push-concurrency <n>', 'proxies pushed to at once; the rest wait their turn', '100')
+  .option('--max-registrations <n>', 'node ids registered at once, in all (0: no limit)', '10000')
+  .option('--max-registrations-per-peer <n>', 'node ids registered at once from one peer host (0: no limit)', '1000')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program

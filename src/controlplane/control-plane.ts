@@ -4,7 +4,7 @@ import { aggregatedDiscoveryService } from '../api/envoy.js';
 import { Debouncer } from './debounce.js';
 import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
-import { ProxyRegistry } from './registry/proxy-registry.js';
+import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
@@ -17,6 +17,8 @@ export interface ControlPlaneOptions {
   endpointGraceMs: number;
   domain: string;
   maxConcurrentPushes?: number;
+  /** Bounds on registrations (in all, per peer host); defaults in proxy-registry.ts. */
+  registryLimits?: Partial<RegistryLimits>;
   log?: (msg: string) => void;
 }
 
@@ -34,7 +36,7 @@ export class ControlPlane {
   constructor(private readonly opts: ControlPlaneOptions) {
     const log = opts.log ?? (() => {});
     this.store = new FileConfigStore({ dir: opts.configDir, log });
-    this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs });
+    this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs, limits: opts.registryLimits });
     this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes });
     this.debouncer = new Debouncer(() => this.rebuild(), opts.debounceMs, Math.max(opts.debounceMs * 10, 1000));
   }

@@ -76,6 +76,16 @@ const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: obj
   { name: 'defaults (an Envoy or gRPC client without Weft metadata)', metadata: {}, want: { service: 'x', namespace: 'default', address: '127.0.0.1', ports: [], outboundPort: 15001 } },
   { name: 'bad port', metadata: { WEFT_PORTS: [{ service_port: 70000 }] }, error: /WEFT_PORTS\[0\]\.service_port: expected a port 1\.\.65535, got 70000/ },
   { name: 'labels must be strings', metadata: { LABELS: { version: 2 } }, error: /LABELS\.version: expected a string/ },
+  // Issue 8 item 4: what one node claims must not be able to break every sidecar's EDS or name another service.
+  { name: 'every INSTANCE_IPS entry is an IP', metadata: { INSTANCE_IPS: '127.0.0.9,db.internal' }, error: /INSTANCE_IPS\[1\]: "db\.internal" is not an IP address/ },
+  { name: 'no multicast endpoint', metadata: { INSTANCE_IPS: '239.1.1.1' }, error: /INSTANCE_IPS\[0\].*multicast/ },
+  { name: 'service is one DNS label', metadata: { WEFT_SERVICE: 'ratings.prod' }, error: /WEFT_SERVICE: "ratings\.prod" is not a DNS label/ },
+  { name: 'namespace is one DNS label', metadata: { NAMESPACE: 'Kube System' }, error: /NAMESPACE: .* is not a DNS label/ },
+  { name: 'label keys', metadata: { LABELS: { 'bad key': 'x' } }, error: /LABELS: "bad key" is not a label key/ },
+  { name: 'label count', metadata: { LABELS: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }, error: /65 labels, more than the limit of 64/ },
+  { name: 'protocol', metadata: { WEFT_PORTS: [{ service_port: 80, protocol: 'QUIC' }] }, error: /WEFT_PORTS\[0\]\.protocol: expected one of/ },
+  { name: 'a service port once', metadata: { WEFT_PORTS: [{ service_port: 80 }, { service_port: 80 }] }, error: /WEFT_PORTS\[1\]\.service_port: 80 is listed twice/ },
+  { name: 'metadata depth', metadata: { DEEP: JSON.parse('['.repeat(40) + ']'.repeat(40)) }, error: /node\.metadata: nested deeper than 16 levels/ },
 ];
 for (const c of nodeCases)
   test(`node metadata: ${c.name}`, () => {

@@ -80,17 +80,32 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
   /** On the first request: parse the node and register the workload. False: the stream is refused. */
   protected identify(node: NodeWire | null | undefined): boolean {
     if (this.proxy) return true;
+    if (this.ended) return false;
     const parsed = parseProxyNode(node);
     if (!parsed.ok) {
-      this.host.log(`rejecting ADS stream: ${parsed.errors.join('; ')}`);
-      this.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: parsed.errors.join('; ') });
-      this.call.end();
+      this.refuse(grpc.status.INVALID_ARGUMENT, `${parsed.errors.join('; ')} [WEFT_E_NODE_INVALID]`);
+      return false;
+    }
+    const admission = this.host.registry.connect(parsed.node, {
+      peer: this.call.getPeer(),
+      replaced: (message) => this.refuse(grpc.status.ABORTED, message),
+    });
+    if (!admission.ok) {
+      this.refuse(admission.code, `${admission.message} [${admission.errorCode}]`);
       return false;
     }
     this.proxy = parsed.node;
-    this.release = this.host.registry.connect(parsed.node);
+    this.release = admission.release;
     this.host.log(`proxy connected (${this.protocol}): ${this.proxy.id}`);
     return true;
+  }
+
+  /** End the stream with a status the proxy logs (and reconnects after, with backoff). */
+  private refuse(code: grpc.status, details: string): void {
+    this.host.log(`refusing ADS stream from ${this.call.getPeer()}: ${details}`);
+    // Emitting 'error' on a server call sends the status; the server's own 'error' listener ends it.
+    this.call.emit('error', { code, details });
+    this.call.end();
   }
 
   /** This proxy's encoded resources for the cache's current snapshot (encoded once per snapshot). */
