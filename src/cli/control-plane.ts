@@ -8,6 +8,7 @@ interface Flags {
   monitorAddress: string;
   debounceMs: string;
   endpointGraceMs: string;
+  startupGraceMs: string;
   domain: string;
   pushConcurrency: string;
   maxRegistrations: string;
@@ -34,6 +35,7 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     monitorAddress: flags.monitorAddress,
     debounceMs: num('debounce-ms', flags.debounceMs),
     endpointGraceMs: num('endpoint-grace-ms', flags.endpointGraceMs),
+    startupGraceMs: num('startup-grace-ms', flags.startupGraceMs),
     domain: flags.domain,
     maxConcurrentPushes: Math.max(1, Math.floor(num('push-concurrency', flags.pushConcurrency))),
     registryLimits: {
