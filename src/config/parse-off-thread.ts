@@ -3,6 +3,7 @@
 // one file at a time, under a heap limit of its own: a file that exhausts it ends the worker, not the
 // process, and becomes an error for that file (the next parse starts a fresh worker).
 import { Worker } from 'node:worker_threads';
+import { rememberFingerprints } from './config-set.js';
 import { DEFAULT_CONFIG_LIMITS, WHOLE_FILE, type ConfigLimits } from './parse.js';
 import type { ParseResult } from './types.js';
 
@@ -56,9 +57,10 @@ export class OffThreadParser {
       resourceLimits: { maxOldGenerationSizeMb: this.o.maxHeapMb ?? 512 },
     });
     w.unref();
-    w.on('message', (m: { id: number; result?: ParseResult; error?: string }) => {
+    w.on('message', (m: { id: number; result?: ParseResult; fingerprints?: string[]; error?: string }) => {
       const job = this.current;
       if (!job || job.id !== m.id) return;
+      if (m.result && m.fingerprints) rememberFingerprints(m.result.resources, m.fingerprints);
       this.finish(m.result ?? failure(job.file, `parsing failed: ${m.error}`));
     });
     const died = (why: string) => {

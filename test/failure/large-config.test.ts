@@ -90,9 +90,10 @@ test('a 5 MB file loads off the event loop: /ready keeps answering meanwhile', a
   console.log(`# 5 MB: ${r.status.resources} resources, ok=${r.status.ok}; /ready answered ${r.answered} times, slowest ${r.slowest.toFixed(0)} ms; RSS ${rssMb(cp.child.pid!)} MB`);
   assert.ok(r.status.ok, JSON.stringify(r.errors.slice(0, 3)));
   assert.ok(r.status.resources > 4000);
-  // Parsing 5 MB takes seconds; on the main thread /ready waited 2.5 s (what remains is merging and
-  // fingerprinting the 6,500 resources on the main thread).
-  assert.ok(r.slowest < 1500, `/ready took ${r.slowest.toFixed(0)} ms while the file loaded`);
+  // Parsing 5 MB takes seconds; on the main thread /ready answered twice in that time, the slower
+  // after 2.5 s. What remains on the main thread is merging the 6,500 resources into a snapshot.
+  assert.ok(r.answered >= 10, `/ready answered ${r.answered} times while the file loaded`);
+  assert.ok(r.slowest < 2000, `/ready took ${r.slowest.toFixed(0)} ms while the file loaded`);
   fs.rmSync(r.path);
 });
 

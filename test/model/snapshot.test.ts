@@ -65,6 +65,24 @@ test('snapshot: versions separate config, services and endpoints', () => {
   assert.notEqual(a.versions.endpoints, b.versions.endpoints);
 });
 
+test('a VirtualService edit inside a field named origin changes the routes version; moving the rule does not', () => {
+  const vs = (value: string, file = 'vs.yaml', pad = '') => configFrom(yaml(file, `${pad}apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match:
+    - headers:
+        origin: { exact: "${value}" }
+    route:
+    - destination: { host: reviews }
+`));
+  const a = snapshot(vs('https://a.example'), []).versions.virtualServices;
+  assert.notEqual(snapshot(vs('https://b.example'), []).versions.virtualServices, a, 'an origin header match is part of the route');
+  assert.equal(snapshot(vs('https://a.example', 'other.yaml', '# moved\n\n'), []).versions.virtualServices, a, 'where the rule is written is not');
+});
+
 const node = (metadata: Record<string, any>, id = 'sidecar~127.0.0.9~x.default~default.svc.cluster.local') => ({ id, cluster: 'x', metadata: toStruct(metadata) });
 
 const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: object; error?: RegExp }> = [
