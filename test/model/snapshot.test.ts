@@ -105,6 +105,12 @@ const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: obj
   { name: 'a service port once', metadata: { WEFT_PORTS: [{ service_port: 80 }, { service_port: 80 }] }, error: /WEFT_PORTS\[1\]\.service_port: 80 is listed twice/ },
   { name: 'metadata depth', metadata: { DEEP: JSON.parse('['.repeat(40) + ']'.repeat(40)) }, error: /node\.metadata: nested deeper than 16 levels/ },
 ];
+test("node metadata: an Envoy with Istio's cluster convention (<service>.<namespace>) and no Weft metadata", () => {
+  const r = parseProxyNode({ id: 'sidecar~10.0.0.7~productpage-1.shop~shop.svc.cluster.local', cluster: 'productpage.shop', metadata: toStruct({ INSTANCE_IPS: '10.0.0.7' }) });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual([r.node.service, r.node.namespace, r.node.address], ['productpage', 'shop', '10.0.0.7']);
+});
+
 for (const c of nodeCases)
   test(`node metadata: ${c.name}`, () => {
     const r = parseProxyNode(node(c.metadata));

@@ -150,7 +150,9 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
       });
     });
   // The service name becomes part of a hostname: a dot in it would let a node name another namespace's service.
-  const service = str('WEFT_SERVICE', node.cluster || undefined, dnsLabel);
+  // Without WEFT_SERVICE, node.cluster names the service; Istio's bootstrap writes it `<service>.<namespace>`.
+  const [clusterService, clusterNamespace] = /^[a-z0-9-]+\.[a-z0-9-]+$/.test(node.cluster ?? '') ? node.cluster!.split('.') : [node.cluster, undefined];
+  const service = str('WEFT_SERVICE', clusterService || undefined, dnsLabel);
   // Every address a node lists must be an IP: one hostname would make every sidecar NACK the EDS it lands in.
   const ips = str('INSTANCE_IPS', '127.0.0.1').split(',').map((ip) => ip.trim());
   ips.forEach((ip, i) => {
@@ -160,7 +162,7 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
   const parsed: ProxyNode = {
     id: node.id,
     service,
-    namespace: str('NAMESPACE', 'default', dnsLabel),
+    namespace: str('NAMESPACE', clusterNamespace ?? 'default', dnsLabel),
     labels,
     serviceAccount: str('SERVICE_ACCOUNT', 'default', name),
     address: ips[0],
