@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { ClusterRuntime } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import { checkMutation } from './mutation-guard.js';
 
 export interface AdminSource {
   ready(): boolean;
@@ -21,18 +22,23 @@ const help = [
   '  GET  /clusters       hosts per cluster (text; ?format=json)',
   '  GET  /listeners      listeners and their bound addresses',
   '  GET  /stats          counters (text; ?format=json)',
-  '  POST /quitquitquit   graceful shutdown',
+  '  POST /quitquitquit   graceful shutdown (local callers only: no foreign Origin or Host, no form content)',
   '',
 ].join('\n');
 
+/** Paths that change the proxy: every method on them goes through checkMutation first. */
+const MUTATIONS = new Set(['/quitquitquit']);
+
 export class AdminServer {
   private readonly server: http.Server;
+  private host = '127.0.0.1';
 
   constructor(private readonly source: AdminSource) {
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
   listen(host: string, port: number): Promise<void> {
+    this.host = host;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen({ host, port }, () => {
@@ -62,6 +68,13 @@ export class AdminServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     const json = url.searchParams.get('format') === 'json';
+    if (MUTATIONS.has(url.pathname)) {
+      const verdict = checkMutation(req, this.host);
+      if (!verdict.ok) {
+        if (verdict.status === 405) res.setHeader('allow', 'POST');
+        return text(res, verdict.status, `${url.pathname}: ${verdict.reason}\n`);
+      }
+    }
     try {
       switch (`${req.method} ${url.pathname}`) {
         case 'GET /':
