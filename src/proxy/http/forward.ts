@@ -9,6 +9,8 @@ import type { UpstreamHost } from '../upstream/host.js';
 import type { ExchangeHandler, UpstreamExchange } from '../upstream/pool.js';
 import { requestUpgrade } from '../http1/upgrade.js';
 import { openTunnel, type Tunnel } from './upgrade-tunnel.js';
+import { sendMirrors } from './mirror.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type net from 'node:net';
 import type { HeaderMap } from './header-map.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
@@ -104,7 +106,13 @@ export class Forward {
   /** Which of the host's pools this request uses. */
   private readonly protocol: 'http1' | 'http2';
 
-  constructor(stream: HttpStream, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
+  constructor(
+    stream: HttpStream,
+    action: ForwardAction,
+    cluster: ClusterRuntime,
+    random: () => number,
+    private readonly clusters: ClusterManager,
+  ) {
     this.stream = stream;
     this.action = action;
     this.cluster = cluster;
@@ -125,21 +133,32 @@ export class Forward {
     const req = this.stream.req;
     const body = req.body;
     if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
+    const mirrors = this.action.mirrors;
     if (!body) {
       this.body = undefined;
+      this.mirror();
       this.sendAttempt();
-    } else if (this.retriesLeft > 0 && req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length']) <= MAX_REPLAY_BODY) {
+    } else if ((this.retriesLeft > 0 || mirrors.length > 0) && req.contentLength >= 0 && req.contentLength <= MAX_REPLAY_BODY) {
       const chunks: Buffer[] = [];
       body.on('data', (c: Buffer) => chunks.push(c));
       body.once('end', () => {
         this.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        this.mirror();
         this.sendAttempt();
       });
     } else {
       this.body = null;
       this.retriesLeft = 0;
+      this.mirror();
       this.sendAttempt();
     }
+  }
+
+  /** request_mirror_policies: fire-and-forget copies, once the body is known. */
+  private mirror(): void {
+    if (this.action.mirrors.length === 0) return;
+    const req = { method: this.stream.method, path: this.path, headers: this.headers, body: this.body, timeoutMs: this.action.timeoutMs };
+    sendMirrors(this.action.mirrors, req, this.clusters, this.random, (name) => this.clusters.get(name)?.stats);
   }
 
   private buildHeaders(): OutgoingHttpHeaders {
