@@ -11,7 +11,8 @@ const scale = Number.isInteger(envRuns) && envRuns > 0 ? envRuns : undefined;
 export function fuzzParams<T>(base: number, share = 1): Parameters<T> {
   const numRuns = scale === undefined ? base : Math.max(1, Math.round(scale * share));
   const seed = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : scale === undefined ? 0x5eed : undefined;
-  const params: Parameters<T> = { numRuns };
+  // The failing assertion's message goes in the report (the test runner does not print causes).
+  const params: Parameters<T> = { numRuns, includeErrorInReport: true };
   if (seed !== undefined) params.seed = seed;
   if (process.env.FUZZ_PATH) params.path = process.env.FUZZ_PATH;
   return params;
