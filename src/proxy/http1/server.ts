@@ -280,6 +280,10 @@ class ServerConnection {
     this.uncork();
     this.closed = true;
     this.parser.halt();
+    // Pipelined bytes held back will not be served; read on (and drop) so the client's close is
+    // seen: a socket left paused never sees its EOF and stays open forever.
+    this.held = undefined;
+    this.socket.resume();
     this.socket.end();
   }
 
@@ -355,7 +359,9 @@ class ServerConnection {
   private onEnd(): void {
     // The client half-closed: answer what it sent (pipelined requests too), then close.
     this.clientEnded = true;
-    if (this.response?.finished) this.destroy(); // answered, but the request body was cut short
+    // The request body was cut short (answered already, or still awaited: then it never completes
+    // and the exchange would wait forever): nothing more can happen on this connection.
+    if (this.response && (this.response.finished || !this.requestComplete)) this.destroy();
     else this.closeIfHalfClosedAndDone();
   }
 
