@@ -36,7 +36,7 @@ function check(text: string): ParseResult {
 
 describe('fuzz: config parser and validators', { timeout: fuzzTimeout }, () => {
   it('generated and mutated resources: a result or errors naming file, document and field', () => {
-    fc.assert(fc.property(configText, (text) => void check(text)), fuzzParams(400, 0.5));
+    fc.assert(fc.property(configText, (text) => void check(text)), fuzzParams(300, 0.5));
   });
 
   it('YAML noise: never a throw', () => {

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { HCM_TYPE_URL, packAny, TypeUrl, type AnyWire } from '../../src/api/envoy.js';
 import type { ProxyXdsType } from '../../src/proxy/xds/decode.js';
+import type { DeltaUpdate } from '../../src/proxy/xds/delta-client.js';
 import { cla, edsCluster, FAULT_TYPE, faultFilter, hcmListener, rdsListener, routerFilter, staticCluster } from '../proxy/helpers/resources.js';
 import { prototypeNames, rarely } from './http1-gen.js';
 
@@ -52,8 +53,8 @@ export const bases: Record<Exclude<ProxyXdsType, 'virtualHost'>, () => Record<st
     { name: 'c3', type: 'STRICT_DNS', load_assignment: cla('c3', [80], 'localhost'), dns_refresh_rate: { seconds: 5 }, dns_lookup_family: 'V4_ONLY' },
   ],
   endpoint: () => [cla('c1', [8080, 8081]) as Record<string, Json>],
-  listener: () => [rdsListener('l', 0, 'r') as Record<string, Json>, inlineListener as Record<string, Json>],
-  route: () => [routeConfig('r')],
+  listener: () => [rdsListener('l', 0, 'r') as Record<string, Json>, inlineListener as Record<string, Json>, rdsListener('lv', 0, 'v') as Record<string, Json>],
+  route: () => [routeConfig('r'), { name: 'v', vhds: { config_source: { ads: {}, resource_api_version: 'V3' } } }],
 };
 
 const userName = fc.oneof(fc.constantFrom(...prototypeNames, 'c1', 'c2', 'r', 'l', 'missing', ''), fc.string({ maxLength: 6 }));
@@ -112,6 +113,25 @@ function mutate(root: Record<string, Json>, m: Mutation): void {
   const value = typeof current === 'string' ? m.str : typeof current === 'number' ? m.num : m.value;
   (parent as Record<string | number, Json>)[key] = value;
 }
+
+/** VHDS virtual hosts of route configuration "v" (and of others, which must be refused). */
+export const virtualHostBodies = fc
+  .tuple(fc.constantFrom('v/a', 'v/b', 'r/a', 'v', 'nope/x', 'v/__proto__'), fc.array(mutation, { maxLength: 2 }))
+  .map(([name, ms]) => {
+    const vh = { ...(structuredClone((routeConfig('x').virtual_hosts as Record<string, Json>[])[0]) as Record<string, Json>), name, domains: [name.slice(name.indexOf('/') + 1) || 'a'] };
+    for (const m of ms) mutate(vh, m);
+    return vh;
+  });
+
+/** A route configuration with `n` virtual hosts of `n` routes' worth of weighted clusters each. */
+export const hugeRoute = fc.integer({ min: 1, max: 2000 }).map((n) => ({
+  name: 'r',
+  virtual_hosts: Array.from({ length: n }, (_, i) => ({
+    name: `vh${i}`,
+    domains: [`h${i}`, `h${i}:80`],
+    routes: [{ match: { prefix: `/${i}` }, route: { weighted_clusters: { clusters: Array.from({ length: Math.min(n, 8) }, (_, j) => ({ name: `c${j}`, weight: { value: 1 } })) } } }],
+  })),
+}));
 
 /** Pack; a mutation protobufjs cannot encode (a string where a message goes) is dropped. */
 function pack(type: ProxyXdsType, body: Record<string, Json>, fallback: Record<string, Json>): AnyWire {
@@ -179,3 +199,28 @@ export const xdsType = fc.constantFrom<Exclude<ProxyXdsType, 'virtualHost'>>('cl
 
 // Every base packs and validates: a fuzz run that starts from broken resources tests nothing.
 for (const [type, make] of Object.entries(bases)) for (const b of make()) packAny(TypeUrl[type as keyof typeof bases], b);
+
+const nameOf = (v: Json): string => (typeof v === 'string' ? v : '');
+const removedNames = fc.array(fc.constantFrom('c1', 'c2', 'c3', 'l', 'lv', 'inline', 'r', 'v', 'v/a', 'v/b', 'missing', ...prototypeNames), { maxLength: 3 });
+
+/** One Delta response: upserts (a body, or none for a name that does not exist) and removals. */
+export const deltaStep: fc.Arbitrary<[ProxyXdsType, DeltaUpdate]> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: xdsType.chain((type) => fc.tuple(fc.constant(type), mutatedBodies(type, { loopbackListeners: true }), removedNames)).map(([type, bodies, removed]): [ProxyXdsType, DeltaUpdate] => [
+      type,
+      {
+        resources: bodies.map(({ body, original }) => ({ name: nameOf(body[type === 'endpoint' ? 'cluster_name' : 'name']), version: '1', aliases: [], resource: pack(type, body, original) })),
+        removed,
+        version: 'd',
+      },
+    ]),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.array(fc.tuple(virtualHostBodies, fc.boolean(), fc.array(fc.constantFrom('v/a', 'v/x.example.com', 'v/__proto__'), { maxLength: 2 })), { minLength: 1, maxLength: 3 }), removedNames).map(([vhs, removed]): [ProxyXdsType, DeltaUpdate] => [
+      'virtualHost',
+      { resources: vhs.map(([vh, absent, aliases]) => ({ name: nameOf(vh.name), version: '1', aliases, resource: absent ? undefined : pack('virtualHost', vh, { name: 'v/a', domains: ['a'] }) })), removed, version: 'vh' },
+    ]),
+  },
+);

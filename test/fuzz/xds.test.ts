@@ -10,10 +10,12 @@ import { decodeResources, validateResource } from '../../src/proxy/xds/decode.js
 import { Proxy } from '../../src/proxy/proxy.js';
 import { prototypeNames } from './http1-gen.js';
 import { fuzzParams, fuzzTimeout } from './options.js';
-import { response, xdsType } from './xds-gen.js';
+import { deltaStep, hugeRoute, response, xdsType } from './xds-gen.js';
 
 /** The longest delay Node's timers hold; a longer one fires after 1 ms instead (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const workload = { service: 'w', namespace: 'default', labels: {}, serviceAccount: 'default', address: '127.0.0.1', appPort: 1, servicePort: 1, outboundPort: 0, inboundPort: 0, protocol: 'HTTP' };
 
 /** The field path of `<type> <name>: <path>: <message>`, if the error has that shape. */
 function fieldPath(type: string, e: string): string | undefined {
@@ -52,7 +54,7 @@ describe('fuzz: xDS resources given to the proxy', { timeout: fuzzTimeout }, () 
           for (const r of d.result) checkModel(r.model, `${type} ${r.name}`);
         },
       ),
-      fuzzParams(1200),
+      fuzzParams(800),
     );
   });
 
@@ -77,7 +79,6 @@ describe('fuzz: xDS resources given to the proxy', { timeout: fuzzTimeout }, () 
   describe('through the applier of a proxy that is never started', () => {
     // Listeners are applied for real (bound on loopback); the generators only name 127.0.0.1
     // port 0, so nothing else on the machine is touched.
-    const workload = { service: 'w', namespace: 'default', labels: {}, serviceAccount: 'default', address: '127.0.0.1', appPort: 1, servicePort: 1, outboundPort: 0, inboundPort: 0, protocol: 'HTTP' };
     const proxy = new Proxy({ xdsAddress: '127.0.0.1:1', xdsProtocol: 'sotw', workload, adminPort: 0 });
     after(() => proxy.destroy());
 
@@ -92,6 +93,37 @@ describe('fuzz: xDS resources given to the proxy', { timeout: fuzzTimeout }, () 
           // What was applied can be read: route tables answer for any host.
           for (const name of ['r', 'inline']) proxy.routes.get(name)?.selectVirtualHost(host);
           proxy.configDump();
+        }),
+        fuzzParams(150, 0.1),
+      );
+    });
+
+    it('a huge route configuration is applied whole', async () => {
+      await fc.assert(
+        fc.asyncProperty(hugeRoute, async (route) => {
+          const outcome = await proxy.applier.handle('route', [packAny(TypeUrl.route, route)], 'huge');
+          assert.ok(outcome.ok, !outcome.ok ? outcome.message : '');
+        }),
+        fuzzParams(3, 0.0005),
+      );
+    });
+  });
+
+  describe('through the Delta applier (with VHDS) of a proxy that is never started', () => {
+    const proxy = new Proxy({ xdsAddress: '127.0.0.1:1', xdsProtocol: 'delta', workload, adminPort: 0, onDemandTimeoutMs: 1 });
+    after(() => proxy.destroy());
+
+    it('upserts, removals and virtual hosts: each ACKed or NACKed, on-demand requests always answered', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(deltaStep, { minLength: 1, maxLength: 6 }), fc.constantFrom('a', 'b', '__proto__', 'x.example.com'), async (steps, host) => {
+          const waiting = proxy.onDemand.request('v', host);
+          for (const [type, update] of steps) {
+            const outcome = await proxy.applier.handleDelta(type, update);
+            if (!outcome.ok) assert.ok(outcome.message.length > 0);
+          }
+          for (const name of ['r', 'v', 'inline']) proxy.routes.get(name)?.selectVirtualHost(host);
+          proxy.configDump();
+          assert.ok(['found', 'missing', 'rejected', 'timeout'].includes(await waiting));
         }),
         fuzzParams(150, 0.1),
       );
