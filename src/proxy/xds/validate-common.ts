@@ -65,7 +65,7 @@ export function wrapped<T extends number | boolean>(v: unknown, dflt: T): T {
 }
 
 /** The longest delay a Node timer holds: a longer one fires after 1 ms instead. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** google.protobuf.Duration's range: ±10,000 years, nanos below one second. */
 const MAX_DURATION_SECONDS = 315_576_000_000;
 
