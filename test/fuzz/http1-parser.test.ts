@@ -142,7 +142,7 @@ describe('fuzz: HTTP/1.1 parser', { timeout: fuzzTimeout }, () => {
           assert.deepEqual(runRequests(cut(data, Array(data.length).fill(1)), max), whole);
         },
       ),
-      fuzzParams(1500),
+      fuzzParams(1000),
     );
   });
 
@@ -157,7 +157,7 @@ describe('fuzz: HTTP/1.1 parser', { timeout: fuzzTimeout }, () => {
           assert.deepEqual(runResponse(cut(data, Array(data.length).fill(1)), max, head), whole);
         },
       ),
-      fuzzParams(1500),
+      fuzzParams(1000),
     );
   });
 });

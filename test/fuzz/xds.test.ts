@@ -54,7 +54,7 @@ describe('fuzz: xDS resources given to the proxy', { timeout: fuzzTimeout }, () 
           for (const r of d.result) checkModel(r.model, `${type} ${r.name}`);
         },
       ),
-      fuzzParams(800),
+      fuzzParams(600),
     );
   });
 
