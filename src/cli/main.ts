@@ -17,6 +17,7 @@ program
   .option('--push-concurrency <n>', 'proxies pushed to at once; the rest wait their turn', '100')
   .option('--max-registrations <n>', 'node ids registered at once, in all (0: no limit)', '10000')
   .option('--max-registrations-per-peer <n>', 'node ids registered at once from one peer host (0: no limit)', '1000')
+  .option('--mesh-config <file>', "mesh-wide settings in Istio's MeshConfig field names (pathNormalization); read at start")
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
