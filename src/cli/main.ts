@@ -40,6 +40,7 @@ program
   .option('--xds-protocol <protocol>', 'delta (incremental xDS; virtual hosts on demand over VHDS) or sotw (state of the world)', 'delta')
   .option('--max-downstream-connections <n>', 'overload manager: downstream connections across all listeners; more are closed at once', '20000')
   .option('--max-active-requests <n>', 'overload manager: requests in flight per listener; more get 503 (response flag OM)', '10000')
+  .option('--drain-period-ms <ms>', "on SIGTERM: keep accepting this long while connections close after their response (Istio's terminationDrainDuration), then close", '5000')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
 program
