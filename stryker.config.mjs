@@ -20,9 +20,10 @@ export const folders = {
   'controlplane/translate': cpTests,
 };
 
-const folder = process.env.WEFT_MUTATE;
-if (!folder || !(folder in folders)) throw new Error(`WEFT_MUTATE must name one of: ${Object.keys(folders).join(', ')} (got ${folder ?? 'nothing'})`);
-const slug = folder.replace('/', '-');
+// WEFT_MUTATE=folder, or folder:glob to narrow a long run to some files (proxy/http:forward.ts).
+const [folder, only] = (process.env.WEFT_MUTATE ?? '').split(':');
+if (!(folder in folders)) throw new Error(`WEFT_MUTATE must name one of: ${Object.keys(folders).join(', ')} (optionally :glob), got "${process.env.WEFT_MUTATE ?? ''}"`);
+const slug = `${folder}${only ? `-${only}` : ''}`.replace(/[^A-Za-z0-9.]+/g, '-');
 
 export default {
   packageManager: 'npm',
@@ -31,8 +32,9 @@ export default {
   tsconfigFile: 'tsconfig.json',
   // One compile of the instrumented sources per run (the sandbox's own dist/).
   buildCommand: 'npx tsc -p tsconfig.json',
-  mutate: [`src/${folder}/**/*.ts`],
-  tap: { testFiles: folders[folder], nodeArgs: ['--test-reporter=tap', '{{testFile}}'] },
+  mutate: [`src/${folder}/${only ?? '**/*.ts'}`],
+  // forceBail: a file stops at its first failing test (a killed mutant need not finish a slow file).
+  tap: { testFiles: folders[folder], nodeArgs: ['--test-reporter=tap', '{{testFile}}'], forceBail: true },
   coverageAnalysis: 'perTest',
   // Mutants in module-level code would have to run every test file; they are few and listed as ignored.
   ignoreStatic: true,

@@ -1,6 +1,7 @@
 #!/bin/sh
-# npm run mutate [-- FOLDER...]: StrykerJS on each folder (default: all six), one run after the other,
-# niced, incremental (a re-run retests only mutants whose code or covering tests changed).
+# npm run mutate [-- FOLDER[:GLOB]...]: StrykerJS on each folder (default: all six), one run after the
+# other, niced, incremental (a re-run retests only mutants whose code or covering tests changed).
+# FOLDER:GLOB narrows a run to some of the folder's files, e.g. proxy/http:forward.ts.
 set -eu
 cd "$(dirname "$0")/.."
 : "${WEFT_FIXTURES_DIR:=$(cd .. && pwd)/shared/fixtures}"
