@@ -13,7 +13,7 @@ let app: Upstream;
 let slow: http.Server;
 let sc: SidecarProcess;
 let port = 0;
-const DRAIN_MS = 1500;
+const DRAIN_MS = 3000;
 const get = (host: string, path = '/') => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
 const complete = (t: string) => /\r\n\r\n[^]*$/.test(t) && /content-length: (\d+)/i.test(t) && t.split('\r\n\r\n')[1].length >= Number(/content-length: (\d+)/i.exec(t)![1]);
 
