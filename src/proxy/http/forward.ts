@@ -4,18 +4,18 @@
 // replay them (and only up to MAX_REPLAY_BODY).
 import type { OutgoingHttpHeaders } from 'node:http';
 import { LocalReplyReason } from '../errors.js';
+import { UPSTREAM_OVERFLOW_FLAG } from '../upstream/circuit-breaker.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
-import type { Exchange, ExchangeHandler } from '../http1/client.js';
+import { PENDING_OVERFLOW, type Exchange, type ExchangeHandler } from '../http1/client.js';
 import type { MessageHeaders } from '../http1/parser.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
 import type { RequestContext } from './context.js';
 import { applyHeaderMutation, forwardableHeaders, sendLocalReply } from './headers.js';
+import { grpcStatusOf, RetryState } from './retry-state.js';
 
 /** Bodies up to this size are kept so a retry can resend them; larger ones stream once. */
 export const MAX_REPLAY_BODY = 64 * 1024;
-const RETRY_BASE_MS = 25;
-const RETRY_MAX_MS = 250;
 
 const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -63,13 +63,13 @@ export class Forward {
   private readonly action: ForwardAction;
   private readonly cluster: ClusterRuntime;
   private readonly stats: ClusterStats;
-  private readonly random: () => number;
   private readonly retry: RetryPolicy | undefined;
   private readonly headers: OutgoingHttpHeaders;
   private readonly path: string;
   /** undefined: no body; Buffer: buffered (replayable); null: streamed once. */
   private body: Buffer | null | undefined;
-  private retriesLeft: number;
+  /** Retry conditions, budget and back-off (retry-state.ts). */
+  private readonly retryState: RetryState;
   private attemptCount = 0;
   private current: Attempt | undefined;
   private lastHost: UpstreamHost | undefined;
@@ -85,9 +85,8 @@ export class Forward {
     this.action = action;
     this.cluster = cluster;
     this.stats = cluster.stats;
-    this.random = random;
     this.retry = action.retry;
-    this.retriesLeft = action.retry ? Math.min(action.retry.numRetries, cluster.config.circuitBreakers.maxRetries) : 0;
+    this.retryState = new RetryState(action.retry, cluster.resources, random);
     this.headers = this.buildHeaders();
     this.path = this.rewritePath();
   }
@@ -100,7 +99,7 @@ export class Forward {
     if (!body) {
       this.body = undefined;
       this.sendAttempt();
-    } else if (this.retriesLeft > 0 && req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length']) <= MAX_REPLAY_BODY) {
+    } else if (this.retryState.mayRetry && req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length']) <= MAX_REPLAY_BODY) {
       const chunks: Buffer[] = [];
       body.on('data', (c: Buffer) => chunks.push(c));
       body.once('end', () => {
@@ -109,7 +108,7 @@ export class Forward {
       });
     } else {
       this.body = null;
-      this.retriesLeft = 0;
+      this.retryState.disable();
       this.sendAttempt();
     }
   }
@@ -148,17 +147,18 @@ export class Forward {
 
   private sendAttempt(): void {
     if (this.done) return;
-    const host = this.cluster.pick(this.lastHost);
+    const host = this.retryState.selectHost((avoid) => this.cluster.pick(avoid), this.lastHost);
     if (!host) {
       this.stats.no_healthy_upstream++;
       this.finish();
       sendLocalReply(this.ctx.res, 503, `weft: no healthy upstream for cluster "${this.cluster.name}"`, LocalReplyReason.noHealthyUpstream);
       return;
     }
+    // Circuit breaker: every attempt is one of the cluster's max_requests.
+    if (!this.cluster.resources.requests.tryAcquire()) return this.replyOverflow('max_requests');
     this.attemptCount++;
     this.lastHost = host;
     host.onRequestStart();
-    this.cluster.active++;
     this.stats.upstream_rq_total++;
     this.headers['x-envoy-attempt-count'] = String(this.attemptCount);
     const attempt = new Attempt(this, host);
@@ -176,7 +176,10 @@ export class Forward {
       attempt.abort();
       return;
     }
-    if (this.retriesLeft > 0 && this.retryableStatus(status)) {
+    // Outlier detection sees every attempt's status, retried or not.
+    this.cluster.putResult(attempt.host, { kind: 'connect_success' });
+    this.cluster.putResult(attempt.host, { kind: 'http', status });
+    if (this.retryState.decide({ kind: 'response', status, grpcStatus: grpcStatusOf(upstreamHeaders['grpc-status']) }) === 'retry') {
       this.countStatus(status);
       // Drop this answer (and its connection) and try again.
       this.endAttempt(attempt);
@@ -228,6 +231,8 @@ export class Forward {
       res.destroy();
       return;
     }
+    // max_pending_requests: answered at once, never retried (as Envoy's pool overflow).
+    if (err.code === PENDING_OVERFLOW) return this.replyOverflow('max_pending_requests');
     const failure: Failure = connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
     // A pooled connection the server closed while idle: resend an idempotent request once.
     if (failure === 'reset' && !this.staleRetryUsed && this.body !== null && idempotentMethods.has(this.ctx.method)) {
@@ -242,7 +247,8 @@ export class Forward {
       this.stats.upstream_rq_reset++;
     }
     attempt.host.errors++;
-    if (this.retriesLeft > 0 && this.retryableFailure(failure)) {
+    this.cluster.putResult(attempt.host, { kind: 'local_failure', failure });
+    if (this.retryState.decide({ kind: 'failure', failure }) === 'retry') {
       this.scheduleRetry();
       return;
     }
@@ -261,7 +267,8 @@ export class Forward {
     this.stats.upstream_rq_timeout++;
     this.endAttempt(attempt);
     attempt.abort();
-    if (this.retriesLeft > 0 && this.retryableFailure('timeout')) {
+    this.cluster.putResult(attempt.host, { kind: 'local_failure', failure: 'timeout' });
+    if (this.retryState.decide({ kind: 'failure', failure: 'timeout' }) === 'retry') {
       this.scheduleRetry();
       return;
     }
@@ -291,27 +298,17 @@ export class Forward {
     }
   }
 
-  private retryableStatus(status: number): boolean {
-    const r = this.retry!;
-    if (r.on.status5xx && status >= 500) return true;
-    if (r.on.gatewayError && (status === 502 || status === 503 || status === 504)) return true;
-    if (r.on.retriable4xx && status === 409) return true;
-    return r.on.retriableStatusCodes && r.retriableStatusCodes.includes(status);
-  }
-
-  private retryableFailure(f: Failure): boolean {
-    const on = this.retry!.on;
-    if (on.status5xx || on.gatewayError) return true;
-    if (f === 'connect') return on.connectFailure;
-    return on.reset;
-  }
-
   private scheduleRetry(): void {
-    this.retriesLeft--;
     this.stats.upstream_rq_retry++;
-    // Full jitter over an exponential window, like Envoy's default retry back-off.
-    const window = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.attemptCount - 1));
-    setTimeout(() => this.sendAttempt(), Math.floor(this.random() * window));
+    setTimeout(() => this.sendAttempt(), this.retryState.backOffMs());
+  }
+
+  /** A circuit breaker is full: 503 at once, flagged UO. */
+  private replyOverflow(limit: 'max_requests' | 'max_pending_requests'): void {
+    this.finish();
+    sendLocalReply(this.ctx.res, 503, `weft: cluster "${this.cluster.name}" is over its ${limit} circuit breaker`, LocalReplyReason.overflow, {
+      'x-weft-response-flags': UPSTREAM_OVERFLOW_FLAG,
+    });
   }
 
   private endAttempt(a: Attempt): void {
@@ -319,11 +316,12 @@ export class Forward {
     a.ended = true;
     if (a.tryTimer) clearTimeout(a.tryTimer);
     a.host.onRequestEnd();
-    this.cluster.active--;
+    this.cluster.resources.requests.release();
   }
 
   private finish(): void {
     this.done = true;
+    this.retryState.release();
     if (this.globalTimer) {
       clearTimeout(this.globalTimer);
       this.globalTimer = undefined;

@@ -1,6 +1,9 @@
 // Clusters at run time: each keeps its hosts (with their connection pools) across config and
 // endpoint updates, and a load balancer rebuilt only when the host set changes.
 import type { Cluster, ClusterLoadAssignment, LbEndpoint } from '../xds/model.js';
+import { ClusterResources } from './circuit-breaker.js';
+import { OutlierDetector, type UpstreamResult } from './outlier-detector.js';
+import { panicAware } from './panic.js';
 import { DnsResolver, type ResolvedEndpoint } from './dns.js';
 import { poolKey, UpstreamHost, type PoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
@@ -14,6 +17,8 @@ export interface ClusterStats {
   upstream_rq_timeout: number;
   upstream_rq_retry: number;
   upstream_rq_pending_overflow: number;
+  upstream_rq_retry_overflow: number;
+  upstream_cx_overflow: number;
   upstream_cx_connect_fail: number;
   upstream_rq_reset: number;
   no_healthy_upstream: number;
@@ -29,6 +34,8 @@ function newStats(): ClusterStats {
     upstream_rq_timeout: 0,
     upstream_rq_retry: 0,
     upstream_rq_pending_overflow: 0,
+    upstream_rq_retry_overflow: 0,
+    upstream_cx_overflow: 0,
     upstream_cx_connect_fail: 0,
     upstream_rq_reset: 0,
     no_healthy_upstream: 0,
@@ -44,9 +51,11 @@ export class ClusterRuntime {
   config: Cluster;
   /** Every host, healthy or not (for /clusters). */
   hosts: UpstreamHost[] = [];
-  /** Requests in flight across the cluster (max_requests circuit breaker). */
-  active = 0;
   readonly stats: ClusterStats = newStats();
+  /** Circuit-breaker resources: connections, pending requests, requests and retries in flight. */
+  readonly resources: ClusterResources;
+  /** Present when the cluster has outlier_detection. */
+  outlier: OutlierDetector | undefined;
   private lb: LoadBalancer<UpstreamHost> = { pick: () => undefined };
   private dns: DnsResolver | undefined;
 
@@ -55,6 +64,17 @@ export class ClusterRuntime {
     private readonly o: ClusterManagerOptions,
   ) {
     this.config = config;
+    this.resources = new ClusterResources(config.circuitBreakers, this.stats);
+  }
+
+  /** Requests in flight across the cluster. */
+  get active(): number {
+    return this.resources.requests.count;
+  }
+
+  /** One attempt's outcome, for outlier detection. */
+  putResult(host: UpstreamHost, result: UpstreamResult): void {
+    this.outlier?.putResult(host.key, result);
   }
 
   get name(): string {
@@ -68,6 +88,8 @@ export class ClusterRuntime {
   /** Point the cluster at its endpoint source (the load assignment for STATIC, DNS names, or EDS). */
   configure(config: Cluster, eds: ClusterLoadAssignment | undefined): void {
     this.config = config;
+    this.resources.update(config.circuitBreakers);
+    this.configureOutlierDetection(config);
     this.dns?.stop();
     this.dns = undefined;
     if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? []);
@@ -87,7 +109,13 @@ export class ClusterRuntime {
 
   /** Replace the host set, keeping the pools of hosts that stay (with unchanged pool settings). */
   setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[]): void {
-    const settings: PoolSettings = { maxConnections: this.config.circuitBreakers.maxConnections, connectTimeoutMs: this.config.connectTimeoutMs };
+    const co = this.config.connectionOptions;
+    const settings: PoolSettings = {
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      idleTimeoutMs: co.idleTimeoutMs,
+      maxRequestsPerConnection: co.maxRequestsPerConnection,
+      tcpKeepaliveMs: co.tcpKeepaliveTimeMs,
+    };
     const wantPool = poolKey(settings);
     const old = new Map(this.hosts.filter((h) => h.poolKey === wantPool).map((h) => [h.key, h]));
     const stale = this.hosts.filter((h) => h.poolKey !== wantPool);
@@ -113,6 +141,7 @@ export class ClusterRuntime {
           health: e.health,
           weight: e.weight,
           priority: e.priority,
+          resources: this.resources,
           ...settings,
         });
       }
@@ -121,19 +150,40 @@ export class ClusterRuntime {
     for (const h of old.values()) h.retire();
     for (const h of stale) h.retire();
     this.hosts = next;
+    this.outlier?.setHosts(next.map((h) => h.key));
     this.rebuildLb();
   }
 
+  private configureOutlierDetection(config: Cluster): void {
+    const od = config.outlierDetection;
+    if (!od) {
+      this.outlier?.stop();
+      this.outlier = undefined;
+      return;
+    }
+    if (this.outlier) this.outlier.update(od);
+    else {
+      this.outlier = new OutlierDetector(od, { random: this.o.random, onChange: () => this.rebuildLb() });
+      this.outlier.setHosts(this.hosts.map((h) => h.key));
+      this.outlier.start();
+    }
+  }
+
   private rebuildLb(): void {
-    // Priority failover: the lowest priority level that has a healthy host takes all traffic.
+    // Ejected hosts count as unhealthy; below the panic threshold every host of the level is used.
+    const outlier = this.outlier;
+    const usable = (h: UpstreamHost) => h.healthy && !outlier?.isEjected(h.key);
+    // Priority failover: the lowest priority level that has a usable host takes all traffic.
     let level = Infinity;
-    for (const h of this.hosts) if (h.healthy && h.priority < level) level = h.priority;
-    const eligible = this.hosts.filter((h) => h.healthy && h.priority === level);
+    for (const h of this.hosts) if (usable(h) && h.priority < level) level = h.priority;
+    if (level === Infinity) for (const h of this.hosts) level = Math.min(level, h.priority);
+    const eligible = panicAware(this.hosts.filter((h) => h.priority === level), usable, this.config.healthyPanicThreshold);
     this.lb = createLoadBalancer(this.config.lbPolicy, eligible, { random: this.o.random, choiceCount: this.config.choiceCount });
   }
 
   close(): void {
     this.dns?.stop();
+    this.outlier?.stop();
     for (const h of this.hosts) h.retire();
     this.hosts = [];
     this.lb = { pick: () => undefined };
@@ -141,6 +191,7 @@ export class ClusterRuntime {
 
   destroy(): void {
     this.dns?.stop();
+    this.outlier?.stop();
     for (const h of this.hosts) h.destroy();
     this.hosts = [];
   }

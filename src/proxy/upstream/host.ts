@@ -2,11 +2,14 @@
 // keep-alive HTTP/1.1 connection pool (bounded connections, connect timeout, no request
 // timeouts of its own — the route's timeouts govern).
 import type { HealthStatus } from '../xds/model.js';
-import { Http1Pool } from '../http1/client.js';
+import { Http1Pool, type PoolResources } from '../http1/client.js';
 
 export interface PoolSettings {
-  maxConnections: number;
   connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** 0: unlimited. */
+  maxRequestsPerConnection: number;
+  tcpKeepaliveMs: number | undefined;
 }
 
 export interface HostOptions extends PoolSettings {
@@ -18,13 +21,12 @@ export interface HostOptions extends PoolSettings {
   health: HealthStatus;
   weight: number;
   priority: number;
+  /** The cluster's circuit-breaker resources (max_connections, max_pending_requests). */
+  resources: PoolResources;
 }
 
-/** Idle pooled connections are closed after this. */
-const IDLE_CONNECTION_TIMEOUT_MS = 30_000;
-
 export function poolKey(s: PoolSettings): string {
-  return `${s.maxConnections}|${s.connectTimeoutMs}`;
+  return `${s.connectTimeoutMs}|${s.idleTimeoutMs}|${s.maxRequestsPerConnection}|${s.tcpKeepaliveMs}`;
 }
 
 export class UpstreamHost {
@@ -59,9 +61,13 @@ export class UpstreamHost {
       ip: o.ip,
       port: o.port,
       authority: this.key,
-      maxConnections: o.maxConnections,
+      // The connection limit is the cluster's (resources); a host has none of its own.
+      maxConnections: Infinity,
       connectTimeoutMs: o.connectTimeoutMs,
-      idleTimeoutMs: IDLE_CONNECTION_TIMEOUT_MS,
+      idleTimeoutMs: o.idleTimeoutMs,
+      maxRequestsPerConnection: o.maxRequestsPerConnection,
+      tcpKeepaliveMs: o.tcpKeepaliveMs,
+      resources: o.resources,
     });
   }
 

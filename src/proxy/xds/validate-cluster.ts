@@ -1,8 +1,9 @@
 // envoy.config.cluster.v3.Cluster → Cluster and envoy.config.endpoint.v3.ClusterLoadAssignment
 // → ClusterLoadAssignment (typed).
 import { isIP } from 'node:net';
-import type { CircuitBreakers, Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
+import type { Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
 import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
+import { circuitBreakersOf, connectionOptionsOf, healthyPanicThresholdOf, outlierDetectionOf } from './validate-resilience.js';
 
 const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS']);
 const lbPolicies = new Set<LbPolicy>(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM']);
@@ -12,12 +13,7 @@ const dnsFamilies: Record<string, 0 | 4 | 6> = { AUTO: 0, V4_ONLY: 4, V6_ONLY: 6
 /** Envoy's defaults (cluster.proto / circuit_breaker.proto). */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_DNS_REFRESH_MS = 5_000;
-export const defaultCircuitBreakers: CircuitBreakers = Object.freeze({
-  maxConnections: 1024,
-  maxPendingRequests: 1024,
-  maxRequests: 1024,
-  maxRetries: 3,
-});
+export { defaultCircuitBreakers } from './validate-resilience.js';
 
 export function validateCluster(raw: Raw): ValidationResult<Cluster> {
   const p = new Problems();
@@ -68,26 +64,14 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     choiceCount,
     dnsRefreshMs: durationMs(raw.dns_refresh_rate, 'dns_refresh_rate', p) || DEFAULT_DNS_REFRESH_MS,
     dnsFamily: family ?? 0,
-    circuitBreakers: circuitBreakers(obj(raw.circuit_breakers)),
+    circuitBreakers: circuitBreakersOf(obj(raw.circuit_breakers), 'circuit_breakers', p),
+    outlierDetection: has(raw, 'outlier_detection') ? outlierDetectionOf(obj(raw.outlier_detection), 'outlier_detection', p) : undefined,
+    healthyPanicThreshold: healthyPanicThresholdOf(obj(raw.common_lb_config), 'common_lb_config', p),
+    connectionOptions: connectionOptionsOf(raw, p),
     transport: { kind: 'plaintext' },
   };
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `cluster ${name || '(unnamed)'}: ${e}`) };
   return { valid: true, result };
-}
-
-/** thresholds[] for the DEFAULT priority (the only one we track). */
-function circuitBreakers(raw: Raw): CircuitBreakers {
-  const t = list(raw.thresholds)
-    .map(obj)
-    .find((th) => !has(th, 'priority') || str(th.priority) === 'DEFAULT');
-  if (!t) return defaultCircuitBreakers;
-  const pick = (field: string, dflt: number) => (has(t, field) ? wrapped(t[field], dflt) : dflt);
-  return {
-    maxConnections: pick('max_connections', defaultCircuitBreakers.maxConnections),
-    maxPendingRequests: pick('max_pending_requests', defaultCircuitBreakers.maxPendingRequests),
-    maxRequests: pick('max_requests', defaultCircuitBreakers.maxRequests),
-    maxRetries: pick('max_retries', defaultCircuitBreakers.maxRetries),
-  };
 }
 
 export function validateClusterLoadAssignment(raw: Raw): ValidationResult<ClusterLoadAssignment> {

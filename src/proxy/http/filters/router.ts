@@ -35,11 +35,7 @@ export class RouterFilter implements HttpFilter {
           sendLocalReply(ctx.res, a.clusterNotFoundStatus, `weft: cluster "${name}" not found`, LocalReplyReason.clusterNotFound);
           return STOP;
         }
-        if (cluster.active >= cluster.config.circuitBreakers.maxRequests) {
-          cluster.stats.upstream_rq_pending_overflow++;
-          sendLocalReply(ctx.res, 503, `weft: cluster "${name}" is over its max_requests circuit breaker`, LocalReplyReason.overflow);
-          return STOP;
-        }
+        // Circuit breakers are checked per attempt in Forward (retries count too).
         new Forward(ctx, a, cluster, this.deps.random).start();
         return STOP;
       }

@@ -1,0 +1,104 @@
+// Retry state of one request (Envoy's RetryStateImpl): which outcomes the route's retry_on
+// covers, how many retries are left, the cluster's retry circuit breaker (max_retries or the
+// retry budget), jittered exponential back-off, and previous-host avoidance. A retry holds one
+// slot of the cluster's retry resource from the decision until the next decision or the end of
+// the request, as in Envoy.
+import type { ClusterResources } from '../upstream/circuit-breaker.js';
+import type { RetryPolicy } from '../xds/model.js';
+
+/** The outcome of one attempt, as the router sees it. */
+export type AttemptOutcome =
+  | { kind: 'response'; status: number; /** grpc-status from the response headers, if any. */ grpcStatus: number | undefined }
+  | { kind: 'failure'; failure: 'connect' | 'reset' | 'timeout' };
+
+/** 'retry': schedule one after backOffMs(); 'overflow': allowed but the retry breaker is full. */
+export type RetryDecision = 'retry' | 'no' | 'overflow';
+
+/** retriable-4xx covers only 409 Conflict, as in Envoy. */
+const RETRIABLE_4XX = 409;
+
+export class RetryState {
+  private retriesLeft: number;
+  private holdsSlot = false;
+  /** The next back-off window; doubles per retry up to the maximum. */
+  private nextWindowMs: number;
+  private readonly tried = new Set<unknown>();
+
+  constructor(
+    private readonly policy: RetryPolicy | undefined,
+    private readonly resources: ClusterResources,
+    private readonly random: () => number,
+  ) {
+    this.retriesLeft = policy?.numRetries ?? 0;
+    this.nextWindowMs = policy?.backOff.baseMs ?? 0;
+  }
+
+  /** Whether a retry may still happen (a body must be kept to replay it). */
+  get mayRetry(): boolean {
+    return this.retriesLeft > 0;
+  }
+
+  /** The request cannot be replayed (its body streamed): no retries. */
+  disable(): void {
+    this.retriesLeft = 0;
+  }
+
+  /** Decide after an attempt; a 'retry' holds a retry slot until the next call or release(). */
+  decide(outcome: AttemptOutcome): RetryDecision {
+    this.release();
+    if (this.retriesLeft <= 0 || !this.policy || !this.covers(outcome)) return 'no';
+    if (!this.resources.retries.tryAcquire()) return 'overflow';
+    this.holdsSlot = true;
+    this.retriesLeft--;
+    return 'retry';
+  }
+
+  /** Full jitter over an exponential window: [0, base), [0, 2·base), … capped at the maximum. */
+  backOffMs(): number {
+    const max = this.policy?.backOff.maxMs ?? 0;
+    const window = Math.min(this.nextWindowMs, max);
+    this.nextWindowMs = Math.min(this.nextWindowMs * 2, max);
+    return Math.floor(this.random() * window);
+  }
+
+  /** Pick a host: with previous_hosts, up to host_selection_retry_max_attempts picks to find one
+   * not tried yet (the last pick stands if none is found). */
+  selectHost<H>(pick: (avoid: H | undefined) => H | undefined, last: H | undefined): H | undefined {
+    const avoid = this.policy?.avoidPreviousHosts ? last : undefined;
+    let host = pick(avoid);
+    if (this.policy?.avoidPreviousHosts) {
+      for (let i = 1; i < this.policy.hostSelectionMaxAttempts && host !== undefined && this.tried.has(host); i++) host = pick(avoid);
+    }
+    if (host !== undefined) this.tried.add(host);
+    return host;
+  }
+
+  /** The request is over (answered, failed or abandoned). */
+  release(): void {
+    if (!this.holdsSlot) return;
+    this.holdsSlot = false;
+    this.resources.retries.release();
+  }
+
+  private covers(o: AttemptOutcome): boolean {
+    const on = this.policy!.on;
+    if (o.kind === 'failure') {
+      // Envoy counts a reset or timeout as a 5xx for the 5xx and gateway-error policies.
+      if (on.status5xx || on.gatewayError || on.reset) return true;
+      return o.failure === 'connect' && on.connectFailure;
+    }
+    const s = o.status;
+    if (on.status5xx && s >= 500) return true;
+    if (on.gatewayError && (s === 502 || s === 503 || s === 504)) return true;
+    if (on.retriable4xx && s === RETRIABLE_4XX) return true;
+    if (on.retriableStatusCodes && this.policy!.retriableStatusCodes.includes(s)) return true;
+    return o.grpcStatus !== undefined && on.grpcStatuses.includes(o.grpcStatus);
+  }
+}
+
+/** grpc-status from response headers (a trailers-only gRPC error carries it there). */
+export function grpcStatusOf(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || !/^\d+$/.test(v)) return undefined;
+  return Number(v);
+}
