@@ -158,9 +158,8 @@ const retryOnTokens = new Set([
 const grpcConditions: Record<string, number> = { cancelled: 1, 'deadline-exceeded': 4, 'resource-exhausted': 8, internal: 13, unavailable: 14 };
 const retryPolicyFields = ['retry_on', 'num_retries', 'per_try_timeout', 'retriable_status_codes', 'retry_back_off', 'retry_host_predicate', 'host_selection_retry_max_attempts'];
 
-export function retryPolicyOf(raw: Raw, path: string, p: Problems): RetryPolicy {
-  rejectOthers(raw, retryPolicyFields, path, p);
-  const on: RetryOn = {
+export function noRetryConditions(): RetryOn {
+  return {
     status5xx: false,
     gatewayError: false,
     connectFailure: false,
@@ -170,6 +169,11 @@ export function retryPolicyOf(raw: Raw, path: string, p: Problems): RetryPolicy 
     retriableStatusCodes: false,
     grpcStatuses: [],
   };
+}
+
+export function retryPolicyOf(raw: Raw, path: string, p: Problems): RetryPolicy {
+  rejectOthers(raw, retryPolicyFields, path, p);
+  const on = noRetryConditions();
   const grpc: number[] = [];
   for (const token of str(raw.retry_on).split(',').map((t) => t.trim()).filter(Boolean)) {
     if (!retryOnTokens.has(token)) p.add(join(path, 'retry_on'), `unknown retry condition "${token}"`);
