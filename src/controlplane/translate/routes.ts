@@ -12,6 +12,7 @@ import { hostAliases, resolveHost } from '../model/hosts.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { labelsMatch, type MeshService, type MeshSnapshot } from '../model/snapshot.js';
 import { FAULT_FILTER, isHttpProtocol, OUTBOUND_ROUTE, outboundClusterName } from './names.js';
+import { DEFAULT_RETRY, retryPolicy } from './retries.js';
 import { ADS_CONFIG_SOURCE, duration, type XdsResource } from './types.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -76,13 +77,6 @@ function defaultRoute(svc: MeshService, port: number): Record<string, unknown> {
     route: { cluster: outboundClusterName(port, '', svc.hostname), timeout: duration(0) },
   };
 }
-
-// Istio's default retry policy for mesh traffic: 2 retries on connection-level failures and 503.
-const DEFAULT_RETRY = {
-  retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
-  num_retries: { value: 2 },
-  retriable_status_codes: [503],
-};
 
 function httpRoutes(
   snap: MeshSnapshot,
@@ -168,16 +162,7 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
       ? { cluster: clusterOf(dests[0].destination) }
       : { weighted_clusters: { clusters: dests.map((d) => ({ name: clusterOf(d.destination), weight: { value: d.weight ?? 0 } })) } };
   action.timeout = duration(r.timeoutMs ?? 0);
-  if (r.retries)
-    action.retry_policy =
-      r.retries.attempts === 0
-        ? { num_retries: { value: 0 } } // retries off for this route, overriding the virtual host's default
-        : {
-            retry_on: r.retries.retryOn ?? DEFAULT_RETRY.retry_on,
-            num_retries: { value: r.retries.attempts },
-            ...(r.retries.retryOn ? {} : { retriable_status_codes: [503] }),
-            ...(r.retries.perTryTimeoutMs !== undefined ? { per_try_timeout: duration(r.retries.perTryTimeoutMs) } : {}),
-          };
+  if (r.retries) action.retry_policy = retryPolicy(r.retries);
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
   return { route: action };

@@ -65,6 +65,23 @@ export class ClusterResources implements PoolResources {
     return Math.max(Math.floor((b.percent / 100) * (this.requests.count + this.pending.count)), b.minConcurrency);
   }
 
+  /** Envoy's circuit_breakers.default.* gauges: whether each breaker is open, and what remains. */
+  gauges(): Record<string, number> {
+    const l = this.limits;
+    const rows: [string, number, number][] = [
+      ['cx', this.connections, l.maxConnections],
+      ['rq_pending', this.pending.count, l.maxPendingRequests],
+      ['rq', this.requests.count, l.maxRequests],
+      ['rq_retry', this.retries.count, this.maxRetries()],
+    ];
+    const out: Record<string, number> = {};
+    for (const [name, used, max] of rows) {
+      out[`${name}_open`] = used >= max ? 1 : 0;
+      out[`remaining_${name}`] = Math.max(0, max - used);
+    }
+    return out;
+  }
+
   // ---- PoolResources: what the host pools use ----
 
   canOpenConnection(): boolean {
