@@ -127,29 +127,39 @@ describe('resilience behaviour through real sockets', () => {
   it('max_connections 1 + max_pending_requests 1: 20 concurrent callers, overflows are UO 503s at once', async (t) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
     try {
-      const started = performance.now();
+      // Warm 20 client connections first, so the figures below are the proxy's answer time.
+      await Promise.all(Array.from({ length: 20 }, () => request(port, { host: 'ok', agent })));
       const replies: (Reply & { ms: number })[] = [];
-      const calls = Array.from({ length: 20 }, () =>
-        request(port, { host: 'limited', agent }).then((r) => {
+      const calls = Array.from({ length: 20 }, () => {
+        const started = performance.now();
+        return request(port, { host: 'limited', agent }).then((r) => {
           replies.push({ ...r, ms: performance.now() - started });
           return r;
-        }),
-      );
-      // The upstream holds what reaches it; every overflow must be answered while it does.
-      await eventually(() => replies.length === 18 && held.length === 1, 5000, '18 overflows while the upstream holds one request');
+        });
+      });
+      // The upstream holds what reaches it; every overflow is answered while it does. Whether the
+      // second caller found the pending slot free depends on whether the first connection was still
+      // connecting (Envoy counts that as pending too): 18 or 19 overflows.
+      const pending = () => proxy.clusters.get('limited')!.resources.pending.count;
+      await eventually(() => held.length === 1 && replies.length + 1 + pending() === 20, 5000, 'every caller answered, held or queued');
+      const queued = pending();
       const overflowed = replies.filter((r) => r.status === 503 && r.headers['x-weft-response-flags'] === 'UO');
-      assert.equal(overflowed.length, 18, 'one request at the upstream, one pending, 18 refused');
+      assert.equal(overflowed.length, 19 - queued, 'one request at the upstream, at most one pending, the rest refused');
+      assert.ok(overflowed.length >= 18);
       assert.equal(held.length, 1);
       const stats = proxy.stats();
-      assert.equal(stats['cluster.limited.upstream_rq_pending_overflow'], 18);
-      assert.ok(stats['cluster.limited.upstream_cx_overflow'] >= 1, 'the pending request wanted a second connection');
-      t.diagnostic(`overflow replies after ${Math.max(...overflowed.map((r) => r.ms)).toFixed(1)} ms at most`);
-      // Release: the pending request goes out on the same connection once the first is answered.
+      assert.equal(stats['cluster.limited.upstream_rq_pending_overflow'], overflowed.length);
+      if (queued) assert.ok(stats['cluster.limited.upstream_cx_overflow'] >= 1, 'the pending request wanted a second connection');
+      const ms = overflowed.map((r) => r.ms).sort((a, b) => a - b);
+      t.diagnostic(`${ms.length} overflow 503s: median ${ms[ms.length >> 1].toFixed(1)} ms, max ${ms[ms.length - 1].toFixed(1)} ms per request`);
+      // Release: a pending request goes out on the same connection once the first is answered.
       answer(held[0], 200);
-      await eventually(() => held.length === 2, 5000, 'pending request sent');
-      answer(held[1], 200);
+      if (queued) {
+        await eventually(() => held.length === 2, 5000, 'pending request sent');
+        answer(held[1], 200);
+      }
       const all = await Promise.all(calls);
-      assert.equal(all.filter((r) => r.status === 200).length, 2);
+      assert.equal(all.filter((r) => r.status === 200).length, 1 + queued);
       assert.equal(heldConcurrency.peak, 1, 'the upstream never saw more than max_connections at once');
     } finally {
       agent.destroy();

@@ -46,7 +46,7 @@ describe('retry state', () => {
 
   it('stops after num_retries', () => {
     const rs = new RetryState(policy({ status5xx: true }), new ClusterResources(limits(), newStats()), () => 0.5);
-    assert.deepEqual([rs.decide(status(503)), rs.decide(status(503)), rs.decide(status(503))], ['retry', 'retry', 'no']);
+    assert.deepEqual([rs.decide(status(503)), rs.decide(status(503)), rs.decide(status(503)), rs.decide(status(200))], ['retry', 'retry', 'exhausted', 'no']);
   });
 
   it('jittered exponential back-off: windows base, 2·base, 4·base … capped', () => {

@@ -11,8 +11,10 @@ export type AttemptOutcome =
   | { kind: 'response'; status: number; /** grpc-status from the response headers, if any. */ grpcStatus: number | undefined }
   | { kind: 'failure'; failure: 'connect' | 'reset' | 'timeout' };
 
-/** 'retry': schedule one after backOffMs(); 'overflow': allowed but the retry breaker is full. */
-export type RetryDecision = 'retry' | 'no' | 'overflow';
+/** 'retry': schedule one after backOffMs(); 'no': the policy does not cover the outcome;
+ * 'exhausted': it does but num_retries are used up, 'overflow': the retry breaker is full (both
+ * are Envoy's URX, upstream retry limit exceeded). */
+export type RetryDecision = 'retry' | 'no' | 'exhausted' | 'overflow';
 
 /** retriable-4xx covers only 409 Conflict, as in Envoy. */
 const RETRIABLE_4XX = 409;
@@ -20,6 +22,7 @@ const RETRIABLE_4XX = 409;
 export class RetryState {
   private retriesLeft: number;
   private holdsSlot = false;
+  private disabled = false;
   /** The next back-off window; doubles per retry up to the maximum. */
   private nextWindowMs: number;
   private readonly tried = new Set<unknown>();
@@ -41,12 +44,14 @@ export class RetryState {
   /** The request cannot be replayed (its body streamed): no retries. */
   disable(): void {
     this.retriesLeft = 0;
+    this.disabled = true;
   }
 
   /** Decide after an attempt; a 'retry' holds a retry slot until the next call or release(). */
   decide(outcome: AttemptOutcome): RetryDecision {
     this.release();
-    if (this.retriesLeft <= 0 || !this.policy || !this.covers(outcome)) return 'no';
+    if (!this.policy || !this.covers(outcome)) return 'no';
+    if (this.retriesLeft <= 0) return this.policy.numRetries > 0 && !this.disabled ? 'exhausted' : 'no';
     if (!this.resources.retries.tryAcquire()) return 'overflow';
     this.holdsSlot = true;
     this.retriesLeft--;
