@@ -21,6 +21,7 @@ function policy(on: Partial<RetryOn>, extra: Partial<RetryPolicy> = {}): RetryPo
 
 const limits = (extra: Partial<CircuitBreakers> = {}): CircuitBreakers => ({ maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3, retryBudget: undefined, ...extra });
 const newStats = (): OverflowStats => ({ upstream_cx_overflow: 0, upstream_rq_pending_overflow: 0, upstream_rq_retry_overflow: 0 });
+const retryStats = () => ({ upstream_rq_retry: 0, upstream_rq_retry_success: 0, upstream_rq_retry_limit_exceeded: 0 });
 const status = (s: number, grpc?: number): AttemptOutcome => ({ kind: 'response', status: s, grpcStatus: grpc });
 
 describe('retry state', () => {
@@ -39,28 +40,32 @@ describe('retry state', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const rs = new RetryState(policy(c.on, { retriableStatusCodes: c.codes ?? [] }), new ClusterResources(limits(), newStats()), () => 0.5);
+      const rs = new RetryState(policy(c.on, { retriableStatusCodes: c.codes ?? [] }), new ClusterResources(limits(), newStats()), retryStats(), () => 0.5);
       assert.equal(rs.decide(c.outcome), c.want);
     });
   }
 
-  it('stops after num_retries', () => {
-    const rs = new RetryState(policy({ status5xx: true }), new ClusterResources(limits(), newStats()), () => 0.5);
-    assert.deepEqual([rs.decide(status(503)), rs.decide(status(503)), rs.decide(status(503)), rs.decide(status(200))], ['retry', 'retry', 'exhausted', 'no']);
+  it('stops after num_retries, counting retries, limit exceeded and success after a retry', () => {
+    const stats = retryStats();
+    const rs = new RetryState(policy({ status5xx: true }), new ClusterResources(limits(), newStats()), stats, () => 0.5);
+    assert.deepEqual([rs.decide(status(503)), rs.decide(status(503)), rs.decide(status(503))], ['retry', 'retry', 'exhausted']);
+    const ok = new RetryState(policy({ status5xx: true }), new ClusterResources(limits(), newStats()), stats, () => 0.5);
+    assert.deepEqual([ok.decide(status(503)), ok.decide(status(200))], ['retry', 'no']);
+    assert.deepEqual(stats, { upstream_rq_retry: 3, upstream_rq_retry_success: 1, upstream_rq_retry_limit_exceeded: 1 });
   });
 
   it('jittered exponential back-off: windows base, 2·base, 4·base … capped', () => {
-    const rs = new RetryState(policy({ status5xx: true }, { backOff: { baseMs: 25, maxMs: 60 } }), new ClusterResources(limits(), newStats()), () => 0.999);
+    const rs = new RetryState(policy({ status5xx: true }, { backOff: { baseMs: 25, maxMs: 60 } }), new ClusterResources(limits(), newStats()), retryStats(), () => 0.999);
     assert.deepEqual([rs.backOffMs(), rs.backOffMs(), rs.backOffMs(), rs.backOffMs()], [24, 49, 59, 59]);
   });
 
   it('previous hosts: picks again until an untried host, up to the attempts allowed', () => {
     const order = ['a', 'a', 'a', 'b'];
     const pick = () => order.shift();
-    const rs = new RetryState(policy({ status5xx: true }, { avoidPreviousHosts: true, hostSelectionMaxAttempts: 5 }), new ClusterResources(limits(), newStats()), Math.random);
+    const rs = new RetryState(policy({ status5xx: true }, { avoidPreviousHosts: true, hostSelectionMaxAttempts: 5 }), new ClusterResources(limits(), newStats()), retryStats(), Math.random);
     assert.equal(rs.selectHost(pick, undefined), 'a');
     assert.equal(rs.selectHost(pick, 'a'), 'b');
-    const stubborn = new RetryState(policy({}, { avoidPreviousHosts: true, hostSelectionMaxAttempts: 2 }), new ClusterResources(limits(), newStats()), Math.random);
+    const stubborn = new RetryState(policy({}, { avoidPreviousHosts: true, hostSelectionMaxAttempts: 2 }), new ClusterResources(limits(), newStats()), retryStats(), Math.random);
     stubborn.selectHost(() => 'x', undefined);
     let picks = 0;
     assert.equal(stubborn.selectHost(() => (picks++, 'x'), 'x'), 'x', 'the last pick stands');
@@ -70,8 +75,8 @@ describe('retry state', () => {
   it('max_retries caps concurrent retries across requests; release frees the slot', () => {
     const stats = newStats();
     const res = new ClusterResources(limits({ maxRetries: 1 }), stats);
-    const a = new RetryState(policy({ status5xx: true }), res, () => 0);
-    const b = new RetryState(policy({ status5xx: true }), res, () => 0);
+    const a = new RetryState(policy({ status5xx: true }), res, retryStats(), () => 0);
+    const b = new RetryState(policy({ status5xx: true }), res, retryStats(), () => 0);
     assert.equal(a.decide(status(503)), 'retry');
     assert.equal(b.decide(status(503)), 'overflow');
     assert.equal(stats.upstream_rq_retry_overflow, 1);

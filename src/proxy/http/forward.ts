@@ -86,7 +86,7 @@ export class Forward {
     this.cluster = cluster;
     this.stats = cluster.stats;
     this.retry = action.retry;
-    this.retryState = new RetryState(action.retry, cluster.resources, random);
+    this.retryState = new RetryState(action.retry, cluster.resources, cluster.stats, random);
     this.headers = this.buildHeaders();
     this.path = this.rewritePath();
   }
@@ -280,6 +280,8 @@ export class Forward {
     this.globalTimer = undefined;
     if (this.done) return;
     this.stats.upstream_rq_timeout++;
+    // The host still owing an answer timed out, as far as outlier detection is concerned.
+    if (this.current && !this.current.ended) this.cluster.putResult(this.current.host, { kind: 'local_failure', failure: 'timeout' });
     this.abandon();
     sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
   }
@@ -299,7 +301,6 @@ export class Forward {
   }
 
   private scheduleRetry(): void {
-    this.stats.upstream_rq_retry++;
     setTimeout(() => this.sendAttempt(), this.retryState.backOffMs());
   }
 

@@ -16,6 +16,13 @@ export type AttemptOutcome =
  * are Envoy's URX, upstream retry limit exceeded). */
 export type RetryDecision = 'retry' | 'no' | 'exhausted' | 'overflow';
 
+/** Envoy's per-cluster retry counters. */
+export interface RetryStats {
+  upstream_rq_retry: number;
+  upstream_rq_retry_success: number;
+  upstream_rq_retry_limit_exceeded: number;
+}
+
 /** retriable-4xx covers only 409 Conflict, as in Envoy. */
 const RETRIABLE_4XX = 409;
 
@@ -23,6 +30,7 @@ export class RetryState {
   private retriesLeft: number;
   private holdsSlot = false;
   private disabled = false;
+  private retried = false;
   /** The next back-off window; doubles per retry up to the maximum. */
   private nextWindowMs: number;
   private readonly tried = new Set<unknown>();
@@ -30,6 +38,7 @@ export class RetryState {
   constructor(
     private readonly policy: RetryPolicy | undefined,
     private readonly resources: ClusterResources,
+    private readonly stats: RetryStats,
     private readonly random: () => number,
   ) {
     this.retriesLeft = policy?.numRetries ?? 0;
@@ -50,11 +59,20 @@ export class RetryState {
   /** Decide after an attempt; a 'retry' holds a retry slot until the next call or release(). */
   decide(outcome: AttemptOutcome): RetryDecision {
     this.release();
-    if (!this.policy || !this.covers(outcome)) return 'no';
-    if (this.retriesLeft <= 0) return this.policy.numRetries > 0 && !this.disabled ? 'exhausted' : 'no';
+    if (!this.policy || !this.covers(outcome)) {
+      if (this.retried && outcome.kind === 'response') this.stats.upstream_rq_retry_success++;
+      return 'no';
+    }
+    if (this.retriesLeft <= 0) {
+      if (this.policy.numRetries === 0 || this.disabled) return 'no';
+      this.stats.upstream_rq_retry_limit_exceeded++;
+      return 'exhausted';
+    }
     if (!this.resources.retries.tryAcquire()) return 'overflow';
     this.holdsSlot = true;
     this.retriesLeft--;
+    this.retried = true;
+    this.stats.upstream_rq_retry++;
     return 'retry';
   }
 

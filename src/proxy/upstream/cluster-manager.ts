@@ -16,6 +16,8 @@ export interface ClusterStats {
   upstream_rq_5xx: number;
   upstream_rq_timeout: number;
   upstream_rq_retry: number;
+  upstream_rq_retry_success: number;
+  upstream_rq_retry_limit_exceeded: number;
   upstream_rq_pending_overflow: number;
   upstream_rq_retry_overflow: number;
   upstream_cx_overflow: number;
@@ -33,6 +35,8 @@ function newStats(): ClusterStats {
     upstream_rq_5xx: 0,
     upstream_rq_timeout: 0,
     upstream_rq_retry: 0,
+    upstream_rq_retry_success: 0,
+    upstream_rq_retry_limit_exceeded: 0,
     upstream_rq_pending_overflow: 0,
     upstream_rq_retry_overflow: 0,
     upstream_cx_overflow: 0,
