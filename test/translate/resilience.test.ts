@@ -160,6 +160,13 @@ describe('VirtualService retries → Envoy retry_policy', () => {
       assert.deepEqual(envoyRetry(...docs), c.want);
     });
   }
+
+  it('consistent hashing: retries stay on the hashed host (no previous-hosts predicate)', () => {
+    const hashed = dr('loadBalancer: { consistentHash: { httpHeaderName: x-user } }');
+    assert.equal(envoyRetry(hashed)?.retry_host_predicate, undefined, 'the default');
+    assert.equal(envoyRetry(hashed, vs('attempts: 3'))?.retry_host_predicate, undefined, 'a route of its own');
+    assert.equal(envoyRetry(hashed, vs('attempts: 3'))?.num_retries !== undefined, true);
+  });
 });
 
 describe('control plane → proxy: the translated resilience config is what the proxy runs', () => {

@@ -15,10 +15,17 @@ export const DEFAULT_RETRY: Readonly<Record<string, unknown>> = Object.freeze({
   host_selection_retry_max_attempts: 5,
 });
 
+/** With consistent hashing a retry stays on the hashed host: Istio drops the host predicate. */
+export function defaultRetry(o: { consistentHash: boolean }): Record<string, unknown> {
+  if (!o.consistentHash) return DEFAULT_RETRY;
+  const { retry_host_predicate: _p, host_selection_retry_max_attempts: _a, ...rest } = DEFAULT_RETRY;
+  return rest;
+}
+
 /** A route's retry_policy; attempts 0 turns retries off (overriding the virtual host's default). */
-export function retryPolicy(r: HTTPRetry): Record<string, unknown> {
+export function retryPolicy(r: HTTPRetry, o: { consistentHash: boolean }): Record<string, unknown> {
   if (r.attempts === 0) return { num_retries: { value: 0 } };
-  const out: Record<string, unknown> = { ...DEFAULT_RETRY, num_retries: { value: r.attempts } };
+  const out: Record<string, unknown> = { ...defaultRetry(o), num_retries: { value: r.attempts } };
   if (r.retryOn !== undefined) {
     // Numbers in retryOn are status codes; they replace the default 503.
     const { conditions, codes } = parseRetryOn(r.retryOn);

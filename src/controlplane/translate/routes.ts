@@ -12,7 +12,8 @@ import { hostAliases, resolveHost } from '../model/hosts.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { labelsMatch, type MeshService, type MeshSnapshot } from '../model/snapshot.js';
 import { FAULT_FILTER, isHttpProtocol, OUTBOUND_ROUTE, outboundClusterName } from './names.js';
-import { DEFAULT_RETRY, retryPolicy } from './retries.js';
+import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
+import { defaultRetry, retryPolicy } from './retries.js';
 import { ADS_CONFIG_SOURCE, duration, type XdsResource } from './types.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -53,7 +54,7 @@ function outboundVirtualHosts(snap: MeshSnapshot, client: Pick<ProxyNode, 'names
         ? vs.spec.http.flatMap((r, i) => httpRoutes(snap, vs, r, i, svc, port.port, client))
         : [defaultRoute(svc, port.port)];
       // The mesh default retry policy sits once on the virtual host; a route that sets its own replaces it.
-      virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: DEFAULT_RETRY });
+      virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: defaultRetry(hashing(snap, svc, port.port, client.namespace)) });
     }
   }
   return virtualHosts;
@@ -88,7 +89,7 @@ function httpRoutes(
   client: Pick<ProxyNode, 'namespace' | 'labels'>,
 ): Record<string, unknown>[] {
   const matches = (r.match?.length ? r.match : [undefined]).filter((m) => matchApplies(m, port, client));
-  const action = routeAction(snap, vs, r, svc, port);
+  const action = routeAction(snap, vs, r, svc, port, client.namespace);
   return matches.map((m, j) => ({
     name: r.name ?? `${vs.metadata.namespace}/${vs.metadata.name}.http[${index}]${m ? `.match[${j}]` : ''}`,
     match: routeMatch(m),
@@ -142,7 +143,7 @@ function stringMatch(sm: StringMatch): Record<string, unknown> {
   return { safe_regex: { regex: sm.regex } };
 }
 
-function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: MeshService, port: number): Record<string, unknown> {
+function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: MeshService, port: number, clientNamespace: string): Record<string, unknown> {
   if (r.directResponse)
     return { direct_response: { status: r.directResponse.status, ...(r.directResponse.body !== undefined ? { body: { inline_string: r.directResponse.body } } : {}) } };
   if (r.redirect) {
@@ -162,7 +163,7 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
       ? { cluster: clusterOf(dests[0].destination) }
       : { weighted_clusters: { clusters: dests.map((d) => ({ name: clusterOf(d.destination), weight: { value: d.weight ?? 0 } })) } };
   action.timeout = duration(r.timeoutMs ?? 0);
-  if (r.retries) action.retry_policy = retryPolicy(r.retries);
+  if (r.retries) action.retry_policy = retryPolicy(r.retries, hashing(snap, svc, port, clientNamespace));
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
   return { route: action };
@@ -200,4 +201,10 @@ function faultConfig(f: NonNullable<HTTPRoute['fault']>): Record<string, unknown
     ...(f.delay ? { delay: { fixed_delay: duration(f.delay.fixedDelayMs), percentage: pct(f.delay.percentage) } } : {}),
     ...(f.abort ? { abort: { http_status: f.abort.httpStatus, percentage: pct(f.abort.percentage) } } : {}),
   };
+}
+
+/** Whether the service's DestinationRule hashes requests to hosts at this port (retries then stay). */
+function hashing(snap: MeshSnapshot, svc: MeshService, port: number, clientNamespace: string): { consistentHash: boolean } {
+  const dr = destinationRuleFor(snap, svc.hostname, clientNamespace, svc.namespace);
+  return { consistentHash: effectivePolicy(dr, port).loadBalancer?.consistentHash !== undefined };
 }

@@ -7,6 +7,7 @@ import { LocalReplyReason } from '../errors.js';
 import { UPSTREAM_OVERFLOW_FLAG } from '../upstream/circuit-breaker.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import type { LocalOriginFailure } from '../upstream/outlier-detector.js';
 import { PENDING_OVERFLOW, type Exchange, type ExchangeHandler } from '../http1/client.js';
 import type { MessageHeaders } from '../http1/parser.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
@@ -20,7 +21,7 @@ export const MAX_REPLAY_BODY = 64 * 1024;
 const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-type Failure = 'connect' | 'reset' | 'timeout';
+type Failure = LocalOriginFailure;
 
 /** One try against one host. `ended` makes completion idempotent across the error, timeout
  * and downstream-close paths. */

@@ -4,12 +4,13 @@
 // slot of the cluster's retry resource from the decision until the next decision or the end of
 // the request, as in Envoy.
 import type { ClusterResources } from '../upstream/circuit-breaker.js';
+import type { LocalOriginFailure } from '../upstream/outlier-detector.js';
 import type { RetryPolicy } from '../xds/model.js';
 
 /** The outcome of one attempt, as the router sees it. */
 export type AttemptOutcome =
   | { kind: 'response'; status: number; /** grpc-status from the response headers, if any. */ grpcStatus: number | undefined }
-  | { kind: 'failure'; failure: 'connect' | 'reset' | 'timeout' };
+  | { kind: 'failure'; failure: LocalOriginFailure };
 
 /** 'retry': schedule one after backOffMs(); 'no': the policy does not cover the outcome;
  * 'exhausted': it does but num_retries are used up, 'overflow': the retry breaker is full (both
