@@ -150,9 +150,9 @@ function readConnectionPool(f: Fields): ConnectionPoolSettings | undefined {
       const time = ka.durationMs('time');
       t.tcpKeepalive = time !== undefined ? { timeMs: time } : {};
     }
-    for (const k of ['maxConnectionDuration', 'idleTimeout'] as const) {
-      if (tcp.durationMs(k) !== undefined) tcp.issues.add('WEFT_E_UNSUPPORTED', tcp.at(k), `tcp.${k} is not supported by Weft yet`);
-    }
+    if (tcp.durationMs('maxConnectionDuration') !== undefined) tcp.issues.add('WEFT_E_UNSUPPORTED', tcp.at('maxConnectionDuration'), 'tcp.maxConnectionDuration is not supported by Weft yet');
+    // Istio applies it to tcp_proxy only; HTTP ports are unaffected, as here (no TCP proxying yet).
+    tcp.durationMs('idleTimeout');
     out.tcp = t;
   }
   const http = cp.sub('http', [
