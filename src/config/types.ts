@@ -167,6 +167,8 @@ export interface ConnectionPoolSettings {
 }
 
 export interface OutlierDetection {
+  /** Deprecated: Istio counted only gateway errors (502, 503, 504) for it. */
+  consecutiveErrors?: number;
   consecutive5xxErrors?: number;
   consecutiveGatewayErrors?: number;
   consecutiveLocalOriginFailures?: number;

@@ -150,6 +150,8 @@ describe('resilience behaviour through real sockets', () => {
       const stats = proxy.stats();
       assert.equal(stats['cluster.limited.upstream_rq_pending_overflow'], overflowed.length);
       if (queued) assert.ok(stats['cluster.limited.upstream_cx_overflow'] >= 1, 'the pending request wanted a second connection');
+      assert.equal(stats['cluster.limited.circuit_breakers.default.cx_open'], 1, 'the connection breaker is open while the one connection is busy');
+      assert.equal(stats['cluster.limited.circuit_breakers.default.remaining_cx'], 0);
       const ms = overflowed.map((r) => r.ms).sort((a, b) => a - b);
       t.diagnostic(`${ms.length} overflow 503s: median ${ms[ms.length >> 1].toFixed(1)} ms, max ${ms[ms.length - 1].toFixed(1)} ms per request`);
       // Release: a pending request goes out on the same connection once the first is answered.

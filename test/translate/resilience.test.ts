@@ -101,6 +101,18 @@ describe('DestinationRule → Envoy cluster fields', () => {
       },
     },
     {
+      name: 'deprecated consecutiveErrors: gateway errors only, as Istio translated it',
+      policy: 'outlierDetection: { consecutiveErrors: 4 }',
+      want: {
+        outlier_detection: {
+          enforcing_success_rate: { value: 0 },
+          consecutive_gateway_failure: { value: 4 },
+          enforcing_consecutive_gateway_failure: { value: 100 },
+          enforcing_consecutive_5xx: { value: 0 },
+        },
+      },
+    },
+    {
       name: 'outlierDetection: local-origin failures counted apart; panic off by default',
       policy: 'outlierDetection: { consecutiveLocalOriginFailures: 2, splitExternalLocalOriginErrors: true }',
       want: {

@@ -209,9 +209,9 @@ function readOutlierDetection(f: Fields): OutlierDetection | undefined {
   if (!od) return undefined;
   const out: OutlierDetection = {};
   const legacy = od.int('consecutiveErrors', { min: 0, max: INT32 });
+  if (legacy !== undefined) out.consecutiveErrors = legacy;
   const c5 = od.int('consecutive5xxErrors', { min: 0, max: UINT32 });
-  // The deprecated consecutiveErrors counted 5xx responses too.
-  if (c5 !== undefined || legacy !== undefined) out.consecutive5xxErrors = c5 ?? legacy;
+  if (c5 !== undefined) out.consecutive5xxErrors = c5;
   const gw = od.int('consecutiveGatewayErrors', { min: 0, max: UINT32 });
   if (gw !== undefined) out.consecutiveGatewayErrors = gw;
   const local = od.int('consecutiveLocalOriginFailures', { min: 0, max: UINT32 });

@@ -45,6 +45,12 @@ export function outlierDetectionFields(policy: TrafficPolicy): Record<string, un
   if (!od) return {};
   // Success-rate ejection needs many hosts and traffic; Istio switches it off.
   const o: Record<string, unknown> = { enforcing_success_rate: { value: 0 } };
+  if (positive(od.consecutiveErrors) !== undefined) {
+    // The deprecated field listens to gateway errors only (istio/api#617); the fields below override it.
+    o.consecutive_gateway_failure = { value: od.consecutiveErrors };
+    o.enforcing_consecutive_gateway_failure = { value: 100 };
+    o.enforcing_consecutive_5xx = { value: 0 };
+  }
   if (od.consecutive5xxErrors !== undefined) {
     o.consecutive_5xx = { value: od.consecutive5xxErrors };
     o.enforcing_consecutive_5xx = { value: od.consecutive5xxErrors > 0 ? 100 : 0 };
