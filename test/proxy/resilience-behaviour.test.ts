@@ -239,6 +239,12 @@ describe('resilience behaviour through real sockets', () => {
     assert.ok(clusters.includes(`${badKey}::outlier_ejected::true`), clusters);
     assert.ok(clusters.includes(`${badKey}::outlier_ejections::3`), clusters);
     assert.ok(clusters.includes(`${badKey}::health_flags::/failed_outlier_check`), clusters);
+    const json = JSON.parse((await request(proxy.adminPort, { path: '/clusters?format=json' })).body) as {
+      cluster_statuses: { name: string; host_statuses: { address: { socket_address: { port_value: number } }; outlier?: { ejected: boolean; ejections: number } }[] }[];
+    };
+    const hosts = json.cluster_statuses.find((c) => c.name === 'outlier')!.host_statuses;
+    assert.deepEqual(hosts.find((h) => h.address.socket_address.port_value === ups[6].port)?.outlier, { ejected: true, ejections: 3 });
+    assert.deepEqual(hosts.find((h) => h.address.socket_address.port_value === ups[5].port)?.outlier, { ejected: false, ejections: 0 });
     const stats = proxy.stats();
     assert.equal(stats['cluster.outlier.outlier_detection.ejections_enforced_total'], 3);
     assert.equal(stats['cluster.outlier.outlier_detection.ejections_returned_total'], 2);
