@@ -128,6 +128,10 @@ export function healthyPanicThresholdOf(commonLbConfig: Raw, path: string, p: Pr
 /** common_http_protocol_options, the deprecated top-level max_requests_per_connection, and
  * upstream_connection_options (only keepalive_time: Node cannot set probes or interval). */
 export function connectionOptionsOf(cluster: Raw, p: Problems): UpstreamConnectionOptions {
+  // Istio's own home for these options; its HttpProtocolOptions proto is not among the shipped ones.
+  if (Object.keys(obj(cluster.typed_extension_protocol_options)).length > 0) {
+    p.add('typed_extension_protocol_options', 'not supported (HttpProtocolOptions cannot be decoded here); use common_http_protocol_options');
+  }
   const http = obj(cluster.common_http_protocol_options);
   const hpath = 'common_http_protocol_options';
   rejectOthers(http, ['idle_timeout', 'max_requests_per_connection'], hpath, p);
