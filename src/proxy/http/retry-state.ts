@@ -34,7 +34,8 @@ export class RetryState {
   private retried = false;
   /** The next back-off window; doubles per retry up to the maximum. */
   private nextWindowMs: number;
-  private readonly tried = new Set<unknown>();
+  /** Hosts tried so far; only kept for the previous-hosts predicate (most requests never retry). */
+  private tried: Set<unknown> | undefined;
 
   constructor(
     private readonly policy: RetryPolicy | undefined,
@@ -88,12 +89,11 @@ export class RetryState {
   /** Pick a host: with previous_hosts, up to host_selection_retry_max_attempts picks to find one
    * not tried yet (the last pick stands if none is found). */
   selectHost<H>(pick: (avoid: H | undefined) => H | undefined, last: H | undefined): H | undefined {
-    const avoid = this.policy?.avoidPreviousHosts ? last : undefined;
-    let host = pick(avoid);
-    if (this.policy?.avoidPreviousHosts) {
-      for (let i = 1; i < this.policy.hostSelectionMaxAttempts && host !== undefined && this.tried.has(host); i++) host = pick(avoid);
-    }
-    if (host !== undefined) this.tried.add(host);
+    if (!this.policy?.avoidPreviousHosts) return pick(undefined);
+    const tried = (this.tried ??= new Set());
+    let host = pick(last);
+    for (let i = 1; i < this.policy.hostSelectionMaxAttempts && host !== undefined && tried.has(host); i++) host = pick(last);
+    if (host !== undefined) tried.add(host);
     return host;
   }
 
