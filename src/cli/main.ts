@@ -33,6 +33,8 @@ program
   .option('--protocol <protocol>', 'application protocol of the service port', 'HTTP')
   .option('--id <id>', 'xDS node id (default: derived)')
   .option('--xds-protocol <protocol>', 'delta (incremental xDS; virtual hosts on demand over VHDS) or sotw (state of the world)', 'delta')
+  .option('--max-downstream-connections <n>', 'overload manager: downstream connections across all listeners; more are closed at once', '20000')
+  .option('--max-active-requests <n>', 'overload manager: requests in flight per listener; more get 503 (response flag OM)', '10000')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
 program

@@ -22,12 +22,16 @@ export interface ProxyFlags {
   protocol?: string;
   id?: string;
   xdsProtocol?: string;
+  maxDownstreamConnections?: string;
+  maxActiveRequests?: string;
 }
 
 export interface ParsedProxyFlags {
   xdsAddress: string;
   xdsProtocol: XdsProtocol;
   adminPort: number;
+  maxDownstreamConnections: number;
+  maxActiveRequests: number;
   workload: WorkloadIdentity;
 }
 
@@ -87,6 +91,13 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
   if (f.id !== undefined && f.id.trim() === '') bad('id', 'must not be empty');
   const xdsProtocol = (f.xdsProtocol ?? 'delta') as XdsProtocol;
   if (!XDS_PROTOCOLS.includes(xdsProtocol)) bad('xds-protocol', `must be one of ${XDS_PROTOCOLS.join(', ')}, got ${JSON.stringify(f.xdsProtocol)}`);
+  const count = (flag: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10_000_000) bad(flag, `must be a whole number 1..10000000, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  const maxDownstreamConnections = count('max-downstream-connections', f.maxDownstreamConnections, 20_000);
+  const maxActiveRequests = count('max-active-requests', f.maxActiveRequests, 10_000);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -94,6 +105,8 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
       xdsAddress,
       xdsProtocol,
       adminPort,
+      maxDownstreamConnections,
+      maxActiveRequests,
       workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id },
     },
   };
@@ -112,6 +125,8 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     xdsProtocol: parsed.value.xdsProtocol,
     workload: parsed.value.workload,
     adminPort: parsed.value.adminPort,
+    maxDownstreamConnections: parsed.value.maxDownstreamConnections,
+    maxActiveRequestsPerListener: parsed.value.maxActiveRequests,
     log,
     onShutdown: () => process.exit(0),
   };

@@ -21,21 +21,3 @@ export class ProxyError extends Error {
     this.code = code;
   }
 }
-
-/** Why the proxy answered a request itself; sent as `x-weft-reason` so callers can tell. */
-export const LocalReplyReason = {
-  noRoute: 'no_route',
-  clusterNotFound: 'cluster_not_found',
-  noHealthyUpstream: 'no_healthy_upstream',
-  upstreamConnectFailure: 'upstream_connect_failure',
-  upstreamReset: 'upstream_reset',
-  upstreamTimeout: 'upstream_timeout',
-  overflow: 'overflow',
-  faultAbort: 'fault_abort',
-  directResponse: 'direct_response',
-  redirect: 'redirect',
-  draining: 'draining',
-  /** On-demand VHDS: the control plane did not answer for the host in time, or its answer was NACKed. */
-  vhdsUnavailable: 'vhds_unavailable',
-} as const;
-export type LocalReplyReason = (typeof LocalReplyReason)[keyof typeof LocalReplyReason];

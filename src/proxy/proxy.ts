@@ -4,6 +4,7 @@ import type { NodeWire, XdsProtocol } from '../api/envoy.js';
 import { AdminServer } from './admin/admin-server.js';
 import { nackInfo, renderConfigDump } from './admin/config-dump.js';
 import { HcmRuntime, type HcmStats } from './http/connection-manager.js';
+import { TcpProxyRuntime, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import { RouteStore } from './http/route-store.js';
 import { ListenerManager } from './listener/listener-manager.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -29,6 +30,9 @@ export interface ProxyOptions {
   adminHost?: string;
   /** How long close() lets in-flight requests finish. Default 5 s. */
   drainTimeoutMs?: number;
+  /** Overload manager: downstream connections across listeners, and requests in flight per listener. */
+  maxDownstreamConnections?: number;
+  maxActiveRequestsPerListener?: number;
   /** Randomness for weighted routing, load balancing, faults and jitter (tests seed it). */
   random?: () => number;
   xdsBackoff?: { initialMs?: number; maxMs?: number };
@@ -47,6 +51,7 @@ export class Proxy {
   readonly onDemand: VhdsOnDemand;
   private readonly admin: AdminServer;
   private readonly hcmStats = new Map<string, HcmStats>();
+  private readonly tcpStats = new Map<string, TcpProxyStats>();
   private readonly o: ProxyOptions;
   private closing: Promise<void> | undefined;
   private started = false;
@@ -62,7 +67,12 @@ export class Proxy {
     this.onDemand = new VhdsOnDemand({ subscribe: (names) => this.ads.subscribe('virtualHost', names), timeoutMs: o.onDemandTimeoutMs });
     this.routes = new RouteStore({ onDemand: (routeConfig, host) => this.onDemand.request(routeConfig, host) });
     this.listeners = new ListenerManager({
-      buildHcm: (cfg) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats }),
+      terminals: {
+        hcm: (cfg, load) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load }),
+        tcpProxy: (cfg) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats }),
+      },
+      maxDownstreamConnections: o.maxDownstreamConnections,
+      maxActiveRequestsPerListener: o.maxActiveRequestsPerListener,
       drainTimeoutMs: o.drainTimeoutMs,
       log,
     });
@@ -133,6 +143,14 @@ export class Proxy {
     out['control_plane.ack_total'] = c.acks;
     out['control_plane.nack_total'] = c.nacks;
     out['listener_manager.total_listeners_active'] = this.listeners.list().length;
+    out['overload.downstream_cx_active'] = this.listeners.connections.active;
+    for (const l of [...this.listeners.list()].sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const [k, v] of Object.entries(l.stats)) out[`listener.${l.name}.${k}`] = v;
+      out[`listener.${l.name}.downstream_rq_active`] = l.load.active;
+    }
+    for (const [prefix, s] of [...this.tcpStats].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const [k, v] of Object.entries(s)) out[`tcp.${prefix}.${k}`] = v;
+    }
     const mem = process.memoryUsage();
     out['server.memory_rss_bytes'] = mem.rss;
     out['server.memory_heap_used_bytes'] = mem.heapUsed;

@@ -106,7 +106,7 @@ test('a host that does not exist gets the normal 404 from the answer, not the ti
   for (let i = 0; i < 2; i++) {
     const r = await request('nosuch.example');
     assert.equal(r.status, 404, r.body);
-    assert.equal(r.headers['x-weft-reason'], 'no_route');
+    assert.equal(r.headers['x-weft-reason'], 'NR no_route');
     assert.match(r.body, /nosuch\.example/);
   }
 });

@@ -2,7 +2,7 @@
 // filter-chain selection.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RequestContext } from '../../src/proxy/http/context.js';
+import type { HttpStream } from '../../src/proxy/http/stream.js';
 import { FaultFilter } from '../../src/proxy/http/filters/fault.js';
 import { redirectLocation } from '../../src/proxy/http/filters/router.js';
 import { CONTINUE } from '../../src/proxy/http/filter.js';
@@ -19,7 +19,7 @@ describe('headers', () => {
       connection: 'keep-alive, X-Secret',
       'keep-alive': 'timeout=5',
       'transfer-encoding': 'chunked',
-      te: 'trailers',
+      te: 'deflate',
       upgrade: 'h2c',
       'proxy-connection': 'keep-alive',
       trailer: 'x',
@@ -52,7 +52,7 @@ describe('headers', () => {
 });
 
 describe('redirect location', () => {
-  const ctx = (url: string, authority: string) => ({ url, authority, path: url.split('?')[0] }) as unknown as RequestContext;
+  const ctx = (url: string, authority: string) => ({ url, authority, path: url.split('?')[0] }) as unknown as HttpStream;
   const base: RedirectAction = { kind: 'redirect', scheme: undefined, host: undefined, port: undefined, path: undefined, prefixRewrite: undefined, stripQuery: false, status: 301 };
   const cases: { name: string; url: string; authority: string; a: Partial<RedirectAction>; want: string }[] = [
     { name: 'path keeps host, port and query', url: '/a?q=1', authority: 'svc:9080', a: { path: '/b' }, want: 'http://svc:9080/b?q=1' },
@@ -69,29 +69,30 @@ describe('redirect location', () => {
 
 describe('fault filter odds', () => {
   it('aborts numerator/denominator of requests', async () => {
-    const cfg: FaultConfig = { delay: undefined, abort: { httpStatus: 503, percent: { numerator: 25, denominator: 100 } } };
+    const cfg: FaultConfig = { delay: undefined, abort: { httpStatus: 503, grpcStatus: undefined, percent: { numerator: 25, denominator: 100 } } };
     const N = 1000;
     let i = 0;
     const f = new FaultFilter('fault', cfg, () => (i++ % N) / N);
     let aborted = 0;
     for (let k = 0; k < N; k++) {
       const res = { headersSent: false, writeHead() {}, end() {}, destroy() {} };
-      const status = await f.onRequest({ route: undefined, vhost: undefined, res } as unknown as RequestContext);
+      const stream = { route: undefined, vhost: undefined, res, info: { addFlag() {} }, perFilterConfig: () => undefined, respond() {}, isGrpc: false } as unknown as HttpStream;
+      const status = await f.onRequest(stream);
       if (status !== CONTINUE) aborted++;
     }
     assert.equal(aborted, 250);
   });
 
   it('0 % never fires, and no config continues', async () => {
-    const f = new FaultFilter('fault', { delay: undefined, abort: { httpStatus: 503, percent: { numerator: 0, denominator: 100 } } }, () => 0);
-    assert.equal(await f.onRequest({ res: {} } as unknown as RequestContext), CONTINUE);
+    const f = new FaultFilter('fault', { delay: undefined, abort: { httpStatus: 503, grpcStatus: undefined, percent: { numerator: 0, denominator: 100 } } }, () => 0);
+    assert.equal(await f.onRequest({ res: {}, perFilterConfig: () => undefined } as unknown as HttpStream), CONTINUE);
     const none = new FaultFilter('fault', { delay: undefined, abort: undefined }, () => 0);
-    assert.equal(await none.onRequest({ res: {} } as unknown as RequestContext), CONTINUE);
+    assert.equal(await none.onRequest({ res: {}, perFilterConfig: () => undefined } as unknown as HttpStream), CONTINUE);
   });
 });
 
 describe('filter chain selection', () => {
-  const m = (o: Partial<FilterChainMatch>): FilterChainMatch => ({ destinationPort: undefined, prefixRanges: [], sourcePrefixRanges: [], transportProtocol: undefined, ...o });
+  const m = (o: Partial<FilterChainMatch>): FilterChainMatch => ({ destinationPort: undefined, prefixRanges: [], sourcePrefixRanges: [], transportProtocol: undefined, applicationProtocols: [], ...o });
   const range = (prefix: string, len: number) => cidr({ address_prefix: prefix, prefix_len: { value: len } }, '', new Problems())!;
   const sel = new FilterChainSelector(
     [

@@ -45,7 +45,7 @@ describe('on-demand VHDS', () => {
     const before = client.onDemand.names();
     const answers = await Promise.all(Array.from({ length: 5 }, () => request(port, { host: 'client:9080' })));
     // Routed to the client's own (closed) app port: the answer came, and the router took over.
-    assert.deepEqual(answers.map((a) => a.headers['x-weft-reason']), Array(5).fill('upstream_connect_failure'));
+    assert.deepEqual(answers.map((a) => a.headers['x-weft-reason']), Array(5).fill('UF upstream_connect_failure'));
     assert.deepEqual(client.onDemand.names(), [...before, 'virtualOutbound/client:9080'].sort());
   });
 
@@ -55,7 +55,7 @@ describe('on-demand VHDS', () => {
     assert.equal((await request(port, { host: 'ratings:9080' })).status, 200);
     const r = await request(port, { host: 'later:9080' });
     assert.equal(r.status, 503);
-    assert.equal(r.headers['x-weft-reason'], 'vhds_unavailable');
+    assert.equal(r.headers['x-weft-reason'], 'NR vhds_unavailable');
     assert.match(r.body, /no answer from the control plane for host "later:9080"/);
     assert.ok(client.onDemand.names().includes('virtualOutbound/later:9080'), 'the subscription stays for when the control plane is back');
   });

@@ -210,14 +210,14 @@ describe('proxy driven over ADS', () => {
     const nf = await request(out, { host: 'nowhere.example' });
     assert.equal(nf.status, 404);
     assert.equal(nf.body, 'weft: no route for host "nowhere.example"');
-    assert.equal(nf.headers['x-weft-reason'], 'no_route');
+    assert.equal(nf.headers['x-weft-reason'], 'NR no_route');
     const empty = await request(out, { host: 'empty' });
     assert.equal(empty.status, 503);
     assert.equal(empty.body, `weft: no healthy upstream for cluster "${EMPTY}"`);
-    assert.equal(empty.headers['x-weft-reason'], 'no_healthy_upstream');
+    assert.equal(empty.headers['x-weft-reason'], 'UH no_healthy_upstream');
     const missing = await request(out, { host: 'missing' });
     assert.equal(missing.status, 503);
-    assert.equal(missing.headers['x-weft-reason'], 'cluster_not_found');
+    assert.equal(missing.headers['x-weft-reason'], 'NC cluster_not_found');
   });
 
   it('forwards inbound traffic to the app keeping the Host header', async () => {

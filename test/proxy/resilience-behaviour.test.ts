@@ -143,7 +143,7 @@ describe('resilience behaviour through real sockets', () => {
       const pending = () => proxy.clusters.get('limited')!.resources.pending.count;
       await eventually(() => held.length === 1 && replies.length + 1 + pending() === 20, 5000, 'every caller answered, held or queued');
       const queued = pending();
-      const overflowed = replies.filter((r) => r.status === 503 && r.headers['x-weft-response-flags'] === 'UO');
+      const overflowed = replies.filter((r) => r.status === 503 && r.headers['x-weft-reason'] === 'UO overflow');
       assert.equal(overflowed.length, 19 - queued, 'one request at the upstream, at most one pending, the rest refused');
       assert.ok(overflowed.length >= 18);
       assert.equal(held.length, 1);

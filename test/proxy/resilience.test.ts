@@ -110,7 +110,7 @@ describe('proxy resilience', () => {
     );
     const dead = await request(port, { host: 'dead' });
     assert.equal(dead.status, 503);
-    assert.equal(dead.headers['x-weft-reason'], 'upstream_connect_failure');
+    assert.equal(dead.headers['x-weft-reason'], 'UF upstream_connect_failure');
   });
 
   it('times out slow upstreams with 504, and retries a per-try timeout', async () => {
@@ -128,7 +128,7 @@ describe('proxy resilience', () => {
     await eventually(() => proxy.clusters.get('limited')!.active === 1, 2000, 'first request in flight');
     const second = await request(port, { host: 'limited' });
     assert.equal(second.status, 503);
-    assert.equal(second.headers['x-weft-reason'], 'overflow');
+    assert.equal(second.headers['x-weft-reason'], 'UO overflow');
     await first;
   });
 

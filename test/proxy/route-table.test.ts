@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
-import type { RequestView } from '../../src/proxy/http/context.js';
+import type { RequestView } from '../../src/proxy/http/stream.js';
 import { RouteTable } from '../../src/proxy/http/route-table.js';
 import { validateResource } from '../../src/proxy/xds/decode.js';
 import type { RouteConfiguration } from '../../src/proxy/xds/model.js';

@@ -78,11 +78,6 @@ describe('cluster resilience fields', () => {
     { name: 'retry budget above 100 %', extra: { circuit_breakers: { thresholds: [{ retry_budget: { budget_percent: { value: 120 } } }] } }, error: /retry_budget\.budget_percent: 120 is not a percentage/ },
     { name: 'keepalive probes', extra: { upstream_connection_options: { tcp_keepalive: { keepalive_probes: { value: 3 } } } }, error: /tcp_keepalive\.keepalive_probes: not supported/ },
     { name: 'max_connection_duration', extra: { common_http_protocol_options: { max_connection_duration: { seconds: 1 } } }, error: /common_http_protocol_options\.max_connection_duration: not supported/ },
-    {
-      name: 'typed extension protocol options',
-      extra: { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { type_url: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', value: Buffer.alloc(0) } } },
-      error: /typed_extension_protocol_options: not supported/,
-    },
     { name: 'panic threshold above 100', extra: { common_lb_config: { healthy_panic_threshold: { value: 101 } } }, error: /healthy_panic_threshold: 101 is not a percentage/ },
   ];
   for (const t of nacks) {

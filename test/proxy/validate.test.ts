@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HCM_TYPE_URL, packAny, ROUTER_TYPE_URL, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 import { decodeResources, validateResource, type ProxyXdsType } from '../../src/proxy/xds/decode.js';
-import type { Cluster, ForwardAction, Listener, RouteConfiguration } from '../../src/proxy/xds/model.js';
+import type { Cluster, FaultConfig, ForwardAction, HttpConnectionManager, Listener, RouteConfiguration } from '../../src/proxy/xds/model.js';
 import { FAULT_TYPE, faultFilter, routerFilter } from './helpers/resources.js';
 
 function roundTrip<K extends ProxyXdsType>(type: K, obj: object) {
@@ -67,12 +67,29 @@ const bad: BadCase[] = [
   },
   { name: 'listener without address', type: 'listener', input: { name: 'l', filter_chains: [{ filters: [hcm({})] }] }, error: /^listener l: address: socket_address is required$/ },
   {
-    name: 'tcp_proxy network filter',
+    name: 'tcp_proxy fields it does not implement',
     type: 'listener',
     input: listener({
-      filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c' } }],
+      filters: [
+        {
+          name: 'envoy.filters.network.tcp_proxy',
+          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c', access_log: [{ name: 'x' }] },
+        },
+      ],
     }),
-    error: /^listener l: filter_chains\[0\]\.filters\[0\]\.typed_config: unsupported type type\.googleapis\.com\/envoy\.extensions\.filters\.network\.tcp_proxy\.v3\.TcpProxy for network filter "envoy\.filters\.network\.tcp_proxy"$/,
+    error: /^listener l: filter_chains\[0\]\.filters\[0\]\.typed_config\.access_log: not supported$/,
+  },
+  {
+    name: 'tcp_proxy needs a cluster',
+    type: 'listener',
+    input: listener({ filters: [{ name: 'tcp', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't' } }] }),
+    error: /^listener l: filter_chains\[0\]\.filters\[0\]\.typed_config: one of cluster, weighted_clusters is required$/,
+  },
+  {
+    name: 'application_protocols needs http_inspector',
+    type: 'listener',
+    input: listener({ filter_chain_match: { application_protocols: ['h2c'] }, filters: [hcm({})] }),
+    error: /^listener l: listener_filters: a filter chain matches application_protocols, which needs the http_inspector listener filter/,
   },
   {
     name: 'no router filter',
@@ -84,14 +101,20 @@ const bad: BadCase[] = [
     name: 'router not last',
     type: 'listener',
     input: listener({ filters: [hcm({ http_filters: [routerFilter, faultFilter] })] }),
-    error: /http_filters\[0\]: the router filter must be last/,
+    error: /http_filters\[0\]: the terminal filter "envoy\.filters\.http\.router" must be last/,
   },
   { name: 'original destination', type: 'listener', input: listener({ filters: [hcm({})] }, { use_original_dst: { value: true } }), error: /^listener l: use_original_dst: not supported yet$/ },
   {
-    name: 'HTTP/2 codec',
+    name: 'HTTP/3 codec',
     type: 'listener',
-    input: listener({ filters: [hcm({ codec_type: 'HTTP2' })] }),
-    error: /typed_config\.codec_type: HTTP2 is not supported yet/,
+    input: listener({ filters: [hcm({ codec_type: 'HTTP3' })] }),
+    error: /typed_config\.codec_type: HTTP3 is not supported/,
+  },
+  {
+    name: 'HTTP/2 options it does not implement',
+    type: 'listener',
+    input: listener({ filters: [hcm({ http2_protocol_options: { max_concurrent_streams: { value: 10 }, initial_stream_window_size: { value: 65535 } } })] }),
+    error: /typed_config\.http2_protocol_options\.initial_stream_window_size: not supported$/,
   },
   {
     name: 'TLS on a filter chain',
@@ -271,13 +294,15 @@ describe('xDS validation builds the typed model', () => {
     assert.ok(v.valid, JSON.stringify(v));
     const l = (v as { result: Listener }).result;
     assert.deepEqual(l.address, { host: '127.0.0.1', port: 15001 });
-    const h = l.filterChains[0].hcm;
+    const t = l.filterChains[0].terminal;
+    assert.equal(t.kind, 'http_connection_manager');
+    const h = (t as { hcm: HttpConnectionManager }).hcm;
     assert.equal(h.routes.kind, 'inline');
     assert.equal(h.httpFilters.length, 2);
     const f = h.httpFilters[0];
-    assert.equal(f.kind, 'fault');
-    if (f.kind === 'fault') assert.deepEqual(f.config.delay, { fixedDelayMs: 1000, percent: { numerator: 5, denominator: 100 } });
-    assert.equal(h.httpFilters[1].kind, 'router');
+    assert.equal(f.typeUrl, FAULT_TYPE);
+    assert.deepEqual((f.config as FaultConfig).delay, { fixedDelayMs: 1000, percent: { numerator: 5, denominator: 100 } });
+    assert.equal(h.httpFilters[1].typeUrl, ROUTER_TYPE_URL);
   });
 
   it('an unknown http filter is an error unless it is optional', () => {
@@ -287,6 +312,7 @@ describe('xDS validation builds the typed model', () => {
     if (!required.valid) assert.match(required.errors[0], /http_filters\[0\]\.typed_config: unsupported type type\.googleapis\.com\/envoy\.extensions\.filters\.http\.custom\.v3\.Custom for http filter "x\.custom"$/);
     const optional = roundTrip('listener', listener({ filters: [hcm({ http_filters: [{ name: 'x.custom', is_optional: true, typed_config: unknown }, routerFilter] })] }));
     assert.ok(optional.valid, JSON.stringify(optional));
-    if (optional.valid) assert.deepEqual(optional.result.filterChains[0].hcm.httpFilters.map((f) => f.kind), ['router']);
+    const t = optional.valid ? optional.result.filterChains[0].terminal : undefined;
+    assert.deepEqual(t?.kind === 'http_connection_manager' ? t.hcm.httpFilters.map((f) => f.typeUrl) : [], [ROUTER_TYPE_URL]);
   });
 });

@@ -101,7 +101,7 @@ describe('on-demand filter and vhds validation', () => {
     assert.equal(v.valid, false);
     const errors = (v as { errors: string[] }).errors.join('\n');
     assert.match(errors, /http_filters\[1\]\.typed_config\.odcds: on-demand cluster discovery is not supported/);
-    assert.match(errors, /http_filters\[1\]: the on-demand filter must come before the router/);
+    assert.match(errors, /http_filters\[0\]: the terminal filter "envoy\.filters\.http\.router" must be last/);
   });
 
   it('vhds must come from ADS, and only on an RDS route configuration', () => {

@@ -41,7 +41,7 @@ describe('ADS protocol', () => {
     const r = await request(port, { host: 'svc' });
     assert.equal(r.status, 404);
     assert.match(r.body, /route not found/);
-    assert.equal(r.headers['x-weft-reason'], 'no_route');
+    assert.equal(r.headers['x-weft-reason'], 'NR no_route');
   });
 
   it('a cluster without endpoints yet answers 503, then serves once EDS arrives', async () => {
@@ -49,7 +49,7 @@ describe('ADS protocol', () => {
     assert.equal(ack.version_info, 'r1');
     const before503 = await request(port, { host: 'svc' });
     assert.equal(before503.status, 503);
-    assert.equal(before503.headers['x-weft-reason'], 'no_healthy_upstream');
+    assert.equal(before503.headers['x-weft-reason'], 'UH no_healthy_upstream');
     const edsAck = await ads.setAndWait('endpoint', 'e1', [cla('a', [up.port]), cla('b', [up.port])]);
     assert.equal(edsAck.version_info, 'e1');
     assert.deepEqual([...edsAck.resource_names].sort(), ['a', 'b'], 'an ACK repeats the subscription');

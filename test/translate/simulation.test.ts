@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import { packAny, TypeUrl } from '../../src/api/envoy.js';
 import { translate } from '../../src/controlplane/translate/index.js';
 import { RouteTable } from '../../src/proxy/http/route-table.js';
-import type { RequestView } from '../../src/proxy/http/context.js';
+import type { RequestView } from '../../src/proxy/http/stream.js';
 import { decodeResources, type DecodedResource, type ProxyXdsType } from '../../src/proxy/xds/decode.js';
-import type { ModelByType } from '../../src/proxy/xds/model.js';
+import type { FaultConfig, ModelByType } from '../../src/proxy/xds/model.js';
 import { configFrom, fixture, fixturesDir, proxy, snapshot, yaml } from './fixtures.js';
 
 type SotwType = Exclude<ProxyXdsType, 'virtualHost'>;
@@ -95,8 +95,9 @@ test('simulate: fault injection reaches the proxy as a route fault', () => {
   const table = new RouteTable(view.route[0].model);
   const jason = table.selectVirtualHost('ratings')!.match(request('ratings', '/', { 'end-user': 'jason' }))!;
   const other = table.selectVirtualHost('ratings')!.match(request('ratings'))!;
-  assert.equal(jason.route.fault?.abort?.httpStatus, 500);
-  assert.equal(other.route.fault, undefined);
+  const fault = (r: typeof jason) => r.route.perFilter.get('envoy.filters.http.fault')?.config as FaultConfig | undefined;
+  assert.equal(fault(jason)?.abort?.httpStatus, 500);
+  assert.equal(fault(other), undefined);
 });
 
 test('every bookinfo networking fixture translates into config the proxy accepts', () => {

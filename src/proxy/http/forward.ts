@@ -1,32 +1,36 @@
-// One proxied request: pick a host, send the request over the host's keep-alive pool (no
-// per-request streams on the upstream side), stream the answer back, and apply the route's
-// timeout and retry policy. Bodies stream; they are buffered only when a retry might need to
-// replay them (and only up to MAX_REPLAY_BODY).
+// One proxied request (the router's upstream side): pick a host, send the request over the host's
+// keep-alive pool (no per-request streams on the upstream side), stream the answer back, and apply
+// the route's timeout and retry policy. Bodies stream; they are buffered only when a retry might
+// need to replay them (and only up to MAX_REPLAY_BODY). Each attempt's outcome is typed and written
+// into the stream record; the stream's completion (onStreamComplete) releases whatever is left.
 import type { OutgoingHttpHeaders } from 'node:http';
-import { LocalReplyReason } from '../errors.js';
-import { UPSTREAM_OVERFLOW_FLAG } from '../upstream/circuit-breaker.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import type { ExchangeHandler, UpstreamExchange } from '../upstream/pool.js';
 import type { LocalOriginFailure } from '../upstream/outlier-detector.js';
-import { PENDING_OVERFLOW, type Exchange, type ExchangeHandler } from '../http1/client.js';
-import type { MessageHeaders } from '../http1/parser.js';
+import { PENDING_OVERFLOW } from '../http1/client.js';
+import { requestUpgrade } from '../http1/upgrade.js';
+import { openTunnel, type Tunnel } from './upgrade-tunnel.js';
+import type net from 'node:net';
+import type { HeaderMap } from './header-map.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
-import type { RequestContext } from './context.js';
-import { applyHeaderMutation, forwardableHeaders, sendLocalReply } from './headers.js';
-import { grpcStatusOf, RetryState } from './retry-state.js';
+import { applyHeaderMutation, forwardableHeaders } from './headers.js';
+import { sendLocalReply } from './local-reply.js';
+import { ResponseFlag } from './response-flags.js';
+import type { UpstreamFailure } from './stream-info.js';
+import type { HttpStream } from './stream.js';
+import { grpcStatusOf, RetryState, type RetryDecision } from './retry-state.js';
 
 /** Bodies up to this size are kept so a retry can resend them; larger ones stream once. */
 export const MAX_REPLAY_BODY = 64 * 1024;
 
-const connectErrorCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
+const connectErrorCodes = new Set(['EREFUSEDSTREAM', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-type Failure = LocalOriginFailure;
 
 /** One try against one host. `ended` makes completion idempotent across the error, timeout
  * and downstream-close paths. */
 class Attempt implements ExchangeHandler {
-  exchange: Exchange | undefined;
+  exchange: UpstreamExchange | undefined;
   ended = false;
   gotResponse = false;
   tryTimer: NodeJS.Timeout | undefined;
@@ -36,13 +40,22 @@ class Attempt implements ExchangeHandler {
     readonly host: UpstreamHost,
   ) {}
 
-  onResponse(status: number, statusMessage: string, headers: MessageHeaders): void {
+  onResponse(status: number, statusMessage: string, headers: HeaderMap): void {
     this.gotResponse = true;
+    this.fwd.stream.info.markFirstUpstreamByte();
     this.fwd.onResponseStart(this, status, headers, statusMessage);
   }
 
   onData(chunk: Buffer): void {
     this.fwd.onResponseData(this, chunk);
+  }
+
+  onTrailers(trailers: HeaderMap): void {
+    this.fwd.onResponseTrailers(this, trailers);
+  }
+
+  onUpgrade(socket: net.Socket, rest: Buffer | undefined): void {
+    this.fwd.onUpgraded(this, socket, rest);
   }
 
   onEnd(): void {
@@ -60,7 +73,7 @@ class Attempt implements ExchangeHandler {
 }
 
 export class Forward {
-  private readonly ctx: RequestContext;
+  readonly stream: HttpStream;
   private readonly action: ForwardAction;
   private readonly cluster: ClusterRuntime;
   private readonly stats: ClusterStats;
@@ -80,9 +93,15 @@ export class Forward {
   /** Whether this attempt's response is being relayed downstream. */
   private relaying: Attempt | undefined;
   private staleRetryUsed = false;
+  /** Response trailers from the upstream (HTTP/2: gRPC's grpc-status), sent at the end. */
+  private trailers: HeaderMap | undefined;
+  /** An upgraded exchange's tunnel (WebSocket), once the upstream switched protocols. */
+  private tunnel: Tunnel | undefined;
+  /** Which of the host's pools this request uses. */
+  private readonly protocol: 'http1' | 'http2';
 
-  constructor(ctx: RequestContext, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
-    this.ctx = ctx;
+  constructor(stream: HttpStream, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
+    this.stream = stream;
     this.action = action;
     this.cluster = cluster;
     this.stats = cluster.stats;
@@ -90,12 +109,13 @@ export class Forward {
     this.retryState = new RetryState(action.retry, cluster.resources, cluster.stats, random);
     this.headers = this.buildHeaders();
     this.path = this.rewritePath();
+    const p = cluster.config.httpProtocol;
+    this.protocol = p === 'downstream' ? (stream.req.httpVersion === '2' ? 'http2' : 'http1') : p;
   }
 
   start(): void {
-    const { req, res } = this.ctx;
+    const req = this.stream.req;
     const body = req.body;
-    res.once('close', () => this.onDownstreamClose());
     if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
     if (!body) {
       this.body = undefined;
@@ -115,10 +135,16 @@ export class Forward {
   }
 
   private buildHeaders(): OutgoingHttpHeaders {
-    const { req, route, vhost, routeConfig } = this.ctx;
+    const { req, route, vhost, routeConfig } = this.stream;
     const h = forwardableHeaders(req.headers);
     // 100-continue was already answered by our server; the upstream gets the body directly.
     delete h.expect;
+    const upgrade = this.stream.upgradeType;
+    if (upgrade !== undefined) {
+      // The upgrade's own hop-by-hop fields travel on (its connection is never pooled).
+      h.connection = 'upgrade';
+      h.upgrade = String(this.stream.req.headers.upgrade);
+    }
     if (h['x-forwarded-proto'] === undefined) h['x-forwarded-proto'] = 'http';
     if (this.action.hostRewrite) h.host = this.action.hostRewrite;
     // Most specific first, as Envoy does by default: route, virtual host, route configuration.
@@ -129,10 +155,10 @@ export class Forward {
   }
 
   private rewritePath(): string {
-    const { ctx, action } = this;
-    const url = ctx.url;
+    const { stream, action } = this;
+    const url = stream.url;
     if (action.prefixRewrite !== undefined) {
-      const m = ctx.route!.match.path;
+      const m = stream.route!.match.path;
       const q = url.indexOf('?');
       const rest = m.kind === 'prefix' || m.kind === 'separated_prefix' ? url.slice(m.value.length) : q >= 0 ? url.slice(q) : '';
       const out = action.prefixRewrite + rest;
@@ -141,7 +167,7 @@ export class Forward {
     if (action.regexRewrite) {
       const q = url.indexOf('?');
       const { regex, substitution } = action.regexRewrite;
-      return ctx.path.replace(regex, substitution) + (q >= 0 ? url.slice(q) : '');
+      return stream.path.replace(regex, substitution) + (q >= 0 ? url.slice(q) : '');
     }
     return url;
   }
@@ -152,12 +178,19 @@ export class Forward {
     if (!host) {
       this.stats.no_healthy_upstream++;
       this.finish();
-      sendLocalReply(this.ctx.res, 503, `weft: no healthy upstream for cluster "${this.cluster.name}"`, LocalReplyReason.noHealthyUpstream);
+      sendLocalReply(this.stream, {
+        status: 503,
+        flag: ResponseFlag.noHealthyUpstream,
+        details: 'no_healthy_upstream',
+        body: `weft: no healthy upstream for cluster "${this.cluster.name}"`,
+      });
       return;
     }
     // Circuit breaker: every attempt is one of the cluster's max_requests.
     if (!this.cluster.resources.requests.tryAcquire()) return this.replyOverflow('max_requests');
     this.attemptCount++;
+    this.stream.info.attempts = this.attemptCount;
+    this.stream.info.upstreamHost = host.key;
     this.lastHost = host;
     host.onRequestStart();
     this.stats.upstream_rq_total++;
@@ -166,13 +199,21 @@ export class Forward {
     this.current = attempt;
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
-    attempt.exchange = host.pool.request(
-      { method: this.ctx.method, path: this.path, headers: this.headers, body: this.body === null ? this.ctx.req.body : this.body, bodyLength: this.ctx.req.contentLength },
+    if (this.stream.upgradeType !== undefined) {
+      attempt.exchange = requestUpgrade(
+        { ip: host.ip, port: host.port, authority: host.key, connectTimeoutMs: this.cluster.config.connectTimeoutMs },
+        { method: this.stream.method, path: this.path, headers: this.headers, body: undefined },
+        attempt,
+      );
+      return;
+    }
+    attempt.exchange = host.poolFor(this.protocol).request(
+      { method: this.stream.method, path: this.path, headers: this.headers, body: this.body === null ? this.stream.req.body : this.body, bodyLength: this.stream.req.contentLength },
       attempt,
     );
   }
 
-  onResponseStart(attempt: Attempt, status: number, upstreamHeaders: MessageHeaders, statusMessage: string): void {
+  onResponseStart(attempt: Attempt, status: number, upstreamHeaders: HeaderMap, statusMessage: string): void {
     if (attempt.ended || this.done) {
       attempt.abort();
       return;
@@ -180,8 +221,10 @@ export class Forward {
     // Outlier detection sees every attempt's status, retried or not.
     this.cluster.putResult(attempt.host, { kind: 'connect_success' });
     this.cluster.putResult(attempt.host, { kind: 'http', status });
-    if (this.retryState.decide({ kind: 'response', status, grpcStatus: grpcStatusOf(upstreamHeaders['grpc-status']) }) === 'retry') {
+    const decision = this.retryState.decide({ kind: 'response', status, grpcStatus: grpcStatusOf(upstreamHeaders['grpc-status']) });
+    if (decision === 'retry') {
       this.countStatus(status);
+      this.stream.info.upstreamFailure = undefined;
       // Drop this answer (and its connection) and try again.
       this.endAttempt(attempt);
       attempt.abort();
@@ -190,7 +233,8 @@ export class Forward {
     }
     if (attempt.tryTimer) clearTimeout(attempt.tryTimer);
     this.countStatus(status);
-    const { res, route, vhost, routeConfig } = this.ctx;
+    if (retryLimitReached(decision)) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
+    const { route, vhost, routeConfig } = this.stream;
     const headers = forwardableHeaders(upstreamHeaders);
     headers['x-weft-upstream-cluster'] = this.cluster.name;
     headers['x-weft-upstream-host'] = attempt.host.key;
@@ -198,13 +242,19 @@ export class Forward {
     if (vhost) applyHeaderMutation(headers, vhost.responseHeaders);
     if (routeConfig) applyHeaderMutation(headers, routeConfig.responseHeaders);
     this.relaying = attempt;
-    if (statusMessage) res.writeHead(status, statusMessage, headers);
-    else res.writeHead(status, headers);
+    this.stream.info.upstreamFailure = undefined;
+    if (status === 101) {
+      headers.connection = 'upgrade';
+      headers.upgrade = String(upstreamHeaders.upgrade ?? '');
+    }
+    this.stream.respond(status, headers, statusMessage);
   }
 
   onResponseData(attempt: Attempt, chunk: Buffer): void {
     if (this.relaying !== attempt) return;
-    const res = this.ctx.res;
+    const res = this.stream.res;
+    this.stream.info.bytesSent += chunk.length;
+    this.stream.lastActivity = Date.now();
     if (!res.write(chunk)) {
       // Backpressure: stop reading upstream until the client catches up.
       const exchange = attempt.exchange!;
@@ -213,30 +263,62 @@ export class Forward {
     }
   }
 
+  /** 101 Switching Protocols: the exchange becomes a byte tunnel between the two sockets. */
+  onUpgraded(attempt: Attempt, upstream: net.Socket, rest: Buffer | undefined): void {
+    const res = this.stream.res;
+    if (this.relaying !== attempt || this.done || !res.upgrade) {
+      upstream.destroy();
+      return;
+    }
+    // The route timeout covers the upgrade's answer, not the tunnel's life.
+    if (this.globalTimer) clearTimeout(this.globalTimer);
+    this.globalTimer = undefined;
+    const { socket: downstream, head } = res.upgrade();
+    this.tunnel = openTunnel(downstream, upstream, head, rest, {
+      onActivity: (rx, tx) => {
+        this.stream.lastActivity = Date.now();
+        this.stream.info.bytesReceived += rx;
+        this.stream.info.bytesSent += tx;
+      },
+      onClose: (clean) => {
+        this.tunnel = undefined;
+        this.endAttempt(attempt);
+        this.finish();
+        res.finishUpgrade?.(clean);
+      },
+    });
+  }
+
+  onResponseTrailers(attempt: Attempt, trailers: HeaderMap): void {
+    if (this.relaying === attempt) this.trailers = trailers;
+  }
+
   onResponseEnd(attempt: Attempt): void {
     if (this.relaying !== attempt) return;
     this.endAttempt(attempt);
     this.finish();
-    this.ctx.res.end();
+    this.stream.res.end(undefined, this.trailers);
   }
 
   onError(attempt: Attempt, err: NodeJS.ErrnoException): void {
     if (attempt.ended) return;
     this.endAttempt(attempt);
     if (this.done) return;
-    const res = this.ctx.res;
+    const res = this.stream.res;
+    const failure = classifyFailure(err);
+    this.stream.info.upstreamFailure = failure;
     if (attempt.gotResponse || res.headersSent) {
       // The answer was already flowing: all we can do is cut the downstream stream too.
       this.stats.upstream_rq_reset++;
+      this.stream.info.addFlag(failure === 'protocol' ? ResponseFlag.upstreamProtocolError : ResponseFlag.upstreamRemoteReset);
       this.finish();
       res.destroy();
       return;
     }
     // max_pending_requests: answered at once, never retried (as Envoy's pool overflow).
     if (err.code === PENDING_OVERFLOW) return this.replyOverflow('max_pending_requests');
-    const failure: Failure = connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
     // A pooled connection the server closed while idle: resend an idempotent request once.
-    if (failure === 'reset' && !this.staleRetryUsed && this.body !== null && idempotentMethods.has(this.ctx.method)) {
+    if (failure === 'reset' && !this.staleRetryUsed && this.body !== null && idempotentMethods.has(this.stream.method)) {
       this.staleRetryUsed = true;
       this.sendAttempt();
       return;
@@ -248,51 +330,70 @@ export class Forward {
       this.stats.upstream_rq_reset++;
     }
     attempt.host.errors++;
-    this.cluster.putResult(attempt.host, { kind: 'local_failure', failure });
-    if (this.retryState.decide({ kind: 'failure', failure }) === 'retry') {
+    const local = localOrigin(failure);
+    this.cluster.putResult(attempt.host, { kind: 'local_failure', failure: local });
+    const decision = this.retryState.decide({ kind: 'failure', failure: local });
+    if (decision === 'retry') {
       this.scheduleRetry();
       return;
     }
     this.finish();
-    const why = failure === 'connect' ? `connection failure (${err.code ?? err.message})` : `reset (${err.code ?? err.message})`;
-    sendLocalReply(
-      res,
-      503,
-      `weft: upstream connect error or disconnect/reset before headers: ${why}`,
-      failure === 'connect' ? LocalReplyReason.upstreamConnectFailure : LocalReplyReason.upstreamReset,
-    );
+    if (retryLimitReached(decision)) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
+    const why = `${err.code ?? 'error'}: ${err.message}`;
+    if (failure === 'protocol') {
+      sendLocalReply(this.stream, { status: 502, flag: ResponseFlag.upstreamProtocolError, details: 'upstream_protocol_error', body: `weft: upstream protocol error: ${why}` });
+      return;
+    }
+    sendLocalReply(this.stream, {
+      status: 503,
+      flag: failure === 'connect' ? ResponseFlag.upstreamConnectionFailure : ResponseFlag.upstreamConnectionTermination,
+      details: failure === 'connect' ? 'upstream_connect_failure' : 'upstream_reset',
+      body: `weft: upstream connect error or disconnect/reset before headers: ${failure === 'connect' ? 'connection failure' : 'reset'} (${why})`,
+    });
   }
 
   private onTryTimeout(attempt: Attempt): void {
     if (attempt.ended || this.done) return;
     this.stats.upstream_rq_timeout++;
+    this.stream.info.upstreamFailure = 'timeout';
     this.endAttempt(attempt);
     attempt.abort();
     this.cluster.putResult(attempt.host, { kind: 'local_failure', failure: 'timeout' });
-    if (this.retryState.decide({ kind: 'failure', failure: 'timeout' }) === 'retry') {
+    const decision = this.retryState.decide({ kind: 'failure', failure: 'timeout' });
+    if (decision === 'retry') {
       this.scheduleRetry();
       return;
     }
     this.finish();
-    sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
+    if (retryLimitReached(decision)) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
+    this.timeoutReply();
   }
 
   private onGlobalTimeout(): void {
     this.globalTimer = undefined;
     if (this.done) return;
     this.stats.upstream_rq_timeout++;
+    this.stream.info.upstreamFailure = 'timeout';
     // The host still owing an answer timed out, as far as outlier detection is concerned.
     if (this.current && !this.current.ended) this.cluster.putResult(this.current.host, { kind: 'local_failure', failure: 'timeout' });
     this.abandon();
-    sendLocalReply(this.ctx.res, 504, 'upstream request timeout', LocalReplyReason.upstreamTimeout);
+    this.timeoutReply();
   }
 
-  private onDownstreamClose(): void {
-    // The client went away before the response completed: abandon the upstream request.
-    if (!this.done) this.abandon();
+  private timeoutReply(): void {
+    sendLocalReply(this.stream, { status: 504, flag: ResponseFlag.upstreamRequestTimeout, details: 'upstream_timeout', body: 'upstream request timeout' });
+  }
+
+  /** The stream ended (answered, reset, or the client left): abandon what is still upstream. */
+  onStreamComplete(): void {
+    if (!this.done) {
+      if (!this.stream.res.finished) this.stream.info.addFlag(ResponseFlag.downstreamConnectionTermination);
+      this.abandon();
+    }
   }
 
   private abandon(): void {
+    this.tunnel?.close();
     const attempt = this.current;
     this.finish();
     if (attempt && !attempt.ended) {
@@ -308,8 +409,12 @@ export class Forward {
   /** A circuit breaker is full: 503 at once, flagged UO. */
   private replyOverflow(limit: 'max_requests' | 'max_pending_requests'): void {
     this.finish();
-    sendLocalReply(this.ctx.res, 503, `weft: cluster "${this.cluster.name}" is over its ${limit} circuit breaker`, LocalReplyReason.overflow, {
-      'x-weft-response-flags': UPSTREAM_OVERFLOW_FLAG,
+    this.stream.info.upstreamFailure = 'overflow';
+    sendLocalReply(this.stream, {
+      status: 503,
+      flag: ResponseFlag.upstreamOverflow,
+      details: 'overflow',
+      body: `weft: cluster "${this.cluster.name}" is over its ${limit} circuit breaker`,
     });
   }
 
@@ -337,4 +442,20 @@ export class Forward {
     else if (status < 500) s.upstream_rq_4xx++;
     else s.upstream_rq_5xx++;
   }
+}
+
+/** An attempt's error as a typed failure. */
+function classifyFailure(err: NodeJS.ErrnoException): UpstreamFailure {
+  if (err.code === 'WEFT_E_UPSTREAM_PROTOCOL') return 'protocol';
+  return connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
+}
+
+/** Retries and outlier detection know local-origin failures; a protocol error counts as a reset. */
+function localOrigin(f: UpstreamFailure): LocalOriginFailure {
+  return f === 'connect' || f === 'timeout' ? f : 'reset';
+}
+
+/** Envoy's URX: the policy covered the outcome but no retry was left or allowed. */
+function retryLimitReached(d: RetryDecision): boolean {
+  return d === 'exhausted' || d === 'overflow';
 }

@@ -1,9 +1,7 @@
 // Header handling on the proxied path: hop-by-hop removal (RFC 9110 §7.6.1), header mutations
-// from route config, and the proxy's own local replies.
+// from route config. The proxy's own replies are in local-reply.ts.
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { LocalReplyReason } from '../errors.js';
 import type { MessageHeaders } from '../http1/parser.js';
-import type { DownstreamResponse } from '../http1/server.js';
 import type { HeaderMutation } from '../xds/model.js';
 import { createHeaderMap } from './header-map.js';
 
@@ -22,6 +20,11 @@ export function forwardableHeaders(src: MessageHeaders): OutgoingHttpHeaders {
     named = new Set(connection.toLowerCase().split(',').map((s) => s.trim()));
   }
   for (const key in src) {
+    // `te: trailers` is end-to-end intent (gRPC needs it over HTTP/2); any other te is hop-by-hop.
+    if (key === 'te' && src.te === 'trailers') {
+      out.te = 'trailers';
+      continue;
+    }
     if (hopByHop.has(key)) continue;
     if (named?.has(key) && !notNominable.has(key)) continue;
     out[key] = src[key];
@@ -51,26 +54,4 @@ export function applyHeaderMutation(headers: OutgoingHttpHeaders, m: HeaderMutat
         break;
     }
   }
-}
-
-/** A response the proxy generates itself (errors, direct responses). */
-export function sendLocalReply(
-  res: DownstreamResponse,
-  status: number,
-  body: string,
-  reason: LocalReplyReason | undefined,
-  extra?: OutgoingHttpHeaders,
-): void {
-  if (res.headersSent) {
-    // Too late for a status: the client sees the stream cut, as with Envoy.
-    res.destroy();
-    return;
-  }
-  const headers = createHeaderMap<OutgoingHttpHeaders>();
-  headers['content-type'] = 'text/plain; charset=utf-8';
-  headers['content-length'] = Buffer.byteLength(body);
-  if (reason) headers['x-weft-reason'] = reason;
-  if (extra) for (const k of Object.keys(extra)) headers[k] = extra[k];
-  res.writeHead(status, headers);
-  res.end(body);
 }

@@ -3,7 +3,7 @@
 // built as small closures so a request never re-parses config.
 import type { HeaderMatcher, Route, RouteConfiguration, StringMatcher, VirtualHost, WeightedCluster } from '../xds/model.js';
 import { pickIndex } from '../upstream/load-balancer.js';
-import type { RequestView } from './context.js';
+import type { RequestView } from './stream.js';
 
 type Predicate = (view: RequestView) => boolean;
 

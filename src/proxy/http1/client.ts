@@ -5,30 +5,12 @@
 // `code`: errno codes from the socket, ETIMEDOUT for a connect timeout, ECONNRESET for a
 // connection closed before the response ended, WEFT_E_UPSTREAM_PROTOCOL for a malformed response.
 import net from 'node:net';
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../errors.js';
-import { Http1Parser, invalidValueChar, tokenPattern, type MessageHeaders, type ResponseHead } from './parser.js';
+import type { ExchangeHandler, UpstreamExchange, UpstreamPool, UpstreamRequest } from '../upstream/pool.js';
+import { Http1Parser, invalidValueChar, tokenPattern, type ResponseHead } from './parser.js';
 
-export interface UpstreamRequest {
-  method: string;
-  /** Origin-form request target. */
-  path: string;
-  /** Lower-case names; hop-by-hop headers already removed. */
-  headers: OutgoingHttpHeaders;
-  /** undefined: no body; Buffer: sent with the head; Readable: streamed. */
-  body: Buffer | Readable | undefined;
-  /** A streamed body's length when known (sent as content-length); otherwise it is chunked. */
-  bodyLength?: number;
-}
-
-/** The caller's side of one exchange. After abort() no callback fires. */
-export interface ExchangeHandler {
-  onResponse(status: number, statusMessage: string, headers: MessageHeaders): void;
-  onData(chunk: Buffer): void;
-  onEnd(): void;
-  onError(err: NodeJS.ErrnoException): void;
-}
+export type { ExchangeHandler, UpstreamRequest } from '../upstream/pool.js';
 
 export interface PoolOptions {
   ip: string;
@@ -84,7 +66,7 @@ function errorWithCode(code: string, message: string): NodeJS.ErrnoException {
 }
 
 /** One request on the pool: queued, then bound to a connection until it ends. */
-export class Exchange {
+export class Exchange implements UpstreamExchange {
   connection: Connection | undefined;
   done = false;
   /** Holds a pending-request slot: waiting for a connection (queued or while it connects). */
@@ -322,7 +304,7 @@ class Connection {
 /** The request head, validated: header values may come from route configuration. Framing comes
  * from the body itself, never from the content-length or transfer-encoding in `headers`: a header
  * map edited by hop-by-hop rules or route config cannot unframe a body (request smuggling). */
-function serializeHead(r: UpstreamRequest, authority: string): string {
+export function serializeHead(r: UpstreamRequest, authority: string): string {
   if (invalidTargetChar.test(r.path) || !tokenPattern.test(r.method)) throw new ProxyError('WEFT_E_UPSTREAM_PROTOCOL', 'invalid request line');
   let head = `${r.method} ${r.path} HTTP/1.1\r\n`;
   const headers = r.headers;
@@ -349,7 +331,7 @@ function headerLine(name: string, value: string): string {
   return `${name}: ${value}\r\n`;
 }
 
-export class Http1Pool {
+export class Http1Pool implements UpstreamPool {
   readonly options: PoolOptions;
   readonly resources: PoolResources;
   /** Connected sockets (the admin's cx figure). */

@@ -106,11 +106,14 @@ export class Http1Parser {
     private readonly maxHeaderBytes: number,
   ) {}
 
-  /** Expect the next message (for a response: `hasBody` false when answering HEAD). */
-  expect(hasBody = true): void {
+  /** Expect the next message (for a response: `hasBody` false when answering HEAD; `upgrade`: the
+   * request asked to switch protocols, so a 101 is the final head and the bytes after it are not HTTP). */
+  expect(hasBody = true, upgrade = false): void {
     this.expectBody = hasBody;
+    this.upgrade = upgrade;
     this.startHead();
   }
+  private upgrade = false;
 
   /** Whether a message is under way (bytes arriving now belong to it). */
   get busy(): boolean {
@@ -339,8 +342,13 @@ export class Http1Parser {
   private onResponseHeadersComplete(): void {
     const status = this.status;
     if (status < 200) {
-      // 101 would switch protocols, which this proxy never asks for.
-      if (status === 101) throw this.error('unexpected 101 Switching Protocols');
+      if (status === 101) {
+        // Only an upgrade request may be answered by switching protocols.
+        if (!this.upgrade) throw this.error('unexpected 101 Switching Protocols');
+        this.events.onResponseHead!({ status, statusMessage: this.statusMessage, headers: this.headers });
+        if (this.state !== State.Halted) this.state = State.Done;
+        return;
+      }
       // Interim responses (100 Continue, 103 Early Hints) are skipped; the final one follows.
       this.startHead();
       return;

@@ -5,22 +5,25 @@
 // at a time; pipelined requests wait, unparsed, until the response before them is complete.
 // `Expect: 100-continue` is answered at once, as Node's server does. Idle (keep-alive) and
 // request timeouts are checked by one coarse sweep per server, not a timer per request.
+// A listener hands accepted sockets to serve() (the HTTP connection manager is a network filter);
+// listen() is kept for tests that run the codec on its own.
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import type { DownstreamRequest as DownstreamRequestView, DownstreamResponse as DownstreamResponseView } from '../http/codec.js';
 import { Http1ParseError, Http1Parser, invalidValueChar, tokenPattern, type MessageHeaders, type RequestHead } from './parser.js';
 
 export interface ServerOptions {
   onRequest(req: DownstreamRequest, res: DownstreamResponse): void;
-  /** Whether to serve a new connection (false: it is closed at once). */
-  acceptConnection(socket: net.Socket): boolean;
+  /** With listen(): whether to serve a new connection (false: it is closed at once). */
+  acceptConnection?(socket: net.Socket): boolean;
   maxHeaderBytes?: number;
 }
 
 const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
-/** Time allowed to receive a request's head (Node's headersTimeout default). */
-const HEAD_TIMEOUT_MS = 60_000;
+/** Time allowed to receive a request's head unless configured (Node's headersTimeout default). */
+export const DEFAULT_HEAD_TIMEOUT_MS = 60_000;
 const SWEEP_INTERVAL_MS = 1000;
 const CONTINUE_LINE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
@@ -37,7 +40,7 @@ function httpDate(): string {
   return dateValue;
 }
 
-export class DownstreamRequest {
+export class DownstreamRequest implements DownstreamRequestView {
   readonly method: string;
   /** The request-target as sent. */
   readonly url: string;
@@ -49,9 +52,13 @@ export class DownstreamRequest {
   readonly body: Readable | undefined;
   /** The body's length as framed by content-length; -1 when chunked or absent. */
   readonly contentLength: number;
+  /** 1 for the first request on its connection (max_requests_per_connection counts these). */
+  readonly requestIndex: number;
+  bodyBytesReceived = 0;
 
-  constructor(head: RequestHead, socket: net.Socket, body: Readable | undefined) {
+  constructor(head: RequestHead, socket: net.Socket, body: Readable | undefined, requestIndex: number) {
     this.contentLength = head.contentLength;
+    this.requestIndex = requestIndex;
     this.method = head.method;
     this.url = head.target;
     this.headers = head.headers;
@@ -63,7 +70,7 @@ export class DownstreamRequest {
 
 /** The answer to one request. Events: 'close' (finished, or the connection went away first),
  * 'drain' (write() returned false and the socket caught up). */
-export class DownstreamResponse extends EventEmitter {
+export class DownstreamResponse extends EventEmitter implements DownstreamResponseView {
   headersSent = false;
   /** end() was called. */
   finished = false;
@@ -105,6 +112,12 @@ export class DownstreamResponse extends EventEmitter {
       if (Array.isArray(value)) for (const v of value) head += field(name, v);
       else head += field(name, typeof value === 'string' ? value : String(value));
     }
+    if (status === 101) {
+      // Switching protocols: the head carries the upgrade's own Connection/Upgrade fields.
+      this.pendingHead = head + '\r\n';
+      this.headersSent = true;
+      return;
+    }
     if (headers.date === undefined) head += `date: ${httpDate()}\r\n`;
     if (headers['content-length'] === undefined && !this.noBody) {
       // Without a length the body is chunked, or for an HTTP/1.0 client runs to the close.
@@ -139,7 +152,8 @@ export class DownstreamResponse extends EventEmitter {
     return socket.write(chunk);
   }
 
-  end(chunk?: Buffer | string): void {
+  /** HTTP/1.1 responses here are never chunked with trailers: trailers are dropped. */
+  end(chunk?: Buffer | string, _trailers?: MessageHeaders): void {
     if (this.destroyed || this.finished) return;
     if (!this.headersSent) this.writeHead(200);
     this.write(chunk ?? '');
@@ -149,9 +163,33 @@ export class DownstreamResponse extends EventEmitter {
     this.emit('close');
   }
 
+  /** After writeHead(101): send the head and take the raw socket (the tunnel owns it from here;
+   * it calls finishUpgrade() when it ends). */
+  upgrade(): { socket: net.Socket; head: Buffer | undefined } {
+    const socket = this.conn.socket;
+    if (this.pendingHead !== undefined) socket.write(this.pendingHead, 'latin1');
+    this.pendingHead = undefined;
+    this.upgraded = true;
+    return this.conn.detach();
+  }
+
+  private upgraded = false;
+
+  /** The upgraded connection ended: the exchange is over. */
+  finishUpgrade(clean: boolean): void {
+    if (this.finished || this.destroyed) return;
+    if (clean) this.finished = true;
+    else this.destroyed = true;
+    this.emit('close');
+  }
+
   /** Cut the connection (the client sees the response break off). */
   destroy(_err?: Error): void {
     if (this.destroyed) return;
+    if (this.upgraded) {
+      this.conn.socket.destroy();
+      return this.finishUpgrade(false);
+    }
     this.conn.destroy();
   }
 
@@ -171,7 +209,8 @@ function field(name: string, value: string): string {
 class ServerConnection {
   readonly socket: net.Socket;
   private readonly parser: Http1Parser;
-  /** The response to the request being served. */
+  /** The request being served and its response. */
+  private request: DownstreamRequest | undefined;
   private response: DownstreamResponse | undefined;
   /** The body of the request being received, while it is wanted. */
   private body: Readable | undefined;
@@ -187,6 +226,9 @@ class ServerConnection {
   private clientEnded = false;
   /** When the current request's first bytes arrived (0: none under way). */
   requestStartedAt = 0;
+  /** The current request's head has not fully arrived yet. */
+  receivingHead = false;
+  private requestCount = 0;
   idleSince = Date.now();
 
   constructor(
@@ -204,11 +246,11 @@ class ServerConnection {
       server.options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     );
     this.parser.expect();
-    socket.on('data', (data: Buffer) => this.onData(data));
-    socket.on('drain', () => this.response?.emit('drain'));
-    socket.on('error', () => this.destroy());
-    socket.on('close', () => this.destroy());
-    socket.on('end', () => this.onEnd());
+    socket.on('data', this.onDataEvent);
+    socket.on('drain', this.onDrainEvent);
+    socket.on('error', this.onCloseEvent);
+    socket.on('close', this.onCloseEvent);
+    socket.on('end', this.onEndEvent);
   }
 
   get idle(): boolean {
@@ -229,6 +271,39 @@ class ServerConnection {
     this.socket.uncork();
   };
 
+  private readonly onDataEvent = (data: Buffer): void => this.onData(data);
+  private readonly onDrainEvent = (): void => void this.response?.emit('drain');
+  private readonly onCloseEvent = (): void => this.destroy();
+  private readonly onEndEvent = (): void => this.onEnd();
+
+  /** The exchange switched protocols (101): hand the raw socket over, with any bytes the client
+   * already sent after its request head. The codec lets go of the connection for good. */
+  detach(): { socket: net.Socket; head: Buffer | undefined } {
+    this.uncork();
+    this.closed = true;
+    this.parser.halt();
+    const socket = this.socket;
+    socket.off('data', this.onDataEvent);
+    socket.off('drain', this.onDrainEvent);
+    socket.off('error', this.onCloseEvent);
+    socket.off('close', this.onCloseEvent);
+    socket.off('end', this.onEndEvent);
+    const head = this.held;
+    this.held = undefined;
+    this.server.forget(this);
+    return { socket, head };
+  }
+
+  /** Bytes read before this connection was made (a listener filter peeked at them). */
+  receive(data: Buffer): void {
+    this.onData(data);
+  }
+
+  /** A pipelined request is held back (the socket stays paused until its turn). */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
   private onData(data: Buffer): void {
     if (this.held) {
       // A pipelined request waits; so does reading until its turn comes.
@@ -241,7 +316,10 @@ class ServerConnection {
 
   private feed(data: Buffer | undefined): void {
     while (data && !this.closed) {
-      if (!this.parser.started) this.requestStartedAt = Date.now();
+      if (!this.parser.started) {
+        this.requestStartedAt = Date.now();
+        this.receivingHead = true;
+      }
       let consumed: number;
       this.parsing = true;
       try {
@@ -285,6 +363,7 @@ class ServerConnection {
 
   private onRequestHead(head: RequestHead): void {
     this.requestComplete = false;
+    this.receivingHead = false;
     // Without a request timeout only the head is timed.
     if (this.server.requestTimeoutMs === 0) this.requestStartedAt = 0;
     const expect = head.headers.expect;
@@ -293,7 +372,8 @@ class ServerConnection {
       body = new Readable({ read: () => this.socket.resume() });
       this.body = body;
     }
-    const req = new DownstreamRequest(head, this.socket, body);
+    const req = new DownstreamRequest(head, this.socket, body, ++this.requestCount);
+    this.request = req;
     const res = new DownstreamResponse(this, head.method === 'HEAD', head.http10, head.keepAlive && !this.server.closing);
     this.response = res;
     if (expect !== undefined) {
@@ -310,6 +390,7 @@ class ServerConnection {
   }
 
   private onBody(chunk: Buffer): void {
+    if (this.request) this.request.bodyBytesReceived += chunk.length;
     // Backpressure: stop reading the socket until the body's consumer asks for more.
     if (this.body && !this.body.push(chunk)) this.socket.pause();
   }
@@ -353,9 +434,10 @@ class ServerConnection {
   }
 
   private onEnd(): void {
-    // The client half-closed: answer what it sent (pipelined requests too), then close.
+    // The client half-closed: answer what it sent (pipelined requests too), then close. A request
+    // cut short (mid-head or mid-body) can never complete: reset it now, releasing its upstream.
     this.clientEnded = true;
-    if (this.response?.finished) this.destroy(); // answered, but the request body was cut short
+    if (this.response && (this.response.finished || !this.requestComplete)) this.destroy();
     else this.closeIfHalfClosedAndDone();
   }
 
@@ -398,48 +480,68 @@ export class Http1Server {
   keepAliveTimeoutMs = 5000;
   /** Time to receive a whole request; 0: only the head timeout applies. */
   requestTimeoutMs = 0;
+  /** Time to receive a request's head. */
+  headTimeoutMs = DEFAULT_HEAD_TIMEOUT_MS;
   closing = false;
-  private readonly net: net.Server;
+  private net: net.Server | undefined;
   private readonly connections = new Set<ServerConnection>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(options: ServerOptions) {
     this.options = options;
-    // Half-open: a client may shut down its side after a request and still read the response.
-    this.net = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
   }
 
+  /** Serve an accepted socket; `head` holds bytes a listener filter already read from it. */
+  serve(socket: net.Socket, head?: Buffer): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const conn = new ServerConnection(this, socket);
+    this.connections.add(conn);
+    this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+    if (head && head.length > 0) conn.receive(head);
+    // A listener filter may have paused the socket to peek at it.
+    if (!socket.destroyed && !conn.holding) socket.resume();
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Run the codec on its own listening socket (tests; the proxy's listeners use serve()). */
   listen(host: string, port: number): Promise<void> {
+    // Half-open: a client may shut down its side after a request and still read the response.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      if (this.options.acceptConnection && !this.options.acceptConnection(socket)) socket.destroy();
+      else this.serve(socket);
+    });
+    this.net = server;
     return new Promise((resolve, reject) => {
-      this.net.once('error', reject);
-      this.net.listen({ host, port, exclusive: true }, () => {
-        this.net.off('error', reject);
-        this.net.on('error', () => {}); // later errors are per connection
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: true }, () => {
+        server.off('error', reject);
+        server.on('error', () => {}); // later errors are per connection
         resolve();
       });
     });
   }
 
-  /** The bound port (0 before listen). */
+  /** The bound port (0 before listen, or when sockets come from a listener). */
   get port(): number {
-    const a = this.net.address();
+    const a = this.net?.address();
     return a && typeof a === 'object' ? a.port : 0;
-  }
-
-  private onConnection(socket: net.Socket): void {
-    if (this.closing || !this.options.acceptConnection(socket)) {
-      socket.destroy();
-      return;
-    }
-    this.connections.add(new ServerConnection(this, socket));
-    this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
 
   forget(conn: ServerConnection): void {
     this.connections.delete(conn);
-    if (this.connections.size === 0 && this.sweepTimer) {
-      clearInterval(this.sweepTimer);
+    if (this.connections.size === 0) {
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;
+      for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
@@ -447,8 +549,8 @@ export class Http1Server {
     const now = Date.now();
     for (const conn of this.connections) {
       if (conn.requestStartedAt > 0) {
-        const limit = this.requestTimeoutMs > 0 ? this.requestTimeoutMs : HEAD_TIMEOUT_MS;
-        if (now - conn.requestStartedAt > limit) conn.timeOut();
+        const limit = !conn.receivingHead ? this.requestTimeoutMs : this.requestTimeoutMs > 0 ? Math.min(this.requestTimeoutMs, this.headTimeoutMs) : this.headTimeoutMs;
+        if (limit > 0 && now - conn.requestStartedAt > limit) conn.timeOut();
       } else if (conn.idle && this.keepAliveTimeoutMs > 0 && now - conn.idleSince > this.keepAliveTimeoutMs) conn.destroy();
     }
   }
@@ -464,6 +566,12 @@ export class Http1Server {
   /** Stop accepting; resolves when every connection has closed. */
   close(): Promise<void> {
     this.closing = true;
-    return new Promise((resolve) => this.net.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      if (this.connections.size === 0) resolve();
+      else this.idleWaiters.push(resolve);
+    });
+    const server = this.net;
+    if (!server) return closed;
+    return Promise.all([closed, new Promise<void>((resolve) => server.close(() => resolve()))]).then(() => undefined);
   }
 }

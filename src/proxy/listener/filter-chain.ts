@@ -1,7 +1,8 @@
-// Filter-chain selection per connection, in the spirit of Envoy's FilterChainMatch: the most
-// specific matching chain wins (destination port, then destination prefix length, then
-// source prefix length); default_filter_chain catches the rest. With no TLS yet, chains that
-// require transport_protocol "tls" never match.
+// Filter-chain selection, once per connection, as Envoy's FilterChainMatch does it: criteria are
+// taken in Envoy's order (destination port, destination IP, transport protocol, application
+// protocols, source IP) and at each level only the most specific matching chains go on — a chain
+// that names a value beats one that leaves it unset; when no chain at a level fits, the connection
+// gets the default filter chain (or is closed). With no TLS yet, `tls` chains never match.
 import { isIP } from 'node:net';
 import type { Cidr, FilterChainMatch } from '../xds/model.js';
 import { ipBytes } from '../xds/validate-listener.js';
@@ -10,6 +11,10 @@ export interface ConnectionInfo {
   localAddress?: string;
   localPort?: number;
   remoteAddress?: string;
+  /** Set by the listener: 'raw_buffer' until TLS arrives. */
+  transportProtocol?: string;
+  /** Set by http_inspector: 'http/1.1', 'http/1.0' or 'h2c'. */
+  applicationProtocols?: readonly string[];
 }
 
 interface Candidate<T> {
@@ -17,58 +22,91 @@ interface Candidate<T> {
   value: T;
 }
 
+type Level<T> = (chains: Candidate<T>[], conn: ConnectionInfo) => Candidate<T>[];
+
 export class FilterChainSelector<T> {
   private readonly chains: Candidate<T>[];
   private readonly fallback: T | undefined;
   /** The common case (one chain that matches everything) costs nothing per connection. */
   private readonly only: T | undefined;
+  /** Whether any chain looks at application protocols (only then is detection worth waiting for). */
+  readonly usesApplicationProtocols: boolean;
 
   constructor(chains: Candidate<T>[], fallback: T | undefined) {
     this.chains = chains;
     this.fallback = fallback;
+    this.usesApplicationProtocols = chains.some((c) => c.match.applicationProtocols.length > 0);
     if (chains.length === 1 && isCatchAll(chains[0].match)) this.only = chains[0].value;
     else if (chains.length === 0) this.only = fallback;
   }
 
   select(conn: ConnectionInfo): T | undefined {
     if (this.only !== undefined) return this.only;
-    let best: Candidate<T> | undefined;
-    let bestScore = -1;
-    for (const c of this.chains) {
-      const score = matchScore(c.match, conn);
-      if (score > bestScore) {
-        best = c;
-        bestScore = score;
-      }
+    let c = this.chains;
+    for (const level of levels) {
+      c = level(c, conn) as Candidate<T>[];
+      if (c.length === 0) return this.fallback;
     }
-    return best ? best.value : this.fallback;
+    return c[0].value;
+  }
+
+  /** Whether the chain for this connection depends on its application protocol: false lets a
+   * server-speaks-first connection skip protocol detection. */
+  needsApplicationProtocol(conn: ConnectionInfo): boolean {
+    if (!this.usesApplicationProtocols) return false;
+    let c = this.chains;
+    for (const level of levels.slice(0, 3)) {
+      c = level(c, conn) as Candidate<T>[];
+      if (c.length === 0) return false;
+    }
+    return c.some((x) => x.match.applicationProtocols.length > 0);
   }
 }
 
 function isCatchAll(m: FilterChainMatch): boolean {
-  return m.destinationPort === undefined && m.prefixRanges.length === 0 && m.sourcePrefixRanges.length === 0 && m.transportProtocol !== 'tls';
+  return (
+    m.destinationPort === undefined &&
+    m.prefixRanges.length === 0 &&
+    m.sourcePrefixRanges.length === 0 &&
+    m.transportProtocol !== 'tls' &&
+    m.applicationProtocols.length === 0
+  );
 }
 
-/** -1 when the chain does not apply; otherwise higher is more specific. */
-function matchScore(m: FilterChainMatch, conn: ConnectionInfo): number {
-  if (m.transportProtocol === 'tls') return -1;
-  let score = 0;
-  if (m.destinationPort !== undefined) {
-    if (conn.localPort !== m.destinationPort) return -1;
-    score += 1 << 20;
-  }
-  if (m.prefixRanges.length > 0) {
-    const len = longestMatch(m.prefixRanges, conn.localAddress);
-    if (len < 0) return -1;
-    score += (len + 1) << 10;
-  }
-  if (m.sourcePrefixRanges.length > 0) {
-    const len = longestMatch(m.sourcePrefixRanges, conn.remoteAddress);
-    if (len < 0) return -1;
-    score += len + 1;
-  }
-  return score;
+/** Keep the chains that name a matching value, else those that leave the criterion unset. */
+function level<T>(named: (m: FilterChainMatch) => boolean, fits: (m: FilterChainMatch) => boolean): Level<T> {
+  return (chains) => {
+    const specific = chains.filter((c) => named(c.match) && fits(c.match));
+    return specific.length > 0 ? specific : chains.filter((c) => !named(c.match));
+  };
 }
+
+/** Longest-prefix level over destination or source ranges. */
+function cidrLevel<T>(ranges: (m: FilterChainMatch) => readonly Cidr[], address: (c: ConnectionInfo) => string | undefined): Level<T> {
+  return (chains, conn) => {
+    let best = -1;
+    let out: Candidate<T>[] = [];
+    for (const c of chains) {
+      const r = ranges(c.match);
+      if (r.length === 0) continue;
+      const len = longestMatch(r, address(conn));
+      if (len > best) {
+        best = len;
+        out = [c];
+      } else if (len === best && len >= 0) out.push(c);
+    }
+    return best >= 0 ? out : chains.filter((c) => ranges(c.match).length === 0);
+  };
+}
+
+const levels: Level<unknown>[] = [
+  (chains, conn) => level<unknown>((m) => m.destinationPort !== undefined, (m) => m.destinationPort === conn.localPort)(chains, conn),
+  cidrLevel((m) => m.prefixRanges, (c) => c.localAddress),
+  (chains, conn) => level<unknown>((m) => m.transportProtocol !== undefined, (m) => m.transportProtocol === (conn.transportProtocol ?? 'raw_buffer'))(chains, conn),
+  (chains, conn) =>
+    level<unknown>((m) => m.applicationProtocols.length > 0, (m) => m.applicationProtocols.some((p) => conn.applicationProtocols?.includes(p) ?? false))(chains, conn),
+  cidrLevel((m) => m.sourcePrefixRanges, (c) => c.remoteAddress),
+];
 
 function longestMatch(ranges: readonly Cidr[], address: string | undefined): number {
   if (!address) return -1;

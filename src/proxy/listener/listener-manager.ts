@@ -2,107 +2,33 @@
 // listener's address swaps its config in place (in-flight and keep-alive connections carry
 // on); a new address binds first and the whole update is refused (NACK) if any bind fails —
 // nothing changes until every new socket is ready. Removed listeners stop accepting and drain.
-import type { HcmRuntime } from '../http/connection-manager.js';
-import { Http1Server, type DownstreamRequest, type DownstreamResponse } from '../http1/server.js';
-import type { HttpConnectionManager, Listener } from '../xds/model.js';
-import { FilterChainSelector } from './filter-chain.js';
+import type { Listener } from '../xds/model.js';
+import { ActiveListener, type ConnectionBudget } from './active-listener.js';
+import type { TerminalFactory } from './chain-terminal.js';
 
 export interface ListenerManagerOptions {
-  buildHcm: (config: HttpConnectionManager) => HcmRuntime;
+  terminals: TerminalFactory;
   log?: (msg: string) => void;
   /** How long a removed listener's connections may take to finish before they are cut. */
   drainTimeoutMs?: number;
+  /** Overload manager: downstream connections across all listeners (default 20,000). */
+  maxDownstreamConnections?: number;
+  /** Overload manager: requests in flight per listener before new ones get 503 (default 10,000). */
+  maxActiveRequestsPerListener?: number;
 }
 
-const DRAIN_POLL_MS = 100;
-
-export class ActiveListener {
-  config: Listener;
-  readonly server: Http1Server;
-  private selector: FilterChainSelector<HcmRuntime>;
-  draining = false;
-  private drainPromise: Promise<void> | undefined;
-
-  constructor(config: Listener, selector: FilterChainSelector<HcmRuntime>) {
-    this.config = config;
-    this.selector = selector;
-    this.server = new Http1Server({
-      onRequest: (req, res) => this.onRequest(req, res),
-      // No chain for this connection: close it, as Envoy does.
-      acceptConnection: (socket) => this.selector.select(socket) !== undefined,
-    });
-    this.applyTimeouts();
-  }
-
-  get name(): string {
-    return this.config.name;
-  }
-
-  /** The bound port (differs from config when it asked for port 0). */
-  get port(): number {
-    return this.server.port || this.config.address.port;
-  }
-
-  bind(): Promise<void> {
-    return this.server.listen(this.config.address.host, this.config.address.port);
-  }
-
-  /** In-place update: new chains serve the next request on every connection. */
-  update(config: Listener, selector: FilterChainSelector<HcmRuntime>): void {
-    this.config = config;
-    this.selector = selector;
-    this.applyTimeouts();
-  }
-
-  private applyTimeouts(): void {
-    const first = this.config.filterChains[0] ?? this.config.defaultFilterChain;
-    if (!first) return;
-    this.server.keepAliveTimeoutMs = first.hcm.idleTimeoutMs;
-    // HCM request_timeout: time to receive the whole request.
-    this.server.requestTimeoutMs = first.hcm.requestTimeoutMs;
-  }
-
-  private onRequest(req: DownstreamRequest, res: DownstreamResponse): void {
-    const hcm = this.selector.select(req.socket);
-    if (!hcm) {
-      req.socket.destroy();
-      return;
-    }
-    // While draining, answer what is in flight and close each connection after its response.
-    if (this.draining) res.closeConnectionAfter();
-    hcm.handle(req, res);
-  }
-
-  /** Stop accepting; let open requests finish (up to timeoutMs), then cut what is left. */
-  drain(timeoutMs: number): Promise<void> {
-    this.drainPromise ??= new Promise<void>((resolve) => {
-      this.draining = true;
-      const poll = setInterval(() => this.server.closeIdleConnections(), DRAIN_POLL_MS);
-      const deadline = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
-      void this.server.close().then(() => {
-        clearInterval(poll);
-        clearTimeout(deadline);
-        resolve();
-      });
-      this.server.closeIdleConnections();
-    });
-    return this.drainPromise;
-  }
-
-  destroy(): void {
-    this.draining = true;
-    void this.server.close();
-    this.server.closeAllConnections();
-  }
-}
+export const DEFAULT_MAX_DOWNSTREAM_CONNECTIONS = 20_000;
+export const DEFAULT_MAX_ACTIVE_REQUESTS_PER_LISTENER = 10_000;
 
 export class ListenerManager {
   private readonly byKey = new Map<string, ActiveListener>();
   private readonly draining = new Set<Promise<void>>();
   private readonly o: ListenerManagerOptions;
+  readonly connections: ConnectionBudget;
 
   constructor(o: ListenerManagerOptions) {
     this.o = o;
+    this.connections = { active: 0, max: o.maxDownstreamConnections ?? DEFAULT_MAX_DOWNSTREAM_CONNECTIONS };
   }
 
   list(): ActiveListener[] {
@@ -125,12 +51,16 @@ export class ListenerManager {
       else desired.set(key, l);
     }
     if (errors.length > 0) return errors;
-    const selectors = new Map<string, FilterChainSelector<HcmRuntime>>();
-    for (const [key, l] of desired) selectors.set(key, this.selectorFor(l));
     const fresh = new Map<string, ActiveListener>();
     for (const [key, l] of desired) {
       if (this.byKey.has(key)) continue;
-      const al = new ActiveListener(l, selectors.get(key)!);
+      const al = new ActiveListener(
+        l,
+        this.o.terminals,
+        this.connections,
+        this.o.drainTimeoutMs ?? 5_000,
+        this.o.maxActiveRequestsPerListener ?? DEFAULT_MAX_ACTIVE_REQUESTS_PER_LISTENER,
+      );
       try {
         await al.bind();
         fresh.set(key, al);
@@ -152,19 +82,13 @@ export class ListenerManager {
     }
     for (const [key, l] of desired) {
       const existing = this.byKey.get(key);
-      if (existing) existing.update(l, selectors.get(key)!);
+      if (existing) existing.update(l);
       else {
         this.byKey.set(key, fresh.get(key)!);
         this.o.log?.(`listener ${l.name}: listening on ${l.address.host}:${fresh.get(key)!.port}`);
       }
     }
     return [];
-  }
-
-  private selectorFor(l: Listener): FilterChainSelector<HcmRuntime> {
-    const chains = l.filterChains.map((fc) => ({ match: fc.match, value: this.o.buildHcm(fc.hcm) }));
-    const fallback = l.defaultFilterChain ? this.o.buildHcm(l.defaultFilterChain.hcm) : undefined;
-    return new FilterChainSelector(chains, fallback);
   }
 
   private track(p: Promise<void>): void {

@@ -6,9 +6,6 @@
 import type { PoolResources } from '../http1/client.js';
 import type { CircuitBreakers } from '../xds/model.js';
 
-/** Envoy's response flag for an upstream overflow (circuit breaking); one place for the string. */
-export const UPSTREAM_OVERFLOW_FLAG = 'UO';
-
 export interface OverflowStats {
   upstream_cx_overflow: number;
   upstream_rq_pending_overflow: number;

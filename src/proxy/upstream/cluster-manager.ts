@@ -115,6 +115,7 @@ export class ClusterRuntime {
   setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[]): void {
     const co = this.config.connectionOptions;
     const settings: PoolSettings = {
+      h2MaxConnections: this.config.circuitBreakers.maxConnections,
       connectTimeoutMs: this.config.connectTimeoutMs,
       idleTimeoutMs: co.idleTimeoutMs,
       maxRequestsPerConnection: co.maxRequestsPerConnection,

@@ -3,8 +3,12 @@
 // timeouts of its own — the route's timeouts govern).
 import type { HealthStatus } from '../xds/model.js';
 import { Http1Pool, type PoolResources } from '../http1/client.js';
+import { Http2Pool } from '../http2/client.js';
+import type { UpstreamPool } from './pool.js';
 
 export interface PoolSettings {
+  /** The HTTP/2 pool's own session cap; HTTP/1.1 connections count against the cluster's resources. */
+  h2MaxConnections: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   /** 0: unlimited. */
@@ -26,7 +30,7 @@ export interface HostOptions extends PoolSettings {
 }
 
 export function poolKey(s: PoolSettings): string {
-  return `${s.connectTimeoutMs}|${s.idleTimeoutMs}|${s.maxRequestsPerConnection}|${s.tcpKeepaliveMs}`;
+  return `${s.h2MaxConnections}|${s.connectTimeoutMs}|${s.idleTimeoutMs}|${s.maxRequestsPerConnection}|${s.tcpKeepaliveMs}`;
 }
 
 export class UpstreamHost {
@@ -40,7 +44,10 @@ export class UpstreamHost {
   health: HealthStatus;
   weight: number;
   priority: number;
+  /** The HTTP/1.1 pool; an HTTP/2 pool is made the first time a request needs one. */
   readonly pool: Http1Pool;
+  private h2: Http2Pool | undefined;
+  private readonly settings: PoolSettings;
   /** Requests in flight (least-request balancing reads this). */
   active = 0;
   total = 0;
@@ -57,6 +64,7 @@ export class UpstreamHost {
     this.health = o.health;
     this.weight = o.weight;
     this.priority = o.priority;
+    this.settings = o;
     this.pool = new Http1Pool({
       ip: o.ip,
       port: o.port,
@@ -75,9 +83,23 @@ export class UpstreamHost {
     return this.health === 'HEALTHY' || this.health === 'UNKNOWN';
   }
 
-  /** Open connections in the pool. */
+  /** The pool for a protocol: pools are keyed by protocol (and, with TLS, by transport). */
+  poolFor(protocol: 'http1' | 'http2'): UpstreamPool {
+    if (protocol === 'http1') return this.pool;
+    this.h2 ??= new Http2Pool({
+      ip: this.ip,
+      port: this.port,
+      authority: this.key,
+      maxConnections: this.settings.h2MaxConnections,
+      connectTimeoutMs: this.settings.connectTimeoutMs,
+      idleTimeoutMs: this.settings.idleTimeoutMs,
+    });
+    return this.h2;
+  }
+
+  /** Open connections in the pools. */
   get connections(): number {
-    return this.pool.connected;
+    return this.pool.connected + (this.h2?.connected ?? 0);
   }
 
   onRequestStart(): void {
@@ -94,10 +116,12 @@ export class UpstreamHost {
     if (this.retired) return;
     this.retired = true;
     void this.pool.close();
+    void this.h2?.close();
   }
 
   destroy(): void {
     this.retired = true;
     this.pool.destroy();
+    this.h2?.destroy();
   }
 }

@@ -277,7 +277,7 @@ export function rdsNames(listeners: readonly Listener[]): string[] {
   const out = new Set<string>();
   for (const l of listeners) {
     const chains = l.defaultFilterChain ? [...l.filterChains, l.defaultFilterChain] : l.filterChains;
-    for (const fc of chains) if (fc.hcm.routes.kind === 'rds') out.add(fc.hcm.routes.name);
+    for (const fc of chains) if (fc.terminal.kind === 'http_connection_manager' && fc.terminal.hcm.routes.kind === 'rds') out.add(fc.terminal.hcm.routes.name);
   }
   return [...out].sort();
 }

@@ -76,7 +76,10 @@ export interface FaultDelay {
   percent: Percent;
 }
 export interface FaultAbort {
+  /** The status a non-gRPC caller gets (503 when only grpc_status is configured). */
   httpStatus: number;
+  /** abort.grpc_status: a gRPC caller gets this grpc-status (else one derived from httpStatus). */
+  grpcStatus: number | undefined;
   percent: Percent;
 }
 export interface FaultConfig {
@@ -127,6 +130,8 @@ export interface ForwardAction {
   prefixRewrite: string | undefined;
   regexRewrite: { regex: RegExp; substitution: string } | undefined;
   hostRewrite: string | undefined;
+  /** upgrade_configs on the route: per upgrade type (lower-case), enabled or not; overrides the HCM's. */
+  upgrades: Readonly<Record<string, boolean>>;
   retry: RetryPolicy | undefined;
   clusterNotFoundStatus: number;
 }
@@ -150,12 +155,19 @@ export interface DirectResponseAction {
 
 export type RouteAction = ForwardAction | RedirectAction | DirectResponseAction;
 
+/** typed_per_filter_config: by HTTP filter name, the config its filter type parsed (per route). */
+export type PerFilterConfig = ReadonlyMap<string, PerFilterEntry>;
+export interface PerFilterEntry {
+  typeUrl: string;
+  config: unknown;
+}
+export const noPerFilterConfig: PerFilterConfig = new Map();
+
 export interface Route {
   name: string;
   match: RouteMatch;
   action: RouteAction;
-  /** typed_per_filter_config['envoy.filters.http.fault'], if any. */
-  fault: FaultConfig | undefined;
+  perFilter: PerFilterConfig;
   requestHeaders: HeaderMutation;
   responseHeaders: HeaderMutation;
 }
@@ -164,7 +176,7 @@ export interface VirtualHost {
   name: string;
   domains: string[];
   routes: Route[];
-  fault: FaultConfig | undefined;
+  perFilter: PerFilterConfig;
   requestHeaders: HeaderMutation;
   responseHeaders: HeaderMutation;
 }
@@ -188,47 +200,95 @@ export interface Cidr {
   prefixLen: number;
 }
 
-/** The subset of FilterChainMatch a plaintext HTTP/1.1 listener can evaluate per connection. */
+/** FilterChainMatch as evaluated once per connection, after the listener filters ran. */
 export interface FilterChainMatch {
   destinationPort: number | undefined;
   prefixRanges: Cidr[];
   sourcePrefixRanges: Cidr[];
-  /** 'raw_buffer' or undefined; 'tls' chains never match until TLS arrives. */
-  transportProtocol: string | undefined;
+  /** 'raw_buffer', 'tls' or undefined (any); 'tls' chains never match until TLS arrives. */
+  transportProtocol: 'raw_buffer' | 'tls' | undefined;
+  /** ALPN / detected protocols ('http/1.1', 'h2c', …); empty: any. Set by http_inspector here. */
+  applicationProtocols: string[];
 }
 
-export type HttpFilterConfig =
-  | { kind: 'fault'; name: string; config: FaultConfig }
-  | { kind: 'router'; name: string };
+/** An HTTP filter of the HCM's chain: its name (the typed_per_filter_config key), its type and
+ * the config its type's parse() produced. The registry (http/filters/registry.ts) knows the types. */
+export interface HttpFilterConfig {
+  name: string;
+  typeUrl: string;
+  config: unknown;
+}
+
+/** HCM path handling before route matching (Istio's pathNormalization; Envoy's HCM fields). */
+export interface PathNormalization {
+  /** normalize_path: RFC 3986 dot-segment removal and decoding of unreserved %XX. */
+  normalize: boolean;
+  mergeSlashes: boolean;
+  /** path_with_escaped_slashes_action for %2F and %5C. */
+  escapedSlashes: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
+}
 
 export type RouteSource = { kind: 'rds'; name: string } | { kind: 'inline'; config: RouteConfiguration };
 
 export interface HttpConnectionManager {
   statPrefix: string;
+  /** codec_type: AUTO tells HTTP/1.1 from HTTP/2 (h2c prior knowledge) on the first bytes. */
+  codec: 'AUTO' | 'HTTP1' | 'HTTP2';
+  /** http2_protocol_options.max_concurrent_streams (0: the codec's default). */
+  http2MaxConcurrentStreams: number;
   routes: RouteSource;
   /** In order; the router is always last. */
   httpFilters: HttpFilterConfig[];
-  /** envoy.filters.http.on_demand is configured: a host missing from a VHDS route table is asked
-   * for before the request is answered (it acts where the virtual host lookup misses). */
-  onDemandVhds: boolean;
-  /** Downstream keep-alive idle timeout (common_http_protocol_options.idle_timeout; Envoy default 1 h). */
+  /** Downstream connection idle timeout (common_http_protocol_options.idle_timeout; Envoy default 1 h). */
   idleTimeoutMs: number;
-  /** Whole-request timeout (request_timeout; 0: none). */
+  /** Whole-request timeout (request_timeout; 0: none, Envoy's default). */
   requestTimeoutMs: number;
+  /** Time to receive the request head (request_headers_timeout; Envoy: 0 = none; here unset = 60 s bound). */
+  requestHeadersTimeoutMs: number;
+  /** No bytes either way on a stream for this long ends it (stream_idle_timeout; Envoy default 5 min; 0: off). */
+  streamIdleTimeoutMs: number;
+  /** Requests served on one downstream connection before it is closed (0: unlimited). */
+  maxRequestsPerConnection: number;
   generateRequestId: boolean;
+  path: PathNormalization;
+  /** upgrade_configs: the upgrade types (lower-case, e.g. `websocket`) this HCM lets through. */
+  upgrades: ReadonlySet<string>;
 }
 
-/** A network filter chain. Today the only terminal filter is the HTTP connection manager;
- * tcp_proxy and a transport socket (TLS) get their own members when they arrive. */
+/** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy as implemented. */
+export interface TcpProxy {
+  statPrefix: string;
+  cluster: ClusterSpecifier;
+  /** No bytes either way for this long closes both sides (Envoy default 1 h; 0: off). */
+  idleTimeoutMs: number;
+  /** Upstream connection attempts before the downstream connection is closed (Envoy default 1). */
+  maxConnectAttempts: number;
+}
+
+/** The terminal network filter of a chain: siblings, as in Envoy. */
+export type NetworkFilter = { kind: 'http_connection_manager'; hcm: HttpConnectionManager } | { kind: 'tcp_proxy'; tcp: TcpProxy };
+
+/** The chain's transport socket: raw today; TLS (mTLS) fills this slot next. */
+export type DownstreamTransport = { kind: 'raw_buffer' };
+
 export interface FilterChain {
   name: string;
   match: FilterChainMatch;
-  hcm: HttpConnectionManager;
+  transport: DownstreamTransport;
+  terminal: NetworkFilter;
 }
+
+/** Listener filters run on each accepted connection before the chain is chosen. */
+export type ListenerFilter = { kind: 'http_inspector' } | { kind: 'tls_inspector' };
 
 export interface Listener {
   name: string;
   address: SocketAddress;
+  listenerFilters: ListenerFilter[];
+  /** How long listener filters may wait for the first bytes (listener_filters_timeout; Envoy default 15 s; 0: no limit). */
+  listenerFiltersTimeoutMs: number;
+  /** On that timeout, choose a chain with what is known (true) or close the connection (false, Envoy's default). */
+  continueOnListenerFiltersTimeout: boolean;
   filterChains: FilterChain[];
   defaultFilterChain: FilterChain | undefined;
 }
@@ -273,6 +333,9 @@ export interface UpstreamConnectionOptions {
   tcpKeepaliveTimeMs: number | undefined;
 }
 
+/** HTTP/1.1, HTTP/2 (h2c), or whatever the downstream spoke. */
+export type UpstreamHttpProtocol = 'http1' | 'http2' | 'downstream';
+
 /** The slot upstream TLS (mTLS) fills later; only plaintext today. */
 export type UpstreamTransport = { kind: 'plaintext' };
 
@@ -295,6 +358,7 @@ export interface Cluster {
   healthyPanicThreshold: number;
   connectionOptions: UpstreamConnectionOptions;
   transport: UpstreamTransport;
+  httpProtocol: UpstreamHttpProtocol;
 }
 
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';

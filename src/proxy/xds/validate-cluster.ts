@@ -2,6 +2,7 @@
 // → ClusterLoadAssignment (typed).
 import { isIP } from 'node:net';
 import type { Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
+import { upstreamHttpProtocol } from './validate-upstream-protocol.js';
 import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 import { circuitBreakersOf, connectionOptionsOf, healthyPanicThresholdOf, outlierDetectionOf } from './validate-resilience.js';
 
@@ -29,7 +30,9 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
   if (has(raw, 'load_balancing_policy')) p.add('load_balancing_policy', 'not supported; use lb_policy');
   if (has(raw, 'transport_socket')) p.add('transport_socket', 'not supported yet (upstream TLS comes with mTLS)');
   if (list(raw.transport_socket_matches).length > 0) p.add('transport_socket_matches', 'not supported yet (upstream TLS comes with mTLS)');
-  if (has(raw, 'http2_protocol_options')) p.add('http2_protocol_options', 'HTTP/2 upstreams are not supported yet');
+  const upstream = upstreamHttpProtocol(raw, p);
+  const { common_http_protocol_options: commonOptions, ...otherOptions } = upstream.rest;
+  for (const k of Object.keys(otherOptions)) p.add(`typed_extension_protocol_options[...HttpProtocolOptions].${k}`, 'not supported');
   if (has(raw, 'lb_subset_config') && list(obj(raw.lb_subset_config).subset_selectors).length > 0) p.add('lb_subset_config', 'not supported');
 
   let edsServiceName: string | undefined;
@@ -67,8 +70,9 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     circuitBreakers: circuitBreakersOf(obj(raw.circuit_breakers), 'circuit_breakers', p),
     outlierDetection: has(raw, 'outlier_detection') ? outlierDetectionOf(obj(raw.outlier_detection), 'outlier_detection', p) : undefined,
     healthyPanicThreshold: healthyPanicThresholdOf(obj(raw.common_lb_config), 'common_lb_config', p),
-    connectionOptions: connectionOptionsOf(raw, p),
+    connectionOptions: connectionOptionsOf(raw, commonOptions, p),
     transport: { kind: 'plaintext' },
+    httpProtocol: upstream.protocol,
   };
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `cluster ${name || '(unnamed)'}: ${e}`) };
   return { valid: true, result };

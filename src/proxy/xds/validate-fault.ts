@@ -1,13 +1,13 @@
 // envoy.extensions.filters.http.fault.v3.HTTPFault → FaultConfig. Used for the filter's own
 // config in the HCM and for typed_per_filter_config on routes and virtual hosts.
 import type { FaultConfig } from './model.js';
-import { anyTypeUrl, durationMs, has, join, obj, num, percent, Problems, type Raw } from './validate-common.js';
+import { durationMs, has, join, obj, num, percent, Problems, type Raw } from './validate-common.js';
 
 export const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
 
 /** Fields that would change behaviour in ways this proxy does not implement yet. */
-const unsupported = ['header_abort', 'grpc_status', 'header_delay', 'response_rate_limit', 'headers', 'upstream_cluster', 'downstream_nodes'];
+const unsupported = ['header_abort', 'header_delay', 'response_rate_limit', 'headers', 'upstream_cluster', 'downstream_nodes'];
 
 export function faultConfig(raw: Raw, path: string, p: Problems): FaultConfig {
   const out: FaultConfig = { delay: undefined, abort: undefined };
@@ -24,32 +24,13 @@ export function faultConfig(raw: Raw, path: string, p: Problems): FaultConfig {
     const a = obj(raw.abort);
     const at = join(path, 'abort');
     for (const f of unsupported) if (has(a, f)) p.add(join(at, f), 'not supported');
-    const httpStatus = num(a.http_status);
-    if (!has(a, 'grpc_status') && !has(a, 'header_abort') && (httpStatus < 200 || httpStatus >= 600)) {
+    const grpc = has(a, 'grpc_status') ? num(a.grpc_status) : undefined;
+    if (grpc !== undefined && (!Number.isInteger(grpc) || grpc < 0 || grpc > 16)) p.add(join(at, 'grpc_status'), `must be a gRPC status code 0..16, got ${grpc}`);
+    const httpStatus = has(a, 'http_status') || grpc === undefined ? num(a.http_status) : 503;
+    if (!has(a, 'header_abort') && (httpStatus < 200 || httpStatus >= 600)) {
       p.add(join(at, 'http_status'), `must be 200..599, got ${httpStatus}`);
     }
-    out.abort = { httpStatus, percent: percent(a.percentage, join(at, 'percentage'), p) };
+    out.abort = { httpStatus, grpcStatus: grpc, percent: percent(a.percentage, join(at, 'percentage'), p) };
   }
   return out;
-}
-
-/** A typed_per_filter_config map: only the fault filter's entry is understood. */
-export function perFilterFault(v: unknown, path: string, p: Problems): FaultConfig | undefined {
-  const map = obj(v);
-  let fault: FaultConfig | undefined;
-  for (const [name, cfg] of Object.entries(map)) {
-    const at = `${join(path, 'typed_per_filter_config')}[${JSON.stringify(name)}]`;
-    const type = anyTypeUrl(cfg);
-    if (type === FAULT_TYPE_URL) {
-      fault = faultConfig(obj(cfg), at, p);
-    } else if (type === 'type.googleapis.com/envoy.config.route.v3.FilterConfig') {
-      // The FilterConfig wrapper marks per-route config optional; unwrap it if it's ours.
-      const inner = obj(obj(cfg).config);
-      if (anyTypeUrl(inner) === FAULT_TYPE_URL) fault = faultConfig(inner, join(at, 'config'), p);
-      else if (obj(cfg).is_optional !== true) p.add(at, `unsupported per-filter config ${anyTypeUrl(inner) || '(none)'}`);
-    } else {
-      p.add(at, `unsupported per-filter config type ${type || '(none)'}`);
-    }
-  }
-  return fault;
 }

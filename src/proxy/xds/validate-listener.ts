@@ -1,19 +1,18 @@
-// envoy.config.listener.v3.Listener (with its HttpConnectionManager) → Listener (typed).
+// envoy.config.listener.v3.Listener (its listener filters, filter chains and their terminal
+// network filter: HCM or tcp_proxy) → Listener (typed).
 import { isIP } from 'node:net';
-import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
-import type { Cidr, FilterChain, FilterChainMatch, HttpConnectionManager, HttpFilterConfig, Listener, RouteSource, SocketAddress } from './model.js';
+import { HCM_TYPE_URL, HTTP_INSPECTOR_TYPE_URL, TCP_PROXY_TYPE_URL, TLS_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
+import type { Cidr, FilterChain, FilterChainMatch, ListenerFilter, Listener, NetworkFilter, SocketAddress } from './model.js';
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
-import { FAULT_TYPE_URL, faultConfig } from './validate-fault.js';
-import { routeConfiguration } from './validate-route.js';
+import { defaultPathNormalization, httpConnectionManager, tcpProxy } from './validate-network-filters.js';
 
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
-const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000; // Envoy's HCM default: 1 hour
+const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000; // Envoy's listener_filters_timeout
 
-/** Listener filters that only inspect bytes; without TLS/ALPN they change nothing here. */
-const harmlessListenerFilters = new Set([
-  'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector',
-  'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
-]);
+const listenerFilterKinds: Record<string, ListenerFilter['kind']> = {
+  [HTTP_INSPECTOR_TYPE_URL]: 'http_inspector',
+  [TLS_INSPECTOR_TYPE_URL]: 'tls_inspector',
+};
 
 export function validateListener(raw: Raw): ValidationResult<Listener> {
   const p = new Problems();
@@ -25,15 +24,41 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
   }
   if (raw.use_original_dst === true || wrapped(raw.use_original_dst, false) === true) p.add('use_original_dst', 'not supported yet');
   if (has(raw, 'bind_to_port') && wrapped(raw.bind_to_port, true) === false) p.add('bind_to_port', 'listeners that do not bind are not supported');
+  const listenerFilters: ListenerFilter[] = [];
   list(raw.listener_filters).forEach((f, i) => {
-    const type = anyTypeUrl(obj(f).typed_config);
-    if (!harmlessListenerFilters.has(type)) p.add(`listener_filters[${i}]`, `unsupported listener filter "${str(obj(f).name)}" (${type || 'no typed_config'})`);
+    const fo = obj(f);
+    const type = anyTypeUrl(fo.typed_config);
+    const kind = listenerFilterKinds[type];
+    if (has(fo, 'filter_disabled')) p.add(`listener_filters[${i}].filter_disabled`, 'not supported');
+    if (kind) listenerFilters.push({ kind });
+    else p.add(`listener_filters[${i}]`, `unsupported listener filter "${str(fo.name)}" (${type || 'no typed_config'})`);
   });
   const filterChains = list(raw.filter_chains).map((fc, i) => filterChain(obj(fc), `filter_chains[${i}]`, p));
   const defaultFilterChain = has(raw, 'default_filter_chain') ? filterChain(obj(raw.default_filter_chain), 'default_filter_chain', p) : undefined;
   if (filterChains.length === 0 && !defaultFilterChain) p.add('filter_chains', 'must not be empty');
+  const names = new Set<string>();
+  filterChains.forEach((fc, i) => {
+    if (!fc.name) return;
+    if (names.has(fc.name)) p.add(`filter_chains[${i}].name`, `"${fc.name}" is used by another filter chain`);
+    names.add(fc.name);
+  });
+  const needsInspector = filterChains.some((fc) => fc.match.applicationProtocols.length > 0);
+  if (needsInspector && !listenerFilters.some((f) => f.kind === 'http_inspector')) {
+    p.add('listener_filters', 'a filter chain matches application_protocols, which needs the http_inspector listener filter (no TLS/ALPN yet)');
+  }
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `listener ${name || '(unnamed)'}: ${e}`) };
-  return { valid: true, result: { name, address: address!, filterChains, defaultFilterChain } };
+  return {
+    valid: true,
+    result: {
+      name,
+      address: address!,
+      listenerFilters,
+      listenerFiltersTimeoutMs: durationMs(raw.listener_filters_timeout, 'listener_filters_timeout', p) ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS,
+      continueOnListenerFiltersTimeout: raw.continue_on_listener_filters_timeout === true,
+      filterChains,
+      defaultFilterChain,
+    },
+  };
 }
 
 export function socketAddress(v: unknown, path: string, p: Problems): SocketAddress | undefined {
@@ -57,49 +82,63 @@ function filterChain(raw: Raw, path: string, p: Problems): FilterChain {
   if (has(raw, 'transport_socket')) p.add(join(path, 'transport_socket'), 'not supported yet (TLS comes with mTLS)');
   const match = filterChainMatch(obj(raw.filter_chain_match), join(path, 'filter_chain_match'), p);
   const filters = list(raw.filters);
-  let hcm: HttpConnectionManager | undefined;
+  let terminal: NetworkFilter | undefined;
   filters.forEach((f, i) => {
     const fo = obj(f);
     const at = `${join(path, 'filters')}[${i}]`;
     const type = anyTypeUrl(fo.typed_config);
-    if (type !== HCM_TYPE_URL) {
-      p.add(join(at, 'typed_config'), `unsupported type ${type || '(none)'} for network filter "${str(fo.name)}"`);
-      return;
-    }
-    if (i !== filters.length - 1) p.add(at, 'http_connection_manager must be the last network filter');
-    hcm = httpConnectionManager(obj(fo.typed_config), join(at, 'typed_config'), p);
+    const cfg = obj(fo.typed_config);
+    if (type === HCM_TYPE_URL) terminal = { kind: 'http_connection_manager', hcm: httpConnectionManager(cfg, join(at, 'typed_config'), p) };
+    else if (type === TCP_PROXY_TYPE_URL) terminal = { kind: 'tcp_proxy', tcp: tcpProxy(cfg, join(at, 'typed_config'), p) };
+    else return p.add(join(at, 'typed_config'), `unsupported type ${type || '(none)'} for network filter "${str(fo.name)}"`);
+    // Both are terminal: nothing may follow them.
+    if (i !== filters.length - 1) p.add(at, `${terminal.kind} must be the last network filter`);
   });
   if (filters.length === 0) p.add(join(path, 'filters'), 'must not be empty');
-  return { name: str(raw.name), match, hcm: hcm ?? placeholderHcm };
+  return { name: str(raw.name), match, transport: { kind: 'raw_buffer' }, terminal: terminal ?? placeholderTerminal };
 }
 
-const placeholderHcm: HttpConnectionManager = {
-  statPrefix: '',
-  routes: { kind: 'rds', name: '' },
-  httpFilters: [],
-  onDemandVhds: false,
-  idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
-  requestTimeoutMs: 0,
-  generateRequestId: true,
+/** Stands in for a chain whose terminal failed validation (the listener is NACKed anyway). */
+const placeholderTerminal: NetworkFilter = {
+  kind: 'http_connection_manager',
+  hcm: {
+    statPrefix: '',
+    codec: 'AUTO',
+    http2MaxConcurrentStreams: 0,
+    routes: { kind: 'rds', name: '' },
+    httpFilters: [],
+    idleTimeoutMs: 0,
+    requestTimeoutMs: 0,
+    requestHeadersTimeoutMs: 0,
+    streamIdleTimeoutMs: 0,
+    maxRequestsPerConnection: 0,
+    generateRequestId: true,
+    path: defaultPathNormalization,
+    upgrades: new Set(),
+  },
 };
 
 function filterChainMatch(raw: Raw, path: string, p: Problems): FilterChainMatch {
-  for (const k of ['server_names', 'application_protocols', 'direct_source_prefix_ranges', 'source_ports']) {
+  for (const k of ['server_names', 'direct_source_prefix_ranges', 'source_ports']) {
     if (list(raw[k]).length > 0) p.add(join(path, k), 'not supported yet');
   }
   if (has(raw, 'source_type') && str(raw.source_type) !== 'ANY') p.add(join(path, 'source_type'), 'not supported yet');
-  const transportProtocol = str(raw.transport_protocol) || undefined;
-  if (transportProtocol && transportProtocol !== 'raw_buffer' && transportProtocol !== 'tls') {
-    p.add(join(path, 'transport_protocol'), `unknown transport protocol "${transportProtocol}"`);
-  }
+  const tp = str(raw.transport_protocol) || undefined;
+  if (tp && tp !== 'raw_buffer' && tp !== 'tls') p.add(join(path, 'transport_protocol'), `unknown transport protocol "${tp}"`);
+  const applicationProtocols = list(raw.application_protocols).map((a) => str(a));
+  applicationProtocols.forEach((a, i) => {
+    if (!a) p.add(`${join(path, 'application_protocols')}[${i}]`, 'must not be empty');
+  });
   const port = has(raw, 'destination_port') ? wrapped(raw.destination_port, 0) : undefined;
+  if (port !== undefined && (port < 1 || port > 65535)) p.add(join(path, 'destination_port'), `${port} is not a port`);
   return {
     destinationPort: port,
     prefixRanges: list(raw.prefix_ranges).map((c, i) => cidr(obj(c), `${join(path, 'prefix_ranges')}[${i}]`, p)).filter((c): c is Cidr => !!c),
     sourcePrefixRanges: list(raw.source_prefix_ranges)
       .map((c, i) => cidr(obj(c), `${join(path, 'source_prefix_ranges')}[${i}]`, p))
       .filter((c): c is Cidr => !!c),
-    transportProtocol,
+    transportProtocol: tp === 'raw_buffer' || tp === 'tls' ? tp : undefined,
+    applicationProtocols,
   };
 }
 
@@ -139,59 +178,4 @@ export function ipBytes(ip: string, family: 4 | 6, prefixLen = family === 4 ? 32
   }
   for (let bit = prefixLen; bit < out.length * 8; bit++) out[bit >> 3] &= ~(0x80 >> (bit & 7));
   return out;
-}
-
-function httpConnectionManager(raw: Raw, path: string, p: Problems): HttpConnectionManager {
-  let routes: RouteSource | undefined;
-  if (has(raw, 'rds')) {
-    const rds = obj(raw.rds);
-    const name = str(rds.route_config_name);
-    if (!name) p.add(join(path, 'rds.route_config_name'), 'is required');
-    const cs = obj(rds.config_source);
-    if (!has(cs, 'ads') && Object.keys(cs).some((k) => k !== 'resource_api_version' && k !== 'initial_fetch_timeout')) {
-      p.add(join(path, 'rds.config_source'), 'only ads config sources are supported');
-    }
-    routes = { kind: 'rds', name };
-  } else if (has(raw, 'route_config')) {
-    routes = { kind: 'inline', config: routeConfiguration(obj(raw.route_config), join(path, 'route_config'), p) };
-  } else {
-    p.add(path, has(raw, 'scoped_routes') ? 'scoped_routes is not supported' : 'one of rds, route_config is required');
-  }
-  const codec = str(raw.codec_type) || 'AUTO';
-  if (codec !== 'AUTO' && codec !== 'HTTP1') p.add(join(path, 'codec_type'), `${codec} is not supported yet (HTTP/1.1 only)`);
-  const filters: HttpFilterConfig[] = [];
-  let onDemandVhds = false;
-  const rawFilters = list(raw.http_filters);
-  rawFilters.forEach((f, i) => {
-    const fo = obj(f);
-    const at = `${join(path, 'http_filters')}[${i}]`;
-    const name = str(fo.name);
-    if (fo.disabled === true) return;
-    if (has(fo, 'config_discovery')) return p.add(join(at, 'config_discovery'), 'not supported');
-    const type = anyTypeUrl(fo.typed_config);
-    if (type === ROUTER_TYPE_URL || (!type && name === 'envoy.filters.http.router')) {
-      if (i !== rawFilters.length - 1) p.add(at, 'the router filter must be last');
-      filters.push({ kind: 'router', name });
-    } else if (type === ON_DEMAND_TYPE_URL) {
-      // On-demand VHDS only; on-demand CDS (odcds) would need clusters discovered per request.
-      if (has(obj(fo.typed_config), 'odcds')) p.add(join(at, 'typed_config.odcds'), 'on-demand cluster discovery is not supported');
-      if (filters.some((f) => f.kind === 'router')) p.add(at, 'the on-demand filter must come before the router');
-      onDemandVhds = true;
-    } else if (type === FAULT_TYPE_URL) {
-      filters.push({ kind: 'fault', name, config: faultConfig(obj(fo.typed_config), join(at, 'typed_config'), p) });
-    } else if (fo.is_optional !== true) {
-      p.add(join(at, 'typed_config'), `unsupported type ${type || '(none)'} for http filter "${name}"`);
-    }
-  });
-  if (filters.length === 0 || filters[filters.length - 1].kind !== 'router') p.add(join(path, 'http_filters'), 'must end with envoy.filters.http.router');
-  const common = obj(raw.common_http_protocol_options);
-  return {
-    statPrefix: str(raw.stat_prefix),
-    routes: routes ?? { kind: 'rds', name: '' },
-    httpFilters: filters,
-    onDemandVhds,
-    idleTimeoutMs: durationMs(common.idle_timeout, join(path, 'common_http_protocol_options.idle_timeout'), p) ?? DEFAULT_IDLE_TIMEOUT_MS,
-    requestTimeoutMs: durationMs(raw.request_timeout, join(path, 'request_timeout'), p) ?? 0,
-    generateRequestId: wrapped(raw.generate_request_id, true),
-  };
 }

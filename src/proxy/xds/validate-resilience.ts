@@ -125,15 +125,14 @@ export function healthyPanicThresholdOf(commonLbConfig: Raw, path: string, p: Pr
   return v;
 }
 
-/** common_http_protocol_options, the deprecated top-level max_requests_per_connection, and
- * upstream_connection_options (only keepalive_time: Node cannot set probes or interval). */
-export function connectionOptionsOf(cluster: Raw, p: Problems): UpstreamConnectionOptions {
-  // Istio's own home for these options; its HttpProtocolOptions proto is not among the shipped ones.
-  if (Object.keys(obj(cluster.typed_extension_protocol_options)).length > 0) {
-    p.add('typed_extension_protocol_options', 'not supported (HttpProtocolOptions cannot be decoded here); use common_http_protocol_options');
-  }
-  const http = obj(cluster.common_http_protocol_options);
-  const hpath = 'common_http_protocol_options';
+/** common_http_protocol_options — from HttpProtocolOptions in typed_extension_protocol_options
+ * (where Istio puts them), or the cluster's deprecated field — the deprecated top-level
+ * max_requests_per_connection, and upstream_connection_options (only keepalive_time: Node cannot
+ * set probes or interval). */
+export function connectionOptionsOf(cluster: Raw, fromExtension: unknown, p: Problems): UpstreamConnectionOptions {
+  const inExtension = fromExtension !== undefined && fromExtension !== null;
+  const http = obj(inExtension ? fromExtension : cluster.common_http_protocol_options);
+  const hpath = inExtension ? 'typed_extension_protocol_options[...HttpProtocolOptions].common_http_protocol_options' : 'common_http_protocol_options';
   rejectOthers(http, ['idle_timeout', 'max_requests_per_connection'], hpath, p);
   let maxRequestsPerConnection = has(http, 'max_requests_per_connection') ? wrapped(http.max_requests_per_connection, 0) : 0;
   if (has(cluster, 'max_requests_per_connection')) maxRequestsPerConnection ||= wrapped(cluster.max_requests_per_connection, 0);

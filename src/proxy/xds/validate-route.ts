@@ -32,7 +32,7 @@ import {
   type Raw,
   type ValidationResult,
 } from './validate-common.js';
-import { perFilterFault } from './validate-fault.js';
+import { perFilterConfig } from './validate-per-filter.js';
 import { retryPolicyOf } from './validate-resilience.js';
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
@@ -115,7 +115,7 @@ function virtualHost(raw: Raw, path: string, p: Problems, seenDomains: Map<strin
     name,
     domains,
     routes,
-    fault: perFilterFault(raw.typed_per_filter_config, path, p),
+    perFilter: perFilterConfig(raw.typed_per_filter_config, path, p),
     requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
     responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
   };
@@ -136,7 +136,7 @@ function route(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undef
     name: str(raw.name),
     match,
     action: action ?? { kind: 'direct_response', status: 500, body: '' },
-    fault: perFilterFault(raw.typed_per_filter_config, path, p),
+    perFilter: perFilterConfig(raw.typed_per_filter_config, path, p),
     requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
     responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
   };
@@ -264,9 +264,23 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     prefixRewrite,
     regexRewrite,
     hostRewrite: typeof raw.host_rewrite_literal === 'string' && raw.host_rewrite_literal ? raw.host_rewrite_literal : undefined,
+    upgrades: routeUpgrades(list(raw.upgrade_configs), join(path, 'upgrade_configs'), p),
     retry: has(raw, 'retry_policy') ? retryPolicyOf(obj(raw.retry_policy), join(path, 'retry_policy'), p) : vhRetry,
     clusterNotFoundStatus: notFound ?? 503,
   };
+}
+
+function routeUpgrades(raw: unknown[], path: string, p: Problems): Record<string, boolean> {
+  const out: Record<string, boolean> = Object.create(null);
+  raw.forEach((u, i) => {
+    const uo = obj(u);
+    const at = `${path}[${i}]`;
+    const type = str(uo.upgrade_type).toLowerCase();
+    if (!type) p.add(join(at, 'upgrade_type'), 'is required');
+    if (has(uo, 'connect_config') || type === 'connect') p.add(join(at, 'connect_config'), 'CONNECT is not supported');
+    out[type] = wrapped(uo.enabled, true);
+  });
+  return out;
 }
 
 function weightedClusters(raw: Raw, path: string, p: Problems): ClusterSpecifier {

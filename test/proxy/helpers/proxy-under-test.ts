@@ -54,3 +54,16 @@ export async function startProxyUnderTest(ads: TestAdsServer, o: ProxyUnderTestO
     throw err;
   }
 }
+
+/** A SotW proxy on whatever `ads` serves, ready once its first CDS and LDS are applied. */
+export async function startSotwProxy(ads: TestAdsServer): Promise<Proxy> {
+  const p = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload: testWorkload, adminPort: 0, xdsBackoff: { initialMs: 20, maxMs: 100 } });
+  try {
+    await p.start();
+    await p.whenReady(5000);
+    return p;
+  } catch (err) {
+    p.destroy();
+    throw err;
+  }
+}

@@ -1,29 +1,60 @@
-// envoy.filters.http.on_demand (VHDS only): a request whose host has no virtual host in a VHDS route
-// table waits while the proxy subscribes to `<route configuration name>/<host>`. Then it is routed,
-// or gets the usual 404 no-route reply if the host does not exist, or a retriable 503 if the control
-// plane did not answer in time (see ON_DEMAND_TIMEOUT_MS) or its answer was invalid.
-// The connection manager calls this where its virtual host lookup misses, which is where Envoy's
-// filter acts (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/on_demand_updates_filter).
-import { LocalReplyReason } from '../../errors.js';
-import type { RequestContext } from '../context.js';
-import { sendLocalReply } from '../headers.js';
-import type { RouteSlot } from '../route-store.js';
+// envoy.filters.http.on_demand (VHDS): a request whose host has no virtual host in a VHDS route
+// table waits while the proxy subscribes to `<route configuration name>/<host>`; then its route is
+// picked again and the chain goes on (the router answers 404 if the host does not exist), or it
+// gets a retriable 503 if the control plane did not answer in time or its answer was NACKed.
+// https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/on_demand_updates_filter
+import { ON_DEMAND_TYPE_URL } from '../../../api/envoy.js';
+import { has, join, obj } from '../../xds/validate-common.js';
+import { CONTINUE, STOP, type FilterStatus, type HttpFilter, type HttpFilterDeps, type HttpFilterType } from '../filter.js';
+import { sendLocalReply } from '../local-reply.js';
+import { ResponseFlag } from '../response-flags.js';
+import type { HttpStream } from '../stream.js';
 
-export function awaitVirtualHost(slot: RouteSlot, ctx: RequestContext, resume: () => void, noRoute: (body: string) => void): void {
-  const host = ctx.authority;
-  const notFound = `weft: no route for host "${host}"`;
-  if (!host || !slot.requestVirtualHost) return noRoute(notFound);
-  slot.requestVirtualHost(host).then((answer) => {
-    if (ctx.res.destroyed || ctx.res.headersSent) return; // the client gave up while waiting
-    switch (answer) {
-      case 'found':
-        return resume();
-      case 'missing':
-        return noRoute(notFound);
-      case 'timeout':
-        return sendLocalReply(ctx.res, 503, `weft: no answer from the control plane for host "${host}" (VHDS)`, LocalReplyReason.vhdsUnavailable);
-      case 'rejected':
-        return sendLocalReply(ctx.res, 503, `weft: the virtual host for "${host}" was rejected (NACKed)`, LocalReplyReason.vhdsUnavailable);
-    }
-  }, (err: Error) => ctx.res.destroy(err));
+export const onDemandFilterType: HttpFilterType<null> = {
+  typeUrl: ON_DEMAND_TYPE_URL,
+  parse(raw, path, p) {
+    // On-demand VHDS only; on-demand CDS (odcds) would need clusters discovered per request.
+    if (has(raw, 'odcds')) p.add(join(path, 'odcds'), 'on-demand cluster discovery is not supported');
+    return null;
+  },
+  parsePerRoute(raw, path, p) {
+    if (has(obj(raw), 'odcds')) p.add(join(path, 'odcds'), 'on-demand cluster discovery is not supported');
+    return null;
+  },
+  create: (name, _config, deps) => new OnDemandFilter(name, deps),
+};
+
+export class OnDemandFilter implements HttpFilter {
+  constructor(
+    readonly name: string,
+    private readonly deps: HttpFilterDeps,
+  ) {}
+
+  onRequest(stream: HttpStream): FilterStatus | Promise<FilterStatus> {
+    const slot = this.deps.routes;
+    const host = stream.authority;
+    if (stream.vhost || !host || !slot.requestVirtualHost || !slot.table?.config.vhds) return CONTINUE;
+    return slot.requestVirtualHost(host).then((answer): FilterStatus => {
+      if (stream.res.destroyed || stream.res.headersSent) return STOP; // the client gave up while waiting
+      switch (answer) {
+        case 'found':
+          this.deps.reselectRoute(stream);
+          return CONTINUE;
+        case 'missing':
+          return CONTINUE;
+        case 'timeout':
+        case 'rejected':
+          sendLocalReply(stream, {
+            status: 503,
+            flag: ResponseFlag.noRouteFound,
+            details: 'vhds_unavailable',
+            body:
+              answer === 'timeout'
+                ? `weft: no answer from the control plane for host "${host}" (VHDS)`
+                : `weft: the virtual host for "${host}" was rejected (NACKed)`,
+          });
+          return STOP;
+      }
+    });
+  }
 }

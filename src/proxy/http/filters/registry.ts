@@ -1,0 +1,11 @@
+// The HTTP filter types this proxy implements, by type URL, wired explicitly. The xDS edge parses
+// http_filters and typed_per_filter_config through these entries (anything else is a NACK unless
+// marked optional); the connection manager creates one instance of each for its chain.
+import type { HttpFilterType } from '../filter.js';
+import { faultFilterType } from './fault.js';
+import { onDemandFilterType } from './on-demand.js';
+import { routerFilterType } from './router.js';
+
+const types: readonly HttpFilterType<any>[] = [faultFilterType, onDemandFilterType, routerFilterType];
+
+export const httpFilterTypes: ReadonlyMap<string, HttpFilterType<unknown>> = new Map(types.map((t) => [t.typeUrl, t]));

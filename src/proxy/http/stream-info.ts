@@ -1,0 +1,70 @@
+// One record per request (Envoy's StreamInfo). The connection manager creates it; route selection,
+// the filters, the router and each upstream attempt fill it; it is finalized exactly once when the
+// stream ends, and that final record is what stats (and the access logs, metrics, traces and
+// outlier detection to come) read. Failures are typed here, not errno strings.
+import type { ResponseFlag } from './response-flags.js';
+
+/** Why an upstream attempt failed. */
+export type UpstreamFailure = 'connect' | 'timeout' | 'reset' | 'overflow' | 'protocol';
+
+export type StreamProtocol = 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
+
+export class StreamInfo {
+  /** Epoch ms when the request head was complete. */
+  readonly startTime = Date.now();
+  private readonly startedAt = performance.now();
+  protocol: StreamProtocol;
+  routeName = '';
+  virtualHostName = '';
+  clusterName = '';
+  /** "ip:port" of the host that served the last attempt. */
+  upstreamHost = '';
+  attempts = 0;
+  /** The status sent downstream (0: none was sent). */
+  responseCode = 0;
+  /** Short machine-readable reason for a local reply or failure (e.g. `upstream_connect_failure`). */
+  details = '';
+  readonly responseFlags: ResponseFlag[] = [];
+  /** The last upstream attempt's failure, if it failed. */
+  upstreamFailure: UpstreamFailure | undefined;
+  /** Request body bytes received from downstream, response body bytes sent to it. */
+  bytesReceived = 0;
+  bytesSent = 0;
+  /** ms since the start: first response byte from upstream, and the end of the stream. */
+  firstUpstreamByteMs: number | undefined;
+  durationMs: number | undefined;
+  private completed = false;
+
+  constructor(protocol: StreamProtocol) {
+    this.protocol = protocol;
+  }
+
+  addFlag(flag: ResponseFlag): void {
+    if (!this.responseFlags.includes(flag)) this.responseFlags.push(flag);
+  }
+
+  hasFlag(flag: ResponseFlag): boolean {
+    return this.responseFlags.includes(flag);
+  }
+
+  /** Envoy's %RESPONSE_FLAGS% form: codes joined by commas, `-` for none. */
+  get flagString(): string {
+    return this.responseFlags.length === 0 ? '-' : this.responseFlags.join(',');
+  }
+
+  markFirstUpstreamByte(): void {
+    this.firstUpstreamByteMs ??= performance.now() - this.startedAt;
+  }
+
+  get finalized(): boolean {
+    return this.completed;
+  }
+
+  /** Seal the record; returns false if it was already sealed (the stream ends once). */
+  finalize(): boolean {
+    if (this.completed) return false;
+    this.completed = true;
+    this.durationMs = performance.now() - this.startedAt;
+    return true;
+  }
+}

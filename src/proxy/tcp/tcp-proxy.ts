@@ -1,0 +1,199 @@
+// envoy.filters.network.tcp_proxy: the other terminal network filter, sibling of the HTTP
+// connection manager. Each downstream connection gets one upstream connection to a host of the
+// chosen cluster (weighted clusters pick per connection), bytes flow both ways with backpressure,
+// a FIN from either side is passed on (half-close both ways), and a connection idle in both
+// directions for idle_timeout is closed. Server-speaks-first protocols work: nothing here waits
+// for the client to talk first.
+import net from 'node:net';
+import { pickIndex } from '../upstream/load-balancer.js';
+import type { ClusterManager, ClusterRuntime } from '../upstream/cluster-manager.js';
+import type { UpstreamHost } from '../upstream/host.js';
+import type { TcpProxy } from '../xds/model.js';
+
+export interface TcpProxyStats {
+  downstream_cx_total: number;
+  downstream_cx_active: number;
+  /** No cluster, or no healthy host in it. */
+  downstream_cx_no_route: number;
+  upstream_cx_connect_fail: number;
+  upstream_cx_overflow: number;
+  idle_timeout: number;
+  downstream_cx_rx_bytes_total: number;
+  downstream_cx_tx_bytes_total: number;
+}
+
+function newStats(): TcpProxyStats {
+  return {
+    downstream_cx_total: 0,
+    downstream_cx_active: 0,
+    downstream_cx_no_route: 0,
+    upstream_cx_connect_fail: 0,
+    upstream_cx_overflow: 0,
+    idle_timeout: 0,
+    downstream_cx_rx_bytes_total: 0,
+    downstream_cx_tx_bytes_total: 0,
+  };
+}
+
+export interface TcpProxyDeps {
+  clusters: ClusterManager;
+  random: () => number;
+  /** Counters by stat_prefix. */
+  stats: Map<string, TcpProxyStats>;
+}
+
+export class TcpProxyRuntime {
+  readonly config: TcpProxy;
+  readonly stats: TcpProxyStats;
+  private readonly cumulative: number[] = [];
+  private readonly sessions = new Set<TcpSession>();
+
+  constructor(
+    config: TcpProxy,
+    private readonly deps: TcpProxyDeps,
+  ) {
+    this.config = config;
+    let stats = deps.stats.get(config.statPrefix);
+    if (!stats) {
+      stats = newStats();
+      deps.stats.set(config.statPrefix, stats);
+    }
+    this.stats = stats;
+    if (config.cluster.kind === 'weighted') {
+      let sum = 0;
+      for (const c of config.cluster.clusters) this.cumulative.push((sum += c.weight));
+    }
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  pickClusterName(): string {
+    const c = this.config.cluster;
+    if (c.kind === 'cluster') return c.name;
+    return c.clusters[pickIndex(this.cumulative, this.deps.random() * c.totalWeight)].name;
+  }
+
+  /** Take over an accepted connection; `head` holds bytes a listener filter already read. */
+  onConnection(socket: net.Socket, head?: Buffer): void {
+    this.stats.downstream_cx_total++;
+    this.stats.downstream_cx_active++;
+    const session = new TcpSession(this, this.deps.clusters, socket, head);
+    this.sessions.add(session);
+    session.start();
+  }
+
+  forget(s: TcpSession): void {
+    if (this.sessions.delete(s)) this.stats.downstream_cx_active--;
+  }
+
+  /** Close every connection (the chain was removed and its drain time is over). */
+  destroy(): void {
+    for (const s of [...this.sessions]) s.close();
+  }
+}
+
+class TcpSession {
+  private upstream: net.Socket | undefined;
+  private host: UpstreamHost | undefined;
+  private cluster: ClusterRuntime | undefined;
+  private attempts = 0;
+  private closed = false;
+  private counted = false;
+
+  constructor(
+    private readonly proxy: TcpProxyRuntime,
+    private readonly clusters: ClusterManager,
+    private readonly downstream: net.Socket,
+    private pending: Buffer | undefined,
+  ) {}
+
+  start(): void {
+    const down = this.downstream;
+    // Until the upstream is connected, hold what the client sends.
+    down.pause();
+    down.on('error', () => this.close());
+    down.on('close', () => this.close());
+    this.connect();
+  }
+
+  private connect(): void {
+    const proxy = this.proxy;
+    const name = proxy.pickClusterName();
+    const cluster = this.clusters.get(name);
+    const host = cluster?.pick(this.host);
+    if (!cluster || !host) {
+      proxy.stats.downstream_cx_no_route++;
+      return this.close();
+    }
+    if (!cluster.resources.canOpenConnection()) {
+      proxy.stats.upstream_cx_overflow++;
+      return this.close();
+    }
+    this.attempts++;
+    this.host = host;
+    const up = net.connect({ host: host.ip, port: host.port, allowHalfOpen: true, noDelay: true });
+    this.upstream = up;
+    const timeoutMs = cluster.config.connectTimeoutMs;
+    const timer = timeoutMs > 0 ? setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), timeoutMs) : undefined;
+    up.once('connect', () => {
+      clearTimeout(timer);
+      if (this.closed) return up.destroy();
+      cluster.resources.connectionOpened();
+      host.onRequestStart();
+      this.cluster = cluster;
+      this.counted = true;
+      this.relay(up);
+    });
+    up.once('error', () => {
+      clearTimeout(timer);
+      if (this.upstream !== up || this.closed) return;
+      if (!this.counted) {
+        proxy.stats.upstream_cx_connect_fail++;
+        cluster.stats.upstream_cx_connect_fail++;
+        host.connectFailures++;
+        this.upstream = undefined;
+        if (this.attempts < proxy.config.maxConnectAttempts) return this.connect();
+      }
+      this.close();
+    });
+  }
+
+  private relay(up: net.Socket): void {
+    const down = this.downstream;
+    if (this.pending) up.write(this.pending);
+    this.pending = undefined;
+    // pipe(): backpressure both ways, and each side's FIN ends the other's writing side.
+    down.pipe(up);
+    up.pipe(down);
+    up.on('close', () => this.close());
+    const idle = this.proxy.config.idleTimeoutMs;
+    if (idle > 0) {
+      // A socket's timeout counts its own reads and writes, so data in either direction keeps both alive.
+      const onIdle = () => {
+        this.proxy.stats.idle_timeout++;
+        this.close();
+      };
+      down.setTimeout(idle, onIdle);
+      up.setTimeout(idle, onIdle);
+    }
+    down.resume();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const down = this.downstream;
+    const up = this.upstream;
+    this.proxy.stats.downstream_cx_rx_bytes_total += down.bytesRead;
+    this.proxy.stats.downstream_cx_tx_bytes_total += down.bytesWritten;
+    down.destroy();
+    up?.destroy();
+    if (this.counted) {
+      this.host!.onRequestEnd();
+      this.cluster!.resources.connectionClosed();
+    }
+    this.proxy.forget(this);
+  }
+}
