@@ -176,7 +176,7 @@ function readConnectionPool(f: Fields): ConnectionPoolSettings | undefined {
     http.oneOf('h2UpgradePolicy', ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']);
     http.bool('useClientProtocol');
     if (http.int('maxConcurrentStreams', { min: 0, max: INT32 }) !== undefined) {
-      http.issues.add('WEFT_E_UNSUPPORTED', http.at('maxConcurrentStreams'), 'an HTTP/2 setting; upstreams are HTTP/1.1 until HTTP/2 lands');
+      http.issues.add('WEFT_E_UNSUPPORTED', http.at('maxConcurrentStreams'), 'an HTTP/2 setting; the control plane emits HTTP/1.1 clusters until h2UpgradePolicy is translated');
     }
     out.http = h;
   }
