@@ -3,15 +3,18 @@
 // opening one (as Envoy does), and every counter back at zero once the exchanges end.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Http1Pool, PENDING_OVERFLOW, type ExchangeHandler } from '../../src/proxy/http1/client.js';
+import { Http1Pool, PENDING_OVERFLOW } from '../../src/proxy/http1/client.js';
+import { Http2Pool } from '../../src/proxy/http2/client.js';
+import type { ExchangeHandler, UpstreamPool } from '../../src/proxy/upstream/pool.js';
 import { ClusterResources, type OverflowStats } from '../../src/proxy/upstream/circuit-breaker.js';
 import { defaultCircuitBreakers } from '../../src/proxy/xds/validate-resilience.js';
 
 type Result = { status: number } | { error: string };
 
-function send(pool: Http1Pool): Promise<Result> {
+function send(pool: UpstreamPool): Promise<Result> {
   return new Promise((resolve) => {
     const handler: ExchangeHandler = {
       onResponse: (status) => resolve({ status }),
@@ -89,5 +92,27 @@ describe('pools under circuit-breaker resources', () => {
     for (let i = 0; i < 6; i++) assert.deepEqual(await send(p), { status: 200 });
     assert.equal(sockets.size, 2);
     p.destroy();
+  });
+
+  it('HTTP/2: a request waiting for stream room holds a pending slot; one with room does not', async () => {
+    const h2 = http2.createServer((_req, res) => {
+      res.writeHead(200);
+      res.end();
+    });
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    const h2port = (h2.address() as AddressInfo).port;
+    const s = stats();
+    const res = new ClusterResources({ ...defaultCircuitBreakers, maxPendingRequests: 1 }, s);
+    const p = new Http2Pool({ ip: '127.0.0.1', port: h2port, authority: `127.0.0.1:${h2port}`, maxConnections: 1, connectTimeoutMs: 1000, idleTimeoutMs: 30_000, resources: res });
+    try {
+      assert.deepEqual(await Promise.all([send(p), send(p)]), [{ status: 200 }, { error: PENDING_OVERFLOW }], 'the second waits behind the connecting session: overflow');
+      const many = await Promise.all(Array.from({ length: 5 }, () => send(p)));
+      assert.deepEqual(many, Array(5).fill({ status: 200 }), 'with a session up, streams do not wait');
+      assert.equal(s.upstream_rq_pending_overflow, 1);
+      assert.equal(res.pending.count, 0);
+    } finally {
+      p.destroy();
+      await new Promise<void>((r) => h2.close(() => r()));
+    }
   });
 });

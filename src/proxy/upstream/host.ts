@@ -47,7 +47,7 @@ export class UpstreamHost {
   /** The HTTP/1.1 pool; an HTTP/2 pool is made the first time a request needs one. */
   readonly pool: Http1Pool;
   private h2: Http2Pool | undefined;
-  private readonly settings: PoolSettings;
+  private readonly settings: HostOptions;
   /** Requests in flight (least-request balancing reads this). */
   active = 0;
   total = 0;
@@ -93,6 +93,7 @@ export class UpstreamHost {
       maxConnections: this.settings.h2MaxConnections,
       connectTimeoutMs: this.settings.connectTimeoutMs,
       idleTimeoutMs: this.settings.idleTimeoutMs,
+      resources: this.settings.resources,
     });
     return this.h2;
   }
