@@ -221,6 +221,9 @@ async function runStep(opts: ControlplaneOptions, proxies: number, protocol: Xds
       String(DEBOUNCE_MS),
       '--endpoint-grace-ms',
       String(GRACE_MS),
+      // Every simulated proxy connects from 127.0.0.1: one peer host, many registrations.
+      '--max-registrations-per-peer',
+      '0',
     ],
     { logFile: path.join(dir, 'control-plane.log') },
   );

@@ -183,6 +183,7 @@ export interface NodeWire {
   cluster: string;
   metadata?: StructWire | null;
   user_agent_name?: string;
+  locality?: { region?: string; zone?: string; sub_zone?: string } | null;
 }
 
 export interface DiscoveryRequestWire {

@@ -8,8 +8,11 @@ interface Flags {
   monitorAddress: string;
   debounceMs: string;
   endpointGraceMs: string;
+  startupGraceMs: string;
   domain: string;
   pushConcurrency: string;
+  maxRegistrations: string;
+  maxRegistrationsPerPeer: string;
 }
 
 export async function runControlPlane(flags: Flags): Promise<void> {
@@ -32,8 +35,13 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     monitorAddress: flags.monitorAddress,
     debounceMs: num('debounce-ms', flags.debounceMs),
     endpointGraceMs: num('endpoint-grace-ms', flags.endpointGraceMs),
+    startupGraceMs: num('startup-grace-ms', flags.startupGraceMs),
     domain: flags.domain,
     maxConcurrentPushes: Math.max(1, Math.floor(num('push-concurrency', flags.pushConcurrency))),
+    registryLimits: {
+      maxRegistrations: Math.floor(num('max-registrations', flags.maxRegistrations)),
+      maxPerPeer: Math.floor(num('max-registrations-per-peer', flags.maxRegistrationsPerPeer)),
+    },
     log,
   });
   try {

@@ -12,8 +12,11 @@ program
   .option('--monitor-address <host:port>', 'status/metrics listen address (/ready, /debug/syncz)', '127.0.0.1:15014')
   .option('--debounce-ms <ms>', 'quiet time before a push', '100')
   .option('--endpoint-grace-ms <ms>', 'how long an endpoint outlives its ADS stream', '3000')
+  .option('--startup-grace-ms <ms>', 'after a start, how long reconnecting proxies keep their config while the registry refills (0: none)', '8000')
   .option('--domain <suffix>', 'cluster DNS suffix', 'cluster.local')
   .option('--push-concurrency <n>', 'proxies pushed to at once; the rest wait their turn', '100')
+  .option('--max-registrations <n>', 'node ids registered at once, in all (0: no limit)', '10000')
+  .option('--max-registrations-per-peer <n>', 'node ids registered at once from one peer host (0: no limit)', '1000')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -31,6 +34,7 @@ program
   .option('--inbound-port <port>', 'inbound listener port', '15006')
   .option('--admin-port <port>', 'admin port (/ready, /config_dump, /clusters)', '15000')
   .option('--protocol <protocol>', 'application protocol of the service port', 'HTTP')
+  .option('--locality <region/zone/subzone>', "the workload's locality (sent as the xDS node's locality; locality load balancing)")
   .option('--id <id>', 'xDS node id (default: derived)')
   .option('--xds-protocol <protocol>', 'delta (incremental xDS; virtual hosts on demand over VHDS) or sotw (state of the world)', 'delta')
   .option('--max-downstream-connections <n>', 'overload manager: downstream connections across all listeners; more are closed at once', '20000')

@@ -22,6 +22,7 @@ export interface ProxyFlags {
   protocol?: string;
   id?: string;
   xdsProtocol?: string;
+  locality?: string;
   maxDownstreamConnections?: string;
   maxActiveRequests?: string;
 }
@@ -91,6 +92,8 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
   if (f.id !== undefined && f.id.trim() === '') bad('id', 'must not be empty');
   const xdsProtocol = (f.xdsProtocol ?? 'delta') as XdsProtocol;
   if (!XDS_PROTOCOLS.includes(xdsProtocol)) bad('xds-protocol', `must be one of ${XDS_PROTOCOLS.join(', ')}, got ${JSON.stringify(f.xdsProtocol)}`);
+  const locality = f.locality ?? '';
+  if (locality && (locality.split('/').length > 3 || locality.startsWith('/'))) bad('locality', `expected region[/zone[/subzone]], got ${JSON.stringify(locality)}`);
   const count = (flag: string, v: string | undefined, dflt: number): number => {
     if (v === undefined) return dflt;
     if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10_000_000) bad(flag, `must be a whole number 1..10000000, got ${JSON.stringify(v)}`);
@@ -107,7 +110,7 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
       adminPort,
       maxDownstreamConnections,
       maxActiveRequests,
-      workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id },
+      workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id, ...(locality ? { locality } : {}) },
     },
   };
 }

@@ -17,6 +17,9 @@ export const ConfigErrorCodes = {
   WEFT_E_CONFLICT: 'two fields that exclude each other are both set, or neither of two alternatives is',
   WEFT_E_DUPLICATE_VALUE: 'a value that must be unique within the resource is repeated (subset name, port, host)',
   WEFT_E_DUPLICATE_RESOURCE: 'the same Kind/namespace/name is defined twice; the first definition wins',
+  WEFT_E_FILE_TOO_LARGE: 'a config file is larger than the limit on file size; it is not read (its last good version, if any, keeps serving)',
+  WEFT_E_DOCUMENT_TOO_LARGE: 'one YAML document of a file is larger than the limit on document size; that document is ignored',
+  WEFT_E_PARSE_LIMIT: 'parsing a file ran out of the memory its parser may use, or the parser failed; the file is treated as unreadable',
   WEFT_E_UNSUPPORTED: 'valid Istio configuration that Weft does not implement yet',
 } as const;
 

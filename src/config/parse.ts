@@ -1,7 +1,7 @@
 // YAML text → typed, validated mesh resources. The one entry point for both `weft analyze` and the
 // config stores, so a file means the same thing everywhere. Every problem is collected with its
 // document, line and field path; a bad document never hides problems in the others.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { ConfigError, MeshResource, Origin, ParseResult, SkippedResource } from './types.js';
 import { formatPath, Issues, type Path } from './validate/issues.js';
@@ -11,7 +11,18 @@ import { validateResource } from './validate/resource.js';
 /** ConfigError.document for problems that concern a whole file (unreadable, duplicate across files). */
 export const WHOLE_FILE = -1;
 
-export function parseConfigText(text: string, file: string): ParseResult {
+/** Size bounds on config input. Parsing YAML costs tens of times its size in memory, so a file past
+ * these is an error for that file, never a risk to the process. Kubernetes caps an object near
+ * 1.5 MiB (etcd's request limit); a document of Istio config is rarely over a few KiB. */
+export interface ConfigLimits {
+  maxFileBytes: number;
+  maxDocumentBytes: number;
+}
+export const DEFAULT_CONFIG_LIMITS: ConfigLimits = { maxFileBytes: 8 * 1024 * 1024, maxDocumentBytes: 2 * 1024 * 1024 };
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MiB`;
+
+export function parseConfigText(text: string, file: string, limits: Pick<ConfigLimits, 'maxDocumentBytes'> = DEFAULT_CONFIG_LIMITS): ParseResult {
   const lineCounter = new LineCounter();
   const errors: ConfigError[] = [];
   const resources: MeshResource[] = [];
@@ -23,6 +34,18 @@ export function parseConfigText(text: string, file: string): ParseResult {
   if (!Array.isArray(docs)) return { ok: true, resources, skipped }; // empty stream
 
   docs.forEach((doc, document) => {
+    const [start, , end] = doc.range;
+    if (end - start > limits.maxDocumentBytes) {
+      errors.push({
+        code: 'WEFT_E_DOCUMENT_TOO_LARGE',
+        file,
+        document,
+        line: lineCounter.linePos(start).line,
+        path: '',
+        message: `document of ${mib(end - start)} is larger than the limit of ${mib(limits.maxDocumentBytes)}; it is ignored`,
+      });
+      return;
+    }
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         errors.push({ code: 'WEFT_E_YAML_SYNTAX', file, document, line: e.linePos?.[0]?.line, path: '', message: yamlMessage(e.message) });
@@ -94,14 +117,46 @@ export function parseConfigText(text: string, file: string): ParseResult {
   return errors.length === 0 ? { ok: true, resources, skipped } : { ok: false, errors, resources, skipped };
 }
 
-export async function parseConfigFile(path: string): Promise<ParseResult> {
-  let text: string;
+export async function parseConfigFile(path: string, limits: ConfigLimits = DEFAULT_CONFIG_LIMITS): Promise<ParseResult> {
+  const read = await readConfigFile(path, limits.maxFileBytes);
+  if (read.kind === 'error') return { ok: false, errors: [read.error], resources: [], skipped: [] };
+  return parseConfigText(read.text, path, limits);
+}
+
+export type ConfigRead = { kind: 'text'; text: string } | { kind: 'error'; error: ConfigError; cause?: NodeJS.ErrnoException };
+
+/** Reads a config file, refusing one larger than maxBytes before reading it (and never reading more
+ * than maxBytes + 1, should it grow meanwhile). */
+export async function readConfigFile(path: string, maxBytes: number): Promise<ConfigRead> {
+  let handle;
   try {
-    text = await readFile(path, 'utf8');
+    handle = await open(path, 'r');
+    const { size } = await handle.stat();
+    if (size > maxBytes) return { kind: 'error', error: tooLarge(path, size, maxBytes) };
+    const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length) return { kind: 'error', error: tooLarge(path, n, maxBytes) };
+    }
+    return { kind: 'text', text: buf.toString('utf8', 0, n) };
   } catch (e) {
-    return { ok: false, errors: [readError(path, e)], resources: [], skipped: [] };
+    return { kind: 'error', error: readError(path, e), cause: e as NodeJS.ErrnoException };
+  } finally {
+    await handle?.close();
   }
-  return parseConfigText(text, path);
+}
+
+function tooLarge(file: string, size: number, maxBytes: number): ConfigError {
+  return {
+    code: 'WEFT_E_FILE_TOO_LARGE',
+    file,
+    document: WHOLE_FILE,
+    path: '',
+    message: `${mib(size)} is larger than the limit of ${mib(maxBytes)} per config file; it is not read`,
+  };
 }
 
 export function readError(file: string, e: unknown): ConfigError {

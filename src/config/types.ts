@@ -141,9 +141,30 @@ export type VirtualService = ResourceBase<'VirtualService', VirtualServiceSpec>;
 
 export type SimpleLB = 'UNSPECIFIED' | 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH';
 
+/** ConsistentHashLB: exactly one hash key, and ring hash (default) or Maglev. */
+export interface ConsistentHashLB {
+  key:
+    | { kind: 'header'; name: string }
+    | { kind: 'cookie'; name: string; path?: string; ttlMs?: number }
+    | { kind: 'sourceIp' }
+    | { kind: 'queryParameter'; name: string };
+  table: { kind: 'ringHash'; minimumRingSize?: number } | { kind: 'maglev'; tableSize?: number };
+}
+
+export interface LocalityLbSetting {
+  /** false turns locality load balancing off for this rule. */
+  enabled?: boolean;
+  distribute?: Array<{ from: string; to: Record<string, number> }>;
+  failover?: Array<{ from: string; to: string }>;
+  failoverPriority?: string[];
+}
+
 export interface LoadBalancerSettings {
   simple?: SimpleLB;
-  consistentHash?: Record<string, unknown>;
+  consistentHash?: ConsistentHashLB;
+  localityLbSetting?: LocalityLbSetting;
+  /** warmupDurationSecs, or warmup.duration (with its minimumPercent and aggression). */
+  warmup?: { durationMs: number; minimumPercent?: number; aggression?: number };
 }
 
 export type TLSMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';

@@ -35,6 +35,8 @@ export interface ProxyOptions {
   maxActiveRequestsPerListener?: number;
   /** Randomness for weighted routing, load balancing, faults and jitter (tests seed it). */
   random?: () => number;
+  /** Clock (ms) for load-balancer slow start; tests drive it. Default Date.now. */
+  now?: () => number;
   xdsBackoff?: { initialMs?: number; maxMs?: number };
   log?: (msg: string) => void;
   /** Called after POST /quitquitquit finished a graceful close (the CLI exits here). */
@@ -62,7 +64,7 @@ export class Proxy {
     const random = o.random ?? Math.random;
     const log = o.log ?? (() => {});
     this.node = o.node ?? buildNode(o.workload!);
-    this.clusters = new ClusterManager({ random, log });
+    this.clusters = new ClusterManager({ random, log, now: o.now });
     const protocol = o.xdsProtocol ?? 'delta';
     this.onDemand = new VhdsOnDemand({ subscribe: (names) => this.ads.subscribe('virtualHost', names), timeoutMs: o.onDemandTimeoutMs });
     this.routes = new RouteStore({ onDemand: (routeConfig, host) => this.onDemand.request(routeConfig, host) });

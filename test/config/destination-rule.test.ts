@@ -29,9 +29,9 @@ describe('DestinationRule: valid specs', () => {
       want: (d) => assert.equal(d.spec.trafficPolicy?.loadBalancer?.simple, 'LEAST_REQUEST'),
     },
     {
-      name: 'consistentHash kept as given',
-      spec: dr({ trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: 'x-user' } } } }),
-      want: (d) => assert.deepEqual(d.spec.trafficPolicy?.loadBalancer?.consistentHash, { httpHeaderName: 'x-user' }),
+      name: 'consistentHash by header (ring hash by default)',
+      spec: dr({ trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: 'X-User' } } } }),
+      want: (d) => assert.deepEqual(d.spec.trafficPolicy?.loadBalancer?.consistentHash, { key: { kind: 'header', name: 'x-user' }, table: { kind: 'ringHash' } }),
     },
     {
       name: 'connection pool and outlier detection durations in ms',

@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePorts, httpGetJson, spawnWeft, stopAll, waitFor, type Proc } from '../helpers/processes.js';
+import { freePorts, httpGetJson, spawnWeft, stopTestbed, waitFor, type Proc } from '../helpers/processes.js';
 
 interface TypeStatus { sent: string | null; acked: string | null; nack: { message: string } | null }
 interface Syncz { proxies: { id: string; service: string; types: Record<string, TypeStatus> }[] }
@@ -122,12 +122,7 @@ before(async () => {
   }, 10_000, procs);
 });
 
-after(async () => {
-  agent.destroy();
-  await stopAll(procs);
-  await Promise.all(apps.map((a) => new Promise((r) => a.close(r))));
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => stopTestbed({ agent, procs, apps, dir }));
 
 test('an 80/20 split lands within ±3 points over 2,000 requests', async () => {
   const counts = await load(2000);

@@ -1,5 +1,6 @@
 // Spawning real `weft` processes for end-to-end tests, with cleanup by PID even when a test fails.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -51,6 +52,14 @@ export function spawnWeft(name: string, args: string[]): Proc {
 
 export async function stopAll(procs: Proc[]): Promise<void> {
   await Promise.all(procs.map((p) => p.stop()));
+}
+
+/** An end-to-end test's teardown: its client agent, its processes, its app servers, its config dir. */
+export async function stopTestbed(t: { agent: { destroy(): void }; procs: Proc[]; apps: { close(cb: () => void): unknown }[]; dir: string }): Promise<void> {
+  t.agent.destroy();
+  await stopAll(t.procs);
+  await Promise.all(t.apps.map((a) => new Promise<void>((r) => a.close(() => r()))));
+  fs.rmSync(t.dir, { recursive: true, force: true });
 }
 
 /** Ports that were free a moment ago (bound to :0 and released). */

@@ -65,6 +65,24 @@ test('snapshot: versions separate config, services and endpoints', () => {
   assert.notEqual(a.versions.endpoints, b.versions.endpoints);
 });
 
+test('a VirtualService edit inside a field named origin changes the routes version; moving the rule does not', () => {
+  const vs = (value: string, file = 'vs.yaml', pad = '') => configFrom(yaml(file, `${pad}apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match:
+    - headers:
+        origin: { exact: "${value}" }
+    route:
+    - destination: { host: reviews }
+`));
+  const a = snapshot(vs('https://a.example'), []).versions.virtualServices;
+  assert.notEqual(snapshot(vs('https://b.example'), []).versions.virtualServices, a, 'an origin header match is part of the route');
+  assert.equal(snapshot(vs('https://a.example', 'other.yaml', '# moved\n\n'), []).versions.virtualServices, a, 'where the rule is written is not');
+});
+
 const node = (metadata: Record<string, any>, id = 'sidecar~127.0.0.9~x.default~default.svc.cluster.local') => ({ id, cluster: 'x', metadata: toStruct(metadata) });
 
 const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: object; error?: RegExp }> = [
@@ -76,7 +94,23 @@ const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: obj
   { name: 'defaults (an Envoy or gRPC client without Weft metadata)', metadata: {}, want: { service: 'x', namespace: 'default', address: '127.0.0.1', ports: [], outboundPort: 15001 } },
   { name: 'bad port', metadata: { WEFT_PORTS: [{ service_port: 70000 }] }, error: /WEFT_PORTS\[0\]\.service_port: expected a port 1\.\.65535, got 70000/ },
   { name: 'labels must be strings', metadata: { LABELS: { version: 2 } }, error: /LABELS\.version: expected a string/ },
+  // Issue 8 item 4: what one node claims must not be able to break every sidecar's EDS or name another service.
+  { name: 'every INSTANCE_IPS entry is an IP', metadata: { INSTANCE_IPS: '127.0.0.9,db.internal' }, error: /INSTANCE_IPS\[1\]: "db\.internal" is not an IP address/ },
+  { name: 'no multicast endpoint', metadata: { INSTANCE_IPS: '239.1.1.1' }, error: /INSTANCE_IPS\[0\].*multicast/ },
+  { name: 'service is one DNS label', metadata: { WEFT_SERVICE: 'ratings.prod' }, error: /WEFT_SERVICE: "ratings\.prod" is not a DNS label/ },
+  { name: 'namespace is one DNS label', metadata: { NAMESPACE: 'Kube System' }, error: /NAMESPACE: .* is not a DNS label/ },
+  { name: 'label keys', metadata: { LABELS: { 'bad key': 'x' } }, error: /LABELS: "bad key" is not a label key/ },
+  { name: 'label count', metadata: { LABELS: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }, error: /65 labels, more than the limit of 64/ },
+  { name: 'protocol', metadata: { WEFT_PORTS: [{ service_port: 80, protocol: 'QUIC' }] }, error: /WEFT_PORTS\[0\]\.protocol: expected one of/ },
+  { name: 'a service port once', metadata: { WEFT_PORTS: [{ service_port: 80 }, { service_port: 80 }] }, error: /WEFT_PORTS\[1\]\.service_port: 80 is listed twice/ },
+  { name: 'metadata depth', metadata: { DEEP: JSON.parse('['.repeat(40) + ']'.repeat(40)) }, error: /node\.metadata: nested deeper than 16 levels/ },
 ];
+test("node metadata: an Envoy with Istio's cluster convention (<service>.<namespace>) and no Weft metadata", () => {
+  const r = parseProxyNode({ id: 'sidecar~10.0.0.7~productpage-1.shop~shop.svc.cluster.local', cluster: 'productpage.shop', metadata: toStruct({ INSTANCE_IPS: '10.0.0.7' }) });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual([r.node.service, r.node.namespace, r.node.address], ['productpage', 'shop', '10.0.0.7']);
+});
+
 for (const c of nodeCases)
   test(`node metadata: ${c.name}`, () => {
     const r = parseProxyNode(node(c.metadata));

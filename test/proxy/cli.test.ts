@@ -20,6 +20,7 @@ describe('weft proxy flags', () => {
     { name: 'bad address', flags: { ...base, address: 'my-host' }, error: /^--address: must be an IP address/ },
     { name: 'bad protocol', flags: { ...base, protocol: 'SMTP' }, error: /^--protocol: must be one of/ },
     { name: 'port clash', flags: { ...base, outboundPort: '15000', adminPort: '15000' }, error: /^--admin-port: 15000 is also --outbound-port/ },
+    { name: 'bad locality', flags: { ...base, locality: 'a/b/c/d' }, error: /^--locality: expected region\[\/zone\[\/subzone\]\]/ },
     { name: 'unknown xDS protocol', flags: { ...base, xdsProtocol: 'incremental' }, error: /^--xds-protocol: must be one of delta, sotw, got "incremental" \[WEFT_E_BAD_FLAG\]$/ },
   ];
   for (const c of bad) {
@@ -73,6 +74,10 @@ describe('weft proxy flags', () => {
       WEFT_INBOUND_PORT: 15006,
       WEFT_CAPTURE: 'explicit',
     });
+    assert.equal(node.locality, undefined, 'no locality unless given');
+    const located = parseProxyFlags({ ...base, locality: 'us-east/us-east-1a' });
+    assert.ok(located.ok);
+    if (located.ok) assert.deepEqual(buildNode(located.value.workload).locality, { region: 'us-east', zone: 'us-east-1a', sub_zone: '' });
     const noVersion = buildNode({ ...r.value.workload, labels: {}, id: 'custom-id' });
     assert.equal(noVersion.id, 'custom-id');
     assert.equal(fromStruct(noVersion.metadata).WORKLOAD_NAME, 'reviews-v0');

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLoadBalancer, pickIndex } from '../../src/proxy/upstream/load-balancer.js';
+import { lcg } from './helpers/random.js';
 
 interface H {
   name: string;
@@ -13,10 +14,6 @@ const hosts = (...spec: [string, number?, number?][]): H[] => spec.map(([name, w
 function seq(values: number[]): () => number {
   let i = 0;
   return () => values[i++ % values.length];
-}
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 }
 function tally(pick: () => H | undefined, n: number): Record<string, number> {
   const out: Record<string, number> = {};

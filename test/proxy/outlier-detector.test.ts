@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OutlierDetector, type UpstreamResult } from '../../src/proxy/upstream/outlier-detector.js';
-import { panicAware } from '../../src/proxy/upstream/panic.js';
 import type { OutlierDetection } from '../../src/proxy/xds/model.js';
 
 const base: OutlierDetection = {
@@ -120,14 +119,5 @@ describe('outlier detector', () => {
     d.setHosts(['b']);
     assert.equal(d.stats.ejections_active, 0);
     assert.equal(d.isEjected('a'), false);
-  });
-});
-
-describe('panic threshold', () => {
-  const hosts = [1, 2, 3, 4];
-  it('balances over usable hosts while enough are usable, over all below the threshold', () => {
-    assert.deepEqual(panicAware(hosts, (h) => h !== 1, 50), [2, 3, 4]);
-    assert.deepEqual(panicAware(hosts, (h) => h === 1, 50), [1, 2, 3, 4], '25 % < 50 %: panic');
-    assert.deepEqual(panicAware(hosts, (h) => h === 1, 0), [1], '0 disables panic');
   });
 });

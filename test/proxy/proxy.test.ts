@@ -239,11 +239,11 @@ describe('proxy driven over ADS', () => {
   });
 
   it('NACKs an invalid update with every error, keeps the old config', async () => {
-    const bad = [edsCluster(V1), edsCluster(V2, { lb_policy: 'MAGLEV' }), { ...(edsCluster(EMPTY) as object), type: 'ORIGINAL_DST' }];
+    const bad = [edsCluster(V1), edsCluster(V2, { lb_policy: 'CLUSTER_PROVIDED' }), { ...(edsCluster(EMPTY) as object), type: 'ORIGINAL_DST' }];
     const nack = await ads.setAndWait('cluster', 'c-bad', bad);
     assert.equal(nack.version_info, 'c1', 'NACK carries the last ACKed version');
     assert.equal(nack.error_detail?.code, 3);
-    assert.match(nack.error_detail!.message, new RegExp(`cluster ${V2.replace(/[|.]/g, '\\$&')}: lb_policy: MAGLEV is not supported`));
+    assert.match(nack.error_detail!.message, new RegExp(`cluster ${V2.replace(/[|.]/g, '\\$&')}: lb_policy: CLUSTER_PROVIDED is not supported`));
     assert.match(nack.error_detail!.message, /type: ORIGINAL_DST is not supported/);
     // Old clusters still serve.
     const r = await request(out, { host: 'ratings' });
@@ -252,7 +252,7 @@ describe('proxy driven over ADS', () => {
     const dump = JSON.parse((await request(proxy.adminPort, { path: '/config_dump' })).body);
     assert.equal(dump.configs[1].version_info, 'c1');
     assert.equal(dump.xds.last_nack.version, 'c-bad');
-    assert.match(dump.xds.last_nack.message, /MAGLEV/);
+    assert.match(dump.xds.last_nack.message, /CLUSTER_PROVIDED/);
   });
 
   it('NACKs a listener with an unknown filter, naming the field path', async () => {

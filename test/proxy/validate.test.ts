@@ -39,7 +39,7 @@ interface BadCase {
 const bad: BadCase[] = [
   { name: 'cluster without name', type: 'cluster', input: { type: 'EDS' }, error: /^cluster \(unnamed\): name: is required$/ },
   { name: 'unsupported cluster type', type: 'cluster', input: eds({ type: 'ORIGINAL_DST' }), error: /^cluster c: type: ORIGINAL_DST is not supported/ },
-  { name: 'unsupported lb policy', type: 'cluster', input: eds({ lb_policy: 'RING_HASH' }), error: /^cluster c: lb_policy: RING_HASH is not supported/ },
+  { name: 'unsupported lb policy', type: 'cluster', input: eds({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' }), error: /^cluster c: lb_policy: LOAD_BALANCING_POLICY_CONFIG is not supported/ },
   {
     name: 'transport socket (mTLS later)',
     type: 'cluster',
@@ -213,13 +213,13 @@ describe('xDS validation rejects with field paths', () => {
   }
 
   it('collects every error of a resource, not just the first', () => {
-    const v = roundTrip('cluster', { name: 'c', type: 'ORIGINAL_DST', lb_policy: 'MAGLEV', transport_socket: { name: 'tls' } });
+    const v = roundTrip('cluster', { name: 'c', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', transport_socket: { name: 'tls' } });
     assert.equal(v.valid, false);
     if (!v.valid) assert.equal(v.errors.length, 3, v.errors.join('\n'));
   });
 
   it('reports every bad resource of a response, and none is applied', () => {
-    const anys = [packAny(TypeUrl.cluster, eds()), packAny(TypeUrl.cluster, eds({ name: 'd', lb_policy: 'MAGLEV' })), packAny(TypeUrl.cluster, eds())];
+    const anys = [packAny(TypeUrl.cluster, eds()), packAny(TypeUrl.cluster, eds({ name: 'd', lb_policy: 'CLUSTER_PROVIDED' })), packAny(TypeUrl.cluster, eds())];
     const d = decodeResources('cluster', anys);
     assert.equal(d.valid, false);
     if (!d.valid) {

@@ -6,7 +6,7 @@ import { aggregatedDiscoveryService, toStruct, type NodeWire } from '../../src/a
 import type { ConfigSet } from '../../src/config/types.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
 import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
-import { ProxyRegistry } from '../../src/controlplane/registry/proxy-registry.js';
+import { ProxyRegistry, type RegistryLimits } from '../../src/controlplane/registry/proxy-registry.js';
 import { XdsCache } from '../../src/controlplane/xds/cache.js';
 import { AdsServer } from '../../src/controlplane/xds/server.js';
 
@@ -16,12 +16,13 @@ export interface LoopbackAdsOptions {
   config: () => ConfigSet;
   /** Registered besides the proxies connected to the server. */
   extraProxies: () => ProxyNode[];
+  limits?: Partial<RegistryLimits>;
 }
 
 /** Starts before the file's tests and stops after them; `rebuild` publishes a new snapshot and pushes it,
  * as it also does whenever a proxy comes or goes. */
 export function serveLoopbackAds(o: LoopbackAdsOptions) {
-  const registry = new ProxyRegistry({ graceMs: o.graceMs });
+  const registry = new ProxyRegistry({ graceMs: o.graceMs, limits: o.limits });
   const cache = new XdsCache();
   const server = new AdsServer({ cache, registry, log: (m) => console.log('# ' + m) });
   let port = 0;
@@ -38,7 +39,7 @@ export function serveLoopbackAds(o: LoopbackAdsOptions) {
     await server.close();
     registry.close();
   });
-  return { server, rebuild, address: () => `127.0.0.1:${port}` };
+  return { server, registry, rebuild, address: () => `127.0.0.1:${port}` };
 }
 
 /** A raw ADS call; responses queue up until a test takes them with `next`. */

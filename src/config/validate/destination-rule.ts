@@ -4,9 +4,7 @@ import type {
   ClientTLSSettings,
   ConnectionPoolSettings,
   DestinationRuleSpec,
-  LoadBalancerSettings,
   OutlierDetection,
-  SimpleLB,
   Subset,
   TLSMode,
   TrafficPolicy,
@@ -14,10 +12,10 @@ import type {
 import { isDns1123Label, readExportTo, readLabels, readPortSelector, wildcardDomainProblem } from './common.js';
 import { fields, isObj, type Fields } from './fields.js';
 import type { Issues, Path } from './issues.js';
+import { readLoadBalancer } from './load-balancer.js';
 
 const DR_FIELDS = ['host', 'trafficPolicy', 'subsets', 'exportTo', 'workloadSelector'] as const;
 const POLICY_FIELDS = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls', 'portLevelSettings', 'tunnel', 'proxyProtocol', 'retryBudget'] as const;
-const SIMPLE_LB: readonly SimpleLB[] = ['UNSPECIFIED', 'ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH'];
 const TLS_MODES: readonly TLSMode[] = ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'];
 const TLS_FIELDS = ['mode', 'clientCertificate', 'privateKey', 'caCertificates', 'credentialName', 'subjectAltNames', 'sni', 'insecureSkipVerify', 'caCrl'] as const;
 const UINT32 = 2 ** 32 - 1;
@@ -110,25 +108,6 @@ function readPolicyBody(f: Fields): Omit<TrafficPolicy, 'portLevelSettings'> {
   }
   const rb = readRetryBudget(f);
   if (rb) out.retryBudget = rb;
-  return out;
-}
-
-function readLoadBalancer(f: Fields): LoadBalancerSettings | undefined {
-  const lb = f.sub('loadBalancer', ['simple', 'consistentHash', 'localityLbSetting', 'warmupDurationSecs', 'warmup']);
-  if (!lb) return undefined;
-  const out: LoadBalancerSettings = {};
-  if (lb.has('simple') && lb.has('consistentHash')) lb.issues.add('WEFT_E_CONFLICT', lb.at('consistentHash'), 'cannot be combined with simple');
-  const simple = lb.oneOf('simple', SIMPLE_LB);
-  // LEAST_CONN is Istio's deprecated alias of LEAST_REQUEST.
-  if (simple !== undefined) out.simple = simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : simple;
-  const ch = lb.raw('consistentHash');
-  if (ch !== undefined) {
-    if (!isObj(ch)) lb.issues.add('WEFT_E_TYPE', lb.at('consistentHash'), 'must be an object');
-    else out.consistentHash = ch;
-  }
-  if (lb.has('localityLbSetting') && !isObj(lb.raw('localityLbSetting'))) lb.issues.add('WEFT_E_TYPE', lb.at('localityLbSetting'), 'must be an object');
-  lb.durationMs('warmupDurationSecs');
-  if (lb.has('warmup') && !isObj(lb.raw('warmup'))) lb.issues.add('WEFT_E_TYPE', lb.at('warmup'), 'must be an object');
   return out;
 }
 

@@ -1,6 +1,9 @@
 // The identity and shape of one connected proxy, read from its xDS node metadata. Translation takes
-// this (never the raw Struct) as its second input.
-import { fromStruct, type Json, type NodeWire } from '../../api/envoy.js';
+// this (never the raw Struct) as its second input. Nothing here is trusted: a node's claims are
+// checked field by field and bounded in size, so one malformed registration is refused for that
+// stream and never reaches the snapshot every sidecar's EDS is built from.
+import { isIP } from 'node:net';
+import { fromStruct, type Json, type NodeWire, type StructWire } from '../../api/envoy.js';
 
 export interface ProxyPort {
   /** The port clients name (`reviews:9080`). */
@@ -23,22 +26,89 @@ export interface ProxyNode {
   ports: ProxyPort[];
   outboundPort: number;
   inboundPort: number;
+  /** node.locality as "region/zone/subzone"; absent when the proxy sent none. */
+  locality?: string;
 }
 
 export type NodeParse = { ok: true; node: ProxyNode } | { ok: false; errors: string[] };
+
+/** Size bounds of what a node may claim (Envoy node ids are ~100 bytes, Istio's metadata a few KiB). */
+export const NODE_LIMITS = {
+  idChars: 512,
+  metadataBytes: 64 * 1024,
+  metadataDepth: 16,
+  labels: 64,
+  ports: 32,
+} as const;
+
+const PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'HTTPS', 'TCP', 'TLS']);
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// Kubernetes label syntax: an optional DNS-subdomain prefix, a name of at most 63, a value of at most 63.
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+function validLabelKey(k: string): boolean {
+  const slash = k.indexOf('/');
+  if (slash < 0) return LABEL_NAME.test(k);
+  return DNS_SUBDOMAIN.test(k.slice(0, slash)) && LABEL_NAME.test(k.slice(slash + 1));
+}
+
+/** An endpoint address: an IP a peer can send to (not 0.0.0.0, ::, or a multicast group). */
+function endpointIpProblem(ip: string): string | undefined {
+  const family = isIP(ip);
+  if (family === 0) return 'is not an IP address';
+  if (ip === '0.0.0.0' || /^[0:]+$/.test(ip)) return 'is the unspecified address';
+  if (family === 4 ? /^(22[4-9]|23\d)\./.test(ip) : /^ff/i.test(ip)) return 'is a multicast address';
+  return undefined;
+}
+
+/** Approximate encoded size and depth of a Struct, walked without recursion and stopped at the limits
+ * (a deeply nested Struct must not overflow the stack before it is refused). */
+function structProblem(s: StructWire | null | undefined): string | undefined {
+  let bytes = 0;
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: s, depth: 0 }];
+  while (stack.length) {
+    const { v, depth } = stack.pop()!;
+    // Each level of JSON nesting is three levels of the wire form (Struct → fields → Value).
+    if (depth > NODE_LIMITS.metadataDepth * 3 + 2) return `nested deeper than ${NODE_LIMITS.metadataDepth} levels`;
+    if (typeof v === 'string') bytes += v.length;
+    else if (v && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        bytes += k.length + 2;
+        stack.push({ v: child, depth: depth + 1 });
+      }
+    } else bytes += 8;
+    if (bytes > NODE_LIMITS.metadataBytes) return `larger than ${NODE_LIMITS.metadataBytes} bytes`;
+  }
+  return undefined;
+}
 
 /** Validate a DiscoveryRequest.node into a ProxyNode, collecting every problem with its field path. */
 export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
   const errors: string[] = [];
   if (!node?.id) return { ok: false, errors: ['node.id: required on the first request of a stream'] };
+  if (node.id.length > NODE_LIMITS.idChars)
+    return { ok: false, errors: [`node.id: ${node.id.length} characters, more than the limit of ${NODE_LIMITS.idChars}`] };
+  if (/[\u0000-\u001f\u007f]/.test(node.id)) return { ok: false, errors: ['node.id: contains control characters'] };
+  const tooBig = structProblem(node.metadata);
+  if (tooBig) return { ok: false, errors: [`node.metadata: ${tooBig}`] };
   const md = fromStruct(node.metadata);
-  const str = (key: string, fallback?: string): string => {
-    const v = md[key];
-    if (typeof v === 'string' && v !== '') return v;
+  const str = (key: string, fallback?: string, pattern?: { re: RegExp; what: string }): string => {
+    const v = Object.hasOwn(md, key) ? md[key] : undefined;
+    if (typeof v === 'string' && v !== '') {
+      if (pattern && !pattern.re.test(v)) {
+        errors.push(`node.metadata.${key}: ${JSON.stringify(v.slice(0, 80))} is not ${pattern.what}`);
+        return '';
+      }
+      return v;
+    }
     if (v === undefined && fallback !== undefined) return fallback;
     errors.push(`node.metadata.${key}: expected a non-empty string, got ${JSON.stringify(v ?? null)}`);
     return '';
   };
+  const dnsLabel = { re: DNS_LABEL, what: 'a DNS label (lower-case letters, digits, "-"; at most 63)' };
+  const name = { re: /^[A-Za-z0-9][-A-Za-z0-9_.]{0,252}$/, what: 'a name (letters, digits, "-_."; at most 253)' };
   const port = (key: string, v: Json | undefined, fallback?: number): number => {
     if (v === undefined && fallback !== undefined) return fallback;
     const n = typeof v === 'string' ? Number(v) : v;
@@ -51,14 +121,19 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
   if (rawLabels !== undefined && (rawLabels === null || typeof rawLabels !== 'object' || Array.isArray(rawLabels))) {
     errors.push('node.metadata.LABELS: expected an object of strings');
   } else if (rawLabels) {
-    for (const [k, v] of Object.entries(rawLabels)) {
-      if (typeof v === 'string') labels[k] = v;
-      else errors.push(`node.metadata.LABELS.${k}: expected a string`);
-    }
+    const entries = Object.entries(rawLabels);
+    if (entries.length > NODE_LIMITS.labels) errors.push(`node.metadata.LABELS: ${entries.length} labels, more than the limit of ${NODE_LIMITS.labels}`);
+    else
+      for (const [k, v] of entries) {
+        if (!validLabelKey(k)) errors.push(`node.metadata.LABELS: ${JSON.stringify(k.slice(0, 80))} is not a label key`);
+        else if (typeof v !== 'string' || !LABEL_VALUE.test(v)) errors.push(`node.metadata.LABELS.${k}: expected a string label value (at most 63 of letters, digits, "-_.")`);
+        else labels[k] = v;
+      }
   }
   const ports: ProxyPort[] = [];
   const rawPorts = md.WEFT_PORTS ?? [];
   if (!Array.isArray(rawPorts)) errors.push('node.metadata.WEFT_PORTS: expected a list');
+  else if (rawPorts.length > NODE_LIMITS.ports) errors.push(`node.metadata.WEFT_PORTS: ${rawPorts.length} ports, more than the limit of ${NODE_LIMITS.ports}`);
   else
     rawPorts.forEach((p, i) => {
       if (p === null || typeof p !== 'object' || Array.isArray(p)) {
@@ -66,25 +141,39 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
         return;
       }
       const servicePort = port(`WEFT_PORTS[${i}].service_port`, p.service_port);
+      const protocol = p.protocol === undefined ? 'HTTP' : typeof p.protocol === 'string' ? p.protocol.toUpperCase() : '';
+      if (!PROTOCOLS.has(protocol)) errors.push(`node.metadata.WEFT_PORTS[${i}].protocol: expected one of ${[...PROTOCOLS].join(', ')}`);
+      if (ports.some((q) => q.servicePort === servicePort)) errors.push(`node.metadata.WEFT_PORTS[${i}].service_port: ${servicePort} is listed twice`);
       ports.push({
         servicePort,
         endpointPort: port(`WEFT_PORTS[${i}].endpoint_port`, p.endpoint_port, servicePort),
         appPort: port(`WEFT_PORTS[${i}].app_port`, p.app_port, servicePort),
-        protocol: typeof p.protocol === 'string' ? p.protocol.toUpperCase() : 'HTTP',
+        protocol,
       });
     });
-  const service = str('WEFT_SERVICE', node.cluster || undefined);
+  // The service name becomes part of a hostname: a dot in it would let a node name another namespace's service.
+  // Without WEFT_SERVICE, node.cluster names the service; Istio's bootstrap writes it `<service>.<namespace>`.
+  const [clusterService, clusterNamespace] = /^[a-z0-9-]+\.[a-z0-9-]+$/.test(node.cluster ?? '') ? node.cluster!.split('.') : [node.cluster, undefined];
+  const service = str('WEFT_SERVICE', clusterService || undefined, dnsLabel);
+  // Every address a node lists must be an IP: one hostname would make every sidecar NACK the EDS it lands in.
+  const ips = str('INSTANCE_IPS', '127.0.0.1').split(',').map((ip) => ip.trim());
+  ips.forEach((ip, i) => {
+    const problem = endpointIpProblem(ip);
+    if (problem) errors.push(`node.metadata.INSTANCE_IPS[${i}]: ${JSON.stringify(ip.slice(0, 80))} ${problem}`);
+  });
   const parsed: ProxyNode = {
     id: node.id,
     service,
-    namespace: str('NAMESPACE', 'default'),
+    namespace: str('NAMESPACE', clusterNamespace ?? 'default', dnsLabel),
     labels,
-    serviceAccount: str('SERVICE_ACCOUNT', 'default'),
-    address: str('INSTANCE_IPS', '127.0.0.1').split(',')[0].trim(),
-    workloadName: str('WORKLOAD_NAME', service),
+    serviceAccount: str('SERVICE_ACCOUNT', 'default', name),
+    address: ips[0],
+    workloadName: str('WORKLOAD_NAME', service, name),
     ports,
     outboundPort: port('WEFT_OUTBOUND_PORT', md.WEFT_OUTBOUND_PORT, 15001),
     inboundPort: port('WEFT_INBOUND_PORT', md.WEFT_INBOUND_PORT, 15006),
   };
+  const loc = node.locality;
+  if (loc && (loc.region || loc.zone || loc.sub_zone)) parsed.locality = `${loc.region ?? ''}/${loc.zone ?? ''}/${loc.sub_zone ?? ''}`;
   return errors.length ? { ok: false, errors } : { ok: true, node: parsed };
 }

@@ -1,7 +1,8 @@
 // The immutable mesh snapshot: config (from the store) + workloads (from the registry), resolved into
 // services and endpoints. Every push translates one snapshot; nothing mutates it afterwards.
 import { createHash } from 'node:crypto';
-import type { ConfigSet, DestinationRule, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
+import { resourceFingerprint } from '../../config/config-set.js';
+import type { ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
 import { hostMatches, resolveHost, serviceFqdn } from './hosts.js';
 import type { ProxyNode } from './proxy-node.js';
 
@@ -29,6 +30,8 @@ export interface MeshEndpoint {
   labels: Record<string, string>;
   serviceAccount: string;
   weight: number;
+  /** "region/zone/subzone" from the workload's registration or WorkloadEntry; absent when unknown. */
+  locality?: string;
   /** Proxy id or `WorkloadEntry ns/name` / `ServiceEntry ns/name`, for debugging. */
   workload: string;
 }
@@ -123,6 +126,7 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
         serviceAccount: p.serviceAccount,
         weight: 1,
         workload: p.id,
+        ...(p.locality ? { locality: p.locality } : {}),
       });
     }
   }
@@ -165,8 +169,8 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
     serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
     endpoints,
     versions: {
-      virtualServices: hash(config.virtualServices, ['origin']),
-      destinationRules: hash(config.destinationRules, ['origin']),
+      virtualServices: digestOf(config.virtualServices),
+      destinationRules: digestOf(config.destinationRules),
       services: hash(sortedServices),
       endpoints: hash(sortedEndpoints),
       dnsEndpoints: hash(sortedEndpoints.filter(([key]) => services.get(key.slice(0, key.lastIndexOf('|')))?.resolution === 'DNS')),
@@ -218,7 +222,7 @@ function addServiceEntry(
       for (const p of selectedProxies) {
         const pp = p.ports.find((x) => x.servicePort === port.port) ?? p.ports[0];
         if (pp)
-          addEndpoint(hostname, port.port, { address: p.address, port: pp.endpointPort, labels: p.labels, serviceAccount: p.serviceAccount, weight: 1, workload: p.id });
+          addEndpoint(hostname, port.port, { address: p.address, port: pp.endpointPort, labels: p.labels, serviceAccount: p.serviceAccount, weight: 1, workload: p.id, ...(p.locality ? { locality: p.locality } : {}) });
       }
     }
   }
@@ -232,6 +236,7 @@ function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: strin
     serviceAccount: we.serviceAccount ?? '',
     weight: we.weight ?? 1,
     workload,
+    ...(we.locality ? { locality: we.locality } : {}),
   };
 }
 
@@ -240,7 +245,14 @@ export function labelsMatch(selector: Record<string, string>, labels: Record<str
   return true;
 }
 
-function hash(value: unknown, omitKeys: string[] = []): string {
-  const json = JSON.stringify(value, (k, v) => (omitKeys.includes(k) ? undefined : v));
-  return createHash('sha256').update(json).digest('hex').slice(0, 16);
+/** Config resources by their fingerprints (computed once per resource, often off the main thread by
+ * the parser): `origin` is left out, so moving a rule within or between files changes no version. */
+function digestOf(resources: readonly MeshResource[]): string {
+  const h = createHash('sha256');
+  for (const r of resources) h.update(resourceFingerprint(r)).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 }

@@ -2,11 +2,12 @@
 // an edit breaks it, the file's last good resources keep being served and the errors are exposed, so
 // one typo never takes routes away from the rest of the mesh.
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configFingerprint, emptyConfigSet, mergeConfig, stableJson } from '../../config/config-set.js';
 import { compareConfigErrors, formatConfigError } from '../../config/errors.js';
-import { parseConfigText, readError } from '../../config/parse.js';
+import { OffThreadParser } from '../../config/parse-off-thread.js';
+import { DEFAULT_CONFIG_LIMITS, readConfigFile, readError, type ConfigLimits } from '../../config/parse.js';
 import type { ConfigError, MeshResource, SkippedResource } from '../../config/types.js';
 import type { ConfigStore, SourceStatus, StoreState } from './store.js';
 
@@ -17,6 +18,10 @@ export interface FileConfigStoreOptions {
   debounceMs?: number;
   /** Safety re-scan for missed watch events (network filesystems, a replaced directory); 0 disables. */
   pollMs?: number;
+  /** Bounds on file and document size (a larger one is an error for that file alone). */
+  limits?: Partial<ConfigLimits>;
+  /** Heap of the parser's worker thread (MiB). */
+  parserHeapMb?: number;
 }
 
 interface FileEntry {
@@ -39,6 +44,9 @@ export class FileConfigStore implements ConfigStore {
   private readonly log: (msg: string) => void;
   private readonly debounceMs: number;
   private readonly pollMs: number;
+  private readonly limits: ConfigLimits;
+  /** Files are parsed off the event loop, so a large one never stalls /ready or the xDS streams. */
+  private readonly parser: OffThreadParser;
   private readonly entries = new Map<string, FileEntry>();
   private readonly listeners = new Set<(s: StoreState) => void>();
   private state: StoreState = { version: 0, config: emptyConfigSet(), errors: [], skipped: [], files: {} };
@@ -57,6 +65,8 @@ export class FileConfigStore implements ConfigStore {
     this.log = opts.log ?? (() => {});
     this.debounceMs = Math.max(0, opts.debounceMs ?? 30);
     this.pollMs = opts.pollMs ?? 2000;
+    this.limits = { ...DEFAULT_CONFIG_LIMITS, ...opts.limits };
+    this.parser = new OffThreadParser({ maxHeapMb: opts.parserHeapMb });
   }
 
   async start(): Promise<void> {
@@ -86,6 +96,7 @@ export class FileConfigStore implements ConfigStore {
     clearTimeout(this.maxWaitTimer);
     clearInterval(this.pollTimer);
     await this.scanning;
+    await this.parser.close();
   }
 
   /** Watches the directory itself: editors that save via a temp file + rename show up as 'rename'. */
@@ -179,7 +190,8 @@ export class FileConfigStore implements ConfigStore {
         this.schedule();
         continue;
       }
-      this.entries.set(r.file, r.kind === 'text' ? this.load(r.file, r.text, prev) : this.failed(r.file, r.error, prev));
+      this.entries.set(r.file, r.kind === 'text' ? await this.load(r.file, r.text, prev) : this.failed(r.file, r.error, prev));
+      if (this.closed) return;
     }
     for (const [file, entry] of [...this.entries]) {
       if (present.has(file)) continue;
@@ -194,19 +206,21 @@ export class FileConfigStore implements ConfigStore {
     this.publish();
   }
 
-  private async read(file: string): Promise<{ kind: 'text'; file: string; text: string } | { kind: 'error'; file: string; error: unknown } | { kind: 'gone' }> {
+  private async read(file: string): Promise<{ kind: 'text'; file: string; text: string } | { kind: 'error'; file: string; error: ConfigError } | { kind: 'gone' }> {
     try {
       if (!(await stat(file)).isFile()) return { kind: 'gone' };
-      return { kind: 'text', file, text: await readFile(file, 'utf8') };
     } catch (e) {
       // Deleted between readdir and read (or a dangling symlink): treat as absent.
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone' };
-      return { kind: 'error', file, error: e };
+      return { kind: 'error', file, error: readError(file, e) };
     }
+    const r = await readConfigFile(file, this.limits.maxFileBytes);
+    if (r.kind === 'text') return { kind: 'text', file, text: r.text };
+    return r.cause?.code === 'ENOENT' ? { kind: 'gone' } : { kind: 'error', file, error: r.error };
   }
 
-  private load(file: string, text: string, prev: FileEntry | undefined): FileEntry {
-    const result = parseConfigText(text, file);
+  private async load(file: string, text: string, prev: FileEntry | undefined): Promise<FileEntry> {
+    const result = await this.parser.parse(text, file, this.limits);
     const loadedAt = new Date().toISOString();
     if (result.ok) {
       const skipped = result.skipped.map((k) => `${k.kind} ${k.namespace}/${k.name}`).join(', ');
@@ -218,9 +232,10 @@ export class FileConfigStore implements ConfigStore {
     return { text, lastGood: prev?.lastGood, errors: result.errors, skipped: result.skipped, loadedAt };
   }
 
-  private failed(file: string, error: unknown, prev: FileEntry | undefined): FileEntry {
-    const e = readError(file, error);
-    this.log(`config: ${formatConfigError(e)}; ${keptMessage(prev?.lastGood)}`);
+  private failed(file: string, e: ConfigError, prev: FileEntry | undefined): FileEntry {
+    // The same error on every re-scan is logged once.
+    const line = formatConfigError(e);
+    if (prev?.errors.length !== 1 || formatConfigError(prev.errors[0]) !== line) this.log(`config: ${line}; ${keptMessage(prev?.lastGood)}`);
     // No text: the next scan retries the read.
     return { lastGood: prev?.lastGood, errors: [e], skipped: prev?.skipped ?? [], loadedAt: new Date().toISOString() };
   }

@@ -78,3 +78,10 @@ export function outlierDetectionFields(policy: TrafficPolicy): Record<string, un
 function positive(n: number | undefined): number | undefined {
   return n !== undefined && n > 0 ? n : undefined;
 }
+
+/** Load balancing and outlier detection both write common_lb_config (locality weights, the panic
+ * threshold): spread both with that one object merged. */
+export function withCommonLbConfig(lb: Record<string, unknown>, outlier: Record<string, unknown>): Record<string, unknown> {
+  const common = { ...(lb.common_lb_config as object | undefined), ...(outlier.common_lb_config as object | undefined) };
+  return { ...lb, ...outlier, ...(Object.keys(common).length ? { common_lb_config: common } : {}) };
+}

@@ -2,8 +2,9 @@
 import type { TrafficPolicy } from '../../config/types.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
 import type { ProxyNode } from '../model/proxy-node.js';
-import { connectionPoolFields, outlierDetectionFields } from './cluster-resilience.js';
-import { destinationRuleFor, effectivePolicy, envoyLbPolicy } from './destination-rules.js';
+import { connectionPoolFields, outlierDetectionFields, withCommonLbConfig } from './cluster-resilience.js';
+import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
+import { clusterLbFields, isPassthrough } from './load-balancing.js';
 import { dnsLoadAssignment } from './endpoints.js';
 import { inboundClusterName, outboundClusterName } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
@@ -29,11 +30,12 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
   const body: Record<string, unknown> = {
     name,
     connect_timeout: duration(policy.connectionPool?.tcp?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
-    lb_policy: envoyLbPolicy(policy.loadBalancer?.simple),
+    ...withCommonLbConfig(clusterLbFields(policy), outlierDetectionFields(policy)),
     ...connectionPoolFields(policy, { retryBudget: true }),
-    ...outlierDetectionFields(policy),
   };
-  if (svc.resolution === 'DNS') {
+  if (isPassthrough(policy)) {
+    // ORIGINAL_DST: no endpoints of its own (the proxy NACKs it until it can recover the original destination).
+  } else if (svc.resolution === 'DNS') {
     body.type = 'STRICT_DNS';
     body.load_assignment = dnsLoadAssignment(snap, svc, port, name);
   } else {

@@ -1,47 +1,58 @@
 // EDS: the endpoints of every EDS cluster, filtered by subset labels.
 import type { MeshEndpoint, MeshService, MeshSnapshot } from '../model/snapshot.js';
 import { endpointKey, labelsMatch } from '../model/snapshot.js';
-import { destinationRuleFor } from './destination-rules.js';
+import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
+import { isPassthrough } from './load-balancing.js';
+import { applyLocalityLb, envoyLocality, groupByLocality, type LocalityClient, type LocalityGroup } from './locality.js';
 import { outboundClusterName } from './names.js';
 import { socketAddress, type XdsResource } from './types.js';
 
-export function clusterLoadAssignments(snap: MeshSnapshot, clientNamespace: string): XdsResource[] {
+/** The client's locality ('' when unknown) and labels rank and weight locality groups (locality.ts). */
+export function clusterLoadAssignments(snap: MeshSnapshot, clientNamespace: string, client: LocalityClient = { locality: '', labels: {} }): XdsResource[] {
   const out: XdsResource[] = [];
   for (const svc of snap.services) {
     if (svc.resolution !== 'EDS') continue;
     const dr = destinationRuleFor(snap, svc.hostname, clientNamespace, svc.namespace);
     for (const port of svc.ports) {
       const all = snap.endpoints.get(endpointKey(svc.hostname, port.port)) ?? [];
-      out.push(loadAssignment(outboundClusterName(port.port, '', svc.hostname), all));
-      for (const subset of dr?.spec.subsets ?? [])
-        out.push(loadAssignment(outboundClusterName(port.port, subset.name, svc.hostname), all.filter((e) => labelsMatch(subset.labels, e.labels))));
+      const add = (subset: string, eps: MeshEndpoint[]) => {
+        const policy = effectivePolicy(dr, port.port, subset || undefined);
+        // A PASSTHROUGH (ORIGINAL_DST) cluster has no endpoints of its own to send.
+        if (!isPassthrough(policy)) out.push(loadAssignment(outboundClusterName(port.port, subset, svc.hostname), applyLocalityLb(groupByLocality(eps), client, policy)));
+      };
+      add('', all);
+      for (const subset of dr?.spec.subsets ?? []) add(subset.name, all.filter((e) => labelsMatch(subset.labels, e.labels)));
     }
   }
   return out;
 }
 
-function loadAssignment(clusterName: string, endpoints: MeshEndpoint[]): XdsResource {
-  return { name: clusterName, body: assignmentBody(clusterName, endpoints) };
+function loadAssignment(clusterName: string, groups: LocalityGroup[]): XdsResource {
+  return { name: clusterName, body: assignmentBody(clusterName, groups) };
 }
 
-function assignmentBody(clusterName: string, endpoints: MeshEndpoint[]): Record<string, unknown> {
+/** One LocalityLbEndpoints per locality group; locality, its weight and priority only where some
+ * endpoint has a locality (a mesh without localities keeps one plain group). */
+function assignmentBody(clusterName: string, groups: LocalityGroup[]): Record<string, unknown> {
+  const located = groups.some((g) => g.locality);
   return {
     cluster_name: clusterName,
-    endpoints: endpoints.length
-      ? [
-          {
-            lb_endpoints: endpoints.map((e) => ({
-              endpoint: { address: socketAddress(e.address, e.port) },
-              health_status: 'HEALTHY',
-              load_balancing_weight: { value: e.weight },
-            })),
-          },
-        ]
-      : [],
+    endpoints: groups
+      .filter((g) => g.endpoints.length)
+      .map((g) => ({
+        ...(g.locality ? { locality: envoyLocality(g.locality) } : {}),
+        lb_endpoints: g.endpoints.map((e) => ({
+          endpoint: { address: socketAddress(e.address, e.port) },
+          health_status: 'HEALTHY',
+          load_balancing_weight: { value: e.weight },
+        })),
+        ...(located ? { load_balancing_weight: { value: g.weight } } : {}),
+        ...(g.priority ? { priority: g.priority } : {}),
+      })),
   };
 }
 
 /** DNS clusters carry their (host name) endpoints inline; the proxy resolves them. */
 export function dnsLoadAssignment(snap: MeshSnapshot, svc: MeshService, port: number, clusterName: string): Record<string, unknown> {
-  return assignmentBody(clusterName, snap.endpoints.get(endpointKey(svc.hostname, port)) ?? []);
+  return assignmentBody(clusterName, groupByLocality(snap.endpoints.get(endpointKey(svc.hostname, port)) ?? []));
 }

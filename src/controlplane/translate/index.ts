@@ -10,7 +10,7 @@ import type { ResourceSet } from './types.js';
 export function translate(snap: MeshSnapshot, proxy: ProxyNode): ResourceSet {
   return {
     cluster: [...outboundClusters(snap, proxy.namespace), ...inboundClusters(proxy)],
-    endpoint: clusterLoadAssignments(snap, proxy.namespace),
+    endpoint: clusterLoadAssignments(snap, proxy.namespace, { locality: proxy.locality ?? '', labels: proxy.labels }),
     listener: listeners(proxy),
     route: [outboundRouteConfig(snap, proxy)],
     secret: [],

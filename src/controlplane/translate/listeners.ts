@@ -16,8 +16,16 @@ export interface ListenerOptions {
   onDemandVhds: boolean;
 }
 
+/** What every sidecar HCM gets, as Istio sets it: its default path normalisation (BASE: RFC 3986
+ * normalisation, escaped slashes kept) and WebSocket upgrades allowed. */
+const hcmDefaults = {
+  normalize_path: { value: true },
+  path_with_escaped_slashes_action: 'KEEP_UNCHANGED',
+  upgrade_configs: [{ upgrade_type: 'websocket' }],
+};
+
 function hcmFilter(config: Record<string, unknown>) {
-  return { name: HCM_FILTER, typed_config: { '@type': HCM_TYPE_URL, ...config } };
+  return { name: HCM_FILTER, typed_config: { '@type': HCM_TYPE_URL, ...hcmDefaults, ...config } };
 }
 
 export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVhds: false }): XdsResource[] {

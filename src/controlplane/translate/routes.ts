@@ -15,6 +15,7 @@ import { FAULT_FILTER, isHttpProtocol, OUTBOUND_ROUTE, outboundClusterName } fro
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
 import { defaultRetry, retryPolicy } from './retries.js';
 import { ADS_CONFIG_SOURCE, duration, type XdsResource } from './types.js';
+import { routeHashPolicy } from './load-balancing.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 
@@ -52,7 +53,7 @@ function outboundVirtualHosts(snap: MeshSnapshot, client: Pick<ProxyNode, 'names
       const domains = aliases.flatMap((a) => (port.port === barePort ? [a, `${a}:${port.port}`] : [`${a}:${port.port}`]));
       const routes = vs
         ? vs.spec.http.flatMap((r, i) => httpRoutes(snap, vs, r, i, svc, port.port, client))
-        : [defaultRoute(svc, port.port)];
+        : [defaultRoute(snap, svc, port.port, client.namespace)];
       // The mesh default retry policy sits once on the virtual host; a route that sets its own replaces it.
       virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: defaultRetry(hashing(snap, svc, port.port, client.namespace)) });
     }
@@ -71,11 +72,12 @@ export function virtualServiceFor(snap: MeshSnapshot, hostname: string, clientNa
   return best?.vs;
 }
 
-function defaultRoute(svc: MeshService, port: number): Record<string, unknown> {
+function defaultRoute(snap: MeshSnapshot, svc: MeshService, port: number, clientNamespace: string): Record<string, unknown> {
+  const cluster = outboundClusterName(port, '', svc.hostname);
   return {
     name: 'default',
     match: { prefix: '/' },
-    route: { cluster: outboundClusterName(port, '', svc.hostname), timeout: duration(0) },
+    route: { cluster, timeout: duration(0), ...routeHashPolicy(snap, clientNamespace, [cluster]) },
   };
 }
 
@@ -166,6 +168,8 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
   if (r.retries) action.retry_policy = retryPolicy(r.retries, hashing(snap, svc, port, clientNamespace));
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
+  // Consistent hashing: the destinations' DestinationRule says what to hash.
+  Object.assign(action, routeHashPolicy(snap, clientNamespace, dests.map((d) => clusterOf(d.destination))));
   return { route: action };
 }
 

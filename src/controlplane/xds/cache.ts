@@ -8,6 +8,7 @@ import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import { inboundClusters, outboundClusters } from '../translate/clusters.js';
 import { clusterLoadAssignments } from '../translate/endpoints.js';
+import { failoverLabelKeys } from '../translate/locality.js';
 import { listeners } from '../translate/listeners.js';
 import { OUTBOUND_ROUTE } from '../translate/names.js';
 import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
@@ -108,8 +109,14 @@ export class XdsCache {
     const own = `proxy:${JSON.stringify([proxy.address, proxy.ports, proxy.outboundPort, proxy.inboundPort])}`;
     const outboundCds = this.part(`cds:${v.destinationRules}:${v.services}:${v.dnsEndpoints}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
     const inboundCds = this.part(`${own}|cds`, () => encodePart('cluster', inboundClusters(proxy)));
-    const eds = this.part(`eds:${v.destinationRules}:${v.services}:${v.endpoints}|${ns}`, () => encodePart('endpoint', clusterLoadAssignments(snap, ns)));
-    const routesKey = `${v.virtualServices}:${v.services}|${ns}|${labels}`;
+    // EDS ranks and weights localities from the client's locality (and failoverPriority labels): those split it too.
+    const loc = proxy.locality ?? '';
+    const foLabels = failoverLabelKeys(snap).map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',');
+    const eds = this.part(`eds:${v.destinationRules}:${v.services}:${v.endpoints}|${ns}|${loc}|${foLabels}`, () =>
+      encodePart('endpoint', clusterLoadAssignments(snap, ns, { locality: loc, labels: proxy.labels })),
+    );
+    // Routes carry hash_policy from DestinationRules' consistentHash.
+    const routesKey = `${v.virtualServices}:${v.destinationRules}:${v.services}|${ns}|${labels}`;
     const delta = protocol === 'delta';
     const rds = delta
       ? this.part('rds-vhds', () => encodePart('route', [vhdsRouteConfig()]))

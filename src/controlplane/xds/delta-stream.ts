@@ -39,9 +39,12 @@ function intern(name: string): string {
 
 export class DeltaStream extends XdsStream<DeltaDiscoveryRequestWire, DeltaDiscoveryResponseWire, DeltaTypeState> {
   private nonce = 0;
+  /** Types requested while held, and whether each must be answered even with nothing to send. */
+  private readonly heldTypes = new Map<XdsType, boolean>();
 
   onRequest(req: DeltaDiscoveryRequestWire): void {
-    if (!this.identify(req.node)) return;
+    // initial_resource_versions on the first request: the proxy has resources from an earlier stream.
+    if (!this.identify(req.node, Object.keys(req.initial_resource_versions ?? {}).length > 0)) return;
     const proxyId = this.proxy!.id;
     const type = xdsTypeOf(req.type_url);
     if (!type) {
@@ -92,7 +95,17 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequestWire, DeltaDisco
     // The initial request gets a response even when there is nothing to send (Envoy waits for one
     // to finish its initial fetch), unless the proxy reconnected with resources it already has.
     const mustAnswer = first && Object.keys(req.initial_resource_versions ?? {}).length === 0;
-    if (first || changed) this.send(type, mustAnswer);
+    if (this.held) {
+      if (first || changed) this.heldTypes.set(type, (this.heldTypes.get(type) ?? false) || mustAnswer);
+    } else if (first || changed) this.send(type, mustAnswer);
+  }
+
+  protected answerHeld(): void {
+    for (const type of PUSH_ORDER) {
+      const mustAnswer = this.heldTypes.get(type);
+      if (mustAnswer !== undefined) this.send(type, mustAnswer);
+    }
+    this.heldTypes.clear();
   }
 
   protected pushTypes(): void {

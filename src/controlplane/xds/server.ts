@@ -40,6 +40,8 @@ export class AdsServer implements StreamHost {
   private grpcServer: grpc.Server | undefined;
   bytesPushed = 0;
   pushes = 0;
+  /** Set by the owner while the registry refills after a start (streams that reconnect are held). */
+  warming = false;
   onAck?: (proxyId: string, type: XdsType, version: string) => void;
 
   private readonly maxConcurrentPushes: number;
@@ -72,6 +74,9 @@ export class AdsServer implements StreamHost {
 
   private serve<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, stream: XdsStream<Req, Res, TypeStatus>): void {
     this.streams.add(stream);
+    // Headers now, not with the first response: a proxy that reconnects with nothing new to receive
+    // (or is held during warm-up) still learns that its stream is up.
+    call.sendMetadata(new grpc.Metadata());
     let done = false;
     const end = () => {
       if (done) return;
@@ -123,6 +128,12 @@ export class AdsServer implements StreamHost {
         this.drainPushQueue();
       });
     }
+  }
+
+  /** Warm-up is over: answer every held stream from the current snapshot. */
+  endWarmup(): void {
+    this.warming = false;
+    for (const s of this.streams) s.endHold();
   }
 
   status(): ProxyStatus[] {

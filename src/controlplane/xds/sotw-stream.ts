@@ -23,9 +23,12 @@ interface SotwTypeState extends TypeStatus {
 
 export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryResponseWire, SotwTypeState> {
   private nonce = 0;
+  /** Types whose initial request came while held, in arrival order. */
+  private readonly heldTypes = new Set<XdsType>();
 
   onRequest(req: DiscoveryRequestWire): void {
-    if (!this.identify(req.node)) return;
+    // A first request with a version: the proxy runs a config from an earlier stream.
+    if (!this.identify(req.node, !!req.version_info)) return;
     const proxyId = this.proxy!.id;
     const type = xdsTypeOf(req.type_url);
     if (!type || type === 'virtualHost') {
@@ -41,7 +44,8 @@ export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryRespons
         s.sentResources.clear();
         if (req.version_info) s.acked = req.version_info; // a reconnecting proxy already runs this version
         this.types.set(type, s);
-        this.send(type, true);
+        if (this.held) this.heldTypes.add(type);
+        else this.send(type, true);
         return;
       }
       case 'nack':
@@ -62,6 +66,12 @@ export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryRespons
         this.send(type, true);
         return;
     }
+  }
+
+  protected answerHeld(): void {
+    // Push order, not arrival order: CDS before EDS, LDS before RDS.
+    for (const type of PUSH_ORDER) if (this.heldTypes.has(type)) this.send(type, true);
+    this.heldTypes.clear();
   }
 
   protected pushTypes(): void {

@@ -35,6 +35,8 @@ export interface StreamHost {
   readonly registry: ProxyRegistry;
   log(msg: string): void;
   readonly writeBudget: WriteBudget;
+  /** Just after a restart: the registry is still refilling (see control-plane.ts, startup grace). */
+  readonly warming: boolean;
   countPushed(bytes: number): void;
   onAck?: (proxyId: string, type: XdsType, version: string) => void;
 }
@@ -59,6 +61,10 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
   /** Budget held by writes the transport has not finished; returned if the stream ends first. */
   private readonly tickets = new Set<WriteTicket>();
   private readonly flushWaiters: Array<() => void> = [];
+  /** A proxy that reconnected while the control plane was warming: it already runs a config, and a
+   * snapshot from a half-refilled registry would take endpoints away from it. Nothing is sent to it
+   * until warm-up ends; it keeps serving what it has (Envoy keeps its last config while it waits). */
+  protected held = false;
 
   constructor(
     protected readonly call: grpc.ServerDuplexStream<Req, Res>,
@@ -69,6 +75,7 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
   /** Send every type whose resources moved, in push order; resolves once the writes reached the
    * transport (or the stream ended), which is what the server's push throttle waits for. */
   push(): Promise<void> {
+    if (this.held) return Promise.resolve();
     this.pushTypes();
     if (this.unflushed === 0 || this.ended) return Promise.resolve();
     return new Promise((resolve) => this.flushWaiters.push(resolve));
@@ -76,21 +83,47 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
 
   abstract onRequest(req: Req): void;
   protected abstract pushTypes(): void;
+  /** Warm-up ended: answer the requests that came while the stream was held. */
+  protected abstract answerHeld(): void;
 
-  /** On the first request: parse the node and register the workload. False: the stream is refused. */
-  protected identify(node: NodeWire | null | undefined): boolean {
+  /** Called by the server when warm-up ends. */
+  endHold(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (!this.ended) this.answerHeld();
+  }
+
+  /** On the first request: parse the node and register the workload. False: the stream is refused.
+   * `hasConfig`: the first request says the proxy already runs a config (a reconnect). */
+  protected identify(node: NodeWire | null | undefined, hasConfig: boolean): boolean {
     if (this.proxy) return true;
+    if (this.ended) return false;
     const parsed = parseProxyNode(node);
     if (!parsed.ok) {
-      this.host.log(`rejecting ADS stream: ${parsed.errors.join('; ')}`);
-      this.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: parsed.errors.join('; ') });
-      this.call.end();
+      this.refuse(grpc.status.INVALID_ARGUMENT, `${parsed.errors.join('; ')} [WEFT_E_NODE_INVALID]`);
+      return false;
+    }
+    const admission = this.host.registry.connect(parsed.node, {
+      peer: this.call.getPeer(),
+      replaced: (message) => this.refuse(grpc.status.ABORTED, message),
+    });
+    if (!admission.ok) {
+      this.refuse(admission.code, `${admission.message} [${admission.errorCode}]`);
       return false;
     }
     this.proxy = parsed.node;
-    this.release = this.host.registry.connect(parsed.node);
-    this.host.log(`proxy connected (${this.protocol}): ${this.proxy.id}`);
+    this.release = admission.release;
+    this.held = hasConfig && this.host.warming;
+    this.host.log(`proxy connected (${this.protocol}${this.held ? ', held until warm-up ends' : ''}): ${this.proxy.id}`);
     return true;
+  }
+
+  /** End the stream with a status the proxy logs (and reconnects after, with backoff). */
+  private refuse(code: grpc.status, details: string): void {
+    this.host.log(`refusing ADS stream from ${this.call.getPeer()}: ${details}`);
+    // Emitting 'error' on a server call sends the status; the server's own 'error' listener ends it.
+    this.call.emit('error', { code, details });
+    this.call.end();
   }
 
   /** This proxy's encoded resources for the cache's current snapshot (encoded once per snapshot). */

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { ClusterRuntime } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import { checkMutation } from './mutation-guard.js';
 
 export interface AdminSource {
   ready(): boolean;
@@ -21,18 +22,23 @@ const help = [
   '  GET  /clusters       hosts per cluster (text; ?format=json)',
   '  GET  /listeners      listeners and their bound addresses',
   '  GET  /stats          counters (text; ?format=json)',
-  '  POST /quitquitquit   graceful shutdown',
+  '  POST /quitquitquit   graceful shutdown (local callers only: no foreign Origin or Host, no form content)',
   '',
 ].join('\n');
 
+/** Paths that change the proxy: every method on them goes through checkMutation first. */
+const MUTATIONS = new Set(['/quitquitquit']);
+
 export class AdminServer {
   private readonly server: http.Server;
+  private host = '127.0.0.1';
 
   constructor(private readonly source: AdminSource) {
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
   listen(host: string, port: number): Promise<void> {
+    this.host = host;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen({ host, port }, () => {
@@ -62,6 +68,13 @@ export class AdminServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     const json = url.searchParams.get('format') === 'json';
+    if (MUTATIONS.has(url.pathname)) {
+      const verdict = checkMutation(req, this.host);
+      if (!verdict.ok) {
+        if (verdict.status === 405) res.setHeader('allow', 'POST');
+        return text(res, verdict.status, `${url.pathname}: ${verdict.reason}\n`);
+      }
+    }
     try {
       switch (`${req.method} ${url.pathname}`) {
         case 'GET /':
@@ -145,9 +158,16 @@ export function clustersText(clusters: Iterable<ClusterRuntime>): string {
       if (od) lines.push(`${p}::outlier_ejected::${od.ejected}`, `${p}::outlier_ejections::${od.ejections}`);
       lines.push(`${p}::weight::${h.weight}`);
       lines.push(`${p}::priority::${h.priority}`);
+      // Envoy prints the host's locality as region / zone / sub_zone lines.
+      if (h.locality) h.locality.split('/').forEach((v, i) => lines.push(`${p}::${['region', 'zone', 'sub_zone'][i]}::${v}`));
     }
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+function localityJson(l: string): Record<string, string> {
+  const [region, zone, subZone] = l.split('/');
+  return { region, zone, sub_zone: subZone };
 }
 
 function clustersJson(clusters: Iterable<ClusterRuntime>): unknown {
@@ -163,6 +183,7 @@ function clustersJson(clusters: Iterable<ClusterRuntime>): unknown {
         ...(c.outlier ? { outlier: c.outlier.view(h.key) } : {}),
         weight: h.weight,
         priority: h.priority,
+        ...(h.locality ? { locality: localityJson(h.locality) } : {}),
       })),
     })),
   };

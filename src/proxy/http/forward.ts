@@ -20,6 +20,8 @@ import { ResponseFlag } from './response-flags.js';
 import type { UpstreamFailure } from './stream-info.js';
 import type { HttpStream } from './stream.js';
 import { grpcStatusOf, RetryState, type RetryDecision } from './retry-state.js';
+import { addSetCookies, requestHash } from './hash-policy.js';
+import type { LbContext } from '../upstream/load-balancer.js';
 
 /** Bodies up to this size are kept so a retry can resend them; larger ones stream once. */
 export const MAX_REPLAY_BODY = 64 * 1024;
@@ -93,6 +95,9 @@ export class Forward {
   /** Whether this attempt's response is being relayed downstream. */
   private relaying: Attempt | undefined;
   private staleRetryUsed = false;
+  /** The request's consistent-hash input, and the affinity cookies the response must set. */
+  private readonly lbContext: LbContext;
+  private readonly setCookies: readonly string[];
   /** Response trailers from the upstream (HTTP/2: gRPC's grpc-status), sent at the end. */
   private trailers: HeaderMap | undefined;
   /** An upgraded exchange's tunnel (WebSocket), once the upstream switched protocols. */
@@ -109,6 +114,9 @@ export class Forward {
     this.retryState = new RetryState(action.retry, cluster.resources, cluster.stats, random);
     this.headers = this.buildHeaders();
     this.path = this.rewritePath();
+    const rh = requestHash(action.hashPolicy, { header: (n) => stream.header(n), queryParam: (n) => stream.queryParam(n), sourceIp: stream.req.socket.remoteAddress });
+    this.lbContext = { hash: rh.hash };
+    this.setCookies = rh.setCookies;
     const p = cluster.config.httpProtocol;
     this.protocol = p === 'downstream' ? (stream.req.httpVersion === '2' ? 'http2' : 'http1') : p;
   }
@@ -174,7 +182,7 @@ export class Forward {
 
   private sendAttempt(): void {
     if (this.done) return;
-    const host = this.retryState.selectHost((avoid) => this.cluster.pick(avoid), this.lastHost);
+    const host = this.retryState.selectHost((avoid) => this.cluster.pick(avoid, this.lbContext), this.lastHost);
     if (!host) {
       this.stats.no_healthy_upstream++;
       this.finish();
@@ -238,6 +246,7 @@ export class Forward {
     const headers = forwardableHeaders(upstreamHeaders);
     headers['x-weft-upstream-cluster'] = this.cluster.name;
     headers['x-weft-upstream-host'] = attempt.host.key;
+    addSetCookies(headers, this.setCookies);
     if (route) applyHeaderMutation(headers, route.responseHeaders);
     if (vhost) applyHeaderMutation(headers, vhost.responseHeaders);
     if (routeConfig) applyHeaderMutation(headers, routeConfig.responseHeaders);

@@ -6,6 +6,7 @@
 // for the client to talk first.
 import net from 'node:net';
 import { pickIndex } from '../upstream/load-balancer.js';
+import { murmur3 } from '../upstream/hash.js';
 import type { ClusterManager, ClusterRuntime } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { TcpProxy } from '../xds/model.js';
@@ -122,7 +123,7 @@ class TcpSession {
     const proxy = this.proxy;
     const name = proxy.pickClusterName();
     const cluster = this.clusters.get(name);
-    const host = cluster?.pick(this.host);
+    const host = cluster?.pick(this.host, proxy.config.hashSourceIp ? { hash: murmur3(this.downstream.remoteAddress ?? '') } : undefined);
     if (!cluster || !host) {
       proxy.stats.downstream_cx_no_route++;
       return this.close();

@@ -3,10 +3,10 @@
 import type { Cluster, ClusterLoadAssignment, LbEndpoint } from '../xds/model.js';
 import { ClusterResources } from './circuit-breaker.js';
 import { OutlierDetector, type UpstreamResult } from './outlier-detector.js';
-import { panicAware } from './panic.js';
 import { DnsResolver, type ResolvedEndpoint } from './dns.js';
 import { poolKey, UpstreamHost, type PoolSettings } from './host.js';
-import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+import type { LbContext, LoadBalancer } from './load-balancer.js';
+import { createPrioritySetLb, DEFAULT_OVERPROVISIONING_FACTOR } from './priority-set.js';
 
 export interface ClusterStats {
   upstream_rq_total: number;
@@ -49,6 +49,8 @@ function newStats(): ClusterStats {
 export interface ClusterManagerOptions {
   random?: () => number;
   log?: (msg: string) => void;
+  /** Clock for slow start (ms); tests may pass their own. */
+  now?: () => number;
 }
 
 export class ClusterRuntime {
@@ -62,6 +64,8 @@ export class ClusterRuntime {
   outlier: OutlierDetector | undefined;
   private lb: LoadBalancer<UpstreamHost> = { pick: () => undefined };
   private dns: DnsResolver | undefined;
+  /** The last assignment's overprovisioning factor (percent). */
+  private overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR;
 
   constructor(
     config: Cluster,
@@ -85,8 +89,9 @@ export class ClusterRuntime {
     return this.config.name;
   }
 
-  pick(avoid?: UpstreamHost): UpstreamHost | undefined {
-    return this.lb.pick(avoid);
+  /** `ctx.hash`: the request's hash from the route's hash_policy (src/proxy/http/hash-policy.ts). */
+  pick(avoid?: UpstreamHost, ctx?: LbContext): UpstreamHost | undefined {
+    return this.lb.pick(avoid, ctx);
   }
 
   /** Point the cluster at its endpoint source (the load assignment for STATIC, DNS names, or EDS). */
@@ -96,7 +101,7 @@ export class ClusterRuntime {
     this.configureOutlierDetection(config);
     this.dns?.stop();
     this.dns = undefined;
-    if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? []);
+    if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? [], eds?.overprovisioningFactor);
     else if (config.type === 'STATIC') this.setEndpoints(config.loadAssignment?.endpoints ?? []);
     else {
       this.dns = new DnsResolver({
@@ -112,7 +117,12 @@ export class ClusterRuntime {
   }
 
   /** Replace the host set, keeping the pools of hosts that stay (with unchanged pool settings). */
-  setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[]): void {
+  setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[], overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR): void {
+    this.overprovisioningFactor = overprovisioningFactor;
+    // Slow start applies to hosts that join a cluster already serving, not to its first hosts.
+    const joinedAt = this.hosts.length > 0 ? (this.o.now ?? Date.now)() : undefined;
+    // A host rebuilt for new pool settings is not new to the cluster.
+    const joined = new Map(this.hosts.map((h) => [h.key, h.addedAtMs]));
     const co = this.config.connectionOptions;
     const settings: PoolSettings = {
       h2MaxConnections: this.config.circuitBreakers.maxConnections,
@@ -149,7 +159,10 @@ export class ClusterRuntime {
           resources: this.resources,
           ...settings,
         });
+        h.addedAtMs = joined.has(key) ? joined.get(key) : joinedAt;
       }
+      h.locality = e.locality;
+      h.localityWeight = e.localityWeight;
       next.push(h);
     }
     for (const h of old.values()) h.retire();
@@ -175,15 +188,24 @@ export class ClusterRuntime {
   }
 
   private rebuildLb(): void {
-    // Ejected hosts count as unhealthy; below the panic threshold every host of the level is used.
+    // Priority levels spill over by health and localities share by weight (priority-set.ts). The
+    // eligible list is where an "is this host usable" check (outlier ejection) narrows the set.
     const outlier = this.outlier;
-    const usable = (h: UpstreamHost) => h.healthy && !outlier?.isEjected(h.key);
-    // Priority failover: the lowest priority level that has a usable host takes all traffic.
-    let level = Infinity;
-    for (const h of this.hosts) if (usable(h) && h.priority < level) level = h.priority;
-    if (level === Infinity) for (const h of this.hosts) level = Math.min(level, h.priority);
-    const eligible = panicAware(this.hosts.filter((h) => h.priority === level), usable, this.config.healthyPanicThreshold);
-    this.lb = createLoadBalancer(this.config.lbPolicy, eligible, { random: this.o.random, choiceCount: this.config.choiceCount });
+    const eligible = this.hosts.filter((h) => h.healthy && !outlier?.isEjected(h.key));
+    const lb = this.config.lb;
+    this.lb = createPrioritySetLb(this.hosts, eligible, {
+      policy: this.config.lbPolicy,
+      random: this.o.random,
+      now: this.o.now,
+      choiceCount: this.config.choiceCount,
+      activeRequestBias: lb.activeRequestBias,
+      ringHash: lb.ringHash,
+      maglevTableSize: lb.maglevTableSize,
+      slowStart: lb.slowStart,
+      localityWeighted: lb.localityWeighted,
+      overprovisioningFactor: this.overprovisioningFactor,
+      panicThresholdPercent: this.config.healthyPanicThreshold,
+    });
   }
 
   close(): void {
@@ -248,7 +270,10 @@ export class ClusterManager {
     }
     for (const rt of this.clusters.values()) {
       const svc = rt.config.edsServiceName;
-      if (rt.config.type === 'EDS' && svc && changed.has(svc)) rt.setEndpoints(this.assignments.get(svc)!.endpoints);
+      if (rt.config.type === 'EDS' && svc && changed.has(svc)) {
+        const cla = this.assignments.get(svc)!;
+        rt.setEndpoints(cla.endpoints, cla.overprovisioningFactor);
+      }
     }
   }
 

@@ -44,6 +44,11 @@ export class UpstreamHost {
   health: HealthStatus;
   weight: number;
   priority: number;
+  /** Locality group ("region/zone/sub_zone") and its weight, for locality-weighted balancing. */
+  locality = '';
+  localityWeight = 0;
+  /** When it joined a cluster that already had hosts (slow start); undefined for the first set. */
+  addedAtMs: number | undefined;
   /** The HTTP/1.1 pool; an HTTP/2 pool is made the first time a request needs one. */
   readonly pool: Http1Pool;
   private h2: Http2Pool | undefined;

@@ -126,7 +126,7 @@ export class XdsApplier {
     const wanted = d.result.filter((r) => this.edsNames.has(r.name));
     // A removed assignment leaves its cluster without endpoints.
     const emptied = change.kind === 'update' ? change.removed.filter((n) => this.edsNames.has(n)) : [];
-    this.o.clusters.applyAssignments([...wanted.map((r) => r.model), ...emptied.map((clusterName) => ({ clusterName, endpoints: [] }))]);
+    this.o.clusters.applyAssignments([...wanted.map((r) => r.model), ...emptied.map((clusterName) => ({ clusterName, endpoints: [], overprovisioningFactor: 140 }))]);
     this.record('endpoint', wanted, version, change);
     return { ok: true };
   }

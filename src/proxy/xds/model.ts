@@ -119,6 +119,13 @@ export interface WeightedCluster {
   weight: number;
 }
 
+/** RouteAction.hash_policy entries (consistent-hash balancing); see src/proxy/http/hash-policy.ts. */
+export type HashPolicy =
+  | { kind: 'header'; name: string; terminal: boolean }
+  | { kind: 'cookie'; name: string; /** undefined: never generated */ ttlMs: number | undefined; path: string; terminal: boolean }
+  | { kind: 'source_ip'; terminal: boolean }
+  | { kind: 'query_parameter'; name: string; terminal: boolean };
+
 export type ClusterSpecifier =
   | { kind: 'cluster'; name: string }
   | { kind: 'weighted'; clusters: WeightedCluster[]; totalWeight: number };
@@ -134,6 +141,7 @@ export interface ForwardAction {
   upgrades: Readonly<Record<string, boolean>>;
   retry: RetryPolicy | undefined;
   clusterNotFoundStatus: number;
+  hashPolicy: HashPolicy[];
 }
 
 export interface RedirectAction {
@@ -263,6 +271,8 @@ export interface TcpProxy {
   idleTimeoutMs: number;
   /** Upstream connection attempts before the downstream connection is closed (Envoy default 1). */
   maxConnectAttempts: number;
+  /** hash_policy [{source_ip}]: consistent-hash clusters pick by the client's address. */
+  hashSourceIp: boolean;
 }
 
 /** The terminal network filter of a chain: siblings, as in Envoy. */
@@ -296,7 +306,18 @@ export interface Listener {
 // ---------- CDS / EDS ----------
 
 export type DiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
+
+/** The lb_config oneof, slow start and common_lb_config parts the balancers read. */
+export interface ClusterLbConfig {
+  ringHash: { minimumRingSize: number; maximumRingSize: number };
+  maglevTableSize: number;
+  /** LEAST_REQUEST active_request_bias (Envoy default 1). */
+  activeRequestBias: number;
+  slowStart: { windowMs: number; aggression: number; minWeightPercent: number } | undefined;
+  /** common_lb_config.locality_weighted_lb_config. */
+  localityWeighted: boolean;
+}
 
 export interface CircuitBreakers {
   maxConnections: number;
@@ -350,6 +371,7 @@ export interface Cluster {
   lbPolicy: LbPolicy;
   /** LEAST_REQUEST choice_count (Envoy default 2). */
   choiceCount: number;
+  lb: ClusterLbConfig;
   dnsRefreshMs: number;
   dnsFamily: 0 | 4 | 6;
   circuitBreakers: CircuitBreakers;
@@ -370,11 +392,16 @@ export interface LbEndpoint {
   health: HealthStatus;
   weight: number;
   priority: number;
+  /** The locality group's "region/zone/sub_zone" ('' when unset) and load_balancing_weight (0: unset). */
+  locality: string;
+  localityWeight: number;
 }
 
 export interface ClusterLoadAssignment {
   clusterName: string;
   endpoints: LbEndpoint[];
+  /** policy.overprovisioning_factor in percent (Envoy's default 140). */
+  overprovisioningFactor: number;
 }
 
 /** A validated resource of each xDS type. */

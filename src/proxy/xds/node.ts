@@ -16,6 +16,8 @@ export interface WorkloadIdentity {
   protocol: string;
   /** Explicit node id; derived when absent. */
   id?: string;
+  /** "region/zone/subzone" (node.locality); the control plane ranks endpoints by it. */
+  locality?: string;
 }
 
 export const USER_AGENT_NAME = 'weft';
@@ -46,5 +48,11 @@ export function buildNode(w: WorkloadIdentity, pid: number = process.pid): NodeW
     cluster: w.service,
     user_agent_name: USER_AGENT_NAME,
     metadata: toStruct(nodeMetadata(w)),
+    ...(w.locality ? { locality: nodeLocality(w.locality) } : {}),
   };
+}
+
+function nodeLocality(l: string): { region: string; zone: string; sub_zone: string } {
+  const [region = '', zone = '', subZone = ''] = l.split('/');
+  return { region, zone, sub_zone: subZone };
 }

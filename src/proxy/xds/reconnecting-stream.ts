@@ -111,16 +111,27 @@ export class ReconnectingStream<Req, Res> {
 
   private scheduleReconnect(): void {
     if (this.closed || this.timer) return;
-    const initial = this.o.backoff?.initialMs ?? 100;
-    const max = this.o.backoff?.maxMs ?? 5_000;
-    const ceiling = Math.min(max, initial * 2 ** this.attempt);
+    const delay = reconnectDelay(this.attempt, this.o.backoff, this.o.random ?? Math.random);
     this.attempt++;
-    const random = this.o.random ?? Math.random;
-    const delay = Math.round(ceiling / 2 + (random() * ceiling) / 2); // jitter: 50–100 % of the step
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.closed) this.openStream();
     }, delay);
     this.timer.unref?.();
   }
+}
+
+/** The default reconnect backoff: the ceiling doubles from 100 ms to 5 s. The control plane's startup
+ * grace (--startup-grace-ms) is set above the ceiling, so every proxy is back before it ends. */
+export const DEFAULT_BACKOFF = { initialMs: 100, maxMs: 5_000 } as const;
+
+/** The delay before reconnect `attempt` (0-based): uniform between a tenth of the ceiling and the
+ * ceiling ("full jitter", as Envoy's JitteredExponentialBackOffStrategy draws in [0, ceiling)). When
+ * a control plane restarts, every proxy's stream fails in the same instant; drawing over the whole
+ * step, not its upper half, spreads a fleet's reconnects over the step instead of bunching them. */
+export function reconnectDelay(attempt: number, backoff: { initialMs?: number; maxMs?: number } | undefined, random: () => number): number {
+  const initial = backoff?.initialMs ?? DEFAULT_BACKOFF.initialMs;
+  const max = backoff?.maxMs ?? DEFAULT_BACKOFF.maxMs;
+  const ceiling = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling * (0.1 + 0.9 * random()));
 }

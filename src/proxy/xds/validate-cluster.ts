@@ -1,13 +1,13 @@
 // envoy.config.cluster.v3.Cluster → Cluster and envoy.config.endpoint.v3.ClusterLoadAssignment
 // → ClusterLoadAssignment (typed).
 import { isIP } from 'node:net';
+import { clusterLbConfig, lbPolicyProblem, ORIGINAL_DST_MISSING } from './validate-lb.js';
 import type { Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
 import { upstreamHttpProtocol } from './validate-upstream-protocol.js';
 import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 import { circuitBreakersOf, connectionOptionsOf, healthyPanicThresholdOf, outlierDetectionOf } from './validate-resilience.js';
 
 const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS']);
-const lbPolicies = new Set<LbPolicy>(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM']);
 const healthStatuses = new Set<HealthStatus>(['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED']);
 const dnsFamilies: Record<string, 0 | 4 | 6> = { AUTO: 0, V4_ONLY: 4, V6_ONLY: 6, V4_PREFERRED: 0, ALL: 0 };
 
@@ -23,10 +23,12 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
   if (has(raw, 'cluster_type')) p.add('cluster_type', `custom cluster type "${str(obj(raw.cluster_type).name)}" is not supported`);
   const typeName = str(raw.type) || 'STATIC';
   const type = typeName as DiscoveryType;
-  if (!discoveryTypes.has(type)) p.add('type', `${typeName} is not supported (supported: ${[...discoveryTypes].join(', ')})`);
+  if (typeName === 'ORIGINAL_DST') p.add('type', `ORIGINAL_DST is not supported: ${ORIGINAL_DST_MISSING}`);
+  else if (!discoveryTypes.has(type)) p.add('type', `${typeName} is not supported (supported: ${[...discoveryTypes].join(', ')})`);
   const lbName = str(raw.lb_policy) || 'ROUND_ROBIN';
   const lbPolicy = lbName as LbPolicy;
-  if (!lbPolicies.has(lbPolicy)) p.add('lb_policy', `${lbName} is not supported (supported: ${[...lbPolicies].join(', ')})`);
+  const lbProblem = lbPolicyProblem(lbName);
+  if (lbProblem) p.add('lb_policy', lbProblem);
   if (has(raw, 'load_balancing_policy')) p.add('load_balancing_policy', 'not supported; use lb_policy');
   if (has(raw, 'transport_socket')) p.add('transport_socket', 'not supported yet (upstream TLS comes with mTLS)');
   if (list(raw.transport_socket_matches).length > 0) p.add('transport_socket_matches', 'not supported yet (upstream TLS comes with mTLS)');
@@ -65,6 +67,7 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     connectTimeoutMs: durationMs(raw.connect_timeout, 'connect_timeout', p) ?? DEFAULT_CONNECT_TIMEOUT_MS,
     lbPolicy,
     choiceCount,
+    lb: clusterLbConfig(raw, lbPolicy, p),
     dnsRefreshMs: durationMs(raw.dns_refresh_rate, 'dns_refresh_rate', p) || DEFAULT_DNS_REFRESH_MS,
     dnsFamily: family ?? 0,
     circuitBreakers: circuitBreakersOf(obj(raw.circuit_breakers), 'circuit_breakers', p),
@@ -93,6 +96,7 @@ function loadAssignmentOf(raw: Raw, path: string, p: Problems, requireIp: boolea
     const locality = obj(l);
     const lpath = `${join(path, 'endpoints')}[${li}]`;
     const priority = num(locality.priority);
+    const loc = localityOf(locality, lpath, p);
     list(locality.lb_endpoints).forEach((e, ei) => {
       const at = `${join(lpath, 'lb_endpoints')}[${ei}]`;
       const lbe = obj(e);
@@ -109,8 +113,27 @@ function loadAssignmentOf(raw: Raw, path: string, p: Problems, requireIp: boolea
       if (!healthStatuses.has(healthName as HealthStatus)) p.add(join(at, 'health_status'), `unknown value "${healthName}"`);
       const weight = has(lbe, 'load_balancing_weight') ? wrapped(lbe.load_balancing_weight, 1) : 1;
       if (weight < 1) p.add(join(at, 'load_balancing_weight'), 'must be at least 1');
-      endpoints.push({ host, port, health: healthName as HealthStatus, weight: Math.max(weight, 1), priority });
+      endpoints.push({ host, port, health: healthName as HealthStatus, weight: Math.max(weight, 1), priority, ...loc });
     });
   });
-  return { clusterName: str(raw.cluster_name), endpoints };
+  return { clusterName: str(raw.cluster_name), endpoints, overprovisioningFactor: assignmentPolicy(obj(raw.policy), join(path, 'policy'), p) };
+}
+
+/** LocalityLbEndpoints.locality and load_balancing_weight; proximity and LEDS would change picks. */
+function localityOf(raw: Raw, path: string, p: Problems): { locality: string; localityWeight: number } {
+  const l = obj(raw.locality);
+  for (const k of ['proximity', 'load_balancer_endpoints', 'leds_cluster_locality_config']) if (has(raw, k)) p.add(join(path, k), 'not supported');
+  const weight = has(raw, 'load_balancing_weight') ? wrapped(raw.load_balancing_weight, 1) : 0;
+  if (has(raw, 'load_balancing_weight') && weight < 1) p.add(join(path, 'load_balancing_weight'), 'must be at least 1');
+  const locality = has(raw, 'locality') ? `${str(l.region)}/${str(l.zone)}/${str(l.sub_zone)}` : '';
+  return { locality, localityWeight: weight };
+}
+
+/** ClusterLoadAssignment.policy: the overprovisioning factor (Envoy's default 140 %); drops would shed load. */
+function assignmentPolicy(raw: Raw, path: string, p: Problems): number {
+  if (list(raw.drop_overloads).length > 0) p.add(join(path, 'drop_overloads'), 'not supported');
+  if (raw.weighted_priority_health === true) p.add(join(path, 'weighted_priority_health'), 'not supported');
+  const factor = has(raw, 'overprovisioning_factor') ? wrapped(raw.overprovisioning_factor, 140) : 140;
+  if (factor < 1) p.add(join(path, 'overprovisioning_factor'), 'must be at least 1');
+  return Math.max(factor, 1);
 }

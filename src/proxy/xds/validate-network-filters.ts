@@ -128,7 +128,7 @@ function httpFilters(rawFilters: unknown[], path: string, p: Problems): HttpFilt
 }
 
 /** tcp_proxy fields implemented; anything else set is a NACK. */
-const tcpProxyImplemented = new Set(['stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts']);
+const tcpProxyImplemented = new Set(['stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'hash_policy']);
 
 export function tcpProxy(raw: Raw, path: string, p: Problems): TcpProxy {
   for (const k of Object.keys(raw)) {
@@ -162,7 +162,19 @@ export function tcpProxy(raw: Raw, path: string, p: Problems): TcpProxy {
     cluster,
     idleTimeoutMs: durationMs(raw.idle_timeout, join(path, 'idle_timeout'), p) ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxConnectAttempts: attempts,
+    hashSourceIp: tcpHashPolicy(raw.hash_policy, join(path, 'hash_policy'), p),
   };
 }
 
 export { TCP_PROXY_TYPE_URL };
+
+/** type.v3.HashPolicy entries of a tcp_proxy: only source_ip can be hashed here (filter_state: NACK). */
+function tcpHashPolicy(v: unknown, path: string, p: Problems): boolean {
+  let sourceIp = false;
+  list(v).forEach((item, i) => {
+    const o = obj(item);
+    if (has(o, 'source_ip') && Object.keys(o).length === 1) sourceIp = true;
+    else p.add(`${path}[${i}]`, `only source_ip is supported (fields: ${Object.keys(o).join(', ') || 'none'})`);
+  });
+  return sourceIp;
+}

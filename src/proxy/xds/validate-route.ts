@@ -1,6 +1,7 @@
 // envoy.config.route.v3.RouteConfiguration → RouteConfiguration (typed), collecting every error
 // with its field path. Anything that would change routing and that we do not implement is an
 // error (the response is NACKed); descriptive or harmless fields are ignored.
+import { hashPolicies } from './validate-hash-policy.js';
 import type {
   ClusterSpecifier,
   DirectResponseAction,
@@ -267,6 +268,7 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     upgrades: routeUpgrades(list(raw.upgrade_configs), join(path, 'upgrade_configs'), p),
     retry: has(raw, 'retry_policy') ? retryPolicyOf(obj(raw.retry_policy), join(path, 'retry_policy'), p) : vhRetry,
     clusterNotFoundStatus: notFound ?? 503,
+    hashPolicy: hashPolicies(raw.hash_policy, join(path, 'hash_policy'), p),
   };
 }
 

@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { aggregatedDiscoveryService, xdsTypeOf, type NodeWire, type XdsProtocol, type XdsType } from '../../api/envoy.js';
 import { proxyXdsTypes, type ProxyXdsType } from './decode.js';
-import { ReconnectingStream, type StreamCounters } from './reconnecting-stream.js';
+import { DEFAULT_BACKOFF, ReconnectingStream, type StreamCounters } from './reconnecting-stream.js';
 
 export type Subscriptions = Partial<Record<ProxyXdsType, string[]>>;
 
@@ -194,6 +194,11 @@ function newAdsClient(address: string): grpc.Client {
   return new Service(address, grpc.credentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    // The stream's own backoff (reconnecting-stream.ts) decides when to try again; grpc-js's connection
+    // backoff (1 s growing to 120 s by default) must not add to it, or a proxy whose control plane was
+    // away for a minute would wait minutes after it came back.
+    'grpc.initial_reconnect_backoff_ms': DEFAULT_BACKOFF.initialMs,
+    'grpc.max_reconnect_backoff_ms': DEFAULT_BACKOFF.maxMs,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
 }

@@ -1,6 +1,6 @@
 // A SotW sidecar started against a TestAdsServer with one RDS listener `out`, as the integration tests
 // of the proxy's data path need it: fast reconnects, any admin port, and ready once a route answers.
-import { Proxy } from '../../../src/proxy/proxy.js';
+import { Proxy, type ProxyOptions } from '../../../src/proxy/proxy.js';
 import type { WorkloadIdentity } from '../../../src/proxy/xds/node.js';
 import type { TestAdsServer } from './ads-server.js';
 import { eventually, rdsListener, request } from './resources.js';
@@ -26,6 +26,8 @@ export interface ProxyUnderTestOptions {
   /** A virtual host whose 200 says the routes are applied. */
   readyHost: string;
   drainTimeoutMs?: number;
+  /** Further Proxy options (clock, randomness). */
+  proxy?: Partial<ProxyOptions>;
 }
 
 /** Start `ads` with CDS c1, LDS l1 and RDS r1, then the proxy; resolves with it and the port of `out`. */
@@ -41,6 +43,7 @@ export async function startProxyUnderTest(ads: TestAdsServer, o: ProxyUnderTestO
     adminPort: 0,
     xdsBackoff: { initialMs: 20, maxMs: 100 },
     drainTimeoutMs: o.drainTimeoutMs,
+    ...o.proxy,
   });
   try {
     await proxy.start();
