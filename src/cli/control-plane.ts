@@ -1,4 +1,5 @@
 // `weft control-plane`: parse flags, start, stop cleanly on SIGINT/SIGTERM.
+import { defaultMeshConfig, loadMeshConfig } from '../config/mesh-config.js';
 import { ControlPlane } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
 
@@ -13,6 +14,7 @@ interface Flags {
   pushConcurrency: string;
   maxRegistrations: string;
   maxRegistrationsPerPeer: string;
+  meshConfig?: string;
 }
 
 export async function runControlPlane(flags: Flags): Promise<void> {
@@ -29,7 +31,14 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     }
   }
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} control-plane: ${msg}\n`);
+  let mesh = defaultMeshConfig;
+  if (flags.meshConfig !== undefined) {
+    const loaded = loadMeshConfig(flags.meshConfig);
+    if (!loaded.ok) fail(`--mesh-config: ${loaded.errors.join('\n  ')}`);
+    else mesh = loaded.mesh;
+  }
   const cp = new ControlPlane({
+    mesh,
     configDir: flags.configDir,
     xdsAddress: flags.xdsAddress,
     monitorAddress: flags.monitorAddress,

@@ -17,6 +17,7 @@ program
   .option('--push-concurrency <n>', 'proxies pushed to at once; the rest wait their turn', '100')
   .option('--max-registrations <n>', 'node ids registered at once, in all (0: no limit)', '10000')
   .option('--max-registrations-per-peer <n>', 'node ids registered at once from one peer host (0: no limit)', '1000')
+  .option('--mesh-config <file>', "mesh-wide settings in Istio's MeshConfig field names (pathNormalization); read at start")
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -39,6 +40,7 @@ program
   .option('--xds-protocol <protocol>', 'delta (incremental xDS; virtual hosts on demand over VHDS) or sotw (state of the world)', 'delta')
   .option('--max-downstream-connections <n>', 'overload manager: downstream connections across all listeners; more are closed at once', '20000')
   .option('--max-active-requests <n>', 'overload manager: requests in flight per listener; more get 503 (response flag OM)', '10000')
+  .option('--drain-period-ms <ms>', "on SIGTERM: keep accepting this long while connections close after their response (Istio's terminationDrainDuration), then close", '5000')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
 program
@@ -67,6 +69,7 @@ program
   .option('--rps <n>', 'requests per second the traffic generator sends', '40')
   .option('--no-auto-split', 'do not write the 90/10 reviews split after a few seconds')
   .option('--duration <seconds>', 'stop by itself after this many seconds (default: run until Ctrl-C)')
+  .option('--scenario <name>', 'switch to a live scenario after a few seconds: fault, breaker or outlier (keys f/b/o/n switch in the table)')
   .action(async (opts) => (await import('./demo.js')).runDemo(opts));
 
 await program.parseAsync(process.argv);

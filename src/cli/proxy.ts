@@ -25,6 +25,7 @@ export interface ProxyFlags {
   locality?: string;
   maxDownstreamConnections?: string;
   maxActiveRequests?: string;
+  drainPeriodMs?: string;
 }
 
 export interface ParsedProxyFlags {
@@ -33,6 +34,7 @@ export interface ParsedProxyFlags {
   adminPort: number;
   maxDownstreamConnections: number;
   maxActiveRequests: number;
+  drainPeriodMs: number;
   workload: WorkloadIdentity;
 }
 
@@ -101,6 +103,8 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
   };
   const maxDownstreamConnections = count('max-downstream-connections', f.maxDownstreamConnections, 20_000);
   const maxActiveRequests = count('max-active-requests', f.maxActiveRequests, 10_000);
+  const drainPeriodMs = f.drainPeriodMs === undefined ? 5000 : Number(f.drainPeriodMs);
+  if (!Number.isInteger(drainPeriodMs) || drainPeriodMs < 0 || drainPeriodMs > 3_600_000) bad('drain-period-ms', `must be 0..3600000, got ${JSON.stringify(f.drainPeriodMs)}`);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -110,6 +114,7 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
       adminPort,
       maxDownstreamConnections,
       maxActiveRequests,
+      drainPeriodMs,
       workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id, ...(locality ? { locality } : {}) },
     },
   };
@@ -152,8 +157,8 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log(`${sig}: draining`);
-    void proxy.close().then(() => process.exit(0));
+    log(`${sig}: draining for ${parsed.value.drainPeriodMs} ms (connections close after their response), then closing`);
+    void proxy.shutdown(parsed.value.drainPeriodMs).then(() => process.exit(0));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -60,6 +60,13 @@ export function parseConfigText(text: string, file: string, limits: Pick<ConfigL
       return;
     }
     if (value === null || value === undefined) return; // empty document ("---" with only comments)
+    // An alias to one of its own ancestors makes the value contain itself: no resource is meant to
+    // be infinite, and everything downstream (validation, fingerprints, JSON) assumes a tree.
+    const cycle = recursionPath(value);
+    if (cycle) {
+      errors.push({ code: 'WEFT_E_YAML_SYNTAX', file, document, line: nodeLine(doc, lineCounter, cycle), path: formatPath(cycle), message: 'recursive alias: this value contains itself' });
+      return;
+    }
 
     const handle = (item: unknown, base: Path) => {
       const origin: Origin = { file, document, line: nodeLine(doc, lineCounter, base) };
@@ -184,6 +191,41 @@ function nodeLine(doc: Document, lc: LineCounter, path: Path): number | undefine
     } else break;
   }
   return offset === undefined ? undefined : lc.linePos(offset).line;
+}
+
+/** Where `root` contains itself (the path to the reference that closes the loop), if it does.
+ * Iterative, so a deeply nested document cannot overflow the stack; shared values (plain aliases)
+ * are walked once, so an alias-heavy document stays linear. */
+function recursionPath(root: unknown): Path | undefined {
+  type Node = Record<string, unknown> | unknown[];
+  const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null;
+  if (!isNode(root)) return undefined;
+  const done = new Set<Node>();
+  const onPath = new Set<Node>();
+  const path: (string | number)[] = [];
+  const stack: { node: Node; keys: (string | number)[]; next: number }[] = [];
+  const enter = (node: Node) => {
+    onPath.add(node);
+    stack.push({ node, keys: Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node), next: 0 });
+  };
+  enter(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next === top.keys.length) {
+      stack.pop();
+      onPath.delete(top.node);
+      done.add(top.node);
+      path.pop();
+      continue;
+    }
+    const key = top.keys[top.next++];
+    const child = (top.node as Record<string | number, unknown>)[key];
+    if (!isNode(child) || done.has(child)) continue;
+    if (onPath.has(child)) return [...path, key];
+    path.push(key);
+    enter(child);
+  }
+  return undefined;
 }
 
 function rangeStart(node: unknown): number | undefined {

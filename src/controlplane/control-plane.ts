@@ -6,6 +6,7 @@ import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
+import type { MeshConfig } from '../config/mesh-config.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 
@@ -22,6 +23,8 @@ export interface ControlPlaneOptions {
   maxConcurrentPushes?: number;
   /** Bounds on registrations (in all, per peer host); defaults in proxy-registry.ts. */
   registryLimits?: Partial<RegistryLimits>;
+  /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
+  mesh?: MeshConfig;
   log?: (msg: string) => void;
 }
 
@@ -39,6 +42,7 @@ export class ControlPlane {
 
   constructor(private readonly opts: ControlPlaneOptions) {
     const log = opts.log ?? (() => {});
+    if (opts.mesh) this.cache.mesh = opts.mesh;
     this.store = new FileConfigStore({ dir: opts.configDir, log });
     this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs, limits: opts.registryLimits });
     this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes });

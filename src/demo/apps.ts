@@ -31,7 +31,9 @@ export function callThroughSidecar(outboundPort: number, service: string, path: 
   return new Promise((resolve) => {
     const req = http.request({ host: '127.0.0.1', port: outboundPort, path, agent, headers: { ...headers, host: `${service}:9080` }, timeout: 5000 }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, version: String(res.headers['x-app-version'] ?? '?') }));
+      // A reply the mesh made itself has no app version: show its response flag instead (why it failed).
+      const flag = /^[A-Z]+/.exec(String(res.headers['x-weft-reason'] ?? ''))?.[0];
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, version: String(res.headers['x-app-version'] ?? (flag ? `[${flag}]` : '?')) }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve({ status: 0, version: '?' }));
@@ -40,8 +42,14 @@ export function callThroughSidecar(outboundPort: number, service: string, path: 
 }
 
 /** Start one app instance on 127.0.0.1:port; callers' outcomes are recorded in `stats`. */
-export function startApp(spec: AppSpec, port: number, outboundPort: number, stats: Stats): Promise<http.Server> {
+export function startApp(spec: AppSpec, port: number, outboundPort: number, stats: Stats, knobs?: { failing: Set<string> }): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
+    if (knobs?.failing.has(`${spec.service} ${spec.version}`)) {
+      // A scenario made this instance fail (outlier detection should eject it).
+      res.writeHead(503, { 'x-app-version': spec.version, 'content-length': 0 });
+      res.end();
+      return;
+    }
     const endUser = req.headers['end-user'];
     const results = await Promise.all(
       spec.calls.map(async (dep) => {

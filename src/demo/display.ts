@@ -7,6 +7,8 @@ export interface View {
   configDir: string;
   monitorPort: number;
   message: string;
+  /** The mesh's own counters for the scenario (overflows, ejections). */
+  counters?: string;
   uptimeSeconds: number;
   tty: boolean;
 }
@@ -28,6 +30,7 @@ export function render(v: View): string {
   if (!v.rows.length) lines.push('(waiting for the first requests…)');
   lines.push(
     '',
+    ...(v.counters ? [v.counters] : []),
     v.message,
     `config: ${v.configDir}   proxies' sync state: http://127.0.0.1:${v.monitorPort}/debug/syncz`,
     'Ctrl-C stops the demo and every process it started.',

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BOOKINFO, callThroughSidecar, closeApps, startApp, type AppSpec } from './apps.js';
 import { render } from './display.js';
 import { Stats } from './stats.js';
+import { applyScenario, destinationRules, SCENARIO_KEYS, type AppKnobs, type Scenario } from './scenarios.js';
 import type { ProxyStatus } from '../controlplane/xds/server.js';
 import { isSynced } from '../controlplane/xds/sync-state.js';
 
@@ -20,6 +21,8 @@ export interface DemoOptions {
   rps: number;
   autoSplit: boolean;
   durationSeconds?: number;
+  /** A live scenario to switch to once traffic flows (instead of the 90/10 split). */
+  scenario?: Scenario;
   out?: NodeJS.WriteStream;
 }
 
@@ -29,21 +32,6 @@ interface Workload extends AppSpec {
   inboundPort: number;
   adminPort: number;
 }
-
-const DESTINATION_RULES = ['productpage', 'details', 'reviews', 'ratings']
-  .map((svc) => {
-    const versions = [...new Set(BOOKINFO.filter((a) => a.service === svc).map((a) => a.version))];
-    return `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: ${svc}
-spec:
-  host: ${svc}
-  subsets:
-${versions.map((v) => `  - name: ${v}\n    labels:\n      version: ${v}`).join('\n')}
-`;
-  })
-  .join('---\n');
 
 export const reviewsSplit = (v1: number, v2: number) => `# Edit the weights (they should add up to 100) and save: the demo's table moves within a second.
 apiVersion: networking.istio.io/v1
@@ -72,7 +60,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const logDir = path.join(dir, 'logs');
   fs.mkdirSync(configDir, { recursive: true });
   fs.mkdirSync(logDir, { recursive: true });
-  fs.writeFileSync(path.join(configDir, 'destination-rules.yaml'), DESTINATION_RULES);
+  fs.writeFileSync(path.join(configDir, 'destination-rules.yaml'), destinationRules('none'));
+  fs.rmSync(path.join(configDir, 'ratings.yaml'), { force: true });
+  const knobs: AppKnobs = { failing: new Set(), burst: 0 };
   const reviewsFile = path.join(configDir, 'reviews.yaml');
   fs.rmSync(reviewsFile, { force: true });
 
@@ -116,7 +106,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   try {
     launch('control-plane', ['control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--monitor-address', `127.0.0.1:${monitorPort}`, '--debounce-ms', '50']);
     for (const w of workloads) {
-      if (w.service !== 'loadgen') servers.push(await startApp(w, w.appPort, w.outboundPort, stats));
+      if (w.service !== 'loadgen') servers.push(await startApp(w, w.appPort, w.outboundPort, stats, knobs));
       launch(`${w.service}-${w.version}`, [
         'proxy', '--xds-address', `127.0.0.1:${xdsPort}`, '--service', w.service, '--labels', `app=${w.service},version=${w.version}`,
         '--service-account', `bookinfo-${w.service}`, '--app-port', String(w.appPort), '--service-port', '9080',
@@ -132,7 +122,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   // Traffic starts once every sidecar has ACKed its first config, so the table shows the mesh, not its boot.
   const loadgen = workloads[workloads.length - 1];
   const startedAt = Date.now();
-  const paint = () => out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
+  let counters = '';
+  const paint = () =>
+    out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, counters, uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
   timers.push(setInterval(paint, 1000));
   if (opts.durationSeconds !== undefined) timers.push(setTimeout(() => void stop(0), opts.durationSeconds * 1000));
   while (!stopped) {
@@ -149,13 +141,54 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     }, 100),
   );
   message = `steer it yourself: edit ${reviewsFile}`;
-  if (opts.autoSplit)
+  // Bursts for the breaker scenario, on top of the steady rate.
+  timers.push(
+    setInterval(() => {
+      for (let i = 0; i < knobs.burst; i++)
+        void callThroughSidecar(loadgen.outboundPort, 'productpage', '/productpage').then((r) => stats.record('productpage', r.version, r.status));
+    }, 1000),
+  );
+  const switchTo = (s: Scenario) => {
+    message = applyScenario(s, configDir, knobs, (fn, ms) => timers.push(setTimeout(fn, ms)));
+  };
+  const productpage = workloads.find((w) => w.service === 'productpage')!;
+  timers.push(setInterval(() => void meshCounters(productpage.adminPort).then((c) => (counters = c)), 1000));
+  if (out.isTTY && process.stdin.isTTY) {
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    process.stdin.on('data', (d: Buffer) => {
+      const key = d.toString();
+      if (key === '\u0003') return void stop(0); // Ctrl-C in raw mode
+      const s = SCENARIO_KEYS[key];
+      if (s) switchTo(s);
+    });
+  }
+  if (opts.scenario) timers.push(setTimeout(() => switchTo(opts.scenario!), 6000));
+  else if (opts.autoSplit)
     timers.push(
       setTimeout(() => {
         fs.writeFileSync(reviewsFile, reviewsSplit(90, 10));
         message = `wrote a 90/10 v1/v2 split to ${reviewsFile} — edit its weights and save to steer traffic`;
       }, 6000),
     );
+}
+
+/** What productpage's sidecar counted for its calls to reviews: circuit-breaker overflows and ejections. */
+async function meshCounters(adminPort: number): Promise<string> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/stats?format=json`);
+    const body = (await res.json()) as { stats: { name: string; value: number }[] };
+    let overflow = 0;
+    let ejections = 0;
+    for (const { name, value } of body.stats) {
+      if (!name.includes('reviews')) continue;
+      if (name.endsWith('upstream_rq_pending_overflow') || name.endsWith('upstream_cx_overflow')) overflow += value;
+      if (name.endsWith('ejections_enforced_total')) ejections += value;
+    }
+    return `productpage → reviews: ${overflow} circuit-breaker overflows (UO), ${ejections} outlier ejections`;
+  } catch {
+    return '';
+  }
 }
 
 /** How many proxies have ACKed every type they were sent, per the control plane's /debug/syncz. */

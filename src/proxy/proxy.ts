@@ -172,6 +172,13 @@ export class Proxy {
     return out;
   }
 
+  /** SIGTERM: a drain period in which listeners still accept but every connection closes after its
+   * response (callers move elsewhere), then close(). */
+  shutdown(drainPeriodMs: number): Promise<void> {
+    this.listeners.startDraining();
+    return new Promise<void>((resolve) => setTimeout(resolve, drainPeriodMs)).then(() => this.close());
+  }
+
   /** Graceful: stop taking config, stop accepting, let in-flight requests finish, close pools. */
   close(): Promise<void> {
     this.closing ??= (async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { configFingerprint, mergeConfig } from '../../src/config/config-set.js';
 import { formatConfigError } from '../../src/config/errors.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import { assertHasError, errorsOf } from './helpers.js';
@@ -143,5 +144,62 @@ describe('parseConfigText: error positions and collection', () => {
     const e = assertHasError(r, { code: 'WEFT_E_DUPLICATE_RESOURCE', path: 'metadata.name', message: /already defined in document 1/ });
     assert.equal(e.document, 1);
     assert.deepEqual(r.resources.map((x) => `${x.metadata.namespace}/${x.origin.document}`), ['default/0', 'other/2']);
+  });
+});
+
+// Found by fuzzing (test/fuzz/config.test.ts).
+describe('parseConfigText: aliases and user-named keys', () => {
+  const DR = (consistentHash: string) => `&doc
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: r}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: ${consistentHash}
+`;
+
+  it('a recursive alias is an error of its document (it used to pass, and crash the store that fingerprints it)', () => {
+    const r = parseConfigText(DR('*doc'), 'f.yaml');
+    assert.ok(!r.ok);
+    assert.deepEqual(
+      r.errors.map((e) => [e.code, e.path, e.line]),
+      [['WEFT_E_YAML_SYNTAX', 'spec.trafficPolicy.loadBalancer.consistentHash', 9]],
+    );
+    assert.equal(r.resources.length, 0);
+    assert.equal(typeof configFingerprint(mergeConfig([{ file: 'f.yaml', resources: r.resources }]).config), 'string');
+  });
+
+  it('an alias that is not recursive is fine', () => {
+    const text = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: r}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: &l {version: v1}}
+  - {name: v2, labels: *l}
+`;
+    assert.ok(parseConfigText(text, 'f.yaml').ok);
+  });
+
+  it('a header match named __proto__ is kept (it vanished, and the route matched every request)', () => {
+    const r = parseConfigText(
+      VS('a').replace('  - route:', '  - match:\n    - headers: {__proto__: {exact: x}, constructor: {exact: y}}\n      queryParams: {__proto__: {exact: q}}\n    route:'),
+      'f.yaml',
+    );
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    const vs = r.resources[0];
+    assert.equal(vs.kind, 'VirtualService');
+    const m = vs.kind === 'VirtualService' ? vs.spec.http[0].match?.[0] : undefined;
+    assert.deepEqual(Object.keys(m?.headers ?? {}), ['__proto__', 'constructor']);
+    assert.deepEqual(Object.keys(m?.queryParams ?? {}), ['__proto__']);
+  });
+
+  it('a label named __proto__ is reported, not dropped', () => {
+    const r = parseConfigText(VS('a', '  labels: {__proto__: x}\n'), 'f.yaml');
+    assert.ok(!r.ok);
+    assert.deepEqual(r.errors.map((e) => e.path), ['metadata.labels.__proto__']);
   });
 });

@@ -23,7 +23,9 @@ for (const protocol of ['delta', 'sotw'] as const)
     let reviews: Proc;
     let ports: { xds: number; monitor: number; clientOutbound: number };
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    const GRACE_MS = 4000;
+    // Above the proxies' 5 s reconnect backoff ceiling (as the CLI default of 8 s is): a paused sidecar resumed
+    // 1.5 s after the client reconnects may wait one full backoff step before it is back.
+    const GRACE_MS = 7000;
 
     function startControlPlane(): Proc {
       const p = spawnWeft('control-plane', [

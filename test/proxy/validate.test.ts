@@ -179,10 +179,10 @@ const bad: BadCase[] = [
   },
   { name: 'cluster_header', type: 'route', input: fwd({ cluster_header: 'x-cluster' }), error: /routes\[0\]\.route\.cluster_header: not supported$/ },
   {
-    name: 'mirroring',
+    name: 'mirroring by header is not implemented',
     type: 'route',
-    input: fwd({ cluster: 'c', request_mirror_policies: [{ cluster: 'm' }] }),
-    error: /routes\[0\]\.route\.request_mirror_policies: not supported$/,
+    input: fwd({ cluster: 'c', request_mirror_policies: [{ cluster_header: 'x-mirror' }] }),
+    error: /routes\[0\]\.route\.request_mirror_policies\[0\]\.cluster: cluster_header is not supported$/,
   },
   {
     name: 'CR/LF in an added header value',

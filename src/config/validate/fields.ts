@@ -8,6 +8,13 @@ export type Obj = Record<string, unknown>;
 
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Store a user-named entry (a header, label or query parameter name) as an own property: plain
+ * assignment of `__proto__` would set the object's prototype and the entry would vanish — a header
+ * match that silently matches every request. */
+export function setEntry<T>(map: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 interface IntOpts {
   required?: boolean;
   min?: number;
@@ -159,7 +166,7 @@ export class Fields {
       if (typeof val !== 'string') {
         this.issues.add('WEFT_E_TYPE', [...this.at(key), k], `must be a string, got ${describeValue(val)}`);
         ok = false;
-      } else out[k] = val;
+      } else setEntry(out, k, val);
     }
     return ok ? out : undefined;
   }

@@ -1,7 +1,7 @@
 // VirtualService HTTPMatchRequest: which requests an HTTP route applies to.
 import type { HTTPMatchRequest, StringMatch } from '../types.js';
 import { headerNameProblem, isDns1123Label, readLabels, readPort, readStringMatch } from './common.js';
-import { fields, type Fields } from './fields.js';
+import { fields, setEntry, type Fields } from './fields.js';
 import type { Issues, Path } from './issues.js';
 
 const MATCH_FIELDS = [
@@ -45,7 +45,7 @@ export function readHttpMatch(issues: Issues, v: unknown, path: Path): HTTPMatch
     for (const { key, value, path: p } of qp) {
       if (key === '') issues.add('WEFT_E_INVALID_VALUE', p, 'query parameter name cannot be empty');
       const sm = readStringMatch(issues, value, p);
-      if (sm && !('present' in sm)) out[key] = sm;
+      if (sm && !('present' in sm)) setEntry(out, key, sm);
     }
     m.queryParams = out;
   }
@@ -76,7 +76,7 @@ function readHeaderMatches(f: Fields, key: 'headers' | 'withoutHeaders'): Record
     const problem = headerNameProblem(name);
     if (problem) f.issues.add('WEFT_E_INVALID_VALUE', path, problem);
     const sm = readStringMatch(f.issues, value, path, { allowPresence: true });
-    if (sm) out[name] = sm;
+    if (sm) setEntry(out, name, sm);
   }
   return out;
 }

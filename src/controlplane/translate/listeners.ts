@@ -1,6 +1,7 @@
 // LDS: the explicit outbound listener (app → 127.0.0.1:outboundPort, destination in Host) and the
 // inbound listener that other sidecars send to.
 import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
+import { defaultMeshConfig, hcmPathFields, type MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
@@ -11,31 +12,31 @@ const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_UR
 const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEMAND_TYPE_URL } };
 
 export interface ListenerOptions {
+  /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
+  mesh?: MeshConfig;
   /** Delta streams get their outbound virtual hosts over VHDS: the on-demand filter asks for a host
    * the route table does not have yet (Envoy needs it before the router for on-demand VHDS). */
   onDemandVhds: boolean;
 }
 
-/** What every sidecar HCM gets, as Istio sets it: its default path normalisation (BASE: RFC 3986
- * normalisation, escaped slashes kept) and WebSocket upgrades allowed. */
-const hcmDefaults = {
-  normalize_path: { value: true },
-  path_with_escaped_slashes_action: 'KEEP_UNCHANGED',
-  upgrade_configs: [{ upgrade_type: 'websocket' }],
-};
-
-function hcmFilter(config: Record<string, unknown>) {
-  return { name: HCM_FILTER, typed_config: { '@type': HCM_TYPE_URL, ...hcmDefaults, ...config } };
+/** What every sidecar HCM gets, as Istio sets it: the mesh's path normalisation (Istio's default
+ * BASE: RFC 3986 normalisation, escaped slashes kept) and WebSocket upgrades allowed. */
+function hcmFilter(mesh: MeshConfig, config: Record<string, unknown>) {
+  return {
+    name: HCM_FILTER,
+    typed_config: { '@type': HCM_TYPE_URL, ...hcmPathFields(mesh.pathNormalization), upgrade_configs: [{ upgrade_type: 'websocket' }], ...config },
+  };
 }
 
 export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVhds: false }): XdsResource[] {
+  const mesh = opts.mesh ?? defaultMeshConfig;
   const outbound = {
     name: OUTBOUND_LISTENER,
     address: socketAddress('127.0.0.1', proxy.outboundPort),
     filter_chains: [
       {
         filters: [
-          hcmFilter({
+          hcmFilter(mesh, {
             stat_prefix: `outbound_0.0.0.0_${proxy.outboundPort}`,
             rds: { route_config_name: OUTBOUND_ROUTE, config_source: ADS_CONFIG_SOURCE },
             http_filters: opts.onDemandVhds ? [onDemandFilter, faultFilter, routerFilter] : [faultFilter, routerFilter],
@@ -55,7 +56,7 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
       filter_chains: [
         {
           filters: [
-            hcmFilter({
+            hcmFilter(mesh, {
               stat_prefix: `inbound_0.0.0.0_${proxy.inboundPort}`,
               route_config: {
                 name: cluster,

@@ -10,6 +10,7 @@ import { inboundClusters, outboundClusters } from '../translate/clusters.js';
 import { clusterLoadAssignments } from '../translate/endpoints.js';
 import { failoverLabelKeys } from '../translate/locality.js';
 import { listeners } from '../translate/listeners.js';
+import { defaultMeshConfig, type MeshConfig } from '../../config/mesh-config.js';
 import { OUTBOUND_ROUTE } from '../translate/names.js';
 import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
 import type { XdsResource } from '../translate/types.js';
@@ -78,6 +79,8 @@ function encodeVirtualHosts(vhosts: XdsResource[]): EncodedPart {
 const EMPTY_VHDS = encodeVirtualHosts([]);
 
 export class XdsCache {
+  /** Mesh-wide settings the translators read (set once at start from --mesh-config). */
+  mesh: MeshConfig = defaultMeshConfig;
   private snap: MeshSnapshot | undefined;
   /** Memoised parts and the snapshot generation that last used each. */
   private readonly memo = new Map<string, { part: EncodedPart; usedIn: number }>();
@@ -122,7 +125,9 @@ export class XdsCache {
       ? this.part('rds-vhds', () => encodePart('route', [vhdsRouteConfig()]))
       : this.part(`rds:${routesKey}`, () => encodePart('route', [outboundRouteConfig(snap, proxy)]));
     const vhds = delta ? this.part(`vhds:${routesKey}`, () => encodeVirtualHosts(vhdsVirtualHosts(snap, proxy))) : EMPTY_VHDS;
-    const lds = this.part(`${own}|lds|${protocol}`, () => encodePart('listener', listeners(proxy, { onDemandVhds: delta })));
+    // The mesh config is an input of LDS: its version is in the key.
+    const mesh = this.mesh;
+    const lds = this.part(`${own}|lds|${protocol}|${mesh.version}`, () => encodePart('listener', listeners(proxy, { onDemandVhds: delta, mesh })));
     return {
       cluster: combine([outboundCds, inboundCds]),
       endpoint: combine([eds]),

@@ -11,6 +11,8 @@ import type { LocalOriginFailure } from '../upstream/outlier-detector.js';
 import { PENDING_OVERFLOW } from '../http1/client.js';
 import { requestUpgrade } from '../http1/upgrade.js';
 import { openTunnel, type Tunnel } from './upgrade-tunnel.js';
+import { sendMirrors } from './mirror.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type net from 'node:net';
 import type { HeaderMap } from './header-map.js';
 import type { ForwardAction, RetryPolicy } from '../xds/model.js';
@@ -79,6 +81,7 @@ export class Forward {
   private readonly action: ForwardAction;
   private readonly cluster: ClusterRuntime;
   private readonly stats: ClusterStats;
+  private readonly random: () => number;
   private readonly retry: RetryPolicy | undefined;
   private readonly headers: OutgoingHttpHeaders;
   private readonly path: string;
@@ -105,11 +108,18 @@ export class Forward {
   /** Which of the host's pools this request uses. */
   private readonly protocol: 'http1' | 'http2';
 
-  constructor(stream: HttpStream, action: ForwardAction, cluster: ClusterRuntime, random: () => number) {
+  constructor(
+    stream: HttpStream,
+    action: ForwardAction,
+    cluster: ClusterRuntime,
+    random: () => number,
+    private readonly clusters: ClusterManager,
+  ) {
     this.stream = stream;
     this.action = action;
     this.cluster = cluster;
     this.stats = cluster.stats;
+    this.random = random;
     this.retry = action.retry;
     this.retryState = new RetryState(action.retry, cluster.resources, cluster.stats, random);
     this.headers = this.buildHeaders();
@@ -125,21 +135,32 @@ export class Forward {
     const req = this.stream.req;
     const body = req.body;
     if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
+    const mirrors = this.action.mirrors;
     if (!body) {
       this.body = undefined;
+      this.mirror();
       this.sendAttempt();
-    } else if (this.retryState.mayRetry && req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length']) <= MAX_REPLAY_BODY) {
+    } else if ((this.retryState.mayRetry || mirrors.length > 0) && req.contentLength >= 0 && req.contentLength <= MAX_REPLAY_BODY) {
       const chunks: Buffer[] = [];
       body.on('data', (c: Buffer) => chunks.push(c));
       body.once('end', () => {
         this.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        this.mirror();
         this.sendAttempt();
       });
     } else {
       this.body = null;
       this.retryState.disable();
+      this.mirror();
       this.sendAttempt();
     }
+  }
+
+  /** request_mirror_policies: fire-and-forget copies, once the body is known. */
+  private mirror(): void {
+    if (this.action.mirrors.length === 0) return;
+    const req = { method: this.stream.method, path: this.path, headers: this.headers, body: this.body, timeoutMs: this.action.timeoutMs };
+    sendMirrors(this.action.mirrors, req, this.clusters, this.random, (name) => this.clusters.get(name)?.stats);
   }
 
   private buildHeaders(): OutgoingHttpHeaders {

@@ -151,7 +151,9 @@ export class Http1Parser {
         case State.ChunkSize:
         case State.Trailers: {
           const lf = data.indexOf(LF, i);
-          this.countLineBytes((lf < 0 ? len : lf) - i + 1);
+          // Exactly the bytes of this read (the LF included): the limit must not depend on how the
+          // stream was cut into reads.
+          this.countLineBytes((lf < 0 ? len : lf + 1) - i);
           if (lf < 0) {
             this.partialLine += data.toString('latin1', i, len);
             return len;

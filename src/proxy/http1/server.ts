@@ -358,6 +358,10 @@ class ServerConnection {
     this.uncork();
     this.closed = true;
     this.parser.halt();
+    // Pipelined bytes held back will not be served; read on (and drop) so the client's close is
+    // seen: a socket left paused never sees its EOF and stays open forever.
+    this.held = undefined;
+    this.socket.resume();
     this.socket.end();
   }
 

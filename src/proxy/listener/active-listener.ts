@@ -162,6 +162,11 @@ export class ActiveListener {
     terminal.accept(socket, head);
   }
 
+  /** The drain period of a shutdown: still accepting, HTTP connections close after their response. */
+  startDraining(): void {
+    for (const t of this.terminals.values()) t.startDraining();
+  }
+
   /** Stop accepting; let open connections finish (up to timeoutMs), then cut what is left. */
   drain(timeoutMs: number): Promise<void> {
     this.drainPromise ??= (async () => {

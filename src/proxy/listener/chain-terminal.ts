@@ -14,6 +14,8 @@ const DRAIN_POLL_MS = 100;
 export interface ChainTerminal {
   readonly kind: NetworkFilter['kind'];
   accept(socket: net.Socket, head: Buffer | undefined): void;
+  /** The drain period began: keep accepting, but close each HTTP connection after its response. */
+  startDraining(): void;
   update(chain: FilterChain): void;
   /** Stop taking connections; let open ones finish (up to timeoutMs), then cut what is left. */
   drain(timeoutMs: number): Promise<void>;
@@ -43,6 +45,7 @@ class HcmTerminal implements ChainTerminal {
   /** Connections still being told apart (AUTO codec without a listener filter's head). */
   private readonly sniffing = new Set<net.Socket>();
   private drainPromise: Promise<void> | undefined;
+  private drainingResponses = false;
 
   constructor(
     config: HttpConnectionManager,
@@ -54,11 +57,17 @@ class HcmTerminal implements ChainTerminal {
     this.server = new Http1Server({
       onRequest: (req, res) => {
         // While draining, answer what is in flight and close each connection after its response.
-        if (this.server.closing) res.closeConnectionAfter();
+        if (this.server.closing || this.drainingResponses) res.closeConnectionAfter();
         this.hcm.handle(req, res);
       },
     });
     this.applyTimeouts(config);
+  }
+
+  startDraining(): void {
+    this.drainingResponses = true;
+    this.server.closeIdleConnections();
+    this.h2?.closeIdleConnections();
   }
 
   get connections(): number {
@@ -113,7 +122,7 @@ class HcmTerminal implements ChainTerminal {
     if (!this.h2) {
       this.h2 = new Http2Server({
         onRequest: (req, res) => {
-          if (this.h2!.closing) res.closeConnectionAfter();
+          if (this.h2!.closing || this.drainingResponses) res.closeConnectionAfter();
           this.hcm.handle(req, res);
         },
         maxConcurrentStreams: this.config.http2MaxConcurrentStreams || undefined,
@@ -190,6 +199,9 @@ class TcpTerminal implements ChainTerminal {
     if (this.closing) return void socket.destroy();
     this.runtime.onConnection(socket, head);
   }
+
+  /** Opaque bytes have no response to close after: connections carry on until the drain ends. */
+  startDraining(): void {}
 
   update(chain: FilterChain): void {
     if (chain.terminal.kind !== 'tcp_proxy') return;

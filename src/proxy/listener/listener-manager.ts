@@ -96,6 +96,12 @@ export class ListenerManager {
     void p.finally(() => this.draining.delete(p));
   }
 
+  /** The drain period of a shutdown (Envoy's drain: listeners keep accepting, connections close after
+   * their response, HTTP/2 sessions get GOAWAY); close() then stops accepting. */
+  startDraining(): void {
+    for (const l of this.byKey.values()) l.startDraining();
+  }
+
   /** Drain every listener (graceful shutdown). */
   async close(): Promise<void> {
     const timeout = this.o.drainTimeoutMs ?? 5_000;

@@ -24,6 +24,9 @@ export interface ClusterStats {
   upstream_cx_connect_fail: number;
   upstream_rq_reset: number;
   no_healthy_upstream: number;
+  /** Mirror copies sent to this cluster, and those skipped because their body was streamed. */
+  upstream_rq_mirror: number;
+  upstream_rq_mirror_skipped: number;
 }
 
 function newStats(): ClusterStats {
@@ -43,6 +46,8 @@ function newStats(): ClusterStats {
     upstream_cx_connect_fail: 0,
     upstream_rq_reset: 0,
     no_healthy_upstream: 0,
+    upstream_rq_mirror: 0,
+    upstream_rq_mirror_skipped: 0,
   };
 }
 

@@ -137,11 +137,21 @@ export interface ForwardAction {
   prefixRewrite: string | undefined;
   regexRewrite: { regex: RegExp; substitution: string } | undefined;
   hostRewrite: string | undefined;
+  /** request_mirror_policies: copies sent fire-and-forget, answers dropped. */
+  mirrors: readonly MirrorPolicy[];
   /** upgrade_configs on the route: per upgrade type (lower-case), enabled or not; overrides the HCM's. */
   upgrades: Readonly<Record<string, boolean>>;
   retry: RetryPolicy | undefined;
   clusterNotFoundStatus: number;
   hashPolicy: HashPolicy[];
+}
+
+export interface MirrorPolicy {
+  cluster: string;
+  /** runtime_fraction.default_value (100% when unset). */
+  percent: Percent;
+  /** Append `-shadow` to the host (Envoy's default; disable_shadow_host_suffix_append turns it off). */
+  shadowSuffix: boolean;
 }
 
 export interface RedirectAction {

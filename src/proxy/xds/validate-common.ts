@@ -64,7 +64,14 @@ export function wrapped<T extends number | boolean>(v: unknown, dflt: T): T {
   return (typeof dflt === 'number' ? num(inner) : inner) as T;
 }
 
-/** google.protobuf.Duration → milliseconds (undefined when unset). */
+/** The longest delay a Node timer holds: a longer one fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** google.protobuf.Duration's range: ±10,000 years, nanos below one second. */
+const MAX_DURATION_SECONDS = 315_576_000_000;
+
+/** google.protobuf.Duration → milliseconds (undefined when unset). Durations beyond what a timer
+ * holds (~24.8 days) are held at that: as timeouts, intervals or delays they mean "not in the
+ * life of a request", and passed on as they are a 25-day connect timeout would fire in 1 ms. */
 export function durationMs(v: unknown, path: string, p: Problems): number | undefined {
   if (!isObj(v)) return undefined;
   const seconds = num(v.seconds);
@@ -73,7 +80,11 @@ export function durationMs(v: unknown, path: string, p: Problems): number | unde
     p.add(path, 'must not be negative');
     return undefined;
   }
-  return seconds * 1000 + Math.floor(nanos / 1e6);
+  if (seconds > MAX_DURATION_SECONDS || nanos > 999_999_999) {
+    p.add(path, `out of range for google.protobuf.Duration (seconds at most ${MAX_DURATION_SECONDS}, nanos at most 999999999)`);
+    return undefined;
+  }
+  return Math.min(seconds * 1000 + Math.floor(nanos / 1e6), MAX_TIMER_MS);
 }
 
 /** The type URL of a nested Any, whether protobufjs could decode it ('@type') or not (type_url). */
@@ -119,6 +130,9 @@ export function compileRegex(source: unknown, path: string, p: Problems, ignoreC
   }
   src = src.replace(/\(\?P</g, '(?<').replace(/\\A/g, '^').replace(/\\z/g, '$');
   try {
+    // On its own first: inside ^(?:…)$ an unbalanced "a)|(b" compiles, and escapes the anchors
+    // (a path match "/admin)|(.*" would match every path).
+    new RegExp(src, flags);
     return new RegExp(`^(?:${src})$`, flags);
   } catch (err) {
     p.add(path, `invalid regex ${JSON.stringify(source)}: ${(err as Error).message}`);

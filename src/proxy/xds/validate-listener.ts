@@ -149,6 +149,11 @@ export function cidr(raw: Raw, path: string, p: Problems): Cidr | undefined {
     p.add(join(path, 'address_prefix'), `"${prefix}" is not an IP address`);
     return undefined;
   }
+  // isIP accepts an IPv6 scope (fe80::1%eth0); a prefix of addresses has none.
+  if (prefix.includes('%')) {
+    p.add(join(path, 'address_prefix'), `"${prefix}": an address prefix has no IPv6 zone`);
+    return undefined;
+  }
   const max = family === 4 ? 32 : 128;
   const prefixLen = has(raw, 'prefix_len') ? wrapped(raw.prefix_len, 0) : max;
   if (prefixLen > max) p.add(join(path, 'prefix_len'), `must be at most ${max}`);
@@ -160,7 +165,9 @@ export function ipBytes(ip: string, family: 4 | 6, prefixLen = family === 4 ? 32
   const out = new Uint8Array(family === 4 ? 4 : 16);
   if (family === 4) ip.split('.').forEach((o, i) => (out[i] = Number(o)));
   else {
-    let s = ip;
+    // The zone (fe80::1%eth0) names an interface, not address bits; it may hold "::" itself.
+    const zone = ip.indexOf('%');
+    let s = zone < 0 ? ip : ip.slice(0, zone);
     const v4 = s.match(/(\d+\.\d+\.\d+\.\d+)$/);
     if (v4) {
       const b = v4[1].split('.').map(Number);

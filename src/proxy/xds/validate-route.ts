@@ -7,6 +7,7 @@ import type {
   DirectResponseAction,
   ForwardAction,
   HeaderMatcher,
+  MirrorPolicy,
   PathMatch,
   QueryParamMatcher,
   RedirectAction,
@@ -26,6 +27,7 @@ import {
   list,
   num,
   obj,
+  percent,
   Problems,
   str,
   stringMatcher,
@@ -236,7 +238,6 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     'path_rewrite_policy',
     'host_rewrite_header',
     'host_rewrite_path_regex',
-    'request_mirror_policies',
   ]) {
     if (has(raw, k) && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0)) p.add(join(path, k), 'not supported');
   }
@@ -266,9 +267,23 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     regexRewrite,
     hostRewrite: typeof raw.host_rewrite_literal === 'string' && raw.host_rewrite_literal ? raw.host_rewrite_literal : undefined,
     upgrades: routeUpgrades(list(raw.upgrade_configs), join(path, 'upgrade_configs'), p),
+    mirrors: list(raw.request_mirror_policies).map((m, i) => mirrorPolicy(obj(m), `${join(path, 'request_mirror_policies')}[${i}]`, p)),
     retry: has(raw, 'retry_policy') ? retryPolicyOf(obj(raw.retry_policy), join(path, 'retry_policy'), p) : vhRetry,
     clusterNotFoundStatus: notFound ?? 503,
     hashPolicy: hashPolicies(raw.hash_policy, join(path, 'hash_policy'), p),
+  };
+}
+
+function mirrorPolicy(raw: Raw, path: string, p: Problems): MirrorPolicy {
+  const cluster = str(raw.cluster);
+  if (!cluster) p.add(join(path, 'cluster'), has(raw, 'cluster_header') ? 'cluster_header is not supported' : 'is required');
+  for (const k of ['cluster_header', 'trace_sampled', 'request_headers_mutations']) if (has(raw, k) && !(k === 'cluster_header' && !cluster)) p.add(join(path, k), 'not supported');
+  const rf = obj(raw.runtime_fraction);
+  if (has(rf, 'runtime_key') && str(rf.runtime_key)) p.add(join(path, 'runtime_fraction.runtime_key'), 'runtime is not supported');
+  return {
+    cluster,
+    percent: has(rf, 'default_value') ? percent(rf.default_value, join(path, 'runtime_fraction.default_value'), p) : { numerator: 100, denominator: 100 },
+    shadowSuffix: raw.disable_shadow_host_suffix_append !== true,
   };
 }
 

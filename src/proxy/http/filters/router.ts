@@ -72,7 +72,7 @@ export class RouterFilter implements HttpFilter {
           }
           stream.upgradeType = upgrade;
         }
-        const fwd = new Forward(stream, a, cluster, this.deps.random);
+        const fwd = new Forward(stream, a, cluster, this.deps.random, this.deps.clusters);
         stream.upstream = fwd;
         fwd.start();
         return STOP;

@@ -1,0 +1,85 @@
+// The mesh-wide settings the control plane reads once at start (`weft control-plane --mesh-config FILE`),
+// in Istio's MeshConfig field names so an existing `mesh` section carries over. Fields Weft acts on
+// are validated; a field it does not implement is an error naming file and field, not a silent skip.
+import fs from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { formatConfigError } from './errors.js';
+import type { ConfigError } from './types.js';
+
+/** Istio's MeshConfig.ProxyPathNormalization.NormalizationType. */
+export type PathNormalizationType = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+
+export interface MeshConfig {
+  pathNormalization: PathNormalizationType;
+  /** A digest of the settings, for cache keys of the translations that read them. */
+  readonly version: string;
+}
+
+/** Istio's defaults. */
+export const defaultMeshConfig: MeshConfig = Object.freeze({ pathNormalization: 'BASE', version: 'default' });
+
+const normalizations = new Set<PathNormalizationType>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
+const MAX_MESH_CONFIG_BYTES = 1 << 20;
+
+export type MeshConfigResult = { ok: true; mesh: MeshConfig } | { ok: false; errors: string[] };
+
+export function loadMeshConfig(file: string): MeshConfigResult {
+  let text: string;
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_MESH_CONFIG_BYTES) return fail([{ code: 'WEFT_E_FILE_TOO_LARGE', file, document: -1, path: '', message: `is ${size} bytes; the limit is ${MAX_MESH_CONFIG_BYTES}` }]);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return fail([{ code: 'WEFT_E_READ_FILE', file, document: -1, path: '', message: (err as Error).message }]);
+  }
+  return parseMeshConfig(text, file);
+}
+
+export function parseMeshConfig(text: string, file: string): MeshConfigResult {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    return fail([{ code: 'WEFT_E_YAML_SYNTAX', file, document: 0, path: '', message: (err as Error).message.split('\n')[0] }]);
+  }
+  const errors: ConfigError[] = [];
+  const err = (code: string, path: string, message: string) => errors.push({ code, file, document: 0, resource: 'MeshConfig', path, message });
+  if (doc === null || doc === undefined) return { ok: true, mesh: defaultMeshConfig };
+  if (typeof doc !== 'object' || Array.isArray(doc)) return fail([{ code: 'WEFT_E_TYPE', file, document: 0, resource: 'MeshConfig', path: '', message: 'must be a mapping of MeshConfig fields' }]);
+  const raw = doc as Record<string, unknown>;
+  let pathNormalization: PathNormalizationType = defaultMeshConfig.pathNormalization;
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'pathNormalization') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        err('WEFT_E_TYPE', 'pathNormalization', 'must be a mapping with `normalization`');
+        continue;
+      }
+      for (const [k, v] of Object.entries(value)) {
+        if (k !== 'normalization') err('WEFT_E_UNKNOWN_FIELD', `pathNormalization.${k}`, 'is not a field of ProxyPathNormalization');
+        else if (typeof v !== 'string' || !normalizations.has(v as PathNormalizationType)) {
+          err('WEFT_E_INVALID_VALUE', 'pathNormalization.normalization', `must be one of ${[...normalizations].join(', ')}, got ${JSON.stringify(v)}`);
+        } else pathNormalization = v as PathNormalizationType;
+      }
+    } else err('WEFT_E_UNSUPPORTED', key, 'is a MeshConfig field Weft does not implement yet');
+  }
+  if (errors.length > 0) return fail(errors);
+  return { ok: true, mesh: { pathNormalization, version: pathNormalization } };
+}
+
+function fail(errors: ConfigError[]): MeshConfigResult {
+  return { ok: false, errors: errors.map(formatConfigError) };
+}
+
+/** The HCM fields Istio sets for each normalization type. */
+export function hcmPathFields(t: PathNormalizationType): Record<string, unknown> {
+  switch (t) {
+    case 'NONE':
+      return {};
+    case 'BASE':
+      return { normalize_path: { value: true }, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' };
+    case 'MERGE_SLASHES':
+      return { normalize_path: { value: true }, merge_slashes: true, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' };
+    case 'DECODE_AND_MERGE_SLASHES':
+      return { normalize_path: { value: true }, merge_slashes: true, path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD' };
+  }
+}
