@@ -78,7 +78,8 @@ export interface Percent {
 
 export interface HTTPFaultInjection {
   delay?: { fixedDelayMs: number; percentage?: Percent };
-  abort?: { httpStatus: number; percentage?: Percent };
+  /** httpStatus, or a gRPC status (Istio's grpcStatus names it: "UNAVAILABLE") as its code. */
+  abort?: { httpStatus: number; grpcStatus?: number; percentage?: Percent };
 }
 
 export interface HTTPRetry {
@@ -123,6 +124,8 @@ export interface HTTPRoute {
   retries?: HTTPRetry;
   fault?: HTTPFaultInjection;
   headers?: Headers;
+  /** mirror + mirrorPercentage, or mirrors: copies sent fire-and-forget. */
+  mirrors?: { destination: Destination; percentage?: Percent }[];
 }
 
 export interface VirtualServiceSpec {

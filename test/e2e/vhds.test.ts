@@ -7,7 +7,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePorts, httpGetJson, spawnWeft, stopAll, waitFor, type Proc } from '../helpers/processes.js';
+import { freePorts, httpGetJson, spawnWeft, stopAll, waitFor, waitForDisconnected, type Proc } from '../helpers/processes.js';
 
 interface TypeStatus { sent: string | null; acked: string | null; resources: number }
 interface Syncz { proxies: { id: string; service: string; protocol: string; types: Record<string, TypeStatus> }[] }
@@ -61,7 +61,7 @@ function startControlPlane(): Proc {
 
 before(async () => {
   const [xds, monitor, clientOutbound, clientAdmin, ...rest] = await freePorts(10);
-  ports = { xds, monitor, clientOutbound, clientAdmin };
+  ports = { xds, monitor, clientOutbound, clientAdmin, ratingsAdmin: rest[2] };
   fs.writeFileSync(path.join(dir, 'ratings.yaml'), vs('one'));
   cp = startControlPlane();
   await waitFor('control plane ready', async () => (await fetch(`http://127.0.0.1:${monitor}/ready`)).ok, 15_000, procs);
@@ -114,6 +114,7 @@ test('a host that does not exist gets the normal 404 from the answer, not the ti
 test('with the control plane gone, known hosts keep working; on restart the proxy resubscribes', async () => {
   await cp.stop();
   procs.splice(procs.indexOf(cp), 1);
+  await waitForDisconnected([ports.clientAdmin, ports.ratingsAdmin], procs);
   const during = await request('ratings:9080');
   assert.equal(during.status, 200);
   fs.writeFileSync(path.join(dir, 'ratings.yaml'), vs('three'));

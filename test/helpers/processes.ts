@@ -111,3 +111,13 @@ export async function httpGetJson<T = unknown>(url: string): Promise<T> {
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return (await res.json()) as T;
 }
+
+/** Resolves once every sidecar (by admin port) reports in /stats that its ADS stream is down: only then
+ * does traffic sent "without a control plane" test anything. */
+export async function waitForDisconnected(adminPorts: number[], procs: Proc[] = []): Promise<void> {
+  const connected = async (port: number) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/stats`)).text();
+    return /^control_plane\.connected_state: 1$/m.test(text);
+  };
+  await waitFor('every proxy to notice the control plane is gone', async () => !(await Promise.all(adminPorts.map(connected))).some(Boolean), 10_000, procs);
+}

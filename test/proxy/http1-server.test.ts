@@ -175,12 +175,60 @@ describe('downstream HTTP/1.1 server (real sockets)', () => {
     socket.destroy();
   });
 
-  it('closeIdleConnections closes a keep-alive connection between requests', async () => {
-    const socket = net.connect(server.port, '127.0.0.1');
-    const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.on('data', () => server.closeIdleConnections());
-    socket.write(GET('/idle'));
-    await closed;
+});
+
+describe('closeIdleConnections', () => {
+  // A keep-alive timeout far beyond the test: only closeIdleConnections can close anything here.
+  let holding: Promise<DownstreamResponse>;
+  let held: (res: DownstreamResponse) => void;
+  const server = new Http1Server({
+    onRequest: (req, res) => (req.url === '/hold' ? held(res) : handle(req, res)),
+    acceptConnection: () => true,
+  });
+  before(async () => {
+    server.keepAliveTimeoutMs = 600_000;
+    holding = new Promise((r) => (held = r));
+    await server.listen('127.0.0.1', 0);
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await server.close();
+  });
+
+  it('closes an idle keep-alive connection at once and leaves a busy one', async () => {
+    const idle = net.connect(server.port, '127.0.0.1');
+    idle.on('error', () => {});
+    let idleRaw = '';
+    const idleEvents: string[] = [];
+    const answered = (n: number) => new Promise<void>((r) => idle.on('data', (d: Buffer) => ((idleRaw += d.toString('latin1')), statuses(idleRaw).length >= n && r())));
+    const first = answered(1);
+    idle.write(GET('/first'));
+    await first;
+    const busy = net.connect(server.port, '127.0.0.1');
+    let busyRaw = '';
+    busy.on('data', (d: Buffer) => (busyRaw += d.toString('latin1')));
+    const busyOutcome = new Promise<string>((r) => {
+      busy.on('data', () => statuses(busyRaw).length && r('answered'));
+      busy.on('close', () => r('closed'));
+    });
+    busy.write(GET('/hold'));
+    const res = await holding;
+
+    server.closeIdleConnections();
+    // Ask again on the idle connection: had it stayed open, this would be answered before any close.
+    const closed = new Promise<void>((r) => idle.on('close', () => r()));
+    const second = answered(2);
+    idle.write(GET('/second'));
+    await Promise.race([closed.then(() => idleEvents.push('closed')), second.then(() => idleEvents.push('answered again'))]);
+    assert.deepEqual(idleEvents, ['closed']);
+    assert.deepEqual(statuses(idleRaw), [200]);
+
+    // The busy connection is still there: its held response arrives.
+    res.writeHead(200, { 'content-length': 4 });
+    res.end('held');
+    assert.equal(await busyOutcome, 'answered');
+    assert.match(busyRaw, /^HTTP\/1\.1 200 [^]*held$/);
+    busy.destroy();
   });
 });
 

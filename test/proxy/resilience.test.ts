@@ -15,6 +15,13 @@ function vhost(name: string, route: object, match: object = { prefix: '/' }): ob
   return { name, domains: [name], routes: [{ match, route }] };
 }
 
+interface Try {
+  at: number;
+  attempt: string;
+  cutAt?: number;
+  answered: boolean;
+}
+
 describe('proxy resilience', () => {
   let ads = new TestAdsServer();
   let good: Upstream;
@@ -24,7 +31,11 @@ describe('proxy resilience', () => {
   let proxy: Proxy;
   let port: number;
   let flakyCount = 0;
-  let slowFirst = true;
+  let scripted: Upstream;
+  /** What `scripted` saw of each attempt: when it came, its attempt header, whether the proxy cut it
+   * (the connection closed before the upstream answered), and when. */
+  const tries = new Map<string, Try[]>();
+  const PER_TRY_MS = 150;
 
   const routes = (extra: object[] = []) => ({
     name: 'out',
@@ -35,7 +46,8 @@ describe('proxy resilience', () => {
       vhost('deadlive', { cluster: 'deadlive', retry_policy: { retry_on: 'connect-failure', num_retries: { value: 3 }, retry_host_predicate: [previousHosts] } }),
       vhost('dead', { cluster: 'dead' }),
       vhost('slow', { cluster: 'slow', timeout: { nanos: 150_000_000 } }),
-      vhost('slow-pertry', { cluster: 'slow', retry_policy: { retry_on: 'gateway-error', num_retries: { value: 1 }, per_try_timeout: { nanos: 150_000_000 } } }),
+      vhost('retry2', { cluster: 'scripted', retry_policy: { retry_on: '5xx', num_retries: { value: 2 } } }),
+      vhost('pertry', { cluster: 'scripted', retry_policy: { retry_on: 'gateway-error', num_retries: { value: 1 }, per_try_timeout: { nanos: PER_TRY_MS * 1e6 } } }),
       vhost('limited', { cluster: 'limited' }),
       vhost('dns', { cluster: 'dns' }),
       ...extra,
@@ -49,6 +61,7 @@ describe('proxy resilience', () => {
       staticCluster('deadlive', [deadPort, good.port], { circuit_breakers: { thresholds: [{ max_retries: { value: 10 } }] } }),
       staticCluster('dead', [deadPort]),
       staticCluster('slow', [slow.port]),
+      staticCluster('scripted', [scripted.port]),
       staticCluster('limited', [slow.port], { circuit_breakers: { thresholds: [{ max_requests: { value: 1 } }] } }),
       {
         name: 'dns',
@@ -69,14 +82,36 @@ describe('proxy resilience', () => {
         return true;
       }
     });
-    slow = await startUpstream('slow', (req, res) => {
-      const delay = req.url?.startsWith('/once') ? (slowFirst ? 1000 : 0) : 1000;
-      if (req.url?.startsWith('/once')) slowFirst = false;
+    slow = await startUpstream('slow', (_req, res) => {
       const t = setTimeout(() => {
         res.writeHead(200, { 'content-length': 4 });
         res.end('slow');
-      }, delay);
+      }, 1000);
       res.on('close', () => clearTimeout(t));
+      return true;
+    });
+    // /fail/N/ID: the first N requests for that path get 503, later ones 200.
+    // /hang-first/ID: the first request for that path is answered only after 2 s, later ones at once.
+    scripted = await startUpstream('scripted', (req, res) => {
+      const url = req.url ?? '';
+      const seen = tries.get(url) ?? [];
+      tries.set(url, seen);
+      const t: Try = { at: Date.now(), attempt: String(req.headers['x-envoy-attempt-count']), answered: false };
+      seen.push(t);
+      const answer = (status: number) => {
+        t.answered = true;
+        res.writeHead(status, { 'content-length': 2 });
+        res.end('ok');
+      };
+      const fail = /^\/fail\/(\d+)\//.exec(url);
+      if (fail) answer(seen.length <= Number(fail[1]) ? 503 : 200);
+      else if (url.startsWith('/hang-first/') && seen.length === 1) {
+        const timer = setTimeout(() => answer(200), 2000);
+        res.on('close', () => {
+          clearTimeout(timer);
+          if (!t.answered) t.cutAt = Date.now();
+        });
+      } else answer(200);
       return true;
     });
     deadPort = await freePort();
@@ -86,7 +121,7 @@ describe('proxy resilience', () => {
   after(async () => {
     proxy?.destroy();
     await ads.stop();
-    await Promise.all([good, flaky, slow].map((u) => u?.close()));
+    await Promise.all([good, flaky, slow, scripted].map((u) => u?.close()));
   });
 
   it('retries 5xx and tells the upstream the attempt number', async () => {
@@ -102,6 +137,32 @@ describe('proxy resilience', () => {
     assert.equal(noRetry.body, 'oops');
   });
 
+  it('num_retries 2 makes up to three attempts: an upstream that fails twice answers the third', async () => {
+    const r = await request(port, { host: 'retry2', path: '/fail/2/a' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(
+      tries.get('/fail/2/a')!.map((t) => t.attempt),
+      ['1', '2', '3'],
+    );
+    // And no more than that: failing three times exhausts the retries and the last 503 passes through.
+    const exhausted = await request(port, { host: 'retry2', path: '/fail/3/b' });
+    assert.equal(exhausted.status, 503);
+    assert.equal(tries.get('/fail/3/b')!.length, 3, 'one attempt plus two retries');
+  });
+
+  it('per_try_timeout cuts a slow attempt and retries it', async () => {
+    const r = await request(port, { host: 'pertry', path: '/hang-first/a' });
+    assert.equal(r.status, 200);
+    const [first, second] = tries.get('/hang-first/a')!;
+    assert.equal(tries.get('/hang-first/a')!.length, 2);
+    assert.deepEqual([first.attempt, second.attempt], ['1', '2']);
+    assert.equal(first.answered, false, 'the first attempt was cut before its upstream answered');
+    assert.ok(first.cutAt !== undefined && first.cutAt <= second.at, 'the first attempt was cut before the retry went out');
+    // Cut at the per-try timeout, not at the route timeout (15 s) or the 2 s the upstream takes.
+    const cutAfter = first.cutAt - first.at;
+    assert.ok(cutAfter >= PER_TRY_MS - 20 && cutAfter < PER_TRY_MS + 1000, `first attempt cut after ${cutAfter} ms (per_try_timeout ${PER_TRY_MS} ms)`);
+  });
+
   it('retries connect failures on another host', async () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => request(port, { host: 'deadlive' })));
     assert.deepEqual(
@@ -113,14 +174,10 @@ describe('proxy resilience', () => {
     assert.equal(dead.headers['x-weft-reason'], 'UF upstream_connect_failure');
   });
 
-  it('times out slow upstreams with 504, and retries a per-try timeout', async () => {
+  it('times out slow upstreams with 504 at the route timeout', async () => {
     const r = await request(port, { host: 'slow', path: '/always' });
     assert.equal(r.status, 504);
     assert.equal(r.body, 'upstream request timeout');
-    slowFirst = true;
-    const retried = await request(port, { host: 'slow-pertry', path: '/once' });
-    assert.equal(retried.status, 200);
-    assert.equal(retried.body, 'slow');
   });
 
   it('enforces max_requests', async () => {
@@ -205,8 +262,7 @@ describe('proxy resilience', () => {
     await ads.stop();
     await eventually(() => !proxy.ads.connected, 3000, 'proxy notices the stream is gone');
     const okBefore = ok;
-    await new Promise((r) => setTimeout(r, 200));
-    assert.ok(ok > okBefore, 'traffic flows while disconnected');
+    await eventually(() => ok >= okBefore + 10, 3000, 'traffic to flow while disconnected');
     ads = new TestAdsServer();
     ads.set('cluster', versions.cluster, clusters());
     ads.set('listener', 'l3', [rdsListener('out', port)]);

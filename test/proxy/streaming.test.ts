@@ -12,12 +12,44 @@ import { startProxyUnderTest } from './helpers/proxy-under-test.js';
 import { eventually, request, staticCluster } from './helpers/resources.js';
 
 const MiB = 1024 * 1024;
+/** A body much larger than what the kernel buffers on two loopback connections (autotuned: 1–21 MiB
+ * in all, measured here under load), so that only backpressure keeps the proxy from reading it all
+ * ahead of a slow reader; without backpressure nearly the whole body is in flight. */
+const FIREHOSE_BYTES = 128 * MiB;
+const FIREHOSE_BLOCK = Buffer.alloc(256 * 1024, 'f');
+const IN_FLIGHT_BOUND = 48 * MiB;
+
+/** Pause for a timer tick every other chunk: a reader far slower than loopback. */
+function readSlowly(stream: NodeJS.ReadableStream, onChunk: (c: Buffer) => void): void {
+  let n = 0;
+  stream.on('data', (c: Buffer) => {
+    onChunk(c);
+    if (++n % 2) return;
+    stream.pause();
+    setTimeout(() => stream.resume(), 1);
+  });
+}
+
+/** Write `bytes` (a multiple of the block) as fast as the socket takes them (waiting only for its own drain), then end. */
+function writeFast(out: NodeJS.WritableStream, bytes: number, block = FIREHOSE_BLOCK): void {
+  let left = bytes / block.length;
+  const pump = () => {
+    while (left > 0) {
+      left--;
+      if (!out.write(block)) return void out.once('drain', pump);
+    }
+    out.end();
+  };
+  pump();
+}
 
 describe('streaming through the proxy', () => {
   const ads = new TestAdsServer();
   let proxy: Proxy;
   let port: number;
   let upstreamClosedEarly = 0;
+  let firehose: net.Socket | undefined;
+  let onSlowUpload: ((upstreamSide: net.Socket) => void) | undefined;
   const upstream = http.createServer((req, res) => {
     if (req.url === '/upload') {
       // Read slowly-ish: count the bytes, answer with the total.
@@ -28,16 +60,23 @@ describe('streaming through the proxy', () => {
     }
     if (req.url === '/download') {
       // 8 MiB without a length: chunked from upstream, written with backpressure.
-      let left = 8;
-      const block = Buffer.alloc(MiB, 'd');
-      const pump = () => {
-        while (left > 0) {
-          left--;
-          if (!res.write(block)) return void res.once('drain', pump);
-        }
-        res.end();
-      };
-      pump();
+      writeFast(res, 8 * MiB, Buffer.alloc(MiB, 'd'));
+      return;
+    }
+    if (req.url === '/firehose') {
+      // As fast as the proxy takes it: a writer that waits only for its own socket's drain.
+      firehose = res.socket!;
+      res.writeHead(200, { 'content-length': FIREHOSE_BYTES });
+      writeFast(res, FIREHOSE_BYTES);
+      return;
+    }
+    if (req.url === '/slow-upload') {
+      let n = 0;
+      readSlowly(req, (c) => {
+        n += c.length;
+        onSlowUpload?.(req.socket);
+      });
+      req.on('end', () => res.end(`got ${n}`));
       return;
     }
     if (req.url === '/endless') {
@@ -78,15 +117,7 @@ describe('streaming through the proxy', () => {
         res.on('end', () => resolve(body));
       });
       req.on('error', reject);
-      const block = Buffer.alloc(MiB, 'u');
-      let left = chunks;
-      const pump = () => {
-        while (left > 0) {
-          left--;
-          if (!req.write(block)) return void req.once('drain', pump);
-        }
-        req.end();
-      };
+      const pump = () => writeFast(req, chunks * MiB, Buffer.alloc(MiB, 'u'));
       if (headers.expect) req.on('continue', pump);
       else pump();
     });
@@ -116,6 +147,53 @@ describe('streaming through the proxy', () => {
         .on('error', reject);
     });
     assert.equal(total, 8 * MiB);
+  });
+
+  it('backpressure: a slow reader holds a fast upstream back (bytes in flight stay bounded)', async () => {
+    firehose = undefined;
+    let maxInFlight = 0;
+    const total = await new Promise<number>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/firehose', headers: { host: 'app' }, agent: false }, (res) => {
+          const client = res.socket;
+          let n = 0;
+          readSlowly(res, (c) => {
+            n += c.length;
+            // Socket-level counters on both ends: what the upstream handed to its kernel and what
+            // the client took from its own. The difference is what the proxy (and the kernel) hold.
+            maxInFlight = Math.max(maxInFlight, firehose!.bytesWritten - client.bytesRead);
+          });
+          res.on('end', () => resolve(n));
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    });
+    assert.equal(total, FIREHOSE_BYTES);
+    console.log(`# backpressure: at most ${(maxInFlight / MiB).toFixed(1)} MiB between upstream and client`);
+    assert.ok(maxInFlight < IN_FLIGHT_BOUND, `the proxy read ${(maxInFlight / MiB).toFixed(1)} MiB ahead of its client`);
+  });
+
+  it('backpressure: a slow upstream reader holds a fast uploader back (bytes in flight stay bounded)', async () => {
+    let maxInFlight = 0;
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, path: '/slow-upload', method: 'POST', headers: { host: 'app', 'content-length': String(FIREHOSE_BYTES) }, agent: false },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.on('socket', (client) => {
+        onSlowUpload = (upstreamSide) => (maxInFlight = Math.max(maxInFlight, client.bytesWritten - upstreamSide.bytesRead));
+      });
+      writeFast(req, FIREHOSE_BYTES);
+    });
+    onSlowUpload = undefined;
+    assert.equal(body, `got ${FIREHOSE_BYTES}`);
+    console.log(`# upload backpressure: at most ${(maxInFlight / MiB).toFixed(1)} MiB between client and upstream`);
+    assert.ok(maxInFlight < IN_FLIGHT_BOUND, `the proxy read ${(maxInFlight / MiB).toFixed(1)} MiB of the upload ahead of its upstream`);
   });
 
   it('answers HEAD without a body and keeps the connection usable', async () => {

@@ -21,6 +21,8 @@ const res = (type: keyof typeof TypeUrl, body: { name: string }, aliases: string
 describe('VHDS in the proxy', () => {
   const proxy = new Proxy({ xdsAddress: '127.0.0.1:1', workload, adminPort: 0 });
   const apply = proxy.applier.handleDelta;
+  /** The virtual hosts of a route configuration as the route table has them, in order. */
+  const vhostsOf = (routeConfig: string) => proxy.routes.get(routeConfig)!.config.virtualHosts.map((v) => v.name);
 
   before(async () => {
     const lds = await apply('listener', { resources: [res('listener', listener as { name: string })], removed: [], version: 'l1' });
@@ -75,13 +77,20 @@ describe('VHDS in the proxy', () => {
       /virtual host out\/bad: routes\[0\]\.match: one of prefix, path, safe_regex, path_separated_prefix is required/,
       /virtual host noslash: name: "noslash" must be <route configuration name>\/<virtual host name>/,
     ]) assert.match(message, want);
-    assert.equal(proxy.routes.get('out')!.selectVirtualHost('b.local'), undefined);
-    // Valid on their own, but one names an unknown route configuration and one reuses a domain.
-    const r2 = await apply('virtualHost', { resources: [res('virtualHost', vhost('out/dup', ['a.local'])), res('virtualHost', vhost('other/b', ['b.local']))], removed: [], version: 'vh-bad2' });
+    assert.deepEqual(vhostsOf('out'), ['out/a'], 'the NACKed batch changed nothing');
+    // Valid on their own, but one names an unknown route configuration and one reuses a domain; the
+    // third is fine and must not be applied either, since the batch is refused whole.
+    const r2 = await apply('virtualHost', {
+      resources: [res('virtualHost', vhost('out/dup', ['a.local'])), res('virtualHost', vhost('other/b', ['b.local'])), res('virtualHost', vhost('out/fine', ['fine.local']))],
+      removed: [],
+      version: 'vh-bad2',
+    });
     assert.equal(r2.ok, false);
     assert.match((r2 as { message: string }).message, /route out: virtual host out\/dup: domain "a\.local" is also in virtual host "out\/a"/);
     assert.match((r2 as { message: string }).message, /virtual host other\/b: route configuration "other" is not one this proxy runs with vhds/);
-    assert.equal(proxy.routes.get('out')!.selectVirtualHost('a.local')!.vhost.name, 'out/a');
+    assert.deepEqual(vhostsOf('out'), ['out/a'], 'the NACKed batch changed nothing');
+    assert.equal(proxy.routes.get('out')!.selectVirtualHost('fine.local'), undefined);
+    assert.equal(proxy.applier.status.virtualHost.version, 'vh1', 'the NACKed version is not recorded');
   });
 
   it('a removed virtual host leaves the table, and the hosts it answered are missing', async () => {

@@ -209,8 +209,18 @@ describe('FileConfigStore', () => {
     assert.equal(calls, 0);
     await st.close();
     const version = st.current().version;
-    await writeFile(join(dir, 'b.yaml'), vs('ratings', 'v1'));
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(st.current().version, version);
+    // A second store on the same directory, with the same debounce, is the witness: once it has loaded
+    // two later writes one after the other, a store still watching would have loaded the first.
+    const witness = new FileConfigStore({ dir, debounceMs: 10, pollMs: 0 });
+    await witness.start();
+    try {
+      await writeFile(join(dir, 'b.yaml'), vs('ratings', 'v1'));
+      await waitFor(witness, (s) => s.config.virtualServices.length === 2, 'the witness loads b.yaml');
+      await writeFile(join(dir, 'c.yaml'), vs('details', 'v1'));
+      await waitFor(witness, (s) => s.config.virtualServices.length === 3, 'the witness loads c.yaml');
+    } finally {
+      await witness.close();
+    }
+    assert.equal(st.current().version, version, 'the closed store did not rescan');
   });
 });

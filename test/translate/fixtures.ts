@@ -37,6 +37,20 @@ spec:
   - route: [{ destination: { host: ratings, subset: v2 } }]
 `);
 
+/** A VirtualService sending every reviews request to one subset. */
+export const reviewsTo = (subset: string) =>
+  yaml(
+    'reviews.yaml',
+    `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{ destination: { host: reviews, subset: ${subset} } }]
+`,
+  );
+
 export const fixture = (rel: string) => yaml(path.basename(rel), fs.readFileSync(path.join(fixturesDir, rel), 'utf8'));
 
 export function proxy(service: string, version: string, n: number, overrides: Partial<ProxyNode> = {}): ProxyNode {

@@ -132,3 +132,30 @@ spec:
   assert.equal(retryOf('ratings', '/x')?.perTryTimeoutMs, 2000);
   assert.equal(retryOf('ratings', '/x')?.on.status5xx, true);
 });
+
+test('simulate: mirror and mirrorPercentage reach the proxy as request_mirror_policies; grpcStatus aborts as grpc_status', () => {
+  const view = proxyView(
+    configFrom(
+      DR,
+      yaml('mirror.yaml', `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+    mirror: { host: reviews, subset: v2 }
+    mirrorPercentage: { value: 20 }
+    fault: { abort: { grpcStatus: UNAVAILABLE, percentage: { value: 5 } } }
+`),
+    ),
+  );
+  const table = new RouteTable(view.route[0].model);
+  const route = table.selectVirtualHost('reviews')!.match(request('reviews'))!.route;
+  assert.equal(route.action.kind, 'route');
+  if (route.action.kind !== 'route') return;
+  assert.deepEqual(route.action.mirrors, [{ cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local', percent: { numerator: 200_000, denominator: 1_000_000 }, shadowSuffix: true }]);
+  const fault = route.perFilter.get('envoy.filters.http.fault')?.config as FaultConfig;
+  assert.equal(fault.abort?.grpcStatus, 14);
+  assert.equal(fault.abort?.httpStatus, 503);
+});

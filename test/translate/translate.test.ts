@@ -137,7 +137,7 @@ for (const [name, config] of goldens) {
   test(`golden: ${name}`, () => {
     const got = JSON.stringify(translate(snapshot(config, bookinfoProxies()), client), null, 2) + '\n';
     const file = path.join(goldenDir, `${name}.json`);
-    if (process.env.UPDATE_GOLDEN) fs.writeFileSync(file, got);
+    if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, got);
     assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);
     assert.equal(got, fs.readFileSync(file, 'utf8'), `${name} differs from its golden file (UPDATE_GOLDEN=1 npm test to accept)`);
   });

@@ -46,7 +46,12 @@ test('cache: client labels split the route cache only when a sourceLabels match 
   const a = cache.resourcesFor(proxy('productpage', 'v1', 2), 'sotw');
   const b = cache.resourcesFor(proxy('details', 'v1', 3), 'sotw');
   assert.equal(a.route.parts[0], b.route.parts[0], 'different app labels, one route part');
+  // A header match reads no client label: still one route part for every client.
   cache.setSnapshot(snap(configFrom(DR, fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'), fixture('istio/bookinfo/networking/virtual-service-all-v1.yaml'))));
+  const e = cache.resourcesFor(proxy('productpage', 'v1', 2), 'sotw');
+  const f = cache.resourcesFor(proxy('reviews', 'v1', 4), 'sotw');
+  assert.notEqual(e.route.version, a.route.version, 'the new VirtualServices are in this snapshot');
+  assert.equal(e.route.parts[0], f.route.parts[0], 'a header match does not split the route cache');
   const withSource = configFrom(DR, ratingsForReviewsOnly);
   cache.setSnapshot(snap(withSource));
   const c = cache.resourcesFor(proxy('productpage', 'v1', 2), 'sotw');

@@ -5,46 +5,43 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TypeUrl, unpackAny, type DeltaDiscoveryRequestWire, type DeltaDiscoveryResponseWire } from '../../src/api/envoy.js';
-import { configFrom, fixture, proxy, yaml } from '../translate/fixtures.js';
+import { configFrom, fixture, proxy, reviewsTo } from '../translate/fixtures.js';
 import { openAdsCall, serveLoopbackAds, sidecarNode } from './loopback-ads.js';
 
 const DR = fixture('istio/bookinfo/networking/destination-rule-all.yaml');
-const reviewsTo = (subset: string) =>
-  yaml('reviews.yaml', `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - route: [{ destination: { host: reviews, subset: ${subset} } }]
-`);
-
 let config = configFrom(DR);
 // ratings and details always exist (registered by instances that never connect); reviews too.
 const fixed = [proxy('ratings', 'v1', 20), proxy('details', 'v1', 21), proxy('reviews', 'v1', 22)];
 let extra = [proxy('extra', 'v1', 23)];
-const { server, rebuild, address } = serveLoopbackAds({ graceMs: 20, config: () => config, extraProxies: () => [...fixed, ...extra] });
+const { server, rebuild, address, handled } = serveLoopbackAds({ graceMs: 20, config: () => config, extraProxies: () => [...fixed, ...extra] });
 
 let instances = 0;
 function connectDelta(service: string, version: string) {
   const c = openAdsCall<DeltaDiscoveryRequestWire, DeltaDiscoveryResponseWire>(address(), 'DeltaAggregatedResources');
   const id = `sidecar~127.0.2.${++instances}~${service}-${version}.default~default.svc.cluster.local`;
   const node = sidecarNode(id, service, version, `127.0.2.${instances}`);
-  let sentNode = false;
+  let sent = 0;
+  const send = (typeUrl: string, fields: Partial<DeltaDiscoveryRequestWire> = {}) => {
+    c.write({ ...(sent ? {} : { node }), type_url: typeUrl, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '', ...fields });
+    sent++;
+  };
+  const ack = (r: DeltaDiscoveryResponseWire, extraFields: Partial<DeltaDiscoveryRequestWire> = {}) => {
+    c.write({ type_url: r.type_url, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: r.nonce, ...extraFields });
+    sent++;
+  };
   return {
     ...c,
     id,
-    send: (typeUrl: string, fields: Partial<DeltaDiscoveryRequestWire> = {}) => {
-      c.write({ ...(sentNode ? {} : { node }), type_url: typeUrl, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '', ...fields });
-      sentNode = true;
-    },
-    ack: (r: DeltaDiscoveryResponseWire, extraFields: Partial<DeltaDiscoveryRequestWire> = {}) =>
-      c.write({ type_url: r.type_url, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: r.nonce, ...extraFields }),
+    send,
+    ack,
+    /** Send, and resolve once the server has handled it and every request before it. */
+    sendHandled: (typeUrl: string, fields: Partial<DeltaDiscoveryRequestWire> = {}) => (send(typeUrl, fields), handled(id, sent)),
+    /** ACK (or NACK, with error_detail), and resolve once the server has handled it and all before. */
+    ackHandled: (r: DeltaDiscoveryResponseWire, extraFields: Partial<DeltaDiscoveryRequestWire> = {}) => (ack(r, extraFields), handled(id, sent)),
   };
 }
 
 const statusOf = (id: string) => server.status().find((s) => s.id === id)!;
-const settle = () => new Promise((r) => setTimeout(r, 100));
 const names = (r: DeltaDiscoveryResponseWire) => r.resources.map((x) => x.name).sort();
 const REVIEWS = 'outbound|9080||reviews.default.svc.cluster.local';
 const RATINGS = 'outbound|9080||ratings.default.svc.cluster.local';
@@ -58,8 +55,7 @@ test('delta: wildcard CDS, per-resource versions, ACK, and a NACK that keeps the
   assert.ok(names(r1).includes(REVIEWS));
   assert.ok(r1.resources.every((r) => /^[0-9a-f]{16}$/.test(r.version)), 'every resource carries a digest version');
   assert.deepEqual(r1.removed_resources, []);
-  c.ack(r1);
-  await settle();
+  await c.ackHandled(r1);
   const st = statusOf(c.id);
   assert.equal(st.protocol, 'delta');
   assert.equal(st.types.cluster!.acked, r1.system_version_info);
@@ -69,24 +65,24 @@ test('delta: wildcard CDS, per-resource versions, ACK, and a NACK that keeps the
   rebuild();
   const r2 = await c.next();
   assert.deepEqual(names(r2), ['outbound|9080||fresh.default.svc.cluster.local']);
-  c.ack(r2, { error_detail: { code: 3, message: 'cluster fresh: bad lb_policy' } });
-  await settle();
+  await c.ackHandled(r2, { error_detail: { code: 3, message: 'cluster fresh: bad lb_policy' } });
   const nacked = statusOf(c.id).types.cluster!;
   assert.equal(nacked.acked, r1.system_version_info, 'a NACK keeps the proxy on its previous version');
   assert.equal(nacked.sent, r2.system_version_info);
   assert.match(nacked.nack!.message, /bad lb_policy/);
 
-  // A stale ACK (old nonce) changes nothing.
-  c.ack(r1);
-  await settle();
+  // A stale ACK (old nonce) changes nothing and gets no response.
+  let written = server.responses;
+  await c.ackHandled(r1);
+  assert.equal(server.responses, written);
   assert.equal(statusOf(c.id).types.cluster!.acked, r1.system_version_info);
 
   // The refused cluster goes again: the proxy never took it, so there is nothing to remove, and
   // the proxy is up to date with the new snapshot without a message.
   extra = extra.filter((p) => p.service !== 'fresh');
-  rebuild();
-  await settle();
-  assert.equal(c.pending(), 0);
+  written = server.responses;
+  rebuild(); // pushes synchronously: whatever it sends is written when it returns
+  assert.equal(server.responses, written, 'nothing sent');
   const after = statusOf(c.id).types.cluster!;
   assert.notEqual(after.sent, r2.system_version_info);
   assert.equal(after.acked, after.sent);
@@ -100,8 +96,7 @@ test('delta: wildcard CDS, per-resource versions, ACK, and a NACK that keeps the
   const r3 = await c.next();
   assert.deepEqual(r3.resources, []);
   assert.deepEqual(r3.removed_resources, ['outbound|9080||fresh.default.svc.cluster.local']);
-  c.ack(r3);
-  await settle();
+  await c.ackHandled(r3);
   assert.equal(statusOf(c.id).types.cluster!.acked, r3.system_version_info);
   c.close();
 });
@@ -117,9 +112,9 @@ test('delta: named EDS, a name that does not exist is reported removed once, uns
   const r2 = await c.next();
   assert.deepEqual(names(r2), [RATINGS], 'a new subscription gets only the new name');
   c.ack(r2);
-  c.send(TypeUrl.endpoint, { resource_names_unsubscribe: [RATINGS] });
-  await settle();
-  assert.equal(c.pending(), 0, 'unsubscribing needs no response');
+  const written = server.responses;
+  await c.sendHandled(TypeUrl.endpoint, { resource_names_unsubscribe: [RATINGS] });
+  assert.equal(server.responses, written, 'unsubscribing needs no response');
   assert.equal(statusOf(c.id).types.endpoint!.resources, 1);
   c.close();
 });
@@ -146,9 +141,9 @@ test('delta: a reconnect with initial_resource_versions gets only what changed m
   const have2 = { ...have, [REVIEWS]: resumed.resources[0].version };
   again.close();
   const third = connectDelta('productpage', 'v3');
-  third.send(TypeUrl.endpoint, { resource_names_subscribe: [REVIEWS, RATINGS], initial_resource_versions: have2 });
-  await settle();
-  assert.equal(third.pending(), 0, 'nothing resent');
+  const written = server.responses;
+  await third.sendHandled(TypeUrl.endpoint, { resource_names_subscribe: [REVIEWS, RATINGS], initial_resource_versions: have2 });
+  assert.equal(server.responses, written, 'nothing resent');
   const st = statusOf(third.id).types.endpoint!;
   assert.ok(st.sent && st.sent === st.acked, 'an empty diff counts as synced');
   third.close();
@@ -176,8 +171,7 @@ test('VHDS: a host alias resolves to its virtual host; a missing host gets an em
   c.send(TypeUrl.virtualHost, { resource_names_subscribe: ['virtualOutbound'] });
   const base = await c.next();
   assert.deepEqual(base.resources, []);
-  c.ack(base);
-  await settle();
+  await c.ackHandled(base);
   assert.ok(statusOf(c.id).types.virtualHost!.acked, 'VHDS is synced with nothing subscribed');
 
   c.send(TypeUrl.virtualHost, { resource_names_subscribe: ['virtualOutbound/reviews:9080', 'virtualOutbound/nosuch.example'] });
@@ -194,9 +188,9 @@ test('VHDS: a host alias resolves to its virtual host; a missing host gets an em
   c.ack(r);
 
   // The same virtual host under its full name needs no second copy.
-  c.send(TypeUrl.virtualHost, { resource_names_subscribe: [REVIEWS_VH] });
-  await settle();
-  assert.equal(c.pending(), 0);
+  const written = server.responses;
+  await c.sendHandled(TypeUrl.virtualHost, { resource_names_subscribe: [REVIEWS_VH] });
+  assert.equal(server.responses, written);
   c.close();
 });
 
@@ -208,20 +202,19 @@ test('VHDS: an edit reaches the proxies subscribed to that host; the others are 
   caller.send(TypeUrl.virtualHost, { resource_names_subscribe: ['virtualOutbound/reviews'] });
   const first = await caller.next();
   assert.deepEqual(names(first), [REVIEWS_VH]);
-  caller.ack(first);
-  await settle();
+  await caller.ackHandled(first);
   const bytesBefore = server.bytesPushed;
+  const written = server.responses;
 
   config = configFrom(DR, reviewsTo('v2'));
   rebuild();
+  assert.equal(server.responses - written, 1, 'one push, to the caller; a proxy that never asked for reviews gets nothing');
   const pushed = await caller.next();
   assert.deepEqual(names(pushed), [REVIEWS_VH]);
   assert.deepEqual(pushed.resources[0].aliases, [], 'an alias is answered once; updates go by name');
   const route = (unpackAny(pushed.resources[0].resource!) as any).routes[0].route;
   assert.equal(route.cluster, 'outbound|9080|v2|reviews.default.svc.cluster.local');
-  caller.ack(pushed);
-  await settle();
-  assert.equal(bystander.pending(), 0, 'a proxy that never asked for reviews gets nothing');
+  await caller.ackHandled(pushed);
   assert.ok(server.bytesPushed - bytesBefore < 2000, `one virtual host pushed, ${server.bytesPushed - bytesBefore} bytes`);
   for (const c of [caller, bystander]) {
     const st = statusOf(c.id).types.virtualHost!;

@@ -31,6 +31,42 @@ export function serveLoopbackAds(o: LoopbackAdsOptions) {
     server.push();
   };
   registry.onChange(rebuild);
+  // Requests the server has handled per proxy, for tests that must know a request was processed (and
+  // what it wrote, through server.responses) rather than sleep.
+  const handledCount = new Map<string, number>();
+  const handledWaiters = new Set<() => void>();
+  server.onRequestHandled = (id) => {
+    if (id === undefined) return;
+    handledCount.set(id, (handledCount.get(id) ?? 0) + 1);
+    for (const w of [...handledWaiters]) w();
+  };
+  /** Resolves once the server has handled `n` requests of proxy `id` in all. */
+  const handled = (id: string, n: number, ms = 2000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if ((handledCount.get(id) ?? 0) < n) return;
+        handledWaiters.delete(check);
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => (handledWaiters.delete(check), reject(new Error(`${n} requests of ${id} not handled within ${ms} ms`))), ms);
+      handledWaiters.add(check);
+      check();
+    });
+  /** Resolves once no registered proxy's id contains `idPart` (its grace period is over, the push done). */
+  const gone = (idPart: string, ms = 2000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (registry.proxies().some((p) => p.id.includes(idPart))) return false;
+        clearTimeout(t);
+        off();
+        resolve();
+        return true;
+      };
+      const t = setTimeout(() => (off(), reject(new Error(`${idPart} still registered after ${ms} ms`))), ms);
+      const off = registry.onChange(() => void check());
+      check();
+    });
   before(async () => {
     rebuild();
     port = await server.listen('127.0.0.1:0', aggregatedDiscoveryService().service);
@@ -39,7 +75,7 @@ export function serveLoopbackAds(o: LoopbackAdsOptions) {
     await server.close();
     registry.close();
   });
-  return { server, registry, rebuild, address: () => `127.0.0.1:${port}` };
+  return { server, registry, rebuild, handled, gone, address: () => `127.0.0.1:${port}` };
 }
 
 /** A raw ADS call; responses queue up until a test takes them with `next`. */

@@ -27,11 +27,11 @@ const ROUTE_FIELDS = [
   'retries',
   'fault',
   'headers',
-  // Accepted (valid Istio) but not acted on by Weft yet:
   'mirror',
   'mirrors',
   'mirrorPercent',
   'mirrorPercentage',
+  // Accepted (valid Istio) but not acted on by Weft yet:
   'corsPolicy',
 ] as const;
 
@@ -102,6 +102,8 @@ export function readHttpRoute(issues: Issues, v: unknown, path: Path): HTTPRoute
   if (fault) r.fault = fault;
   const headers = readHeaders(f, 'headers');
   if (headers) r.headers = headers;
+  const mirrors = readMirrors(f);
+  if (mirrors) r.mirrors = mirrors;
   if (rewrite?.authority && (headers?.request?.set || headers?.request?.add)) {
     const ops = { ...headers.request.set, ...headers.request.add };
     if (Object.keys(ops).some((k) => k.toLowerCase() === 'host' || k.toLowerCase() === ':authority')) {
@@ -258,6 +260,40 @@ function readRetries(f: Fields): HTTPRetry | undefined {
   return out;
 }
 
+/** `mirror` (+ `mirrorPercentage` or the deprecated `mirrorPercent`), or the list `mirrors`. */
+function readMirrors(f: Fields): HTTPRoute['mirrors'] {
+  if (f.has('mirror') && f.has('mirrors')) f.issues.add('WEFT_E_CONFLICT', f.at('mirrors'), 'cannot be combined with mirror');
+  if (f.has('mirrorPercent') && f.has('mirrorPercentage')) f.issues.add('WEFT_E_CONFLICT', f.at('mirrorPercent'), 'cannot be combined with mirrorPercentage');
+  if (!f.has('mirror') && (f.has('mirrorPercentage') || f.has('mirrorPercent'))) {
+    f.issues.add('WEFT_E_REQUIRED_FIELD', f.at(f.has('mirrorPercentage') ? 'mirrorPercentage' : 'mirrorPercent'), 'needs mirror');
+  }
+  if (f.has('mirror')) {
+    const destination = readDestination(f, 'mirror', { required: true });
+    if (!destination) return undefined;
+    const legacy = f.int('mirrorPercent', { min: 0, max: 100 });
+    const percentage = f.has('mirrorPercentage') ? readPercent(f, 'mirrorPercentage') : legacy === undefined ? undefined : { value: legacy };
+    return [{ destination, ...(percentage ? { percentage } : {}) }];
+  }
+  const items = f.list('mirrors');
+  if (!items) return undefined;
+  const out: NonNullable<HTTPRoute['mirrors']> = [];
+  for (const { value, path } of items) {
+    const m = fields(f.issues, value, path, ['destination', 'percentage']);
+    if (!m) continue;
+    const destination = readDestination(m, 'destination', { required: true });
+    const percentage = readPercent(m, 'percentage');
+    if (destination) out.push({ destination, ...(percentage ? { percentage } : {}) });
+  }
+  return out;
+}
+
+/** gRPC status names as Istio's abort.grpcStatus takes them. */
+const GRPC_STATUS_CODES: Record<string, number> = {
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14,
+  DATA_LOSS: 15, UNAUTHENTICATED: 16,
+};
+
 function readFault(f: Fields): HTTPFaultInjection | undefined {
   const fault = f.sub('fault', ['delay', 'abort']);
   if (!fault) return undefined;
@@ -276,13 +312,17 @@ function readFault(f: Fields): HTTPFaultInjection | undefined {
 
   const a = fault.sub('abort', ['httpStatus', 'grpcStatus', 'http2Error', 'percentage']);
   if (a) {
-    if (a.has('grpcStatus') || a.has('http2Error')) {
-      const k = a.has('grpcStatus') ? 'grpcStatus' : 'http2Error';
-      a.issues.add('WEFT_E_UNSUPPORTED', a.at(k), `${k} aborts are not supported by Weft yet; use httpStatus`);
+    if (a.has('http2Error')) a.issues.add('WEFT_E_UNSUPPORTED', a.at('http2Error'), 'http2Error aborts are not supported by Weft yet; use httpStatus or grpcStatus');
+    let grpcStatus: number | undefined;
+    if (a.has('grpcStatus')) {
+      const name = a.str('grpcStatus');
+      grpcStatus = name === undefined ? undefined : GRPC_STATUS_CODES[name];
+      if (name !== undefined && grpcStatus === undefined) a.issues.add('WEFT_E_INVALID_VALUE', a.at('grpcStatus'), `must be a gRPC status name (${Object.keys(GRPC_STATUS_CODES).join(', ')}), got ${JSON.stringify(name)}`);
+      if (a.has('httpStatus')) a.issues.add('WEFT_E_CONFLICT', a.at('grpcStatus'), 'cannot be combined with httpStatus');
     }
     // Istio's own range check admits 200..600; 555 (bookinfo's sample) is fine.
     const httpStatus = a.int('httpStatus', { required: !a.has('grpcStatus') && !a.has('http2Error'), min: 200, max: 599 });
-    const abort: NonNullable<HTTPFaultInjection['abort']> = { httpStatus: httpStatus ?? 0 };
+    const abort: NonNullable<HTTPFaultInjection['abort']> = { httpStatus: httpStatus ?? 0, ...(grpcStatus !== undefined ? { grpcStatus } : {}) };
     const pct = readPercent(a, 'percentage');
     if (pct) abort.percentage = pct;
     out.abort = abort;

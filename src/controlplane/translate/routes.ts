@@ -168,6 +168,13 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
   if (r.retries) action.retry_policy = retryPolicy(r.retries, hashing(snap, svc, port, clientNamespace));
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
+  if (r.mirrors?.length) {
+    // Istio's percentage (a double, 100 when unset) as Envoy's FractionalPercent per million.
+    action.request_mirror_policies = r.mirrors.map((m) => ({
+      cluster: clusterOf(m.destination),
+      runtime_fraction: { default_value: { numerator: Math.round((m.percentage?.value ?? 100) * 10_000), denominator: 'MILLION' } },
+    }));
+  }
   // Consistent hashing: the destinations' DestinationRule says what to hash.
   Object.assign(action, routeHashPolicy(snap, clientNamespace, dests.map((d) => clusterOf(d.destination))));
   return { route: action };
@@ -203,7 +210,9 @@ function faultConfig(f: NonNullable<HTTPRoute['fault']>): Record<string, unknown
   return {
     '@type': FAULT_TYPE_URL,
     ...(f.delay ? { delay: { fixed_delay: duration(f.delay.fixedDelayMs), percentage: pct(f.delay.percentage) } } : {}),
-    ...(f.abort ? { abort: { http_status: f.abort.httpStatus, percentage: pct(f.abort.percentage) } } : {}),
+    ...(f.abort
+      ? { abort: { ...(f.abort.grpcStatus !== undefined ? { grpc_status: f.abort.grpcStatus } : { http_status: f.abort.httpStatus }), percentage: pct(f.abort.percentage) } }
+      : {}),
   };
 }
 

@@ -42,7 +42,12 @@ export class AdsServer implements StreamHost {
   pushes = 0;
   /** Set by the owner while the registry refills after a start (streams that reconnect are held). */
   warming = false;
+  /** Responses written to any stream (answers and pushes): with `onRequestHandled`, what lets a test
+   * prove that a request or a push sent nothing, instead of sleeping and hoping. */
+  responses = 0;
   onAck?: (proxyId: string, type: XdsType, version: string) => void;
+  /** Called after each request is handled (its response, if any, is written by then). */
+  onRequestHandled?: (proxyId: string | undefined) => void;
 
   private readonly maxConcurrentPushes: number;
   /** Streams waiting for a push (insertion order = fairness) and how many pushes are in flight. */
@@ -60,6 +65,7 @@ export class AdsServer implements StreamHost {
 
   countPushed(bytes: number): void {
     this.bytesPushed += bytes;
+    this.responses++;
   }
 
   /** The gRPC service implementation (both ADS methods), to mount on any grpc.Server. */
@@ -91,6 +97,7 @@ export class AdsServer implements StreamHost {
         this.log(`ADS stream error: ${(err as Error).stack ?? err}`);
         call.destroy(err as Error);
       }
+      this.onRequestHandled?.(stream.proxy?.id);
     });
     call.on('end', () => {
       end();
