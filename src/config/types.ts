@@ -86,6 +86,10 @@ export interface HTTPRetry {
   attempts: number;
   perTryTimeoutMs?: number;
   retryOn?: string;
+  /** false: retries may land on a host already tried (Istio adds the previous-hosts predicate). */
+  retryIgnorePreviousHosts?: boolean;
+  /** Base interval of the retry back-off. */
+  backoffMs?: number;
 }
 
 export interface HTTPRedirect {
@@ -182,13 +186,17 @@ export interface ClientTLSSettings {
 }
 
 export interface ConnectionPoolSettings {
-  tcp?: { maxConnections?: number; connectTimeoutMs?: number };
+  tcp?: { maxConnections?: number; connectTimeoutMs?: number; tcpKeepalive?: { timeMs?: number } };
   http?: { http1MaxPendingRequests?: number; http2MaxRequests?: number; maxRequestsPerConnection?: number; maxRetries?: number; idleTimeoutMs?: number };
 }
 
 export interface OutlierDetection {
+  /** Deprecated: Istio counted only gateway errors (502, 503, 504) for it. */
+  consecutiveErrors?: number;
   consecutive5xxErrors?: number;
   consecutiveGatewayErrors?: number;
+  consecutiveLocalOriginFailures?: number;
+  splitExternalLocalOriginErrors?: boolean;
   intervalMs?: number;
   baseEjectionTimeMs?: number;
   maxEjectionPercent?: number;
@@ -200,6 +208,8 @@ export interface TrafficPolicy {
   connectionPool?: ConnectionPoolSettings;
   outlierDetection?: OutlierDetection;
   tls?: ClientTLSSettings;
+  /** Istio's retryBudget: percent of active requests (default 20) and minRetryConcurrency (default 3). */
+  retryBudget?: { percent?: number; minRetryConcurrency?: number };
   portLevelSettings?: Array<Omit<TrafficPolicy, 'portLevelSettings'> & { port: PortSelector }>;
 }
 

@@ -163,6 +163,8 @@ export class Proxy {
     for (const rt of [...this.clusters.all()].sort((a, b) => a.name.localeCompare(b.name))) {
       const p = `cluster.${rt.name}`;
       for (const [k, v] of Object.entries(rt.stats)) out[`${p}.${k}`] = v;
+      for (const [k, v] of Object.entries(rt.resources.gauges())) out[`${p}.circuit_breakers.default.${k}`] = v;
+      if (rt.outlier) for (const [k, v] of Object.entries(rt.outlier.stats)) out[`${p}.outlier_detection.${k}`] = v;
       out[`${p}.upstream_rq_active`] = rt.active;
       out[`${p}.membership_total`] = rt.hosts.length;
       out[`${p}.membership_healthy`] = rt.hosts.filter((h) => h.healthy).length;

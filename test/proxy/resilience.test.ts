@@ -9,6 +9,8 @@ import { TestAdsServer } from './helpers/ads-server.js';
 import { startProxyUnderTest } from './helpers/proxy-under-test.js';
 import { eventually, freePort, rdsListener, request, startUpstream, staticCluster, type Upstream } from './helpers/resources.js';
 
+const previousHosts = { name: 'envoy.retry_host_predicates.previous_hosts' };
+
 function vhost(name: string, route: object, match: object = { prefix: '/' }): object {
   return { name, domains: [name], routes: [{ match, route }] };
 }
@@ -41,7 +43,7 @@ describe('proxy resilience', () => {
       vhost('good', { cluster: 'good' }),
       vhost('flaky', { cluster: 'flaky', retry_policy: { retry_on: '5xx', num_retries: { value: 2 } } }),
       vhost('flaky-noretry', { cluster: 'flaky' }),
-      vhost('deadlive', { cluster: 'deadlive', retry_policy: { retry_on: 'connect-failure', num_retries: { value: 3 } } }),
+      vhost('deadlive', { cluster: 'deadlive', retry_policy: { retry_on: 'connect-failure', num_retries: { value: 3 }, retry_host_predicate: [previousHosts] } }),
       vhost('dead', { cluster: 'dead' }),
       vhost('slow', { cluster: 'slow', timeout: { nanos: 150_000_000 } }),
       vhost('retry2', { cluster: 'scripted', retry_policy: { retry_on: '5xx', num_retries: { value: 2 } } }),
@@ -55,7 +57,8 @@ describe('proxy resilience', () => {
   const clusters = () => [
       staticCluster('good', [good.port]),
       staticCluster('flaky', [flaky.port]),
-      staticCluster('deadlive', [deadPort, good.port]),
+      // Ten concurrent callers may all retry at once: above Envoy's default of 3 concurrent retries.
+      staticCluster('deadlive', [deadPort, good.port], { circuit_breakers: { thresholds: [{ max_retries: { value: 10 } }] } }),
       staticCluster('dead', [deadPort]),
       staticCluster('slow', [slow.port]),
       staticCluster('scripted', [scripted.port]),

@@ -110,7 +110,8 @@ const cases: Case[] = [
     name: 'failoverPriority ranks by matching labels (the client is version v1)',
     lb: '{ localityLbSetting: { failoverPriority: [version] } }',
     extra: '    outlierDetection: { consecutive5xxErrors: 3 }\n',
-    cluster: { lb_policy: 'LEAST_REQUEST', common_lb_config: { locality_weighted_lb_config: {} } },
+    // outlierDetection also sets Istio's panic threshold (minHealthPercent, 0 by default).
+    cluster: { lb_policy: 'LEAST_REQUEST', common_lb_config: { locality_weighted_lb_config: {}, healthy_panic_threshold: { value: 0 } } },
     eds: threeLocalities([0, 1, 1]),
   },
   {

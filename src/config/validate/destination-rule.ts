@@ -103,9 +103,11 @@ function readPolicyBody(f: Fields): Omit<TrafficPolicy, 'portLevelSettings'> {
   if (od) out.outlierDetection = od;
   const tls = readClientTls(f);
   if (tls) out.tls = tls;
-  for (const k of ['tunnel', 'proxyProtocol', 'retryBudget'] as const) {
+  for (const k of ['tunnel', 'proxyProtocol'] as const) {
     if (f.has(k) && !isObj(f.raw(k))) f.issues.add('WEFT_E_TYPE', f.at(k), 'must be an object');
   }
+  const rb = readRetryBudget(f);
+  if (rb) out.retryBudget = rb;
   return out;
 }
 
@@ -122,11 +124,13 @@ function readConnectionPool(f: Fields): ConnectionPoolSettings | undefined {
     if (ct !== undefined) t.connectTimeoutMs = ct;
     const ka = tcp.sub('tcpKeepalive', ['probes', 'time', 'interval']);
     if (ka) {
-      ka.int('probes', { min: 0, max: UINT32 });
-      ka.durationMs('time');
-      ka.durationMs('interval');
+      // Node sets only the idle time before the first probe; the kernel's count and interval stay.
+      for (const k of ['probes', 'interval'] as const) if (ka.has(k)) ka.issues.add('WEFT_E_UNSUPPORTED', ka.at(k), `tcpKeepalive.${k} is not supported by Weft yet (only time)`);
+      const time = ka.durationMs('time');
+      t.tcpKeepalive = time !== undefined ? { timeMs: time } : {};
     }
-    tcp.durationMs('maxConnectionDuration');
+    if (tcp.durationMs('maxConnectionDuration') !== undefined) tcp.issues.add('WEFT_E_UNSUPPORTED', tcp.at('maxConnectionDuration'), 'tcp.maxConnectionDuration is not supported by Weft yet');
+    // Istio applies it to tcp_proxy only; HTTP ports are unaffected, as here (no TCP proxying yet).
     tcp.durationMs('idleTimeout');
     out.tcp = t;
   }
@@ -150,9 +154,22 @@ function readConnectionPool(f: Fields): ConnectionPoolSettings | undefined {
     if (idle !== undefined) h.idleTimeoutMs = idle;
     http.oneOf('h2UpgradePolicy', ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']);
     http.bool('useClientProtocol');
-    http.int('maxConcurrentStreams', { min: 0, max: INT32 });
+    if (http.int('maxConcurrentStreams', { min: 0, max: INT32 }) !== undefined) {
+      http.issues.add('WEFT_E_UNSUPPORTED', http.at('maxConcurrentStreams'), 'an HTTP/2 setting; the control plane emits HTTP/1.1 clusters until h2UpgradePolicy is translated');
+    }
     out.http = h;
   }
+  return out;
+}
+
+function readRetryBudget(f: Fields): TrafficPolicy['retryBudget'] {
+  const rb = f.sub('retryBudget', ['percent', 'minRetryConcurrency']);
+  if (!rb) return undefined;
+  const out: NonNullable<TrafficPolicy['retryBudget']> = {};
+  const percent = rb.num('percent', { min: 0, max: 100 });
+  if (percent !== undefined) out.percent = percent;
+  const min = rb.int('minRetryConcurrency', { min: 0, max: UINT32 });
+  if (min !== undefined) out.minRetryConcurrency = min;
   return out;
 }
 
@@ -171,13 +188,16 @@ function readOutlierDetection(f: Fields): OutlierDetection | undefined {
   if (!od) return undefined;
   const out: OutlierDetection = {};
   const legacy = od.int('consecutiveErrors', { min: 0, max: INT32 });
+  if (legacy !== undefined) out.consecutiveErrors = legacy;
   const c5 = od.int('consecutive5xxErrors', { min: 0, max: UINT32 });
-  // The deprecated consecutiveErrors counted 5xx responses too.
-  if (c5 !== undefined || legacy !== undefined) out.consecutive5xxErrors = c5 ?? legacy;
+  if (c5 !== undefined) out.consecutive5xxErrors = c5;
   const gw = od.int('consecutiveGatewayErrors', { min: 0, max: UINT32 });
   if (gw !== undefined) out.consecutiveGatewayErrors = gw;
-  od.int('consecutiveLocalOriginFailures', { min: 0, max: UINT32 });
-  od.bool('splitExternalLocalOriginErrors');
+  const local = od.int('consecutiveLocalOriginFailures', { min: 0, max: UINT32 });
+  if (local !== undefined) out.consecutiveLocalOriginFailures = local;
+  const split = od.bool('splitExternalLocalOriginErrors');
+  if (split !== undefined) out.splitExternalLocalOriginErrors = split;
+
   const interval = od.durationMs('interval');
   if (interval !== undefined) out.intervalMs = interval;
   const base = od.durationMs('baseEjectionTime');

@@ -248,9 +248,12 @@ function readRetries(f: Fields): HTTPRetry | undefined {
     }
     out.retryOn = retryOn;
   }
-  r.bool('retryRemoteLocalities');
-  r.bool('retryIgnorePreviousHosts');
-  r.durationMs('backoff');
+  // Retrying in other localities needs Envoy's previous_priorities retry priority, which the proxy lacks.
+  if (r.bool('retryRemoteLocalities') === true) r.issues.add('WEFT_E_UNSUPPORTED', r.at('retryRemoteLocalities'), 'retrying in remote localities is not supported by Weft yet');
+  const ignorePrevious = r.bool('retryIgnorePreviousHosts');
+  if (ignorePrevious !== undefined) out.retryIgnorePreviousHosts = ignorePrevious;
+  const backoff = r.durationMs('backoff');
+  if (backoff !== undefined) out.backoffMs = backoff;
   if (r.has('attempts') && attempts === 0 && (r.has('perTryTimeout') || r.has('retryOn') || r.has('retryRemoteLocalities'))) {
     r.issues.add('WEFT_E_CONFLICT', r.at('attempts'), 'retry settings are configured but attempts is 0 (retries disabled)');
   }

@@ -2,6 +2,7 @@
 import type { TrafficPolicy } from '../../config/types.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
 import type { ProxyNode } from '../model/proxy-node.js';
+import { connectionPoolFields, outlierDetectionFields, withCommonLbConfig } from './cluster-resilience.js';
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
 import { clusterLbFields, isPassthrough } from './load-balancing.js';
 import { dnsLoadAssignment } from './endpoints.js';
@@ -29,9 +30,8 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
   const body: Record<string, unknown> = {
     name,
     connect_timeout: duration(policy.connectionPool?.tcp?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
-    ...clusterLbFields(policy),
-    ...circuitBreakers(policy),
-    ...outlierDetection(policy),
+    ...withCommonLbConfig(clusterLbFields(policy), outlierDetectionFields(policy)),
+    ...connectionPoolFields(policy, { retryBudget: true }),
   };
   if (isPassthrough(policy)) {
     // ORIGINAL_DST: no endpoints of its own (the proxy NACKs it until it can recover the original destination).
@@ -45,28 +45,6 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
   return { name, body };
 }
 
-function circuitBreakers(policy: TrafficPolicy): Record<string, unknown> {
-  const tcp = policy.connectionPool?.tcp;
-  const http = policy.connectionPool?.http;
-  const t: Record<string, unknown> = {};
-  if (tcp?.maxConnections !== undefined) t.max_connections = { value: tcp.maxConnections };
-  if (http?.http1MaxPendingRequests !== undefined) t.max_pending_requests = { value: http.http1MaxPendingRequests };
-  if (http?.http2MaxRequests !== undefined) t.max_requests = { value: http.http2MaxRequests };
-  return Object.keys(t).length ? { circuit_breakers: { thresholds: [t] } } : {};
-}
-
-function outlierDetection(policy: TrafficPolicy): Record<string, unknown> {
-  const od = policy.outlierDetection;
-  if (!od) return {};
-  const o: Record<string, unknown> = {};
-  if (od.consecutive5xxErrors !== undefined) o.consecutive_5xx = { value: od.consecutive5xxErrors };
-  if (od.consecutiveGatewayErrors !== undefined) o.consecutive_gateway_failure = { value: od.consecutiveGatewayErrors };
-  if (od.intervalMs !== undefined) o.interval = duration(od.intervalMs);
-  if (od.baseEjectionTimeMs !== undefined) o.base_ejection_time = duration(od.baseEjectionTimeMs);
-  if (od.maxEjectionPercent !== undefined) o.max_ejection_percent = { value: od.maxEjectionPercent };
-  return { outlier_detection: o };
-}
-
 /** Inbound clusters send to the local app; they depend only on the proxy's own ports. */
 export function inboundClusters(proxy: ProxyNode): XdsResource[] {
   return proxy.ports.map((p) => {
@@ -78,6 +56,8 @@ export function inboundClusters(proxy: ProxyNode): XdsResource[] {
         type: 'STATIC',
         connect_timeout: duration(DEFAULT_CONNECT_TIMEOUT_MS),
         lb_policy: 'ROUND_ROBIN',
+        // Istio's unlimited thresholds; no budget: inbound routes do not retry.
+        ...connectionPoolFields({}, { retryBudget: false }),
         load_assignment: {
           cluster_name: name,
           endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', p.appPort) } }] }],

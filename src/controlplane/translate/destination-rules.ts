@@ -33,6 +33,7 @@ export function effectivePolicy(dr: DestinationRule | undefined, port: number, s
     if (l.connectionPool) merged.connectionPool = l.connectionPool;
     if (l.outlierDetection) merged.outlierDetection = l.outlierDetection;
     if (l.tls) merged.tls = l.tls;
+    if (l.retryBudget) merged.retryBudget = l.retryBudget;
   }
   return merged;
 }

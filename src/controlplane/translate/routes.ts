@@ -12,6 +12,8 @@ import { hostAliases, resolveHost } from '../model/hosts.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { labelsMatch, type MeshService, type MeshSnapshot } from '../model/snapshot.js';
 import { FAULT_FILTER, isHttpProtocol, OUTBOUND_ROUTE, outboundClusterName } from './names.js';
+import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
+import { defaultRetry, retryPolicy } from './retries.js';
 import { ADS_CONFIG_SOURCE, duration, type XdsResource } from './types.js';
 import { routeHashPolicy } from './load-balancing.js';
 
@@ -53,7 +55,7 @@ function outboundVirtualHosts(snap: MeshSnapshot, client: Pick<ProxyNode, 'names
         ? vs.spec.http.flatMap((r, i) => httpRoutes(snap, vs, r, i, svc, port.port, client))
         : [defaultRoute(snap, svc, port.port, client.namespace)];
       // The mesh default retry policy sits once on the virtual host; a route that sets its own replaces it.
-      virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: DEFAULT_RETRY });
+      virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: defaultRetry(hashing(snap, svc, port.port, client.namespace)) });
     }
   }
   return virtualHosts;
@@ -78,13 +80,6 @@ function defaultRoute(snap: MeshSnapshot, svc: MeshService, port: number, client
     route: { cluster, timeout: duration(0), ...routeHashPolicy(snap, clientNamespace, [cluster]) },
   };
 }
-
-// Istio's default retry policy for mesh traffic: 2 retries on connection-level failures and 503.
-const DEFAULT_RETRY = {
-  retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
-  num_retries: { value: 2 },
-  retriable_status_codes: [503],
-};
 
 function httpRoutes(
   snap: MeshSnapshot,
@@ -170,16 +165,7 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
       ? { cluster: clusterOf(dests[0].destination) }
       : { weighted_clusters: { clusters: dests.map((d) => ({ name: clusterOf(d.destination), weight: { value: d.weight ?? 0 } })) } };
   action.timeout = duration(r.timeoutMs ?? 0);
-  if (r.retries)
-    action.retry_policy =
-      r.retries.attempts === 0
-        ? { num_retries: { value: 0 } } // retries off for this route, overriding the virtual host's default
-        : {
-            retry_on: r.retries.retryOn ?? DEFAULT_RETRY.retry_on,
-            num_retries: { value: r.retries.attempts },
-            ...(r.retries.retryOn ? {} : { retriable_status_codes: [503] }),
-            ...(r.retries.perTryTimeoutMs !== undefined ? { per_try_timeout: duration(r.retries.perTryTimeoutMs) } : {}),
-          };
+  if (r.retries) action.retry_policy = retryPolicy(r.retries, hashing(snap, svc, port, clientNamespace));
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
   if (r.mirrors?.length) {
@@ -228,4 +214,10 @@ function faultConfig(f: NonNullable<HTTPRoute['fault']>): Record<string, unknown
       ? { abort: { ...(f.abort.grpcStatus !== undefined ? { grpc_status: f.abort.grpcStatus } : { http_status: f.abort.httpStatus }), percentage: pct(f.abort.percentage) } }
       : {}),
   };
+}
+
+/** Whether the service's DestinationRule hashes requests to hosts at this port (retries then stay). */
+function hashing(snap: MeshSnapshot, svc: MeshService, port: number, clientNamespace: string): { consistentHash: boolean } {
+  const dr = destinationRuleFor(snap, svc.hostname, clientNamespace, svc.namespace);
+  return { consistentHash: effectivePolicy(dr, port).loadBalancer?.consistentHash !== undefined };
 }

@@ -153,7 +153,9 @@ export function clustersText(clusters: Iterable<ClusterRuntime>): string {
       lines.push(`${p}::rq_error::${h.errors}`);
       lines.push(`${p}::rq_total::${h.total}`);
       lines.push(`${p}::hostname::${h.hostname}`);
-      lines.push(`${p}::health_flags::${healthFlags(h)}`);
+      const od = c.outlier?.view(h.key);
+      lines.push(`${p}::health_flags::${od?.ejected ? '/failed_outlier_check' : healthFlags(h)}`);
+      if (od) lines.push(`${p}::outlier_ejected::${od.ejected}`, `${p}::outlier_ejections::${od.ejections}`);
       lines.push(`${p}::weight::${h.weight}`);
       lines.push(`${p}::priority::${h.priority}`);
       // Envoy prints the host's locality as region / zone / sub_zone lines.
@@ -177,7 +179,8 @@ function clustersJson(clusters: Iterable<ClusterRuntime>): unknown {
         address: { socket_address: { address: h.ip, port_value: h.port } },
         hostname: h.hostname,
         stats: { cx_active: h.connections, rq_active: h.active, rq_error: h.errors, rq_total: h.total },
-        health_status: { eds_health_status: h.health },
+        health_status: { eds_health_status: h.health, ...(c.outlier?.isEjected(h.key) ? { failed_outlier_check: true } : {}) },
+        ...(c.outlier ? { outlier: c.outlier.view(h.key) } : {}),
         weight: h.weight,
         priority: h.priority,
         ...(h.locality ? { locality: localityJson(h.locality) } : {}),

@@ -7,6 +7,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { ExchangeHandler, UpstreamExchange } from '../upstream/pool.js';
+import type { LocalOriginFailure } from '../upstream/outlier-detector.js';
+import { PENDING_OVERFLOW } from '../http1/client.js';
 import { requestUpgrade } from '../http1/upgrade.js';
 import { openTunnel, type Tunnel } from './upgrade-tunnel.js';
 import { sendMirrors } from './mirror.js';
@@ -19,13 +21,12 @@ import { sendLocalReply } from './local-reply.js';
 import { ResponseFlag } from './response-flags.js';
 import type { UpstreamFailure } from './stream-info.js';
 import type { HttpStream } from './stream.js';
+import { grpcStatusOf, RetryState, type RetryDecision } from './retry-state.js';
 import { addSetCookies, requestHash } from './hash-policy.js';
 import type { LbContext } from '../upstream/load-balancer.js';
 
 /** Bodies up to this size are kept so a retry can resend them; larger ones stream once. */
 export const MAX_REPLAY_BODY = 64 * 1024;
-const RETRY_BASE_MS = 25;
-const RETRY_MAX_MS = 250;
 
 const connectErrorCodes = new Set(['EREFUSEDSTREAM', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -86,7 +87,8 @@ export class Forward {
   private readonly path: string;
   /** undefined: no body; Buffer: buffered (replayable); null: streamed once. */
   private body: Buffer | null | undefined;
-  private retriesLeft: number;
+  /** Retry conditions, budget and back-off (retry-state.ts). */
+  private readonly retryState: RetryState;
   private attemptCount = 0;
   private current: Attempt | undefined;
   private lastHost: UpstreamHost | undefined;
@@ -119,7 +121,7 @@ export class Forward {
     this.stats = cluster.stats;
     this.random = random;
     this.retry = action.retry;
-    this.retriesLeft = action.retry ? Math.min(action.retry.numRetries, cluster.config.circuitBreakers.maxRetries) : 0;
+    this.retryState = new RetryState(action.retry, cluster.resources, cluster.stats, random);
     this.headers = this.buildHeaders();
     this.path = this.rewritePath();
     const rh = requestHash(action.hashPolicy, { header: (n) => stream.header(n), queryParam: (n) => stream.queryParam(n), sourceIp: stream.req.socket.remoteAddress });
@@ -138,7 +140,7 @@ export class Forward {
       this.body = undefined;
       this.mirror();
       this.sendAttempt();
-    } else if ((this.retriesLeft > 0 || mirrors.length > 0) && req.contentLength >= 0 && req.contentLength <= MAX_REPLAY_BODY) {
+    } else if ((this.retryState.mayRetry || mirrors.length > 0) && req.contentLength >= 0 && req.contentLength <= MAX_REPLAY_BODY) {
       const chunks: Buffer[] = [];
       body.on('data', (c: Buffer) => chunks.push(c));
       body.once('end', () => {
@@ -148,7 +150,7 @@ export class Forward {
       });
     } else {
       this.body = null;
-      this.retriesLeft = 0;
+      this.retryState.disable();
       this.mirror();
       this.sendAttempt();
     }
@@ -201,7 +203,7 @@ export class Forward {
 
   private sendAttempt(): void {
     if (this.done) return;
-    const host = this.cluster.pick(this.lastHost, this.lbContext);
+    const host = this.retryState.selectHost((avoid) => this.cluster.pick(avoid, this.lbContext), this.lastHost);
     if (!host) {
       this.stats.no_healthy_upstream++;
       this.finish();
@@ -213,12 +215,13 @@ export class Forward {
       });
       return;
     }
+    // Circuit breaker: every attempt is one of the cluster's max_requests.
+    if (!this.cluster.resources.requests.tryAcquire()) return this.replyOverflow('max_requests');
     this.attemptCount++;
     this.stream.info.attempts = this.attemptCount;
     this.stream.info.upstreamHost = host.key;
     this.lastHost = host;
     host.onRequestStart();
-    this.cluster.active++;
     this.stats.upstream_rq_total++;
     this.headers['x-envoy-attempt-count'] = String(this.attemptCount);
     const attempt = new Attempt(this, host);
@@ -244,7 +247,11 @@ export class Forward {
       attempt.abort();
       return;
     }
-    if (this.retriesLeft > 0 && this.retryableStatus(status)) {
+    // Outlier detection sees every attempt's status, retried or not.
+    this.cluster.putResult(attempt.host, { kind: 'connect_success' });
+    this.cluster.putResult(attempt.host, { kind: 'http', status });
+    const decision = this.retryState.decide({ kind: 'response', status, grpcStatus: grpcStatusOf(upstreamHeaders['grpc-status']) });
+    if (decision === 'retry') {
       this.countStatus(status);
       this.stream.info.upstreamFailure = undefined;
       // Drop this answer (and its connection) and try again.
@@ -255,7 +262,7 @@ export class Forward {
     }
     if (attempt.tryTimer) clearTimeout(attempt.tryTimer);
     this.countStatus(status);
-    if (this.attemptCount > 1 && this.retry && this.retryableStatus(status)) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
+    if (retryLimitReached(decision)) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
     const { route, vhost, routeConfig } = this.stream;
     const headers = forwardableHeaders(upstreamHeaders);
     headers['x-weft-upstream-cluster'] = this.cluster.name;
@@ -338,6 +345,8 @@ export class Forward {
       res.destroy();
       return;
     }
+    // max_pending_requests: answered at once, never retried (as Envoy's pool overflow).
+    if (err.code === PENDING_OVERFLOW) return this.replyOverflow('max_pending_requests');
     // A pooled connection the server closed while idle: resend an idempotent request once.
     if (failure === 'reset' && !this.staleRetryUsed && this.body !== null && idempotentMethods.has(this.stream.method)) {
       this.staleRetryUsed = true;
@@ -351,12 +360,15 @@ export class Forward {
       this.stats.upstream_rq_reset++;
     }
     attempt.host.errors++;
-    if (this.retriesLeft > 0 && this.retryableFailure(failure)) {
+    const local = localOrigin(failure);
+    this.cluster.putResult(attempt.host, { kind: 'local_failure', failure: local });
+    const decision = this.retryState.decide({ kind: 'failure', failure: local });
+    if (decision === 'retry') {
       this.scheduleRetry();
       return;
     }
     this.finish();
-    this.flagRetriesExhausted();
+    if (retryLimitReached(decision)) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
     const why = `${err.code ?? 'error'}: ${err.message}`;
     if (failure === 'protocol') {
       sendLocalReply(this.stream, { status: 502, flag: ResponseFlag.upstreamProtocolError, details: 'upstream_protocol_error', body: `weft: upstream protocol error: ${why}` });
@@ -376,12 +388,14 @@ export class Forward {
     this.stream.info.upstreamFailure = 'timeout';
     this.endAttempt(attempt);
     attempt.abort();
-    if (this.retriesLeft > 0 && this.retryableFailure('timeout')) {
+    this.cluster.putResult(attempt.host, { kind: 'local_failure', failure: 'timeout' });
+    const decision = this.retryState.decide({ kind: 'failure', failure: 'timeout' });
+    if (decision === 'retry') {
       this.scheduleRetry();
       return;
     }
     this.finish();
-    this.flagRetriesExhausted();
+    if (retryLimitReached(decision)) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
     this.timeoutReply();
   }
 
@@ -390,17 +404,14 @@ export class Forward {
     if (this.done) return;
     this.stats.upstream_rq_timeout++;
     this.stream.info.upstreamFailure = 'timeout';
+    // The host still owing an answer timed out, as far as outlier detection is concerned.
+    if (this.current && !this.current.ended) this.cluster.putResult(this.current.host, { kind: 'local_failure', failure: 'timeout' });
     this.abandon();
     this.timeoutReply();
   }
 
   private timeoutReply(): void {
     sendLocalReply(this.stream, { status: 504, flag: ResponseFlag.upstreamRequestTimeout, details: 'upstream_timeout', body: 'upstream request timeout' });
-  }
-
-  /** After a retry, a final failure says the retry limit was reached (Envoy's URX). */
-  private flagRetriesExhausted(): void {
-    if (this.attemptCount > 1 && this.retry) this.stream.info.addFlag(ResponseFlag.upstreamRetryLimitExceeded);
   }
 
   /** The stream ended (answered, reset, or the client left): abandon what is still upstream. */
@@ -421,27 +432,20 @@ export class Forward {
     }
   }
 
-  private retryableStatus(status: number): boolean {
-    const r = this.retry!;
-    if (r.on.status5xx && status >= 500) return true;
-    if (r.on.gatewayError && (status === 502 || status === 503 || status === 504)) return true;
-    if (r.on.retriable4xx && status === 409) return true;
-    return r.on.retriableStatusCodes && r.retriableStatusCodes.includes(status);
-  }
-
-  private retryableFailure(f: UpstreamFailure): boolean {
-    const on = this.retry!.on;
-    if (on.status5xx || on.gatewayError) return true;
-    if (f === 'connect') return on.connectFailure;
-    return on.reset;
-  }
-
   private scheduleRetry(): void {
-    this.retriesLeft--;
-    this.stats.upstream_rq_retry++;
-    // Full jitter over an exponential window, like Envoy's default retry back-off.
-    const window = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.attemptCount - 1));
-    setTimeout(() => this.sendAttempt(), Math.floor(this.random() * window));
+    setTimeout(() => this.sendAttempt(), this.retryState.backOffMs());
+  }
+
+  /** A circuit breaker is full: 503 at once, flagged UO. */
+  private replyOverflow(limit: 'max_requests' | 'max_pending_requests'): void {
+    this.finish();
+    this.stream.info.upstreamFailure = 'overflow';
+    sendLocalReply(this.stream, {
+      status: 503,
+      flag: ResponseFlag.upstreamOverflow,
+      details: 'overflow',
+      body: `weft: cluster "${this.cluster.name}" is over its ${limit} circuit breaker`,
+    });
   }
 
   private endAttempt(a: Attempt): void {
@@ -449,11 +453,12 @@ export class Forward {
     a.ended = true;
     if (a.tryTimer) clearTimeout(a.tryTimer);
     a.host.onRequestEnd();
-    this.cluster.active--;
+    this.cluster.resources.requests.release();
   }
 
   private finish(): void {
     this.done = true;
+    this.retryState.release();
     if (this.globalTimer) {
       clearTimeout(this.globalTimer);
       this.globalTimer = undefined;
@@ -473,4 +478,14 @@ export class Forward {
 function classifyFailure(err: NodeJS.ErrnoException): UpstreamFailure {
   if (err.code === 'WEFT_E_UPSTREAM_PROTOCOL') return 'protocol';
   return connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
+}
+
+/** Retries and outlier detection know local-origin failures; a protocol error counts as a reset. */
+function localOrigin(f: UpstreamFailure): LocalOriginFailure {
+  return f === 'connect' || f === 'timeout' ? f : 'reset';
+}
+
+/** Envoy's URX: the policy covered the outcome but no retry was left or allowed. */
+function retryLimitReached(d: RetryDecision): boolean {
+  return d === 'exhausted' || d === 'overflow';
 }

@@ -23,7 +23,37 @@ export interface PoolOptions {
   /** Idle connections are closed after this. */
   idleTimeoutMs: number;
   maxHeaderBytes?: number;
+  /** Requests per connection before it is closed (max_requests_per_connection; 0: unlimited). */
+  maxRequestsPerConnection?: number;
+  /** TCP keep-alive idle time before probes (upstream_connection_options.tcp_keepalive). */
+  tcpKeepaliveMs?: number;
+  /** Cluster-wide connection and pending-request limits shared by the cluster's pools. */
+  resources?: PoolResources;
 }
+
+/** Circuit-breaker resources a pool obeys (implemented per cluster by ClusterResources). */
+export interface PoolResources {
+  canOpenConnection(): boolean;
+  /** A connection was wanted but the cluster limit stood in the way (upstream_cx_overflow). */
+  onConnectionOverflow(): void;
+  connectionOpened(): void;
+  connectionClosed(): void;
+  /** A request may wait for a connection; false (counted) when max_pending_requests is reached. */
+  tryAcquirePending(): boolean;
+  releasePending(): void;
+}
+
+const unlimited: PoolResources = {
+  canOpenConnection: () => true,
+  onConnectionOverflow: () => {},
+  connectionOpened: () => {},
+  connectionClosed: () => {},
+  tryAcquirePending: () => true,
+  releasePending: () => {},
+};
+
+/** The error code of a request refused because max_pending_requests was reached. */
+export const PENDING_OVERFLOW = 'WEFT_POOL_PENDING_OVERFLOW';
 
 const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 const TCP_KEEPALIVE_MS = 60_000;
@@ -39,6 +69,8 @@ function errorWithCode(code: string, message: string): NodeJS.ErrnoException {
 export class Exchange implements UpstreamExchange {
   connection: Connection | undefined;
   done = false;
+  /** Holds a pending-request slot: waiting for a connection (queued or while it connects). */
+  pending = false;
 
   constructor(
     readonly pool: Http1Pool,
@@ -50,6 +82,7 @@ export class Exchange implements UpstreamExchange {
   abort(): void {
     if (this.done) return;
     this.done = true;
+    this.leavePending();
     if (this.connection) this.connection.destroy();
     else this.pool.dequeue(this);
   }
@@ -66,7 +99,14 @@ export class Exchange implements UpstreamExchange {
   fail(err: NodeJS.ErrnoException): void {
     if (this.done) return;
     this.done = true;
+    this.leavePending();
     this.handler.onError(err);
+  }
+
+  leavePending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.pool.resources.releasePending();
   }
 }
 
@@ -81,6 +121,7 @@ class Connection {
   /** Stops writing the streamed body (the exchange ended first). */
   private detachBody: (() => void) | undefined;
   private closed = false;
+  private requestsSent = 0;
   idleSince = 0;
 
   constructor(
@@ -99,7 +140,8 @@ class Connection {
     );
     this.exchange = first;
     first.connection = this;
-    this.socket = net.connect({ host: o.ip, port: o.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
+    pool.resources.connectionOpened();
+    this.socket = net.connect({ host: o.ip, port: o.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: o.tcpKeepaliveMs ?? TCP_KEEPALIVE_MS });
     if (o.connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.fail(errorWithCode('ETIMEDOUT', `connect timeout after ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
     }
@@ -126,6 +168,8 @@ class Connection {
 
   private send(ex: Exchange): void {
     const { request } = ex;
+    ex.leavePending();
+    this.requestsSent++;
     this.parser.expect(request.method !== 'HEAD');
     const body = request.body;
     let head: string;
@@ -191,7 +235,8 @@ class Connection {
   private onComplete(reusable: boolean): void {
     const ex = this.exchange;
     // A request body still streaming when the response ended leaves the connection mid-message.
-    const keep = reusable && this.bodyStream === undefined;
+    const maxRequests = this.pool.options.maxRequestsPerConnection ?? 0;
+    const keep = reusable && this.bodyStream === undefined && (maxRequests === 0 || this.requestsSent < maxRequests);
     this.exchange = undefined;
     if (ex) {
       ex.connection = undefined;
@@ -250,6 +295,7 @@ class Connection {
     }
     if (this.connected) this.pool.connected--;
     this.connected = false;
+    this.pool.resources.connectionClosed();
     this.socket.destroy();
     this.pool.forget(this);
   }
@@ -287,6 +333,7 @@ function headerLine(name: string, value: string): string {
 
 export class Http1Pool implements UpstreamPool {
   readonly options: PoolOptions;
+  readonly resources: PoolResources;
   /** Connected sockets (the admin's cx figure). */
   connected = 0;
   closing = false;
@@ -299,6 +346,7 @@ export class Http1Pool implements UpstreamPool {
 
   constructor(options: PoolOptions) {
     this.options = options;
+    this.resources = options.resources ?? unlimited;
   }
 
   /** Send a request (written now if a connection is free); callbacks never fire before this returns. */
@@ -309,10 +357,27 @@ export class Http1Pool implements UpstreamPool {
       return ex;
     }
     const conn = this.idle.pop();
-    if (conn) conn.start(ex);
-    else if (this.all.size < this.options.maxConnections) this.all.add(new Connection(this, ex));
-    else this.queue.push(ex);
+    if (conn) {
+      conn.start(ex);
+      return ex;
+    }
+    if (!this.resources.tryAcquirePending()) {
+      process.nextTick(() => ex.fail(errorWithCode(PENDING_OVERFLOW, 'too many requests waiting for an upstream connection')));
+      return ex;
+    }
+    ex.pending = true;
+    if (this.mayOpen()) this.all.add(new Connection(this, ex));
+    else {
+      if (this.all.size < this.options.maxConnections) this.resources.onConnectionOverflow();
+      this.queue.push(ex);
+    }
     return ex;
+  }
+
+  /** A pool without connections always gets one (as in Envoy), or queued requests could wait
+   * forever on connections other hosts hold. */
+  private mayOpen(): boolean {
+    return this.all.size < this.options.maxConnections && (this.all.size === 0 || this.resources.canOpenConnection());
   }
 
   /** A connection finished its exchange and is reusable. */
@@ -342,7 +407,7 @@ export class Http1Pool implements UpstreamPool {
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
     // Queued requests get the freed slot.
-    while (this.queue.length > 0 && this.all.size < this.options.maxConnections) {
+    while (this.queue.length > 0 && this.mayOpen()) {
       const next = this.queue.shift()!;
       if (!next.done) this.all.add(new Connection(this, next));
     }

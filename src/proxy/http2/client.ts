@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import { createHeaderMap, type HeaderMap } from '../http/header-map.js';
 import type { ExchangeHandler, UpstreamExchange, UpstreamPool, UpstreamRequest } from '../upstream/pool.js';
+import { PENDING_OVERFLOW, type PoolResources } from '../http1/client.js';
 
 export interface Http2PoolOptions {
   ip: string;
@@ -16,6 +17,8 @@ export interface Http2PoolOptions {
   maxConnections: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The cluster's circuit breakers: a request waiting for stream room holds a pending slot. */
+  resources?: PoolResources;
 }
 
 const connectionSpecific = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'te']);
@@ -27,6 +30,8 @@ function errorWithCode(code: string, message: string): NodeJS.ErrnoException {
 class H2Exchange implements UpstreamExchange {
   stream: http2.ClientHttp2Stream | undefined;
   done = false;
+  /** Gives back the pending-request slot this exchange holds while it waits. */
+  leavePending: (() => void) | undefined;
   constructor(
     readonly req: UpstreamRequest,
     readonly handler: ExchangeHandler,
@@ -35,6 +40,7 @@ class H2Exchange implements UpstreamExchange {
   abort(): void {
     if (this.done) return;
     this.done = true;
+    this.releasePending();
     this.stream?.close(http2.constants.NGHTTP2_CANCEL);
   }
 
@@ -49,7 +55,14 @@ class H2Exchange implements UpstreamExchange {
   fail(err: NodeJS.ErrnoException): void {
     if (this.done) return;
     this.done = true;
+    this.releasePending();
     this.handler.onError(err);
+  }
+
+  releasePending(): void {
+    const leave = this.leavePending;
+    this.leavePending = undefined;
+    leave?.();
   }
 }
 
@@ -181,6 +194,15 @@ export class Http2Pool implements UpstreamPool {
       process.nextTick(() => ex.fail(errorWithCode('ECONNRESET', 'upstream pool closed')));
       return ex;
     }
+    // Without stream room now, the request waits: max_pending_requests (answered at once when full).
+    const res = this.options.resources;
+    if (res && ![...this.sessions].some((x) => x.connected && x.room > 0)) {
+      if (!res.tryAcquirePending()) {
+        process.nextTick(() => ex.fail(errorWithCode(PENDING_OVERFLOW, 'too many requests waiting for an upstream stream')));
+        return ex;
+      }
+      ex.leavePending = () => res.releasePending();
+    }
     this.queue.push(ex);
     // Callbacks never fire before request() returns.
     process.nextTick(() => this.dispatch());
@@ -202,6 +224,7 @@ export class Http2Pool implements UpstreamPool {
         return;
       }
       this.queue.shift();
+      ex.releasePending();
       target.start(ex);
     }
   }

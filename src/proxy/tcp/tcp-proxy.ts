@@ -128,7 +128,7 @@ class TcpSession {
       proxy.stats.downstream_cx_no_route++;
       return this.close();
     }
-    if (cluster.active >= cluster.config.circuitBreakers.maxConnections) {
+    if (!cluster.resources.canOpenConnection()) {
       proxy.stats.upstream_cx_overflow++;
       return this.close();
     }
@@ -141,7 +141,7 @@ class TcpSession {
     up.once('connect', () => {
       clearTimeout(timer);
       if (this.closed) return up.destroy();
-      cluster.active++;
+      cluster.resources.connectionOpened();
       host.onRequestStart();
       this.cluster = cluster;
       this.counted = true;
@@ -193,7 +193,7 @@ class TcpSession {
     up?.destroy();
     if (this.counted) {
       this.host!.onRequestEnd();
-      this.cluster!.active--;
+      this.cluster!.resources.connectionClosed();
     }
     this.proxy.forget(this);
   }

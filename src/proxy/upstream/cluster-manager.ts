@@ -1,6 +1,8 @@
 // Clusters at run time: each keeps its hosts (with their connection pools) across config and
 // endpoint updates, and a load balancer rebuilt only when the host set changes.
 import type { Cluster, ClusterLoadAssignment, LbEndpoint } from '../xds/model.js';
+import { ClusterResources } from './circuit-breaker.js';
+import { OutlierDetector, type UpstreamResult } from './outlier-detector.js';
 import { DnsResolver, type ResolvedEndpoint } from './dns.js';
 import { poolKey, UpstreamHost, type PoolSettings } from './host.js';
 import type { LbContext, LoadBalancer } from './load-balancer.js';
@@ -14,7 +16,11 @@ export interface ClusterStats {
   upstream_rq_5xx: number;
   upstream_rq_timeout: number;
   upstream_rq_retry: number;
+  upstream_rq_retry_success: number;
+  upstream_rq_retry_limit_exceeded: number;
   upstream_rq_pending_overflow: number;
+  upstream_rq_retry_overflow: number;
+  upstream_cx_overflow: number;
   upstream_cx_connect_fail: number;
   upstream_rq_reset: number;
   no_healthy_upstream: number;
@@ -32,7 +38,11 @@ function newStats(): ClusterStats {
     upstream_rq_5xx: 0,
     upstream_rq_timeout: 0,
     upstream_rq_retry: 0,
+    upstream_rq_retry_success: 0,
+    upstream_rq_retry_limit_exceeded: 0,
     upstream_rq_pending_overflow: 0,
+    upstream_rq_retry_overflow: 0,
+    upstream_cx_overflow: 0,
     upstream_cx_connect_fail: 0,
     upstream_rq_reset: 0,
     no_healthy_upstream: 0,
@@ -52,9 +62,11 @@ export class ClusterRuntime {
   config: Cluster;
   /** Every host, healthy or not (for /clusters). */
   hosts: UpstreamHost[] = [];
-  /** Requests in flight across the cluster (max_requests circuit breaker). */
-  active = 0;
   readonly stats: ClusterStats = newStats();
+  /** Circuit-breaker resources: connections, pending requests, requests and retries in flight. */
+  readonly resources: ClusterResources;
+  /** Present when the cluster has outlier_detection. */
+  outlier: OutlierDetector | undefined;
   private lb: LoadBalancer<UpstreamHost> = { pick: () => undefined };
   private dns: DnsResolver | undefined;
   /** The last assignment's overprovisioning factor (percent). */
@@ -65,6 +77,17 @@ export class ClusterRuntime {
     private readonly o: ClusterManagerOptions,
   ) {
     this.config = config;
+    this.resources = new ClusterResources(config.circuitBreakers, this.stats);
+  }
+
+  /** Requests in flight across the cluster. */
+  get active(): number {
+    return this.resources.requests.count;
+  }
+
+  /** One attempt's outcome, for outlier detection. */
+  putResult(host: UpstreamHost, result: UpstreamResult): void {
+    this.outlier?.putResult(host.key, result);
   }
 
   get name(): string {
@@ -79,6 +102,8 @@ export class ClusterRuntime {
   /** Point the cluster at its endpoint source (the load assignment for STATIC, DNS names, or EDS). */
   configure(config: Cluster, eds: ClusterLoadAssignment | undefined): void {
     this.config = config;
+    this.resources.update(config.circuitBreakers);
+    this.configureOutlierDetection(config);
     this.dns?.stop();
     this.dns = undefined;
     if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? [], eds?.overprovisioningFactor);
@@ -103,7 +128,14 @@ export class ClusterRuntime {
     const joinedAt = this.hosts.length > 0 ? (this.o.now ?? Date.now)() : undefined;
     // A host rebuilt for new pool settings is not new to the cluster.
     const joined = new Map(this.hosts.map((h) => [h.key, h.addedAtMs]));
-    const settings: PoolSettings = { maxConnections: this.config.circuitBreakers.maxConnections, connectTimeoutMs: this.config.connectTimeoutMs };
+    const co = this.config.connectionOptions;
+    const settings: PoolSettings = {
+      h2MaxConnections: this.config.circuitBreakers.maxConnections,
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      idleTimeoutMs: co.idleTimeoutMs,
+      maxRequestsPerConnection: co.maxRequestsPerConnection,
+      tcpKeepaliveMs: co.tcpKeepaliveTimeMs,
+    };
     const wantPool = poolKey(settings);
     const old = new Map(this.hosts.filter((h) => h.poolKey === wantPool).map((h) => [h.key, h]));
     const stale = this.hosts.filter((h) => h.poolKey !== wantPool);
@@ -129,6 +161,7 @@ export class ClusterRuntime {
           health: e.health,
           weight: e.weight,
           priority: e.priority,
+          resources: this.resources,
           ...settings,
         });
         h.addedAtMs = joined.has(key) ? joined.get(key) : joinedAt;
@@ -140,13 +173,30 @@ export class ClusterRuntime {
     for (const h of old.values()) h.retire();
     for (const h of stale) h.retire();
     this.hosts = next;
+    this.outlier?.setHosts(next.map((h) => h.key));
     this.rebuildLb();
+  }
+
+  private configureOutlierDetection(config: Cluster): void {
+    const od = config.outlierDetection;
+    if (!od) {
+      this.outlier?.stop();
+      this.outlier = undefined;
+      return;
+    }
+    if (this.outlier) this.outlier.update(od);
+    else {
+      this.outlier = new OutlierDetector(od, { random: this.o.random, onChange: () => this.rebuildLb() });
+      this.outlier.setHosts(this.hosts.map((h) => h.key));
+      this.outlier.start();
+    }
   }
 
   private rebuildLb(): void {
     // Priority levels spill over by health and localities share by weight (priority-set.ts). The
     // eligible list is where an "is this host usable" check (outlier ejection) narrows the set.
-    const eligible = this.hosts.filter((h) => h.healthy);
+    const outlier = this.outlier;
+    const eligible = this.hosts.filter((h) => h.healthy && !outlier?.isEjected(h.key));
     const lb = this.config.lb;
     this.lb = createPrioritySetLb(this.hosts, eligible, {
       policy: this.config.lbPolicy,
@@ -159,11 +209,13 @@ export class ClusterRuntime {
       slowStart: lb.slowStart,
       localityWeighted: lb.localityWeighted,
       overprovisioningFactor: this.overprovisioningFactor,
+      panicThresholdPercent: this.config.healthyPanicThreshold,
     });
   }
 
   close(): void {
     this.dns?.stop();
+    this.outlier?.stop();
     for (const h of this.hosts) h.retire();
     this.hosts = [];
     this.lb = { pick: () => undefined };
@@ -171,6 +223,7 @@ export class ClusterRuntime {
 
   destroy(): void {
     this.dns?.stop();
+    this.outlier?.stop();
     for (const h of this.hosts) h.destroy();
     this.hosts = [];
   }

@@ -2,13 +2,18 @@
 // keep-alive HTTP/1.1 connection pool (bounded connections, connect timeout, no request
 // timeouts of its own — the route's timeouts govern).
 import type { HealthStatus } from '../xds/model.js';
-import { Http1Pool } from '../http1/client.js';
+import { Http1Pool, type PoolResources } from '../http1/client.js';
 import { Http2Pool } from '../http2/client.js';
 import type { UpstreamPool } from './pool.js';
 
 export interface PoolSettings {
-  maxConnections: number;
+  /** The HTTP/2 pool's own session cap; HTTP/1.1 connections count against the cluster's resources. */
+  h2MaxConnections: number;
   connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** 0: unlimited. */
+  maxRequestsPerConnection: number;
+  tcpKeepaliveMs: number | undefined;
 }
 
 export interface HostOptions extends PoolSettings {
@@ -20,13 +25,12 @@ export interface HostOptions extends PoolSettings {
   health: HealthStatus;
   weight: number;
   priority: number;
+  /** The cluster's circuit-breaker resources (max_connections, max_pending_requests). */
+  resources: PoolResources;
 }
 
-/** Idle pooled connections are closed after this. */
-const IDLE_CONNECTION_TIMEOUT_MS = 30_000;
-
 export function poolKey(s: PoolSettings): string {
-  return `${s.maxConnections}|${s.connectTimeoutMs}`;
+  return `${s.h2MaxConnections}|${s.connectTimeoutMs}|${s.idleTimeoutMs}|${s.maxRequestsPerConnection}|${s.tcpKeepaliveMs}`;
 }
 
 export class UpstreamHost {
@@ -48,7 +52,7 @@ export class UpstreamHost {
   /** The HTTP/1.1 pool; an HTTP/2 pool is made the first time a request needs one. */
   readonly pool: Http1Pool;
   private h2: Http2Pool | undefined;
-  private readonly settings: PoolSettings;
+  private readonly settings: HostOptions;
   /** Requests in flight (least-request balancing reads this). */
   active = 0;
   total = 0;
@@ -65,14 +69,18 @@ export class UpstreamHost {
     this.health = o.health;
     this.weight = o.weight;
     this.priority = o.priority;
-    this.settings = { maxConnections: o.maxConnections, connectTimeoutMs: o.connectTimeoutMs };
+    this.settings = o;
     this.pool = new Http1Pool({
       ip: o.ip,
       port: o.port,
       authority: this.key,
-      maxConnections: o.maxConnections,
+      // The connection limit is the cluster's (resources); a host has none of its own.
+      maxConnections: Infinity,
       connectTimeoutMs: o.connectTimeoutMs,
-      idleTimeoutMs: IDLE_CONNECTION_TIMEOUT_MS,
+      idleTimeoutMs: o.idleTimeoutMs,
+      maxRequestsPerConnection: o.maxRequestsPerConnection,
+      tcpKeepaliveMs: o.tcpKeepaliveMs,
+      resources: o.resources,
     });
   }
 
@@ -87,9 +95,10 @@ export class UpstreamHost {
       ip: this.ip,
       port: this.port,
       authority: this.key,
-      maxConnections: this.settings.maxConnections,
+      maxConnections: this.settings.h2MaxConnections,
       connectTimeoutMs: this.settings.connectTimeoutMs,
-      idleTimeoutMs: IDLE_CONNECTION_TIMEOUT_MS,
+      idleTimeoutMs: this.settings.idleTimeoutMs,
+      resources: this.settings.resources,
     });
     return this.h2;
   }

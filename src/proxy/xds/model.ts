@@ -87,14 +87,18 @@ export interface FaultConfig {
   abort: FaultAbort | undefined;
 }
 
-/** The retry_on conditions we act on for HTTP/1.1 (gRPC-status ones are accepted and unused). */
+/** The retry_on conditions (router_filter retry-on header values). */
 export interface RetryOn {
   status5xx: boolean;
   gatewayError: boolean;
   connectFailure: boolean;
   reset: boolean;
+  /** HTTP/2 REFUSED_STREAM; never raised by an HTTP/1.1 upstream. */
+  refusedStream: boolean;
   retriable4xx: boolean;
   retriableStatusCodes: boolean;
+  /** grpc-status codes (cancelled 1, deadline-exceeded 4, resource-exhausted 8, internal 13, unavailable 14). */
+  grpcStatuses: readonly number[];
 }
 
 export interface RetryPolicy {
@@ -102,6 +106,12 @@ export interface RetryPolicy {
   numRetries: number;
   perTryTimeoutMs: number; // 0: none
   retriableStatusCodes: readonly number[];
+  /** retry_back_off (Envoy defaults: 25 ms base, 10 × base max). */
+  backOff: { baseMs: number; maxMs: number };
+  /** envoy.retry_host_predicates.previous_hosts: a retry avoids hosts already tried. */
+  avoidPreviousHosts: boolean;
+  /** host_selection_retry_max_attempts: picks made to find a host the predicate accepts. */
+  hostSelectionMaxAttempts: number;
 }
 
 export interface WeightedCluster {
@@ -324,6 +334,34 @@ export interface CircuitBreakers {
   maxPendingRequests: number;
   maxRequests: number;
   maxRetries: number;
+  /** When set, replaces maxRetries: active retries ≤ max(minConcurrency, percent % of active + pending). */
+  retryBudget: { percent: number; minConcurrency: number } | undefined;
+}
+
+/** outlier_detection: the consecutive-failure detectors (success-rate and failure-percentage
+ * detection must be off, which validation checks). */
+export interface OutlierDetection {
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionTimeMs: number;
+  maxEjectionPercent: number;
+  consecutive5xx: number;
+  enforcingConsecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  enforcingConsecutiveGatewayFailure: number;
+  /** Local-origin failures (connect, timeout, reset) counted apart from HTTP statuses. */
+  splitExternalLocalOriginErrors: boolean;
+  consecutiveLocalOriginFailure: number;
+  enforcingConsecutiveLocalOriginFailure: number;
+}
+
+/** Upstream connection behaviour: common_http_protocol_options and upstream_connection_options. */
+export interface UpstreamConnectionOptions {
+  idleTimeoutMs: number;
+  /** 0: unlimited. */
+  maxRequestsPerConnection: number;
+  /** tcp_keepalive.keepalive_time; undefined: the pool's default. */
+  tcpKeepaliveTimeMs: number | undefined;
 }
 
 /** HTTP/1.1, HTTP/2 (h2c), or whatever the downstream spoke. */
@@ -347,6 +385,10 @@ export interface Cluster {
   dnsRefreshMs: number;
   dnsFamily: 0 | 4 | 6;
   circuitBreakers: CircuitBreakers;
+  outlierDetection: OutlierDetection | undefined;
+  /** common_lb_config.healthy_panic_threshold in percent (Envoy default 50; 0 disables panic). */
+  healthyPanicThreshold: number;
+  connectionOptions: UpstreamConnectionOptions;
   transport: UpstreamTransport;
   httpProtocol: UpstreamHttpProtocol;
 }

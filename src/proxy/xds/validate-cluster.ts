@@ -2,9 +2,10 @@
 // → ClusterLoadAssignment (typed).
 import { isIP } from 'node:net';
 import { clusterLbConfig, lbPolicyProblem, ORIGINAL_DST_MISSING } from './validate-lb.js';
-import type { CircuitBreakers, Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
+import type { Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
 import { upstreamHttpProtocol } from './validate-upstream-protocol.js';
 import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
+import { circuitBreakersOf, connectionOptionsOf, healthyPanicThresholdOf, outlierDetectionOf } from './validate-resilience.js';
 
 const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS']);
 const healthStatuses = new Set<HealthStatus>(['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED']);
@@ -13,12 +14,7 @@ const dnsFamilies: Record<string, 0 | 4 | 6> = { AUTO: 0, V4_ONLY: 4, V6_ONLY: 6
 /** Envoy's defaults (cluster.proto / circuit_breaker.proto). */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_DNS_REFRESH_MS = 5_000;
-export const defaultCircuitBreakers: CircuitBreakers = Object.freeze({
-  maxConnections: 1024,
-  maxPendingRequests: 1024,
-  maxRequests: 1024,
-  maxRetries: 3,
-});
+export { defaultCircuitBreakers } from './validate-resilience.js';
 
 export function validateCluster(raw: Raw): ValidationResult<Cluster> {
   const p = new Problems();
@@ -37,7 +33,8 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
   if (has(raw, 'transport_socket')) p.add('transport_socket', 'not supported yet (upstream TLS comes with mTLS)');
   if (list(raw.transport_socket_matches).length > 0) p.add('transport_socket_matches', 'not supported yet (upstream TLS comes with mTLS)');
   const upstream = upstreamHttpProtocol(raw, p);
-  for (const k of Object.keys(upstream.rest)) p.add(`typed_extension_protocol_options[...HttpProtocolOptions].${k}`, 'not supported');
+  const { common_http_protocol_options: commonOptions, ...otherOptions } = upstream.rest;
+  for (const k of Object.keys(otherOptions)) p.add(`typed_extension_protocol_options[...HttpProtocolOptions].${k}`, 'not supported');
   if (has(raw, 'lb_subset_config') && list(obj(raw.lb_subset_config).subset_selectors).length > 0) p.add('lb_subset_config', 'not supported');
 
   let edsServiceName: string | undefined;
@@ -73,27 +70,15 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     lb: clusterLbConfig(raw, lbPolicy, p),
     dnsRefreshMs: durationMs(raw.dns_refresh_rate, 'dns_refresh_rate', p) || DEFAULT_DNS_REFRESH_MS,
     dnsFamily: family ?? 0,
-    circuitBreakers: circuitBreakers(obj(raw.circuit_breakers)),
+    circuitBreakers: circuitBreakersOf(obj(raw.circuit_breakers), 'circuit_breakers', p),
+    outlierDetection: has(raw, 'outlier_detection') ? outlierDetectionOf(obj(raw.outlier_detection), 'outlier_detection', p) : undefined,
+    healthyPanicThreshold: healthyPanicThresholdOf(obj(raw.common_lb_config), 'common_lb_config', p),
+    connectionOptions: connectionOptionsOf(raw, commonOptions, p),
     transport: { kind: 'plaintext' },
     httpProtocol: upstream.protocol,
   };
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `cluster ${name || '(unnamed)'}: ${e}`) };
   return { valid: true, result };
-}
-
-/** thresholds[] for the DEFAULT priority (the only one we track). */
-function circuitBreakers(raw: Raw): CircuitBreakers {
-  const t = list(raw.thresholds)
-    .map(obj)
-    .find((th) => !has(th, 'priority') || str(th.priority) === 'DEFAULT');
-  if (!t) return defaultCircuitBreakers;
-  const pick = (field: string, dflt: number) => (has(t, field) ? wrapped(t[field], dflt) : dflt);
-  return {
-    maxConnections: pick('max_connections', defaultCircuitBreakers.maxConnections),
-    maxPendingRequests: pick('max_pending_requests', defaultCircuitBreakers.maxPendingRequests),
-    maxRequests: pick('max_requests', defaultCircuitBreakers.maxRequests),
-    maxRetries: pick('max_retries', defaultCircuitBreakers.maxRetries),
-  };
 }
 
 export function validateClusterLoadAssignment(raw: Raw): ValidationResult<ClusterLoadAssignment> {

@@ -11,7 +11,6 @@ import type {
   PathMatch,
   QueryParamMatcher,
   RedirectAction,
-  RetryOn,
   RetryPolicy,
   Route,
   RouteAction,
@@ -37,6 +36,7 @@ import {
   type ValidationResult,
 } from './validate-common.js';
 import { perFilterConfig } from './validate-per-filter.js';
+import { retryPolicyOf } from './validate-resilience.js';
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 
@@ -112,7 +112,7 @@ function virtualHost(raw: Raw, path: string, p: Problems, seenDomains: Map<strin
     else seenDomains.set(key, name);
   });
   if (has(raw, 'require_tls') && str(raw.require_tls) !== 'NONE') p.add(join(path, 'require_tls'), 'not supported');
-  const vhRetry = has(raw, 'retry_policy') ? retryPolicy(obj(raw.retry_policy), join(path, 'retry_policy'), p) : undefined;
+  const vhRetry = has(raw, 'retry_policy') ? retryPolicyOf(obj(raw.retry_policy), join(path, 'retry_policy'), p) : undefined;
   const routes = list(raw.routes).map((r, i) => route(obj(r), `${join(path, 'routes')}[${i}]`, p, vhRetry));
   return {
     name,
@@ -268,7 +268,7 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     hostRewrite: typeof raw.host_rewrite_literal === 'string' && raw.host_rewrite_literal ? raw.host_rewrite_literal : undefined,
     upgrades: routeUpgrades(list(raw.upgrade_configs), join(path, 'upgrade_configs'), p),
     mirrors: list(raw.request_mirror_policies).map((m, i) => mirrorPolicy(obj(m), `${join(path, 'request_mirror_policies')}[${i}]`, p)),
-    retry: has(raw, 'retry_policy') ? retryPolicy(obj(raw.retry_policy), join(path, 'retry_policy'), p) : vhRetry,
+    retry: has(raw, 'retry_policy') ? retryPolicyOf(obj(raw.retry_policy), join(path, 'retry_policy'), p) : vhRetry,
     clusterNotFoundStatus: notFound ?? 503,
     hashPolicy: hashPolicies(raw.hash_policy, join(path, 'hash_policy'), p),
   };
@@ -317,37 +317,6 @@ function weightedClusters(raw: Raw, path: string, p: Problems): ClusterSpecifier
   }
   if (has(raw, 'header_name')) p.add(join(path, 'header_name'), 'not supported');
   return { kind: 'weighted', clusters, totalWeight: sum };
-}
-
-const retryOnTokens = new Set([
-  '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited', 'retriable-4xx',
-  'refused-stream', 'retriable-status-codes', 'retriable-headers', 'http3-post-connect-failure',
-  // gRPC conditions: accepted (Istio sets them by default) but only meaningful for gRPC upstreams.
-  'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
-]);
-
-function retryPolicy(raw: Raw, path: string, p: Problems): RetryPolicy {
-  const on: RetryOn = { status5xx: false, gatewayError: false, connectFailure: false, reset: false, retriable4xx: false, retriableStatusCodes: false };
-  for (const token of str(raw.retry_on).split(',').map((t) => t.trim()).filter(Boolean)) {
-    if (!retryOnTokens.has(token)) p.add(join(path, 'retry_on'), `unknown retry condition "${token}"`);
-    if (token === '5xx') on.status5xx = true;
-    else if (token === 'gateway-error') on.gatewayError = true;
-    else if (token === 'connect-failure' || token === 'refused-stream' || token === 'reset-before-request') on.connectFailure = true;
-    else if (token === 'reset') on.reset = true;
-    else if (token === 'retriable-4xx') on.retriable4xx = true;
-    else if (token === 'retriable-status-codes') on.retriableStatusCodes = true;
-  }
-  const codes = list(raw.retriable_status_codes).map((c) => num(c));
-  codes.forEach((c, i) => {
-    if (c < 100 || c > 599) p.add(`${join(path, 'retriable_status_codes')}[${i}]`, `${c} is not an HTTP status`);
-  });
-  return {
-    on,
-    // Envoy's default when a retry policy is present but num_retries is unset.
-    numRetries: has(raw, 'num_retries') ? wrapped(raw.num_retries, 1) : 1,
-    perTryTimeoutMs: durationMs(raw.per_try_timeout, join(path, 'per_try_timeout'), p) ?? 0,
-    retriableStatusCodes: codes,
-  };
 }
 
 const redirectCodes: Record<string, number> = {

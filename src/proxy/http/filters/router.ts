@@ -62,16 +62,7 @@ export class RouterFilter implements HttpFilter {
           sendLocalReply(stream, { status: a.clusterNotFoundStatus, flag: ResponseFlag.noClusterFound, details: 'cluster_not_found', body: `weft: cluster "${name}" not found` });
           return STOP;
         }
-        if (cluster.active >= cluster.config.circuitBreakers.maxRequests) {
-          cluster.stats.upstream_rq_pending_overflow++;
-          sendLocalReply(stream, {
-            status: 503,
-            flag: ResponseFlag.upstreamOverflow,
-            details: 'overflow',
-            body: `weft: cluster "${name}" is over its max_requests circuit breaker`,
-          });
-          return STOP;
-        }
+        // Circuit breakers are checked per attempt in Forward (retries count too).
         const upgrade = stream.requestedUpgrade;
         if (upgrade !== undefined) {
           // Envoy: an upgrade neither the route nor the HCM allows is refused with 403.
