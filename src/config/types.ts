@@ -187,7 +187,16 @@ export interface ClientTLSSettings {
 
 export interface ConnectionPoolSettings {
   tcp?: { maxConnections?: number; connectTimeoutMs?: number; tcpKeepalive?: { timeMs?: number } };
-  http?: { http1MaxPendingRequests?: number; http2MaxRequests?: number; maxRequestsPerConnection?: number; maxRetries?: number; idleTimeoutMs?: number };
+  http?: {
+    http1MaxPendingRequests?: number;
+    http2MaxRequests?: number;
+    maxRequestsPerConnection?: number;
+    maxRetries?: number;
+    idleTimeoutMs?: number;
+    h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+    useClientProtocol?: boolean;
+    maxConcurrentStreams?: number;
+  };
 }
 
 export interface OutlierDetection {

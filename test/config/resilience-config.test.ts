@@ -40,7 +40,7 @@ describe('resilience config: errors name the field', () => {
     { name: 'retry budget unknown field', kind: 'DestinationRule', spec: dr({ retryBudget: { budget: 1 } }), error: { code: 'WEFT_E_UNKNOWN_FIELD', path: 'spec.trafficPolicy.retryBudget.budget', message: /./ } },
     { name: 'keepalive probes', kind: 'DestinationRule', spec: dr({ connectionPool: { tcp: { tcpKeepalive: { probes: 3 } } } }), error: { code: 'WEFT_E_UNSUPPORTED', path: 'spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes', message: /only time/ } },
     { name: 'max connection duration', kind: 'DestinationRule', spec: dr({ connectionPool: { tcp: { maxConnectionDuration: '1h' } } }), error: { code: 'WEFT_E_UNSUPPORTED', path: 'spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration', message: /not supported/ } },
-    { name: 'HTTP/2 max concurrent streams', kind: 'DestinationRule', spec: dr({ connectionPool: { http: { maxConcurrentStreams: 10 } } }), error: { code: 'WEFT_E_UNSUPPORTED', path: 'spec.trafficPolicy.connectionPool.http.maxConcurrentStreams', message: /HTTP\/2/ } },
+    { name: 'HTTP/2 max concurrent streams out of range', kind: 'DestinationRule', spec: dr({ connectionPool: { http: { maxConcurrentStreams: -1 } } }), error: { code: 'WEFT_E_INVALID_VALUE', path: 'spec.trafficPolicy.connectionPool.http.maxConcurrentStreams', message: /.+/ } },
     { name: 'retry in remote localities', kind: 'VirtualService', spec: vs({ attempts: 2, retryRemoteLocalities: true }), error: { code: 'WEFT_E_UNSUPPORTED', path: 'spec.http[0].retries.retryRemoteLocalities', message: /remote localities/ } },
   ];
   for (const c of cases) {

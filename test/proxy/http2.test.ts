@@ -104,3 +104,42 @@ describe('HTTP/2 and HTTP/1.1 through one sidecar', () => {
     assert.equal(r.headers['x-weft-reason'], 'NR no_route');
   });
 });
+
+describe('HTTP/2 pool limits', () => {
+  it('max_concurrent_streams caps the streams this side opens on a session; the rest wait their turn', async () => {
+    let active = 0;
+    let peak = 0;
+    const sessions = new Set<unknown>();
+    const server = http2.createServer((req, res) => {
+      sessions.add(req.stream.session);
+      active++;
+      peak = Math.max(peak, active);
+      setTimeout(() => {
+        active--;
+        res.end('ok');
+      }, 50);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { Http2Pool } = await import('../../src/proxy/http2/client.js');
+    const pool = new Http2Pool({ ip: '127.0.0.1', port: (server.address() as net.AddressInfo).port, authority: 'x', maxConnections: 1, connectTimeoutMs: 1000, idleTimeoutMs: 10_000, maxConcurrentStreams: 2 });
+    try {
+      const one = () =>
+        new Promise<number>((resolve, reject) => {
+          let status = 0;
+          pool.request({ method: 'GET', path: '/', headers: { host: 'x' }, body: undefined }, {
+            onResponse: (s) => (status = s),
+            onData: () => {},
+            onEnd: () => resolve(status),
+            onError: reject,
+          });
+        });
+      const statuses = await Promise.all(Array.from({ length: 6 }, one));
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+      assert.equal(peak, 2);
+      assert.equal(sessions.size, 1);
+    } finally {
+      pool.destroy();
+      server.close();
+    }
+  });
+});

@@ -152,11 +152,12 @@ function readConnectionPool(f: Fields): ConnectionPoolSettings | undefined {
     }
     const idle = http.durationMs('idleTimeout');
     if (idle !== undefined) h.idleTimeoutMs = idle;
-    http.oneOf('h2UpgradePolicy', ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']);
-    http.bool('useClientProtocol');
-    if (http.int('maxConcurrentStreams', { min: 0, max: INT32 }) !== undefined) {
-      http.issues.add('WEFT_E_UNSUPPORTED', http.at('maxConcurrentStreams'), 'an HTTP/2 setting; the control plane emits HTTP/1.1 clusters until h2UpgradePolicy is translated');
-    }
+    const upgrade = http.oneOf('h2UpgradePolicy', ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']);
+    if (upgrade !== undefined) h.h2UpgradePolicy = upgrade as 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+    const client = http.bool('useClientProtocol');
+    if (client !== undefined) h.useClientProtocol = client;
+    const streams = http.int('maxConcurrentStreams', { min: 0, max: INT32 });
+    if (streams !== undefined) h.maxConcurrentStreams = streams;
     out.http = h;
   }
   return out;

@@ -6,7 +6,8 @@ import { connectionPoolFields, outlierDetectionFields, withCommonLbConfig } from
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
 import { clusterLbFields, isPassthrough } from './load-balancing.js';
 import { dnsLoadAssignment } from './endpoints.js';
-import { inboundClusterName, outboundClusterName } from './names.js';
+import { inboundClusterName, isHttpProtocol, outboundClusterName } from './names.js';
+import { upstreamProtocol, upstreamProtocolFields } from './upstream-protocol.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000; // Istio's default
@@ -33,6 +34,8 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
     ...withCommonLbConfig(clusterLbFields(policy), outlierDetectionFields(policy)),
     ...connectionPoolFields(policy, { retryBudget: true }),
   };
+  const protocol = svc.ports.find((p) => p.port === port)?.protocol ?? 'UNKNOWN';
+  if (isHttpProtocol(protocol)) withProtocolOptions(body, upstreamProtocolFields(upstreamProtocol(protocol, policy), policy));
   if (isPassthrough(policy)) {
     // ORIGINAL_DST: no endpoints of its own (the proxy NACKs it until it can recover the original destination).
   } else if (svc.resolution === 'DNS') {
@@ -45,24 +48,37 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
   return { name, body };
 }
 
+/** Add HttpProtocolOptions; Envoy refuses them beside the deprecated cluster-level
+ * common_http_protocol_options, so those move inside. */
+function withProtocolOptions(body: Record<string, unknown>, fields: Record<string, unknown>): void {
+  const typed = fields.typed_extension_protocol_options as Record<string, Record<string, unknown>> | undefined;
+  if (!typed) return;
+  const common = body.common_http_protocol_options;
+  if (common !== undefined) {
+    delete body.common_http_protocol_options;
+    for (const v of Object.values(typed)) v.common_http_protocol_options = common;
+  }
+  body.typed_extension_protocol_options = typed;
+}
+
 /** Inbound clusters send to the local app; they depend only on the proxy's own ports. */
 export function inboundClusters(proxy: ProxyNode): XdsResource[] {
   return proxy.ports.map((p) => {
     const name = inboundClusterName(p.servicePort);
-    return {
+    const body: Record<string, unknown> = {
       name,
-      body: {
-        name,
-        type: 'STATIC',
-        connect_timeout: duration(DEFAULT_CONNECT_TIMEOUT_MS),
-        lb_policy: 'ROUND_ROBIN',
-        // Istio's unlimited thresholds; no budget: inbound routes do not retry.
-        ...connectionPoolFields({}, { retryBudget: false }),
-        load_assignment: {
-          cluster_name: name,
-          endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', p.appPort) } }] }],
-        },
+      type: 'STATIC',
+      connect_timeout: duration(DEFAULT_CONNECT_TIMEOUT_MS),
+      lb_policy: 'ROUND_ROBIN',
+      // Istio's unlimited thresholds; no budget: inbound routes do not retry.
+      ...connectionPoolFields({}, { retryBudget: false }),
+      load_assignment: {
+        cluster_name: name,
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', p.appPort) } }] }],
       },
     };
+    // To the app in its own protocol: HTTP/2 for a gRPC or HTTP/2 port (the caller's, if unknown).
+    if (isHttpProtocol(p.protocol)) withProtocolOptions(body, upstreamProtocolFields(upstreamProtocol(p.protocol, undefined), undefined));
+    return { name, body };
   });
 }

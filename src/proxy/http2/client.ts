@@ -19,6 +19,8 @@ export interface Http2PoolOptions {
   idleTimeoutMs: number;
   /** The cluster's circuit breakers: a request waiting for stream room holds a pending slot. */
   resources?: PoolResources;
+  /** Streams per session this side opens at most (0: the peer's SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams?: number;
 }
 
 const connectionSpecific = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'te']);
@@ -92,7 +94,9 @@ class Session {
 
   /** Streams this session may still open (the peer's limit). */
   get room(): number {
-    const max = this.session.remoteSettings?.maxConcurrentStreams ?? 100;
+    const peer = this.session.remoteSettings?.maxConcurrentStreams ?? 100;
+    const own = this.pool.options.maxConcurrentStreams ?? 0;
+    const max = own > 0 ? Math.min(own, peer) : peer;
     return this.session.closed || this.session.destroyed ? 0 : max - this.active;
   }
 

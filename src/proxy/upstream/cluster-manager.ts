@@ -135,6 +135,7 @@ export class ClusterRuntime {
       idleTimeoutMs: co.idleTimeoutMs,
       maxRequestsPerConnection: co.maxRequestsPerConnection,
       tcpKeepaliveMs: co.tcpKeepaliveTimeMs,
+      h2MaxConcurrentStreams: this.config.http2MaxConcurrentStreams,
     };
     const wantPool = poolKey(settings);
     const old = new Map(this.hosts.filter((h) => h.poolKey === wantPool).map((h) => [h.key, h]));

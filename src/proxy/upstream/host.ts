@@ -14,6 +14,8 @@ export interface PoolSettings {
   /** 0: unlimited. */
   maxRequestsPerConnection: number;
   tcpKeepaliveMs: number | undefined;
+  /** HTTP/2: streams per session this side opens at most (0: the peer's limit). */
+  h2MaxConcurrentStreams: number;
 }
 
 export interface HostOptions extends PoolSettings {
@@ -30,7 +32,7 @@ export interface HostOptions extends PoolSettings {
 }
 
 export function poolKey(s: PoolSettings): string {
-  return `${s.h2MaxConnections}|${s.connectTimeoutMs}|${s.idleTimeoutMs}|${s.maxRequestsPerConnection}|${s.tcpKeepaliveMs}`;
+  return `${s.h2MaxConnections}|${s.connectTimeoutMs}|${s.idleTimeoutMs}|${s.maxRequestsPerConnection}|${s.tcpKeepaliveMs}|${s.h2MaxConcurrentStreams}`;
 }
 
 export class UpstreamHost {
@@ -99,6 +101,7 @@ export class UpstreamHost {
       connectTimeoutMs: this.settings.connectTimeoutMs,
       idleTimeoutMs: this.settings.idleTimeoutMs,
       resources: this.settings.resources,
+      maxConcurrentStreams: this.settings.h2MaxConcurrentStreams,
     });
     return this.h2;
   }

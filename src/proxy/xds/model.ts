@@ -391,6 +391,8 @@ export interface Cluster {
   connectionOptions: UpstreamConnectionOptions;
   transport: UpstreamTransport;
   httpProtocol: UpstreamHttpProtocol;
+  /** Streams per HTTP/2 session this side opens at most (0: the peer's SETTINGS limit). */
+  http2MaxConcurrentStreams: number;
 }
 
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';

@@ -76,6 +76,7 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     connectionOptions: connectionOptionsOf(raw, commonOptions, p),
     transport: { kind: 'plaintext' },
     httpProtocol: upstream.protocol,
+    http2MaxConcurrentStreams: upstream.http2MaxConcurrentStreams,
   };
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `cluster ${name || '(unnamed)'}: ${e}`) };
   return { valid: true, result };
