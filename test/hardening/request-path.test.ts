@@ -49,6 +49,7 @@ const routes = {
       ],
     },
     { name: 'slow', domains: ['slow'], routes: [{ match: { prefix: '/' }, route: { cluster: 'slow', timeout: { seconds: 0 } } }] },
+    { name: 'bulk', domains: ['bulk'], routes: [{ match: { prefix: '/' }, route: { cluster: 'bulk', timeout: { seconds: 0 } } }] },
     { name: 'grpcfault', domains: ['grpcfault'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }], typed_per_filter_config: { 'envoy.filters.http.fault': grpcAbort } },
   ],
 };
@@ -80,7 +81,12 @@ describe('request path hardening (real sidecar process)', () => {
     slowPort = (slow.address() as net.AddressInfo).port;
     [port, idlePort, mergePort] = await listenerPorts(3);
     sc = await startSidecarProcess({
-      clusters: [staticCluster('app', [app.port]), staticCluster('slow', [slowPort])],
+      clusters: [
+        staticCluster('app', [app.port]),
+        staticCluster('slow', [slowPort]),
+        // The thresholds the control plane sets on every cluster (Istio's: unlimited).
+        staticCluster('bulk', [app.port], { circuit_breakers: { thresholds: [{ max_connections: { value: 4294967295 }, max_pending_requests: { value: 4294967295 }, max_requests: { value: 4294967295 } }] } }),
+      ],
       listeners: [
         listener('out', port),
         listener('idle', idlePort, { stream_idle_timeout: { nanos: 300_000_000 } }),
@@ -182,6 +188,34 @@ describe('request path hardening (real sidecar process)', () => {
     assert.ok(st['http.out.downstream_rq_rx_reset'] >= N / 2, `resets counted: ${st['http.out.downstream_rq_rx_reset']}`);
     const ok = await rawExchange(port, [get('/after')], { done: oneResponse });
     assert.deepEqual(statuses(ok), [200]);
+  });
+
+  it('1,100 slow uploads from one client leave every other caller served (no shared slot to exhaust)', async () => {
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 1100; i += 100) {
+        await Promise.all(
+          Array.from(
+            { length: 100 },
+            () =>
+              new Promise<void>((resolve) => {
+                const s = net.connect(port, '127.0.0.1', () => {
+                  // A body that trickles: the head and one byte of 100,000, then nothing for now.
+                  s.write('POST /slow HTTP/1.1\r\nHost: bulk\r\nContent-Length: 100000\r\n\r\nx', () => resolve());
+                });
+                s.on('error', () => resolve());
+                held.push(s);
+              }),
+          ),
+        );
+      }
+      await eventually(async () => (await sc.stats())['http.out.downstream_rq_active'] >= 1100, 10_000, 'slow uploads in flight');
+      for (let i = 0; i < 20; i++) assert.deepEqual(statuses(await rawExchange(port, [get(`/other-${i}`)], { done: oneResponse })), [200]);
+      for (let i = 0; i < 5; i++) assert.deepEqual(statuses(await rawExchange(port, [get(`/bulk-${i}`, 'bulk')], { done: oneResponse })), [200]);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    await eventually(async () => (await sc.stats())['http.out.downstream_rq_active'] === 0, 10_000, 'slow uploads released');
   });
 
   it('a client that leaves while its upstream never answers is released by stream_idle_timeout (SI)', async () => {
