@@ -3,6 +3,7 @@
 // are validated; a field it does not implement is an error naming file and field, not a silent skip.
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseDuration } from './duration.js';
 import { formatConfigError } from './errors.js';
 import type { ConfigError } from './types.js';
 
@@ -11,12 +12,16 @@ export type PathNormalizationType = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_
 
 export interface MeshConfig {
   pathNormalization: PathNormalizationType;
+  /** connectTimeout: clusters' default connect timeout (Istio: 10 s). */
+  connectTimeoutMs: number;
+  /** h2UpgradePolicy: mesh-wide default for HTTP ports (a DestinationRule may override). */
+  h2UpgradePolicy: 'DO_NOT_UPGRADE' | 'UPGRADE';
   /** A digest of the settings, for cache keys of the translations that read them. */
   readonly version: string;
 }
 
 /** Istio's defaults. */
-export const defaultMeshConfig: MeshConfig = Object.freeze({ pathNormalization: 'BASE', version: 'default' });
+export const defaultMeshConfig: MeshConfig = Object.freeze({ pathNormalization: 'BASE', connectTimeoutMs: 10_000, h2UpgradePolicy: 'DO_NOT_UPGRADE', version: 'default' });
 
 const normalizations = new Set<PathNormalizationType>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
 const MAX_MESH_CONFIG_BYTES = 1 << 20;
@@ -48,6 +53,8 @@ export function parseMeshConfig(text: string, file: string): MeshConfigResult {
   if (typeof doc !== 'object' || Array.isArray(doc)) return fail([{ code: 'WEFT_E_TYPE', file, document: 0, resource: 'MeshConfig', path: '', message: 'must be a mapping of MeshConfig fields' }]);
   const raw = doc as Record<string, unknown>;
   let pathNormalization: PathNormalizationType = defaultMeshConfig.pathNormalization;
+  let connectTimeoutMs = defaultMeshConfig.connectTimeoutMs;
+  let h2UpgradePolicy = defaultMeshConfig.h2UpgradePolicy;
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'pathNormalization') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -60,10 +67,17 @@ export function parseMeshConfig(text: string, file: string): MeshConfigResult {
           err('WEFT_E_INVALID_VALUE', 'pathNormalization.normalization', `must be one of ${[...normalizations].join(', ')}, got ${JSON.stringify(v)}`);
         } else pathNormalization = v as PathNormalizationType;
       }
+    } else if (key === 'connectTimeout') {
+      const d = typeof value === 'string' ? parseDuration(value) : { ok: false as const, message: `must be a duration such as 10s, got ${JSON.stringify(value)}` };
+      if (d.ok) connectTimeoutMs = d.ms;
+      else err('WEFT_E_DURATION', 'connectTimeout', d.message);
+    } else if (key === 'h2UpgradePolicy') {
+      if (value === 'UPGRADE' || value === 'DO_NOT_UPGRADE') h2UpgradePolicy = value;
+      else err('WEFT_E_INVALID_VALUE', 'h2UpgradePolicy', `must be DO_NOT_UPGRADE or UPGRADE, got ${JSON.stringify(value)}`);
     } else err('WEFT_E_UNSUPPORTED', key, 'is a MeshConfig field Weft does not implement yet');
   }
   if (errors.length > 0) return fail(errors);
-  return { ok: true, mesh: { pathNormalization, version: pathNormalization } };
+  return { ok: true, mesh: { pathNormalization, connectTimeoutMs, h2UpgradePolicy, version: `${pathNormalization}|${connectTimeoutMs}|${h2UpgradePolicy}` } };
 }
 
 function fail(errors: ConfigError[]): MeshConfigResult {

@@ -42,7 +42,6 @@ export class ControlPlane {
 
   constructor(private readonly opts: ControlPlaneOptions) {
     const log = opts.log ?? (() => {});
-    if (opts.mesh) this.cache.mesh = opts.mesh;
     this.store = new FileConfigStore({ dir: opts.configDir, log });
     this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs, limits: opts.registryLimits });
     this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes });
@@ -95,7 +94,7 @@ export class ControlPlane {
 
   /** Build a new snapshot from the current config and registry, and push what changed. */
   private rebuild(): void {
-    const snap = buildSnapshot({ config: this.store.current().config, proxies: this.registry.proxies(), domain: this.opts.domain });
+    const snap = buildSnapshot({ config: this.store.current().config, proxies: this.registry.proxies(), domain: this.opts.domain, mesh: this.opts.mesh });
     const prev = this.cache.snapshot();
     if (prev && sameVersions(prev.versions, snap.versions)) return;
     this.cache.setSnapshot(snap);

@@ -8,7 +8,9 @@ import { packAny, TypeUrl } from '../../src/api/envoy.js';
 import { translate } from '../../src/controlplane/translate/index.js';
 import { decodeResources } from '../../src/proxy/xds/decode.js';
 import type { Cluster } from '../../src/proxy/xds/model.js';
-import { configFrom, proxy, snapshot, yaml } from './fixtures.js';
+import { parseMeshConfig, type MeshConfig } from '../../src/config/mesh-config.js';
+import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
+import { configFrom, proxy, yaml } from './fixtures.js';
 
 const se = (name: string, protocol: string) =>
   yaml(`${name}.yaml`, `apiVersion: networking.istio.io/v1
@@ -32,8 +34,12 @@ spec:
 `);
 
 function clustersOf(...docs: ReturnType<typeof yaml>[]): Cluster[] {
+  return clustersWith(undefined, ...docs);
+}
+
+function clustersWith(mesh: MeshConfig | undefined, ...docs: ReturnType<typeof yaml>[]): Cluster[] {
   const client = proxy('client', 'v1', 2, { ports: [{ servicePort: 7070, endpointPort: 15006, appPort: 7071, protocol: 'GRPC' }] });
-  const out = translate(snapshot(configFrom(...docs)), client);
+  const out = translate(buildSnapshot({ config: configFrom(...docs), proxies: [], domain: 'cluster.local', mesh }), client);
   const r = decodeResources('cluster', out.cluster.map((c) => packAny(TypeUrl.cluster, c.body)));
   assert.ok(r.valid, `the proxy refuses the control plane's clusters: ${!r.valid && r.errors.join('; ')}`);
   return r.result.map((d) => d.model);
@@ -60,6 +66,15 @@ describe('upstream protocol per cluster', () => {
   it('the inbound cluster of a gRPC port speaks HTTP/2 to the app', () => {
     assert.equal(clusters.find((c) => c.name === 'inbound|7070||')!.httpProtocol, 'http2');
   });
+  it("the mesh's h2UpgradePolicy and connectTimeout apply where no DestinationRule says otherwise", () => {
+    const m = parseMeshConfig('h2UpgradePolicy: UPGRADE\nconnectTimeout: 3s\n', 'mesh.yaml');
+    assert.ok(m.ok);
+    const cs = clustersWith(m.ok ? m.mesh : undefined, se('plain', 'HTTP'));
+    const plain = cs.find((c) => c.name === 'outbound|7070||plain.example.internal')!;
+    assert.equal(plain.httpProtocol, 'http2');
+    assert.equal(plain.connectTimeoutMs, 3000);
+  });
+
   it('an unknown protocol follows the caller', () => {
     const [c] = clustersOf(se('sniffed', 'HTTP'), yaml('u.yaml', `apiVersion: networking.istio.io/v1
 kind: DestinationRule

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { resourceFingerprint } from '../../config/config-set.js';
 import type { ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
+import { defaultMeshConfig, type MeshConfig } from '../../config/mesh-config.js';
 import { hostMatches, resolveHost, serviceFqdn } from './hosts.js';
 import type { ProxyNode } from './proxy-node.js';
 
@@ -38,6 +39,8 @@ export interface MeshEndpoint {
 
 export interface MeshSnapshot {
   domain: string;
+  /** Mesh-wide settings (--mesh-config). */
+  mesh: MeshConfig;
   config: ConfigSet;
   /** Sorted by hostname. */
   services: MeshService[];
@@ -85,6 +88,8 @@ export interface SnapshotVersions {
   endpoints: string;
   /** Endpoints of DNS services only: they ride inline in CDS. */
   dnsEndpoints: string;
+  /** The mesh config's version (clusters and listeners read it). */
+  mesh: string;
 }
 
 export const sameVersions = (a: SnapshotVersions, b: SnapshotVersions): boolean =>
@@ -96,9 +101,11 @@ export interface SnapshotInput {
   config: ConfigSet;
   proxies: readonly ProxyNode[];
   domain: string;
+  /** Istio's defaults when absent. */
+  mesh?: MeshConfig;
 }
 
-export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshSnapshot {
+export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfig }: SnapshotInput): MeshSnapshot {
   const services = new Map<string, MeshService>();
   const endpoints = new Map<string, MeshEndpoint[]>();
   const addEndpoint = (hostname: string, servicePort: number, ep: MeshEndpoint) => {
@@ -161,6 +168,7 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
 
   return {
     domain,
+    mesh,
     config,
     destinationRules,
     virtualServices,
@@ -174,6 +182,7 @@ export function buildSnapshot({ config, proxies, domain }: SnapshotInput): MeshS
       services: hash(sortedServices),
       endpoints: hash(sortedEndpoints),
       dnsEndpoints: hash(sortedEndpoints.filter(([key]) => services.get(key.slice(0, key.lastIndexOf('|')))?.resolution === 'DNS')),
+      mesh: mesh.version,
     },
   };
 }

@@ -30,12 +30,12 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
   const name = outboundClusterName(port, subset, svc.hostname);
   const body: Record<string, unknown> = {
     name,
-    connect_timeout: duration(policy.connectionPool?.tcp?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+    connect_timeout: duration(policy.connectionPool?.tcp?.connectTimeoutMs ?? snap.mesh.connectTimeoutMs),
     ...withCommonLbConfig(clusterLbFields(policy), outlierDetectionFields(policy)),
     ...connectionPoolFields(policy, { retryBudget: true }),
   };
   const protocol = svc.ports.find((p) => p.port === port)?.protocol ?? 'UNKNOWN';
-  if (isHttpProtocol(protocol)) withProtocolOptions(body, upstreamProtocolFields(upstreamProtocol(protocol, policy), policy));
+  if (isHttpProtocol(protocol)) withProtocolOptions(body, upstreamProtocolFields(upstreamProtocol(protocol, policy, snap.mesh.h2UpgradePolicy), policy));
   if (isPassthrough(policy)) {
     // ORIGINAL_DST: no endpoints of its own (the proxy NACKs it until it can recover the original destination).
   } else if (svc.resolution === 'DNS') {

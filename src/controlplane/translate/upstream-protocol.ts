@@ -10,13 +10,15 @@ export type UpstreamProtocol = 'http1' | 'http2' | 'downstream';
 
 const HTTP2_PROTOCOLS = new Set(['HTTP2', 'GRPC', 'GRPC-WEB']);
 
-export function upstreamProtocol(portProtocol: string, policy: TrafficPolicy | undefined): UpstreamProtocol {
+export function upstreamProtocol(portProtocol: string, policy: TrafficPolicy | undefined, meshH2Upgrade: 'DO_NOT_UPGRADE' | 'UPGRADE' = 'DO_NOT_UPGRADE'): UpstreamProtocol {
   const p = portProtocol.toUpperCase();
   const http = policy?.connectionPool?.http;
   if (HTTP2_PROTOCOLS.has(p)) return 'http2';
   if (http?.useClientProtocol) return 'downstream';
   if (p === 'UNKNOWN' || p === '') return 'downstream';
-  if (p === 'HTTP' && http?.h2UpgradePolicy === 'UPGRADE') return 'http2';
+  // The DestinationRule's policy wins; DEFAULT (or none) takes the mesh-wide one.
+  const upgrade = http?.h2UpgradePolicy && http.h2UpgradePolicy !== 'DEFAULT' ? http.h2UpgradePolicy : meshH2Upgrade;
+  if (p === 'HTTP' && upgrade === 'UPGRADE') return 'http2';
   return 'http1';
 }
 

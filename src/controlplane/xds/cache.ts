@@ -10,7 +10,6 @@ import { inboundClusters, outboundClusters } from '../translate/clusters.js';
 import { clusterLoadAssignments } from '../translate/endpoints.js';
 import { failoverLabelKeys } from '../translate/locality.js';
 import { listeners } from '../translate/listeners.js';
-import { defaultMeshConfig, type MeshConfig } from '../../config/mesh-config.js';
 import { OUTBOUND_ROUTE } from '../translate/names.js';
 import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
 import type { XdsResource } from '../translate/types.js';
@@ -79,8 +78,6 @@ function encodeVirtualHosts(vhosts: XdsResource[]): EncodedPart {
 const EMPTY_VHDS = encodeVirtualHosts([]);
 
 export class XdsCache {
-  /** Mesh-wide settings the translators read (set once at start from --mesh-config). */
-  mesh: MeshConfig = defaultMeshConfig;
   private snap: MeshSnapshot | undefined;
   /** Memoised parts and the snapshot generation that last used each. */
   private readonly memo = new Map<string, { part: EncodedPart; usedIn: number }>();
@@ -110,7 +107,7 @@ export class XdsCache {
     // Routes read a client's labels only through sourceLabels, so only those keys split the cache.
     const labels = snap.sourceLabelKeys.map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',');
     const own = `proxy:${JSON.stringify([proxy.address, proxy.ports, proxy.outboundPort, proxy.inboundPort])}`;
-    const outboundCds = this.part(`cds:${v.destinationRules}:${v.services}:${v.dnsEndpoints}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
+    const outboundCds = this.part(`cds:${v.destinationRules}:${v.services}:${v.dnsEndpoints}:${v.mesh}|${ns}`, () => encodePart('cluster', outboundClusters(snap, ns)));
     const inboundCds = this.part(`${own}|cds`, () => encodePart('cluster', inboundClusters(proxy)));
     // EDS ranks and weights localities from the client's locality (and failoverPriority labels): those split it too.
     const loc = proxy.locality ?? '';
@@ -126,7 +123,7 @@ export class XdsCache {
       : this.part(`rds:${routesKey}`, () => encodePart('route', [outboundRouteConfig(snap, proxy)]));
     const vhds = delta ? this.part(`vhds:${routesKey}`, () => encodeVirtualHosts(vhdsVirtualHosts(snap, proxy))) : EMPTY_VHDS;
     // The mesh config is an input of LDS: its version is in the key.
-    const mesh = this.mesh;
+    const mesh = snap.mesh;
     const lds = this.part(`${own}|lds|${protocol}|${mesh.version}`, () => encodePart('listener', listeners(proxy, { onDemandVhds: delta, mesh })));
     return {
       cluster: combine([outboundCds, inboundCds]),
