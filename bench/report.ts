@@ -133,7 +133,7 @@ function dataplaneMd(dp: DataplaneResult): string[] {
       .filter((o) => o.errors || o.non2xx || o.completed < o.sent)
       .map((o) => `${r.name}: ${o.errors} errors, ${o.non2xx} non-2xx, ${o.sent - o.completed} unanswered of ${o.sent}`),
   );
-  const wrkProblems = dp.rows.filter((r) => r.max && (r.max.errors || r.max.non2xx)).map((r) => `${r.name} (wrk): ${r.max!.errors} socket errors, ${r.max!.non2xx} non-2xx`);
+  const wrkProblems = dp.rows.filter((r) => r.max && (r.max.errors || r.max.non2xx)).map((r) => `${r.name} (${r.group === 'h2c' || r.group === 'grpc' ? 'h2load' : 'wrk'}, median round): ${r.max!.errors} socket errors, ${r.max!.non2xx} non-2xx or short`);
   if (problems.length || wrkProblems.length) lines.push('', 'Warnings: ' + [...problems, ...wrkProblems].join('; '));
   lines.push('', `Peers: ${Object.values(dp.tools).map((t) => t.version).join('; ')}.`);
   if (dp.rows.some((r) => groupOf(r) !== 'http1' && !r.name.endsWith('-direct'))) lines.push('', ...protocolRowsMd(dp));
