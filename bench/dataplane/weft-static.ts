@@ -108,6 +108,9 @@ export async function startWeftPair(protocol: PairProtocol, ctx: WeftPairContext
           String(unusedB),
           '--admin-port',
           String(admin),
+          // Stop within stop()'s 3 s grace, so a --cpu-prof profile is written on exit.
+          '--drain-period-ms',
+          '0',
           '--protocol',
           protocol === 'h2c' ? 'HTTP2' : protocol.toUpperCase(),
         ],
