@@ -113,7 +113,7 @@ function dataplaneMd(dp: DataplaneResult): string[] {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |',
   ];
   for (const r of dp.rows) {
-    if (r.name === 'direct') continue;
+    if (r.name === 'direct' || groupOf(r) !== 'http1') continue;
     if (r.status !== 'ok') {
       lines.push(`| ${r.name} | ${r.status}: ${(r.error ?? '').split('\n')[0].replace(/\|/g, '/')} | | | | | | | | |`);
       continue;
@@ -133,9 +133,67 @@ function dataplaneMd(dp: DataplaneResult): string[] {
       .filter((o) => o.errors || o.non2xx || o.completed < o.sent)
       .map((o) => `${r.name}: ${o.errors} errors, ${o.non2xx} non-2xx, ${o.sent - o.completed} unanswered of ${o.sent}`),
   );
-  const wrkProblems = dp.rows.filter((r) => r.max && (r.max.errors || r.max.non2xx)).map((r) => `${r.name} (wrk): ${r.max!.errors} socket errors, ${r.max!.non2xx} non-2xx`);
+  const wrkProblems = dp.rows.filter((r) => r.max && (r.max.errors || r.max.non2xx)).map((r) => `${r.name} (${r.group === 'h2c' || r.group === 'grpc' ? 'h2load' : 'wrk'}, median round): ${r.max!.errors} socket errors, ${r.max!.non2xx} non-2xx or short`);
   if (problems.length || wrkProblems.length) lines.push('', 'Warnings: ' + [...problems, ...wrkProblems].join('; '));
   lines.push('', `Peers: ${Object.values(dp.tools).map((t) => t.version).join('; ')}.`);
+  if (dp.rows.some((r) => groupOf(r) !== 'http1' && !r.name.endsWith('-direct'))) lines.push('', ...protocolRowsMd(dp));
+  return lines;
+}
+
+/** Results saved before the h2c/gRPC/TCP rows have no group: they were all HTTP/1.1. */
+const groupOf = (r: RowResult): string => r.group ?? 'http1';
+
+const GROUP_TITLES: Record<string, string> = {
+  h2c: 'HTTP/2 (h2c) on every hop',
+  grpc: 'gRPC unary over h2c on every hop',
+  tcp: 'TCP (`tcp_proxy` / HAProxy `mode tcp`) carrying the HTTP/1.1 rows\' traffic',
+};
+
+/** One table per protocol group, each row against that group's HAProxy pair and direct baseline. */
+function protocolRowsMd(dp: DataplaneResult): string[] {
+  const c = dp.config;
+  const s = c.shortSeconds ?? c.seconds;
+  const sessions = c.h2Sessions ?? 4;
+  const streams = Math.max(1, Math.round(c.wrkConnections / sessions));
+  const lines = [
+    '## Data plane: h2c, gRPC, TCP',
+    '',
+    `Same chain, backend and open loop as above (${c.rps} rps, ${c.openLoopConnections} requests in flight at most, measured from the scheduled send; ${c.rounds} × ${s} s per row after ${c.shortWarmupSeconds ?? c.warmupSeconds} s of warm-up, rows interleaved), ` +
+      `in shorter rounds so the three groups add about three minutes to a run. h2c and gRPC: the generator's slots are streams multiplexed on ${sessions} node:http2 sessions; ` +
+      `max throughput \`h2load -t 1 -c ${sessions} -m ${streams} -D ${c.shortWrkSeconds ?? c.wrkSeconds}\` (${streams * sessions} streams in flight, as wrk's ${c.wrkConnections} connections). ` +
+      'The backend is the same nginx, on an h2c port (`return 200`, 1 KiB) and a gRPC port (a unary method answering a 1 KiB frame, `grpc-status: 0` in trailers; each row is first checked with a real `@grpc/grpc-js` call). ' +
+      'The gRPC request is a 64-byte message, POST with `content-type: application/grpc` and `te: trailers`; the generator counts a call as failed unless `grpc-status` is 0. ' +
+      'TCP rows carry the HTTP/1.1 requests as opaque bytes (one upstream connection per downstream connection), driven by the HTTP/1.1 tools and measured against the HTTP/1.1 direct row. ' +
+      'The Weft pairs here take their listeners and clusters from a fixed ADS server (`bench/dataplane/static-xds.ts`), not the control plane. Ratios are to the HAProxy pair of the same group in the same run.',
+  ];
+  for (const group of ['h2c', 'grpc', 'tcp']) {
+    const rows = dp.rows.filter((r) => groupOf(r) === group);
+    if (!rows.length) continue;
+    const hap = row(dp, `${group}-haproxy`);
+    const base = row(dp, rows[0].baseline ?? 'direct');
+    lines.push(
+      '',
+      `### ${GROUP_TITLES[group]}`,
+      '',
+      `Direct (\`${base?.name ?? '?'}\`): p50 ${f(base?.latency?.p50)} ms, p90 ${f(base?.latency?.p90)} ms, p99 ${f(base?.latency?.p99)} ms.`,
+      '',
+      '| pair | added p50 ms | added p90 ms | added p99 ms | p99 vs HAProxy | max req/s | vs HAProxy | CPU s/1k req client / server (at max) | RSS MiB at 1k rps → max, client / server |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    );
+    for (const r of rows) {
+      if (r.name.endsWith('-direct')) continue;
+      if (r.status !== 'ok') {
+        lines.push(`| ${r.name} | ${r.status}: ${(r.error ?? '').split('\n')[0].replace(/\|/g, '/')} | | | | | | | |`);
+        continue;
+      }
+      const px = r.proxies ?? [];
+      lines.push(
+        `| ${r.name} | ${f(r.added?.p50)} | ${f(r.added?.p90)} | ${f(r.added?.p99)} | ${f(ratio(r.added?.p99, hap?.added?.p99), 2)}× | ` +
+          `${f(r.max?.rps, 0)} | ${f(ratio(r.max?.rps, hap?.max?.rps), 2)}× | ${px.map((p) => `${f(p.cpuPer1kAtRate)} (${f(p.cpuPer1kAtMax)})`).join(' / ')} | ` +
+          `${px.map((p) => `${f(p.loadRssMiB, 1)} → ${f(p.maxRssMiB, 1)}`).join(' / ')} |`,
+      );
+    }
+  }
   return lines;
 }
 

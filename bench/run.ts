@@ -1,5 +1,5 @@
 // `npm run bench`: the data-plane and control-plane benchmarks, then results/<date>-<commit>.{json,md}.
-// Flags: --quick (shorter, fewer steps), --only dataplane|controlplane, --rows haproxy,nginx,weft,
+// Flags: --quick (shorter, fewer steps), --only dataplane|controlplane, --rows haproxy,weft,h2c,grpc-weft,…,
 // --proxies 100,500,1000,2000, --xds delta,sotw, --no-save, --keep (keep the scratch dir), --profile DIR, --help.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +17,9 @@ import { renderMarkdown, evaluateTargets, type BenchReport } from './report.js';
 const HELP = `usage: npm run bench -- [options]
   --quick                 short run (~2 min): fewer seconds, control plane at 100 and 500 proxies
   --only <part>           dataplane | controlplane
-  --rows <names>          data-plane rows besides direct (default: haproxy,nginx,weft)
+  --rows <names>          data-plane rows or groups, each with its direct baseline (default: all).
+                          rows: haproxy nginx weft h2c-haproxy h2c-weft grpc-haproxy grpc-weft tcp-haproxy tcp-weft;
+                          groups: http1 h2c grpc tcp (e.g. --rows h2c,grpc,tcp,haproxy,weft)
   --proxies <counts>      control-plane steps (default: 100,500,1000,2000)
   --xds <protocols>       control-plane rows per step: delta (Weft's default, with VHDS), sotw (default: delta,sotw)
   --rounds <n>            open-loop rounds per row (default 3; with 3+ the median round counts)
@@ -128,6 +130,11 @@ async function main(): Promise<void> {
         wrkSeconds: quick ? 5 : 10,
         wrkConnections: 32,
         openLoopConnections: 32,
+        // The h2c, gRPC and TCP rows: shorter rounds keep them to about three minutes in all.
+        shortSeconds: quick ? 2 : 3,
+        shortWarmupSeconds: 1,
+        shortWrkSeconds: quick ? 3 : 4,
+        h2Sessions: 4,
         rows: values.rows?.split(',').map((s) => s.trim()),
         log,
       }).catch((e: Error): DataplaneResult | undefined => {

@@ -3,7 +3,15 @@
 // microseconds and garbage per request to every row; this keeps the generator's own cost small.
 import net from 'node:net';
 
-export interface Http1Callbacks {
+/** What the open-loop generator needs of a connection (an HTTP/2 stream slot is one too). */
+export interface LoadConnection {
+  readonly idle: boolean;
+  readonly isConnected: boolean;
+  send(): void;
+  destroy(): void;
+}
+
+export interface ConnectionCallbacks {
   /** A complete response arrived for the request in flight. */
   onResponse(status: number): void;
   /** The connection failed or closed; the request in flight (if any) is lost. */
@@ -12,7 +20,7 @@ export interface Http1Callbacks {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
-export class Http1Connection {
+export class Http1Connection implements LoadConnection {
   private readonly socket: net.Socket;
   private buf: Buffer = Buffer.alloc(0);
   private busy = false;
@@ -27,7 +35,7 @@ export class Http1Connection {
   constructor(
     port: number,
     private readonly request: Buffer,
-    private readonly cb: Http1Callbacks,
+    private readonly cb: ConnectionCallbacks,
   ) {
     this.socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     this.socket.on('connect', () => (this.connected = true));

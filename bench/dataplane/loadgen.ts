@@ -8,7 +8,9 @@
 // written (after any wait for a free connection, which IS the proxies' doing). The headline
 // latency runs from enqueued; from intended and from written are kept for comparison.
 import { Worker } from 'node:worker_threads';
-import { Http1Connection, getRequest } from './http1.js';
+import { Http1Connection, getRequest, type ConnectionCallbacks, type LoadConnection } from './http1.js';
+import { H2SessionPool, H2Slot, h2Request, GRPC_REQUEST_MESSAGE } from './h2.js';
+import { grpcFrame } from './peers.js';
 import { summarize, type Percentiles } from '../lib/stats.js';
 
 export interface LoadgenJob {
@@ -18,7 +20,11 @@ export interface LoadgenJob {
   durationMs: number;
   /** Requests in the first warmupMs are sent but not recorded. */
   warmupMs: number;
+  /** Request slots (HTTP/1.1: connections; h2: streams in flight at most). */
   connections: number;
+  /** Default http1. h2c and grpc multiplex the slots on `h2Sessions` sessions. */
+  protocol?: 'http1' | 'h2c' | 'grpc';
+  h2Sessions?: number;
 }
 
 export interface LoadgenResult {
@@ -47,7 +53,12 @@ export interface LoadgenResult {
 const nowNs = (): number => Number(process.hrtime.bigint());
 
 export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
+  const protocol = job.protocol ?? 'http1';
   const request = getRequest(job.host);
+  const pool = protocol === 'http1' ? undefined : new H2SessionPool(job.port, job.h2Sessions ?? 1);
+  const h2req = protocol === 'http1' ? undefined : h2Request(protocol, job.host, grpcFrame(GRPC_REQUEST_MESSAGE));
+  const connect = (slot: number, cb: ConnectionCallbacks): LoadConnection =>
+    pool && h2req ? new H2Slot(pool, slot % pool.size, h2req, cb) : new Http1Connection(job.port, request, cb);
   const intervalNs = 1e9 / job.rps;
   const total = Math.round((job.rps * (job.warmupMs + job.durationMs)) / 1000);
   const warmCount = Math.round((job.rps * job.warmupMs) / 1000);
@@ -70,8 +81,8 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
     if (finishedTicks && completed + errors >= nextDue) resolveAll();
   };
 
-  const conns: Http1Connection[] = [];
-  const inFlight = new Map<Http1Connection, number>();
+  const conns: LoadConnection[] = [];
+  const inFlight = new Map<LoadConnection, number>();
   const dispatch = (): void => {
     for (const c of conns) {
       if (qHead >= queue.length) break;
@@ -87,7 +98,7 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
     }
   };
   const open = (slot: number): void => {
-    const c: Http1Connection = new Http1Connection(job.port, request, {
+    const c: LoadConnection = connect(slot, {
       onResponse(status) {
         const i = inFlight.get(c)!;
         inFlight.delete(c);
@@ -142,6 +153,7 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
   stopping = true;
   await ticker.terminate();
   for (const c of conns) c.destroy();
+  pool?.destroy();
 
   const lat: number[] = [];
   const fromIntended: number[] = [];

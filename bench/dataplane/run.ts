@@ -1,16 +1,19 @@
 // The data-plane benchmark: every topology row is started once, then measured in interleaved
 // rounds (so background noise on this shared machine hits every row alike), then saturated with
-// wrk one row at a time.
+// wrk (HTTP/1.1, TCP) or h2load (h2c, gRPC) one row at a time. The h2c, gRPC and TCP rows run
+// shorter rounds (`short*` options) so that they add about three minutes to a full run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { start, waitFor, portOpen, sleep, type Started } from '../lib/procs.js';
-import { freePort } from '../lib/ports.js';
+import { freePorts } from '../lib/ports.js';
 import { cpuSeconds, rssBytes, RssSampler } from '../lib/procstat.js';
 import { median, summarize, round, type Percentiles } from '../lib/stats.js';
 import { requireTools, TOOLS } from '../lib/tools.js';
-import { backendConf } from './peers.js';
-import { TOPOLOGIES, type Context, type Running, type Topology } from './topologies.js';
+import { backendConf, GRPC_RESPONSE, grpcFrame } from './peers.js';
+import { selectRows, type Context, type Running, type Topology } from './topologies.js';
+import { GRPC_REQUEST_MESSAGE } from './h2.js';
+import { runH2load } from './h2load.js';
 import type { LoadgenJob, LoadgenResult } from './loadgen.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
@@ -27,8 +30,14 @@ export interface DataplaneOptions {
   wrkSeconds: number;
   wrkConnections: number;
   openLoopConnections: number;
-  /** Row names to run; the direct row always runs (the others are measured against it). */
+  /** Row or group names to run; each brings the direct row it is measured against. */
   rows?: string[];
+  /** Seconds per open-loop round, its warm-up, and per closed-loop round, for the h2c/gRPC/TCP rows. */
+  shortSeconds: number;
+  shortWarmupSeconds: number;
+  shortWrkSeconds: number;
+  /** h2c and gRPC: sessions the open-loop slots and h2load's streams are multiplexed on. */
+  h2Sessions: number;
   log(msg: string): void;
 }
 
@@ -48,6 +57,10 @@ export interface ProxyFigures {
 export interface RowResult {
   name: string;
   description: string;
+  /** Table the row belongs to (absent in results saved before the h2c/gRPC/TCP rows: http1). */
+  group?: Topology['group'];
+  /** The direct row its "added" figures subtract. */
+  baseline?: string;
   status: 'ok' | 'skipped' | 'failed';
   error?: string;
   latency?: Percentiles;
@@ -66,7 +79,9 @@ export interface RowResult {
 }
 
 export interface DataplaneResult {
-  config: Omit<DataplaneOptions, 'log' | 'dir' | 'weftBin' | 'nodeArgs'>;
+  /** The short-round fields are absent in results saved before the h2c/gRPC/TCP rows. */
+  config: Omit<DataplaneOptions, 'log' | 'dir' | 'weftBin' | 'nodeArgs' | 'shortSeconds' | 'shortWarmupSeconds' | 'shortWrkSeconds' | 'h2Sessions'> &
+    Partial<Pick<DataplaneOptions, 'shortSeconds' | 'shortWarmupSeconds' | 'shortWrkSeconds' | 'h2Sessions'>>;
   tools: Record<string, { path: string; version: string }>;
   rows: RowResult[];
 }
@@ -103,6 +118,8 @@ class Loadgen {
         m.ok ? resolve(m.result!) : reject(new Error(m.error)),
       );
       this.proc.child.send(job);
+      // A generator that dies mid-job must fail the row, not hang the run.
+      void this.proc.exited.then((code) => reject(new Error(`loadgen exited (${code}):\n${this.proc.tail()}`)));
     });
   }
   stop(): Promise<void> {
@@ -111,22 +128,26 @@ class Loadgen {
 }
 
 export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneResult> {
-  const tools = requireTools([TOOLS.nginx, TOOLS.wrk, ...TOPOLOGIES.flatMap((t) => t.needs)]);
-  const rows = TOPOLOGIES.filter((t) => t.name === 'direct' || !opts.rows || opts.rows.includes(t.name));
+  const rows = selectRows(opts.rows);
+  const h2 = (t: Topology): boolean => t.group === 'h2c' || t.group === 'grpc';
+  const tools = requireTools([TOOLS.nginx, TOOLS.wrk, ...rows.flatMap((t) => t.needs), ...(rows.some(h2) ? [TOOLS.h2load] : [])]);
   fs.mkdirSync(opts.dir, { recursive: true });
+  const short = (t: Topology): boolean => t.group !== 'http1';
 
-  const backendPort = await freePort();
-  const backend = start('backend', tools.nginx.path, ['-e', path.join(opts.dir, 'backend.error.log'), '-c', backendConf(opts.dir, backendPort)]);
+  const [backendPort, h2cPort, grpcPort] = await freePorts(3);
+  const backendPorts = { http1: backendPort, h2c: h2cPort, grpc: grpcPort };
+  const backend = start('backend', tools.nginx.path, ['-e', path.join(opts.dir, 'backend.error.log'), '-c', backendConf(opts.dir, backendPorts)]);
   const loadgen = await Loadgen.start();
   const running = new Map<Topology, Running>();
   const results = new Map<Topology, RowResult>();
   const samples = new Map<Topology, number[]>();
   const serviceSamples = new Map<Topology, number[]>();
   try {
-    await waitFor('backend nginx', () => portOpen(backendPort), 10_000, backend);
+    for (const port of [backendPort, h2cPort, grpcPort]) await waitFor('backend nginx', () => portOpen(port), 10_000, backend);
     const ctx: Context = {
       dir: opts.dir,
       backendPort,
+      backendPorts,
       host: 'bench-server',
       tool: (n) => tools[n].path,
       weftBin: opts.weftBin,
@@ -134,7 +155,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
     };
 
     for (const t of rows) {
-      const r: RowResult = { name: t.name, description: t.description, status: 'ok', openLoop: [], proxies: [] };
+      const r: RowResult = { name: t.name, description: t.description, group: t.group, baseline: t.baseline, status: 'ok', openLoop: [], proxies: [] };
       results.set(t, r);
       try {
         opts.log(`dataplane: starting ${t.name}`);
@@ -163,9 +184,11 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
           port: run.port,
           host: ctx.host,
           rps: opts.rps,
-          durationMs: opts.seconds * 1000,
-          warmupMs: opts.warmupSeconds * 1000,
+          durationMs: (short(t) ? opts.shortSeconds : opts.seconds) * 1000,
+          warmupMs: (short(t) ? opts.shortWarmupSeconds : opts.warmupSeconds) * 1000,
           connections: opts.openLoopConnections,
+          protocol: t.group === 'h2c' || t.group === 'grpc' ? t.group : 'http1',
+          h2Sessions: opts.h2Sessions,
         });
         const cpu1 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
         const rss = samplers.map((s) => s.stop());
@@ -194,17 +217,32 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
     const rssAtMax = new Map<Topology, number[]>();
     for (let round = 0; round < opts.rounds; round++) {
       for (const [t, run] of running) {
-        opts.log(`dataplane: ${t.name} max throughput (wrk -c ${opts.wrkConnections} -t 1 -d ${opts.wrkSeconds}s), round ${round + 1}/${opts.rounds}`);
+        if (t.latencyOnly) continue;
+        const seconds = short(t) ? opts.shortWrkSeconds : opts.wrkSeconds;
+        const streams = Math.max(1, Math.round(opts.wrkConnections / opts.h2Sessions));
+        const tool = h2(t) ? `h2load -c ${opts.h2Sessions} -m ${streams} -t 1 -D ${seconds}` : `wrk -c ${opts.wrkConnections} -t 1 -d ${seconds}s`;
+        opts.log(`dataplane: ${t.name} max throughput (${tool}), round ${round + 1}/${opts.rounds}`);
         const cpu0 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
         const samplers = run.proxies.map((p) => new RssSampler(p.proc.pid));
         try {
-          const w = await runWrk(tools.wrk.path, {
-            port: run.port,
-            host: ctx.host,
-            connections: opts.wrkConnections,
-            threads: 1,
-            seconds: opts.wrkSeconds,
-          });
+          const w = h2(t)
+            ? await runH2load(tools.h2load.path, {
+                port: run.port,
+                kind: t.group as 'h2c' | 'grpc',
+                sessions: opts.h2Sessions,
+                streams,
+                seconds,
+                dir: opts.dir,
+                grpcBody: grpcFrame(GRPC_REQUEST_MESSAGE),
+                bodyBytes: t.group === 'grpc' ? GRPC_RESPONSE.length : 1024,
+              })
+            : await runWrk(tools.wrk.path, {
+                port: run.port,
+                host: ctx.host,
+                connections: opts.wrkConnections,
+                threads: 1,
+                seconds,
+              });
           wrkRounds.set(t, [...(wrkRounds.get(t) ?? []), w]);
           opts.log(`  ${w.rps.toFixed(0)} req/s, errors ${w.errors}, non-2xx ${w.non2xx}`);
         } catch (e) {
@@ -240,9 +278,9 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         maxRssMiB: round(rssAtMax.get(t)![i] / MiB, 1),
       }));
     }
-    const direct = [...results.values()].find((r) => r.name === 'direct');
     const minus = (a: Percentiles, b: Percentiles) => ({ p50: round(a.p50 - b.p50), p90: round(a.p90 - b.p90), p99: round(a.p99 - b.p99) });
     for (const r of results.values()) {
+      const direct = [...results.values()].find((d) => d.name === (r.baseline ?? 'direct'));
       if (!r.latency || !direct?.latency || r.latency.count === 0) continue;
       r.added = minus(r.latency, direct.latency);
       if (r.serviceLatency && direct.serviceLatency) r.addedService = minus(r.serviceLatency, direct.serviceLatency);

@@ -1,16 +1,22 @@
-// The rows of the data-plane table. Each row is one topology: how to start it and where the load
-// generator sends. All rows share the backend; a later HTTP/2 or mTLS row is one more entry here.
+// The rows of the data-plane tables. Each row is one topology: how to start it, where the load
+// generator sends and in which protocol. All rows share the backend process; rows of one group
+// (HTTP/1.1, h2c, gRPC, TCP) form one table, compared with that group's HAProxy pair and with
+// the direct row the group names as its baseline. An mTLS row is one more entry here.
 import fs from 'node:fs';
 import path from 'node:path';
 import { start, waitFor, portOpen, httpStatus, type Started } from '../lib/procs.js';
 import { freePorts } from '../lib/ports.js';
 import { TOOLS, type Tool } from '../lib/tools.js';
-import { haproxyConf, nginxProxyConf } from './peers.js';
+import { haproxyConf, nginxProxyConf, type BackendPorts, type HaproxyMode } from './peers.js';
+import { startWeftPair, type PairProtocol } from './weft-static.js';
+import { probeGrpc, probeH2c } from './h2.js';
 
 export interface Context {
   /** Scratch directory of this run (configs, logs). */
   dir: string;
+  /** The HTTP/1.1 backend (also behind the TCP rows). */
   backendPort: number;
+  backendPorts: BackendPorts;
   /** Host header the client sends; a mesh routes on it. */
   host: string;
   tool(name: string): string;
@@ -29,10 +35,19 @@ export interface Running {
   all: Started[];
 }
 
+/** What the load generator speaks to a row. TCP rows carry HTTP/1.1 as opaque bytes. */
+export type RowProtocol = 'http1' | 'h2c' | 'grpc' | 'tcp';
+
 export interface Topology {
   name: string;
   description: string;
   needs: Tool[];
+  /** The table the row belongs to; `--rows <group>` selects all of its rows. */
+  group: RowProtocol;
+  /** The direct row whose latency this row's "added" figures subtract. */
+  baseline: string;
+  /** Only the open loop (a direct row whose max throughput no figure uses). */
+  latencyOnly?: boolean;
   start(ctx: Context): Promise<Running>;
 }
 
@@ -49,6 +64,8 @@ function pairOf(kind: 'haproxy' | 'nginx'): Topology {
         ? 'HAProxy pair (http mode, nbthread 1, http-reuse always)'
         : 'nginx pair (1 worker, upstream keepalive, proxy_http_version 1.1)',
     needs: [TOOLS[kind]],
+    group: 'http1',
+    baseline: 'direct',
     async start(ctx) {
       const [outPort, inPort] = await freePorts(2);
       const run = (name: string, listen: number, upstream: number): Started => {
@@ -78,6 +95,8 @@ const direct: Topology = {
   name: 'direct',
   description: 'no proxy: load generator → backend',
   needs: [],
+  group: 'http1',
+  baseline: 'direct',
   async start(ctx) {
     return { port: ctx.backendPort, proxies: [], all: [] };
   },
@@ -88,6 +107,8 @@ const weft: Topology = {
   name: 'weft',
   description: 'Weft sidecar pair (weft proxy ×2, configured over ADS by weft control-plane)',
   needs: [],
+  group: 'http1',
+  baseline: 'direct',
   async start(ctx) {
     const [xds, monitor, out, inb, adminC, adminS, clientApp, outS, inC] = await freePorts(9);
     const configDir = path.join(ctx.dir, 'weft-config');
@@ -156,5 +177,96 @@ const weft: Topology = {
   },
 };
 
-/** Every row, in table order. HAProxy first: the other rows are reported as ratios to it. */
-export const TOPOLOGIES: Topology[] = [direct, pairOf('haproxy'), pairOf('nginx'), weft];
+const backendOf = (ctx: Context, p: PairProtocol): number => (p === 'tcp' ? ctx.backendPort : ctx.backendPorts[p]);
+const probes: Record<PairProtocol, (port: number) => Promise<boolean>> = {
+  h2c: probeH2c,
+  grpc: probeGrpc,
+  tcp: async (port) => (await httpStatus(port, '/', 'bench-server')) === 200,
+};
+const protocolName: Record<PairProtocol, string> = { h2c: 'h2c', grpc: 'gRPC unary over h2c', tcp: 'opaque TCP' };
+
+/** The load generator straight to the backend's h2c or gRPC port. */
+function directOf(p: 'h2c' | 'grpc'): Topology {
+  return {
+    name: `${p}-direct`,
+    description: `no proxy: load generator → backend (${protocolName[p]})`,
+    needs: [],
+    group: p,
+    baseline: `${p}-direct`,
+    latencyOnly: true,
+    async start(ctx) {
+      return { port: ctx.backendPorts[p], proxies: [], all: [] };
+    },
+  };
+}
+
+/** HAProxy pair for h2c (`proto h2` on bind and server: also gRPC) or TCP (`mode tcp`). */
+function haproxyOf(p: PairProtocol): Topology {
+  const mode: HaproxyMode = p === 'tcp' ? 'tcp' : 'h2c';
+  return {
+    name: `${p}-haproxy`,
+    description: `HAProxy pair, ${p === 'tcp' ? 'mode tcp' : 'mode http, proto h2 on bind and server'}, nbthread 1 (${protocolName[p]})`,
+    needs: [TOOLS.haproxy],
+    group: p,
+    baseline: p === 'tcp' ? 'direct' : `${p}-direct`,
+    async start(ctx) {
+      const [outPort, inPort] = await freePorts(2);
+      const run = (role: string, listen: number, upstream: number): Started =>
+        start(`${p}-haproxy-${role}`, ctx.tool('haproxy'), ['-db', '-f', haproxyConf(ctx.dir, `${p}-haproxy-${role}`, listen, upstream, mode)]);
+      const server = run('server', inPort, backendOf(ctx, p));
+      const client = run('client', outPort, inPort);
+      const all = [client, server];
+      try {
+        await listening(server, inPort);
+        await listening(client, outPort);
+        await waitFor(`a ${p} request through the HAProxy pair`, () => probes[p](outPort), 10_000, client);
+      } catch (e) {
+        await Promise.all(all.map((x) => x.stop()));
+        throw e;
+      }
+      return { port: outPort, proxies: [{ role: 'client', proc: client }, { role: 'server', proc: server }], all };
+    },
+  };
+}
+
+/** Weft pair for h2c, gRPC or TCP (`tcp_proxy`), fed by the fixed ADS server (weft-static.ts). */
+function weftOf(p: PairProtocol): Topology {
+  return {
+    name: `${p}-weft`,
+    description: `Weft sidecar pair, ${p === 'tcp' ? 'tcp_proxy' : 'HCM codec AUTO, h2 upstream clusters'} (${protocolName[p]}; static ADS)`,
+    needs: [],
+    group: p,
+    baseline: p === 'tcp' ? 'direct' : `${p}-direct`,
+    async start(ctx) {
+      const pair = await startWeftPair(p, { dir: ctx.dir, weftBin: ctx.weftBin, nodeArgs: ctx.nodeArgs, backendPort: backendOf(ctx, p), probe: probes[p] });
+      return { port: pair.port, proxies: [{ role: 'client', proc: pair.client }, { role: 'server', proc: pair.server }], all: pair.all };
+    },
+  };
+}
+
+/** Every row, in table order. HAProxy first in each group: the other rows are reported as ratios to it. */
+export const TOPOLOGIES: Topology[] = [
+  direct,
+  pairOf('haproxy'),
+  pairOf('nginx'),
+  weft,
+  directOf('h2c'),
+  haproxyOf('h2c'),
+  weftOf('h2c'),
+  directOf('grpc'),
+  haproxyOf('grpc'),
+  weftOf('grpc'),
+  haproxyOf('tcp'),
+  weftOf('tcp'),
+];
+
+/** `--rows` names rows or groups (`h2c`, `grpc`, `tcp`, `http1`); each chosen row brings its baseline. */
+export function selectRows(names: string[] | undefined): Topology[] {
+  if (!names) return TOPOLOGIES;
+  const known = new Set(TOPOLOGIES.flatMap((t) => [t.name, t.group]));
+  const bad = names.filter((n) => !known.has(n));
+  if (bad.length) throw new Error(`--rows: unknown ${bad.join(', ')}; rows: ${TOPOLOGIES.map((t) => t.name).join(', ')}; groups: http1, h2c, grpc, tcp`);
+  const chosen = TOPOLOGIES.filter((t) => names.includes(t.name) || names.includes(t.group));
+  const baselines = new Set(chosen.map((t) => t.baseline));
+  return TOPOLOGIES.filter((t) => chosen.includes(t) || baselines.has(t.name));
+}

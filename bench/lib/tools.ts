@@ -12,6 +12,7 @@ export const TOOLS = {
   haproxy: { name: 'haproxy', pkg: 'haproxy', versionArgs: ['-v'] },
   nginx: { name: 'nginx', pkg: 'nginx', versionArgs: ['-v'] },
   wrk: { name: 'wrk', pkg: 'wrk', versionArgs: ['-v'] },
+  h2load: { name: 'h2load', pkg: 'nghttp2-client', versionArgs: ['--version'] },
 } as const satisfies Record<string, Tool>;
 
 export function findTool(tool: Tool): string | undefined {
