@@ -148,6 +148,9 @@ const weft: Topology = {
           String(inbound),
           '--admin-port',
           String(admin),
+          // The harness stops processes within 3 s: no SIGTERM drain period (a --profile is written on exit).
+          '--drain-period-ms',
+          '0',
         ]);
       const server = proxy('weft-server', ctx.host, ctx.backendPort, outS, inb, adminS);
       all.push(server);
