@@ -6,33 +6,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { HCM_TYPE_URL } from '../../src/api/envoy.js';
 import { alive, listenerPorts, rawExchange, startSidecarProcess, statuses, type SidecarProcess } from '../helpers/sidecar.js';
-import { FAULT_TYPE, faultFilter, routerFilter, staticCluster, startUpstream, eventually, type Upstream } from '../proxy/helpers/resources.js';
+import { FAULT_TYPE, hcmListener, staticCluster, startUpstream, eventually, type Upstream } from '../proxy/helpers/resources.js';
 
 const ads = { ads: {}, resource_api_version: 'V3' };
 function listener(name: string, port: number, hcm: Record<string, unknown> = {}): object {
-  return {
-    name,
-    address: { socket_address: { address: '127.0.0.1', port_value: port } },
-    filter_chains: [
-      {
-        filters: [
-          {
-            name: 'envoy.filters.network.http_connection_manager',
-            typed_config: {
-              '@type': HCM_TYPE_URL,
-              stat_prefix: name,
-              rds: { route_config_name: 'out', config_source: ads },
-              http_filters: [faultFilter, routerFilter],
-              normalize_path: { value: true },
-              ...hcm,
-            },
-          },
-        ],
-      },
-    ],
-  };
+  return hcmListener(name, port, { rds: { route_config_name: 'out', config_source: ads }, normalize_path: { value: true }, ...hcm });
 }
 
 const grpcAbort = { '@type': FAULT_TYPE, abort: { grpc_status: 14, percentage: { numerator: 100, denominator: 'HUNDRED' } } };

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
-import { HCM_TYPE_URL, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE_URL } from '../../src/api/envoy.js';
+import { HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE_URL } from '../../src/api/envoy.js';
 import type { Proxy } from '../../src/proxy/proxy.js';
 import { TestAdsServer } from './helpers/ads-server.js';
 import { startSotwProxy } from './helpers/proxy-under-test.js';
-import { FAULT_TYPE, faultFilter, routerFilter, staticCluster } from './helpers/resources.js';
+import { FAULT_TYPE, hcmListener, staticCluster } from './helpers/resources.js';
 
 const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
@@ -31,32 +31,18 @@ const service = {
 const N = 10_000;
 
 const h2 = { [HTTP_PROTOCOL_OPTIONS_KEY]: { '@type': HTTP_PROTOCOL_OPTIONS_TYPE_URL, explicit_http_config: { http2_protocol_options: {} } } };
-const listener = (name: string, cluster: string, extraVhosts: object[] = []) => ({
-  name,
-  address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-  filter_chains: [
-    {
-      filters: [
-        {
-          name: 'envoy.filters.network.http_connection_manager',
-          typed_config: {
-            '@type': HCM_TYPE_URL,
-            stat_prefix: name,
-            route_config: {
-              name,
-              virtual_hosts: [
-                ...extraVhosts,
-                // Streams live as long as the peers keep them: no route timeout.
-                { name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: { seconds: 0 } } }] },
-              ],
-            },
-            http_filters: [faultFilter, routerFilter],
-          },
-        },
+const listener = (name: string, cluster: string, extraVhosts: object[] = []) =>
+  hcmListener(name, 0, {
+    route_config: {
+      name,
+      virtual_hosts: [
+        ...extraVhosts,
+        // Streams live as long as the peers keep them: no route timeout.
+        { name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: { seconds: 0 } } }] },
       ],
     },
-  ],
-});
+  });
+
 
 
 describe('gRPC through two sidecars (HTTP/2 both hops)', () => {

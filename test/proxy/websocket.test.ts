@@ -5,32 +5,18 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { HCM_TYPE_URL } from '../../src/api/envoy.js';
 import type { Proxy } from '../../src/proxy/proxy.js';
 import { TestAdsServer } from './helpers/ads-server.js';
 import { startSotwProxy } from './helpers/proxy-under-test.js';
-import { routerFilter, staticCluster } from './helpers/resources.js';
+import { hcmListener, routerFilter, staticCluster } from './helpers/resources.js';
 
-const listener = (name: string, cluster: string, hcm: object, routes: object[]) => ({
-  name,
-  address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-  filter_chains: [
-    {
-      filters: [
-        {
-          name: 'envoy.filters.network.http_connection_manager',
-          typed_config: {
-            '@type': HCM_TYPE_URL,
-            stat_prefix: name,
-            route_config: { name, virtual_hosts: [{ name: 'all', domains: ['*'], routes: routes.length ? routes : [{ match: { prefix: '/' }, route: { cluster } }] }] },
-            http_filters: [routerFilter],
-            ...hcm,
-          },
-        },
-      ],
-    },
-  ],
-});
+const listener = (name: string, cluster: string, hcm: object, routes: object[]) =>
+  hcmListener(name, 0, {
+    route_config: { name, virtual_hosts: [{ name: 'all', domains: ['*'], routes: routes.length ? routes : [{ match: { prefix: '/' }, route: { cluster } }] }] },
+    http_filters: [routerFilter],
+    ...hcm,
+  });
+
 
 function open(url: string, got: string[] = []): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
