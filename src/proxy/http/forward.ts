@@ -22,7 +22,7 @@ import { ResponseFlag } from './response-flags.js';
 import type { UpstreamFailure } from './stream-info.js';
 import type { HttpStream } from './stream.js';
 import { grpcStatusOf, RetryState, type RetryDecision } from './retry-state.js';
-import { addSetCookies, requestHash } from './hash-policy.js';
+import { addSetCookies, NO_HASH, requestHash } from './hash-policy.js';
 import type { LbContext } from '../upstream/load-balancer.js';
 
 /** Bodies up to this size are kept so a retry can resend them; larger ones stream once. */
@@ -124,7 +124,11 @@ export class Forward {
     this.retryState = new RetryState(action.retry, cluster.resources, cluster.stats, random);
     this.headers = this.buildHeaders();
     this.path = this.rewritePath();
-    const rh = requestHash(action.hashPolicy, { header: (n) => stream.header(n), queryParam: (n) => stream.queryParam(n), sourceIp: stream.req.socket.remoteAddress });
+    // Most routes hash nothing: no per-request input object for them.
+    const rh =
+      action.hashPolicy.length === 0
+        ? NO_HASH
+        : requestHash(action.hashPolicy, { header: (n) => stream.header(n), queryParam: (n) => stream.queryParam(n), sourceIp: stream.req.socket.remoteAddress });
     this.lbContext = { hash: rh.hash };
     this.setCookies = rh.setCookies;
     const p = cluster.config.httpProtocol;
