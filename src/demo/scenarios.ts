@@ -35,7 +35,7 @@ const trafficPolicies: Partial<Record<Scenario, Record<string, string>>> = {
     outlierDetection:
       consecutive5xxErrors: 3
       interval: 1s
-      baseEjectionTime: 8s
+      baseEjectionTime: 5s
       maxEjectionPercent: 50
 `,
   },
