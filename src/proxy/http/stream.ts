@@ -8,6 +8,7 @@ import type { Route, RouteConfiguration, VirtualHost } from '../xds/model.js';
 import type { HttpFilter } from './filter.js';
 import type { CompiledRoute } from './route-table.js';
 import { StreamInfo } from './stream-info.js';
+import { connectionInfoOf, type ConnectionInfo } from '../listener/connection-info.js';
 
 /** What route matching reads from a request (HttpStream implements it; tests fake it). */
 export interface RequestView {
@@ -72,6 +73,11 @@ export class HttpStream implements RequestView {
       this.authority = url?.host || host || '';
       if (url) req.headers.host = this.authority;
     }
+  }
+
+  /** The downstream connection: addresses and, over TLS, the peer's identity. */
+  get connection(): ConnectionInfo {
+    return connectionInfoOf(this.req.socket);
   }
 
   get path(): string {

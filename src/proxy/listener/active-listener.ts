@@ -6,7 +6,8 @@ import net from 'node:net';
 import type { ListenerLoad } from '../http/connection-manager.js';
 import type { FilterChain, Listener } from '../xds/model.js';
 import { createTerminal, type ChainTerminal, type TerminalFactory } from './chain-terminal.js';
-import { FilterChainSelector, type ConnectionInfo } from './filter-chain.js';
+import { attachConnectionInfo, type ConnectionInfo } from './connection-info.js';
+import { FilterChainSelector } from './filter-chain.js';
 import { detectProtocol } from './listener-filters.js';
 
 export interface ListenerStats {
@@ -135,8 +136,10 @@ export class ActiveListener {
       localAddress: socket.localAddress,
       localPort: socket.localPort,
       remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
       transportProtocol: 'raw_buffer',
     };
+    attachConnectionInfo(socket, conn);
     const selector = this.selector;
     const inspect = this.config.listenerFilters.some((f) => f.kind === 'http_inspector') && selector.needsApplicationProtocol(conn);
     if (!inspect) return this.handOff(socket, selector.select(conn), undefined);

@@ -6,16 +6,9 @@
 import { isIP } from 'node:net';
 import type { Cidr, FilterChainMatch } from '../xds/model.js';
 import { ipBytes } from '../xds/validate-listener.js';
+import type { ConnectionInfo } from './connection-info.js';
 
-export interface ConnectionInfo {
-  localAddress?: string;
-  localPort?: number;
-  remoteAddress?: string;
-  /** Set by the listener: 'raw_buffer' until TLS arrives. */
-  transportProtocol?: string;
-  /** Set by http_inspector: 'http/1.1', 'http/1.0' or 'h2c'. */
-  applicationProtocols?: readonly string[];
-}
+export type { ConnectionInfo } from './connection-info.js';
 
 interface Candidate<T> {
   match: FilterChainMatch;
