@@ -68,9 +68,24 @@ export function autoMtlsTransportSocketMatches(tls: Record<string, unknown>): Re
 export function istioMutualDownstream(alpn: readonly string[]): Record<string, unknown> {
   return {
     name: TLS_TRANSPORT_SOCKET,
-    typed_config: { '@type': DOWNSTREAM_TLS_CONTEXT, require_client_certificate: true, common_tls_context: istioCommonTlsContext(alpn, []) },
+    typed_config: { '@type': DOWNSTREAM_TLS_CONTEXT, require_client_certificate: { value: true }, common_tls_context: istioCommonTlsContext(alpn, []) },
   };
 }
 
 /** Istio's SNI for a mesh cluster: `outbound_.<port>_.<subset>_.<host>`. */
 export const istioSni = (port: number, subset: string, hostname: string): string => `outbound_.${port}_.${subset}_.${hostname}`;
+
+/** An inbound port's filter chains for its PeerAuthentication mode: STRICT takes only TLS (a
+ * plaintext client matches no chain and is closed), PERMISSIVE tells TLS from plaintext on the first
+ * bytes (the TLS inspector), DISABLE takes plaintext only. `filters` are the chain's network filters. */
+export function inboundChains(
+  mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE',
+  filters: readonly unknown[],
+  alpn: readonly string[],
+): { listener_filters: unknown[]; filter_chains: Record<string, unknown>[] } {
+  if (mode === 'DISABLE') return { listener_filters: [], filter_chains: [{ filters: [...filters] }] };
+  const tlsChain = { name: 'inbound-mtls', filter_chain_match: { transport_protocol: 'tls' }, transport_socket: istioMutualDownstream(alpn), filters: [...filters] };
+  if (mode === 'STRICT') return { listener_filters: [tlsInspectorFilter], filter_chains: [tlsChain] };
+  const plain = { name: 'inbound-plaintext', filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [...filters] };
+  return { listener_filters: [tlsInspectorFilter], filter_chains: [tlsChain, plain] };
+}
