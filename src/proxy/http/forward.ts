@@ -4,6 +4,7 @@
 // need to replay them (and only up to MAX_REPLAY_BODY). Each attempt's outcome is typed and written
 // into the stream record; the stream's completion (onStreamComplete) releases whatever is left.
 import type { OutgoingHttpHeaders } from 'node:http';
+import { effectiveTimeoutMs } from './grpc-timeout.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { ExchangeHandler, UpstreamExchange } from '../upstream/pool.js';
@@ -135,10 +136,17 @@ export class Forward {
     this.protocol = p === 'downstream' ? (stream.req.httpVersion === '2' ? 'http2' : 'http1') : p;
   }
 
+  /** The route timeout, or the gRPC client's deadline where the route honours grpc-timeout. */
+  private get timeoutMs(): number {
+    const a = this.action;
+    return a.grpcTimeout ? effectiveTimeoutMs(a.timeoutMs, a.grpcTimeout, this.stream.header('grpc-timeout')) : a.timeoutMs;
+  }
+
   start(): void {
     const req = this.stream.req;
     const body = req.body;
-    if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
+    const timeoutMs = this.timeoutMs;
+    if (timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), timeoutMs);
     const mirrors = this.action.mirrors;
     if (!body) {
       this.body = undefined;
@@ -163,7 +171,7 @@ export class Forward {
   /** request_mirror_policies: fire-and-forget copies, once the body is known. */
   private mirror(): void {
     if (this.action.mirrors.length === 0) return;
-    const req = { method: this.stream.method, path: this.path, headers: this.headers, body: this.body, timeoutMs: this.action.timeoutMs };
+    const req = { method: this.stream.method, path: this.path, headers: this.headers, body: this.body, timeoutMs: this.timeoutMs };
     sendMirrors(this.action.mirrors, req, this.clusters, this.random, (name) => this.clusters.get(name)?.stats);
   }
 

@@ -1,6 +1,7 @@
 // The proxy's typed internal model of Envoy v3 resources. Raw decoded protos are validated into
 // these at the xDS edge (validate-*.ts); nothing past that point walks Any blobs or optional
 // proto fields. Unions make the illegal states unrepresentable.
+import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 
 // ---------- shared ----------
 
@@ -134,6 +135,8 @@ export interface ForwardAction {
   kind: 'route';
   cluster: ClusterSpecifier;
   timeoutMs: number; // 0: none
+  /** max_stream_duration.grpc_timeout_header_max: the grpc-timeout header sets the timeout. */
+  grpcTimeout: GrpcTimeoutPolicy | undefined;
   prefixRewrite: string | undefined;
   regexRewrite: { regex: RegExp; substitution: string } | undefined;
   hostRewrite: string | undefined;

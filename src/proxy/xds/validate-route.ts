@@ -1,6 +1,7 @@
 // envoy.config.route.v3.RouteConfiguration → RouteConfiguration (typed), collecting every error
 // with its field path. Anything that would change routing and that we do not implement is an
 // error (the response is NACKed); descriptive or harmless fields are ignored.
+import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import { hashPolicies } from './validate-hash-policy.js';
 import type {
   ClusterSpecifier,
@@ -227,19 +228,48 @@ function queryMatcher(raw: Raw, path: string, p: Problems): QueryParamMatcher | 
   return undefined;
 }
 
+/** Unset proto fields decode as absent, empty lists or false/0 defaults: none of those asks for anything. */
+function isEmptyValue(v: unknown): boolean {
+  return v === undefined || v === null || v === false || v === '' || v === 0 || (Array.isArray(v) && v.length === 0);
+}
+
+/** max_stream_duration: the grpc-timeout header's cap and offset; a stream duration limit itself is
+ * not implemented (Istio sends 0s, i.e. none). */
+function grpcTimeoutPolicy(raw: Raw, path: string, p: Problems): GrpcTimeoutPolicy | undefined {
+  const limit = durationMs(raw.max_stream_duration, join(path, 'max_stream_duration'), p);
+  if (limit !== undefined && limit > 0) p.add(join(path, 'max_stream_duration'), 'not supported yet (only 0s, no limit)');
+  if (!has(raw, 'grpc_timeout_header_max')) {
+    if (has(raw, 'grpc_timeout_header_offset')) p.add(join(path, 'grpc_timeout_header_offset'), 'needs grpc_timeout_header_max');
+    return undefined;
+  }
+  const headerMaxMs = durationMs(raw.grpc_timeout_header_max, join(path, 'grpc_timeout_header_max'), p) ?? 0;
+  const headerOffsetMs = durationMs(raw.grpc_timeout_header_offset, join(path, 'grpc_timeout_header_offset'), p) ?? 0;
+  return { headerMaxMs, headerOffsetMs };
+}
+
 const notFoundCodes: Record<string, number> = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 };
 
+/** RouteAction fields the router implements; any other field set is a NACK (never silently ignored). */
+const ROUTE_ACTION_FIELDS = new Set([
+  'cluster',
+  'weighted_clusters',
+  'cluster_not_found_response_code',
+  'prefix_rewrite',
+  'regex_rewrite',
+  'host_rewrite_literal',
+  'auto_host_rewrite',
+  'timeout',
+  'max_stream_duration',
+  'upgrade_configs',
+  'request_mirror_policies',
+  'retry_policy',
+  'hash_policy',
+]);
+
 function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undefined): ForwardAction {
-  for (const k of [
-    'cluster_header',
-    'cluster_specifier_plugin',
-    'inline_cluster_specifier_plugin',
-    'metadata_match',
-    'path_rewrite_policy',
-    'host_rewrite_header',
-    'host_rewrite_path_regex',
-  ]) {
-    if (has(raw, k) && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0)) p.add(join(path, k), 'not supported');
+  for (const k of Object.keys(raw)) {
+    if (ROUTE_ACTION_FIELDS.has(k) || isEmptyValue(raw[k])) continue;
+    p.add(join(path, k), 'not supported');
   }
   if (wrapped(raw.auto_host_rewrite, false)) p.add(join(path, 'auto_host_rewrite'), 'not supported');
   let cluster: ClusterSpecifier | undefined;
@@ -263,6 +293,7 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     kind: 'route',
     cluster: cluster ?? { kind: 'cluster', name: '' },
     timeoutMs: timeout ?? DEFAULT_ROUTE_TIMEOUT_MS,
+    grpcTimeout: has(raw, 'max_stream_duration') ? grpcTimeoutPolicy(obj(raw.max_stream_duration), join(path, 'max_stream_duration'), p) : undefined,
     prefixRewrite,
     regexRewrite,
     hostRewrite: typeof raw.host_rewrite_literal === 'string' && raw.host_rewrite_literal ? raw.host_rewrite_literal : undefined,
