@@ -9,7 +9,7 @@ import type { MeshSnapshot } from '../model/snapshot.js';
 import { destinationRuleFor } from '../translate/destination-rules.js';
 import { OUTBOUND_ROUTE } from '../translate/names.js';
 import type { TranslatorPart, XdsResource } from '../translate/types.js';
-import { COMPOSITIONS, sidecarKind, type ClientKind } from './compositions.js';
+import { COMPOSITIONS, sidecarKind, type ClientKind, type Composition } from './compositions.js';
 import { checkConsistency, referencesOf, type ConsistencyProblem, type Reference } from './consistency.js';
 import { partKey, runPart } from './part-inputs.js';
 import { VirtualHostIndex } from './vhds-index.js';
@@ -95,6 +95,8 @@ export interface InconsistentSet {
 
 export interface XdsCacheOptions {
   log?: (msg: string) => void;
+  /** The parts per client kind; production's by default (tests pass broken ones to see the check act). */
+  compositions?: { readonly [K in ClientKind]: Composition };
 }
 
 export class XdsCache {
@@ -138,7 +140,7 @@ export class XdsCache {
     const snap = this.snap;
     if (!snap) throw new Error('no snapshot yet');
     const kind = sidecarKind(protocol);
-    const composition = COMPOSITIONS[kind];
+    const composition = (this.opts.compositions ?? COMPOSITIONS)[kind];
     const set = {} as EncodedSet;
     for (const type of PUSH_ORDER) {
       const parts = composition[type].map((part) => this.part(part, snap, proxy));

@@ -70,14 +70,14 @@ function guarded<T extends object>(
   return view;
 }
 
-const views = new WeakMap<MeshSnapshot, Map<string, MeshSnapshot>>();
+const views = new WeakMap<MeshSnapshot, WeakMap<TranslatorPart, MeshSnapshot>>();
 
 /** The snapshot as `part` may see it; one view per (snapshot, part), so per-snapshot memos (WeakMaps
  * keyed by the snapshot) keep working inside translators. */
 export function snapshotView(snap: MeshSnapshot, part: TranslatorPart): MeshSnapshot {
   let byPart = views.get(snap);
-  if (!byPart) views.set(snap, (byPart = new Map()));
-  let view = byPart.get(part.name);
+  if (!byPart) views.set(snap, (byPart = new WeakMap()));
+  let view = byPart.get(part);
   if (!view) {
     const declared = new Set<string>(part.snapshot);
     const config = guarded(part.name, 'snapshot.config', snap.config, CONFIG_LISTS, (l) => (declared.has(l) ? true : [l]));
@@ -85,7 +85,7 @@ export function snapshotView(snap: MeshSnapshot, part: TranslatorPart): MeshSnap
       const need = SNAPSHOT_FIELDS[f];
       return need === 'static' || f === 'config' || need.some((i) => declared.has(i)) ? true : need;
     }, (f) => (f === 'config' ? config : snap[f]));
-    byPart.set(part.name, view);
+    byPart.set(part, view);
   }
   return view;
 }
