@@ -21,7 +21,7 @@ const client = proxy('productpage', 'v1', 2);
 
 function check(out: Record<XdsType, XdsResource[]>, dangling: (c: string) => boolean = () => false) {
   const names = Object.fromEntries(PUSH_ORDER.map((t) => [t, new Set(out[t].map((r) => r.name))])) as Record<XdsType, Set<string>>;
-  return checkConsistency(names, PUSH_ORDER.flatMap((t) => referencesOf(t, out[t])), dangling);
+  return checkConsistency((type, name) => names[type].has(name), PUSH_ORDER.flatMap((t) => referencesOf(t, out[t])), dangling);
 }
 
 describe('consistency: what production translates holds together', () => {
@@ -102,12 +102,14 @@ describe('consistency: an inconsistent set is not published', () => {
     const held = cache.resourcesFor(client, 'delta');
     assert.equal(held, good, 'the last good set, unchanged');
     const [report] = cache.consistencyReport().inconsistent;
+    assert.equal(report.code, 'WEFT_E_XDS_INCONSISTENT');
     assert.equal(report.proxy, client.id);
     assert.equal(report.clientKind, 'sidecar-delta');
     assert.deepEqual(report.problems.map((p) => `${p.kind}:${p.name}<-${p.from}`).sort(), ['endpoints:orphan<-orphan', 'route:no-such-routes<-broken', 'secret:no-such-secret<-broken']);
     assert.deepEqual(report.serving, Object.fromEntries(PUSH_ORDER.map((t) => [t, good[t].version])));
     assert.equal(logs.length, 1);
     assert.match(logs[0], /^inconsistent xDS set for sidecar~127\.0\.0\.2\S* \(sidecar-delta\), keeping its last good set: /);
+    assert.match(logs[0], /\[WEFT_E_XDS_INCONSISTENT\]$/);
     for (const name of ['route "no-such-routes"', 'secret "no-such-secret"', 'EDS cluster "orphan"']) assert.ok(logs[0].includes(name), `${name} in ${logs[0]}`);
     cache.resourcesFor(client, 'delta');
     assert.equal(logs.length, 1, 'logged once per snapshot, not per request');

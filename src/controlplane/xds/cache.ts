@@ -10,7 +10,7 @@ import { destinationRuleFor } from '../translate/destination-rules.js';
 import { OUTBOUND_ROUTE } from '../translate/names.js';
 import type { TranslatorPart, XdsResource } from '../translate/types.js';
 import { COMPOSITIONS, sidecarKind, type ClientKind, type Composition } from './compositions.js';
-import { checkConsistency, referencesOf, type ConsistencyProblem, type Reference } from './consistency.js';
+import { checkConsistency, referencesOf, TARGET, type ConsistencyProblem, type ConsistencyResult, type Reference } from './consistency.js';
 import { partKey, runPart } from './part-inputs.js';
 import { VirtualHostIndex } from './vhds-index.js';
 
@@ -82,8 +82,11 @@ function encodeResources(type: XdsType, resources: XdsResource[]): EncodedPart {
 /** A type no part of the composition fills (VHDS for SotW) is served empty. */
 const EMPTY: { readonly [T in XdsType]: EncodedPart } = Object.fromEntries(PUSH_ORDER.map((t) => [t, encodeResources(t, [])])) as Record<XdsType, EncodedPart>;
 
+const NOTHING_WRONG: ConsistencyResult = { problems: [], dangling: [] };
+
 /** Why a proxy is being served an older set than the current snapshot would give it. */
 export interface InconsistentSet {
+  code: 'WEFT_E_XDS_INCONSISTENT';
   proxy: string;
   clientKind: ClientKind;
   /** The snapshot generation whose set was refused. */
@@ -109,6 +112,8 @@ export class XdsCache {
   private readonly inconsistent = new Map<string, InconsistentSet>();
   /** Route clusters config names that the mesh lacks, per proxy (served, as Istio does). */
   private readonly dangling = new Map<string, Reference[]>();
+  /** Consistency results per part (see checkPart). */
+  private readonly checked = new WeakMap<EncodedPart, { generation: number; results: Map<string, ConsistencyResult> }>();
   /** Encodings done, for tests and the monitor: memo hits do not count. */
   encodeCount = 0;
 
@@ -160,9 +165,15 @@ export class XdsCache {
   /** `set` if it is consistent; otherwise the proxy's last good set (or, having none, this one: there
    * is nothing better to keep), with the problem logged and kept for /debug/consistencyz. */
   private publishable(key: string, clientKind: ClientKind, set: EncodedSet, snap: MeshSnapshot, clientNamespace: string): EncodedSet {
-    const names = Object.fromEntries(PUSH_ORDER.map((t) => [t, new Set(set[t].parts.flatMap((p) => [...p.resources.keys()]))])) as Record<XdsType, Set<string>>;
-    const refs = PUSH_ORDER.flatMap((t) => set[t].parts.flatMap((p) => p.refs ?? []));
-    const { problems, dangling } = checkConsistency(names, refs, (cluster) => isDanglingConfigCluster(snap, clientNamespace, cluster));
+    const problems: ConsistencyProblem[] = [];
+    const dangling: Reference[] = [];
+    for (const type of PUSH_ORDER) {
+      for (const part of set[type].parts) {
+        const r = this.checkPart(part, set, snap, clientNamespace);
+        problems.push(...r.problems);
+        dangling.push(...r.dangling);
+      }
+    }
     if (dangling.length) this.dangling.set(key, dangling);
     else this.dangling.delete(key);
     const previous = this.lastGood.get(key);
@@ -173,14 +184,33 @@ export class XdsCache {
     }
     const proxy = key.slice(0, key.lastIndexOf('|'));
     const serving = previous && (Object.fromEntries(PUSH_ORDER.map((t) => [t, previous.set[t].version])) as Record<XdsType, string>);
-    const report: InconsistentSet = { proxy, clientKind, generation: this.generation, problems, ...(serving ? { serving } : {}) };
+    const report: InconsistentSet = { code: 'WEFT_E_XDS_INCONSISTENT', proxy, clientKind, generation: this.generation, problems, ...(serving ? { serving } : {}) };
     if (this.inconsistent.get(key)?.generation !== this.generation) {
-      this.opts.log?.(`inconsistent xDS set for ${proxy} (${clientKind}), ${serving ? 'keeping its last good set' : 'no earlier set to keep'}: ${problems.map((p) => p.message).join('; ')}`);
+      const held = serving ? 'keeping its last good set' : 'no earlier set to keep';
+      this.opts.log?.(`inconsistent xDS set for ${proxy} (${clientKind}), ${held}: ${problems.map((p) => p.message).join('; ')} [WEFT_E_XDS_INCONSISTENT]`);
     }
     this.inconsistent.set(key, report);
     if (!previous) return set;
     previous.usedIn = this.generation;
     return previous.set;
+  }
+
+  /** One part's references against the parts they point into. Parts are shared between proxies, so
+   * the result is memoised on the part and the content (digests) of its targets, per snapshot and
+   * client namespace (a dangling route cluster depends on both): a push checks each shared part once. */
+  private checkPart(part: EncodedPart, set: EncodedSet, snap: MeshSnapshot, clientNamespace: string): ConsistencyResult {
+    const refs = part.refs ?? [];
+    if (refs.length === 0) return NOTHING_WRONG;
+    const targets = [...new Set(refs.map((r) => TARGET[r.kind]))];
+    const key = `${this.generation}|${clientNamespace}|${targets.map((t) => `${t}:${set[t].parts.map((p) => p.digest).join(',')}`).join(';')}`;
+    let byTargets = this.checked.get(part);
+    if (!byTargets || byTargets.generation !== this.generation) this.checked.set(part, (byTargets = { generation: this.generation, results: new Map() }));
+    let result = byTargets.results.get(key);
+    if (!result) {
+      result = checkConsistency((type, name) => lookup(set[type], name) !== undefined, refs, (cluster) => isDanglingConfigCluster(snap, clientNamespace, cluster));
+      byTargets.results.set(key, result);
+    }
+    return result;
   }
 
   private part(part: TranslatorPart, snap: MeshSnapshot, proxy: ProxyNode): EncodedPart {

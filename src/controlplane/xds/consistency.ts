@@ -19,7 +19,7 @@ export interface Reference {
 export const PROXY_SDS_CLUSTER = 'sds-grpc';
 
 /** Where each kind of reference must resolve. */
-const TARGET: { readonly [K in ReferenceKind]: XdsType } = { cluster: 'cluster', endpoints: 'endpoint', route: 'route', secret: 'secret' };
+export const TARGET: { readonly [K in ReferenceKind]: XdsType } = { cluster: 'cluster', endpoints: 'endpoint', route: 'route', secret: 'secret' };
 
 /** The names `resources` of `type` depend on, found by walking their bodies once at build time. */
 export function referencesOf(type: XdsType, resources: readonly XdsResource[]): Reference[] {
@@ -69,11 +69,11 @@ export interface ConsistencyResult {
 }
 
 /**
- * Checks `refs` against the names each type holds. `danglingCluster` tells a cluster that config
- * names but the mesh lacks (tolerated, as in Istio) from one the translator forgot (a problem).
+ * Checks `refs` against the names each type holds (`holds`). `danglingCluster` tells a cluster that
+ * config names but the mesh lacks (tolerated, as in Istio) from one the translator forgot (a problem).
  */
 export function checkConsistency(
-  names: { readonly [T in XdsType]: ReadonlySet<string> },
+  holds: (type: XdsType, name: string) => boolean,
   refs: readonly Reference[],
   danglingCluster: (name: string) => boolean,
 ): ConsistencyResult {
@@ -81,7 +81,7 @@ export function checkConsistency(
   const dangling: Reference[] = [];
   const seen = new Set<string>();
   for (const ref of refs) {
-    if (names[TARGET[ref.kind]].has(ref.name)) continue;
+    if (holds(TARGET[ref.kind], ref.name)) continue;
     const id = `${ref.kind}\0${ref.name}\0${ref.from}`;
     if (seen.has(id)) continue;
     seen.add(id);
