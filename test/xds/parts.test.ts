@@ -6,7 +6,8 @@ import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
 import { buildSnapshot, type MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { translateFor } from '../../src/controlplane/translate/index.js';
 import type { TranslatorPart } from '../../src/controlplane/translate/types.js';
-import { XdsCache } from '../../src/controlplane/xds/cache.js';
+import { packAny, PUSH_ORDER, TypeUrl, unpackAny } from '../../src/api/envoy.js';
+import { lookup, XdsCache } from '../../src/controlplane/xds/cache.js';
 import { COMPOSITIONS, PARTS, type ClientKind } from '../../src/controlplane/xds/compositions.js';
 import { partKey, runPart, UndeclaredInputError } from '../../src/controlplane/xds/part-inputs.js';
 import { bookinfoProxies, configFrom, fixture, proxy, ratingsForReviewsOnly, yaml } from '../translate/fixtures.js';
@@ -59,7 +60,16 @@ const clients: ProxyNode[] = [
 
 describe('translator parts', () => {
   it('every part of every composition runs on every variant without reading an undeclared input', () => {
-    for (const s of variants) for (const c of clients) for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) translateFor(s, c, kind);
+    for (const s of variants) {
+      for (const c of clients) {
+        for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) {
+          const out = translateFor(s, c, kind);
+          assert.ok(out.cluster.length > 0 && out.endpoint.length > 0, kind);
+          assert.deepEqual(out.listener.map((l) => l.name), ['virtualOutbound', 'virtualInbound']);
+          assert.equal(out.virtualHost.length > 0, kind === 'sidecar-delta', 'only Delta clients get VHDS');
+        }
+      }
+    }
   });
 
   it('equal memo keys mean equal output: no part reads more than its key holds', () => {
@@ -112,6 +122,19 @@ describe('translator parts', () => {
 });
 
 describe('cache keys follow the declarations', () => {
+  it('the cache serves what the goldens show: same composition, same resources per type', () => {
+    for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) {
+      const cache = new XdsCache();
+      cache.setSnapshot(variants[1]);
+      const served = cache.resourcesFor(clients[0], kind === 'sidecar-delta' ? 'delta' : 'sotw');
+      const translated = translateFor(variants[1], clients[0], kind);
+      for (const type of PUSH_ORDER) {
+        assert.deepEqual(served[type].parts.flatMap((p) => [...p.resources.keys()]), translated[type].map((r) => r.name), `${kind} ${type}`);
+        for (const r of translated[type]) assert.deepEqual(unpackAny(lookup(served[type], r.name)!), unpackAny(packAny(TypeUrl[type], r.body)), `${kind} ${type} ${r.name}`);
+      }
+    }
+  });
+
   for (const protocol of ['sotw', 'delta'] as const) {
     it(`an AuthorizationPolicy or PeerAuthentication change rebuilds LDS only (${protocol})`, () => {
       const cache = new XdsCache();
