@@ -8,7 +8,7 @@ import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { startMonitor } from '../../src/controlplane/monitor.js';
 import { translateFor } from '../../src/controlplane/translate/index.js';
 import type { TranslatorPart, XdsResource } from '../../src/controlplane/translate/types.js';
-import { XdsCache } from '../../src/controlplane/xds/cache.js';
+import { lookup, XdsCache } from '../../src/controlplane/xds/cache.js';
 import { COMPOSITIONS, PARTS, type ClientKind } from '../../src/controlplane/xds/compositions.js';
 import { checkConsistency, PROXY_SDS_CLUSTER, referencesOf } from '../../src/controlplane/xds/consistency.js';
 import { bookinfoProxies, configFrom, fixture, proxy, yaml } from '../translate/fixtures.js';
@@ -124,14 +124,20 @@ describe('consistency: an inconsistent set is not published', () => {
     assert.deepEqual(cache.consistencyReport().inconsistent, []);
   });
 
-  it('a proxy with no earlier set is served (nothing better to keep), and the problem is still reported', () => {
-    const cache = new XdsCache({ compositions: brokenCompositions });
+  it('a proxy with no earlier good set is published nothing until a consistent snapshot comes', () => {
+    const logs: string[] = [];
+    const cache = new XdsCache({ compositions: brokenCompositions, log: (m) => logs.push(m) });
     cache.setSnapshot(snap(DR, AUTHZ));
     const set = cache.resourcesFor(client, 'delta');
-    assert.ok(set.listener.parts[0].resources.has('broken'));
+    for (const type of PUSH_ORDER) assert.deepEqual(set[type].parts.flatMap((p) => [...p.resources.keys()]), [], type);
     const [report] = cache.consistencyReport().inconsistent;
     assert.equal(report.serving, undefined);
     assert.equal(report.problems.length, 3);
+    assert.match(logs[0], /publishing nothing \(it has no earlier good set\)/);
+    cache.setSnapshot(snap(DR));
+    const good = cache.resourcesFor(client, 'delta');
+    assert.notEqual(good.listener.version, set.listener.version);
+    assert.ok(lookup(good.listener, 'virtualInbound'));
   });
 
   it('/debug/consistencyz on the monitor port shows the names involved', async () => {

@@ -83,6 +83,8 @@ function encodeResources(type: XdsType, resources: XdsResource[]): EncodedPart {
 const EMPTY: { readonly [T in XdsType]: EncodedPart } = Object.fromEntries(PUSH_ORDER.map((t) => [t, encodeResources(t, [])])) as Record<XdsType, EncodedPart>;
 
 const NOTHING_WRONG: ConsistencyResult = { problems: [], dangling: [] };
+/** What a proxy without a good set is served while its set is inconsistent: no resources at all. */
+const NOTHING_PUBLISHED: EncodedSet = Object.fromEntries(PUSH_ORDER.map((t) => [t, combine([EMPTY[t]])])) as EncodedSet;
 
 /** Why a proxy is being served an older set than the current snapshot would give it. */
 export interface InconsistentSet {
@@ -92,7 +94,7 @@ export interface InconsistentSet {
   /** The snapshot generation whose set was refused. */
   generation: number;
   problems: ConsistencyProblem[];
-  /** The version per type the proxy keeps being served, or undefined when it had none. */
+  /** The version per type the proxy keeps being served; undefined when it had no good set (it is sent none). */
   serving?: Record<XdsType, string>;
 }
 
@@ -162,8 +164,8 @@ export class XdsCache {
     };
   }
 
-  /** `set` if it is consistent; otherwise the proxy's last good set (or, having none, this one: there
-   * is nothing better to keep), with the problem logged and kept for /debug/consistencyz. */
+  /** `set` if it is consistent; otherwise the proxy's last good set (or, having none, empty resources:
+   * nothing is published), with the problem logged and kept for /debug/consistencyz. */
   private publishable(key: string, clientKind: ClientKind, set: EncodedSet, snap: MeshSnapshot, clientNamespace: string): EncodedSet {
     const problems: ConsistencyProblem[] = [];
     const dangling: Reference[] = [];
@@ -186,11 +188,11 @@ export class XdsCache {
     const serving = previous && (Object.fromEntries(PUSH_ORDER.map((t) => [t, previous.set[t].version])) as Record<XdsType, string>);
     const report: InconsistentSet = { code: 'WEFT_E_XDS_INCONSISTENT', proxy, clientKind, generation: this.generation, problems, ...(serving ? { serving } : {}) };
     if (this.inconsistent.get(key)?.generation !== this.generation) {
-      const held = serving ? 'keeping its last good set' : 'no earlier set to keep';
+      const held = serving ? 'keeping its last good set' : 'publishing nothing (it has no earlier good set)';
       this.opts.log?.(`inconsistent xDS set for ${proxy} (${clientKind}), ${held}: ${problems.map((p) => p.message).join('; ')} [WEFT_E_XDS_INCONSISTENT]`);
     }
     this.inconsistent.set(key, report);
-    if (!previous) return set;
+    if (!previous) return NOTHING_PUBLISHED;
     previous.usedIn = this.generation;
     return previous.set;
   }
