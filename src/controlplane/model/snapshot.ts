@@ -2,7 +2,8 @@
 // services and endpoints. Every push translates one snapshot; nothing mutates it afterwards.
 import { createHash } from 'node:crypto';
 import { resourceFingerprint } from '../../config/config-set.js';
-import type { ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
+import { CONFIG_LISTS } from '../../config/kinds.js';
+import type { ConfigListName, ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
 import { defaultMeshConfig, type MeshConfig } from '../../config/mesh-config.js';
 import { hostMatches, resolveHost, serviceFqdn } from './hosts.js';
 import type { ProxyNode } from './proxy-node.js';
@@ -81,9 +82,11 @@ export class HostIndex<T> {
 
 /** Content hashes of the snapshot's parts. Each xDS type is keyed on exactly the parts it reads, so a
  * VirtualService edit does not re-translate clusters and an endpoint change does not touch routes. */
-export interface SnapshotVersions {
-  virtualServices: string;
-  destinationRules: string;
+export type SnapshotVersions = Record<ConfigListName, string> & DerivedVersions;
+
+/** Versions of what the snapshot resolves from config and registry together (the config lists'
+ * own versions come from the kind registry: one per ConfigSet list). */
+export interface DerivedVersions {
   services: string;
   endpoints: string;
   /** Endpoints of DNS services only: they ride inline in CDS. */
@@ -177,8 +180,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
     endpoints,
     versions: {
-      virtualServices: digestOf(config.virtualServices),
-      destinationRules: digestOf(config.destinationRules),
+      ...configVersions(config),
       services: hash(sortedServices),
       endpoints: hash(sortedEndpoints),
       dnsEndpoints: hash(sortedEndpoints.filter(([key]) => services.get(key.slice(0, key.lastIndexOf('|')))?.resolution === 'DNS')),
@@ -252,6 +254,11 @@ function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: strin
 export function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {
   for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
   return true;
+}
+
+/** One version per ConfigSet list (kind), so a part that reads AuthorizationPolicies keys on those alone. */
+function configVersions(config: ConfigSet): Record<ConfigListName, string> {
+  return Object.fromEntries(CONFIG_LISTS.map((l) => [l, digestOf(config[l])])) as Record<ConfigListName, string>;
 }
 
 /** Config resources by their fingerprints (computed once per resource, often off the main thread by
