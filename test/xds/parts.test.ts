@@ -2,6 +2,7 @@
 // that reads anything undeclared fails at once instead of being served stale.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { defaultMeshConfig } from '../../src/config/mesh-config.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
 import { buildSnapshot, type MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { translateFor } from '../../src/controlplane/translate/index.js';
@@ -45,7 +46,7 @@ const variants: MeshSnapshot[] = [
   snap([DR, PEER]),
   // Located endpoints and an outlier-detecting rule: EDS ranks localities from the client's own.
   snap([FAILOVER, OUTLIER], located),
-  snap([DR], bookinfoProxies(), { pathNormalization: 'MERGE_SLASHES', connectTimeoutMs: 2000, h2UpgradePolicy: 'DO_NOT_UPGRADE', version: 'm2' }),
+  snap([DR], bookinfoProxies(), { ...defaultMeshConfig, pathNormalization: 'MERGE_SLASHES', connectTimeoutMs: 2000, version: 'm2' }),
 ];
 const clients: ProxyNode[] = [
   proxy('productpage', 'v1', 2),
@@ -136,18 +137,21 @@ describe('cache keys follow the declarations', () => {
   });
 
   for (const protocol of ['sotw', 'delta'] as const) {
-    it(`an AuthorizationPolicy or PeerAuthentication change rebuilds LDS only (${protocol})`, () => {
+    it(`an AuthorizationPolicy change rebuilds LDS only, a PeerAuthentication change LDS and EDS (${protocol})`, () => {
       const cache = new XdsCache();
       const client = clients[0];
       cache.setSnapshot(variants[0]);
       const first = cache.resourcesFor(client, protocol);
-      for (const next of [variants[5], variants[6]]) {
+      // EDS reads PeerAuthentications: an endpoint whose policy is DISABLE loses its tlsMode.
+      for (const [next, rebuilt] of [[variants[5], ['listener']], [variants[6], ['listener', 'endpoint']]] as const) {
         const before = cache.encodeCount;
         cache.setSnapshot(next);
         const after = cache.resourcesFor(client, protocol);
-        assert.equal(cache.encodeCount - before, 1, 'one part rebuilt');
-        assert.notEqual(after.listener.parts[0], first.listener.parts[0], 'LDS is keyed on the policy kinds it will read');
-        for (const t of ['cluster', 'endpoint', 'route', 'virtualHost', 'secret'] as const) assert.deepEqual(after[t].parts, first[t].parts, t);
+        assert.equal(cache.encodeCount - before, rebuilt.length, `${rebuilt.join(' and ')} rebuilt`);
+        assert.notEqual(after.listener.parts[0], first.listener.parts[0], 'LDS is keyed on the policy kinds it reads');
+        for (const t of ['cluster', 'endpoint', 'route', 'virtualHost', 'secret'] as const) {
+          if (!(rebuilt as readonly string[]).includes(t)) assert.equal(after[t].parts[0], first[t].parts[0], t);
+        }
       }
     });
   }

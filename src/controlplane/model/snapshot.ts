@@ -24,6 +24,9 @@ export interface MeshService {
   external: boolean;
   /** Who declared it: `registry` (proxies registered it) or `ServiceEntry ns/name`. */
   origin: string;
+  /** "namespace/serviceAccount" of its endpoints that have a sidecar with an identity (sorted):
+   * auto mTLS goes to those, and a client accepts exactly these SPIFFE IDs. */
+  identities: string[];
 }
 
 export interface MeshEndpoint {
@@ -36,7 +39,19 @@ export interface MeshEndpoint {
   locality?: string;
   /** Proxy id or `WorkloadEntry ns/name` / `ServiceEntry ns/name`, for debugging. */
   workload: string;
+  /** "namespace/serviceAccount" when the endpoint has a sidecar holding a workload certificate
+   * (label security.istio.io/tlsMode=istio, as Istio's injector sets it): auto mTLS sends mTLS to it. */
+  identity?: string;
+  /** The workload's own port behind this endpoint (Istio's targetPort; PeerAuthentication's
+   * portLevelMtls keys), when known. */
+  targetPort?: number;
 }
+
+/** Istio's label for "this workload has a sidecar with mesh certificates". */
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+
+const identityOf = (labels: Record<string, string>, namespace: string, serviceAccount: string | undefined): { identity?: string } =>
+  labels[TLS_MODE_LABEL] === 'istio' ? { identity: `${namespace}/${serviceAccount || 'default'}` } : {};
 
 export interface MeshSnapshot {
   domain: string;
@@ -123,7 +138,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     const hostname = serviceFqdn(p.service, p.namespace, domain);
     let svc = services.get(hostname);
     if (!svc) {
-      svc = { hostname, namespace: p.namespace, ports: [], resolution: 'EDS', external: false, origin: 'registry' };
+      svc = { hostname, namespace: p.namespace, ports: [], resolution: 'EDS', external: false, origin: 'registry', identities: [] };
       services.set(hostname, svc);
     }
     for (const port of p.ports) {
@@ -136,6 +151,8 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
         serviceAccount: p.serviceAccount,
         weight: 1,
         workload: p.id,
+        targetPort: port.appPort,
+        ...identityOf(p.labels, p.namespace, p.serviceAccount),
         ...(p.locality ? { locality: p.locality } : {}),
       });
     }
@@ -148,7 +165,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     const svc = app ? services.get(serviceFqdn(app, we.metadata.namespace, domain)) : undefined;
     if (!svc || svc.origin !== 'registry') continue;
     for (const port of svc.ports)
-      addEndpoint(svc.hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${we.metadata.namespace}/${we.metadata.name}`));
+      addEndpoint(svc.hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${we.metadata.namespace}/${we.metadata.name}`, we.metadata.namespace));
   }
 
   for (const se of config.serviceEntries) addServiceEntry(se, config, proxies, domain, services, addEndpoint);
@@ -157,6 +174,11 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
   for (const s of sortedServices) s.ports.sort((a, b) => a.port - b.port);
   for (const list of endpoints.values())
     list.sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1));
+  for (const s of sortedServices) {
+    const ids = new Set<string>();
+    for (const port of s.ports) for (const e of endpoints.get(endpointKey(s.hostname, port.port)) ?? []) if (e.identity) ids.add(e.identity);
+    s.identities = [...ids].sort();
+  }
 
   const sortedEndpoints = [...endpoints.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   const destinationRules = new HostIndex<DestinationRule>();
@@ -221,26 +243,38 @@ function addServiceEntry(
       resolution,
       external: se.spec.location !== 'MESH_INTERNAL',
       origin,
+      identities: [],
     });
     for (const port of ports) {
       if (!hasEndpoints) {
         addEndpoint(hostname, port.port, { address: hostname, port: port.port, labels: {}, serviceAccount: '', weight: 1, workload: origin });
         continue;
       }
-      for (const ep of se.spec.endpoints) addEndpoint(hostname, port.port, workloadEndpoint(ep, port, origin));
+      for (const ep of se.spec.endpoints) addEndpoint(hostname, port.port, workloadEndpoint(ep, port, origin, ns));
       for (const we of selectedEntries)
-        addEndpoint(hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${ns}/${we.metadata.name}`));
+        addEndpoint(hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${ns}/${we.metadata.name}`, ns));
       for (const p of selectedProxies) {
         const pp = p.ports.find((x) => x.servicePort === port.port) ?? p.ports[0];
         if (pp)
-          addEndpoint(hostname, port.port, { address: p.address, port: pp.endpointPort, labels: p.labels, serviceAccount: p.serviceAccount, weight: 1, workload: p.id, ...(p.locality ? { locality: p.locality } : {}) });
+          addEndpoint(hostname, port.port, {
+            address: p.address,
+            port: pp.endpointPort,
+            labels: p.labels,
+            serviceAccount: p.serviceAccount,
+            weight: 1,
+            workload: p.id,
+            targetPort: pp.appPort,
+            ...identityOf(p.labels, p.namespace, p.serviceAccount),
+            ...(p.locality ? { locality: p.locality } : {}),
+          });
       }
     }
   }
 }
 
-function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: string): MeshEndpoint {
+function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: string, namespace: string): MeshEndpoint {
   return {
+    ...identityOf(we.labels, namespace, we.serviceAccount),
     address: we.address,
     port: we.ports[port.name] ?? port.port,
     labels: we.labels,

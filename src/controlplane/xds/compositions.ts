@@ -28,7 +28,8 @@ export const PARTS = {
   endpoints: {
     name: 'eds',
     type: 'endpoint',
-    snapshot: ['destinationRules', 'services', 'endpoints'],
+    // Endpoints' tlsMode metadata follows their PeerAuthentication (DISABLE drops it).
+    snapshot: ['destinationRules', 'services', 'endpoints', 'peerAuthentications', 'mesh'],
     proxy: ['namespace', 'locality', 'failoverLabels'],
     build: (snap, proxy) => clusterLoadAssignments(snap, proxy.namespace, { locality: proxy.locality ?? '', labels: proxy.labels }),
   },
@@ -53,7 +54,7 @@ export const PARTS = {
     type: 'listener',
     snapshot: ['mesh', ...INBOUND_POLICY_INPUTS],
     proxy: ['workload', 'namespace', 'labels'],
-    build: (snap, proxy) => listeners(proxy, { onDemandVhds: false, mesh: snap.mesh }),
+    build: (snap, proxy) => listeners(proxy, { onDemandVhds: false, mesh: snap.mesh, peerAuthentications: snap.config.peerAuthentications }),
   },
   // Delta: the outbound HCM asks for virtual hosts it lacks (on-demand VHDS).
   listenersOnDemand: {
@@ -61,7 +62,7 @@ export const PARTS = {
     type: 'listener',
     snapshot: ['mesh', ...INBOUND_POLICY_INPUTS],
     proxy: ['workload', 'namespace', 'labels'],
-    build: (snap, proxy) => listeners(proxy, { onDemandVhds: true, mesh: snap.mesh }),
+    build: (snap, proxy) => listeners(proxy, { onDemandVhds: true, mesh: snap.mesh, peerAuthentications: snap.config.peerAuthentications }),
   },
   // Secrets sent over ADS (credentialName secrets, later); the workload's own certificate and roots
   // come from the proxy's SDS (`default`, `ROOTCA`), as in Istio.
