@@ -4,7 +4,7 @@
 // TLS with the chain's current secure context) and hands it to the chain's terminal network filter.
 import net from 'node:net';
 import type { ListenerLoad } from '../http/connection-manager.js';
-import { terminateTls } from '../tls/downstream.js';
+import { DownstreamTlsServer } from '../tls/downstream.js';
 import { SecretStore } from '../tls/secret-store.js';
 import { TlsContextSlot } from '../tls/tls-context.js';
 import type { DownstreamTransport, FilterChain, Listener } from '../xds/model.js';
@@ -17,8 +17,8 @@ import { detectProtocol, detectTls } from './listener-filters.js';
 interface SelectedChain {
   terminal: ChainTerminal;
   transport: DownstreamTransport;
-  /** The secure context slot of a TLS chain. */
-  tls: TlsContextSlot | undefined;
+  /** The TLS server side of a TLS chain. */
+  tls: DownstreamTlsServer | undefined;
 }
 
 export interface ListenerStats {
@@ -57,7 +57,7 @@ export class ActiveListener {
   private readonly server: net.Server;
   private terminals = new Map<string, ChainTerminal>();
   private selector: FilterChainSelector<SelectedChain>;
-  private slots: TlsContextSlot[] = [];
+  private tlsServers: DownstreamTlsServer[] = [];
   private readonly retiring = new Set<Promise<void>>();
   draining = false;
   private drainPromise: Promise<void> | undefined;
@@ -112,11 +112,11 @@ export class ActiveListener {
 
   private build(config: Listener): FilterChainSelector<SelectedChain> {
     const next = new Map<string, ChainTerminal>();
-    const oldSlots = this.slots;
-    this.slots = [];
+    const oldServers = this.tlsServers;
+    this.tlsServers = [];
     const select = (chain: FilterChain, key: string): SelectedChain => {
-      const tls = chain.transport.kind === 'tls' ? new TlsContextSlot(chain.transport.context, this.secrets) : undefined;
-      if (tls) this.slots.push(tls);
+      const tls = chain.transport.kind === 'tls' ? new DownstreamTlsServer(chain.transport, new TlsContextSlot(chain.transport.context, this.secrets)) : undefined;
+      if (tls) this.tlsServers.push(tls);
       return { terminal: take(chain, key), transport: chain.transport, tls };
     };
     const take = (chain: FilterChain, key: string): ChainTerminal => {
@@ -131,8 +131,8 @@ export class ActiveListener {
     };
     const chains = config.filterChains.map((fc, i) => ({ match: fc.match, value: select(fc, fc.name || `#${i}`) }));
     const fallback = config.defaultFilterChain ? select(config.defaultFilterChain, config.defaultFilterChain.name || '#default') : undefined;
-    // Connections already handed over keep their TLS sessions; the old slots only stop watching.
-    for (const s of oldSlots) s.close();
+    // Connections already handed over keep their TLS sessions; the old servers only stop watching.
+    for (const s of oldServers) s.close();
     for (const [key, t] of this.terminals) {
       if (next.get(key) === t) continue;
       const p = t.drain(this.drainTimeoutMs);
@@ -215,7 +215,7 @@ export class ActiveListener {
     }
     if (chain.transport.kind === 'raw_buffer' || !chain.tls) return chain.terminal.accept(socket, head);
     socket.pause();
-    void terminateTls(socket, head, chain.transport, chain.tls, conn).then((outcome) => {
+    void chain.tls.terminate(socket, head, conn).then((outcome) => {
       if (!outcome.ok) {
         this.stats.ssl_connection_error++;
         return;
@@ -234,7 +234,7 @@ export class ActiveListener {
   drain(timeoutMs: number): Promise<void> {
     this.drainPromise ??= (async () => {
       this.draining = true;
-      for (const slot of this.slots) slot.close();
+      for (const s of this.tlsServers) s.close();
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       await Promise.all([closed, ...[...this.terminals.values()].map((t) => t.drain(timeoutMs)), ...this.retiring]);
     })();
@@ -243,7 +243,7 @@ export class ActiveListener {
 
   destroy(): void {
     this.draining = true;
-    for (const slot of this.slots) slot.close();
+    for (const s of this.tlsServers) s.close();
     this.server.close();
     for (const t of this.terminals.values()) t.destroy();
   }

@@ -30,15 +30,17 @@ export function parseClientHello(data: Buffer): ClientHelloResult {
     if (data[offset] !== RECORD_HANDSHAKE || data[offset + 1] !== 0x03) return { kind: 'not_tls' };
     const len = data.readUInt16BE(offset + 3);
     if (len === 0) return { kind: 'not_tls' };
-    if (data.length < offset + 5 + len) return incomplete(data, offset + 5 + len);
-    handshake = Buffer.concat([handshake, data.subarray(offset + 5, offset + 5 + len)]);
-    offset += 5 + len;
+    const complete = data.length >= offset + 5 + len;
+    handshake = Buffer.concat([handshake, data.subarray(offset + 5, Math.min(data.length, offset + 5 + len))]);
+    // The handshake header can be judged before its record is complete: no waiting for a lie.
     if (handshake.length >= 4) {
       if (handshake[0] !== HANDSHAKE_CLIENT_HELLO) return { kind: 'not_tls' };
       const bodyLen = handshake.readUIntBE(1, 3);
       if (bodyLen + 4 > MAX_CLIENT_HELLO_BYTES) return { kind: 'too_large' };
-      if (handshake.length >= bodyLen + 4) return clientHelloBody(handshake.subarray(4, 4 + bodyLen));
+      if (complete && handshake.length >= bodyLen + 4) return clientHelloBody(handshake.subarray(4, 4 + bodyLen));
     }
+    if (!complete) return incomplete(data, offset + 5 + len);
+    offset += 5 + len;
     if (offset > MAX_CLIENT_HELLO_BYTES) return { kind: 'too_large' };
   }
 }

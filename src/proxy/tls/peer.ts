@@ -58,17 +58,20 @@ export function sanMismatch(matchers: readonly SanMatcher[], sans: Sans): string
   return `SAN mismatch: the peer certificate has ${got}; wanted ${want}`;
 }
 
+/** The peer's certificate, read once: Node hands out the X509Certificate only on the first call. */
+export function peerCertificate(socket: tls.TLSSocket): X509Certificate | undefined {
+  return socket.getPeerX509Certificate();
+}
+
 /** Verify a finished handshake: undefined when the peer is accepted, else the TLS failure. */
-export function verifyPeer(socket: tls.TLSSocket, o: { verifyChain: boolean; requireCertificate: boolean; sans: readonly SanMatcher[] }): string | undefined {
-  const cert = socket.getPeerX509Certificate();
+export function verifyPeer(socket: tls.TLSSocket, cert: X509Certificate | undefined, o: { verifyChain: boolean; requireCertificate: boolean; sans: readonly SanMatcher[] }): string | undefined {
   if (!cert) return o.requireCertificate ? 'peer did not present a certificate' : undefined;
   if (o.verifyChain && !socket.authorized) return `CERTIFICATE_VERIFY_FAILED: ${String(socket.authorizationError)}`;
   return sanMismatch(o.sans, sansOf(cert));
 }
 
 /** ConnectionInfo.tls / StreamInfo's view of a handshake. */
-export function tlsInfoOf(socket: tls.TLSSocket, localUriSan: string, sni: string | undefined): TlsInfo {
-  const cert = socket.getPeerX509Certificate();
+export function tlsInfoOf(socket: tls.TLSSocket, cert: X509Certificate | undefined, localUriSan: string, sni: string | undefined): TlsInfo {
   const sans = sansOf(cert);
   return {
     sni,

@@ -9,12 +9,20 @@ import { leafUriSan } from './peer.js';
 import type { Secret, SecretStore } from './secret-store.js';
 
 export type TlsContextState =
-  | { ready: true; secureContext: tls.SecureContext; localUriSan: string; verifyChain: boolean }
+  | {
+      ready: true;
+      /** What the context is made of (a tls.Server takes these: setSecureContext on renewal). */
+      options: tls.SecureContextOptions;
+      secureContext: tls.SecureContext;
+      localUriSan: string;
+      verifyChain: boolean;
+    }
   | { ready: false; reason: string };
 
 export class TlsContextSlot {
   private state: TlsContextState = { ready: false, reason: 'not built' };
   private readonly unwatch: (() => void)[] = [];
+  private readonly listeners = new Set<(state: TlsContextState) => void>();
 
   constructor(
     readonly config: CommonTlsContext,
@@ -36,8 +44,14 @@ export class TlsContextSlot {
     return this.state.ready;
   }
 
+  /** Told of every new context (a renewal); not called for the current one. */
+  onChange(fn: (state: TlsContextState) => void): void {
+    this.listeners.add(fn);
+  }
+
   close(): void {
     for (const u of this.unwatch.splice(0)) u();
+    this.listeners.clear();
   }
 
   private rebuild(): void {
@@ -51,22 +65,25 @@ export class TlsContextSlot {
     }
     const certificate = cert && 'value' in cert && cert.value.kind === 'tls_certificate' ? cert.value : undefined;
     const trust = ca && 'value' in ca && ca.value.kind === 'validation_context' ? ca.value : undefined;
+    const options: tls.SecureContextOptions = {
+      cert: certificate?.certificateChain,
+      key: certificate?.privateKey,
+      ca: trust?.trustedCa,
+      minVersion: c.minVersion,
+      maxVersion: c.maxVersion,
+      ciphers: c.ciphers || undefined,
+      ecdhCurve: c.ecdhCurves || undefined,
+    };
     try {
-      const secureContext = tls.createSecureContext({
-        cert: certificate?.certificateChain,
-        key: certificate?.privateKey,
-        ca: trust?.trustedCa,
-        minVersion: c.minVersion,
-        maxVersion: c.maxVersion,
-        ciphers: c.ciphers || undefined,
-        ecdhCurve: c.ecdhCurves || undefined,
-      });
-      this.state = { ready: true, secureContext, localUriSan: certificate ? leafUriSan(certificate.certificateChain) : '', verifyChain: trust !== undefined };
+      const secureContext = tls.createSecureContext(options);
+      this.state = { ready: true, options, secureContext, localUriSan: certificate ? leafUriSan(certificate.certificateChain) : '', verifyChain: trust !== undefined };
     } catch (err) {
       // A key that does not fit its certificate, or a bad cipher list: keep the last good context.
       const reason = `TLS context: ${(err as Error).message}`;
       if (!this.state.ready) this.state = { ready: false, reason };
+      return;
     }
+    for (const l of this.listeners) l(this.state);
   }
 
   private resolve(source: SecretSource | undefined, kind: Secret['kind']): { value: Secret } | { missing: string } | undefined {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { UpstreamTransport } from '../xds/model.js';
 import { ProxyError, type ProxyErrorCode } from '../errors.js';
-import { sansOf, verifyPeer } from '../tls/peer.js';
+import { peerCertificate, sansOf, verifyPeer } from '../tls/peer.js';
 import type { SecretStore } from '../tls/secret-store.js';
 import { TlsContextSlot } from '../tls/tls-context.js';
 
@@ -105,12 +105,13 @@ class TlsConnector implements Connector {
     });
     s.once('secureConnect', () => {
       secured = true;
-      const refused = verifyPeer(s, { verifyChain: state.verifyChain, requireCertificate: state.verifyChain, sans: ctx.validation?.subjectAltNames ?? [] });
+      const cert = peerCertificate(s);
+      const refused = verifyPeer(s, cert, { verifyChain: state.verifyChain, requireCertificate: state.verifyChain, sans: ctx.validation?.subjectAltNames ?? [] });
       if (refused) {
         secured = false;
         return void s.destroy(tlsError(refused));
       }
-      onReady({ peerUriSans: sansOf(s.getPeerX509Certificate()).uri, version: s.getProtocol() ?? '', alpn: s.alpnProtocol || undefined });
+      onReady({ peerUriSans: sansOf(cert).uri, version: s.getProtocol() ?? '', alpn: s.alpnProtocol || undefined });
     });
     return s;
   }
