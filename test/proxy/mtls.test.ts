@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
+import { TCP_PROXY_TYPE_URL } from '../../src/api/envoy.js';
 import { Proxy } from '../../src/proxy/proxy.js';
 import { ROOT_CA_SECRET, WORKLOAD_SECRET } from '../../src/proxy/tls/secret-store.js';
 import { createTestCa, type Leaf, type TestCa } from '../helpers/certs.js';
@@ -54,6 +56,8 @@ describe('mTLS between two sidecars (SDS, tls_inspector, SAN checks)', () => {
   let client: Leaf;
   let inPort: number;
   let strictPort: number;
+  let tcpPort: number;
+  let echo: net.Server;
   const files = { cert: '', key: '', ca: '' };
 
   before(async () => {
@@ -69,10 +73,13 @@ describe('mTLS between two sidecars (SDS, tls_inspector, SAN checks)', () => {
     app = await startUpstream('app');
     inPort = await freePort();
     strictPort = await freePort();
+    tcpPort = await freePort();
+    echo = net.createServer((s) => s.pipe(s).on('error', () => {}));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
 
     await adsB.start();
     adsB.set('secret', 's1', [certSecret('server-cert', server), caSecret('mesh-ca', ca.root)]);
-    adsB.set('cluster', 'c1', [staticCluster('app', [app.port])]);
+    adsB.set('cluster', 'c1', [staticCluster('app', [app.port]), staticCluster('echo', [(echo.address() as net.AddressInfo).port])]);
     const serverTls = downstreamTls({ cert: 'server-cert', ca: 'mesh-ca', sans: [client.spiffeId], alpn: ['h2', 'http/1.1'] });
     adsB.set('listener', 'l1', [
       {
@@ -89,6 +96,11 @@ describe('mTLS between two sidecars (SDS, tls_inspector, SAN checks)', () => {
         address: { socket_address: { address: '127.0.0.1', port_value: strictPort } },
         listener_filters: [TLS_INSPECTOR],
         filter_chains: [{ name: 'mtls', filter_chain_match: { transport_protocol: 'tls' }, transport_socket: serverTls, filters: inlineHcm('strict', { '*': 'app' }) }],
+      },
+      {
+        name: 'tcp',
+        address: { socket_address: { address: '127.0.0.1', port_value: tcpPort } },
+        filter_chains: [{ transport_socket: serverTls, filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: 'tcp', cluster: 'echo' } }] }],
       },
     ]);
     b = await startSotwProxy(adsB);
@@ -126,6 +138,7 @@ describe('mTLS between two sidecars (SDS, tls_inspector, SAN checks)', () => {
   after(async () => {
     a?.destroy();
     b?.destroy();
+    echo?.close();
     await Promise.all([adsA.stop(), adsB.stop(), app?.close()]);
     ca?.dispose();
     otherCa?.dispose();
@@ -265,6 +278,22 @@ describe('mTLS between two sidecars (SDS, tls_inspector, SAN checks)', () => {
     assert.equal(second.socket, first.socket, 'the same live connection, made before the renewals, still serves');
     assert.equal(second.status, 200);
     agent.destroy();
+  });
+
+  it('tcp_proxy behind a TLS chain: opaque bytes, decrypted, reach the upstream and come back', async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: tcpPort, ca: ca.root, cert: client.chain, key: client.key, checkServerIdentity: () => undefined }, () => s.write('ping over mTLS'));
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString();
+        if (got.length >= 'ping over mTLS'.length) {
+          resolve(got);
+          s.destroy();
+        }
+      });
+      s.on('error', reject);
+    });
+    assert.equal(reply, 'ping over mTLS');
   });
 
   it('an unsupported TLS field over ADS is a NACK naming its path; the listeners keep serving', async () => {

@@ -63,6 +63,7 @@ export class XdsApplier {
   /** Secrets the applied clusters and listeners name, by provider (SDS over ADS, or the agent). */
   private clusterSecrets = { ads: new Set<string>(), agent: new Set<string>() };
   private listenerSecrets = { ads: new Set<string>(), agent: new Set<string>() };
+  private subscribedSecrets: string[] = [];
   private cdsApplied = false;
   private ldsApplied = false;
   private readonly readyWaiters: (() => void)[] = [];
@@ -141,7 +142,7 @@ export class XdsApplier {
     this.prune('secret', new Set(this.secretNames()));
     this.cdsApplied = true;
     this.checkReady();
-    return { ok: true, subscriptions: { endpoint: [...this.edsNames], secret: this.secretNames() } };
+    return { ok: true, subscriptions: this.withSecretChanges({ endpoint: [...this.edsNames] }) };
   }
 
   /** SDS: secrets this proxy subscribes to go into the store; their watchers swap TLS contexts. */
@@ -192,7 +193,7 @@ export class XdsApplier {
     this.prune('secret', new Set(this.secretNames()));
     this.ldsApplied = true;
     this.checkReady();
-    return { ok: true, subscriptions: this.routeSubscriptions() };
+    return { ok: true, subscriptions: this.withSecretChanges(this.routeSubscriptions()) };
   }
 
   private applyRoutes(resources: AnyWire[], version: string, change: Change): ApplyOutcome {
@@ -263,8 +264,15 @@ export class XdsApplier {
 
   private routeSubscriptions(): Subscriptions {
     const route = [...this.routeNames];
+    return this.o.protocol === 'delta' ? { route, virtualHost: this.o.onDemand.names() } : { route };
+  }
+
+  /** SDS names ride on the CDS and LDS outcomes, only when they changed (the client resends otherwise). */
+  private withSecretChanges(subs: Subscriptions): Subscriptions {
     const secret = this.secretNames();
-    return this.o.protocol === 'delta' ? { route, virtualHost: this.o.onDemand.names(), secret } : { route, secret };
+    if (secret.join('\n') === this.subscribedSecrets.join('\n')) return subs;
+    this.subscribedSecrets = secret;
+    return { ...subs, secret };
   }
 
   private record<K extends ProxyXdsType>(type: K, list: DecodedResource<K>[], version: string, change: Change): void {
