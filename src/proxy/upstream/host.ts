@@ -51,6 +51,8 @@ export class UpstreamHost {
   readonly poolKey: string;
   /** The transport socket's name ('default' or a transport_socket_matches entry). */
   readonly transportName: string;
+  /** How connections to this host are made (tcp_proxy opens its upstream with it too). */
+  readonly connector: Connector;
   hostname: string;
   health: HealthStatus;
   weight: number;
@@ -77,6 +79,7 @@ export class UpstreamHost {
     this.key = o.ip.includes(':') ? `[${o.ip}]:${o.port}` : `${o.ip}:${o.port}`;
     this.poolKey = `${poolKey(o)}|${o.poolKeySuffix}`;
     this.transportName = o.transportName;
+    this.connector = o.connector;
     this.hostname = o.hostname;
     this.health = o.health;
     this.weight = o.weight;
