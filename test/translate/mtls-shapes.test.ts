@@ -3,7 +3,7 @@
 // against Envoy's protos (an unknown field throws).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { packAny, TypeUrl } from '../../src/api/envoy.js';
+import { packAny, toStruct, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 import { clusterTlsFields, SYSTEM_ROOTS, type ClusterTlsInput } from '../../src/controlplane/translate/cluster-tls.js';
 import { inboundChains } from '../../src/controlplane/translate/mtls.js';
 
@@ -25,7 +25,7 @@ test('auto mTLS: tlsMode istio endpoints get ISTIO_MUTUAL with the service accou
   const f = clusterTlsFields(base) as { transport_socket_matches: Array<Record<string, any>> };
   assert.equal(f.transport_socket_matches.length, 2);
   const [tls, plain] = f.transport_socket_matches;
-  assert.deepEqual(tls.match, { tlsMode: 'istio' });
+  assert.deepEqual(tls.match, toStruct({ tlsMode: 'istio' }));
   assert.deepEqual(plain.match, {});
   assert.equal(plain.transport_socket.name, 'envoy.transport_sockets.raw_buffer');
   const ctx = tls.transport_socket.typed_config;
@@ -37,7 +37,10 @@ test('auto mTLS: tlsMode istio endpoints get ISTIO_MUTUAL with the service accou
   assert.equal(ctx.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default');
   assert.equal(ctx.common_tls_context.combined_validation_context.validation_context_sds_secret_config.name, 'ROOTCA');
   assert.deepEqual(ctx.common_tls_context.alpn_protocols, ['http/1.1']);
-  assert.ok(encodeCluster(f).value.length > 0);
+  // The match is a Struct: it must survive the encoding (a plain object would be dropped silently).
+  const decoded = unpackAny(encodeCluster(f)) as { transport_socket_matches: Array<{ match: unknown; transport_socket: { name: string } }> };
+  assert.deepEqual(decoded.transport_socket_matches[0].match, { fields: { tlsMode: { stringValue: 'istio' } } });
+  assert.equal(decoded.transport_socket_matches[1].transport_socket.name, 'envoy.transport_sockets.raw_buffer');
 });
 
 test('no auto mTLS to services outside the mesh, and none with tls.mode DISABLE', () => {

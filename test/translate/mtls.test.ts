@@ -4,6 +4,7 @@
 // mTLS as PeerAuthentication says; proxies without an identity stay plaintext on both sides.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { toStruct } from '../../src/api/envoy.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
 import { translateFor } from '../../src/controlplane/translate/index.js';
 import { bookinfoProxies, configFrom, proxy, snapshot, yaml } from './fixtures.js';
@@ -30,10 +31,10 @@ describe('automatic mTLS', () => {
   it('EDS marks the endpoints whose sidecar holds an identity; CDS sends them mTLS checking the SPIFFE IDs', () => {
     const r = out();
     const cla = find(r.endpoint, 'outbound|9080||reviews.default.svc.cluster.local');
-    for (const lb of cla.endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.deepEqual(lb.metadata, { filter_metadata: { 'envoy.transport_socket_match': { tlsMode: 'istio' } } });
+    for (const lb of cla.endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.deepEqual(lb.metadata, { filter_metadata: { 'envoy.transport_socket_match': toStruct({ tlsMode: 'istio' }) } });
     const cluster = find(r.cluster, 'outbound|9080||reviews.default.svc.cluster.local');
     const [tls, plain] = cluster.transport_socket_matches;
-    assert.deepEqual(tls.match, { tlsMode: 'istio' });
+    assert.deepEqual(tls.match, toStruct({ tlsMode: 'istio' }));
     assert.deepEqual(plain.match, {});
     const common = tls.transport_socket.typed_config.common_tls_context;
     assert.deepEqual(common.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [

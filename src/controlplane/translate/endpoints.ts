@@ -48,7 +48,7 @@ function mtlsEndpoints(snap: MeshSnapshot, svc: MeshService): (e: MeshEndpoint) 
 }
 
 const NO_MTLS = (): boolean => false;
-const MTLS_METADATA = { filter_metadata: { [TRANSPORT_SOCKET_MATCH_KEY]: { ...TLS_MODE_ISTIO } } };
+const MTLS_METADATA = { filter_metadata: { [TRANSPORT_SOCKET_MATCH_KEY]: TLS_MODE_ISTIO } };
 
 /** One LocalityLbEndpoints per locality group; locality, its weight and priority only where some
  * endpoint has a locality (a mesh without localities keeps one plain group). */

@@ -3,13 +3,12 @@
 // through the `sds-grpc` cluster), never inline, so a renewal swaps them without a push. A client
 // checks the server's SPIFFE ID against the identities that run the service, not merely "signed by
 // the root" (Envoy match_typed_subject_alt_names).
-import { TLS_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
+import { TLS_INSPECTOR_TYPE_URL, toStruct } from '../../api/envoy.js';
 
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 export const RAW_TRANSPORT_SOCKET = 'envoy.transport_sockets.raw_buffer';
 const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 const DOWNSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-const RAW_BUFFER = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 /** Istio's SDS names and the agent's cluster. */
 export const WORKLOAD_SECRET = 'default';
@@ -18,7 +17,8 @@ export const SDS_CLUSTER = 'sds-grpc';
 
 /** Endpoint metadata that tells a client the endpoint has a sidecar (Istio's auto mTLS). */
 export const TRANSPORT_SOCKET_MATCH_KEY = 'envoy.transport_socket_match';
-export const TLS_MODE_ISTIO = { tlsMode: 'istio' } as const;
+/** As a google.protobuf.Struct (match and metadata are Structs: a plain object would not encode). */
+export const TLS_MODE_ISTIO = toStruct({ tlsMode: 'istio' });
 
 export const tlsInspectorFilter = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR_TYPE_URL } };
 
@@ -54,12 +54,13 @@ export function istioMutualUpstream(opts: { sni: string; peerIds: readonly strin
   };
 }
 
-export const rawTransportSocket = { name: RAW_TRANSPORT_SOCKET, typed_config: { '@type': RAW_BUFFER } };
+/** Plaintext: Envoy knows raw_buffer by name; it has no settings. */
+export const rawTransportSocket = { name: RAW_TRANSPORT_SOCKET };
 
 /** Auto mTLS (no DestinationRule TLS): mTLS to endpoints that have a sidecar, plaintext to the rest. */
 export function autoMtlsTransportSocketMatches(tls: Record<string, unknown>): Record<string, unknown>[] {
   return [
-    { name: 'tlsMode-istio', match: { ...TLS_MODE_ISTIO }, transport_socket: tls },
+    { name: 'tlsMode-istio', match: TLS_MODE_ISTIO, transport_socket: tls },
     { name: 'tlsMode-disabled', match: {}, transport_socket: rawTransportSocket },
   ];
 }

@@ -9,6 +9,7 @@ import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.j
 import type { UpstreamHost } from '../upstream/host.js';
 import type { ExchangeHandler, UpstreamExchange } from '../upstream/pool.js';
 import type { LocalOriginFailure } from '../upstream/outlier-detector.js';
+import { UPSTREAM_TLS_ERROR, type UpstreamTlsInfo } from '../upstream/connector.js';
 import { PENDING_OVERFLOW } from '../http1/client.js';
 import { requestUpgrade } from '../http1/upgrade.js';
 import { openTunnel, type Tunnel } from './upgrade-tunnel.js';
@@ -53,6 +54,11 @@ class Attempt implements ExchangeHandler {
 
   onData(chunk: Buffer): void {
     this.fwd.onResponseData(this, chunk);
+  }
+
+  onUpstreamTls(tls: UpstreamTlsInfo): void {
+    this.fwd.stream.info.upstreamPeerUriSans = tls.peerUriSans;
+    this.fwd.stream.info.upstreamTlsVersion = tls.version;
   }
 
   onTrailers(trailers: HeaderMap): void {
@@ -349,6 +355,7 @@ export class Forward {
     const res = this.stream.res;
     const failure = classifyFailure(err);
     this.stream.info.upstreamFailure = failure;
+    this.stream.info.upstreamTlsFailure = err.code === UPSTREAM_TLS_ERROR ? err.message : undefined;
     if (attempt.gotResponse || res.headersSent) {
       // The answer was already flowing: all we can do is cut the downstream stream too.
       this.stats.upstream_rq_reset++;
@@ -389,7 +396,7 @@ export class Forward {
     sendLocalReply(this.stream, {
       status: 503,
       flag: failure === 'connect' ? ResponseFlag.upstreamConnectionFailure : ResponseFlag.upstreamConnectionTermination,
-      details: failure === 'connect' ? 'upstream_connect_failure' : 'upstream_reset',
+      details: failure !== 'connect' ? 'upstream_reset' : err.code === UPSTREAM_TLS_ERROR ? `upstream_connect_failure{tls_error:${err.message}}` : 'upstream_connect_failure',
       body: `weft: upstream connect error or disconnect/reset before headers: ${failure === 'connect' ? 'connection failure' : 'reset'} (${why})`,
     });
   }
@@ -489,6 +496,8 @@ export class Forward {
 /** An attempt's error as a typed failure. */
 function classifyFailure(err: NodeJS.ErrnoException): UpstreamFailure {
   if (err.code === 'WEFT_E_UPSTREAM_PROTOCOL') return 'protocol';
+  // A refused or failed TLS handshake is a connect failure (Envoy: UF, connection_failure,TLS_error).
+  if (err.code === UPSTREAM_TLS_ERROR) return 'connect';
   return connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
 }
 
