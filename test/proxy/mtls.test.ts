@@ -126,11 +126,18 @@ describe('mTLS between two sidecars (SDS, tls_inspector, SAN checks)', () => {
       toB('mesh-renew', { extra: { common_http_protocol_options: { max_requests_per_connection: { value: 1 } } } }),
       auto('auto-istio', 'istio'),
       auto('auto-plain', undefined),
+      staticCluster('mesh-tcp', [tcpPort], { transport_socket: upstreamTls({ cert: 'client-cert', ca: 'mesh-ca', sans: [server.spiffeId] }) }),
+      staticCluster('mesh-tcp-wrong-id', [tcpPort], { transport_socket: upstreamTls({ cert: 'client-cert', ca: 'mesh-ca', sans: ['spiffe://cluster.local/ns/default/sa/details'] }) }),
     ]);
     adsA.set('listener', 'l1', [
       hcmListener('out', 0, {
         route_config: routes({ reviews: 'mesh-h1', 'reviews-h2': 'mesh-h2', 'wrong-id': 'mesh-wrong-id', untrusted: 'mesh-untrusted', renew: 'mesh-renew', 'auto-istio': 'auto-istio', 'auto-plain': 'auto-plain' }),
       }),
+      ...['mesh-tcp', 'mesh-tcp-wrong-id'].map((cluster) => ({
+        name: `tcp-out-${cluster}`,
+        address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: cluster, cluster } }] }],
+      })),
     ]);
     a = await startSotwProxy(adsA);
   });
@@ -294,6 +301,28 @@ describe('mTLS between two sidecars (SDS, tls_inspector, SAN checks)', () => {
       s.on('error', reject);
     });
     assert.equal(reply, 'ping over mTLS');
+  });
+
+  /** Plain TCP to sidecar A's tcp_proxy listener; what comes back before the connection closes. */
+  const tcpThroughA = (listener: string, payload: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = net.connect(a.listenerPort(listener)!, '127.0.0.1', () => s.write(payload));
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString();
+        if (got.length >= payload.length) s.end();
+      });
+      s.on('close', () => resolve(got));
+      // The sidecar cuts a connection it cannot carry: a reset is an answer too.
+      s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve(got) : reject(e)));
+    });
+
+  it('tcp_proxy originates mTLS to a meshed upstream (the SPIFFE ID checked); a wrong identity gets no bytes through', async () => {
+    const handshakes = bStat('listener.tcp.ssl_handshake');
+    assert.equal(await tcpThroughA('tcp-out-mesh-tcp', 'opaque bytes over sidecar mTLS'), 'opaque bytes over sidecar mTLS');
+    assert.equal(bStat('listener.tcp.ssl_handshake'), handshakes + 1, 'the server sidecar terminated one mTLS handshake');
+    assert.equal(await tcpThroughA('tcp-out-mesh-tcp-wrong-id', 'must not pass'), '');
+    assert.ok((a.stats()['tcp.mesh-tcp-wrong-id.upstream_cx_connect_fail'] ?? 0) >= 1, 'the refused handshake counts as a connect failure');
   });
 
   it('an unsupported TLS field over ADS is a NACK naming its path; the listeners keep serving', async () => {

@@ -248,7 +248,7 @@ export class Forward {
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
     if (this.stream.upgradeType !== undefined) {
       attempt.exchange = requestUpgrade(
-        { ip: host.ip, port: host.port, authority: host.key, connectTimeoutMs: this.cluster.config.connectTimeoutMs },
+        { ip: host.ip, port: host.port, authority: host.key, connectTimeoutMs: this.cluster.config.connectTimeoutMs, connector: host.connector },
         { method: this.stream.method, path: this.path, headers: this.headers, body: undefined },
         attempt,
       );
