@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOOKINFO, callThroughSidecar, closeApps, startApp, type AppSpec } from './apps.js';
 import { render } from './display.js';
+import { prepareDemoIdentity } from './identity.js';
 import { Stats } from './stats.js';
 import { applyScenario, destinationRules, SCENARIO_KEYS, type AppKnobs, type Scenario } from './scenarios.js';
 import type { ProxyStatus } from '../controlplane/xds/server.js';
@@ -104,12 +105,20 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   };
 
   try {
-    launch('control-plane', ['control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--monitor-address', `127.0.0.1:${monitorPort}`, '--debounce-ms', '50']);
+    // Every sidecar proves its service account with a token and talks xDS over mTLS (secure port only).
+    const identity = await prepareDemoIdentity(dir);
+    const secureXdsPort = opts.basePort + 2;
+    launch('control-plane', [
+      'control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--monitor-address', `127.0.0.1:${monitorPort}`, '--debounce-ms', '50',
+      '--ca-dir', identity.caDir, '--secure-xds-port', String(secureXdsPort), '--plaintext-xds=false',
+    ]);
     for (const w of workloads) {
       if (w.service !== 'loadgen') servers.push(await startApp(w, w.appPort, w.outboundPort, stats, knobs));
+      const serviceAccount = `bookinfo-${w.service}`;
       launch(`${w.service}-${w.version}`, [
-        'proxy', '--xds-address', `127.0.0.1:${xdsPort}`, '--service', w.service, '--labels', `app=${w.service},version=${w.version}`,
-        '--service-account', `bookinfo-${w.service}`, '--app-port', String(w.appPort), '--service-port', '9080',
+        'proxy', '--xds-address', `127.0.0.1:${secureXdsPort}`, '--service', w.service, '--labels', `app=${w.service},version=${w.version}`,
+        '--token-file', await identity.tokenFile(serviceAccount), '--ca-root-file', identity.rootFile,
+        '--service-account', serviceAccount, '--app-port', String(w.appPort), '--service-port', '9080',
         '--outbound-port', String(w.outboundPort), '--inbound-port', String(w.inboundPort), '--admin-port', String(w.adminPort),
       ]);
     }
