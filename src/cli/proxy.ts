@@ -2,7 +2,7 @@
 // and turn SIGTERM/SIGINT into a graceful drain. Only wiring lives here.
 import fs from 'node:fs';
 import { isIP } from 'node:net';
-import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE_ACCOUNT, spiffeUri } from '../controlplane/ca/spiffe.js';
+import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE_ACCOUNT, spiffeUri } from '../api/spiffe.js';
 import { XDS_PROTOCOLS, type XdsProtocol } from '../api/envoy.js';
 import { ProxyErrorCodes } from '../proxy/errors.js';
 import { Proxy, type ProxyOptions } from '../proxy/proxy.js';

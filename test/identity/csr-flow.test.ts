@@ -152,3 +152,25 @@ test('the admin port binds a loopback address only', async () => {
   await assert.rejects(p.start(), /admin host 0\.0\.0\.0: the admin port binds a loopback address only/);
   p.destroy();
 });
+
+test('a sidecar presenting a token on plaintext xDS (no --ca-root-file): as sa/a it gets config; as sa/b it is refused', async () => {
+  const { WeftProxy } = await import('../../src/proxy/proxy.js');
+  const plaintext = `127.0.0.1:${env.cp.xdsPort}`;
+  const logs: string[] = [];
+  const impostor = new WeftProxy({ xdsAddress: plaintext, workload: workload('b', 'details'), adminPort: 0, xdsToken: tokenA, xdsBackoff: { initialMs: 20, maxMs: 50 }, log: (m) => logs.push(m) });
+  const honest = new WeftProxy({ xdsAddress: plaintext, workload: workload('a', 'details'), adminPort: 0, xdsToken: tokenA });
+  try {
+    await impostor.start();
+    await honest.start();
+    await honest.whenReady(10_000);
+    const deadline = Date.now() + 10_000;
+    while (!logs.some((l) => l.includes('PERMISSION_DENIED')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(logs.some((l) => l.includes('PERMISSION_DENIED') && l.includes(SA_B) && l.includes(SA_A)), logs.join('\n'));
+    assert.equal(impostor.ready, false);
+    const ids = env.cp.ads.status().map((p) => p.id);
+    assert.ok(ids.includes(honest.node.id) && !ids.includes(impostor.node.id), JSON.stringify(ids));
+  } finally {
+    impostor.destroy();
+    honest.destroy();
+  }
+});

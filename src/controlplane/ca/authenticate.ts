@@ -2,7 +2,7 @@
 // certificate; otherwise a workload token in `authorization: Bearer …`. The xDS server and the CA
 // service both ask here, so one credential means the same identity at both doors.
 import type * as grpc from '@grpc/grpc-js';
-import { peerSpiffeIdentity, spiffeUri, type SpiffeIdentity } from './spiffe.js';
+import { peerSpiffeIdentity, spiffeUri, type SpiffeIdentity } from '../../api/spiffe.js';
 import type { TokenAuthority } from './tokens.js';
 
 export type Authentication =

@@ -6,9 +6,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type * as X509 from '@peculiar/x509';
-import { ECDSA_P256, privateKeyPem, splitPemCertificates, subtle, x509 } from '../../api/x509.js';
+import { splitPemCertificates } from '../../api/pem.js';
+import { ECDSA_P256, privateKeyPem, subtle, x509 } from '../../api/x509.js';
 import { caPath, KEY_FILE_MODE, readKeyFile, writeNewFile } from './ca-files.js';
-import { spiffeUri, type SpiffeIdentity } from './spiffe.js';
+import { spiffeUri, type SpiffeIdentity } from '../../api/spiffe.js';
 
 export interface AuthorityOptions {
   dir: string;

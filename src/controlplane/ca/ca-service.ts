@@ -8,7 +8,7 @@ import type { IstioCertificateRequestWire, IstioCertificateResponseWire } from '
 import { x509 } from '../../api/x509.js';
 import type { Authenticator } from './authenticate.js';
 import type { CertificateAuthority } from './authority.js';
-import { spiffeUri } from './spiffe.js';
+import { spiffeUri } from '../../api/spiffe.js';
 
 export interface CaServiceOptions {
   authority: CertificateAuthority;

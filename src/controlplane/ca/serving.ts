@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { SecureContextOptions } from 'node:tls';
 import { ECDSA_P256, privateKeyPem, subtle } from '../../api/x509.js';
 import type { CertificateAuthority } from './authority.js';
-import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE_ACCOUNT } from './spiffe.js';
+import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE_ACCOUNT } from '../../api/spiffe.js';
 
 class ClientCertificateIfGiven extends grpc.ServerCredentials {
   constructor(context: SecureContextOptions) {
@@ -53,11 +53,12 @@ export async function servingCertificate(o: {
           schedule(next.notAfter);
         },
         (err: Error) => {
-          o.log(`ca: renewing the control plane's serving certificate failed: ${err.message}; retrying in 10 s`);
+          o.log(`ca: renewing the control plane's serving certificate failed: ${err.message}; retrying in 20 s`);
           schedule(new Date(Date.now() + 20_000));
         },
       );
-    }, Math.max(1000, (notAfter.getTime() - Date.now()) / 2));
+      // Bounded by setTimeout's ceiling (~24.8 days): past it a timer fires at once.
+    }, Math.min(2 ** 31 - 1, Math.max(1000, (notAfter.getTime() - Date.now()) / 2)));
     timer.unref();
   };
   schedule(first.notAfter);

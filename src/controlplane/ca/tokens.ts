@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { jwtVerify, SignJWT } from 'jose';
 import { caPath, KEY_FILE_MODE, readKeyFile, writeNewFile } from './ca-files.js';
-import type { SpiffeIdentity } from './spiffe.js';
+import type { SpiffeIdentity } from '../../api/spiffe.js';
 
 export const TOKEN_ISSUER = 'weft-ca';
 export const TOKEN_AUDIENCE = 'istio-ca';

@@ -3,7 +3,7 @@
 // register only with the namespace and service account the credential proves. The service name is
 // free within them: several services may share a service account (as pods in Kubernetes may), and the
 // SPIFFE ID that peers check is the service account's, not the service's.
-import { spiffeUri, type SpiffeIdentity } from '../ca/spiffe.js';
+import { spiffeUri, type SpiffeIdentity } from '../../api/spiffe.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 
 /** Undefined when the node's registration is covered by `proven`; else the refusal, naming both. */

@@ -1,6 +1,7 @@
 // The secrets section of /config_dump (Envoy's SecretsConfigDump, reduced): each certificate by serial,
 // SPIFFE ID and validity only. Never a key, never a PEM.
 import crypto from 'node:crypto';
+import { splitPemCertificates } from '../../api/pem.js';
 import type { SecretStore } from '../tls/secret-store.js';
 
 interface CertificateSummary {
@@ -11,8 +12,7 @@ interface CertificateSummary {
 }
 
 function summarize(pem: string): CertificateSummary[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => {
+  return splitPemCertificates(pem).map((b) => {
     const c = new crypto.X509Certificate(b);
     return {
       serial_number: c.serialNumber,

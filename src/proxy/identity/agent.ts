@@ -7,10 +7,15 @@
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { istioCertificateService, type IstioCertificateResponseWire } from '../../api/istio-ca.js';
-import { splitPemCertificates } from '../../api/x509.js';
+import { uriSans } from '../../api/spiffe.js';
+import { splitPemCertificates } from '../../api/pem.js';
 import { ROOT_CA_SECRET, WORKLOAD_SECRET, type SecretStore } from '../tls/secret-store.js';
 import type { ChannelAuth } from '../xds/xds-client-base.js';
 import { newWorkloadKey } from './csr.js';
+
+/** setTimeout's ceiling (~24.8 days); a longer wait fires at once. A long-lived certificate is then
+ * renewed early, which is harmless. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface IdentityAgentOptions {
   /** host:port of the CA service (the control plane's secure xDS port). */
@@ -81,7 +86,7 @@ export class IdentityAgent implements ChannelAuth {
     const c = this.current;
     return grpc.credentials.createSsl(Buffer.from(this.o.rootCaPem), c ? Buffer.from(c.privateKeyPem) : null, c ? Buffer.from(c.chainPem) : null, {
       checkServerIdentity: (_host, cert) => {
-        const uris = (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+        const uris = uriSans(cert.subjectaltname);
         return uris.includes(this.o.controlPlaneId)
           ? undefined
           : new Error(`control plane certificate (serial ${cert.serialNumber}) is for ${uris.join(', ') || 'no SPIFFE ID'}, not ${this.o.controlPlaneId}`);
@@ -114,7 +119,8 @@ export class IdentityAgent implements ChannelAuth {
       for (const w of this.readyWaiters.splice(0)) w();
       this.schedule(renewIn);
     } catch (err) {
-      const { initialMs = 500, maxMs = 30_000 } = this.o.retry ?? {};
+      // At bootstrap the control plane may still be starting: begin as quickly as the xDS stream does.
+      const { initialMs = 100, maxMs = 30_000 } = this.o.retry ?? {};
       const ceiling = Math.min(maxMs, initialMs * 2 ** this.failures++);
       const delay = ceiling * (0.5 + 0.5 * (this.o.random ?? Math.random)());
       this.o.log(`identity: certificate request failed (${(err as Error).message}); retrying in ${Math.round(delay)} ms`);
@@ -125,7 +131,7 @@ export class IdentityAgent implements ChannelAuth {
   private schedule(ms: number): void {
     if (this.closed) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.fetch(), ms);
+    this.timer = setTimeout(() => void this.fetch(), Math.min(ms, MAX_TIMER_MS));
     this.timer.unref();
   }
 

@@ -1,5 +1,6 @@
 // SPIFFE IDs of workloads, `spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>` (Istio's
-// form), and the one a TLS peer certificate carries in its URI SAN.
+// form), and the one a TLS peer certificate carries in its URI SAN. Both ends use them: the CA issues
+// them, proxies present and check them.
 import type { PeerCertificate } from 'node:tls';
 
 export interface SpiffeIdentity {
