@@ -67,6 +67,19 @@ token
   });
 
 program
+  .command('ca')
+  .description('the mesh CA')
+  .command('rotate')
+  .description('rotate the root: add the new root to the trust bundle, re-issue every workload under it, remove the old root; reports each step')
+  .requiredOption('--ca-dir <dir>', "the control plane's --ca-dir")
+  .option('--monitor-address <host:port>', 'the control plane monitoring address (each step is confirmed through /debug/ca)', '127.0.0.1:15014')
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--step-timeout <duration>', 'how long each step may take to be confirmed', '60s')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./ca.js')).runCaRotate(opts);
+  });
+
+program
   .command('analyze')
   .description('validate Istio-API YAML files or directories; exits 1 on any error')
   .argument('<paths...>', 'files or directories')

@@ -150,6 +150,7 @@ function identityOptions(f: ProxyFlags, p: ParsedProxyFlags): Pick<ProxyOptions,
     identity: {
       caAddress: f.caAddress ?? p.xdsAddress,
       rootCaPem,
+      rootCaFile: f.caRootFile,
       ...(token ? { token } : {}),
       spiffeId: spiffeUri({ trustDomain, namespace: w.namespace, serviceAccount: w.serviceAccount }),
       controlPlaneId: spiffeUri({ trustDomain, namespace: CONTROL_PLANE_NAMESPACE, serviceAccount: CONTROL_PLANE_SERVICE_ACCOUNT }),

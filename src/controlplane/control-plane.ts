@@ -97,6 +97,7 @@ export class ControlPlane {
         const s = this.store.current();
         return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
       },
+      ca: () => this.meshCa?.describe() ?? { enabled: false },
       registryz: () => {
         const snap = this.cache.snapshot();
         return {

@@ -6,6 +6,8 @@ export interface MonitorSources {
   syncz: () => unknown;
   configz: () => unknown;
   registryz: () => unknown;
+  /** The CA's roots, signing certificate and latest certificate per identity (serials only, no keys). */
+  ca?: () => unknown;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -26,9 +28,11 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
         return json(src.configz());
       case '/debug/registryz':
         return json(src.registryz());
+      case '/debug/ca':
+        return json(src.ca?.() ?? { enabled: false });
       default:
         res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz\n');
+        res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz, /debug/ca\n');
     }
   });
   const [host, port] = splitHostPort(address);

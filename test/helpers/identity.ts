@@ -1,5 +1,6 @@
 // Helpers for identity tests: a control plane with its CA on loopback ports, raw ADS and CA calls
 // over real gRPC with a chosen credential, and the status a refused call ends with.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { aggregatedDiscoveryService, TypeUrl, type DiscoveryResponseWire } from 
 import { istioCertificateService, type IstioCertificateResponseWire } from '../../src/api/istio-ca.js';
 import { ControlPlane } from '../../src/controlplane/control-plane.js';
 import { buildNode, type WorkloadIdentity } from '../../src/proxy/xds/node.js';
+import { spawnWeft, waitFor, weftBin, type Proc } from './processes.js';
 
 export interface SecureControlPlane {
   cp: ControlPlane;
@@ -113,4 +115,23 @@ export function adsFirstResponse(address: string, creds: grpc.ChannelCredentials
     call.on('error', (err: grpc.ServiceError) => finish({ ok: false, code: err.code, details: err.details }));
     call.write({ version_info: '', node: buildNode(w), resource_names: [], type_url: TypeUrl.cluster, response_nonce: '' });
   });
+}
+
+/** A real `weft control-plane` process with its CA in `caDir`, plaintext xDS off; resolves once ready. */
+export async function spawnSecureControlPlane(dir: string, caDir: string, ports: { xds: number; secure: number; monitor: number }, procs: Proc[]): Promise<Proc> {
+  fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
+  const cp = spawnWeft('control-plane', [
+    'control-plane', '--config-dir', path.join(dir, 'config'), '--ca-dir', caDir, '--xds-address', `127.0.0.1:${ports.xds}`,
+    '--secure-xds-port', String(ports.secure), '--plaintext-xds=false', '--monitor-address', `127.0.0.1:${ports.monitor}`, '--debounce-ms', '20',
+  ]);
+  procs.push(cp);
+  await waitFor('control plane ready', async () => (await fetch(`http://127.0.0.1:${ports.monitor}/ready`)).ok, 15_000, procs);
+  return cp;
+}
+
+/** `weft token create` for service account `sa` in namespace default, written to a file in `dir`. */
+export function tokenFile(dir: string, caDir: string, sa: string): string {
+  const file = path.join(dir, `${sa}.token`);
+  fs.writeFileSync(file, execFileSync(process.execPath, [weftBin, 'token', 'create', '--namespace', 'default', '--service-account', sa, '--ttl', '1h', '--ca-dir', caDir], { encoding: 'utf8' }));
+  return file;
 }

@@ -4,13 +4,13 @@
 // certificate by serial, SPIFFE ID and expiry, and no key. A sidecar whose token says sa/a and which
 // registers as sa/b gets nothing: refused, logged with claimed and proven identity.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePorts, httpGetJson, spawnWeft, stopAll, waitFor, weftBin, type Proc } from '../helpers/processes.js';
+import { spawnSecureControlPlane, tokenFile } from '../helpers/identity.js';
+import { freePorts, httpGetJson, spawnWeft, stopAll, waitFor, type Proc } from '../helpers/processes.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-mtls-'));
 const caDir = path.join(dir, 'ca');
@@ -19,11 +19,7 @@ let ports: number[];
 
 interface Syncz { proxies: { id: string; service: string }[] }
 
-function token(sa: string): string {
-  const file = path.join(dir, `${sa}.token`);
-  fs.writeFileSync(file, execFileSync(process.execPath, [weftBin, 'token', 'create', '--namespace', 'default', '--service-account', sa, '--ttl', '1h', '--ca-dir', caDir], { encoding: 'utf8' }));
-  return file;
-}
+const token = (sa: string) => tokenFile(dir, caDir, sa);
 
 const sidecar = (name: string, sa: string, tokenFile: string, [app, outbound, inbound, admin]: number[]) =>
   spawnWeft(name, [
@@ -34,14 +30,7 @@ const sidecar = (name: string, sa: string, tokenFile: string, [app, outbound, in
 
 before(async () => {
   ports = await freePorts(11);
-  fs.mkdirSync(path.join(dir, 'config'));
-  procs.push(
-    spawnWeft('control-plane', [
-      'control-plane', '--config-dir', path.join(dir, 'config'), '--ca-dir', caDir, '--xds-address', `127.0.0.1:${ports[0]}`,
-      '--secure-xds-port', String(ports[1]), '--plaintext-xds=false', '--monitor-address', `127.0.0.1:${ports[2]}`, '--debounce-ms', '20',
-    ]),
-  );
-  await waitFor('control plane ready', async () => (await fetch(`http://127.0.0.1:${ports[2]}/ready`)).ok, 15_000, procs);
+  await spawnSecureControlPlane(dir, caDir, { xds: ports[0], secure: ports[1], monitor: ports[2] }, procs);
 });
 
 after(async () => {
@@ -78,7 +67,7 @@ test('a sidecar with a token gets its certificate, then config over mTLS; /confi
   const lifetimeH = (Date.parse(leaf.expiration_time) - Date.now()) / 3600_000;
   assert.ok(lifetimeH > 23 && lifetimeH <= 24, `expires in about 24 h (${lifetimeH.toFixed(2)} h)`);
   for (const p of ['/stats', '/clusters', '/listeners']) assert.ok(!(await (await fetch(`http://127.0.0.1:${admin}${p}`)).text()).includes('PRIVATE KEY'), p);
-  for (const p of ['/debug/syncz', '/debug/configz', '/debug/registryz'])
+  for (const p of ['/debug/syncz', '/debug/configz', '/debug/registryz', '/debug/ca'])
     assert.ok(!(await (await fetch(`http://127.0.0.1:${ports[2]}${p}`)).text()).includes('PRIVATE KEY'), `monitor ${p}`);
   assert.ok((await httpGetJson<Syncz>(`http://127.0.0.1:${ports[2]}/debug/syncz`)).proxies.some((p) => p.service === 'reviews'));
   assert.match(good.output(), /mTLS as spiffe:\/\/cluster\.local\/ns\/default\/sa\/a/);

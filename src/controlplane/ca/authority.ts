@@ -40,7 +40,19 @@ type SigningAlgorithm = RsaHashedImportParams | EcKeyImportParams;
 
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 
+/** The latest certificate issued to one identity (what /debug/ca shows; what rotation waits on). */
+export interface IssuedRecord {
+  spiffeId: string;
+  serial: string;
+  /** Serial of the certificate that signed it. */
+  issuerSerial: string;
+  notAfter: string;
+}
+
 export class CertificateAuthority {
+  /** Latest issue per SPIFFE ID; shared across reloads (rotation compares old and new signers). */
+  issued = new Map<string, IssuedRecord>();
+
   private constructor(
     readonly trustDomain: string,
     private readonly signingCert: X509.X509Certificate,
@@ -73,6 +85,19 @@ export class CertificateAuthority {
     return new CertificateAuthority(o.trustDomain, signingCert, signingKey, algorithm, chainToRoot, rootsPem, o.log);
   }
 
+  /** What /debug/ca shows: serials and dates only, never a key. */
+  describe(): { trust_domain: string; signing: { serial: string; subject: string; not_after: string }; roots: Array<{ serial: string; not_after: string }>; issued: IssuedRecord[] } {
+    return {
+      trust_domain: this.trustDomain,
+      signing: { serial: this.signingCert.serialNumber, subject: this.signingCert.subject, not_after: this.signingCert.notAfter.toISOString() },
+      roots: splitPemCertificates(this.rootsPem).map((p) => {
+        const c = new x509.X509Certificate(p);
+        return { serial: c.serialNumber, not_after: c.notAfter.toISOString() };
+      }),
+      issued: [...this.issued.values()].sort((a, b) => a.spiffeId.localeCompare(b.spiffeId)),
+    };
+  }
+
   /** Issue an SVID for `identity`. The caller has already decided the identity is proven. */
   async issue(r: IssueRequest): Promise<Issued> {
     const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -103,20 +128,23 @@ export class CertificateAuthority {
       ],
     });
     const chain = [leaf.toString('pem'), ...this.chainToRoot];
-    this.log(`ca: issued serial ${serialNumber} for ${spiffeUri(r.identity)}, valid until ${notAfter.toISOString()}`);
+    const spiffeId = spiffeUri(r.identity);
+    this.issued.set(spiffeId, { spiffeId, serial: serialNumber, issuerSerial: this.signingCert.serialNumber, notAfter: notAfter.toISOString() });
+    this.log(`ca: issued serial ${serialNumber} for ${spiffeId}, valid until ${notAfter.toISOString()}`);
     return { chain: chain.map((c) => (c.endsWith('\n') ? c : `${c}\n`)), serial: serialNumber, notAfter };
   }
 }
 
-async function createSelfSignedRoot(o: AuthorityOptions): Promise<void> {
+/** A new self-signed root: its certificate and key as PEM (the key for a file 0600, nowhere else). */
+export async function generateRoot(trustDomain: string, ttlMs = TEN_YEARS_MS): Promise<{ certPem: string; keyPem: string; serial: string; notAfter: Date }> {
   const keys = (await subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
   const root = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     // Istio's self-signed root: O=<trust domain>.
-    name: `O=${o.trustDomain}, CN=Weft root CA`,
+    name: `O=${trustDomain}, CN=Weft root CA`,
     notBefore,
-    notAfter: new Date(notBefore.getTime() + (o.rootTtlMs ?? TEN_YEARS_MS)),
+    notAfter: new Date(notBefore.getTime() + ttlMs),
     keys,
     signingAlgorithm: ECDSA_P256,
     extensions: [
@@ -125,12 +153,16 @@ async function createSelfSignedRoot(o: AuthorityOptions): Promise<void> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  const pem = root.toString('pem') + '\n';
+  return { certPem: root.toString('pem') + '\n', keyPem: await privateKeyPem(keys.privateKey), serial: root.serialNumber, notAfter: root.notAfter };
+}
+
+async function createSelfSignedRoot(o: AuthorityOptions): Promise<void> {
+  const root = await generateRoot(o.trustDomain, o.rootTtlMs);
   // The key first, exclusively: if another process is creating the CA at the same moment, it wins
   // and we read its files.
-  if (!writeNewFile(caPath(o.dir, 'caKey'), await privateKeyPem(keys.privateKey), KEY_FILE_MODE)) return;
-  for (const f of ['caCert', 'rootCert', 'certChain'] as const) fs.writeFileSync(caPath(o.dir, f), pem, { mode: 0o644 });
-  o.log(`ca: created a self-signed root in ${o.dir} (serial ${root.serialNumber}, until ${root.notAfter.toISOString()}); key file ${caPath(o.dir, 'caKey')} mode 0600`);
+  if (!writeNewFile(caPath(o.dir, 'caKey'), root.keyPem, KEY_FILE_MODE)) return;
+  for (const f of ['caCert', 'rootCert', 'certChain'] as const) fs.writeFileSync(caPath(o.dir, f), root.certPem, { mode: 0o644 });
+  o.log(`ca: created a self-signed root in ${o.dir} (serial ${root.serial}, until ${root.notAfter.toISOString()}); key file ${caPath(o.dir, 'caKey')} mode 0600`);
 }
 
 function signingAlgorithmOf(key: crypto.KeyObject, file: string): SigningAlgorithm & { hash: string } {

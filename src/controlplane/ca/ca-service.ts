@@ -11,7 +11,8 @@ import type { CertificateAuthority } from './authority.js';
 import { spiffeUri } from '../../api/spiffe.js';
 
 export interface CaServiceOptions {
-  authority: CertificateAuthority;
+  /** The current CA (a rotation reloads it). */
+  authority: () => CertificateAuthority;
   authenticator: Authenticator;
   /** Lifetime when the request asks for none (--workload-cert-ttl). */
   defaultTtlMs: number;
@@ -75,7 +76,7 @@ async function createCertificate(o: CaServiceOptions, call: grpc.ServerUnaryCall
       'WEFT_E_IDENTITY_MISMATCH',
       `csr asks for ${asked.join(', ')} but the caller's credential (${auth.by}) proves ${proven}; the CA signs only the proven identity`,
     );
-  const issued = await o.authority.issue({ publicKey: csr.publicKey, identity: auth.identity, ttlMs });
+  const issued = await o.authority().issue({ publicKey: csr.publicKey, identity: auth.identity, ttlMs });
   o.log(`ca: signed CSR from ${peer} for ${proven} (proven by ${auth.by}), serial ${issued.serial}`);
   return { ok: true, chain: issued.chain };
 }

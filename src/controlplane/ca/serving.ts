@@ -26,41 +26,45 @@ class ClientCertificateIfGiven extends grpc.ServerCredentials {
 
 export interface ServingCertificate {
   credentials: grpc.ServerCredentials;
+  /** Issue a new certificate now (the CA or its trust bundle changed). */
+  reissue(): Promise<void>;
   close(): void;
 }
 
 export async function servingCertificate(o: {
-  authority: CertificateAuthority;
+  authority: () => CertificateAuthority;
   ttlMs: number;
   dnsNames: string[];
   ips: string[];
   log: (msg: string) => void;
 }): Promise<ServingCertificate> {
-  const identity = { trustDomain: o.authority.trustDomain, namespace: CONTROL_PLANE_NAMESPACE, serviceAccount: CONTROL_PLANE_SERVICE_ACCOUNT };
+  const identity = { trustDomain: o.authority().trustDomain, namespace: CONTROL_PLANE_NAMESPACE, serviceAccount: CONTROL_PLANE_SERVICE_ACCOUNT };
   const issue = async (): Promise<{ context: SecureContextOptions; notAfter: Date }> => {
     const keys = (await subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
-    const issued = await o.authority.issue({ publicKey: keys.publicKey, identity, ttlMs: o.ttlMs, dnsNames: o.dnsNames, ips: o.ips });
-    return { context: { ca: o.authority.rootsPem, cert: issued.chain.join(''), key: await privateKeyPem(keys.privateKey) }, notAfter: issued.notAfter };
+    const authority = o.authority();
+    const issued = await authority.issue({ publicKey: keys.publicKey, identity, ttlMs: o.ttlMs, dnsNames: o.dnsNames, ips: o.ips });
+    return { context: { ca: authority.rootsPem, cert: issued.chain.join(''), key: await privateKeyPem(keys.privateKey) }, notAfter: issued.notAfter };
   };
   const first = await issue();
   const credentials = new ClientCertificateIfGiven(first.context);
   let timer: NodeJS.Timeout | undefined;
+  const renew = () =>
+    issue().then(
+      (next) => {
+        credentials.replace(next.context);
+        schedule(next.notAfter);
+      },
+      (err: Error) => {
+        o.log(`ca: renewing the control plane's serving certificate failed: ${err.message}; retrying in 20 s`);
+        schedule(new Date(Date.now() + 40_000));
+      },
+    );
   const schedule = (notAfter: Date) => {
-    timer = setTimeout(() => {
-      issue().then(
-        (next) => {
-          credentials.replace(next.context);
-          schedule(next.notAfter);
-        },
-        (err: Error) => {
-          o.log(`ca: renewing the control plane's serving certificate failed: ${err.message}; retrying in 20 s`);
-          schedule(new Date(Date.now() + 20_000));
-        },
-      );
-      // Bounded by setTimeout's ceiling (~24.8 days): past it a timer fires at once.
-    }, Math.min(2 ** 31 - 1, Math.max(1000, (notAfter.getTime() - Date.now()) / 2)));
+    clearTimeout(timer);
+    // Bounded by setTimeout's ceiling (~24.8 days): past it a timer fires at once.
+    timer = setTimeout(() => void renew(), Math.min(2 ** 31 - 1, Math.max(1000, (notAfter.getTime() - Date.now()) / 2)));
     timer.unref();
   };
   schedule(first.notAfter);
-  return { credentials, close: () => clearTimeout(timer) };
+  return { credentials, reissue: renew, close: () => clearTimeout(timer) };
 }

@@ -5,6 +5,7 @@
 // the certificate's lifetime and retries a failed fetch with jittered exponential backoff; the old
 // certificate serves until the new one arrives. It also gives the xDS client its mTLS credentials.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { istioCertificateService, type IstioCertificateResponseWire } from '../../api/istio-ca.js';
 import { uriSans } from '../../api/spiffe.js';
@@ -22,6 +23,10 @@ export interface IdentityAgentOptions {
   caAddress: string;
   /** PEM trust bundle that verifies the control plane at bootstrap (--ca-root-file). */
   rootCaPem: string;
+  /** The file it came from: watched, so that a root rotation (weft ca rotate) reaches the proxy — a
+   * changed bundle goes into ROOTCA and the certificate is re-issued at once (Istio's agent likewise
+   * watches the mounted istio-ca-root-cert). */
+  rootCaFile?: string;
   /** The workload token (--token-file), sent as `authorization: Bearer …`. */
   token?: string;
   /** This workload's SPIFFE ID, `spiffe://<td>/ns/<ns>/sa/<sa>`. */
@@ -51,10 +56,13 @@ export class IdentityAgent implements ChannelAuth {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
+  private rootCaPem: string;
   private readonly readyWaiters: Array<() => void> = [];
   renewals = 0;
 
-  constructor(private readonly o: IdentityAgentOptions) {}
+  constructor(private readonly o: IdentityAgentOptions) {
+    this.rootCaPem = o.rootCaPem;
+  }
 
   get ready(): boolean {
     return this.current !== undefined;
@@ -70,11 +78,28 @@ export class IdentityAgent implements ChannelAuth {
 
   start(): void {
     void this.fetch();
+    const file = this.o.rootCaFile;
+    if (file) fs.watchFile(file, { interval: 250 }, () => this.rootFileChanged(file));
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    if (this.o.rootCaFile) fs.unwatchFile(this.o.rootCaFile);
+  }
+
+  private rootFileChanged(file: string): void {
+    let pem: string;
+    try {
+      pem = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      return this.o.log(`identity: cannot read ${file} (${(err as NodeJS.ErrnoException).code}); keeping the trust bundle`);
+    }
+    if (splitPemCertificates(pem).length === 0) return this.o.log(`identity: ${file} holds no certificate; keeping the trust bundle`);
+    this.rootCaPem = pem;
+    this.o.log(`identity: trust bundle ${file} changed (${splitPemCertificates(pem).length} root(s)); re-issuing the certificate`);
+    this.failures = 0;
+    this.schedule(0);
   }
 
   generation(): number {
@@ -84,7 +109,7 @@ export class IdentityAgent implements ChannelAuth {
   /** TLS to the control plane: its root, our certificate (once we have one), its SPIFFE ID checked. */
   credentials(): grpc.ChannelCredentials {
     const c = this.current;
-    return grpc.credentials.createSsl(Buffer.from(this.o.rootCaPem), c ? Buffer.from(c.privateKeyPem) : null, c ? Buffer.from(c.chainPem) : null, {
+    return grpc.credentials.createSsl(Buffer.from(this.rootCaPem), c ? Buffer.from(c.privateKeyPem) : null, c ? Buffer.from(c.chainPem) : null, {
       checkServerIdentity: (_host, cert) => {
         const uris = uriSans(cert.subjectaltname);
         return uris.includes(this.o.controlPlaneId)
@@ -106,7 +131,7 @@ export class IdentityAgent implements ChannelAuth {
       const key = await newWorkloadKey(this.o.spiffeId);
       const chain = await this.createCertificate(key.csrPem);
       const leaf = new crypto.X509Certificate(chain[0]);
-      const roots = new Set([...splitPemCertificates(this.o.rootCaPem), ...splitPemCertificates(chain[chain.length - 1])]);
+      const roots = new Set([...splitPemCertificates(this.rootCaPem), ...splitPemCertificates(chain[chain.length - 1])]);
       this.current = { chainPem: chain.join(''), privateKeyPem: key.privateKeyPem, serial: leaf.serialNumber, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo) };
       this.gen++;
       this.failures = 0;
