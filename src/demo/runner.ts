@@ -112,6 +112,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       'control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--monitor-address', `127.0.0.1:${monitorPort}`, '--debounce-ms', '50',
       '--ca-dir', identity.caDir, '--secure-xds-port', String(secureXdsPort), '--plaintext-xds=false',
     ]);
+    // Sidecars start once the CA answers, so none of them spends the demo's first seconds in backoff.
+    await controlPlaneReady(monitorPort, () => stopped);
     for (const w of workloads) {
       if (w.service !== 'loadgen') servers.push(await startApp(w, w.appPort, w.outboundPort, stats, knobs));
       const serviceAccount = `bookinfo-${w.service}`;
@@ -201,6 +203,19 @@ async function meshCounters(adminPort: number): Promise<string> {
 }
 
 /** How many proxies have ACKed every type they were sent, per the control plane's /debug/syncz. */
+async function controlPlaneReady(monitorPort: number, stopped: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!stopped()) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${monitorPort}/ready`)).ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error('the control plane is not ready after 30 s; see its log');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function syncedProxies(monitorPort: number): Promise<number> {
   try {
     const res = await fetch(`http://127.0.0.1:${monitorPort}/debug/syncz`);
