@@ -1,6 +1,7 @@
 // `weft control-plane`: parse flags, start, stop cleanly on SIGINT/SIGTERM.
 import { defaultMeshConfig, loadMeshConfig } from '../config/mesh-config.js';
-import { ControlPlane } from '../controlplane/control-plane.js';
+import { parseDuration } from '../config/duration.js';
+import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
 
 interface Flags {
@@ -15,6 +16,12 @@ interface Flags {
   maxRegistrations: string;
   maxRegistrationsPerPeer: string;
   meshConfig?: string;
+  caDir?: string;
+  trustDomain: string;
+  workloadCertTtl: string;
+  secureXdsPort: string;
+  plaintextXds: string;
+  insecureRegistration?: boolean;
 }
 
 export async function runControlPlane(flags: Flags): Promise<void> {
@@ -37,7 +44,10 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     if (!loaded.ok) fail(`--mesh-config: ${loaded.errors.join('\n  ')}`);
     else mesh = loaded.mesh;
   }
+  const security = securityOptions(flags);
+  if (!security) log('no --ca-dir: no CA and no secure xDS port; registration is unauthenticated (as with --insecure-registration)');
   const cp = new ControlPlane({
+    security,
     mesh,
     configDir: flags.configDir,
     xdsAddress: flags.xdsAddress,
@@ -58,7 +68,8 @@ export async function runControlPlane(flags: Flags): Promise<void> {
   } catch (err) {
     fail(`cannot start: ${(err as Error).message}`);
   }
-  log(`serving ADS on ${flags.xdsAddress.replace(/:0$/, ':' + cp.xdsPort)}, monitoring on ${flags.monitorAddress.replace(/:0$/, ':' + cp.monitorPort)}, config from ${flags.configDir}`);
+  if (security) log(`serving xDS over mTLS and the CA on ${security.secureXdsAddress.replace(/:0$/, ':' + cp.secureXdsPort)}${security.plaintextXds ? '' : ' (plaintext xDS off)'}`);
+  if (!security || security.plaintextXds) log(`serving ADS on ${flags.xdsAddress.replace(/:0$/, ':' + cp.xdsPort)}, monitoring on ${flags.monitorAddress.replace(/:0$/, ':' + cp.monitorPort)}, config from ${flags.configDir}`);
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(1);
@@ -69,6 +80,30 @@ export async function runControlPlane(flags: Flags): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** The CA flags: none without --ca-dir. The secure port binds the host of --xds-address. */
+function securityOptions(flags: Flags): ControlPlaneOptions['security'] {
+  if (flags.caDir === undefined) {
+    for (const [name, given] of [['insecure-registration', flags.insecureRegistration], ['plaintext-xds', flags.plaintextXds !== 'true']] as const)
+      if (given) fail(`--${name}: needs --ca-dir (without a CA there is no secure port and registration is unauthenticated anyway)`);
+    return undefined;
+  }
+  const ttl = parseDuration(flags.workloadCertTtl);
+  if (!ttl.ok) fail(`--workload-cert-ttl: ${ttl.message}`);
+  const port = Number(flags.secureXdsPort);
+  if (!/^\d+$/.test(flags.secureXdsPort) || port > 65535) fail(`--secure-xds-port: expected a port number 0..65535, got "${flags.secureXdsPort}"`);
+  if (flags.plaintextXds !== 'true' && flags.plaintextXds !== 'false') fail(`--plaintext-xds: expected true or false, got "${flags.plaintextXds}"`);
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.trustDomain)) fail(`--trust-domain: expected a DNS name such as cluster.local, got "${flags.trustDomain}"`);
+  const [host] = splitHostPort(flags.xdsAddress);
+  return {
+    dir: flags.caDir,
+    trustDomain: flags.trustDomain,
+    workloadCertTtlMs: ttl.ms,
+    insecureRegistration: flags.insecureRegistration === true,
+    secureXdsAddress: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    plaintextXds: flags.plaintextXds === 'true',
+  };
 }
 
 function fail(msg: string): never {

@@ -18,6 +18,12 @@ program
   .option('--max-registrations <n>', 'node ids registered at once, in all (0: no limit)', '10000')
   .option('--max-registrations-per-peer <n>', 'node ids registered at once from one peer host (0: no limit)', '1000')
   .option('--mesh-config <file>', "mesh-wide settings in Istio's MeshConfig field names (pathNormalization); read at start")
+  .option('--ca-dir <dir>', "the CA's directory: Istio's plug-in files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem) or, when absent, a self-signed root created there; enables the secure xDS port")
+  .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities', 'cluster.local')
+  .option('--workload-cert-ttl <duration>', 'lifetime of workload certificates when a CSR asks for none', '24h')
+  .option('--secure-xds-port <port>', 'xDS over mTLS and the CA service (on the host of --xds-address; needs --ca-dir)', '15012')
+  .option('--plaintext-xds <bool>', 'also serve plaintext xDS on --xds-address (true|false; needs --ca-dir to turn off)', 'true')
+  .option('--insecure-registration', 'with --ca-dir: let proxies without a credential register as any identity (local development)')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -41,7 +47,37 @@ program
   .option('--max-downstream-connections <n>', 'overload manager: downstream connections across all listeners; more are closed at once', '20000')
   .option('--max-active-requests <n>', 'overload manager: requests in flight per listener; more get 503 (response flag OM)', '10000')
   .option('--drain-period-ms <ms>', "on SIGTERM: keep accepting this long while connections close after their response (Istio's terminationDrainDuration), then close", '5000')
+  .option('--token-file <file>', 'workload token (weft token create) presented to the control plane as authorization: Bearer')
+  .option('--ca-root-file <file>', "root certificate(s) that verify the control plane (its --ca-dir's root-cert.pem): get a workload certificate, then xDS over mTLS on --xds-address (the secure port)")
+  .option('--ca-address <host:port>', 'the CA service (default: --xds-address)')
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
+
+const token = program.command('token').description('workload tokens for universal mode');
+token
+  .command('create')
+  .description('print a token proving a namespace and service account (weft proxy --token-file)')
+  .requiredOption('--namespace <ns>', 'namespace of the workload')
+  .requiredOption('--service-account <sa>', 'service account of the workload')
+  .option('--ttl <duration>', 'lifetime of the token', '720h')
+  .option('--ca-dir <dir>', "the control plane's --ca-dir (its token signing key is created there if absent)", './weft-ca')
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./token.js')).runTokenCreate(opts);
+  });
+
+program
+  .command('ca')
+  .description('the mesh CA')
+  .command('rotate')
+  .description('rotate the root: add the new root to the trust bundle, re-issue every workload under it, remove the old root; reports each step')
+  .requiredOption('--ca-dir <dir>', "the control plane's --ca-dir")
+  .option('--monitor-address <host:port>', 'the control plane monitoring address (each step is confirmed through /debug/ca)', '127.0.0.1:15014')
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--step-timeout <duration>', 'how long each step may take to be confirmed', '60s')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./ca.js')).runCaRotate(opts);
+  });
 
 program
   .command('analyze')

@@ -1,6 +1,8 @@
 // `weft proxy`: parse and check the flags (all strings from commander), start the sidecar,
 // and turn SIGTERM/SIGINT into a graceful drain. Only wiring lives here.
+import fs from 'node:fs';
 import { isIP } from 'node:net';
+import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE_ACCOUNT, spiffeUri } from '../api/spiffe.js';
 import { XDS_PROTOCOLS, type XdsProtocol } from '../api/envoy.js';
 import { ProxyErrorCodes } from '../proxy/errors.js';
 import { Proxy, type ProxyOptions } from '../proxy/proxy.js';
@@ -26,6 +28,10 @@ export interface ProxyFlags {
   maxDownstreamConnections?: string;
   maxActiveRequests?: string;
   drainPeriodMs?: string;
+  tokenFile?: string;
+  caRootFile?: string;
+  caAddress?: string;
+  trustDomain?: string;
 }
 
 export interface ParsedProxyFlags {
@@ -120,6 +126,38 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
   };
 }
 
+/** --ca-root-file turns on the identity agent (certificate, then xDS over mTLS on --xds-address, the
+ * secure port); --token-file alone presents the token on plaintext xDS. */
+function identityOptions(f: ProxyFlags, p: ParsedProxyFlags): Pick<ProxyOptions, 'identity' | 'xdsToken'> {
+  const read = (flag: string, file: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const token = f.tokenFile === undefined ? undefined : read('token-file', f.tokenFile);
+  if (token === '') throw new Error(`--token-file: ${f.tokenFile} is empty`);
+  if (f.caRootFile === undefined) {
+    if (f.caAddress !== undefined) throw new Error('--ca-address: needs --ca-root-file (the root that verifies the CA)');
+    return token ? { xdsToken: token } : {};
+  }
+  const rootCaPem = read('ca-root-file', f.caRootFile);
+  if (!rootCaPem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`--ca-root-file: ${f.caRootFile} holds no PEM certificate`);
+  const trustDomain = f.trustDomain ?? 'cluster.local';
+  const w = p.workload;
+  return {
+    identity: {
+      caAddress: f.caAddress ?? p.xdsAddress,
+      rootCaPem,
+      rootCaFile: f.caRootFile,
+      ...(token ? { token } : {}),
+      spiffeId: spiffeUri({ trustDomain, namespace: w.namespace, serviceAccount: w.serviceAccount }),
+      controlPlaneId: spiffeUri({ trustDomain, namespace: CONTROL_PLANE_NAMESPACE, serviceAccount: CONTROL_PLANE_SERVICE_ACCOUNT }),
+    },
+  };
+}
+
 export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
   const parsed = parseProxyFlags(flags);
   if (!parsed.ok) {
@@ -128,7 +166,15 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     process.exit(2);
   }
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} weft proxy: ${msg}\n`);
+  let security: Pick<ProxyOptions, 'identity' | 'xdsToken'>;
+  try {
+    security = identityOptions(flags, parsed.value);
+  } catch (err) {
+    process.stderr.write(`weft proxy: ${(err as Error).message} [WEFT_E_BAD_FLAG]\n`);
+    process.exit(2);
+  }
   const opts: ProxyOptions = {
+    ...security,
     xdsAddress: parsed.value.xdsAddress,
     xdsProtocol: parsed.value.xdsProtocol,
     workload: parsed.value.workload,
@@ -146,8 +192,9 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     proxy.destroy();
     process.exit(1);
   }
-  log(`node ${proxy.node.id}; control plane ${opts.xdsAddress} (${opts.xdsProtocol} xDS); admin http://127.0.0.1:${proxy.adminPort}`);
-  void proxy.whenReady().then(() => log('ready: first CDS and LDS applied'));
+  const transport = opts.identity ? `mTLS as ${opts.identity.spiffeId}` : opts.xdsToken ? 'plaintext, token' : 'plaintext, no credential';
+  log(`node ${proxy.node.id}; control plane ${opts.xdsAddress} (${opts.xdsProtocol} xDS, ${transport}); admin http://127.0.0.1:${proxy.adminPort}`);
+  void proxy.whenReady().then(() => log(`ready: ${opts.identity ? 'certificate obtained, ' : ''}first CDS and LDS applied`));
 
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals) => {

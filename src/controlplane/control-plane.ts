@@ -1,6 +1,7 @@
 // Wiring of the control plane: store + registry → snapshot → cache → ADS server, plus monitoring.
 import type http from 'node:http';
 import { aggregatedDiscoveryService } from '../api/envoy.js';
+import { MeshCa, type MeshCaOptions } from './ca/mesh-ca.js';
 import { Debouncer } from './debounce.js';
 import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
@@ -26,6 +27,13 @@ export interface ControlPlaneOptions {
   /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
   mesh?: MeshConfig;
   log?: (msg: string) => void;
+  /** The CA (--ca-dir) and the secure xDS port; absent: no CA, and registration is unauthenticated. */
+  security?: Omit<MeshCaOptions, 'log' | 'secureHost'> & {
+    /** host:port of xDS over mTLS (Istio's 15012) and the CA service. */
+    secureXdsAddress: string;
+    /** Serve the plaintext port too (--plaintext-xds). */
+    plaintextXds: boolean;
+  };
 }
 
 export class ControlPlane {
@@ -37,7 +45,9 @@ export class ControlPlane {
   private monitor: http.Server | undefined;
   private started = false;
   private warmupTimer: NodeJS.Timeout | undefined;
+  private meshCa: MeshCa | undefined;
   xdsPort = 0;
+  secureXdsPort = 0;
   monitorPort = 0;
 
   constructor(private readonly opts: ControlPlaneOptions) {
@@ -72,7 +82,15 @@ export class ControlPlane {
     this.rebuild();
     this.store.onChange(() => this.debouncer.trigger());
     this.registry.onChange(() => this.debouncer.trigger());
-    this.xdsPort = await this.ads.listen(this.opts.xdsAddress, aggregatedDiscoveryService().service);
+    const ads = aggregatedDiscoveryService().service;
+    const security = this.opts.security;
+    if (security) {
+      const secureHost = security.secureXdsAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+      this.meshCa = await MeshCa.start({ ...security, secureHost, log: this.opts.log ?? (() => {}) });
+      this.ads.admit = this.meshCa.admit;
+      this.secureXdsPort = await this.ads.listen(security.secureXdsAddress, ads, { credentials: this.meshCa.servingCredentials, services: [this.meshCa.caService] });
+    }
+    if (!security || security.plaintextXds) this.xdsPort = await this.ads.listen(this.opts.xdsAddress, ads);
     this.monitor = await startMonitor(this.opts.monitorAddress, {
       ready: () => this.started,
       syncz: () => ({ warming: this.ads.warming, pushes: this.ads.pushes, bytesPushed: this.ads.bytesPushed, proxies: this.ads.status() }),
@@ -81,6 +99,7 @@ export class ControlPlane {
         return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
       },
       consistencyz: () => this.cache.consistencyReport(),
+      ca: () => this.meshCa?.describe() ?? { enabled: false },
       registryz: () => {
         const snap = this.cache.snapshot();
         return {
@@ -105,6 +124,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     clearTimeout(this.warmupTimer);
+    this.meshCa?.close();
     this.debouncer.cancel();
     this.store.close();
     this.registry.close();

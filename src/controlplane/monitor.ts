@@ -8,6 +8,8 @@ export interface MonitorSources {
   registryz: () => unknown;
   /** xDS sets held back by the consistency check, and config-named clusters the mesh lacks. */
   consistencyz?: () => unknown;
+  /** The CA's roots, signing certificate and latest certificate per identity (serials only, no keys). */
+  ca?: () => unknown;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -31,12 +33,14 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
       case '/debug/consistencyz':
         if (src.consistencyz) return json(src.consistencyz());
         return notFound();
+      case '/debug/ca':
+        return json(src.ca?.() ?? { enabled: false });
       default:
         return notFound();
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz\n');
+      res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca\n');
     }
   });
   const [host, port] = splitHostPort(address);

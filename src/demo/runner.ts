@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOOKINFO, callThroughSidecar, closeApps, startApp, type AppSpec } from './apps.js';
 import { render } from './display.js';
+import { prepareDemoIdentity } from './identity.js';
 import { Stats } from './stats.js';
 import { applyScenario, destinationRules, SCENARIO_KEYS, type AppKnobs, type Scenario } from './scenarios.js';
 import type { ProxyStatus } from '../controlplane/xds/server.js';
@@ -104,12 +105,22 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   };
 
   try {
-    launch('control-plane', ['control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--monitor-address', `127.0.0.1:${monitorPort}`, '--debounce-ms', '50']);
+    // Every sidecar proves its service account with a token and talks xDS over mTLS (secure port only).
+    const identity = await prepareDemoIdentity(dir);
+    const secureXdsPort = opts.basePort + 2;
+    launch('control-plane', [
+      'control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--monitor-address', `127.0.0.1:${monitorPort}`, '--debounce-ms', '50',
+      '--ca-dir', identity.caDir, '--secure-xds-port', String(secureXdsPort), '--plaintext-xds=false',
+    ]);
+    // Sidecars start once the CA answers, so none of them spends the demo's first seconds in backoff.
+    await controlPlaneReady(monitorPort, () => stopped);
     for (const w of workloads) {
       if (w.service !== 'loadgen') servers.push(await startApp(w, w.appPort, w.outboundPort, stats, knobs));
+      const serviceAccount = `bookinfo-${w.service}`;
       launch(`${w.service}-${w.version}`, [
-        'proxy', '--xds-address', `127.0.0.1:${xdsPort}`, '--service', w.service, '--labels', `app=${w.service},version=${w.version}`,
-        '--service-account', `bookinfo-${w.service}`, '--app-port', String(w.appPort), '--service-port', '9080',
+        'proxy', '--xds-address', `127.0.0.1:${secureXdsPort}`, '--service', w.service, '--labels', `app=${w.service},version=${w.version}`,
+        '--token-file', await identity.tokenFile(serviceAccount), '--ca-root-file', identity.rootFile,
+        '--service-account', serviceAccount, '--app-port', String(w.appPort), '--service-port', '9080',
         '--outbound-port', String(w.outboundPort), '--inbound-port', String(w.inboundPort), '--admin-port', String(w.adminPort),
       ]);
     }
@@ -192,6 +203,19 @@ async function meshCounters(adminPort: number): Promise<string> {
 }
 
 /** How many proxies have ACKed every type they were sent, per the control plane's /debug/syncz. */
+async function controlPlaneReady(monitorPort: number, stopped: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!stopped()) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${monitorPort}/ready`)).ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error('the control plane is not ready after 30 s; see its log');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function syncedProxies(monitorPort: number): Promise<number> {
   try {
     const res = await fetch(`http://127.0.0.1:${monitorPort}/debug/syncz`);

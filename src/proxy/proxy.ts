@@ -1,8 +1,11 @@
 // The sidecar: wires the ADS client, the transactional applier, listeners, route tables,
 // clusters and the admin endpoint. `close()` drains, `destroy()` aborts.
+import * as grpc from '@grpc/grpc-js';
 import type { NodeWire, XdsProtocol } from '../api/envoy.js';
 import { AdminServer } from './admin/admin-server.js';
 import { nackInfo, renderConfigDump } from './admin/config-dump.js';
+import { renderSecretsDump } from './admin/secrets-dump.js';
+import { IdentityAgent, type IdentityAgentOptions } from './identity/agent.js';
 import { HcmRuntime, type HcmStats } from './http/connection-manager.js';
 import { TcpProxyRuntime, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import { RouteStore } from './http/route-store.js';
@@ -12,7 +15,8 @@ import { ClusterManager } from './upstream/cluster-manager.js';
 import { AdsClient, type XdsClient } from './xds/ads-client.js';
 import { XdsApplier } from './xds/apply.js';
 import { DeltaAdsClient } from './xds/delta-client.js';
-import { buildNode, type WorkloadIdentity } from './xds/node.js';
+import type { ChannelAuth } from './xds/xds-client-base.js';
+import { buildNode, TLS_MODE_LABEL, type WorkloadIdentity } from './xds/node.js';
 import { VhdsOnDemand } from './xds/vhds-on-demand.js';
 
 export interface ProxyOptions {
@@ -28,6 +32,8 @@ export interface ProxyOptions {
   node?: NodeWire;
   /** Admin port on adminHost (0: any free port). Default 15000. */
   adminPort?: number;
+  /** Listener warming's wait for route configurations (Envoy's initial_fetch_timeout; 15 s). */
+  initialFetchTimeoutMs?: number;
   adminHost?: string;
   /** How long close() lets in-flight requests finish. Default 5 s. */
   drainTimeoutMs?: number;
@@ -40,6 +46,11 @@ export interface ProxyOptions {
   now?: () => number;
   xdsBackoff?: { initialMs?: number; maxMs?: number };
   log?: (msg: string) => void;
+  /** Workload identity: get a certificate from the CA before connecting, then xDS over mTLS with it
+   * (xdsAddress is then the secure port). Absent: plaintext xDS, with `xdsToken` if given. */
+  identity?: Omit<IdentityAgentOptions, 'secrets' | 'log'>;
+  /** A workload token presented on plaintext xDS (authorization: Bearer) when there is no `identity`. */
+  xdsToken?: string;
   /** Called after POST /quitquitquit finished a graceful close (the CLI exits here). */
   onShutdown?: () => void;
 }
@@ -55,6 +66,7 @@ export class Proxy {
   /** TLS secrets: SDS fills what listeners and clusters name over ADS; the identity agent sets
    * WORKLOAD_SECRET and ROOT_CA_SECRET (Istio's `default` and `ROOTCA`) here. */
   readonly secrets = new SecretStore();
+  readonly identity: IdentityAgent | undefined;
   private readonly admin: AdminServer;
   private readonly hcmStats = new Map<string, HcmStats>();
   private readonly tcpStats = new Map<string, TcpProxyStats>();
@@ -67,7 +79,9 @@ export class Proxy {
     this.o = o;
     const random = o.random ?? Math.random;
     const log = o.log ?? (() => {});
-    this.node = o.node ?? buildNode(o.workload!);
+    // A sidecar with an identity agent holds mesh certificates: it says so as Istio's injector does
+    // (label security.istio.io/tlsMode=istio), and the control plane then sends it and its callers mTLS.
+    this.node = o.node ?? buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
     this.clusters = new ClusterManager({ random, log, now: o.now, secrets: this.secrets });
     const protocol = o.xdsProtocol ?? 'delta';
     this.onDemand = new VhdsOnDemand({ subscribe: (names) => this.ads.subscribe('virtualHost', names), timeoutMs: o.onDemandTimeoutMs });
@@ -83,8 +97,10 @@ export class Proxy {
       drainTimeoutMs: o.drainTimeoutMs,
       log,
     });
-    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, protocol, onDemand: this.onDemand, secrets: this.secrets, log });
-    const client = { address: o.xdsAddress, node: this.node, log, backoff: o.xdsBackoff, random };
+    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, protocol, onDemand: this.onDemand, secrets: this.secrets, initialFetchTimeoutMs: o.initialFetchTimeoutMs, log });
+    if (o.identity) this.identity = new IdentityAgent({ ...o.identity, secrets: this.secrets, log });
+    const channel = this.identity ?? (o.xdsToken ? bearerOnly(o.xdsToken) : undefined);
+    const client = { address: o.xdsAddress, node: this.node, log, backoff: o.xdsBackoff, random, channel };
     this.ads =
       protocol === 'delta' ? new DeltaAdsClient({ ...client, handler: this.applier.handleDelta }) : new AdsClient({ ...client, handler: this.applier.handle });
     this.admin = new AdminServer({
@@ -101,17 +117,25 @@ export class Proxy {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.admin.listen(this.o.adminHost ?? '127.0.0.1', this.o.adminPort ?? 15000);
-    this.ads.start();
+    const adminHost = this.o.adminHost ?? '127.0.0.1';
+    // The admin port can read config and shut the proxy down: loopback only, as Istio binds Envoy's.
+    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(adminHost)) throw new Error(`admin host ${adminHost}: the admin port binds a loopback address only [WEFT_E_BAD_FLAG]`);
+    await this.admin.listen(adminHost, this.o.adminPort ?? 15000);
+    if (!this.identity) return this.ads.start();
+    // No config before the certificate: xDS runs over mTLS with it, and ready waits for both.
+    this.identity.start();
+    void this.identity.whenReady().then(() => {
+      if (!this.closing) this.ads.start();
+    });
   }
 
   get ready(): boolean {
-    return this.applier.ready;
+    return this.applier.ready && (this.identity?.ready ?? true);
   }
 
   /** Resolves once the first CDS and LDS are applied (rejects after timeoutMs, if given). */
   whenReady(timeoutMs?: number): Promise<void> {
-    const ready = this.applier.whenReady();
+    const ready = Promise.all([this.applier.whenReady(), this.identity?.whenReady()]).then(() => {});
     if (timeoutMs === undefined) return ready;
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`proxy not ready after ${timeoutMs} ms`)), timeoutMs);
@@ -132,12 +156,14 @@ export class Proxy {
   }
 
   configDump(): unknown {
-    return renderConfigDump(this.applier.status, {
+    const dump = renderConfigDump(this.applier.status, {
       connected: this.ads.connected,
       control_plane: this.ads.address,
       protocol: this.ads.protocol,
       last_nack: nackInfo(this.ads.lastNack),
     });
+    (dump.configs as unknown[]).push(renderSecretsDump(this.secrets));
+    return dump;
   }
 
   stats(): Record<string, number> {
@@ -187,6 +213,7 @@ export class Proxy {
   /** Graceful: stop taking config, stop accepting, let in-flight requests finish, close pools. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.identity?.close();
       this.ads.close();
       await this.listeners.close();
       this.clusters.close();
@@ -197,11 +224,25 @@ export class Proxy {
 
   /** Abort everything now. */
   destroy(): void {
+    this.identity?.close();
     this.ads.close();
     this.listeners.destroy();
     this.clusters.destroy();
     this.admin.destroy();
   }
+}
+
+/** Plaintext xDS presenting a token (no certificate). */
+function bearerOnly(token: string): ChannelAuth {
+  return {
+    generation: () => 0,
+    credentials: () => grpc.credentials.createInsecure(),
+    metadata: () => {
+      const m = new grpc.Metadata();
+      m.set('authorization', `Bearer ${token}`);
+      return m;
+    },
+  };
 }
 
 /** The same class under a name that does not shadow the global `Proxy`. */

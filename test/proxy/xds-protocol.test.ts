@@ -26,7 +26,7 @@ describe('ADS protocol', () => {
     ads.set('listener', 'l1', [rdsListener('out', 0)]);
     proxy = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload: { service: 'w', namespace: 'default', labels: {}, serviceAccount: 'default', address: '127.0.0.1', appPort: 1, servicePort: 1, outboundPort: 15001, inboundPort: 15006, protocol: 'HTTP' }, adminPort: 0 });
     await proxy.start();
-    await proxy.whenReady(5000);
+    await eventually(() => proxy.listenerPort('out') !== undefined, 5000, 'listener bound');
     port = proxy.listenerPort('out')!;
   });
 
@@ -36,11 +36,14 @@ describe('ADS protocol', () => {
     await up?.close();
   });
 
-  it('is ready before routes arrive, and answers 404 route not found meanwhile', async () => {
+  it('is not ready until the route configuration its listener names arrives (listener warming); a host not in it answers 404', async () => {
+    assert.equal((await request(proxy.adminPort, { path: '/ready' })).status, 503);
+    await ads.setAndWait('route', 'r0', [{ name: 'out', virtual_hosts: [{ name: 'other', domains: ['other'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a' } }] }] }]);
+    await proxy.whenReady(5000);
     assert.equal((await request(proxy.adminPort, { path: '/ready' })).status, 200);
     const r = await request(port, { host: 'svc' });
     assert.equal(r.status, 404);
-    assert.match(r.body, /route not found/);
+    assert.match(r.body, /no route for host "svc"/);
     assert.equal(r.headers['x-weft-reason'], 'NR no_route');
   });
 
@@ -89,5 +92,26 @@ describe('ADS protocol', () => {
     const second = proxy.listenerPort('second')!;
     await eventually(async () => (await request(second, { host: 'anything' })).status === 204, 3000, 'second route applied');
     assert.equal(proxy.listenerPort('out'), port, 'the first listener kept its socket');
+  });
+});
+
+describe('listener warming gives up on missing routes after the initial fetch timeout', () => {
+  it('becomes ready without its route configuration and answers 404 route not found', async () => {
+    const ads = new TestAdsServer();
+    await ads.start();
+    ads.set('cluster', 'c1', [edsCluster('a')]);
+    ads.set('listener', 'l1', [rdsListener('out', 0)]);
+    const workload = { service: 'w', namespace: 'default', labels: {}, serviceAccount: 'default', address: '127.0.0.1', appPort: 1, servicePort: 1, outboundPort: 15001, inboundPort: 15006, protocol: 'HTTP' as const };
+    const proxy = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload, adminPort: 0, initialFetchTimeoutMs: 200 });
+    try {
+      await proxy.start();
+      await proxy.whenReady(5000);
+      const r = await request(proxy.listenerPort('out')!, { host: 'svc' });
+      assert.equal(r.status, 404);
+      assert.match(r.body, /route not found/);
+    } finally {
+      proxy.destroy();
+      await ads.stop();
+    }
   });
 });

@@ -3,6 +3,7 @@
 // and each stream kind (sotw-stream.ts, delta-stream.ts) keeps its own protocol bookkeeping.
 import * as grpc from '@grpc/grpc-js';
 import type {
+  NodeWire,
   DeltaDiscoveryRequestWire,
   DeltaDiscoveryResponseWire,
   DiscoveryRequestWire,
@@ -19,6 +20,12 @@ import { WriteBudget } from './write-budget.js';
 export type { ProxyStatus, TypeStatus } from './stream-base.js';
 
 type Log = (msg: string) => void;
+
+/** Whether a stream may proceed (its caller authenticated), and what its first request's node must
+ * satisfy: `checkNode` answers why not (PERMISSION_DENIED), or undefined. Decided by the owner. */
+export type StreamAdmission =
+  | { ok: true; checkNode?: (node: NodeWire | null | undefined) => string | undefined }
+  | { ok: false; code: grpc.status; message: string };
 type AnyStream = XdsStream<never, unknown, TypeStatus>;
 
 export interface AdsServerOptions {
@@ -37,7 +44,9 @@ export class AdsServer implements StreamHost {
   readonly registry: ProxyRegistry;
   readonly log: Log;
   private readonly streams = new Set<AnyStream>();
-  private grpcServer: grpc.Server | undefined;
+  private readonly grpcServers: grpc.Server[] = [];
+  /** Authenticates each stream before it is served (src/controlplane/ca/xds-admission.ts); none: all are. */
+  admit?: (call: grpc.ServerDuplexStream<unknown, unknown>) => Promise<StreamAdmission>;
   bytesPushed = 0;
   pushes = 0;
   /** Set by the owner while the registry refills after a start (streams that reconnect are held). */
@@ -78,7 +87,30 @@ export class AdsServer implements StreamHost {
     };
   }
 
-  private serve<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, stream: XdsStream<Req, Res, TypeStatus>): void {
+  private serve<Req extends { node?: NodeWire | null }, Res>(call: grpc.ServerDuplexStream<Req, Res>, stream: XdsStream<Req, Res, TypeStatus>): void {
+    if (!this.admit) return this.attach(call, stream, undefined);
+    // Requests wait in the call (no 'data' listener yet) until the caller is authenticated.
+    this.admit(call as grpc.ServerDuplexStream<unknown, unknown>).then(
+      (a) => {
+        if (call.cancelled) return;
+        if (a.ok) this.attach(call, stream, a.checkNode);
+        else this.refuse(call, a.code, a.message);
+      },
+      (err: Error) => this.refuse(call, grpc.status.INTERNAL, `authentication failed: ${err.message}`),
+    );
+  }
+
+  private refuse(call: grpc.ServerDuplexStream<unknown, unknown>, code: grpc.status, details: string): void {
+    this.log(`refusing ADS stream from ${call.getPeer()}: ${details}`);
+    call.emit('error', { code, details });
+    call.end();
+  }
+
+  private attach<Req extends { node?: NodeWire | null }, Res>(
+    call: grpc.ServerDuplexStream<Req, Res>,
+    stream: XdsStream<Req, Res, TypeStatus>,
+    checkNode: ((node: NodeWire | null | undefined) => string | undefined) | undefined,
+  ): void {
     this.streams.add(stream);
     // Headers now, not with the first response: a proxy that reconnects with nothing new to receive
     // (or is held during warm-up) still learns that its stream is up.
@@ -91,6 +123,15 @@ export class AdsServer implements StreamHost {
       stream.closed();
     };
     call.on('data', (req: Req) => {
+      if (done) return;
+      if (checkNode) {
+        const denied = checkNode(req.node);
+        checkNode = undefined;
+        if (denied) {
+          end();
+          return this.refuse(call as grpc.ServerDuplexStream<unknown, unknown>, grpc.status.PERMISSION_DENIED, denied);
+        }
+      }
       try {
         stream.onRequest(req);
       } catch (err) {
@@ -108,12 +149,18 @@ export class AdsServer implements StreamHost {
     call.on('cancelled', end);
   }
 
-  async listen(address: string, service: grpc.ServiceDefinition): Promise<number> {
+  /** Serve ADS on `address` (plaintext unless `credentials`), with any `services` beside it (the CA). */
+  async listen(
+    address: string,
+    service: grpc.ServiceDefinition,
+    opts: { credentials?: grpc.ServerCredentials; services?: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> } = {},
+  ): Promise<number> {
     const server = new grpc.Server({ 'grpc.max_send_message_length': 64 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1 });
     server.addService(service, this.handlers());
-    this.grpcServer = server;
+    for (const [definition, implementation] of opts.services ?? []) server.addService(definition, implementation);
+    this.grpcServers.push(server);
     return new Promise((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      server.bindAsync(address, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
     );
   }
 
@@ -148,9 +195,11 @@ export class AdsServer implements StreamHost {
   }
 
   async close(): Promise<void> {
-    const server = this.grpcServer;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
+    await Promise.all(this.grpcServers.map((server) => this.closeServer(server)));
+  }
+
+  private closeServer(server: grpc.Server): Promise<void> {
+    return new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         server.forceShutdown();
         resolve();
@@ -163,6 +212,6 @@ export class AdsServer implements StreamHost {
   }
 
   destroy(): void {
-    this.grpcServer?.forceShutdown();
+    for (const server of this.grpcServers) server.forceShutdown();
   }
 }

@@ -42,8 +42,13 @@ export interface XdsApplierOptions {
   onDemand: VhdsOnDemand;
   /** Where SDS secrets go (and the identity agent puts `default` and `ROOTCA`). */
   secrets: SecretStore;
+  /** How long listener warming waits for its route configurations (Envoy's initial_fetch_timeout,
+   * 15 s by default); after it the proxy is ready anyway and missing tables answer 404. */
+  initialFetchTimeoutMs?: number;
   log?: (msg: string) => void;
 }
+
+const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
 
 /** How a response changes a type: the whole set (SotW CDS/LDS), or upserts plus removed names. */
 type Change = { kind: 'replace' } | { kind: 'update'; removed: readonly string[] };
@@ -78,7 +83,16 @@ export class XdsApplier {
   /** True once a first CDS and LDS set are applied (and listeners bound), and every secret they name
    * has arrived: Envoy's init manager does not report ready while a listener or cluster warms. */
   get ready(): boolean {
-    return this.cdsApplied && this.ldsApplied && this.missingSecrets().length === 0;
+    return this.cdsApplied && this.ldsApplied && this.missingSecrets().length === 0 && (this.routesWarmed ||= this.missingRoutes().length === 0);
+  }
+
+  /** Set once every route configuration the first listeners named had arrived (Envoy's listener
+   * warming waits for its RDS): a later removal leaves an empty table, not an unready proxy. */
+  private routesWarmed = false;
+
+  /** RDS names the applied listeners use that have not arrived yet. */
+  missingRoutes(): string[] {
+    return [...this.routeNames].filter((n) => !this.routeConfigs.has(n)).sort();
   }
 
   /** Secrets named by the applied config that neither SDS nor the identity agent has provided yet. */
@@ -172,6 +186,15 @@ export class XdsApplier {
   private async applyListeners(resources: AnyWire[], version: string, change: Change): Promise<ApplyOutcome> {
     const d = decodeResources('listener', resources);
     if (!d.valid) return nack(d.errors);
+    if (!this.ldsApplied && !this.routesWarmed) {
+      const t = setTimeout(() => {
+        if (this.routesWarmed) return;
+        this.o.log?.(`listener warming: route configurations ${this.missingRoutes().join(', ')} did not arrive within the initial fetch timeout; serving without them`);
+        this.routesWarmed = true;
+        this.checkReady();
+      }, this.o.initialFetchTimeoutMs ?? DEFAULT_INITIAL_FETCH_TIMEOUT_MS);
+      t.unref();
+    }
     const next = changedSet(this.listenerSet, d.result, change);
     const models = [...next.values()].map((r) => r.model);
     const names = new Set(rdsNames(models));
@@ -221,6 +244,7 @@ export class XdsApplier {
     this.o.routes.apply([...merged.map((m) => m.model), ...removed.map((name) => emptyRouteConfig(name))]);
     this.record('route', merged, version, change);
     this.o.onDemand.setRouteConfigs(this.vhdsRouteConfigs());
+    this.checkReady();
     return { ok: true, subscriptions: this.routeSubscriptions() };
   }
 

@@ -2,6 +2,9 @@
 // from this metadata, so the key set is a contract: keep it exactly as documented.
 import { toStruct, type Json, type NodeWire } from '../../api/envoy.js';
 
+/** Istio's label for a workload whose sidecar holds mesh certificates (the control plane's auto mTLS reads it). */
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+
 export interface WorkloadIdentity {
   service: string;
   namespace: string;

@@ -46,6 +46,16 @@ export interface XdsClientOptions {
   /** Reconnect backoff: starts at initialMs, doubles to maxMs, jittered. */
   backoff?: { initialMs?: number; maxMs?: number };
   random?: () => number;
+  /** How the channel authenticates: mTLS credentials (the identity agent's current certificate) and
+   * call metadata (a bearer token). A new `generation` (a renewed certificate) makes the next stream
+   * open on a new channel; streams already open keep theirs. Absent: plaintext, no metadata. */
+  channel?: ChannelAuth;
+}
+
+export interface ChannelAuth {
+  generation(): number;
+  credentials(): grpc.ChannelCredentials;
+  metadata(): grpc.Metadata;
 }
 
 /** Wildcard types subscribe to everything (resource_names []); the others name what they need. */
@@ -69,7 +79,8 @@ export abstract class XdsClientBase<Req extends { node?: NodeWire | null }, Res,
   lastNack: NackRecord | null = null;
   protected readonly state = new Map<ProxyXdsType, State>();
   protected readonly stream: ReconnectingStream<Req, Res>;
-  private readonly client: grpc.Client;
+  private client: grpc.Client;
+  private clientGeneration = 0;
   private readonly node: NodeWire;
   private readonly logTo: ((msg: string) => void) | undefined;
   private sentNode = false;
@@ -78,11 +89,21 @@ export abstract class XdsClientBase<Req extends { node?: NodeWire | null }, Res,
     this.address = opts.address;
     this.node = opts.node;
     this.logTo = opts.log;
-    this.client = newAdsClient(opts.address);
+    const auth = opts.channel;
+    this.clientGeneration = auth?.generation() ?? 0;
+    this.client = newAdsClient(opts.address, auth?.credentials());
     for (const t of proxyXdsTypes) this.state.set(t, newTypeState());
     this.stream = new ReconnectingStream({
       address: opts.address,
-      open: () => (this.client as unknown as Record<AdsMethod, () => grpc.ClientDuplexStream<Req, Res>>)[method](),
+      open: () => {
+        if (auth && auth.generation() !== this.clientGeneration) {
+          this.client.close();
+          this.clientGeneration = auth.generation();
+          this.client = newAdsClient(opts.address, auth.credentials());
+        }
+        const open = (this.client as unknown as Record<AdsMethod, (m?: grpc.Metadata) => grpc.ClientDuplexStream<Req, Res>>)[method];
+        return open.call(this.client, auth?.metadata() ?? new grpc.Metadata());
+      },
       onOpen: () => this.onOpen(),
       onResponse: (id, res) => this.onResponse(id, res),
       log: (msg) => this.log(msg),
@@ -189,9 +210,9 @@ export abstract class XdsClientBase<Req extends { node?: NodeWire | null }, Res,
 }
 
 /** One gRPC client (HTTP/2 connection) to the ADS server, for either protocol's method. */
-function newAdsClient(address: string): grpc.Client {
+function newAdsClient(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): grpc.Client {
   const Service = aggregatedDiscoveryService();
-  return new Service(address, grpc.credentials.createInsecure(), {
+  return new Service(address, credentials, {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     // The stream's own backoff (reconnecting-stream.ts) decides when to try again; grpc-js's connection

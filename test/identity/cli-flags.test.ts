@@ -1,0 +1,35 @@
+// The identity flags refuse bad input with an error naming the flag, and exit 2.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { weftBin } from '../helpers/processes.js';
+
+const weft = (args: string[]) => spawnSync(process.execPath, [weftBin, ...args], { encoding: 'utf8', timeout: 20_000 });
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'weft-flags-'));
+
+const cases: Array<{ name: string; args: (dir: string) => string[]; error: RegExp }> = [
+  { name: '--plaintext-xds=false without a CA', args: (d) => ['control-plane', '--config-dir', d, '--plaintext-xds=false'], error: /--plaintext-xds: needs --ca-dir/ },
+  { name: '--insecure-registration without a CA', args: (d) => ['control-plane', '--config-dir', d, '--insecure-registration'], error: /--insecure-registration: needs --ca-dir/ },
+  { name: 'a bad --workload-cert-ttl', args: (d) => ['control-plane', '--config-dir', d, '--ca-dir', path.join(d, 'ca'), '--workload-cert-ttl', 'soon'], error: /--workload-cert-ttl: must be a duration/ },
+  { name: 'a bad --plaintext-xds', args: (d) => ['control-plane', '--config-dir', d, '--ca-dir', path.join(d, 'ca'), '--plaintext-xds=maybe'], error: /--plaintext-xds: expected true or false, got "maybe"/ },
+  { name: 'token create: a namespace that is not a DNS label', args: (d) => ['token', 'create', '--namespace', 'Bad_NS', '--service-account', 'a', '--ca-dir', d], error: /--namespace: must be a DNS label, got "Bad_NS"/ },
+  { name: 'token create: a bad --ttl', args: (d) => ['token', 'create', '--namespace', 'default', '--service-account', 'a', '--ttl', '-1h', '--ca-dir', d], error: /--ttl: duration must not be negative/ },
+  { name: 'proxy: a missing --token-file', args: (d) => ['proxy', '--xds-address', '127.0.0.1:1', '--service', 'a', '--app-port', '1', '--admin-port', '0', '--token-file', path.join(d, 'none')], error: /--token-file: cannot read .*none: ENOENT/ },
+  { name: 'proxy: a --ca-root-file that holds no certificate', args: (d) => ['proxy', '--xds-address', '127.0.0.1:1', '--service', 'a', '--app-port', '1', '--admin-port', '0', '--ca-root-file', path.join(d, 'junk')], error: /--ca-root-file: .*junk holds no PEM certificate/ },
+];
+
+for (const c of cases)
+  test(`refused: ${c.name}`, () => {
+    const dir = tmp();
+    try {
+      fs.writeFileSync(path.join(dir, 'junk'), 'not a certificate');
+      const r = weft(c.args(dir));
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, c.error);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
