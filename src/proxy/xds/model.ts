@@ -2,6 +2,8 @@
 // these at the xDS edge (validate-*.ts); nothing past that point walks Any blobs or optional
 // proto fields. Unions make the illegal states unrepresentable.
 
+import type { NetworkRbacConfig } from '../rbac/filter-config.js';
+
 // ---------- shared ----------
 
 export type StringMatcher =
@@ -291,11 +293,16 @@ export type NetworkFilter = { kind: 'http_connection_manager'; hcm: HttpConnecti
 /** The chain's transport socket: raw today; TLS (mTLS) fills this slot next. */
 export type DownstreamTransport = { kind: 'raw_buffer' };
 
+/** A network filter that runs before the chain's terminal (envoy.filters.network.rbac today). */
+export type ReadNetworkFilter = { kind: 'rbac'; name: string; config: NetworkRbacConfig };
+
 export interface FilterChain {
   name: string;
   match: FilterChainMatch;
   transport: DownstreamTransport;
   terminal: NetworkFilter;
+  /** Filters before the terminal, in order; absent: none. */
+  readFilters?: ReadNetworkFilter[];
 }
 
 /** Listener filters run on each accepted connection before the chain is chosen. */
