@@ -52,16 +52,17 @@ function targetsWorkload(refs: readonly PolicyTargetReference[], policyNs: strin
   return refs.some((r) => r.kind === 'Service' && (r.group === '' || r.group === 'core') && (r.namespace ?? policyNs) === w.namespace && (w.services ?? []).includes(r.name));
 }
 
-/** The policies that apply to `w`, in a stable order (namespace, then name). */
-export function policiesForWorkload(all: readonly AuthorizationPolicyResource[], w: AuthzWorkload, o: AuthzOptions = {}): AuthorizationPolicyResource[] {
-  const root = o.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
-  return all
-    .filter((pol) => {
-      if (pol.namespace !== root && pol.namespace !== w.namespace) return false;
-      if (pol.spec.targetRefs && pol.spec.targetRefs.length > 0) return targetsWorkload(pol.spec.targetRefs, pol.namespace, w);
-      return selectorMatches(pol.spec.selector, w.labels);
-    })
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+/** Whether a security.istio.io resource (AuthorizationPolicy, RequestAuthentication) applies to `w`:
+ * root namespace or `w`'s, then targetRefs naming one of its Services, else the selector. */
+export function appliesToWorkload(r: { namespace: string; spec: { selector?: WorkloadSelector; targetRefs?: PolicyTargetReference[] } }, w: AuthzWorkload, rootNamespace: string): boolean {
+  if (r.namespace !== rootNamespace && r.namespace !== w.namespace) return false;
+  if (r.spec.targetRefs && r.spec.targetRefs.length > 0) return targetsWorkload(r.spec.targetRefs, r.namespace, w);
+  return selectorMatches(r.spec.selector, w.labels);
+}
+
+/** The resources that apply to `w`, in a stable order (namespace, then name). */
+export function forWorkload<R extends { name: string; namespace: string; spec: { selector?: WorkloadSelector; targetRefs?: PolicyTargetReference[] } }>(all: readonly R[], w: AuthzWorkload, rootNamespace = DEFAULT_ROOT_NAMESPACE): R[] {
+  return all.filter((r) => appliesToWorkload(r, w, rootNamespace)).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 }
 
 type EnvoyAction = 'ALLOW' | 'DENY' | 'LOG';
@@ -101,7 +102,7 @@ export function rbacRulesByAction(policies: readonly AuthorizationPolicyResource
 /** The RBAC filters for `w`'s inbound HTTP and TCP chains. */
 export function authorizationFilters(all: readonly AuthorizationPolicyResource[], w: AuthzWorkload, o: AuthzOptions = {}): AuthorizationFilters {
   const errors: string[] = [];
-  const applicable = policiesForWorkload(all, w, o).filter((p) => {
+  const applicable = forWorkload(all, w, o.rootNamespace).filter((p) => {
     if (p.spec.action !== 'CUSTOM') return true;
     errors.push(`AuthorizationPolicy ${p.namespace}/${p.name}: action CUSTOM is not supported (no external authorizer); the policy is ignored [WEFT_E_AUTHZ_UNSUPPORTED]`);
     return false;

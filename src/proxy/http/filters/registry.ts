@@ -3,11 +3,12 @@
 // marked optional); the connection manager creates one instance of each for its chain.
 import type { HttpFilterType } from '../filter.js';
 import { faultFilterType } from './fault.js';
+import { jwtAuthnFilterType } from './jwt-authn.js';
 import { onDemandFilterType } from './on-demand.js';
 import { rbacFilterType } from './rbac.js';
 import { routerFilterType } from './router.js';
 
-const types: readonly HttpFilterType<any>[] = [faultFilterType, onDemandFilterType, rbacFilterType, routerFilterType];
+const types: readonly HttpFilterType<any>[] = [faultFilterType, onDemandFilterType, jwtAuthnFilterType, rbacFilterType, routerFilterType];
 
 export const httpFilterTypes: ReadonlyMap<string, HttpFilterType<unknown>> = new Map(types.map((t) => [t.typeUrl, t]));
 
