@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import type { AuthorizationPolicySpec } from '../../src/config/security-types.js';
 import type { AuthorizationPolicyResource, AuthzWorkload } from '../../src/controlplane/translate/authorization.js';
+import { smiAuthorizationPolicies, type SmiAccessInput } from '../../src/controlplane/translate/smi-access.js';
 import { fixturesDir } from '../helpers/paths.js';
 import { decide, proxyAuthz, type AuthzRequest } from '../rbac/harness.js';
 
@@ -167,3 +168,37 @@ test('an unknown when key is an error naming it', () => {
   const authz = proxyAuthz([policy('bad', { rules: [{ when: [{ key: 'experimental.envoy.filters.a.b[c]', values: ['x'] }] }] })], httpbin);
   assert.match(authz.errors[0], /foo\/bad: condition key "experimental\.envoy\.filters\.a\.b\[c\]" is not supported/);
 });
+
+// SMI Traffic Access Control fixtures, mapped into the same model (smi-access.ts).
+function smiInput(...files: string[]): SmiAccessInput {
+  const docs = files.flatMap((f) =>
+    parseAllDocuments(fs.readFileSync(path.join(fixturesDir, 'smi', f), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec: never }),
+  );
+  const of = <T>(kind: string) => docs.filter((d) => d?.kind === kind).map((d) => ({ name: d.metadata.name, namespace: d.metadata.namespace ?? 'default', spec: d.spec }) as T);
+  return { targets: of('TrafficTarget'), httpRouteGroups: of('HTTPRouteGroup'), tcpRoutes: of('TCPRoute'), identityBindings: of('IdentityBinding') };
+}
+const sa = (name: string) => `spiffe://cluster.local/ns/default/sa/${name}`;
+const smiCases: Array<{ name: string; files: string[]; sa: string; request: AuthzRequest; tcp?: boolean; want: 'allow' | 'deny'; errors?: RegExp }> = [
+  { name: 'traffic-access-3: prometheus GET /metrics on 8080', files: ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'], sa: 'service-a', request: { path: '/metrics', principal: sa('prometheus') }, want: 'allow' },
+  { name: 'traffic-access-3: prometheus POST /metrics', files: ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'], sa: 'service-a', request: { method: 'POST', path: '/metrics', principal: sa('prometheus') }, want: 'deny' },
+  { name: 'traffic-access-3: prometheus GET /other (only the metrics match is selected)', files: ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'], sa: 'service-a', request: { path: '/other', principal: sa('prometheus') }, want: 'deny' },
+  { name: 'traffic-access-3: another source', files: ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'], sa: 'service-a', request: { path: '/metrics', principal: sa('intruder') }, want: 'deny' },
+  { name: 'traffic-access-4: website-service any method on /api', files: ['traffic-access-4.yaml'], sa: 'api-service', request: { method: 'PUT', path: '/api', principal: sa('website-service') }, want: 'allow' },
+  { name: 'traffic-access-4: prometheus GET /metrics', files: ['traffic-access-4.yaml'], sa: 'api-service', request: { path: '/metrics', principal: sa('prometheus') }, want: 'allow' },
+  { name: 'traffic-access-4: website-service may not read /metrics', files: ['traffic-access-4.yaml'], sa: 'api-service', request: { path: '/metrics', principal: sa('website-service') }, want: 'deny' },
+  { name: 'traffic-access-4: targets for another workload do not apply', files: ['traffic-access-4.yaml'], sa: 'unrelated', request: { path: '/anything' }, want: 'allow' },
+  { name: 'traffic-access-5: TCP from client on port 8301', files: ['traffic-access-5.yaml'], sa: 'server', request: { principal: sa('client'), port: 8301 }, tcp: true, want: 'allow', errors: /kind UDPRoute is not supported/ },
+  { name: 'traffic-access-5: TCP from client on port 9999', files: ['traffic-access-5.yaml'], sa: 'server', request: { principal: sa('client'), port: 9999 }, tcp: true, want: 'deny', errors: /kind UDPRoute is not supported/ },
+];
+
+for (const c of smiCases) {
+  test(`authorization matrix (SMI): ${c.name} → ${c.want}`, () => {
+    const w = { namespace: 'default', labels: {}, serviceAccount: c.sa };
+    const smi = smiAuthorizationPolicies(smiInput(...c.files), w);
+    if (c.errors) assert.match(smi.errors.join('\n'), c.errors);
+    else assert.deepEqual(smi.errors, []);
+    const authz = proxyAuthz(smi.policies, w);
+    assert.deepEqual(authz.errors, []);
+    assert.equal(decide(c.tcp ? authz.tcp : authz.http, c.request, !c.tcp), c.want);
+  });
+}
