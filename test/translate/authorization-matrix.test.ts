@@ -202,3 +202,14 @@ for (const c of smiCases) {
     assert.equal(decide(c.tcp ? authz.tcp : authz.http, c.request, !c.tcp), c.want);
   });
 }
+
+test('a DENY rule with a field Weft cannot enforce keeps the rest (it matches more, as in Istio); an ALLOW rule is left out', () => {
+  const spec = (action: 'DENY' | 'ALLOW') => ({ action, rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'], trustDomains: ['td'] } as never }] }] });
+  const deny = proxyAuthz([policy('deny-sleep', spec('DENY'))], httpbin);
+  assert.match(deny.errors.join('\n'), /foo\/deny-sleep: rules\[0\]\.from\[0\]\.source\.trustDomains is not supported; left out of the rule, which matches more/);
+  assert.equal(decide(deny.http, { principal: SLEEP }), 'deny');
+  assert.equal(decide(deny.http, { principal: DEV }), 'allow');
+  const allowed = proxyAuthz([policy('allow-sleep', spec('ALLOW'))], httpbin);
+  assert.match(allowed.errors.join('\n'), /foo\/allow-sleep: .*trustDomains is not supported; the rule is left out/);
+  assert.equal(decide(allowed.http, { principal: SLEEP }), 'deny');
+});

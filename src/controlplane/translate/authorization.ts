@@ -85,8 +85,10 @@ export function rbacRulesByAction(policies: readonly AuthorizationPolicyResource
     for (const pol of mine) {
       pol.spec.rules.forEach((rule, i) => {
         const at = `rules[${i}]`;
+        const ctx = { tcp, lenient: istio !== 'ALLOW', skipped: [] as string[] };
         try {
-          entries[`ns[${pol.namespace}]-policy[${pol.name}]-rule[${i}]`] = rulePolicy(rule, at, tcp);
+          entries[`ns[${pol.namespace}]-policy[${pol.name}]-rule[${i}]`] = rulePolicy(rule, at, ctx);
+          for (const m of ctx.skipped) errors.push(`AuthorizationPolicy ${pol.namespace}/${pol.name}: ${m}; left out of the rule, which matches more [WEFT_E_AUTHZ_UNSUPPORTED]`);
         } catch (err) {
           if (!(err instanceof RuleFieldError)) throw err;
           // An HTTP-only field dropping an ALLOW rule on TCP is Istio's rule, not a config error.

@@ -125,13 +125,33 @@ function conditionGenerator(key: string): Generator {
 /** How HTTP-only fields are treated on a TCP chain; undefined: an HTTP chain, everything applies. */
 export type TcpMode = undefined | 'drop-rule' | 'drop-field';
 
+/** How one rule is built. `lenient` (DENY, AUDIT): a field that cannot be expressed is left out and
+ * reported in `skipped`, so the rule matches more, never less (Istio's checkError); otherwise
+ * (ALLOW) it throws and the caller leaves the whole rule out, so it matches less. */
+export interface RuleContext {
+  tcp: TcpMode;
+  lenient: boolean;
+  skipped: string[];
+}
+
+function attempt<T>(ctx: RuleContext, fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof RuleFieldError) || !ctx.lenient || err.httpOnly) throw err;
+    ctx.skipped.push(err.message);
+    return fallback;
+  }
+}
+
 interface Clause {
   side: Side;
   json: Json;
 }
 
 /** values (OR) and notValues (NOT of OR) of one field → clauses; HTTP-only fields per tcpMode. */
-function fieldClauses(g: Generator, field: string, values: readonly string[] | undefined, notValues: readonly string[] | undefined, tcp: TcpMode): Clause[] {
+function fieldClauses(g: Generator, field: string, values: readonly string[] | undefined, notValues: readonly string[] | undefined, ctx: RuleContext): Clause[] {
+  const tcp = ctx.tcp;
   if (g.httpOnly && tcp !== undefined) {
     if ((values?.length ?? 0) + (notValues?.length ?? 0) === 0) return [];
     if (tcp === 'drop-rule') throw new RuleFieldError(field, true, `${field} applies to HTTP only`);
@@ -148,9 +168,13 @@ const operationKeys = ['hosts', 'methods', 'paths', 'ports'] as const;
 const sourceKeys = ['principals', 'requestPrincipals', 'namespaces', 'ipBlocks', 'remoteIpBlocks'] as const;
 const notKey = (k: string) => `not${k[0].toUpperCase()}${k.slice(1)}`;
 
-function checkKnown(o: object, known: readonly string[], at: string): void {
+function checkKnown(o: object, known: readonly string[], at: string, ctx: RuleContext): void {
   const all = new Set(known.flatMap((k) => [k, notKey(k)]));
-  for (const k of Object.keys(o)) if (!all.has(k)) throw new RuleFieldError(`${at}.${k}`, false, `${at}.${k} is not supported`);
+  for (const k of Object.keys(o))
+    if (!all.has(k))
+      attempt(ctx, () => {
+        throw new RuleFieldError(`${at}.${k}`, false, `${at}.${k} is not supported`);
+      }, undefined);
 }
 
 /** AND or OR of clauses on one side; an empty AND is `any`. */
@@ -163,24 +187,32 @@ const and = (side: Side, clauses: Json[]) => combine('and', side, clauses);
 const orOf = (side: Side, clauses: Json[]) => combine('or', side, clauses);
 
 /** One operation or source: the AND of its fields, each field the OR of its values (and NOT of its not-values). */
-function fieldsClause(o: object, keys: readonly string[], generators: Record<string, Generator>, at: string, tcp: TcpMode): Json {
-  checkKnown(o, keys, at);
+function fieldsClause(o: object, keys: readonly string[], generators: Record<string, Generator>, at: string, ctx: RuleContext): Json {
+  checkKnown(o, keys, at, ctx);
   const values = o as Record<string, string[] | undefined>;
-  const cs = keys.flatMap((k) => fieldClauses(generators[k], `${at}.${k}`, values[k], values[notKey(k)], tcp));
+  const cs = keys.flatMap((k) => attempt(ctx, () => fieldClauses(generators[k], `${at}.${k}`, values[k], values[notKey(k)], ctx), []));
   return and(generators[keys[0]].side, cs.map((c) => c.json));
 }
 
 /** One rule → RBAC Policy JSON; throws RuleFieldError when it cannot be expressed. */
-export function rulePolicy(rule: Rule, at: string, tcp: TcpMode): { permissions: Json[]; principals: Json[] } {
-  for (const k of Object.keys(rule)) if (k !== 'from' && k !== 'to' && k !== 'when') throw new RuleFieldError(`${at}.${k}`, false, `${at}.${k} is not supported`);
+export function rulePolicy(rule: Rule, at: string, ctx: RuleContext): { permissions: Json[]; principals: Json[] } {
+  for (const k of Object.keys(rule))
+    if (k !== 'from' && k !== 'to' && k !== 'when')
+      attempt(ctx, () => {
+        throw new RuleFieldError(`${at}.${k}`, false, `${at}.${k} is not supported`);
+      }, undefined);
   const permission: Json[] = [];
   const principal: Json[] = [];
   const add = (cs: Clause[]) => cs.forEach((c) => (c.side === 'permission' ? permission : principal).push(c.json));
-  if (rule.to && rule.to.length > 0) permission.push(orOf('permission', rule.to.map(({ operation }, i) => fieldsClause(operation ?? {}, operationKeys, operationFields, `${at}.to[${i}].operation`, tcp))));
-  if (rule.from && rule.from.length > 0) principal.push(orOf('principal', rule.from.map(({ source }, i) => fieldsClause(source ?? {}, sourceKeys, sourceFields, `${at}.from[${i}].source`, tcp))));
+  if (rule.to && rule.to.length > 0) permission.push(orOf('permission', rule.to.map(({ operation }, i) => fieldsClause(operation ?? {}, operationKeys, operationFields, `${at}.to[${i}].operation`, ctx))));
+  if (rule.from && rule.from.length > 0) principal.push(orOf('principal', rule.from.map(({ source }, i) => fieldsClause(source ?? {}, sourceKeys, sourceFields, `${at}.from[${i}].source`, ctx))));
   (rule.when ?? []).forEach((c: Condition, i) => {
-    if (!c.values?.length && !c.notValues?.length) throw new RuleFieldError(`${at}.when[${i}]`, false, `${at}.when[${i}] (${c.key}) needs values or notValues`);
-    add(fieldClauses(conditionGenerator(c.key), `${at}.when[${i}] (${c.key})`, c.values, c.notValues, tcp));
+    add(
+      attempt(ctx, () => {
+        if (!c.values?.length && !c.notValues?.length) throw new RuleFieldError(`${at}.when[${i}]`, false, `${at}.when[${i}] (${c.key}) needs values or notValues`);
+        return fieldClauses(conditionGenerator(c.key), `${at}.when[${i}] (${c.key})`, c.values, c.notValues, ctx);
+      }, []),
+    );
   });
   return { permissions: [and('permission', permission)], principals: [and('principal', principal)] };
 }
