@@ -82,6 +82,7 @@ describe('RBAC and JWT through a real weft proxy', () => {
   let httpPort: number;
   let tcpDenyPort: number;
   let tcpAllowPort: number;
+  let strictPort: number;
   let key: KeyLike;
   let otherKey: KeyLike;
 
@@ -99,7 +100,7 @@ describe('RBAC and JWT through a real weft proxy', () => {
     const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] });
     upstream = await startUpstream('httpbin');
     echo = await echoServer();
-    [httpPort, tcpDenyPort, tcpAllowPort] = await freePorts(3);
+    [httpPort, tcpDenyPort, tcpAllowPort, strictPort] = await freePorts(4);
     const authz = authorizationFilters(httpPolicies, workload);
     assert.deepEqual(authz.errors, []);
     const jwt = jwtAuthnFilter(
@@ -130,6 +131,50 @@ describe('RBAC and JWT through a real weft proxy', () => {
                     stat_prefix: 'inbound',
                     route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] },
                     http_filters: [jwt, ...authz.http, routerFilter],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        // Envoy's own jwt_authn config (no Istio in it): a token is required, from a query parameter or a
+        // cookie, forwarded, its `sub` copied to a header; /public turns the filter off per route.
+        {
+          name: 'strict-jwt',
+          address: { socket_address: { address: '127.0.0.1', port_value: strictPort } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type': HCM_TYPE_URL,
+                    stat_prefix: 'strict',
+                    route_config: {
+                      name: 's',
+                      virtual_hosts: [
+                        {
+                          name: 'v',
+                          domains: ['*'],
+                          routes: [
+                            { match: { prefix: '/public' }, route: { cluster: 'app' }, typed_per_filter_config: { jwt: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig', disabled: true } } },
+                            { match: { prefix: '/' }, route: { cluster: 'app' } },
+                          ],
+                        },
+                      ],
+                    },
+                    http_filters: [
+                      {
+                        name: 'jwt',
+                        typed_config: {
+                          '@type': 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
+                          providers: { p: { issuer: ISSUER, local_jwks: { inline_string: jwks }, from_params: ['token'], from_cookies: ['session'], forward: true, claim_to_headers: [{ header_name: 'x-sub', claim_name: 'sub' }] } },
+                          rules: [{ match: { prefix: '/' }, requires: { provider_name: 'p' } }],
+                          bypass_cors_preflight: true,
+                        },
+                      },
+                      routerFilter,
+                    ],
                   },
                 },
               ],
@@ -199,6 +244,23 @@ describe('RBAC and JWT through a real weft proxy', () => {
     assert.equal((await request(httpPort, { path: '/open' })).status, 200);
     assert.equal((await request(httpPort, { path: '/secure/data' })).status, 403);
     assert.equal((await request(httpPort, { path: '/secure/data', headers: { authorization: `Bearer ${await token({})}` } })).status, 200);
+  });
+
+  it('JWT (Envoy config): a required token from a query parameter or a cookie; missing → 401; per-route disabled; CORS preflight bypassed', async () => {
+    const t = await token({});
+    const byParam = await request(strictPort, { path: `/x?token=${t}`, headers: { 'x-sub': 'forged' } });
+    assert.equal(byParam.status, 200);
+    assert.equal(upstream.seen.at(-1)!.headers['x-sub'], 'alice');
+    const byCookie = await request(strictPort, { path: '/x', headers: { cookie: `a=b; session=${t}` } });
+    assert.equal(byCookie.status, 200);
+    assert.match(String(upstream.seen.at(-1)!.headers.cookie), /session=/);
+    const missing = await request(strictPort, { path: '/x' });
+    assert.equal(missing.status, 401);
+    assert.equal(missing.body, 'Jwt is missing');
+    assert.equal((await request(strictPort, { path: '/public/page' })).status, 200);
+    const preflight = await request(strictPort, { path: '/x', method: 'OPTIONS', headers: { origin: 'https://app.test', 'access-control-request-method': 'POST' } });
+    assert.equal(preflight.status, 200);
+    assert.equal((await request(strictPort, { path: '/x', method: 'OPTIONS' })).status, 401);
   });
 
   it('TCP: a denied connection is closed before a byte reaches the app; an allowed one is proxied; both counted', async () => {
