@@ -11,7 +11,7 @@ import { jwtAuthnFilter } from '../../src/controlplane/translate/authentication.
 import { authorizationFilters, type AuthorizationPolicyResource } from '../../src/controlplane/translate/authorization.js';
 import { freePorts } from '../helpers/processes.js';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecar.js';
-import { request, routerFilter, startUpstream, staticCluster, type Upstream } from './helpers/resources.js';
+import { eventually, request, routerFilter, startUpstream, staticCluster, type Upstream } from './helpers/resources.js';
 
 const ISSUER = 'https://issuer.weft.test';
 const workload = { namespace: 'foo', labels: { app: 'httpbin' } };
@@ -83,6 +83,9 @@ describe('RBAC and JWT through a real weft proxy', () => {
   let tcpDenyPort: number;
   let tcpAllowPort: number;
   let strictPort: number;
+  let listeners: object[];
+  let tcpListenerOf: (name: string, port: number, filters: object[]) => object;
+  let tcpNetOf: (spec: Partial<AuthorizationPolicySpec>) => object[];
   let key: KeyLike;
   let otherKey: KeyLike;
 
@@ -115,9 +118,9 @@ describe('RBAC and JWT through a real weft proxy', () => {
       address: { socket_address: { address: '127.0.0.1', port_value: port } },
       filter_chains: [{ filters: [...filters, { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: name, cluster: 'echo' } }] }],
     });
-    sidecar = await startSidecarProcess({
-      clusters: [staticCluster('app', [upstream.port]), staticCluster('echo', [echo.port])],
-      listeners: [
+    tcpListenerOf = tcpListener;
+    tcpNetOf = tcpNet;
+    listeners = [
         {
           name: 'inbound-http',
           address: { socket_address: { address: '127.0.0.1', port_value: httpPort } },
@@ -184,8 +187,8 @@ describe('RBAC and JWT through a real weft proxy', () => {
         // Istio's ALLOW for a TCP port, and a DENY of everything from loopback.
         tcpListener('tcp-deny', tcpDenyPort, tcpNet({ action: 'DENY', rules: [{ from: [{ source: { ipBlocks: ['127.0.0.1'] } }] }] })),
         tcpListener('tcp-allow', tcpAllowPort, tcpNet({ rules: [{ from: [{ source: { ipBlocks: ['127.0.0.0/8'] } }] }] })),
-      ],
-    });
+    ];
+    sidecar = await startSidecarProcess({ clusters: [staticCluster('app', [upstream.port]), staticCluster('echo', [echo.port])], listeners });
   });
 
   after(async () => {
@@ -274,5 +277,11 @@ describe('RBAC and JWT through a real weft proxy', () => {
     assert.ok(stats['http.inbound.rbac.denied'] >= 4, JSON.stringify(stats['http.inbound.rbac.denied']));
     assert.ok(stats['http.inbound.jwt_authn.denied'] >= 4);
     assert.ok(stats['http.inbound.response_flag.RBAC'] >= 4);
+  });
+
+  it('an LDS update of the policy reaches the listener already bound: the denied port now proxies', async () => {
+    const next = listeners.map((l) => ((l as { name: string }).name === 'tcp-deny' ? tcpListenerOf('tcp-deny', tcpDenyPort, tcpNetOf({ action: 'DENY', rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/8'] } }] }] })) : l));
+    sidecar.ads.set('listener', 'l2', next);
+    await eventually(async () => (await tcpExchange(tcpDenyPort)).echoed === 'ping', 10_000, 'the updated policy to allow loopback');
   });
 });
