@@ -2,6 +2,7 @@
 // defined in two files is resolved (and reported) the same way everywhere: the lexicographically first
 // file wins.
 import { createHash } from 'node:crypto';
+import { addTo, configResources, emptyConfigSet } from './kinds.js';
 import type { ConfigError, ConfigSet, MeshResource } from './types.js';
 import { resourceIdentity } from './validate/resource.js';
 
@@ -15,8 +16,6 @@ export interface MergedConfig {
   /** WEFT_E_DUPLICATE_RESOURCE for each definition that lost to an earlier file. */
   errors: ConfigError[];
 }
-
-export const emptyConfigSet = (): ConfigSet => ({ virtualServices: [], destinationRules: [], serviceEntries: [], workloadEntries: [] });
 
 /** "Kind/namespace/name": the identity of a resource within the mesh. */
 export const resourceKey = (r: MeshResource): string => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
@@ -49,26 +48,8 @@ export function mergeConfig(files: readonly FileResources[]): MergedConfig {
   return { config, errors };
 }
 
-export function addTo(config: ConfigSet, r: MeshResource): void {
-  switch (r.kind) {
-    case 'VirtualService':
-      config.virtualServices.push(r);
-      break;
-    case 'DestinationRule':
-      config.destinationRules.push(r);
-      break;
-    case 'ServiceEntry':
-      config.serviceEntries.push(r);
-      break;
-    case 'WorkloadEntry':
-      config.workloadEntries.push(r);
-      break;
-  }
-}
-
-export function configResources(config: ConfigSet): MeshResource[] {
-  return [...config.virtualServices, ...config.destinationRules, ...config.serviceEntries, ...config.workloadEntries];
-}
+// The kind registry owns the per-kind lists; re-exported where callers have always found them.
+export { addTo, configResources, emptyConfigSet };
 
 /**
  * A stable digest of what the mesh is told: key order fixed, `origin` left out (moving a resource

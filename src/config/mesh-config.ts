@@ -16,12 +16,29 @@ export interface MeshConfig {
   connectTimeoutMs: number;
   /** h2UpgradePolicy: mesh-wide default for HTTP ports (a DestinationRule may override). */
   h2UpgradePolicy: 'DO_NOT_UPGRADE' | 'UPGRADE';
+  /** trustDomain: the SPIFFE trust domain of workload identities (Istio: cluster.local). */
+  trustDomain: string;
+  /** rootNamespace: where mesh-wide policies live (Istio: istio-system). */
+  rootNamespace: string;
+  /** enableAutoMtls: mTLS to every endpoint that has a sidecar with an identity, without config. */
+  enableAutoMtls: boolean;
   /** A digest of the settings, for cache keys of the translations that read them. */
   readonly version: string;
 }
 
 /** Istio's defaults. */
-export const defaultMeshConfig: MeshConfig = Object.freeze({ pathNormalization: 'BASE', connectTimeoutMs: 10_000, h2UpgradePolicy: 'DO_NOT_UPGRADE', version: 'default' });
+export const defaultMeshConfig: MeshConfig = Object.freeze({
+  pathNormalization: 'BASE',
+  connectTimeoutMs: 10_000,
+  h2UpgradePolicy: 'DO_NOT_UPGRADE',
+  trustDomain: 'cluster.local',
+  rootNamespace: 'istio-system',
+  enableAutoMtls: true,
+  version: 'default',
+});
+
+/** A trust domain or namespace: DNS-label characters (SPIFFE IDs and Kubernetes names use them). */
+const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 const normalizations = new Set<PathNormalizationType>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
 const MAX_MESH_CONFIG_BYTES = 1 << 20;
@@ -55,6 +72,7 @@ export function parseMeshConfig(text: string, file: string): MeshConfigResult {
   let pathNormalization: PathNormalizationType = defaultMeshConfig.pathNormalization;
   let connectTimeoutMs = defaultMeshConfig.connectTimeoutMs;
   let h2UpgradePolicy = defaultMeshConfig.h2UpgradePolicy;
+  let { trustDomain, rootNamespace, enableAutoMtls } = defaultMeshConfig;
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'pathNormalization') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -74,10 +92,24 @@ export function parseMeshConfig(text: string, file: string): MeshConfigResult {
     } else if (key === 'h2UpgradePolicy') {
       if (value === 'UPGRADE' || value === 'DO_NOT_UPGRADE') h2UpgradePolicy = value;
       else err('WEFT_E_INVALID_VALUE', 'h2UpgradePolicy', `must be DO_NOT_UPGRADE or UPGRADE, got ${JSON.stringify(value)}`);
+    } else if (key === 'trustDomain' || key === 'rootNamespace') {
+      if (typeof value !== 'string' || !NAME.test(value)) err('WEFT_E_INVALID_VALUE', key, `must be a lower-case DNS name, got ${JSON.stringify(value)}`);
+      else if (key === 'trustDomain') trustDomain = value;
+      else rootNamespace = value;
+    } else if (key === 'enableAutoMtls') {
+      if (typeof value !== 'boolean') err('WEFT_E_TYPE', key, `must be true or false, got ${JSON.stringify(value)}`);
+      else enableAutoMtls = value;
     } else err('WEFT_E_UNSUPPORTED', key, 'is a MeshConfig field Weft does not implement yet');
   }
   if (errors.length > 0) return fail(errors);
-  return { ok: true, mesh: { pathNormalization, connectTimeoutMs, h2UpgradePolicy, version: `${pathNormalization}|${connectTimeoutMs}|${h2UpgradePolicy}` } };
+  return { ok: true, mesh: withVersion({ pathNormalization, connectTimeoutMs, h2UpgradePolicy, trustDomain, rootNamespace, enableAutoMtls }) };
+}
+
+/** A mesh config with its version: the defaults keep `default`, so an empty file changes no key. */
+export function withVersion(m: Omit<MeshConfig, 'version'>): MeshConfig {
+  const d = defaultMeshConfig;
+  const same = (Object.keys(m) as (keyof typeof m)[]).every((k) => m[k] === d[k]);
+  return { ...m, version: same ? 'default' : [m.pathNormalization, m.connectTimeoutMs, m.h2UpgradePolicy, m.trustDomain, m.rootNamespace, m.enableAutoMtls].join('|') };
 }
 
 function fail(errors: ConfigError[]): MeshConfigResult {

@@ -44,6 +44,12 @@ export interface Source {
   notIpBlocks?: string[];
   remoteIpBlocks?: string[];
   notRemoteIpBlocks?: string[];
+  /** `ns/sa`, or `sa` in the policy's namespace; not combined with principals or namespaces in one source. */
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  /** The trust domain of the peer's SPIFFE ID. */
+  trustDomains?: string[];
+  notTrustDomains?: string[];
 }
 
 export interface Operation {

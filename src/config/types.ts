@@ -1,5 +1,6 @@
 // Typed, validated Istio-API resources. The parser (src/config/parse.ts) produces these from YAML;
 // everything downstream (model, translate) reads only these types, never raw YAML.
+import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './security-types.js';
 
 /** Where a resource came from, so every later error can name it. */
 export interface Origin {
@@ -275,8 +276,32 @@ export interface ServiceEntrySpec {
 export type ServiceEntry = ResourceBase<'ServiceEntry', ServiceEntrySpec>;
 export type WorkloadEntry = ResourceBase<'WorkloadEntry', WorkloadEntrySpec>;
 
-export type MeshResource = VirtualService | DestinationRule | ServiceEntry | WorkloadEntry;
-export type MeshKind = MeshResource['kind'];
+// ---------- security.istio.io ----------
+
+export type PeerAuthentication = ResourceBase<'PeerAuthentication', PeerAuthenticationSpec>;
+export type AuthorizationPolicy = ResourceBase<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type RequestAuthentication = ResourceBase<'RequestAuthentication', RequestAuthenticationSpec>;
+
+/**
+ * Every kind Weft handles: its spec type and the ConfigSet list it lands in. The kind registry
+ * (src/config/kinds.ts) must have one entry per key (the compiler checks), so adding a kind is one
+ * line here, its entry there, and its validator.
+ */
+export interface MeshKindTypes {
+  VirtualService: { spec: VirtualServiceSpec; list: 'virtualServices' };
+  DestinationRule: { spec: DestinationRuleSpec; list: 'destinationRules' };
+  ServiceEntry: { spec: ServiceEntrySpec; list: 'serviceEntries' };
+  WorkloadEntry: { spec: WorkloadEntrySpec; list: 'workloadEntries' };
+  PeerAuthentication: { spec: PeerAuthenticationSpec; list: 'peerAuthentications' };
+  AuthorizationPolicy: { spec: AuthorizationPolicySpec; list: 'authorizationPolicies' };
+  RequestAuthentication: { spec: RequestAuthenticationSpec; list: 'requestAuthentications' };
+}
+
+export type MeshKind = keyof MeshKindTypes;
+export type ResourceOf<K extends MeshKind> = ResourceBase<K, MeshKindTypes[K]['spec']>;
+export type MeshResource = { [K in MeshKind]: ResourceOf<K> }[MeshKind];
+/** The ConfigSet list a kind lands in (`virtualServices`, `peerAuthentications`, …). */
+export type ConfigListName = MeshKindTypes[MeshKind]['list'];
 
 /** A kind that parsed as Kubernetes YAML but that Weft does not handle yet (Gateway, Sidecar, ...). */
 export interface SkippedResource {
@@ -303,10 +328,5 @@ export type ParseResult =
   | { ok: true; resources: MeshResource[]; skipped: SkippedResource[] }
   | { ok: false; errors: ConfigError[]; resources: MeshResource[]; skipped: SkippedResource[] };
 
-/** The config half of the mesh snapshot: every valid resource, keyed "Kind/namespace/name". */
-export interface ConfigSet {
-  virtualServices: VirtualService[];
-  destinationRules: DestinationRule[];
-  serviceEntries: ServiceEntry[];
-  workloadEntries: WorkloadEntry[];
-}
+/** The config half of the mesh snapshot: every valid resource, one list per kind, config order kept. */
+export type ConfigSet = { [K in MeshKind as MeshKindTypes[K]['list']]: ResourceOf<K>[] };

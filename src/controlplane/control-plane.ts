@@ -31,7 +31,7 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
   private readonly store: FileConfigStore;
   private readonly registry: ProxyRegistry;
-  private readonly cache = new XdsCache();
+  private readonly cache: XdsCache;
   readonly ads: AdsServer;
   private readonly debouncer: Debouncer;
   private monitor: http.Server | undefined;
@@ -42,6 +42,7 @@ export class ControlPlane {
 
   constructor(private readonly opts: ControlPlaneOptions) {
     const log = opts.log ?? (() => {});
+    this.cache = new XdsCache({ log });
     this.store = new FileConfigStore({ dir: opts.configDir, log });
     this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs, limits: opts.registryLimits });
     this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes });
@@ -79,6 +80,7 @@ export class ControlPlane {
         const s = this.store.current();
         return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
       },
+      consistencyz: () => this.cache.consistencyReport(),
       registryz: () => {
         const snap = this.cache.snapshot();
         return {

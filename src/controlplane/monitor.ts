@@ -6,6 +6,8 @@ export interface MonitorSources {
   syncz: () => unknown;
   configz: () => unknown;
   registryz: () => unknown;
+  /** xDS sets held back by the consistency check, and config-named clusters the mesh lacks. */
+  consistencyz?: () => unknown;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -26,9 +28,15 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
         return json(src.configz());
       case '/debug/registryz':
         return json(src.registryz());
+      case '/debug/consistencyz':
+        if (src.consistencyz) return json(src.consistencyz());
+        return notFound();
       default:
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz\n');
+        return notFound();
+    }
+    function notFound() {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz\n');
     }
   });
   const [host, port] = splitHostPort(address);

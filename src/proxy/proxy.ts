@@ -7,6 +7,7 @@ import { HcmRuntime, type HcmStats } from './http/connection-manager.js';
 import { TcpProxyRuntime, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import { RouteStore } from './http/route-store.js';
 import { ListenerManager } from './listener/listener-manager.js';
+import { SecretStore } from './tls/secret-store.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { AdsClient, type XdsClient } from './xds/ads-client.js';
 import { XdsApplier } from './xds/apply.js';
@@ -51,6 +52,9 @@ export class Proxy {
   readonly applier: XdsApplier;
   readonly ads: XdsClient;
   readonly onDemand: VhdsOnDemand;
+  /** TLS secrets: SDS fills what listeners and clusters name over ADS; the identity agent sets
+   * WORKLOAD_SECRET and ROOT_CA_SECRET (Istio's `default` and `ROOTCA`) here. */
+  readonly secrets = new SecretStore();
   private readonly admin: AdminServer;
   private readonly hcmStats = new Map<string, HcmStats>();
   private readonly tcpStats = new Map<string, TcpProxyStats>();
@@ -65,7 +69,7 @@ export class Proxy {
     const random = o.random ?? Math.random;
     const log = o.log ?? (() => {});
     this.node = o.node ?? buildNode(o.workload!);
-    this.clusters = new ClusterManager({ random, log, now: o.now });
+    this.clusters = new ClusterManager({ random, log, now: o.now, secrets: this.secrets });
     const protocol = o.xdsProtocol ?? 'delta';
     this.onDemand = new VhdsOnDemand({ subscribe: (names) => this.ads.subscribe('virtualHost', names), timeoutMs: o.onDemandTimeoutMs });
     this.routes = new RouteStore({ onDemand: (routeConfig, host) => this.onDemand.request(routeConfig, host) });
@@ -75,12 +79,13 @@ export class Proxy {
         tcpProxy: (cfg) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats }),
         networkFilterStats: this.networkFilterStats,
       },
+      secrets: this.secrets,
       maxDownstreamConnections: o.maxDownstreamConnections,
       maxActiveRequestsPerListener: o.maxActiveRequestsPerListener,
       drainTimeoutMs: o.drainTimeoutMs,
       log,
     });
-    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, protocol, onDemand: this.onDemand, log });
+    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, protocol, onDemand: this.onDemand, secrets: this.secrets, log });
     const client = { address: o.xdsAddress, node: this.node, log, backoff: o.xdsBackoff, random };
     this.ads =
       protocol === 'delta' ? new DeltaAdsClient({ ...client, handler: this.applier.handleDelta }) : new AdsClient({ ...client, handler: this.applier.handle });

@@ -86,6 +86,36 @@ describe('weft analyze', () => {
     assert.match(stdout, /1 error in 1 of 2 files; 1 resource valid\n$/);
   });
 
+  it('security.istio.io kinds are analyzed like the others (the fixtures: valid, one DestinationRule in two files)', async () => {
+    const security = join(fixturesDir, 'istio', 'security');
+    const { code, stdout } = await weft('analyze', security);
+    assert.equal(code, 1);
+    const lines = stdout.trimEnd().split('\n');
+    assert.match(lines[0], /beta-per-port-mtls\.yaml: document 2 \(line 18\): DestinationRule default\/default: metadata\.name: also defined in .*beta-mtls-on\.yaml .*\[WEFT_E_DUPLICATE_RESOURCE\]$/);
+    assert.equal(lines[1], '1 error in 1 of 9 files; 14 resources valid');
+    const bad = join(dir, 'bad-security.yaml');
+    await writeFile(bad, `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ext, namespace: foo}
+spec:
+  action: CUSTOM
+  provider: {name: opa}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: p}
+spec:
+  portLevelMtls: {8080: {mode: STRICT}}
+`);
+    const r = await weft('analyze', bad);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stdout.trimEnd().split('\n'), [
+      `${bad}: document 1 (line 5): AuthorizationPolicy foo/ext: spec.action: CUSTOM is not supported yet (no external authorizer); use ALLOW, DENY or AUDIT [WEFT_E_UNSUPPORTED]`,
+      `${bad}: document 2 (line 12): PeerAuthentication default/p: spec.portLevelMtls: portLevelMtls applies only with a selector that has matchLabels (ports are a workload's ports) [WEFT_E_CONFLICT]`,
+      '2 errors in 1 of 1 file; 0 resources valid',
+    ]);
+  });
+
   it('a missing path is an error', async () => {
     const { code, stdout } = await weft('analyze', join(dir, 'nope.yaml'));
     assert.equal(code, 1);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatConfigError } from '../../src/config/errors.js';
 import { parseConfigFile } from '../../src/config/parse.js';
-import type { DestinationRule, ParseResult, ServiceEntry, VirtualService } from '../../src/config/types.js';
+import type { AuthorizationPolicy, DestinationRule, ParseResult, PeerAuthentication, ServiceEntry, VirtualService } from '../../src/config/types.js';
 import { errorsOf, fixturesDir } from './helpers.js';
 
 const networking = join(fixturesDir, 'istio', 'bookinfo', 'networking');
@@ -94,17 +94,59 @@ describe('fixtures: Kubernetes platform files are skipped', () => {
   }
 });
 
-describe('fixtures: security, SMI and Gateway API load without errors', () => {
-  for (const dir of [['istio', 'security'], ['smi'], ['gateway-api']]) {
+describe('fixtures: SMI and Gateway API load without errors', () => {
+  for (const dir of [['smi'], ['gateway-api']]) {
     const path = join(fixturesDir, ...dir);
     for (const file of yamlFiles(path)) {
       it(`${dir.join('/')}/${file}`, async () => {
         const r = await parseConfigFile(join(path, file));
         clean(r);
         assert.ok(r.skipped.length > 0, 'each file has at least one kind Weft does not handle yet');
-        // Only the DestinationRules that ride along with PeerAuthentications are Weft's kinds.
-        for (const res of r.resources) assert.equal(res.kind, 'DestinationRule');
+        assert.equal(r.resources.length, 0);
       });
     }
   }
+});
+
+// file → the kinds it holds, in order: every security.istio.io resource is now one of Weft's kinds.
+const SECURITY: Record<string, string[]> = {
+  'authz-a.yaml': ['AuthorizationPolicy', 'AuthorizationPolicy'],
+  'authz-valid.yaml': ['AuthorizationPolicy', 'AuthorizationPolicy'],
+  'beta-mtls-on.yaml': ['PeerAuthentication', 'DestinationRule'],
+  'beta-per-port-mtls.yaml': ['PeerAuthentication', 'DestinationRule'],
+  'deny-and-allow-in.yaml': ['AuthorizationPolicy', 'AuthorizationPolicy'],
+  'peer-authn-strict.yaml': ['PeerAuthentication'],
+  'peerauth-valid.yaml': ['PeerAuthentication', 'PeerAuthentication'],
+  'security-v1-AuthorizationPolicy.yaml': ['AuthorizationPolicy'],
+  'security-v1-PeerAuthentication.yaml': ['PeerAuthentication'],
+};
+
+describe('fixtures: istio/security', () => {
+  const dir = join(fixturesDir, 'istio', 'security');
+  it('the table covers every file in the folder', () => {
+    assert.deepEqual(yamlFiles(dir), Object.keys(SECURITY).sort());
+  });
+  for (const [file, kinds] of Object.entries(SECURITY)) {
+    it(`${file}: ${kinds.join(', ')}, no errors, nothing skipped`, async () => {
+      const r = await parseConfigFile(join(dir, file));
+      clean(r);
+      assert.deepEqual(r.resources.map((x) => x.kind), kinds);
+      assert.equal(r.skipped.length, 0);
+    });
+  }
+
+  it('typed content: per-port mTLS, conditions, path templates, service accounts', async () => {
+    const load = async (f: string) => (await parseConfigFile(join(dir, f))).resources;
+    const [perPort] = (await load('beta-per-port-mtls.yaml')) as PeerAuthentication[];
+    assert.deepEqual(perPort.spec, { selector: { matchLabels: { app: 'b' } }, mtls: { mode: 'DISABLE' }, portLevelMtls: { '8090': { mode: 'STRICT' } } });
+    const [, partial] = (await load('peerauth-valid.yaml')) as PeerAuthentication[];
+    assert.deepEqual(partial.spec, { selector: { matchLabels: {} } });
+    const [full, split] = (await load('authz-valid.yaml')) as AuthorizationPolicy[];
+    assert.equal(full.spec.action, 'ALLOW');
+    assert.deepEqual(full.spec.rules[0].to?.[0].operation.paths?.slice(4), ['/path/template/{*}', '/{**}/path/template']);
+    assert.equal(full.spec.rules[0].when?.length, 15);
+    assert.deepEqual(split.spec.rules[0].from?.map((f) => Object.keys(f.source)), [['serviceAccounts'], ['principals'], ['namespaces']]);
+    const [allow, deny] = (await load('authz-a.yaml')) as AuthorizationPolicy[];
+    assert.deepEqual([allow.spec.action, deny.spec.action, deny.spec.rules.length], ['ALLOW', 'DENY', 2]);
+  });
 });

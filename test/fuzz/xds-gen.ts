@@ -46,7 +46,7 @@ inlineListener.filter_chains[0].filter_chain_match = {
 };
 
 /** One valid resource of each kind, and the names they refer to each other by. */
-export const bases: Record<Exclude<ProxyXdsType, 'virtualHost'>, () => Record<string, Json>[]> = {
+export const bases: Record<Exclude<ProxyXdsType, 'virtualHost' | 'secret'>, () => Record<string, Json>[]> = {
   cluster: () => [
     edsCluster('c1') as Record<string, Json>,
     staticCluster('c2', [8080], { circuit_breakers: { thresholds: [{ max_connections: { value: 10 }, max_retries: { value: 1 } }] }, lb_policy: 'LEAST_REQUEST', least_request_lb_config: { choice_count: { value: 3 } } }) as Record<string, Json>,
@@ -160,7 +160,7 @@ function edit(value: Uint8Array, e: WireEdit): Buffer {
 }
 
 /** The resource bodies of one response of `type`, mutated (as plain objects, before packing). */
-export function mutatedBodies(type: Exclude<ProxyXdsType, 'virtualHost'>, o: ResponseOptions): fc.Arbitrary<{ body: Record<string, Json>; original: Record<string, Json> }[]> {
+export function mutatedBodies(type: Exclude<ProxyXdsType, 'virtualHost' | 'secret'>, o: ResponseOptions): fc.Arbitrary<{ body: Record<string, Json>; original: Record<string, Json> }[]> {
   const base = bases[type]();
   return fc.tuple(fc.subarray(base.map((_, i) => i), { minLength: 1 }), fc.array(mutation, { maxLength: 3 }), fc.nat()).map(([picked, ms, which]) => {
     const bodies = picked.map((i) => ({ body: structuredClone(base[i]), original: base[i] }));
@@ -178,7 +178,7 @@ export interface ResponseOptions {
 }
 
 /** A response of `type`: mutated resources, sometimes damaged on the wire or under another type URL. */
-export function response(type: Exclude<ProxyXdsType, 'virtualHost'>, o: ResponseOptions = {}): fc.Arbitrary<AnyWire[]> {
+export function response(type: Exclude<ProxyXdsType, 'virtualHost' | 'secret'>, o: ResponseOptions = {}): fc.Arbitrary<AnyWire[]> {
   return fc
     .tuple(
       mutatedBodies(type, o),
@@ -195,7 +195,7 @@ export function response(type: Exclude<ProxyXdsType, 'virtualHost'>, o: Response
     });
 }
 
-export const xdsType = fc.constantFrom<Exclude<ProxyXdsType, 'virtualHost'>>('cluster', 'endpoint', 'listener', 'route');
+export const xdsType = fc.constantFrom<Exclude<ProxyXdsType, 'virtualHost' | 'secret'>>('cluster', 'endpoint', 'listener', 'route');
 
 // Every base packs and validates: a fuzz run that starts from broken resources tests nothing.
 for (const [type, make] of Object.entries(bases)) for (const b of make()) packAny(TypeUrl[type as keyof typeof bases], b);

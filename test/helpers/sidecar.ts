@@ -13,9 +13,11 @@ export interface SidecarProcess {
   stop(): Promise<void>;
 }
 
-export async function startSidecarProcess(o: { clusters: object[]; listeners: object[]; routes?: object[]; args?: string[] }): Promise<SidecarProcess> {
+export async function startSidecarProcess(o: { clusters: object[]; listeners: object[]; routes?: object[]; secrets?: object[]; args?: string[] }): Promise<SidecarProcess> {
   const ads = new TestAdsServer();
   await ads.start();
+  // SDS first: a sidecar whose listeners name secrets is not ready until they arrive.
+  if (o.secrets) ads.set('secret', 's1', o.secrets);
   ads.set('cluster', 'c1', o.clusters);
   ads.set('listener', 'l1', o.listeners);
   if (o.routes) ads.set('route', 'r1', o.routes);

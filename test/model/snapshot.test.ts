@@ -65,6 +65,22 @@ test('snapshot: versions separate config, services and endpoints', () => {
   assert.notEqual(a.versions.endpoints, b.versions.endpoints);
 });
 
+test('snapshot: one version per config kind; a policy edit changes its own kind\'s version only', () => {
+  const policy = (action: string) => yaml('ap.yaml', `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-ratings }
+spec: { action: ${action}, rules: [{ to: [{ operation: { paths: ["/ratings*"] } }] }] }
+`);
+  const a = snapshot(configFrom(policy('DENY')), [proxy('reviews', 'v1', 4)]);
+  const b = snapshot(configFrom(policy('AUDIT')), [proxy('reviews', 'v1', 4)]);
+  assert.deepEqual(Object.keys(a.versions).sort(), [
+    'authorizationPolicies', 'destinationRules', 'dnsEndpoints', 'endpoints', 'mesh', 'peerAuthentications',
+    'requestAuthentications', 'serviceEntries', 'services', 'virtualServices', 'workloadEntries',
+  ]);
+  const changed = (Object.keys(a.versions) as (keyof typeof a.versions)[]).filter((k) => a.versions[k] !== b.versions[k]);
+  assert.deepEqual(changed, ['authorizationPolicies']);
+});
+
 test('a VirtualService edit inside a field named origin changes the routes version; moving the rule does not', () => {
   const vs = (value: string, file = 'vs.yaml', pad = '') => configFrom(yaml(file, `${pad}apiVersion: networking.istio.io/v1
 kind: VirtualService

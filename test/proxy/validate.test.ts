@@ -41,10 +41,10 @@ const bad: BadCase[] = [
   { name: 'unsupported cluster type', type: 'cluster', input: eds({ type: 'ORIGINAL_DST' }), error: /^cluster c: type: ORIGINAL_DST is not supported/ },
   { name: 'unsupported lb policy', type: 'cluster', input: eds({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' }), error: /^cluster c: lb_policy: LOAD_BALANCING_POLICY_CONFIG is not supported/ },
   {
-    name: 'transport socket (mTLS later)',
+    name: 'upstream TLS field not implemented',
     type: 'cluster',
-    input: eds({ transport_socket: { name: 'tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } } }),
-    error: /^cluster c: transport_socket: not supported yet/,
+    input: eds({ transport_socket: { name: 'tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', allow_renegotiation: true } } }),
+    error: /^cluster c: transport_socket\.typed_config\.allow_renegotiation: not supported/,
   },
   {
     name: 'EDS from a file',
@@ -89,7 +89,7 @@ const bad: BadCase[] = [
     name: 'application_protocols needs http_inspector',
     type: 'listener',
     input: listener({ filter_chain_match: { application_protocols: ['h2c'] }, filters: [hcm({})] }),
-    error: /^listener l: listener_filters: a filter chain matches application_protocols, which needs the http_inspector listener filter/,
+    error: /^listener l: listener_filters: a filter chain matches application_protocols, which needs the http_inspector or tls_inspector listener filter/,
   },
   {
     name: 'no router filter',
@@ -117,10 +117,10 @@ const bad: BadCase[] = [
     error: /typed_config\.http2_protocol_options\.initial_stream_window_size: not supported$/,
   },
   {
-    name: 'TLS on a filter chain',
+    name: 'transport socket without a typed_config',
     type: 'listener',
     input: listener({ filters: [hcm({})], transport_socket: { name: 'tls' } }),
-    error: /^listener l: filter_chains\[0\]\.transport_socket: not supported yet/,
+    error: /^listener l: filter_chains\[0\]\.transport_socket\.typed_config: unsupported transport socket \(no typed_config\)/,
   },
   {
     name: 'invalid regex',

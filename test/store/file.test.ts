@@ -89,6 +89,35 @@ describe('FileConfigStore', () => {
     assert.deepEqual({ ...s.files[join(dir, 'a.yaml')], loadedAt: '' }, { ok: true, resources: 1, errors: 0, loadedAt: '' });
   });
 
+  it('security.istio.io kinds land in their own lists; an edit to one is a new version', async () => {
+    const policy = (principal: string) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ratings-viewer}
+spec:
+  action: ALLOW
+  rules: [{from: [{source: {principals: ["${principal}"]}}]}]
+---
+apiVersion: security.istio.io/v1beta1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt}
+spec: {jwtRules: [{issuer: "https://issuer.example", jwksUri: "https://issuer.example/jwks"}]}
+`;
+    await writeFile(join(dir, 'security.yaml'), policy('cluster.local/ns/default/sa/reviews'));
+    const st = await open();
+    const s = st.current();
+    assert.deepEqual(s.errors, []);
+    assert.deepEqual([s.config.authorizationPolicies.length, s.config.peerAuthentications.length, s.config.requestAuthentications.length], [1, 1, 1]);
+    assert.equal(s.config.peerAuthentications[0].spec.mtls?.mode, 'STRICT');
+    await writeFile(join(dir, 'security.yaml'), policy('cluster.local/ns/default/sa/productpage'));
+    const edited = await waitFor(st, (x) => x.config.authorizationPolicies[0]?.spec.rules[0].from?.[0].source.principals?.[0] === 'cluster.local/ns/default/sa/productpage', 'policy edit');
+    assert.equal(edited.version, 2);
+  });
+
   it('creates the directory if it does not exist yet', async () => {
     dir = join(dir, 'later', 'config');
     const s = (await open()).current();

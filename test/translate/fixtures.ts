@@ -1,6 +1,7 @@
 // Shared inputs for translation tests: config from YAML (through the real parser) and proxy nodes.
 import fs from 'node:fs';
 import path from 'node:path';
+import { addTo, emptyConfigSet } from '../../src/config/kinds.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import type { ConfigSet } from '../../src/config/types.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
@@ -10,16 +11,11 @@ import { fixturesDir } from '../helpers/paths.js';
 export { fixturesDir };
 
 export function configFrom(...docs: Array<{ file: string; text: string }>): ConfigSet {
-  const set: ConfigSet = { virtualServices: [], destinationRules: [], serviceEntries: [], workloadEntries: [] };
+  const set = emptyConfigSet();
   for (const d of docs) {
     const r = parseConfigText(d.text, d.file);
     if (!r.ok) throw new Error(`${d.file}: ${JSON.stringify(r.errors)}`);
-    for (const res of r.resources) {
-      if (res.kind === 'VirtualService') set.virtualServices.push(res);
-      else if (res.kind === 'DestinationRule') set.destinationRules.push(res);
-      else if (res.kind === 'ServiceEntry') set.serviceEntries.push(res);
-      else set.workloadEntries.push(res);
-    }
+    for (const res of r.resources) addTo(set, res);
   }
   return set;
 }

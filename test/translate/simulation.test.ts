@@ -13,7 +13,7 @@ import { decodeResources, type DecodedResource, type ProxyXdsType } from '../../
 import type { FaultConfig, ModelByType } from '../../src/proxy/xds/model.js';
 import { configFrom, fixture, fixturesDir, proxy, snapshot, yaml } from './fixtures.js';
 
-type SotwType = Exclude<ProxyXdsType, 'virtualHost'>;
+type SotwType = Exclude<ProxyXdsType, 'virtualHost' | 'secret'>;
 type Decoded = { [K in SotwType]: DecodedResource<K>[] };
 
 /** What the client proxy would run: the control plane's output through the proxy's validation. */

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { messageType, packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
-import { translate, type ResourceSet } from '../../src/controlplane/translate/index.js';
+import type { MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
+import { translate, translateFor, type ResourceSet } from '../../src/controlplane/translate/index.js';
+import { COMPOSITIONS, type ClientKind } from '../../src/controlplane/xds/compositions.js';
 import { repoRoot } from '../helpers/processes.js';
 import { bookinfoProxies, configFrom, fixture, proxy, ratingsForReviewsOnly, snapshot } from './fixtures.js';
 
@@ -133,12 +135,26 @@ const goldens: Array<[string, ReturnType<typeof configFrom>]> = [
   ['bookinfo-jason-v2-v3', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'))],
   ['bookinfo-90-10', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-90-10.yaml'))],
 ];
+// One golden file per client kind, from the same compositions production serves (xds/compositions.ts):
+// `<name>.json` for SotW sidecars (the ResourceSet of translate()), `<name>.delta.json` for Delta ones.
+const goldenOutput = (kind: ClientKind, snap: MeshSnapshot) => (kind === 'sidecar-sotw' ? translate(snap, client) : translateFor(snap, client, kind));
 for (const [name, config] of goldens) {
-  test(`golden: ${name}`, () => {
-    const got = JSON.stringify(translate(snapshot(config, bookinfoProxies()), client), null, 2) + '\n';
-    const file = path.join(goldenDir, `${name}.json`);
-    if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, got);
-    assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);
-    assert.equal(got, fs.readFileSync(file, 'utf8'), `${name} differs from its golden file (UPDATE_GOLDEN=1 npm test to accept)`);
-  });
+  for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) {
+    const fileName = kind === 'sidecar-sotw' ? `${name}.json` : `${name}.${kind.replace('sidecar-', '')}.json`;
+    test(`golden: ${name} (${kind})`, () => {
+      const got = JSON.stringify(goldenOutput(kind, snapshot(config, bookinfoProxies())), null, 2) + '\n';
+      const file = path.join(goldenDir, fileName);
+      if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, got);
+      assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);
+      assert.equal(got, fs.readFileSync(file, 'utf8'), `${fileName} differs from its golden file (UPDATE_GOLDEN=1 npm test to accept)`);
+    });
+  }
 }
+
+test('golden: every client kind has its goldens (a new composition gets golden files too)', () => {
+  const files = new Set(fs.readdirSync(goldenDir));
+  for (const [name] of goldens) {
+    assert.ok(files.has(`${name}.json`) && files.has(`${name}.delta.json`), `${name}: SotW and Delta goldens`);
+  }
+  assert.deepEqual(Object.keys(COMPOSITIONS).sort(), ['sidecar-delta', 'sidecar-sotw']);
+});

@@ -1,16 +1,10 @@
 // One Kubernetes-style object: envelope (apiVersion, kind, metadata) and dispatch to the kind's spec
 // validator. Kinds Weft does not handle yet become SkippedResource, never errors.
-import type { MeshKind, MeshResource, Meta, Origin, SkippedResource } from '../types.js';
+import { kindEntry } from '../kinds.js';
+import type { MeshResource, Meta, Origin, SkippedResource } from '../types.js';
 import { isDns1123Label, isDns1123Subdomain, validateLabels } from './common.js';
-import { validateDestinationRule } from './destination-rule.js';
 import { fields, isObj } from './fields.js';
 import { describeValue, type Issues } from './issues.js';
-import { validateServiceEntry, validateWorkloadEntrySpec } from './service-entry.js';
-import { validateVirtualService } from './virtual-service.js';
-
-export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
-export const ISTIO_NETWORKING_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
-export const MESH_KINDS: readonly MeshKind[] = ['VirtualService', 'DestinationRule', 'ServiceEntry', 'WorkloadEntry'];
 
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
 
@@ -42,7 +36,8 @@ export function validateResource(issues: Issues, value: unknown, origin: Origin)
   const group = typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : undefined;
   // A mesh kind with another group (say a CRD of the same name elsewhere) is not ours; one with no
   // group at all is most likely a broken Istio resource, so it is validated and reported.
-  const handled = (MESH_KINDS as readonly string[]).includes(kind) && (group === ISTIO_NETWORKING_GROUP || group === undefined);
+  const entry = kindEntry(kind);
+  const handled = entry !== undefined && (group === entry.group || group === undefined);
 
   if (!handled) {
     // Not ours (yet): report it by name. Kinds from docs often omit apiVersion (SMI examples do), so
@@ -57,13 +52,12 @@ export function validateResource(issues: Issues, value: unknown, origin: Origin)
 
   const before = issues.size;
   const top = fields(issues, value, [], TOP_FIELDS);
-  const meshKind = kind as MeshKind;
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
-    issues.add('WEFT_E_REQUIRED_FIELD', ['apiVersion'], `is required (${ISTIO_NETWORKING_GROUP}/v1)`);
+    issues.add('WEFT_E_REQUIRED_FIELD', ['apiVersion'], `is required (${entry.group}/${entry.versions[0]})`);
   } else if (typeof apiVersion !== 'string') {
     issues.add('WEFT_E_TYPE', ['apiVersion'], `must be a string, got ${describeValue(apiVersion)}`);
-  } else if (group === undefined || !(ISTIO_NETWORKING_VERSIONS as readonly string[]).includes(apiVersion.slice(group.length + 1))) {
-    issues.add('WEFT_E_API_VERSION', ['apiVersion'], `${kind} is served as ${ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`).join(', ')}, got ${JSON.stringify(apiVersion)}`);
+  } else if (group === undefined || !entry.versions.includes(apiVersion.slice(group.length + 1))) {
+    issues.add('WEFT_E_API_VERSION', ['apiVersion'], `${kind} is served as ${entry.versions.map((v) => `${entry.group}/${v}`).join(', ')}, got ${JSON.stringify(apiVersion)}`);
   }
   const meta = top ? readMetadata(issues, top.raw('metadata')) : undefined;
 
@@ -72,24 +66,11 @@ export function validateResource(issues: Issues, value: unknown, origin: Origin)
   if (specRaw === undefined) {
     issues.add('WEFT_E_REQUIRED_FIELD', ['spec'], 'is required');
   } else {
-    switch (meshKind) {
-      case 'VirtualService':
-        spec = validateVirtualService(issues, specRaw, ['spec']);
-        break;
-      case 'DestinationRule':
-        spec = validateDestinationRule(issues, specRaw, ['spec']);
-        break;
-      case 'ServiceEntry':
-        spec = validateServiceEntry(issues, specRaw, ['spec']);
-        break;
-      case 'WorkloadEntry':
-        spec = validateWorkloadEntrySpec(issues, specRaw, ['spec']);
-        break;
-    }
+    spec = entry.validate(issues, specRaw, ['spec']);
   }
   if (issues.size !== before || !meta || spec === undefined || identity === undefined) return { type: 'invalid', identity };
   // The spec validators return the spec type matching `kind`, so this pairing is sound.
-  const resource = { kind: meshKind, apiVersion: apiVersion as string, metadata: meta, spec, origin } as MeshResource;
+  const resource = { kind: entry.kind, apiVersion: apiVersion as string, metadata: meta, spec, origin } as MeshResource;
   return { type: 'resource', resource, identity };
 }
 

@@ -2,7 +2,8 @@
 // services and endpoints. Every push translates one snapshot; nothing mutates it afterwards.
 import { createHash } from 'node:crypto';
 import { resourceFingerprint } from '../../config/config-set.js';
-import type { ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
+import { CONFIG_LISTS } from '../../config/kinds.js';
+import type { ConfigListName, ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
 import { defaultMeshConfig, type MeshConfig } from '../../config/mesh-config.js';
 import { hostMatches, resolveHost, serviceFqdn } from './hosts.js';
 import type { ProxyNode } from './proxy-node.js';
@@ -23,6 +24,9 @@ export interface MeshService {
   external: boolean;
   /** Who declared it: `registry` (proxies registered it) or `ServiceEntry ns/name`. */
   origin: string;
+  /** "namespace/serviceAccount" of its endpoints that have a sidecar with an identity (sorted):
+   * auto mTLS goes to those, and a client accepts exactly these SPIFFE IDs. */
+  identities: string[];
 }
 
 export interface MeshEndpoint {
@@ -35,7 +39,19 @@ export interface MeshEndpoint {
   locality?: string;
   /** Proxy id or `WorkloadEntry ns/name` / `ServiceEntry ns/name`, for debugging. */
   workload: string;
+  /** "namespace/serviceAccount" when the endpoint has a sidecar holding a workload certificate
+   * (label security.istio.io/tlsMode=istio, as Istio's injector sets it): auto mTLS sends mTLS to it. */
+  identity?: string;
+  /** The workload's own port behind this endpoint (Istio's targetPort; PeerAuthentication's
+   * portLevelMtls keys), when known. */
+  targetPort?: number;
 }
+
+/** Istio's label for "this workload has a sidecar with mesh certificates". */
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+
+const identityOf = (labels: Record<string, string>, namespace: string, serviceAccount: string | undefined): { identity?: string } =>
+  labels[TLS_MODE_LABEL] === 'istio' ? { identity: `${namespace}/${serviceAccount || 'default'}` } : {};
 
 export interface MeshSnapshot {
   domain: string;
@@ -81,9 +97,11 @@ export class HostIndex<T> {
 
 /** Content hashes of the snapshot's parts. Each xDS type is keyed on exactly the parts it reads, so a
  * VirtualService edit does not re-translate clusters and an endpoint change does not touch routes. */
-export interface SnapshotVersions {
-  virtualServices: string;
-  destinationRules: string;
+export type SnapshotVersions = Record<ConfigListName, string> & DerivedVersions;
+
+/** Versions of what the snapshot resolves from config and registry together (the config lists'
+ * own versions come from the kind registry: one per ConfigSet list). */
+export interface DerivedVersions {
   services: string;
   endpoints: string;
   /** Endpoints of DNS services only: they ride inline in CDS. */
@@ -120,7 +138,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     const hostname = serviceFqdn(p.service, p.namespace, domain);
     let svc = services.get(hostname);
     if (!svc) {
-      svc = { hostname, namespace: p.namespace, ports: [], resolution: 'EDS', external: false, origin: 'registry' };
+      svc = { hostname, namespace: p.namespace, ports: [], resolution: 'EDS', external: false, origin: 'registry', identities: [] };
       services.set(hostname, svc);
     }
     for (const port of p.ports) {
@@ -133,6 +151,8 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
         serviceAccount: p.serviceAccount,
         weight: 1,
         workload: p.id,
+        targetPort: port.appPort,
+        ...identityOf(p.labels, p.namespace, p.serviceAccount),
         ...(p.locality ? { locality: p.locality } : {}),
       });
     }
@@ -145,7 +165,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     const svc = app ? services.get(serviceFqdn(app, we.metadata.namespace, domain)) : undefined;
     if (!svc || svc.origin !== 'registry') continue;
     for (const port of svc.ports)
-      addEndpoint(svc.hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${we.metadata.namespace}/${we.metadata.name}`));
+      addEndpoint(svc.hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${we.metadata.namespace}/${we.metadata.name}`, we.metadata.namespace));
   }
 
   for (const se of config.serviceEntries) addServiceEntry(se, config, proxies, domain, services, addEndpoint);
@@ -154,6 +174,11 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
   for (const s of sortedServices) s.ports.sort((a, b) => a.port - b.port);
   for (const list of endpoints.values())
     list.sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1));
+  for (const s of sortedServices) {
+    const ids = new Set<string>();
+    for (const port of s.ports) for (const e of endpoints.get(endpointKey(s.hostname, port.port)) ?? []) if (e.identity) ids.add(e.identity);
+    s.identities = [...ids].sort();
+  }
 
   const sortedEndpoints = [...endpoints.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   const destinationRules = new HostIndex<DestinationRule>();
@@ -177,8 +202,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
     endpoints,
     versions: {
-      virtualServices: digestOf(config.virtualServices),
-      destinationRules: digestOf(config.destinationRules),
+      ...configVersions(config),
       services: hash(sortedServices),
       endpoints: hash(sortedEndpoints),
       dnsEndpoints: hash(sortedEndpoints.filter(([key]) => services.get(key.slice(0, key.lastIndexOf('|')))?.resolution === 'DNS')),
@@ -219,26 +243,38 @@ function addServiceEntry(
       resolution,
       external: se.spec.location !== 'MESH_INTERNAL',
       origin,
+      identities: [],
     });
     for (const port of ports) {
       if (!hasEndpoints) {
         addEndpoint(hostname, port.port, { address: hostname, port: port.port, labels: {}, serviceAccount: '', weight: 1, workload: origin });
         continue;
       }
-      for (const ep of se.spec.endpoints) addEndpoint(hostname, port.port, workloadEndpoint(ep, port, origin));
+      for (const ep of se.spec.endpoints) addEndpoint(hostname, port.port, workloadEndpoint(ep, port, origin, ns));
       for (const we of selectedEntries)
-        addEndpoint(hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${ns}/${we.metadata.name}`));
+        addEndpoint(hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${ns}/${we.metadata.name}`, ns));
       for (const p of selectedProxies) {
         const pp = p.ports.find((x) => x.servicePort === port.port) ?? p.ports[0];
         if (pp)
-          addEndpoint(hostname, port.port, { address: p.address, port: pp.endpointPort, labels: p.labels, serviceAccount: p.serviceAccount, weight: 1, workload: p.id, ...(p.locality ? { locality: p.locality } : {}) });
+          addEndpoint(hostname, port.port, {
+            address: p.address,
+            port: pp.endpointPort,
+            labels: p.labels,
+            serviceAccount: p.serviceAccount,
+            weight: 1,
+            workload: p.id,
+            targetPort: pp.appPort,
+            ...identityOf(p.labels, p.namespace, p.serviceAccount),
+            ...(p.locality ? { locality: p.locality } : {}),
+          });
       }
     }
   }
 }
 
-function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: string): MeshEndpoint {
+function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: string, namespace: string): MeshEndpoint {
   return {
+    ...identityOf(we.labels, namespace, we.serviceAccount),
     address: we.address,
     port: we.ports[port.name] ?? port.port,
     labels: we.labels,
@@ -252,6 +288,11 @@ function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: strin
 export function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {
   for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
   return true;
+}
+
+/** One version per ConfigSet list (kind), so a part that reads AuthorizationPolicies keys on those alone. */
+function configVersions(config: ConfigSet): Record<ConfigListName, string> {
+  return Object.fromEntries(CONFIG_LISTS.map((l) => [l, digestOf(config[l])])) as Record<ConfigListName, string>;
 }
 
 /** Config resources by their fingerprints (computed once per resource, often off the main thread by

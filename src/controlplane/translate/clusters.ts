@@ -5,6 +5,7 @@ import type { ProxyNode } from '../model/proxy-node.js';
 import { connectionPoolFields, outlierDetectionFields, withCommonLbConfig } from './cluster-resilience.js';
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
 import { clusterLbFields, isPassthrough } from './load-balancing.js';
+import { clusterTlsFields } from './cluster-tls.js';
 import { dnsLoadAssignment } from './endpoints.js';
 import { inboundClusterName, isHttpProtocol, outboundClusterName } from './names.js';
 import { upstreamProtocol, upstreamProtocolFields } from './upstream-protocol.js';
@@ -35,7 +36,25 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
     ...connectionPoolFields(policy, { retryBudget: true }),
   };
   const protocol = svc.ports.find((p) => p.port === port)?.protocol ?? 'UNKNOWN';
-  if (isHttpProtocol(protocol)) withProtocolOptions(body, upstreamProtocolFields(upstreamProtocol(protocol, policy, snap.mesh.h2UpgradePolicy), policy));
+  const http = isHttpProtocol(protocol) ? upstreamProtocol(protocol, policy, snap.mesh.h2UpgradePolicy) : undefined;
+  if (http) withProtocolOptions(body, upstreamProtocolFields(http, policy));
+  // Auto mTLS only where some endpoint has a sidecar with an identity (and the mesh allows it); a
+  // DestinationRule's tls always applies.
+  if (policy.tls || (snap.mesh.enableAutoMtls && svc.identities.length > 0)) {
+    Object.assign(
+      body,
+      clusterTlsFields({
+        hostname: svc.hostname,
+        port,
+        subset,
+        external: svc.external,
+        serviceAccounts: svc.identities,
+        trustDomain: snap.mesh.trustDomain,
+        alpn: http === 'http2' ? ['h2'] : http === 'http1' ? ['http/1.1'] : http === 'downstream' ? ['h2', 'http/1.1'] : [],
+        tls: policy.tls,
+      }),
+    );
+  }
   if (isPassthrough(policy)) {
     // ORIGINAL_DST: no endpoints of its own (the proxy NACKs it until it can recover the original destination).
   } else if (svc.resolution === 'DNS') {

@@ -4,7 +4,9 @@ import { endpointKey, labelsMatch } from '../model/snapshot.js';
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
 import { isPassthrough } from './load-balancing.js';
 import { applyLocalityLb, envoyLocality, groupByLocality, type LocalityClient, type LocalityGroup } from './locality.js';
+import { TLS_MODE_ISTIO, TRANSPORT_SOCKET_MATCH_KEY } from './mtls.js';
 import { outboundClusterName } from './names.js';
+import { effectivePeerAuthentication, modeForPort } from './peer-authentication.js';
 import { socketAddress, type XdsResource } from './types.js';
 
 /** The client's locality ('' when unknown) and labels rank and weight locality groups (locality.ts). */
@@ -15,10 +17,11 @@ export function clusterLoadAssignments(snap: MeshSnapshot, clientNamespace: stri
     const dr = destinationRuleFor(snap, svc.hostname, clientNamespace, svc.namespace);
     for (const port of svc.ports) {
       const all = snap.endpoints.get(endpointKey(svc.hostname, port.port)) ?? [];
+      const mtls = mtlsEndpoints(snap, svc);
       const add = (subset: string, eps: MeshEndpoint[]) => {
         const policy = effectivePolicy(dr, port.port, subset || undefined);
         // A PASSTHROUGH (ORIGINAL_DST) cluster has no endpoints of its own to send.
-        if (!isPassthrough(policy)) out.push(loadAssignment(outboundClusterName(port.port, subset, svc.hostname), applyLocalityLb(groupByLocality(eps), client, policy)));
+        if (!isPassthrough(policy)) out.push(loadAssignment(outboundClusterName(port.port, subset, svc.hostname), applyLocalityLb(groupByLocality(eps), client, policy), mtls));
       };
       add('', all);
       for (const subset of dr?.spec.subsets ?? []) add(subset.name, all.filter((e) => labelsMatch(subset.labels, e.labels)));
@@ -27,13 +30,29 @@ export function clusterLoadAssignments(snap: MeshSnapshot, clientNamespace: stri
   return out;
 }
 
-function loadAssignment(clusterName: string, groups: LocalityGroup[]): XdsResource {
-  return { name: clusterName, body: assignmentBody(clusterName, groups) };
+function loadAssignment(clusterName: string, groups: LocalityGroup[], mtls: (e: MeshEndpoint) => boolean): XdsResource {
+  return { name: clusterName, body: assignmentBody(clusterName, groups, mtls) };
 }
+
+/** Which endpoints a client sends mTLS to (auto mTLS reads this metadata): those whose sidecar holds
+ * an identity, unless the endpoint's own PeerAuthentication is DISABLE for its port (Istio drops the
+ * tlsMode there, so clients do not send TLS that the server would not take). */
+function mtlsEndpoints(snap: MeshSnapshot, svc: MeshService): (e: MeshEndpoint) => boolean {
+  const policies = snap.config.peerAuthentications;
+  if (policies.length === 0) return (e) => e.identity !== undefined;
+  return (e) => {
+    if (e.identity === undefined) return false;
+    const effective = effectivePeerAuthentication(policies, { namespace: svc.namespace, labels: e.labels }, snap.mesh.rootNamespace);
+    return modeForPort(effective, e.targetPort ?? e.port) !== 'DISABLE';
+  };
+}
+
+const NO_MTLS = (): boolean => false;
+const MTLS_METADATA = { filter_metadata: { [TRANSPORT_SOCKET_MATCH_KEY]: TLS_MODE_ISTIO } };
 
 /** One LocalityLbEndpoints per locality group; locality, its weight and priority only where some
  * endpoint has a locality (a mesh without localities keeps one plain group). */
-function assignmentBody(clusterName: string, groups: LocalityGroup[]): Record<string, unknown> {
+function assignmentBody(clusterName: string, groups: LocalityGroup[], mtls: (e: MeshEndpoint) => boolean): Record<string, unknown> {
   const located = groups.some((g) => g.locality);
   return {
     cluster_name: clusterName,
@@ -43,6 +62,7 @@ function assignmentBody(clusterName: string, groups: LocalityGroup[]): Record<st
         ...(g.locality ? { locality: envoyLocality(g.locality) } : {}),
         lb_endpoints: g.endpoints.map((e) => ({
           endpoint: { address: socketAddress(e.address, e.port) },
+          ...(mtls(e) ? { metadata: MTLS_METADATA } : {}),
           health_status: 'HEALTHY',
           load_balancing_weight: { value: e.weight },
         })),
@@ -54,5 +74,5 @@ function assignmentBody(clusterName: string, groups: LocalityGroup[]): Record<st
 
 /** DNS clusters carry their (host name) endpoints inline; the proxy resolves them. */
 export function dnsLoadAssignment(snap: MeshSnapshot, svc: MeshService, port: number, clusterName: string): Record<string, unknown> {
-  return assignmentBody(clusterName, groupByLocality(snap.endpoints.get(endpointKey(svc.hostname, port)) ?? []));
+  return assignmentBody(clusterName, groupByLocality(snap.endpoints.get(endpointKey(svc.hostname, port)) ?? []), NO_MTLS);
 }

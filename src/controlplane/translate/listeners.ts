@@ -3,6 +3,9 @@
 import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
 import { defaultMeshConfig, hcmPathFields, type MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
+import { TLS_MODE_LABEL } from '../model/snapshot.js';
+import { inboundChains } from './mtls.js';
+import { effectivePeerAuthentication, modeForPort, type PeerAuthenticationLike } from './peer-authentication.js';
 import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
 
@@ -14,6 +17,8 @@ const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEM
 export interface ListenerOptions {
   /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
   mesh?: MeshConfig;
+  /** The PeerAuthentications of the mesh (the inbound listener's transport follows them). */
+  peerAuthentications?: readonly PeerAuthenticationLike[];
   /** Delta streams get their outbound virtual hosts over VHDS: the on-demand filter asks for a host
    * the route table does not have yet (Envoy needs it before the router for on-demand VHDS). */
   onDemandVhds: boolean;
@@ -50,31 +55,36 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
     // One inbound listener; with one app port per proxy every request goes to that port's cluster.
     const port = proxy.ports[0];
     const cluster = inboundClusterName(port.servicePort);
+    const hcm = hcmFilter(mesh, {
+      stat_prefix: `inbound_0.0.0.0_${proxy.inboundPort}`,
+      route_config: {
+        name: cluster,
+        virtual_hosts: [
+          {
+            name: `inbound|http|${port.servicePort}`,
+            domains: ['*'],
+            routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
+          },
+        ],
+      },
+      http_filters: [routerFilter],
+    });
     const inbound = {
       name: INBOUND_LISTENER,
       address: socketAddress(proxy.address, proxy.inboundPort),
-      filter_chains: [
-        {
-          filters: [
-            hcmFilter(mesh, {
-              stat_prefix: `inbound_0.0.0.0_${proxy.inboundPort}`,
-              route_config: {
-                name: cluster,
-                virtual_hosts: [
-                  {
-                    name: `inbound|http|${port.servicePort}`,
-                    domains: ['*'],
-                    routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
-                  },
-                ],
-              },
-              http_filters: [routerFilter],
-            }),
-          ],
-        },
-      ],
+      ...inboundTransport(proxy, port.appPort, mesh, opts.peerAuthentications ?? [], [hcm]),
     };
     result.push({ name: INBOUND_LISTENER, body: inbound });
   }
   return result;
+}
+
+/** The inbound port's chains: a proxy holding a workload certificate takes mTLS as its
+ * PeerAuthentication says (PERMISSIVE by default); one without an identity can only take plaintext
+ * (a STRICT policy for it is reported by analyze, not enforced by refusing everything). */
+function inboundTransport(proxy: ProxyNode, appPort: number, mesh: MeshConfig, policies: readonly PeerAuthenticationLike[], filters: unknown[]): Record<string, unknown> {
+  if (proxy.labels[TLS_MODE_LABEL] !== 'istio') return { filter_chains: [{ filters }] };
+  const mode = modeForPort(effectivePeerAuthentication(policies, { namespace: proxy.namespace, labels: proxy.labels }, mesh.rootNamespace), appPort);
+  const { listener_filters, filter_chains } = inboundChains(mode, filters, ['h2', 'http/1.1']);
+  return listener_filters.length ? { listener_filters, filter_chains } : { filter_chains };
 }

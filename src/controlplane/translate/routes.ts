@@ -77,7 +77,7 @@ function defaultRoute(snap: MeshSnapshot, svc: MeshService, port: number, client
   return {
     name: 'default',
     match: { prefix: '/' },
-    route: { cluster, timeout: duration(0), ...routeHashPolicy(snap, clientNamespace, [cluster]) },
+    route: { cluster, ...routeTimeout(0), ...routeHashPolicy(snap, clientNamespace, [cluster]) },
   };
 }
 
@@ -164,7 +164,7 @@ function routeAction(snap: MeshSnapshot, vs: VirtualService, r: HTTPRoute, svc: 
     dests.length === 1
       ? { cluster: clusterOf(dests[0].destination) }
       : { weighted_clusters: { clusters: dests.map((d) => ({ name: clusterOf(d.destination), weight: { value: d.weight ?? 0 } })) } };
-  action.timeout = duration(r.timeoutMs ?? 0);
+  Object.assign(action, routeTimeout(r.timeoutMs ?? 0));
   if (r.retries) action.retry_policy = retryPolicy(r.retries, hashing(snap, svc, port, clientNamespace));
   if (r.rewrite?.uri !== undefined) action.prefix_rewrite = r.rewrite.uri;
   if (r.rewrite?.authority !== undefined) action.host_rewrite_literal = r.rewrite.authority;
@@ -220,4 +220,12 @@ function faultConfig(f: NonNullable<HTTPRoute['fault']>): Record<string, unknown
 function hashing(snap: MeshSnapshot, svc: MeshService, port: number, clientNamespace: string): { consistentHash: boolean } {
   const dr = destinationRuleFor(snap, svc.hostname, clientNamespace, svc.namespace);
   return { consistentHash: effectivePolicy(dr, port).loadBalancer?.consistentHash !== undefined };
+}
+
+/** Istio's route timeout: without one (0s), the route also honours a gRPC client's grpc-timeout
+ * header, uncapped (max_stream_duration with grpc_timeout_header_max 0s), so a deadline holds
+ * through the mesh; with one, the route timeout rules. */
+function routeTimeout(ms: number): Record<string, unknown> {
+  if (ms > 0) return { timeout: duration(ms) };
+  return { timeout: duration(0), max_stream_duration: { max_stream_duration: duration(0), grpc_timeout_header_max: duration(0) } };
 }

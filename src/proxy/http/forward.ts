@@ -4,10 +4,12 @@
 // need to replay them (and only up to MAX_REPLAY_BODY). Each attempt's outcome is typed and written
 // into the stream record; the stream's completion (onStreamComplete) releases whatever is left.
 import type { OutgoingHttpHeaders } from 'node:http';
+import { effectiveTimeoutMs } from './grpc-timeout.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { ExchangeHandler, UpstreamExchange } from '../upstream/pool.js';
 import type { LocalOriginFailure } from '../upstream/outlier-detector.js';
+import { UPSTREAM_TLS_ERROR, type UpstreamTlsInfo } from '../upstream/connector.js';
 import { PENDING_OVERFLOW } from '../http1/client.js';
 import { requestUpgrade } from '../http1/upgrade.js';
 import { openTunnel, type Tunnel } from './upgrade-tunnel.js';
@@ -52,6 +54,11 @@ class Attempt implements ExchangeHandler {
 
   onData(chunk: Buffer): void {
     this.fwd.onResponseData(this, chunk);
+  }
+
+  onUpstreamTls(tls: UpstreamTlsInfo): void {
+    this.fwd.stream.info.upstreamPeerUriSans = tls.peerUriSans;
+    this.fwd.stream.info.upstreamTlsVersion = tls.version;
   }
 
   onTrailers(trailers: HeaderMap): void {
@@ -135,10 +142,17 @@ export class Forward {
     this.protocol = p === 'downstream' ? (stream.req.httpVersion === '2' ? 'http2' : 'http1') : p;
   }
 
+  /** The route timeout, or the gRPC client's deadline where the route honours grpc-timeout. */
+  private get timeoutMs(): number {
+    const a = this.action;
+    return a.grpcTimeout ? effectiveTimeoutMs(a.timeoutMs, a.grpcTimeout, this.stream.header('grpc-timeout')) : a.timeoutMs;
+  }
+
   start(): void {
     const req = this.stream.req;
     const body = req.body;
-    if (this.action.timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.action.timeoutMs);
+    const timeoutMs = this.timeoutMs;
+    if (timeoutMs > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), timeoutMs);
     const mirrors = this.action.mirrors;
     if (!body) {
       this.body = undefined;
@@ -163,7 +177,7 @@ export class Forward {
   /** request_mirror_policies: fire-and-forget copies, once the body is known. */
   private mirror(): void {
     if (this.action.mirrors.length === 0) return;
-    const req = { method: this.stream.method, path: this.path, headers: this.headers, body: this.body, timeoutMs: this.action.timeoutMs };
+    const req = { method: this.stream.method, path: this.path, headers: this.headers, body: this.body, timeoutMs: this.timeoutMs };
     sendMirrors(this.action.mirrors, req, this.clusters, this.random, (name) => this.clusters.get(name)?.stats);
   }
 
@@ -234,7 +248,7 @@ export class Forward {
     if (perTry > 0) attempt.tryTimer = setTimeout(() => this.onTryTimeout(attempt), perTry);
     if (this.stream.upgradeType !== undefined) {
       attempt.exchange = requestUpgrade(
-        { ip: host.ip, port: host.port, authority: host.key, connectTimeoutMs: this.cluster.config.connectTimeoutMs },
+        { ip: host.ip, port: host.port, authority: host.key, connectTimeoutMs: this.cluster.config.connectTimeoutMs, connector: host.connector },
         { method: this.stream.method, path: this.path, headers: this.headers, body: undefined },
         attempt,
       );
@@ -341,6 +355,7 @@ export class Forward {
     const res = this.stream.res;
     const failure = classifyFailure(err);
     this.stream.info.upstreamFailure = failure;
+    this.stream.info.upstreamTlsFailure = err.code === UPSTREAM_TLS_ERROR ? err.message : undefined;
     if (attempt.gotResponse || res.headersSent) {
       // The answer was already flowing: all we can do is cut the downstream stream too.
       this.stats.upstream_rq_reset++;
@@ -381,7 +396,7 @@ export class Forward {
     sendLocalReply(this.stream, {
       status: 503,
       flag: failure === 'connect' ? ResponseFlag.upstreamConnectionFailure : ResponseFlag.upstreamConnectionTermination,
-      details: failure === 'connect' ? 'upstream_connect_failure' : 'upstream_reset',
+      details: failure !== 'connect' ? 'upstream_reset' : err.code === UPSTREAM_TLS_ERROR ? `upstream_connect_failure{tls_error:${err.message}}` : 'upstream_connect_failure',
       body: `weft: upstream connect error or disconnect/reset before headers: ${failure === 'connect' ? 'connection failure' : 'reset'} (${why})`,
     });
   }
@@ -481,6 +496,8 @@ export class Forward {
 /** An attempt's error as a typed failure. */
 function classifyFailure(err: NodeJS.ErrnoException): UpstreamFailure {
   if (err.code === 'WEFT_E_UPSTREAM_PROTOCOL') return 'protocol';
+  // A refused or failed TLS handshake is a connect failure (Envoy: UF, connection_failure,TLS_error).
+  if (err.code === UPSTREAM_TLS_ERROR) return 'connect';
   return connectErrorCodes.has(err.code ?? '') ? 'connect' : 'reset';
 }
 

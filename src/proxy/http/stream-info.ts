@@ -27,6 +27,11 @@ export class StreamInfo {
   readonly responseFlags: ResponseFlag[] = [];
   /** The last upstream attempt's failure, if it failed. */
   upstreamFailure: UpstreamFailure | undefined;
+  /** Why the last upstream TLS handshake failed or its peer was refused (with upstreamFailure 'connect'). */
+  upstreamTlsFailure: string | undefined;
+  /** The upstream peer's identity (its certificate's URI SANs) and the TLS version, when TLS was used. */
+  upstreamPeerUriSans: readonly string[] = [];
+  upstreamTlsVersion = '';
   /** Request body bytes received from downstream, response body bytes sent to it. */
   bytesReceived = 0;
   bytesSent = 0;

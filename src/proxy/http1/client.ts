@@ -1,12 +1,14 @@
-// A keep-alive HTTP/1.1 connection pool to one upstream address, over plain `net` sockets: one
+// A keep-alive HTTP/1.1 connection pool to one upstream address, over the cluster's connector (TCP
+// or TLS, upstream/connector.ts): one
 // request at a time per connection (no pipelining), at most `maxConnections` sockets, requests
 // queued beyond that. A request is written synchronously when a connection is free (head and a
 // buffered body in one write), and the response is parsed by ResponseParser. Errors carry a
 // `code`: errno codes from the socket, ETIMEDOUT for a connect timeout, ECONNRESET for a
 // connection closed before the response ended, WEFT_E_UPSTREAM_PROTOCOL for a malformed response.
-import net from 'node:net';
+import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../errors.js';
+import { plaintextConnector, type Connector, type UpstreamTlsInfo } from '../upstream/connector.js';
 import type { ExchangeHandler, UpstreamExchange, UpstreamPool, UpstreamRequest } from '../upstream/pool.js';
 import { Http1Parser, invalidValueChar, tokenPattern, type ResponseHead } from './parser.js';
 
@@ -29,6 +31,8 @@ export interface PoolOptions {
   tcpKeepaliveMs?: number;
   /** Cluster-wide connection and pending-request limits shared by the cluster's pools. */
   resources?: PoolResources;
+  /** How connections are made (TCP, or TLS offering ALPN http/1.1); default plain TCP. */
+  connector?: Connector;
 }
 
 /** Circuit-breaker resources a pool obeys (implemented per cluster by ClusterResources). */
@@ -56,6 +60,7 @@ const unlimited: PoolResources = {
 export const PENDING_OVERFLOW = 'WEFT_POOL_PENDING_OVERFLOW';
 
 const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+const HTTP1_ALPN: readonly string[] = ['http/1.1'];
 const TCP_KEEPALIVE_MS = 60_000;
 const invalidTargetChar = /[^\x21-\x7e\x80-\xff]/;
 
@@ -122,6 +127,8 @@ class Connection {
   private detachBody: (() => void) | undefined;
   private closed = false;
   private requestsSent = 0;
+  /** What the TLS handshake proved (undefined over plain TCP). */
+  private tls: UpstreamTlsInfo | undefined;
   idleSince = 0;
 
   constructor(
@@ -141,11 +148,14 @@ class Connection {
     this.exchange = first;
     first.connection = this;
     pool.resources.connectionOpened();
-    this.socket = net.connect({ host: o.ip, port: o.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: o.tcpKeepaliveMs ?? TCP_KEEPALIVE_MS });
+    const connector = o.connector ?? plaintextConnector;
+    this.socket = connector.open({ ip: o.ip, port: o.port, keepAliveMs: o.tcpKeepaliveMs ?? TCP_KEEPALIVE_MS, alpn: HTTP1_ALPN }, (tls) => {
+      this.tls = tls;
+      this.onConnect();
+    });
     if (o.connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.fail(errorWithCode('ETIMEDOUT', `connect timeout after ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
     }
-    this.socket.once('connect', () => this.onConnect());
     this.socket.on('data', (data: Buffer) => this.onData(data));
     this.socket.on('end', () => this.onEof());
     this.socket.on('error', (err) => this.fail(err));
@@ -229,7 +239,9 @@ class Connection {
 
   private onHead(head: ResponseHead): void {
     const ex = this.exchange;
-    if (ex) ex.handler.onResponse(head.status, head.statusMessage, head.headers);
+    if (!ex) return;
+    if (this.tls) ex.handler.onUpstreamTls?.(this.tls);
+    ex.handler.onResponse(head.status, head.statusMessage, head.headers);
   }
 
   private onComplete(reusable: boolean): void {

@@ -2,7 +2,8 @@
 // 101 turns it into a tunnel. The head is written with its Connection/Upgrade fields; a 101 answer
 // hands the caller the raw socket and any bytes the server sent after its head; any other answer
 // is relayed as a normal response and the connection is closed after it.
-import net from 'node:net';
+import type net from 'node:net';
+import { plaintextConnector, type Connector } from '../upstream/connector.js';
 import type { ExchangeHandler, UpstreamExchange, UpstreamRequest } from '../upstream/pool.js';
 import { serializeHead } from './client.js';
 import { Http1Parser } from './parser.js';
@@ -17,6 +18,8 @@ export interface UpgradeTarget {
   port: number;
   authority: string;
   connectTimeoutMs: number;
+  /** The host's transport (TLS to a meshed peer); plain TCP when absent. */
+  connector?: Connector;
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -24,7 +27,9 @@ const MAX_HEADER_BYTES = 16 * 1024;
 export function requestUpgrade(target: UpgradeTarget, req: UpstreamRequest, h: UpgradeHandler): UpstreamExchange {
   let done = false;
   let switched = false;
-  const socket = net.connect({ host: target.ip, port: target.port, noDelay: true, allowHalfOpen: true });
+  const connector = target.connector ?? plaintextConnector;
+  // The upgrade request goes out once the transport is ready (after the TLS handshake, for mTLS).
+  const socket = connector.open({ ip: target.ip, port: target.port, allowHalfOpen: true, alpn: ['http/1.1'] }, () => onReady());
   const fail = (err: NodeJS.ErrnoException) => {
     if (done) return;
     done = true;
@@ -54,14 +59,14 @@ export function requestUpgrade(target: UpgradeTarget, req: UpstreamRequest, h: U
     MAX_HEADER_BYTES,
   );
   parser.expect(req.method !== 'HEAD', true);
-  socket.once('connect', () => {
+  const onReady = () => {
     clearTimeout(timer);
     try {
       socket.write(serializeHead(req, target.authority), 'latin1');
     } catch (err) {
       fail(err as NodeJS.ErrnoException);
     }
-  });
+  };
   const onData = (data: Buffer) => {
     let consumed: number;
     try {

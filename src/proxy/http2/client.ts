@@ -1,4 +1,5 @@
-// The upstream HTTP/2 pool (h2c, prior knowledge) on node:http2: streams multiplexed on as few
+// The upstream HTTP/2 pool on node:http2 (h2c with prior knowledge, or h2 over the cluster's TLS
+// connector, offering ALPN h2): streams multiplexed on as few
 // sessions as the peer's SETTINGS_MAX_CONCURRENT_STREAMS allows, at most `maxConnections`
 // sessions; requests beyond that wait. Errors carry a `code` the router types: connect errors
 // (ECONNREFUSED, ETIMEDOUT for the connect timeout), EREFUSEDSTREAM for a stream the peer refused
@@ -8,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { createHeaderMap, type HeaderMap } from '../http/header-map.js';
 import type { ExchangeHandler, UpstreamExchange, UpstreamPool, UpstreamRequest } from '../upstream/pool.js';
 import { PENDING_OVERFLOW, type PoolResources } from '../http1/client.js';
+import { plaintextConnector, type Connector, type UpstreamTlsInfo } from '../upstream/connector.js';
 
 export interface Http2PoolOptions {
   ip: string;
@@ -21,7 +23,11 @@ export interface Http2PoolOptions {
   resources?: PoolResources;
   /** Streams per session this side opens at most (0: the peer's SETTINGS_MAX_CONCURRENT_STREAMS). */
   maxConcurrentStreams?: number;
+  /** How sessions' connections are made (TCP, or TLS offering ALPN h2); default plain TCP. */
+  connector?: Connector;
 }
+
+const H2_ALPN: readonly string[] = ['h2'];
 
 const connectionSpecific = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'te']);
 
@@ -72,12 +78,20 @@ class Session {
   readonly session: http2.ClientHttp2Session;
   connected = false;
   active = 0;
+  /** What the TLS handshake proved (undefined for h2c). */
+  tls: UpstreamTlsInfo | undefined;
+  readonly scheme: 'http' | 'https';
   private connectTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly pool: Http2Pool) {
     const o = pool.options;
     const host = o.ip.includes(':') ? `[${o.ip}]` : o.ip;
-    this.session = http2.connect(`http://${host}:${o.port}`, { settings: { enablePush: false } });
+    const connector = o.connector ?? plaintextConnector;
+    this.scheme = connector.kind === 'tls' ? 'https' : 'http';
+    this.session = http2.connect(`${this.scheme}://${host}:${o.port}`, {
+      settings: { enablePush: false },
+      createConnection: () => connector.open({ ip: o.ip, port: o.port, alpn: H2_ALPN }, (tls) => (this.tls = tls)),
+    });
     if (o.connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.fail(errorWithCode('ETIMEDOUT', `connect timeout after ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
     }
@@ -111,7 +125,7 @@ class Session {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': r.method,
       ':path': r.path,
-      ':scheme': 'http',
+      ':scheme': this.scheme,
       ':authority': typeof r.headers.host === 'string' ? r.headers.host : this.pool.options.authority,
     };
     for (const name of Object.keys(r.headers)) {
@@ -136,6 +150,7 @@ class Session {
       if (ex.done) return;
       const status = Number(h[':status']);
       if (status < 200) return; // interim responses (100, 103) are not relayed
+      if (this.tls) ex.handler.onUpstreamTls?.(this.tls);
       ex.handler.onResponse(status, '', toHeaderMap(h));
     });
     stream.on('data', (c: Buffer) => !ex.done && ex.handler.onData(c));

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type net from 'node:net';
-import { Duplex, Transform, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { DownstreamRequest, DownstreamResponse } from '../http/codec.js';
 import { createHeaderMap, type HeaderMap } from '../http/header-map.js';
 
@@ -162,50 +162,6 @@ class H2Response extends EventEmitter implements DownstreamResponse {
   }
 }
 
-/** A socket whose first bytes were already read (to tell HTTP/2 from HTTP/1.1): node:http2 reads a
- * net.Socket's native handle directly, so bytes taken from it cannot be pushed back; this stream
- * replays them, then relays the socket. */
-class ReplayedSocket extends Duplex {
-  constructor(
-    readonly socket: net.Socket,
-    head: Buffer,
-  ) {
-    super({ allowHalfOpen: true });
-    this.push(head);
-    socket.on('data', (d: Buffer) => {
-      if (!this.push(d)) socket.pause();
-    });
-    socket.once('end', () => this.push(null));
-    socket.once('close', () => this.destroy());
-    socket.on('error', (e) => this.destroy(e));
-  }
-  override _read(): void {
-    this.socket.resume();
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.socket.write(chunk, cb);
-  }
-  override _final(cb: (e?: Error | null) => void): void {
-    this.socket.end(cb);
-  }
-  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
-    this.socket.destroy();
-    cb(err);
-  }
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-  get remotePort(): number | undefined {
-    return this.socket.remotePort;
-  }
-  get localAddress(): string | undefined {
-    return this.socket.localAddress;
-  }
-  get localPort(): number | undefined {
-    return this.socket.localPort;
-  }
-}
-
 /** Serves HTTP/2 on sockets handed over by a listener; one node:http2 server holds the sessions. */
 export class Http2Server {
   private readonly server: http2.Http2Server;
@@ -234,11 +190,14 @@ export class Http2Server {
     // node:http2 makes the session (and emits 'session') synchronously inside emit('connection').
     this.arriving = socket;
     try {
-      if (head && head.length > 0) this.server.emit('connection', new ReplayedSocket(socket, head));
-      else {
-        this.server.emit('connection', socket);
-        socket.resume();
-      }
+      // Bytes a listener filter read go back into the socket's buffer: node:http2 feeds what is
+      // buffered to the session (on the next tick) before it reads the native handle itself, so the
+      // session keeps the fast path (a JS Duplex in between made node:http2 fall back to a JS
+      // stream). Resuming at once would hand the buffered bytes to no one (a broken preface): the
+      // socket is resumed (so its handle reads) only after the session took them, a tick later.
+      if (head && head.length > 0) socket.unshift(head);
+      this.server.emit('connection', socket);
+      process.nextTick(() => socket.resume());
     } finally {
       this.arriving = undefined;
     }

@@ -1,14 +1,25 @@
 // One bound listener: it owns a plain net.Server and, for each accepted connection, enforces the
-// overload cap, runs the listener filters (protocol detection, only when the chain depends on it),
-// selects the filter chain once, wraps the socket in the chain's transport (raw today; TLS next)
-// and hands it to the chain's terminal network filter.
+// overload cap, runs the listener filters (TLS inspection, protocol detection only when the chain
+// depends on it), selects the filter chain once, wraps the socket in the chain's transport (raw, or
+// TLS with the chain's current secure context) and hands it to the chain's terminal network filter.
 import net from 'node:net';
 import type { ListenerLoad } from '../http/connection-manager.js';
-import type { FilterChain, Listener } from '../xds/model.js';
+import { DownstreamTlsServer } from '../tls/downstream.js';
+import { SecretStore } from '../tls/secret-store.js';
+import { TlsContextSlot } from '../tls/tls-context.js';
+import type { DownstreamTransport, FilterChain, Listener } from '../xds/model.js';
 import { createTerminal, type ChainTerminal, type TerminalFactory } from './chain-terminal.js';
 import { attachConnectionInfo, type ConnectionInfo } from './connection-info.js';
 import { FilterChainSelector } from './filter-chain.js';
-import { detectProtocol } from './listener-filters.js';
+import { detectProtocol, detectTls } from './listener-filters.js';
+
+/** What a connection is handed to: the chain's transport and its terminal. */
+interface SelectedChain {
+  terminal: ChainTerminal;
+  transport: DownstreamTransport;
+  /** The TLS server side of a TLS chain. */
+  tls: DownstreamTlsServer | undefined;
+}
 
 export interface ListenerStats {
   downstream_cx_total: number;
@@ -19,6 +30,9 @@ export interface ListenerStats {
   downstream_cx_overflow: number;
   /** Protocol detection ran out of time (listener_filters_timeout). */
   downstream_listener_filter_timeout: number;
+  /** TLS handshakes that failed or were refused (Envoy's ssl.connection_error), and those done. */
+  ssl_connection_error: number;
+  ssl_handshake: number;
 }
 
 /** Downstream connections across all listeners (the overload manager's global cap). */
@@ -35,12 +49,15 @@ export class ActiveListener {
     no_filter_chain_match: 0,
     downstream_cx_overflow: 0,
     downstream_listener_filter_timeout: 0,
+    ssl_connection_error: 0,
+    ssl_handshake: 0,
   };
   /** Requests in flight on this listener (the overload manager's per-listener cap). */
   readonly load: ListenerLoad;
   private readonly server: net.Server;
   private terminals = new Map<string, ChainTerminal>();
-  private selector: FilterChainSelector<ChainTerminal>;
+  private selector: FilterChainSelector<SelectedChain>;
+  private tlsServers: DownstreamTlsServer[] = [];
   private readonly retiring = new Set<Promise<void>>();
   draining = false;
   private drainPromise: Promise<void> | undefined;
@@ -51,6 +68,7 @@ export class ActiveListener {
     private readonly budget: ConnectionBudget,
     private readonly drainTimeoutMs: number,
     maxActiveRequests: number,
+    private readonly secrets: SecretStore = new SecretStore(),
   ) {
     this.config = config;
     this.load = { active: 0, maxActiveRequests };
@@ -92,8 +110,15 @@ export class ActiveListener {
     this.selector = this.build(config);
   }
 
-  private build(config: Listener): FilterChainSelector<ChainTerminal> {
+  private build(config: Listener): FilterChainSelector<SelectedChain> {
     const next = new Map<string, ChainTerminal>();
+    const oldServers = this.tlsServers;
+    this.tlsServers = [];
+    const select = (chain: FilterChain, key: string): SelectedChain => {
+      const tls = chain.transport.kind === 'tls' ? new DownstreamTlsServer(chain.transport, new TlsContextSlot(chain.transport.context, this.secrets)) : undefined;
+      if (tls) this.tlsServers.push(tls);
+      return { terminal: take(chain, key), transport: chain.transport, tls };
+    };
     const take = (chain: FilterChain, key: string): ChainTerminal => {
       const old = this.terminals.get(key);
       let t: ChainTerminal;
@@ -104,8 +129,10 @@ export class ActiveListener {
       next.set(key, t);
       return t;
     };
-    const chains = config.filterChains.map((fc, i) => ({ match: fc.match, value: take(fc, fc.name || `#${i}`) }));
-    const fallback = config.defaultFilterChain ? take(config.defaultFilterChain, config.defaultFilterChain.name || '#default') : undefined;
+    const chains = config.filterChains.map((fc, i) => ({ match: fc.match, value: select(fc, fc.name || `#${i}`) }));
+    const fallback = config.defaultFilterChain ? select(config.defaultFilterChain, config.defaultFilterChain.name || '#default') : undefined;
+    // Connections already handed over keep their TLS sessions; the old servers only stop watching.
+    for (const s of oldServers) s.close();
     for (const [key, t] of this.terminals) {
       if (next.get(key) === t) continue;
       const p = t.drain(this.drainTimeoutMs);
@@ -140,29 +167,62 @@ export class ActiveListener {
       transportProtocol: 'raw_buffer',
     };
     attachConnectionInfo(socket, conn);
+    if (this.config.listenerFilters.some((f) => f.kind === 'tls_inspector')) return void this.inspectTls(socket, conn);
+    this.detectHttp(socket, conn, undefined);
+  }
+
+  /** tls_inspector: a ClientHello sets transport `tls`, the SNI and the ALPN offered. */
+  private async inspectTls(socket: net.Socket, conn: ConnectionInfo): Promise<void> {
+    const d = await detectTls(socket, this.config.listenerFiltersTimeoutMs);
+    if (d.gone) return void socket.destroy();
+    if (d.timedOut && !this.timedOut()) return void socket.destroy();
+    // Envoy closes a connection whose ClientHello exceeds the inspector's bound.
+    if (d.hello.kind === 'too_large') return void socket.destroy();
+    if (d.hello.kind === 'tls') {
+      conn.transportProtocol = 'tls';
+      conn.serverName = d.hello.serverName;
+      conn.applicationProtocols = d.hello.alpn;
+      return this.handOff(socket, this.selector.select(conn), conn, d.head);
+    }
+    this.detectHttp(socket, conn, d.head);
+  }
+
+  /** http_inspector on a plaintext connection, when the chain depends on the application protocol. */
+  private detectHttp(socket: net.Socket, conn: ConnectionInfo, head: Buffer | undefined): void {
     const selector = this.selector;
     const inspect = this.config.listenerFilters.some((f) => f.kind === 'http_inspector') && selector.needsApplicationProtocol(conn);
-    if (!inspect) return this.handOff(socket, selector.select(conn), undefined);
+    if (!inspect) return this.handOff(socket, selector.select(conn), conn, head);
     socket.resume();
-    void detectProtocol(socket, this.config.listenerFiltersTimeoutMs).then((d) => {
+    void detectProtocol(socket, this.config.listenerFiltersTimeoutMs, head).then((d) => {
       if (d.gone) return void socket.destroy();
-      if (d.timedOut) {
-        stats.downstream_listener_filter_timeout++;
-        if (!this.config.continueOnListenerFiltersTimeout) return void socket.destroy();
-      }
+      if (d.timedOut && !this.timedOut()) return void socket.destroy();
       conn.applicationProtocols = d.applicationProtocols;
       // The selector may have been replaced meanwhile: the newest config decides.
-      this.handOff(socket, this.selector.select(conn), d.head);
+      this.handOff(socket, this.selector.select(conn), conn, d.head);
     });
   }
 
-  private handOff(socket: net.Socket, terminal: ChainTerminal | undefined, head: Buffer | undefined): void {
-    if (!terminal) {
+  /** Count a listener-filter timeout; whether to go on with what is known. */
+  private timedOut(): boolean {
+    this.stats.downstream_listener_filter_timeout++;
+    return this.config.continueOnListenerFiltersTimeout;
+  }
+
+  private handOff(socket: net.Socket, chain: SelectedChain | undefined, conn: ConnectionInfo, head: Buffer | undefined): void {
+    if (!chain) {
       this.stats.no_filter_chain_match++;
       return void socket.destroy();
     }
-    // Transport socket: raw_buffer is the socket itself; TLS wraps it here next.
-    terminal.accept(socket, head);
+    if (chain.transport.kind === 'raw_buffer' || !chain.tls) return chain.terminal.accept(socket, head);
+    socket.pause();
+    void chain.tls.terminate(socket, head, conn).then((outcome) => {
+      if (!outcome.ok) {
+        this.stats.ssl_connection_error++;
+        return;
+      }
+      this.stats.ssl_handshake++;
+      chain.terminal.accept(outcome.socket, undefined);
+    });
   }
 
   /** The drain period of a shutdown: still accepting, HTTP connections close after their response. */
@@ -174,6 +234,7 @@ export class ActiveListener {
   drain(timeoutMs: number): Promise<void> {
     this.drainPromise ??= (async () => {
       this.draining = true;
+      for (const s of this.tlsServers) s.close();
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       await Promise.all([closed, ...[...this.terminals.values()].map((t) => t.drain(timeoutMs)), ...this.retiring]);
     })();
@@ -182,6 +243,7 @@ export class ActiveListener {
 
   destroy(): void {
     this.draining = true;
+    for (const s of this.tlsServers) s.close();
     this.server.close();
     for (const t of this.terminals.values()) t.destroy();
   }

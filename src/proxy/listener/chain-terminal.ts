@@ -7,8 +7,8 @@ import type { HcmRuntime, ListenerLoad } from '../http/connection-manager.js';
 import { Http1Server } from '../http1/server.js';
 import { Http2Server } from '../http2/server.js';
 import type { TcpProxyRuntime } from '../tcp/tcp-proxy.js';
-import type { FilterChain, HttpConnectionManager, NetworkFilter, ReadNetworkFilter, TcpProxy } from '../xds/model.js';
 import { connectionInfoOf } from './connection-info.js';
+import type { FilterChain, HttpConnectionManager, NetworkFilter, ReadNetworkFilter, TcpProxy } from '../xds/model.js';
 
 const DRAIN_POLL_MS = 100;
 
@@ -82,6 +82,10 @@ class HcmTerminal implements ChainTerminal {
     const codec = this.config.codec;
     if (codec === 'HTTP1') return this.server.serve(socket, head);
     if (codec === 'HTTP2') return this.http2().serve(socket, head);
+    // AUTO over TLS: the ALPN negotiated names the codec (Envoy's HCM does the same).
+    const alpn = connectionInfoOf(socket).tls?.alpn;
+    if (alpn === 'h2') return this.http2().serve(socket, head);
+    if (alpn === 'http/1.1') return this.server.serve(socket, head);
     if (head && head.length >= H2_PREFACE.length) return this.route(socket, head);
     this.sniff(socket, head);
   }

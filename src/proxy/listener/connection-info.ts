@@ -18,6 +18,8 @@ export interface TlsInfo {
   peerSubject: string;
   /** Our own certificate's first URI SAN (the local principal), '' if none. */
   localUriSan: string;
+  /** The TLS version negotiated ('TLSv1.3', …). */
+  version?: string;
 }
 
 export interface ConnectionInfo {

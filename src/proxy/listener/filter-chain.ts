@@ -1,8 +1,9 @@
 // Filter-chain selection, once per connection, as Envoy's FilterChainMatch does it: criteria are
-// taken in Envoy's order (destination port, destination IP, transport protocol, application
-// protocols, source IP) and at each level only the most specific matching chains go on — a chain
-// that names a value beats one that leaves it unset; when no chain at a level fits, the connection
-// gets the default filter chain (or is closed). With no TLS yet, `tls` chains never match.
+// taken in Envoy's order (destination port, destination IP, server name, transport protocol,
+// application protocols, source IP) and at each level only the most specific matching chains go on
+// — a chain that names a value beats one that leaves it unset (for server names: exact, then the
+// longest `*.` wildcard); when no chain at a level fits, the connection gets the default filter
+// chain (or is closed). The TLS inspector supplies the SNI, `tls` and the ALPN offered.
 import { isIP } from 'node:net';
 import type { Cidr, FilterChainMatch } from '../xds/model.js';
 import { ipBytes } from '../xds/validate-listener.js';
@@ -48,7 +49,7 @@ export class FilterChainSelector<T> {
   needsApplicationProtocol(conn: ConnectionInfo): boolean {
     if (!this.usesApplicationProtocols) return false;
     let c = this.chains;
-    for (const level of levels.slice(0, 3)) {
+    for (const level of levels.slice(0, 4)) {
       c = level(c, conn) as Candidate<T>[];
       if (c.length === 0) return false;
     }
@@ -61,6 +62,7 @@ function isCatchAll(m: FilterChainMatch): boolean {
     m.destinationPort === undefined &&
     m.prefixRanges.length === 0 &&
     m.sourcePrefixRanges.length === 0 &&
+    m.serverNames.length === 0 &&
     m.transportProtocol !== 'tls' &&
     m.applicationProtocols.length === 0
   );
@@ -95,11 +97,30 @@ function cidrLevel<T>(ranges: (m: FilterChainMatch) => readonly Cidr[], address:
 const levels: Level<unknown>[] = [
   (chains, conn) => level<unknown>((m) => m.destinationPort !== undefined, (m) => m.destinationPort === conn.localPort)(chains, conn),
   cidrLevel((m) => m.prefixRanges, (c) => c.localAddress),
+  serverNameLevel,
   (chains, conn) => level<unknown>((m) => m.transportProtocol !== undefined, (m) => m.transportProtocol === (conn.transportProtocol ?? 'raw_buffer'))(chains, conn),
   (chains, conn) =>
     level<unknown>((m) => m.applicationProtocols.length > 0, (m) => m.applicationProtocols.some((p) => conn.applicationProtocols?.includes(p) ?? false))(chains, conn),
   cidrLevel((m) => m.sourcePrefixRanges, (c) => c.remoteAddress),
 ];
+
+/** server_names: an exact name beats the longest matching `*.suffix`; chains without names come last. */
+function serverNameLevel<T>(chains: Candidate<T>[], conn: ConnectionInfo): Candidate<T>[] {
+  const sni = conn.serverName?.toLowerCase();
+  let best = -1;
+  let out: Candidate<T>[] = [];
+  for (const c of chains) {
+    for (const name of c.match.serverNames) {
+      // An exact name scores above any wildcard; wildcards score by the length of their suffix.
+      const score = sni === undefined ? -1 : name === sni ? Infinity : name.startsWith('*.') && sni.endsWith(name.slice(1)) ? name.length : -1;
+      if (score > best) {
+        best = score;
+        out = [c];
+      } else if (score === best && score >= 0 && !out.includes(c)) out.push(c);
+    }
+  }
+  return best >= 0 ? out : chains.filter((c) => c.match.serverNames.length === 0);
+}
 
 function longestMatch(ranges: readonly Cidr[], address: string | undefined): number {
   if (!address) return -1;

@@ -1,8 +1,10 @@
-// Listener filters: they look at a new connection before its filter chain is chosen. http_inspector
-// reads the first bytes and names the application protocol (HTTP/1.x by its request line, h2c by the
-// HTTP/2 preface); tls_inspector has nothing to find until TLS arrives (it reports raw_buffer).
-// Detection waits at most listener_filters_timeout, and only when the chain depends on it.
+// Listener filters: they look at a new connection before its filter chain is chosen. tls_inspector
+// reads a ClientHello (SNI, ALPN offered: src/proxy/tls/client-hello.ts) and marks the transport
+// `tls`; http_inspector reads the first bytes of a plaintext connection and names the application
+// protocol (HTTP/1.x by its request line, h2c by the HTTP/2 preface). Neither consumes what it
+// reads: the bytes are handed on. Detection waits at most listener_filters_timeout.
 import type net from 'node:net';
+import { parseClientHello, type ClientHelloResult } from '../tls/client-hello.js';
 
 const H2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 const httpMethodStart = /^[A-Z]{3,16} [^\s]/;
@@ -38,11 +40,42 @@ export function inspectHttp(data: Buffer): string[] | undefined {
 }
 
 /** Read until the protocol is known, the timeout passes (0: none) or the connection goes. */
-export function detectProtocol(socket: net.Socket, timeoutMs: number): Promise<Detection> {
+export function detectProtocol(socket: net.Socket, timeoutMs: number, head?: Buffer): Promise<Detection> {
+  return readUntil(socket, timeoutMs, head, inspectHttp, []).then((r) => ({ head: r.head, applicationProtocols: r.value, gone: r.gone, timedOut: r.timedOut }));
+}
+
+export interface TlsDetection {
+  head: Buffer | undefined;
+  /** 'tls' with what the ClientHello offered, or why it is not TLS. */
+  hello: Exclude<ClientHelloResult, { kind: 'need_more' }>;
+  gone: boolean;
+  timedOut: boolean;
+}
+
+/** tls_inspector: read until a ClientHello is parsed or the bytes cannot be one. */
+export function detectTls(socket: net.Socket, timeoutMs: number): Promise<TlsDetection> {
+  const decide = (data: Buffer) => {
+    const r = parseClientHello(data);
+    return r.kind === 'need_more' ? undefined : r;
+  };
+  return readUntil<TlsDetection['hello']>(socket, timeoutMs, undefined, decide, { kind: 'not_tls' }).then((r) => ({ head: r.head, hello: r.value, gone: r.gone, timedOut: r.timedOut }));
+}
+
+interface ReadResult<T> {
+  head: Buffer | undefined;
+  value: T;
+  gone: boolean;
+  timedOut: boolean;
+}
+
+/** Read (keeping every byte) until `decide` says what the bytes are, the timeout passes or the peer goes. */
+function readUntil<T>(socket: net.Socket, timeoutMs: number, initial: Buffer | undefined, decide: (head: Buffer) => T | undefined, fallback: T): Promise<ReadResult<T>> {
   return new Promise((resolve) => {
-    let head: Buffer | undefined;
+    let head: Buffer | undefined = initial;
     let timer: NodeJS.Timeout | undefined;
-    const finish = (d: Omit<Detection, 'head'>) => {
+    const known = head && head.length > 0 ? decide(head) : undefined;
+    if (known !== undefined) return resolve({ head, value: known, gone: false, timedOut: false });
+    const finish = (d: Omit<ReadResult<T>, 'head'>) => {
       socket.off('data', onData);
       socket.off('end', onGone);
       socket.off('close', onGone);
@@ -53,14 +86,15 @@ export function detectProtocol(socket: net.Socket, timeoutMs: number): Promise<D
     };
     const onData = (chunk: Buffer) => {
       head = head ? Buffer.concat([head, chunk]) : chunk;
-      const protocols = inspectHttp(head);
-      if (protocols !== undefined) finish({ applicationProtocols: protocols, gone: false, timedOut: false });
+      const value = decide(head);
+      if (value !== undefined) finish({ value, gone: false, timedOut: false });
     };
-    const onGone = () => finish({ applicationProtocols: [], gone: true, timedOut: false });
+    const onGone = () => finish({ value: fallback, gone: true, timedOut: false });
     socket.on('data', onData);
     socket.once('end', onGone);
     socket.once('close', onGone);
     socket.once('error', onGone);
-    if (timeoutMs > 0) timer = setTimeout(() => finish({ applicationProtocols: [], gone: false, timedOut: true }), timeoutMs);
+    socket.resume();
+    if (timeoutMs > 0) timer = setTimeout(() => finish({ value: fallback, gone: false, timedOut: true }), timeoutMs);
   });
 }

@@ -2,12 +2,15 @@
 // listener's address swaps its config in place (in-flight and keep-alive connections carry
 // on); a new address binds first and the whole update is refused (NACK) if any bind fails —
 // nothing changes until every new socket is ready. Removed listeners stop accepting and drain.
+import type { SecretStore } from '../tls/secret-store.js';
 import type { Listener } from '../xds/model.js';
 import { ActiveListener, type ConnectionBudget } from './active-listener.js';
 import type { TerminalFactory } from './chain-terminal.js';
 
 export interface ListenerManagerOptions {
   terminals: TerminalFactory;
+  /** The proxy's secrets (SDS and the identity agent): TLS chains read their contexts from it. */
+  secrets?: SecretStore;
   log?: (msg: string) => void;
   /** How long a removed listener's connections may take to finish before they are cut. */
   drainTimeoutMs?: number;
@@ -60,6 +63,7 @@ export class ListenerManager {
         this.connections,
         this.o.drainTimeoutMs ?? 5_000,
         this.o.maxActiveRequestsPerListener ?? DEFAULT_MAX_ACTIVE_REQUESTS_PER_LISTENER,
+        this.o.secrets,
       );
       try {
         await al.bind();

@@ -4,7 +4,7 @@
 // a FIN from either side is passed on (half-close both ways), and a connection idle in both
 // directions for idle_timeout is closed. Server-speaks-first protocols work: nothing here waits
 // for the client to talk first.
-import net from 'node:net';
+import type net from 'node:net';
 import { pickIndex } from '../upstream/load-balancer.js';
 import { murmur3 } from '../upstream/hash.js';
 import type { ClusterManager, ClusterRuntime } from '../upstream/cluster-manager.js';
@@ -134,11 +134,12 @@ class TcpSession {
     }
     this.attempts++;
     this.host = host;
-    const up = net.connect({ host: host.ip, port: host.port, allowHalfOpen: true, noDelay: true });
+    // Through the host's transport: TLS (with the peer's identity checked) to a meshed endpoint.
+    const up = host.connector.open({ ip: host.ip, port: host.port, allowHalfOpen: true }, () => onReady());
     this.upstream = up;
     const timeoutMs = cluster.config.connectTimeoutMs;
     const timer = timeoutMs > 0 ? setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), timeoutMs) : undefined;
-    up.once('connect', () => {
+    const onReady = () => {
       clearTimeout(timer);
       if (this.closed) return up.destroy();
       cluster.resources.connectionOpened();
@@ -146,7 +147,7 @@ class TcpSession {
       this.cluster = cluster;
       this.counted = true;
       this.relay(up);
-    });
+    };
     up.once('error', () => {
       clearTimeout(timer);
       if (this.upstream !== up || this.closed) return;

@@ -29,6 +29,7 @@ type Watcher = (secret: Secret) => void;
 export class SecretStore {
   private readonly values = new Map<string, Secret>();
   private readonly watchers = new Map<string, Set<Watcher>>();
+  private readonly changeListeners = new Set<(name: string) => void>();
 
   get(name: string): Secret | undefined {
     return this.values.get(name);
@@ -41,6 +42,17 @@ export class SecretStore {
   set(name: string, secret: Secret): void {
     this.values.set(name, secret);
     for (const w of this.watchers.get(name) ?? []) w(secret);
+    for (const l of this.changeListeners) l(name);
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  /** Told the name of every secret set (readiness: have all the referenced secrets arrived?). */
+  onChange(fn: (name: string) => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
   }
 
   delete(name: string): void {

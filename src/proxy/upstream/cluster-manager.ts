@@ -1,6 +1,8 @@
 // Clusters at run time: each keeps its hosts (with their connection pools) across config and
 // endpoint updates, and a load balancer rebuilt only when the host set changes.
+import { SecretStore } from '../tls/secret-store.js';
 import type { Cluster, ClusterLoadAssignment, LbEndpoint } from '../xds/model.js';
+import { createConnector, type Connector } from './connector.js';
 import { ClusterResources } from './circuit-breaker.js';
 import { OutlierDetector, type UpstreamResult } from './outlier-detector.js';
 import { DnsResolver, type ResolvedEndpoint } from './dns.js';
@@ -56,7 +58,20 @@ export interface ClusterManagerOptions {
   log?: (msg: string) => void;
   /** Clock for slow start (ms); tests may pass their own. */
   now?: () => number;
+  /** Where upstream TLS contexts read their SDS secrets. */
+  secrets?: SecretStore;
 }
+
+/** A cluster's transport sockets at run time: the default and each transport_socket_matches entry. */
+interface Transports {
+  /** The config they were built from; another config builds new connectors (and so new pools). */
+  key: string;
+  byName: Map<string, Connector>;
+  /** transport_socket_matches in order: name and labels. */
+  matches: { name: string; match: Readonly<Record<string, string>> }[];
+}
+
+const DEFAULT_TRANSPORT = 'default';
 
 export class ClusterRuntime {
   config: Cluster;
@@ -71,6 +86,8 @@ export class ClusterRuntime {
   private dns: DnsResolver | undefined;
   /** The last assignment's overprovisioning factor (percent). */
   private overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR;
+  private transports: Transports | undefined;
+  private readonly secrets: SecretStore;
 
   constructor(
     config: Cluster,
@@ -78,6 +95,26 @@ export class ClusterRuntime {
   ) {
     this.config = config;
     this.resources = new ClusterResources(config.circuitBreakers, this.stats);
+    this.secrets = o.secrets ?? new SecretStore();
+  }
+
+  /** Build the connectors when the transport config changed (hosts then get new pools). */
+  private configureTransports(config: Cluster): Transports {
+    const key = JSON.stringify([config.transport, config.transportMatches]);
+    if (this.transports?.key === key) return this.transports;
+    for (const c of this.transports?.byName.values() ?? []) c.close();
+    const byName = new Map<string, Connector>([[DEFAULT_TRANSPORT, createConnector(config.transport, this.secrets)]]);
+    for (const m of config.transportMatches) if (!byName.has(m.name)) byName.set(m.name, createConnector(m.transport, this.secrets));
+    this.transports = { key, byName, matches: config.transportMatches.map((m) => ({ name: m.name, match: m.match })) };
+    return this.transports;
+  }
+
+  /** Envoy's transport_socket_matches: the first entry whose labels the endpoint's
+   * filter_metadata["envoy.transport_socket_match"] all carry (an empty match fits every endpoint);
+   * none: the cluster's transport_socket. */
+  private transportFor(t: Transports, labels: Readonly<Record<string, string>>): string {
+    const m = t.matches.find((x) => Object.entries(x.match).every(([k, v]) => labels[k] === v));
+    return m ? m.name : DEFAULT_TRANSPORT;
   }
 
   /** Requests in flight across the cluster. */
@@ -137,7 +174,8 @@ export class ClusterRuntime {
       tcpKeepaliveMs: co.tcpKeepaliveTimeMs,
       h2MaxConcurrentStreams: this.config.http2MaxConcurrentStreams,
     };
-    const wantPool = poolKey(settings);
+    const transports = this.configureTransports(this.config);
+    const wantPool = `${poolKey(settings)}|${transports.key}`;
     const old = new Map(this.hosts.filter((h) => h.poolKey === wantPool).map((h) => [h.key, h]));
     const stale = this.hosts.filter((h) => h.poolKey !== wantPool);
     const next: UpstreamHost[] = [];
@@ -147,7 +185,13 @@ export class ClusterRuntime {
       if (seen.has(key)) continue;
       seen.add(key);
       const hostname = 'hostname' in e ? e.hostname : e.host;
+      const transportName = this.transportFor(transports, e.transportSocketMatch);
       let h = old.get(key);
+      // An endpoint whose metadata now picks another transport socket needs other pools.
+      if (h && h.transportName !== transportName) {
+        stale.push(h);
+        h = undefined;
+      }
       if (h) {
         old.delete(key);
         h.health = e.health;
@@ -164,6 +208,9 @@ export class ClusterRuntime {
           priority: e.priority,
           resources: this.resources,
           ...settings,
+          connector: transports.byName.get(transportName)!,
+          transportName,
+          poolKeySuffix: transports.key,
         });
         h.addedAtMs = joined.has(key) ? joined.get(key) : joinedAt;
       }
@@ -220,6 +267,7 @@ export class ClusterRuntime {
     for (const h of this.hosts) h.retire();
     this.hosts = [];
     this.lb = { pick: () => undefined };
+    this.closeTransports();
   }
 
   destroy(): void {
@@ -227,6 +275,12 @@ export class ClusterRuntime {
     this.outlier?.stop();
     for (const h of this.hosts) h.destroy();
     this.hosts = [];
+    this.closeTransports();
+  }
+
+  private closeTransports(): void {
+    for (const c of this.transports?.byName.values() ?? []) c.close();
+    this.transports = undefined;
   }
 }
 

@@ -1,9 +1,11 @@
 // One upstream endpoint of a cluster: its address, health, weight, counters, and its own
-// keep-alive HTTP/1.1 connection pool (bounded connections, connect timeout, no request
+// connection pools, one per protocol, over the transport (TCP or TLS connector) its cluster's
+// transport_socket_matches chose for it (bounded connections, connect timeout, no request
 // timeouts of its own — the route's timeouts govern).
 import type { HealthStatus } from '../xds/model.js';
 import { Http1Pool, type PoolResources } from '../http1/client.js';
 import { Http2Pool } from '../http2/client.js';
+import type { Connector } from './connector.js';
 import type { UpstreamPool } from './pool.js';
 
 export interface PoolSettings {
@@ -29,6 +31,11 @@ export interface HostOptions extends PoolSettings {
   priority: number;
   /** The cluster's circuit-breaker resources (max_connections, max_pending_requests). */
   resources: PoolResources;
+  /** The transport socket chosen for this endpoint, and its name (part of the pool key). */
+  connector: Connector;
+  transportName: string;
+  /** The cluster's transport config key: new connectors mean new pools. */
+  poolKeySuffix: string;
 }
 
 export function poolKey(s: PoolSettings): string {
@@ -42,6 +49,10 @@ export class UpstreamHost {
   readonly key: string;
   /** Settings the pool was built with; a change means a new host object. */
   readonly poolKey: string;
+  /** The transport socket's name ('default' or a transport_socket_matches entry). */
+  readonly transportName: string;
+  /** How connections to this host are made (tcp_proxy opens its upstream with it too). */
+  readonly connector: Connector;
   hostname: string;
   health: HealthStatus;
   weight: number;
@@ -66,7 +77,9 @@ export class UpstreamHost {
     this.ip = o.ip;
     this.port = o.port;
     this.key = o.ip.includes(':') ? `[${o.ip}]:${o.port}` : `${o.ip}:${o.port}`;
-    this.poolKey = poolKey(o);
+    this.poolKey = `${poolKey(o)}|${o.poolKeySuffix}`;
+    this.transportName = o.transportName;
+    this.connector = o.connector;
     this.hostname = o.hostname;
     this.health = o.health;
     this.weight = o.weight;
@@ -83,6 +96,7 @@ export class UpstreamHost {
       maxRequestsPerConnection: o.maxRequestsPerConnection,
       tcpKeepaliveMs: o.tcpKeepaliveMs,
       resources: o.resources,
+      connector: o.connector,
     });
   }
 
@@ -90,7 +104,7 @@ export class UpstreamHost {
     return this.health === 'HEALTHY' || this.health === 'UNKNOWN';
   }
 
-  /** The pool for a protocol: pools are keyed by protocol (and, with TLS, by transport). */
+  /** The pool for a protocol (the host's transport is fixed: another transport is another host object). */
   poolFor(protocol: 'http1' | 'http2'): UpstreamPool {
     if (protocol === 'http1') return this.pool;
     this.h2 ??= new Http2Pool({
@@ -102,6 +116,7 @@ export class UpstreamHost {
       idleTimeoutMs: this.settings.idleTimeoutMs,
       resources: this.settings.resources,
       maxConcurrentStreams: this.settings.h2MaxConcurrentStreams,
+      connector: this.settings.connector,
     });
     return this.h2;
   }

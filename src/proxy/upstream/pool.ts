@@ -4,6 +4,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HeaderMap } from '../http/header-map.js';
+import type { UpstreamTlsInfo } from './connector.js';
 
 export interface UpstreamRequest {
   method: string;
@@ -25,6 +26,8 @@ export interface ExchangeHandler {
   onTrailers?(trailers: HeaderMap): void;
   onEnd(): void;
   onError(err: NodeJS.ErrnoException): void;
+  /** The upstream connection is TLS: what its handshake proved (before onResponse). */
+  onUpstreamTls?(tls: UpstreamTlsInfo): void;
 }
 
 export interface UpstreamExchange {

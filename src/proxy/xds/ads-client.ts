@@ -55,7 +55,7 @@ export class AdsClient extends XdsClientBase<DiscoveryRequestWire, DiscoveryResp
   }
 
   protected override takes(type: XdsType): type is ProxyXdsType {
-    return type !== 'secret' && type !== 'virtualHost';
+    return type !== 'virtualHost';
   }
 
   protected override apply(type: ProxyXdsType, res: DiscoveryResponseWire): Promise<ApplyOutcome> {

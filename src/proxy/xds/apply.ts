@@ -8,13 +8,16 @@
 import type { AnyWire, XdsProtocol } from '../../api/envoy.js';
 import type { RouteStore } from '../http/route-store.js';
 import type { ListenerManager } from '../listener/listener-manager.js';
+import type { SecretStore } from '../tls/secret-store.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { ApplyOutcome, ResponseHandler, Subscriptions } from './ads-client.js';
 import type { DeltaResponseHandler, DeltaUpdate } from './delta-client.js';
 import { decodeResources, proxyXdsTypes, type DecodedResource, type ProxyXdsType } from './decode.js';
-import { emptyHeaderMutation, type Listener, type RouteConfiguration } from './model.js';
+import { emptyHeaderMutation, type Cluster, type CommonTlsContext, type Listener, type RouteConfiguration } from './model.js';
 import type { Raw } from './validate-common.js';
 import { domainConflicts } from './validate-route.js';
+import { redactSecret } from './validate-secret.js';
+import { sdsNames } from './validate-tls.js';
 import type { VhdsOnDemand } from './vhds-on-demand.js';
 
 export interface AppliedResource {
@@ -37,6 +40,8 @@ export interface XdsApplierOptions {
   protocol: XdsProtocol;
   /** On-demand VHDS hosts; told which route configurations use VHDS, and of every answer. */
   onDemand: VhdsOnDemand;
+  /** Where SDS secrets go (and the identity agent puts `default` and `ROOTCA`). */
+  secrets: SecretStore;
   log?: (msg: string) => void;
 }
 
@@ -55,6 +60,10 @@ export class XdsApplier {
   /** RDS configurations as received, before VHDS virtual hosts are merged in. */
   private readonly routeConfigs = new Map<string, DecodedResource<'route'>>();
   private vhosts: VhostsByRouteConfig = new Map();
+  /** Secrets the applied clusters and listeners name, by provider (SDS over ADS, or the agent). */
+  private clusterSecrets = { ads: new Set<string>(), agent: new Set<string>() };
+  private listenerSecrets = { ads: new Set<string>(), agent: new Set<string>() };
+  private subscribedSecrets: string[] = [];
   private cdsApplied = false;
   private ldsApplied = false;
   private readonly readyWaiters: (() => void)[] = [];
@@ -63,11 +72,24 @@ export class XdsApplier {
     this.o = o;
     this.status = {} as Record<ProxyXdsType, TypeStatus>;
     for (const t of proxyXdsTypes) this.status[t] = { version: '', lastUpdated: undefined, resources: new Map() };
+    o.secrets.onChange(() => this.checkReady());
   }
 
-  /** True once a first CDS and LDS set are applied (and listeners bound). */
+  /** True once a first CDS and LDS set are applied (and listeners bound), and every secret they name
+   * has arrived: Envoy's init manager does not report ready while a listener or cluster warms. */
   get ready(): boolean {
-    return this.cdsApplied && this.ldsApplied;
+    return this.cdsApplied && this.ldsApplied && this.missingSecrets().length === 0;
+  }
+
+  /** Secrets named by the applied config that neither SDS nor the identity agent has provided yet. */
+  missingSecrets(): string[] {
+    const all = new Set([...this.clusterSecrets.ads, ...this.clusterSecrets.agent, ...this.listenerSecrets.ads, ...this.listenerSecrets.agent]);
+    return [...all].filter((n) => !this.o.secrets.has(n)).sort();
+  }
+
+  /** The SDS names to subscribe to over ADS. */
+  private secretNames(): string[] {
+    return [...new Set([...this.clusterSecrets.ads, ...this.listenerSecrets.ads])].sort();
   }
 
   whenReady(): Promise<void> {
@@ -93,6 +115,8 @@ export class XdsApplier {
 
   private apply(type: Exclude<ProxyXdsType, 'virtualHost'>, resources: AnyWire[], version: string, change: Change): Promise<ApplyOutcome> | ApplyOutcome {
     switch (type) {
+      case 'secret':
+        return this.applySecrets(resources, version, change);
       case 'cluster':
         return this.applyClusters(resources, version, change);
       case 'endpoint':
@@ -114,9 +138,23 @@ export class XdsApplier {
     this.edsNames = new Set(this.o.clusters.edsServiceNames());
     this.o.clusters.retainAssignments(this.edsNames);
     this.prune('endpoint', this.edsNames);
+    this.clusterSecrets = secretsOf([...next.values()].flatMap((r) => clusterTlsContexts(r.model)));
+    this.prune('secret', new Set(this.secretNames()));
     this.cdsApplied = true;
     this.checkReady();
-    return { ok: true, subscriptions: { endpoint: [...this.edsNames] } };
+    return { ok: true, subscriptions: this.withSecretChanges({ endpoint: [...this.edsNames] }) };
+  }
+
+  /** SDS: secrets this proxy subscribes to go into the store; their watchers swap TLS contexts. */
+  private applySecrets(resources: AnyWire[], version: string, change: Change): ApplyOutcome {
+    const d = decodeResources('secret', resources);
+    if (!d.valid) return nack(d.errors);
+    const wanted = new Set(this.secretNames());
+    const taken = d.result.filter((r) => wanted.has(r.name));
+    for (const r of taken) this.o.secrets.set(r.name, r.model.secret);
+    if (change.kind === 'update') for (const name of change.removed) if (wanted.has(name)) this.o.secrets.delete(name);
+    this.record('secret', taken.map((r) => ({ ...r, raw: redactSecret(r.raw) })), version, change);
+    return { ok: true };
   }
 
   private applyEndpoints(resources: AnyWire[], version: string, change: Change): ApplyOutcome {
@@ -151,9 +189,11 @@ export class XdsApplier {
     }
     this.o.onDemand.setRouteConfigs(this.vhdsRouteConfigs());
     this.prune('virtualHost', new Set([...this.vhosts.values()].flatMap((m) => [...m.keys()])));
+    this.listenerSecrets = secretsOf(models.flatMap(listenerTlsContexts));
+    this.prune('secret', new Set(this.secretNames()));
     this.ldsApplied = true;
     this.checkReady();
-    return { ok: true, subscriptions: this.routeSubscriptions() };
+    return { ok: true, subscriptions: this.withSecretChanges(this.routeSubscriptions()) };
   }
 
   private applyRoutes(resources: AnyWire[], version: string, change: Change): ApplyOutcome {
@@ -227,6 +267,14 @@ export class XdsApplier {
     return this.o.protocol === 'delta' ? { route, virtualHost: this.o.onDemand.names() } : { route };
   }
 
+  /** SDS names ride on the CDS and LDS outcomes, only when they changed (the client resends otherwise). */
+  private withSecretChanges(subs: Subscriptions): Subscriptions {
+    const secret = this.secretNames();
+    if (secret.join('\n') === this.subscribedSecrets.join('\n')) return subs;
+    this.subscribedSecrets = secret;
+    return { ...subs, secret };
+  }
+
   private record<K extends ProxyXdsType>(type: K, list: DecodedResource<K>[], version: string, change: Change): void {
     const st = this.status[type];
     const now = new Date().toISOString();
@@ -270,6 +318,25 @@ function mergeVirtualHosts(route: DecodedResource<'route'>, vhosts: ReadonlyMap<
 
 function emptyRouteConfig(name: string): RouteConfiguration {
   return { name, virtualHosts: [], vhds: false, requestHeaders: emptyHeaderMutation, responseHeaders: emptyHeaderMutation };
+}
+
+function secretsOf(contexts: readonly CommonTlsContext[]): { ads: Set<string>; agent: Set<string> } {
+  const out = { ads: new Set<string>(), agent: new Set<string>() };
+  for (const c of contexts) {
+    const n = sdsNames(c);
+    for (const name of n.ads) out.ads.add(name);
+    for (const name of n.agent) out.agent.add(name);
+  }
+  return out;
+}
+
+function listenerTlsContexts(l: Listener): CommonTlsContext[] {
+  const chains = l.defaultFilterChain ? [...l.filterChains, l.defaultFilterChain] : l.filterChains;
+  return chains.flatMap((fc) => (fc.transport.kind === 'tls' ? [fc.transport.context] : []));
+}
+
+function clusterTlsContexts(c: Cluster): CommonTlsContext[] {
+  return [c.transport, ...c.transportMatches.map((m) => m.transport)].flatMap((t) => (t.kind === 'tls' ? [t.context] : []));
 }
 
 /** Route configuration names referenced through `rds` by any chain of these listeners. */

@@ -6,10 +6,11 @@ import type { Raw, ValidationResult } from './validate-common.js';
 import { validateCluster, validateClusterLoadAssignment } from './validate-cluster.js';
 import { validateListener } from './validate-listener.js';
 import { validateRouteConfiguration, validateVirtualHost } from './validate-route.js';
+import { validateSecret } from './validate-secret.js';
 
 export type ProxyXdsType = keyof ModelByType;
 
-export const proxyXdsTypes: readonly ProxyXdsType[] = ['cluster', 'endpoint', 'listener', 'route', 'virtualHost'];
+export const proxyXdsTypes: readonly ProxyXdsType[] = ['cluster', 'endpoint', 'listener', 'route', 'virtualHost', 'secret'];
 
 export interface DecodedResource<K extends ProxyXdsType> {
   name: string;
@@ -24,9 +25,10 @@ const validators: { [K in ProxyXdsType]: (raw: Raw) => ValidationResult<ModelByT
   virtualHost: validateVirtualHost,
   cluster: validateCluster,
   endpoint: validateClusterLoadAssignment,
+  secret: validateSecret,
 };
 
-const nameField: Record<ProxyXdsType, string> = { listener: 'name', route: 'name', virtualHost: 'name', cluster: 'name', endpoint: 'cluster_name' };
+const nameField: Record<ProxyXdsType, string> = { listener: 'name', route: 'name', virtualHost: 'name', cluster: 'name', endpoint: 'cluster_name', secret: 'name' };
 
 /** Validate one already-decoded resource (also the unit-test entry point). */
 export function validateResource<K extends ProxyXdsType>(type: K, raw: Raw): ValidationResult<ModelByType[K]> {

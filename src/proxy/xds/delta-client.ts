@@ -101,8 +101,9 @@ export class DeltaAdsClient extends XdsClientBase<DeltaDiscoveryRequestWire, Del
     return { typeUrl: res.type_url, version: res.system_version_info, nonce: res.nonce };
   }
 
-  protected override takes(type: XdsType): type is ProxyXdsType {
-    return type !== 'secret';
+  /** Every type, VHDS and SDS included. */
+  protected override takes(_type: XdsType): _type is ProxyXdsType {
+    return true;
   }
 
   protected override apply(type: ProxyXdsType, res: DeltaDiscoveryResponseWire): Promise<ApplyOutcome> {

@@ -1,6 +1,8 @@
 // The proxy's typed internal model of Envoy v3 resources. Raw decoded protos are validated into
 // these at the xDS edge (validate-*.ts); nothing past that point walks Any blobs or optional
 // proto fields. Unions make the illegal states unrepresentable.
+import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
+import type { Secret } from '../tls/secret-store.js';
 
 import type { NetworkRbacConfig } from '../rbac/filter-config.js';
 
@@ -136,6 +138,8 @@ export interface ForwardAction {
   kind: 'route';
   cluster: ClusterSpecifier;
   timeoutMs: number; // 0: none
+  /** max_stream_duration.grpc_timeout_header_max: the grpc-timeout header sets the timeout. */
+  grpcTimeout: GrpcTimeoutPolicy | undefined;
   prefixRewrite: string | undefined;
   regexRewrite: { regex: RegExp; substitution: string } | undefined;
   hostRewrite: string | undefined;
@@ -222,12 +226,14 @@ export interface Cidr {
 
 /** FilterChainMatch as evaluated once per connection, after the listener filters ran. */
 export interface FilterChainMatch {
+  /** server_names: SNI values, exact or `*.suffix` wildcards (needs tls_inspector). */
+  serverNames: string[];
   destinationPort: number | undefined;
   prefixRanges: Cidr[];
   sourcePrefixRanges: Cidr[];
-  /** 'raw_buffer', 'tls' or undefined (any); 'tls' chains never match until TLS arrives. */
+  /** 'raw_buffer', 'tls' (set by tls_inspector) or undefined (any). */
   transportProtocol: 'raw_buffer' | 'tls' | undefined;
-  /** ALPN / detected protocols ('http/1.1', 'h2c', …); empty: any. Set by http_inspector here. */
+  /** ALPN offered or detected protocols ('h2', 'http/1.1', 'h2c', …); empty: any. */
   applicationProtocols: string[];
 }
 
@@ -290,8 +296,40 @@ export interface TcpProxy {
 /** The terminal network filter of a chain: siblings, as in Envoy. */
 export type NetworkFilter = { kind: 'http_connection_manager'; hcm: HttpConnectionManager } | { kind: 'tcp_proxy'; tcp: TcpProxy };
 
-/** The chain's transport socket: raw today; TLS (mTLS) fills this slot next. */
-export type DownstreamTransport = { kind: 'raw_buffer' };
+// ---------- TLS (envoy.transport_sockets.tls) ----------
+
+/** Where a certificate or trust bundle comes from: inline in the config, or an SDS secret by name
+ * (`ads`: over the ADS stream; `agent`: the proxy's identity agent, Istio's `sds-grpc` cluster). */
+export type SecretSource =
+  | { kind: 'inline_certificate'; certificateChain: string; privateKey: string }
+  | { kind: 'inline_validation'; trustedCa: string }
+  | { kind: 'sds'; name: string; provider: 'ads' | 'agent' };
+
+/** A match_typed_subject_alt_names entry (URI or DNS SAN; exact or prefix, as Istio emits). */
+export interface SanMatcher {
+  type: 'URI' | 'DNS';
+  matcher: StringMatcher;
+}
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/** CommonTlsContext as implemented: identity, peer validation, ALPN and tls_params. */
+export interface CommonTlsContext {
+  /** tls_certificates (inline) or tls_certificate_sds_secret_configs: at most one here. */
+  certificate: SecretSource | undefined;
+  /** validation_context, or combined_validation_context's default plus its SDS trust bundle. */
+  validation: { trustedCa: SecretSource | undefined; subjectAltNames: SanMatcher[] } | undefined;
+  alpnProtocols: string[];
+  minVersion: TlsVersion | undefined;
+  maxVersion: TlsVersion | undefined;
+  /** OpenSSL cipher list ('' : Node's default). */
+  ciphers: string;
+  /** ecdh_curves joined by ':' ('' : Node's default). */
+  ecdhCurves: string;
+}
+
+/** The chain's transport socket: the socket itself, or TLS terminated here (DownstreamTlsContext). */
+export type DownstreamTransport = { kind: 'raw_buffer' } | { kind: 'tls'; context: CommonTlsContext; requireClientCertificate: boolean };
 
 /** A network filter that runs before the chain's terminal (envoy.filters.network.rbac today). */
 export type ReadNetworkFilter = { kind: 'rbac'; name: string; config: NetworkRbacConfig };
@@ -374,8 +412,16 @@ export interface UpstreamConnectionOptions {
 /** HTTP/1.1, HTTP/2 (h2c), or whatever the downstream spoke. */
 export type UpstreamHttpProtocol = 'http1' | 'http2' | 'downstream';
 
-/** The slot upstream TLS (mTLS) fills later; only plaintext today. */
-export type UpstreamTransport = { kind: 'plaintext' };
+/** A cluster's transport socket: plaintext, or TLS originated here (UpstreamTlsContext). */
+export type UpstreamTransport = { kind: 'plaintext' } | { kind: 'tls'; context: CommonTlsContext; sni: string };
+
+/** transport_socket_matches: the first whose `match` is a subset of an endpoint's
+ * filter_metadata["envoy.transport_socket_match"] gives its transport socket. */
+export interface TransportSocketMatch {
+  name: string;
+  match: Readonly<Record<string, string>>;
+  transport: UpstreamTransport;
+}
 
 export interface Cluster {
   name: string;
@@ -396,7 +442,9 @@ export interface Cluster {
   /** common_lb_config.healthy_panic_threshold in percent (Envoy default 50; 0 disables panic). */
   healthyPanicThreshold: number;
   connectionOptions: UpstreamConnectionOptions;
+  /** The default transport socket (used by endpoints no transport_socket_matches entry fits). */
   transport: UpstreamTransport;
+  transportMatches: TransportSocketMatch[];
   httpProtocol: UpstreamHttpProtocol;
   /** Streams per HTTP/2 session this side opens at most (0: the peer's SETTINGS limit). */
   http2MaxConcurrentStreams: number;
@@ -414,6 +462,8 @@ export interface LbEndpoint {
   /** The locality group's "region/zone/sub_zone" ('' when unset) and load_balancing_weight (0: unset). */
   locality: string;
   localityWeight: number;
+  /** metadata.filter_metadata["envoy.transport_socket_match"] (string values), for transport_socket_matches. */
+  transportSocketMatch: Readonly<Record<string, string>>;
 }
 
 export interface ClusterLoadAssignment {
@@ -430,4 +480,11 @@ export interface ModelByType {
   virtualHost: VirtualHost;
   cluster: Cluster;
   endpoint: ClusterLoadAssignment;
+  secret: SecretResource;
+}
+
+/** envoy.extensions.transport_sockets.tls.v3.Secret as implemented. */
+export interface SecretResource {
+  name: string;
+  secret: Secret;
 }

@@ -6,6 +6,7 @@ import type { Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEnd
 import { upstreamHttpProtocol } from './validate-upstream-protocol.js';
 import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 import { circuitBreakersOf, connectionOptionsOf, healthyPanicThresholdOf, outlierDetectionOf } from './validate-resilience.js';
+import { structStrings, TRANSPORT_SOCKET_MATCH_KEY, transportSocketMatches, upstreamTransport } from './validate-tls.js';
 
 const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS']);
 const healthStatuses = new Set<HealthStatus>(['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED']);
@@ -30,8 +31,9 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
   const lbProblem = lbPolicyProblem(lbName);
   if (lbProblem) p.add('lb_policy', lbProblem);
   if (has(raw, 'load_balancing_policy')) p.add('load_balancing_policy', 'not supported; use lb_policy');
-  if (has(raw, 'transport_socket')) p.add('transport_socket', 'not supported yet (upstream TLS comes with mTLS)');
-  if (list(raw.transport_socket_matches).length > 0) p.add('transport_socket_matches', 'not supported yet (upstream TLS comes with mTLS)');
+  const transport = upstreamTransport(obj(raw.transport_socket), 'transport_socket', p);
+  const transportMatches = transportSocketMatches(raw.transport_socket_matches, 'transport_socket_matches', p);
+  if (has(raw, 'transport_socket_matcher')) p.add('transport_socket_matcher', 'not supported; use transport_socket_matches');
   const upstream = upstreamHttpProtocol(raw, p);
   const { common_http_protocol_options: commonOptions, ...otherOptions } = upstream.rest;
   for (const k of Object.keys(otherOptions)) p.add(`typed_extension_protocol_options[...HttpProtocolOptions].${k}`, 'not supported');
@@ -74,7 +76,8 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     outlierDetection: has(raw, 'outlier_detection') ? outlierDetectionOf(obj(raw.outlier_detection), 'outlier_detection', p) : undefined,
     healthyPanicThreshold: healthyPanicThresholdOf(obj(raw.common_lb_config), 'common_lb_config', p),
     connectionOptions: connectionOptionsOf(raw, commonOptions, p),
-    transport: { kind: 'plaintext' },
+    transport,
+    transportMatches,
     httpProtocol: upstream.protocol,
     http2MaxConcurrentStreams: upstream.http2MaxConcurrentStreams,
   };
@@ -114,10 +117,17 @@ function loadAssignmentOf(raw: Raw, path: string, p: Problems, requireIp: boolea
       if (!healthStatuses.has(healthName as HealthStatus)) p.add(join(at, 'health_status'), `unknown value "${healthName}"`);
       const weight = has(lbe, 'load_balancing_weight') ? wrapped(lbe.load_balancing_weight, 1) : 1;
       if (weight < 1) p.add(join(at, 'load_balancing_weight'), 'must be at least 1');
-      endpoints.push({ host, port, health: healthName as HealthStatus, weight: Math.max(weight, 1), priority, ...loc });
+      const transportSocketMatch = socketMatchLabels(lbe, at, p);
+      endpoints.push({ host, port, health: healthName as HealthStatus, weight: Math.max(weight, 1), priority, ...loc, transportSocketMatch });
     });
   });
   return { clusterName: str(raw.cluster_name), endpoints, overprovisioningFactor: assignmentPolicy(obj(raw.policy), join(path, 'policy'), p) };
+}
+
+/** metadata.filter_metadata["envoy.transport_socket_match"]: what transport_socket_matches compare. */
+function socketMatchLabels(lbe: Raw, path: string, p: Problems): Record<string, string> {
+  const struct = obj(obj(lbe.metadata).filter_metadata)[TRANSPORT_SOCKET_MATCH_KEY];
+  return structStrings(struct, `${join(path, 'metadata.filter_metadata')}["${TRANSPORT_SOCKET_MATCH_KEY}"]`, p);
 }
 
 /** LocalityLbEndpoints.locality and load_balancing_weight; proximity and LEDS would change picks. */

@@ -52,6 +52,17 @@ export function has(o: Raw, field: string): boolean {
 }
 
 /** google.protobuf.{UInt32,BoolValue,...} wrapper → its value, or the default when unset. */
+/** Unset proto fields decode as absent, empty lists or false/0/'' defaults: none of those asks for anything. */
+export function isUnset(v: unknown): boolean {
+  return v === undefined || v === null || v === false || v === '' || v === 0 || (Array.isArray(v) && v.length === 0);
+}
+
+/** A field set that the proxy does not implement is a NACK, never silently ignored: every field of
+ * `raw` must be in `known` (the ones the caller reads) or be unset. */
+export function rejectUnknownFields(raw: Raw, known: ReadonlySet<string>, path: string, p: Problems, message = 'not supported'): void {
+  for (const k of Object.keys(raw)) if (!known.has(k) && !isUnset(raw[k])) p.add(join(path, k), message);
+}
+
 export function wrapped(v: unknown, dflt: boolean): boolean;
 export function wrapped(v: unknown, dflt: number): number;
 export function wrapped<T extends number | boolean>(v: unknown, dflt: T): T {

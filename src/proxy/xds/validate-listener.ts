@@ -5,6 +5,7 @@ import type { Cidr, FilterChain, FilterChainMatch, ListenerFilter, Listener, Net
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 import { cidr } from './validate-matchers.js';
 import { defaultPathNormalization, networkFilters } from './validate-network-filters.js';
+import { downstreamTransport } from './validate-tls.js';
 
 // Kept importable from here for the modules that used it before it moved.
 export { cidr, ipBytes } from './validate-matchers.js';
@@ -45,9 +46,14 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
     if (names.has(fc.name)) p.add(`filter_chains[${i}].name`, `"${fc.name}" is used by another filter chain`);
     names.add(fc.name);
   });
+  const hasFilter = (k: ListenerFilter['kind']) => listenerFilters.some((f) => f.kind === k);
   const needsInspector = filterChains.some((fc) => fc.match.applicationProtocols.length > 0);
-  if (needsInspector && !listenerFilters.some((f) => f.kind === 'http_inspector')) {
-    p.add('listener_filters', 'a filter chain matches application_protocols, which needs the http_inspector listener filter (no TLS/ALPN yet)');
+  if (needsInspector && !hasFilter('http_inspector') && !hasFilter('tls_inspector')) {
+    p.add('listener_filters', 'a filter chain matches application_protocols, which needs the http_inspector or tls_inspector listener filter');
+  }
+  // Without the TLS inspector nothing learns the SNI or sees TLS: such chains could never match.
+  if (filterChains.some((fc) => fc.match.serverNames.length > 0 || fc.match.transportProtocol === 'tls') && !hasFilter('tls_inspector')) {
+    p.add('listener_filters', 'a filter chain matches server_names or transport_protocol "tls", which needs the tls_inspector listener filter');
   }
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `listener ${name || '(unnamed)'}: ${e}`) };
   return {
@@ -82,12 +88,13 @@ export function socketAddress(v: unknown, path: string, p: Problems): SocketAddr
 }
 
 function filterChain(raw: Raw, path: string, p: Problems): FilterChain {
-  if (has(raw, 'transport_socket')) p.add(join(path, 'transport_socket'), 'not supported yet (TLS comes with mTLS)');
+  const transport = downstreamTransport(obj(raw.transport_socket), join(path, 'transport_socket'), p);
+  for (const k of ['transport_socket_connect_timeout', 'on_demand_configuration']) if (has(raw, k)) p.add(join(path, k), 'not supported');
   const match = filterChainMatch(obj(raw.filter_chain_match), join(path, 'filter_chain_match'), p);
   const filters = list(raw.filters);
   const { terminal, readFilters } = networkFilters(filters, join(path, 'filters'), p);
   if (filters.length === 0) p.add(join(path, 'filters'), 'must not be empty');
-  return { name: str(raw.name), match, transport: { kind: 'raw_buffer' }, terminal: terminal ?? placeholderTerminal, ...(readFilters.length > 0 ? { readFilters } : {}) };
+  return { name: str(raw.name), match, transport, terminal: terminal ?? placeholderTerminal, ...(readFilters.length > 0 ? { readFilters } : {}) };
 }
 
 /** Stands in for a chain whose terminal failed validation (the listener is NACKed anyway). */
@@ -111,7 +118,12 @@ const placeholderTerminal: NetworkFilter = {
 };
 
 function filterChainMatch(raw: Raw, path: string, p: Problems): FilterChainMatch {
-  for (const k of ['server_names', 'direct_source_prefix_ranges', 'source_ports']) {
+  const serverNames = list(raw.server_names).map((n) => str(n).toLowerCase());
+  serverNames.forEach((n, i) => {
+    // Envoy takes exact names and a leading "*." wildcard only.
+    if (!n || (n.includes('*') && !/^\*\.[^*]+$/.test(n))) p.add(`${join(path, 'server_names')}[${i}]`, `"${n}" is not a server name or *.suffix wildcard`);
+  });
+  for (const k of ['direct_source_prefix_ranges', 'source_ports']) {
     if (list(raw[k]).length > 0) p.add(join(path, k), 'not supported yet');
   }
   if (has(raw, 'source_type') && str(raw.source_type) !== 'ANY') p.add(join(path, 'source_type'), 'not supported yet');
@@ -124,6 +136,7 @@ function filterChainMatch(raw: Raw, path: string, p: Problems): FilterChainMatch
   const port = has(raw, 'destination_port') ? wrapped(raw.destination_port, 0) : undefined;
   if (port !== undefined && (port < 1 || port > 65535)) p.add(join(path, 'destination_port'), `${port} is not a port`);
   return {
+    serverNames,
     destinationPort: port,
     prefixRanges: list(raw.prefix_ranges).map((c, i) => cidr(obj(c), `${join(path, 'prefix_ranges')}[${i}]`, p)).filter((c): c is Cidr => !!c),
     sourcePrefixRanges: list(raw.source_prefix_ranges)

@@ -1,6 +1,7 @@
 // envoy.config.route.v3.RouteConfiguration → RouteConfiguration (typed), collecting every error
 // with its field path. Anything that would change routing and that we do not implement is an
 // error (the response is NACKed); descriptive or harmless fields are ignored.
+import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import { hashPolicies } from './validate-hash-policy.js';
 import type {
   ClusterSpecifier,
@@ -28,6 +29,7 @@ import {
   num,
   obj,
   percent,
+  rejectUnknownFields,
   Problems,
   str,
   stringMatcher,
@@ -76,7 +78,16 @@ export function domainConflicts(vhosts: readonly VirtualHost[]): string[] {
 }
 
 /** Also used for an HCM's inline route_config (with a path prefix). */
+const HEADER_FIELDS = ['request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'];
+const ROUTE_CONFIGURATION_FIELDS = new Set(['name', 'virtual_hosts', 'vhds', 'validate_clusters', ...HEADER_FIELDS]);
+const VIRTUAL_HOST_FIELDS = new Set(['name', 'domains', 'routes', 'retry_policy', 'require_tls', 'typed_per_filter_config', ...HEADER_FIELDS]);
+const ROUTE_FIELDS = new Set(['name', 'match', 'route', 'redirect', 'direct_response', 'typed_per_filter_config', ...HEADER_FIELDS]);
+const ROUTE_MATCH_FIELDS = new Set(['prefix', 'path', 'path_separated_prefix', 'safe_regex', 'case_sensitive', 'headers', 'query_parameters']);
+
 export function routeConfiguration(raw: Raw, path: string, p: Problems): RouteConfiguration {
+  rejectUnknownFields(raw, ROUTE_CONFIGURATION_FIELDS, path, p);
+  // validate_clusters false (Istio's) is what the router does anyway: an unknown cluster answers 503.
+  if (wrapped(raw.validate_clusters, false)) p.add(join(path, 'validate_clusters'), 'not supported (only false: a route to an unknown cluster answers 503)');
   const vhds = has(raw, 'vhds');
   if (vhds) {
     const cs = obj(obj(raw.vhds).config_source);
@@ -97,6 +108,7 @@ export function routeConfiguration(raw: Raw, path: string, p: Problems): RouteCo
 }
 
 function virtualHost(raw: Raw, path: string, p: Problems, seenDomains: Map<string, string>): VirtualHost {
+  rejectUnknownFields(raw, VIRTUAL_HOST_FIELDS, path, p);
   const name = str(raw.name);
   if (!name) p.add(join(path, 'name'), 'is required');
   const domains = list(raw.domains).map((d) => str(d));
@@ -126,10 +138,10 @@ function virtualHost(raw: Raw, path: string, p: Problems, seenDomains: Map<strin
 }
 
 function route(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undefined): Route {
+  rejectUnknownFields(raw, ROUTE_FIELDS, path, p);
   const match = routeMatch(obj(raw.match), join(path, 'match'), p);
   let action: RouteAction | undefined;
   const kinds = ['route', 'redirect', 'direct_response'].filter((k) => has(raw, k));
-  for (const k of ['filter_action', 'non_forwarding_action']) if (has(raw, k)) p.add(join(path, k), 'not supported');
   if (kinds.length !== 1 && !has(raw, 'filter_action') && !has(raw, 'non_forwarding_action')) {
     p.add(path, 'exactly one of route, redirect, direct_response is required');
   }
@@ -147,6 +159,7 @@ function route(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undef
 }
 
 function routeMatch(raw: Raw, path: string, p: Problems): RouteMatch {
+  rejectUnknownFields(raw, ROUTE_MATCH_FIELDS, path, p);
   const caseSensitive = wrapped(raw.case_sensitive, true);
   let pathMatch: PathMatch | undefined;
   if (typeof raw.prefix === 'string') pathMatch = { kind: 'prefix', value: raw.prefix };
@@ -160,12 +173,8 @@ function routeMatch(raw: Raw, path: string, p: Problems): RouteMatch {
   } else if (has(raw, 'safe_regex')) {
     const regex = compileRegex(obj(raw.safe_regex).regex, join(path, 'safe_regex.regex'), p, !caseSensitive);
     if (regex) pathMatch = { kind: 'regex', regex };
-  } else {
-    const other = ['connect_matcher', 'path_match_policy'].find((k) => has(raw, k));
-    p.add(other ? join(path, other) : path, other ? 'not supported' : 'one of prefix, path, safe_regex, path_separated_prefix is required');
-  }
-  for (const k of ['runtime_fraction', 'grpc', 'tls_context', 'dynamic_metadata', 'filter_state']) {
-    if (has(raw, k)) p.add(join(path, k), 'not supported');
+  } else if (!has(raw, 'connect_matcher') && !has(raw, 'path_match_policy')) {
+    p.add(path, 'one of prefix, path, safe_regex, path_separated_prefix is required');
   }
   if (pathMatch && !caseSensitive && pathMatch.kind !== 'regex') pathMatch = { ...pathMatch, value: pathMatch.value.toLowerCase() };
   const headers = list(raw.headers).map((h, i) => headerMatcher(obj(h), `${join(path, 'headers')}[${i}]`, p));
@@ -193,20 +202,44 @@ function queryMatcher(raw: Raw, path: string, p: Problems): QueryParamMatcher | 
   return undefined;
 }
 
+/** max_stream_duration: the grpc-timeout header's cap and offset; a stream duration limit itself is
+ * not implemented (Istio sends 0s, i.e. none). */
+function grpcTimeoutPolicy(raw: Raw, path: string, p: Problems): GrpcTimeoutPolicy | undefined {
+  const limit = durationMs(raw.max_stream_duration, join(path, 'max_stream_duration'), p);
+  if (limit !== undefined && limit > 0) p.add(join(path, 'max_stream_duration'), 'not supported yet (only 0s, no limit)');
+  if (!has(raw, 'grpc_timeout_header_max')) {
+    if (has(raw, 'grpc_timeout_header_offset')) p.add(join(path, 'grpc_timeout_header_offset'), 'needs grpc_timeout_header_max');
+    return undefined;
+  }
+  const headerMaxMs = durationMs(raw.grpc_timeout_header_max, join(path, 'grpc_timeout_header_max'), p) ?? 0;
+  const headerOffsetMs = durationMs(raw.grpc_timeout_header_offset, join(path, 'grpc_timeout_header_offset'), p) ?? 0;
+  return { headerMaxMs, headerOffsetMs };
+}
+
 const notFoundCodes: Record<string, number> = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 };
 
+/** RouteAction fields the router implements; any other field set is a NACK (never silently ignored). */
+const ROUTE_ACTION_FIELDS = new Set([
+  'cluster',
+  'weighted_clusters',
+  'cluster_not_found_response_code',
+  'prefix_rewrite',
+  'regex_rewrite',
+  'host_rewrite_literal',
+  'auto_host_rewrite',
+  'timeout',
+  'max_stream_duration',
+  'upgrade_configs',
+  'request_mirror_policies',
+  'retry_policy',
+  'hash_policy',
+  'priority',
+]);
+
 function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undefined): ForwardAction {
-  for (const k of [
-    'cluster_header',
-    'cluster_specifier_plugin',
-    'inline_cluster_specifier_plugin',
-    'metadata_match',
-    'path_rewrite_policy',
-    'host_rewrite_header',
-    'host_rewrite_path_regex',
-  ]) {
-    if (has(raw, k) && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0)) p.add(join(path, k), 'not supported');
-  }
+  rejectUnknownFields(raw, ROUTE_ACTION_FIELDS, path, p);
+  // One priority class per cluster: only DEFAULT's thresholds exist.
+  if (has(raw, 'priority') && str(raw.priority) !== 'DEFAULT') p.add(join(path, 'priority'), 'not supported');
   if (wrapped(raw.auto_host_rewrite, false)) p.add(join(path, 'auto_host_rewrite'), 'not supported');
   let cluster: ClusterSpecifier | undefined;
   if (typeof raw.cluster === 'string' && raw.cluster !== '') cluster = { kind: 'cluster', name: raw.cluster };
@@ -229,6 +262,7 @@ function forwardAction(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy
     kind: 'route',
     cluster: cluster ?? { kind: 'cluster', name: '' },
     timeoutMs: timeout ?? DEFAULT_ROUTE_TIMEOUT_MS,
+    grpcTimeout: has(raw, 'max_stream_duration') ? grpcTimeoutPolicy(obj(raw.max_stream_duration), join(path, 'max_stream_duration'), p) : undefined,
     prefixRewrite,
     regexRewrite,
     hostRewrite: typeof raw.host_rewrite_literal === 'string' && raw.host_rewrite_literal ? raw.host_rewrite_literal : undefined,

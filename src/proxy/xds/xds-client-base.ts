@@ -11,7 +11,7 @@ import { DEFAULT_BACKOFF, ReconnectingStream, type StreamCounters } from './reco
 
 export type Subscriptions = Partial<Record<ProxyXdsType, string[]>>;
 
-/** What applying a response came to; subscriptions are RDS/EDS/VHDS names it now needs. */
+/** What applying a response came to; subscriptions are RDS/EDS/VHDS/SDS names it now needs. */
 export type ApplyOutcome = { ok: true; subscriptions?: Subscriptions } | { ok: false; message: string };
 
 export interface NackRecord {
@@ -51,7 +51,7 @@ export interface XdsClientOptions {
 /** Wildcard types subscribe to everything (resource_names []); the others name what they need. */
 export const wildcardTypes: ReadonlySet<ProxyXdsType> = new Set<ProxyXdsType>(['cluster', 'listener']);
 /** The order of the initial requests on a stream (what Envoy does: CDS and LDS first). */
-export const requestOrder: readonly ProxyXdsType[] = ['cluster', 'listener', 'route', 'virtualHost', 'endpoint'];
+export const requestOrder: readonly ProxyXdsType[] = ['cluster', 'listener', 'route', 'virtualHost', 'endpoint', 'secret'];
 export const INVALID_ARGUMENT = 3;
 
 /** The fields of a response the shared flow reads; the protocols name them differently. */

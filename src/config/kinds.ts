@@ -1,0 +1,61 @@
+// The config kinds Weft handles, in one registry: API group and versions, the spec validator, and the
+// ConfigSet list each kind lands in. Parsing, merging, the stores, `weft analyze` and the snapshot's
+// version inputs all read this table, so a new kind (SMI, Gateway API, telemetry.istio.io) is one
+// entry here plus its types (MeshKindTypes in types.ts) and its validator.
+import type { ConfigListName, ConfigSet, MeshKind, MeshKindTypes, MeshResource, ResourceOf } from './types.js';
+import type { Issues, Path } from './validate/issues.js';
+import { validateAuthorizationPolicy } from './validate/authorization-policy.js';
+import { validateDestinationRule } from './validate/destination-rule.js';
+import { validatePeerAuthentication } from './validate/peer-authentication.js';
+import { validateRequestAuthentication } from './validate/request-authentication.js';
+import { validateServiceEntry, validateWorkloadEntrySpec } from './validate/service-entry.js';
+import { validateVirtualService } from './validate/virtual-service.js';
+
+export interface KindEntry<K extends MeshKind> {
+  group: string;
+  /** Served versions, preferred first (the one named in "is required" messages). */
+  versions: readonly string[];
+  kind: K;
+  /** The spec validator: every problem into `issues` with its path; undefined when invalid. */
+  validate: (issues: Issues, spec: unknown, path: Path) => MeshKindTypes[K]['spec'] | undefined;
+  /** Where the kind lands in the snapshot: its ConfigSet list, and the SnapshotVersions input of that name. */
+  list: MeshKindTypes[K]['list'];
+}
+
+const NETWORKING = { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] } as const;
+const SECURITY = { group: 'security.istio.io', versions: ['v1', 'v1beta1'] } as const;
+
+/** One entry per MeshKind (a missing one is a compile error); the order is the ConfigSet order. */
+export const KINDS: { readonly [K in MeshKind]: KindEntry<K> } = {
+  VirtualService: { ...NETWORKING, kind: 'VirtualService', validate: validateVirtualService, list: 'virtualServices' },
+  DestinationRule: { ...NETWORKING, kind: 'DestinationRule', validate: validateDestinationRule, list: 'destinationRules' },
+  ServiceEntry: { ...NETWORKING, kind: 'ServiceEntry', validate: validateServiceEntry, list: 'serviceEntries' },
+  WorkloadEntry: { ...NETWORKING, kind: 'WorkloadEntry', validate: validateWorkloadEntrySpec, list: 'workloadEntries' },
+  PeerAuthentication: { ...SECURITY, kind: 'PeerAuthentication', validate: validatePeerAuthentication, list: 'peerAuthentications' },
+  AuthorizationPolicy: { ...SECURITY, kind: 'AuthorizationPolicy', validate: validateAuthorizationPolicy, list: 'authorizationPolicies' },
+  RequestAuthentication: { ...SECURITY, kind: 'RequestAuthentication', validate: validateRequestAuthentication, list: 'requestAuthentications' },
+};
+
+type AnyKindEntry = { [K in MeshKind]: KindEntry<K> }[MeshKind];
+export const KIND_ENTRIES: readonly AnyKindEntry[] = Object.values(KINDS);
+
+/** The entry for `kind`, if Weft handles it. */
+export function kindEntry(kind: string): AnyKindEntry | undefined {
+  return Object.hasOwn(KINDS, kind) ? KINDS[kind as MeshKind] : undefined;
+}
+
+/** Every ConfigSet list, in registry order (also the config inputs of SnapshotVersions). */
+export const CONFIG_LISTS: readonly ConfigListName[] = KIND_ENTRIES.map((e) => e.list);
+
+export const emptyConfigSet = (): ConfigSet => Object.fromEntries(CONFIG_LISTS.map((l) => [l, []])) as unknown as ConfigSet;
+
+export function addTo(config: ConfigSet, r: MeshResource): void {
+  (config[KINDS[r.kind].list] as MeshResource[]).push(r);
+}
+
+/** Every resource of the set, kinds in registry order, each kind in config order. */
+export function configResources(config: ConfigSet): MeshResource[] {
+  return CONFIG_LISTS.flatMap((l) => config[l] as MeshResource[]);
+}
+
+export const resourcesOf = <K extends MeshKind>(config: ConfigSet, kind: K): ResourceOf<K>[] => config[KINDS[kind].list] as unknown as ResourceOf<K>[];
