@@ -63,6 +63,9 @@ const resourceProtoFiles = [
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/filters/http/on_demand/v3/on_demand.proto',
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/network/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/service/discovery/v3/discovery.proto',
 ];

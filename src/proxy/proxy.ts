@@ -70,6 +70,7 @@ export class Proxy {
   private readonly admin: AdminServer;
   private readonly hcmStats = new Map<string, HcmStats>();
   private readonly tcpStats = new Map<string, TcpProxyStats>();
+  private readonly networkFilterStats: Record<string, number> = {};
   private readonly o: ProxyOptions;
   private closing: Promise<void> | undefined;
   private started = false;
@@ -90,6 +91,7 @@ export class Proxy {
       terminals: {
         hcm: (cfg, load) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load }),
         tcpProxy: (cfg) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats }),
+        networkFilterStats: this.networkFilterStats,
       },
       secrets: this.secrets,
       maxDownstreamConnections: o.maxDownstreamConnections,
@@ -184,6 +186,7 @@ export class Proxy {
     for (const [prefix, s] of [...this.tcpStats].sort(([a], [b]) => a.localeCompare(b))) {
       for (const [k, v] of Object.entries(s)) out[`tcp.${prefix}.${k}`] = v;
     }
+    for (const k of Object.keys(this.networkFilterStats).sort()) out[k] = this.networkFilterStats[k];
     const mem = process.memoryUsage();
     out['server.memory_rss_bytes'] = mem.rss;
     out['server.memory_heap_used_bytes'] = mem.heapUsed;

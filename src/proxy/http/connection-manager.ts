@@ -33,6 +33,8 @@ export interface HcmStats {
   downstream_rq_path_rejected: number;
   /** Streams that ended with each response flag (`response_flag.UF`, …). */
   [flag: `response_flag.${string}`]: number;
+  /** Counters HTTP filters keep under the HCM's prefix (`rbac.allowed`, `jwt_authn.denied`, …), as Envoy names them. */
+  [filterStat: `rbac.${string}` | `jwt_authn.${string}`]: number;
 }
 
 function newStats(): HcmStats {
@@ -87,19 +89,19 @@ export class HcmRuntime {
       config.routes.kind === 'rds'
         ? deps.routes.slot(config.routes.name)
         : { name: config.routes.config.name, table: new RouteTable(config.routes.config) };
-    const filterDeps: HttpFilterDeps = { clusters: deps.clusters, random: deps.random, routes: this.routes, reselectRoute: (s) => this.selectRoute(s) };
-    this.filters = config.httpFilters.map((f) => {
-      const type = httpFilterTypes.get(f.typeUrl);
-      // Validation admits only registered types; this is a programming error if it happens.
-      if (!type) throw new Error(`http filter ${f.name}: type ${f.typeUrl} is not registered`);
-      return type.create(f.name, f.config, filterDeps);
-    });
     let stats = deps.stats.get(config.statPrefix);
     if (!stats) {
       stats = newStats();
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
+    const filterDeps: HttpFilterDeps = { clusters: deps.clusters, random: deps.random, routes: this.routes, reselectRoute: (s) => this.selectRoute(s), stats };
+    this.filters = config.httpFilters.map((f) => {
+      const type = httpFilterTypes.get(f.typeUrl);
+      // Validation admits only registered types; this is a programming error if it happens.
+      if (!type) throw new Error(`http filter ${f.name}: type ${f.typeUrl} is not registered`);
+      return type.create(f.name, f.config, filterDeps);
+    });
   }
 
   handle(req: DownstreamRequest, res: DownstreamResponse): void {

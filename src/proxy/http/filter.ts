@@ -5,6 +5,7 @@
 // tracing are siblings to come.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
+import type { HcmStats } from './connection-manager.js';
 import type { Problems, Raw } from '../xds/validate-common.js';
 import type { RouteSlot } from './route-store.js';
 import type { HttpStream } from './stream.js';
@@ -30,6 +31,8 @@ export interface HttpFilterDeps {
   /** The HCM's route slot, and how to pick the route again once it changed (on-demand VHDS). */
   routes: RouteSlot;
   reselectRoute(stream: HttpStream): void;
+  /** The HCM's counters (filters add theirs under their own names). */
+  stats: HcmStats;
 }
 
 export interface HttpFilterType<C = unknown> {
@@ -38,6 +41,8 @@ export interface HttpFilterType<C = unknown> {
   parse(raw: Raw, path: string, p: Problems): C;
   /** typed_per_filter_config entry → config; absent: the type takes no per-route config. */
   parsePerRoute?(raw: Raw, path: string, p: Problems): unknown;
+  /** The per-route config's own type URL when it differs from the filter's (RBAC's RBACPerRoute). */
+  readonly perRouteTypeUrl?: string;
   /** The router is terminal: it must be the last filter of a chain. */
   readonly terminal?: boolean;
   create(name: string, config: C, deps: HttpFilterDeps): HttpFilter;

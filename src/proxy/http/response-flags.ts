@@ -22,6 +22,7 @@ export const ResponseFlag = {
   overloadManager: 'OM',
   noFilterChainFound: 'NFCF',
   invalidEnvoyRequestHeaders: 'IH',
+  rbacAccessDenied: 'RBAC',
 } as const;
 export type ResponseFlag = (typeof ResponseFlag)[keyof typeof ResponseFlag];
 

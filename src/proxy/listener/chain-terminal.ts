@@ -8,7 +8,7 @@ import { Http1Server } from '../http1/server.js';
 import { Http2Server } from '../http2/server.js';
 import type { TcpProxyRuntime } from '../tcp/tcp-proxy.js';
 import { connectionInfoOf } from './connection-info.js';
-import type { FilterChain, HttpConnectionManager, NetworkFilter, TcpProxy } from '../xds/model.js';
+import type { FilterChain, HttpConnectionManager, NetworkFilter, ReadNetworkFilter, TcpProxy } from '../xds/model.js';
 
 const DRAIN_POLL_MS = 100;
 
@@ -28,10 +28,13 @@ export interface TerminalFactory {
   /** `load`: the listener's active requests (its overload cap). */
   hcm(config: HttpConnectionManager, load: ListenerLoad): HcmRuntime;
   tcpProxy(config: TcpProxy): TcpProxyRuntime;
+  /** Counters of the chains' read filters (network RBAC), keyed `<stat_prefix>rbac.allowed` as Envoy names them. */
+  readonly networkFilterStats?: Record<string, number>;
 }
 
 export function createTerminal(chain: FilterChain, factory: TerminalFactory, load: ListenerLoad): ChainTerminal {
-  return chain.terminal.kind === 'http_connection_manager' ? new HcmTerminal(chain.terminal.hcm, factory, load) : new TcpTerminal(chain.terminal.tcp, factory);
+  const terminal = chain.terminal.kind === 'http_connection_manager' ? new HcmTerminal(chain.terminal.hcm, factory, load) : new TcpTerminal(chain.terminal.tcp, factory);
+  return new GatedTerminal(terminal, chain.readFilters ?? [], factory.networkFilterStats ?? {});
 }
 
 /** The HTTP/2 connection preface (RFC 9113 §3.4): a client speaking h2c with prior knowledge. */
@@ -240,5 +243,60 @@ class TcpTerminal implements ChainTerminal {
     this.runtime.destroy();
     for (const r of this.older) r.destroy();
     this.older.clear();
+  }
+}
+
+/** The chain's read filters (network RBAC) ahead of its terminal: a connection they deny is closed
+ * before the terminal sees a byte. Envoy decides on the first byte (ONE_TIME_ON_FIRST_BYTE); every
+ * input RBAC reads here is known at accept, so deciding then is the same verdict, sooner. */
+class GatedTerminal implements ChainTerminal {
+  constructor(
+    private readonly inner: ChainTerminal,
+    private filters: readonly ReadNetworkFilter[],
+    private readonly stats: Record<string, number>,
+  ) {}
+
+  get kind(): NetworkFilter['kind'] {
+    return this.inner.kind;
+  }
+
+  get connections(): number {
+    return this.inner.connections;
+  }
+
+  accept(socket: net.Socket, head: Buffer | undefined): void {
+    for (const f of this.filters) if (!this.allows(f, socket)) return void socket.destroy();
+    this.inner.accept(socket, head);
+  }
+
+  private allows(f: ReadNetworkFilter, socket: net.Socket): boolean {
+    const cfg = f.config;
+    const input = { connection: connectionInfoOf(socket) };
+    if (cfg.shadowRules) this.count(`${cfg.statPrefix}rbac.${cfg.shadowRulesStatPrefix}shadow_${cfg.shadowRules.evaluate(input).allowed ? 'allowed' : 'denied'}`);
+    if (!cfg.rules) return true;
+    const allowed = cfg.rules.evaluate(input).allowed;
+    this.count(`${cfg.statPrefix}rbac.${cfg.rulesStatPrefix}${allowed ? 'allowed' : 'denied'}`);
+    return allowed;
+  }
+
+  private count(key: string): void {
+    this.stats[key] = (this.stats[key] ?? 0) + 1;
+  }
+
+  startDraining(): void {
+    this.inner.startDraining();
+  }
+
+  update(chain: FilterChain): void {
+    this.filters = chain.readFilters ?? [];
+    this.inner.update(chain);
+  }
+
+  drain(timeoutMs: number): Promise<void> {
+    return this.inner.drain(timeoutMs);
+  }
+
+  destroy(): void {
+    this.inner.destroy();
   }
 }

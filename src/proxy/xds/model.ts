@@ -4,6 +4,8 @@
 import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import type { Secret } from '../tls/secret-store.js';
 
+import type { NetworkRbacConfig } from '../rbac/filter-config.js';
+
 // ---------- shared ----------
 
 export type StringMatcher =
@@ -329,11 +331,16 @@ export interface CommonTlsContext {
 /** The chain's transport socket: the socket itself, or TLS terminated here (DownstreamTlsContext). */
 export type DownstreamTransport = { kind: 'raw_buffer' } | { kind: 'tls'; context: CommonTlsContext; requireClientCertificate: boolean };
 
+/** A network filter that runs before the chain's terminal (envoy.filters.network.rbac today). */
+export type ReadNetworkFilter = { kind: 'rbac'; name: string; config: NetworkRbacConfig };
+
 export interface FilterChain {
   name: string;
   match: FilterChainMatch;
   transport: DownstreamTransport;
   terminal: NetworkFilter;
+  /** Filters before the terminal, in order; absent: none. */
+  readFilters?: ReadNetworkFilter[];
 }
 
 /** Listener filters run on each accepted connection before the chain is chosen. */

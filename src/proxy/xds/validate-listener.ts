@@ -1,11 +1,14 @@
 // envoy.config.listener.v3.Listener (its listener filters, filter chains and their terminal
 // network filter: HCM or tcp_proxy) → Listener (typed).
-import { isIP } from 'node:net';
-import { HCM_TYPE_URL, HTTP_INSPECTOR_TYPE_URL, TCP_PROXY_TYPE_URL, TLS_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
+import { HTTP_INSPECTOR_TYPE_URL, TLS_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
 import type { Cidr, FilterChain, FilterChainMatch, ListenerFilter, Listener, NetworkFilter, SocketAddress } from './model.js';
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
-import { defaultPathNormalization, httpConnectionManager, tcpProxy } from './validate-network-filters.js';
+import { cidr } from './validate-matchers.js';
+import { defaultPathNormalization, networkFilters } from './validate-network-filters.js';
 import { downstreamTransport } from './validate-tls.js';
+
+// Kept importable from here for the modules that used it before it moved.
+export { cidr, ipBytes } from './validate-matchers.js';
 
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
 const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000; // Envoy's listener_filters_timeout
@@ -89,20 +92,9 @@ function filterChain(raw: Raw, path: string, p: Problems): FilterChain {
   for (const k of ['transport_socket_connect_timeout', 'on_demand_configuration']) if (has(raw, k)) p.add(join(path, k), 'not supported');
   const match = filterChainMatch(obj(raw.filter_chain_match), join(path, 'filter_chain_match'), p);
   const filters = list(raw.filters);
-  let terminal: NetworkFilter | undefined;
-  filters.forEach((f, i) => {
-    const fo = obj(f);
-    const at = `${join(path, 'filters')}[${i}]`;
-    const type = anyTypeUrl(fo.typed_config);
-    const cfg = obj(fo.typed_config);
-    if (type === HCM_TYPE_URL) terminal = { kind: 'http_connection_manager', hcm: httpConnectionManager(cfg, join(at, 'typed_config'), p) };
-    else if (type === TCP_PROXY_TYPE_URL) terminal = { kind: 'tcp_proxy', tcp: tcpProxy(cfg, join(at, 'typed_config'), p) };
-    else return p.add(join(at, 'typed_config'), `unsupported type ${type || '(none)'} for network filter "${str(fo.name)}"`);
-    // Both are terminal: nothing may follow them.
-    if (i !== filters.length - 1) p.add(at, `${terminal.kind} must be the last network filter`);
-  });
+  const { terminal, readFilters } = networkFilters(filters, join(path, 'filters'), p);
   if (filters.length === 0) p.add(join(path, 'filters'), 'must not be empty');
-  return { name: str(raw.name), match, transport, terminal: terminal ?? placeholderTerminal };
+  return { name: str(raw.name), match, transport, terminal: terminal ?? placeholderTerminal, ...(readFilters.length > 0 ? { readFilters } : {}) };
 }
 
 /** Stands in for a chain whose terminal failed validation (the listener is NACKed anyway). */
@@ -153,49 +145,4 @@ function filterChainMatch(raw: Raw, path: string, p: Problems): FilterChainMatch
     transportProtocol: tp === 'raw_buffer' || tp === 'tls' ? tp : undefined,
     applicationProtocols,
   };
-}
-
-export function cidr(raw: Raw, path: string, p: Problems): Cidr | undefined {
-  const prefix = str(raw.address_prefix);
-  const family = isIP(prefix);
-  if (family === 0) {
-    p.add(join(path, 'address_prefix'), `"${prefix}" is not an IP address`);
-    return undefined;
-  }
-  // isIP accepts an IPv6 scope (fe80::1%eth0); a prefix of addresses has none.
-  if (prefix.includes('%')) {
-    p.add(join(path, 'address_prefix'), `"${prefix}": an address prefix has no IPv6 zone`);
-    return undefined;
-  }
-  const max = family === 4 ? 32 : 128;
-  const prefixLen = has(raw, 'prefix_len') ? wrapped(raw.prefix_len, 0) : max;
-  if (prefixLen > max) p.add(join(path, 'prefix_len'), `must be at most ${max}`);
-  return { family: family as 4 | 6, bytes: ipBytes(prefix, family as 4 | 6, prefixLen), prefixLen };
-}
-
-/** IP → bytes, masked to prefixLen (so matching is a byte compare). */
-export function ipBytes(ip: string, family: 4 | 6, prefixLen = family === 4 ? 32 : 128): Uint8Array {
-  const out = new Uint8Array(family === 4 ? 4 : 16);
-  if (family === 4) ip.split('.').forEach((o, i) => (out[i] = Number(o)));
-  else {
-    // The zone (fe80::1%eth0) names an interface, not address bits; it may hold "::" itself.
-    const zone = ip.indexOf('%');
-    let s = zone < 0 ? ip : ip.slice(0, zone);
-    const v4 = s.match(/(\d+\.\d+\.\d+\.\d+)$/);
-    if (v4) {
-      const b = v4[1].split('.').map(Number);
-      s = s.slice(0, -v4[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
-    }
-    const [head, tail] = s.split('::');
-    const h = head ? head.split(':') : [];
-    const t = tail !== undefined && tail ? tail.split(':') : [];
-    const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    groups.forEach((g, i) => {
-      const n = parseInt(g || '0', 16);
-      out[i * 2] = n >> 8;
-      out[i * 2 + 1] = n & 0xff;
-    });
-  }
-  for (let bit = prefixLen; bit < out.length * 8; bit++) out[bit >> 3] &= ~(0x80 >> (bit & 7));
-  return out;
 }

@@ -1,8 +1,10 @@
-// The terminal network filters of a filter chain → typed: envoy.filters.network.http_connection_manager
-// (its HTTP filters parsed through the filter registry) and envoy.filters.network.tcp_proxy.
-import { TCP_PROXY_TYPE_URL } from '../../api/envoy.js';
+// The network filters of a filter chain → typed: any number of read filters (envoy.filters.network.rbac)
+// and then one terminal, envoy.filters.network.http_connection_manager (its HTTP filters parsed through
+// the filter registry) or envoy.filters.network.tcp_proxy.
+import { HCM_TYPE_URL, TCP_PROXY_TYPE_URL } from '../../api/envoy.js';
+import { NETWORK_RBAC_TYPE_URL, networkRbacConfig } from '../rbac/filter-config.js';
 import { httpFilterTypes } from '../http/filters/registry.js';
-import type { ClusterSpecifier, HttpConnectionManager, HttpFilterConfig, PathNormalization, RouteSource, TcpProxy } from './model.js';
+import type { ClusterSpecifier, HttpConnectionManager, HttpFilterConfig, NetworkFilter, PathNormalization, ReadNetworkFilter, RouteSource, TcpProxy } from './model.js';
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw } from './validate-common.js';
 import { routeConfiguration } from './validate-route.js';
 
@@ -177,4 +179,24 @@ function tcpHashPolicy(v: unknown, path: string, p: Problems): boolean {
     else p.add(`${path}[${i}]`, `only source_ip is supported (fields: ${Object.keys(o).join(', ') || 'none'})`);
   });
   return sourceIp;
+}
+
+/** filter_chains[].filters: read filters first, then exactly one terminal, last. */
+export function networkFilters(filters: unknown[], path: string, p: Problems): { terminal: NetworkFilter | undefined; readFilters: ReadNetworkFilter[] } {
+  let terminal: NetworkFilter | undefined;
+  const readFilters: ReadNetworkFilter[] = [];
+  filters.forEach((f, i) => {
+    const fo = obj(f);
+    const at = `${path}[${i}]`;
+    const type = anyTypeUrl(fo.typed_config);
+    const cfg = obj(fo.typed_config);
+    const name = str(fo.name);
+    if (terminal) p.add(at, `${terminal.kind} must be the last network filter`);
+    if (type === HCM_TYPE_URL) terminal = { kind: 'http_connection_manager', hcm: httpConnectionManager(cfg, join(at, 'typed_config'), p) };
+    else if (type === TCP_PROXY_TYPE_URL) terminal = { kind: 'tcp_proxy', tcp: tcpProxy(cfg, join(at, 'typed_config'), p) };
+    else if (type === NETWORK_RBAC_TYPE_URL) readFilters.push({ kind: 'rbac', name, config: networkRbacConfig(cfg, join(at, 'typed_config'), p) });
+    else p.add(join(at, 'typed_config'), `unsupported type ${type || '(none)'} for network filter "${name}"`);
+  });
+  if (filters.length > 0 && !terminal) p.add(path, 'must end with a terminal filter (http_connection_manager or tcp_proxy)');
+  return { terminal, readFilters };
 }

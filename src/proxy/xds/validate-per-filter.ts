@@ -1,7 +1,7 @@
 // typed_per_filter_config on routes and virtual hosts → PerFilterConfig: each entry is parsed by the
 // filter type its Any names (through the HTTP filter registry), kept under the filter name it is
 // keyed by. An entry no registered type understands is a NACK unless marked optional.
-import { httpFilterTypes } from '../http/filters/registry.js';
+import { httpFilterTypes, perRouteFilterTypes } from '../http/filters/registry.js';
 import { noPerFilterConfig, type PerFilterConfig, type PerFilterEntry } from './model.js';
 import { anyTypeUrl, join, obj, type Problems } from './validate-common.js';
 
@@ -24,7 +24,7 @@ export function perFilterConfig(v: unknown, path: string, p: Problems): PerFilte
       at = join(at, 'config');
     }
     const typeUrl = anyTypeUrl(cfg);
-    const type = httpFilterTypes.get(typeUrl);
+    const type = httpFilterTypes.get(typeUrl) ?? perRouteFilterTypes.get(typeUrl);
     if (!type?.parsePerRoute) {
       if (!optional) p.add(at, `unsupported per-filter config type ${typeUrl || '(none)'}`);
       continue;

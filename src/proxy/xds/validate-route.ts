@@ -37,6 +37,7 @@ import {
   type Raw,
   type ValidationResult,
 } from './validate-common.js';
+import { headerMatcher } from './validate-matchers.js';
 import { perFilterConfig } from './validate-per-filter.js';
 import { retryPolicyOf } from './validate-resilience.js';
 
@@ -184,41 +185,6 @@ function routeMatch(raw: Raw, path: string, p: Problems): RouteMatch {
     headers: headers.filter((h): h is HeaderMatcher => h !== undefined),
     queryParams: queryParams.filter((q): q is QueryParamMatcher => q !== undefined),
   };
-}
-
-function headerMatcher(raw: Raw, path: string, p: Problems): HeaderMatcher | undefined {
-  const name = str(raw.name).toLowerCase();
-  if (!name) {
-    p.add(join(path, 'name'), 'is required');
-    return undefined;
-  }
-  const base = { name, invert: raw.invert_match === true, treatMissingAsEmpty: raw.treat_missing_header_as_empty === true };
-  const legacy: Record<string, 'exact' | 'prefix' | 'suffix' | 'contains'> = {
-    exact_match: 'exact',
-    prefix_match: 'prefix',
-    suffix_match: 'suffix',
-    contains_match: 'contains',
-  };
-  for (const [field, kind] of Object.entries(legacy)) {
-    if (typeof raw[field] === 'string') return { ...base, match: { kind: 'string', matcher: { kind, value: raw[field] as string, ignoreCase: false } } };
-  }
-  if (has(raw, 'safe_regex_match')) {
-    const regex = compileRegex(obj(raw.safe_regex_match).regex, join(path, 'safe_regex_match.regex'), p);
-    return regex && { ...base, match: { kind: 'string', matcher: { kind: 'regex', regex } } };
-  }
-  if (has(raw, 'string_match')) {
-    const matcher = stringMatcher(raw.string_match, join(path, 'string_match'), p);
-    return matcher && { ...base, match: { kind: 'string', matcher } };
-  }
-  if (has(raw, 'range_match')) {
-    const r = obj(raw.range_match);
-    const start = num(r.start);
-    const end = num(r.end);
-    if (end <= start) p.add(join(path, 'range_match'), `end (${end}) must be greater than start (${start})`);
-    return { ...base, match: { kind: 'range', start, end } };
-  }
-  // present_match: false decodes as absent; no specifier at all means "present" in Envoy.
-  return { ...base, match: { kind: 'present', present: raw.present_match !== false } };
 }
 
 function queryMatcher(raw: Raw, path: string, p: Problems): QueryParamMatcher | undefined {
