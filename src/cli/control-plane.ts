@@ -1,5 +1,5 @@
 // `weft control-plane`: parse flags, start, stop cleanly on SIGINT/SIGTERM.
-import { defaultMeshConfig, loadMeshConfig } from '../config/mesh-config.js';
+import { defaultMeshConfig, loadMeshConfig, withVersion } from '../config/mesh-config.js';
 import { parseDuration } from '../config/duration.js';
 import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
@@ -45,6 +45,14 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     else mesh = loaded.mesh;
   }
   const security = securityOptions(flags);
+  // One trust domain: the CA's (--trust-domain) is what SPIFFE IDs in translation use, unless the
+  // mesh config names its own, which must then agree.
+  if (security) {
+    if (mesh.trustDomain !== defaultMeshConfig.trustDomain && mesh.trustDomain !== security.trustDomain && flags.trustDomain !== defaultMeshConfig.trustDomain)
+      fail(`--trust-domain ${security.trustDomain} and the mesh config's trustDomain ${mesh.trustDomain} disagree`);
+    if (mesh.trustDomain === defaultMeshConfig.trustDomain) mesh = withVersion({ ...mesh, trustDomain: security.trustDomain });
+    else security.trustDomain = mesh.trustDomain;
+  }
   if (!security) log('no --ca-dir: no CA and no secure xDS port; registration is unauthenticated (as with --insecure-registration)');
   const cp = new ControlPlane({
     security,

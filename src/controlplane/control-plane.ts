@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { aggregatedDiscoveryService } from '../api/envoy.js';
 import { MeshCa, type MeshCaOptions } from './ca/mesh-ca.js';
 import { Debouncer } from './debounce.js';
+import { JwksResolver } from './jwks/resolver.js';
 import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
@@ -46,6 +47,8 @@ export class ControlPlane {
   private started = false;
   private warmupTimer: NodeJS.Timeout | undefined;
   private meshCa: MeshCa | undefined;
+  /** Fetches RequestAuthentication jwksUris; a changed key set triggers a push. */
+  private readonly jwks: JwksResolver;
   xdsPort = 0;
   secureXdsPort = 0;
   monitorPort = 0;
@@ -57,6 +60,7 @@ export class ControlPlane {
     this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs, limits: opts.registryLimits });
     this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes });
     this.debouncer = new Debouncer(() => this.rebuild(), opts.debounceMs, Math.max(opts.debounceMs * 10, 1000));
+    this.jwks = new JwksResolver({ onChange: () => this.debouncer.trigger(), onError: log });
   }
 
   async start(): Promise<void> {
@@ -115,7 +119,17 @@ export class ControlPlane {
 
   /** Build a new snapshot from the current config and registry, and push what changed. */
   private rebuild(): void {
-    const snap = buildSnapshot({ config: this.store.current().config, proxies: this.registry.proxies(), domain: this.opts.domain, mesh: this.opts.mesh });
+    const config = this.store.current().config;
+    // Key sets known so far for every jwksUri in config (a first ask starts the fetch; its arrival
+    // triggers another rebuild). Until then the JWT filter gets an empty set: tokens fail, never pass.
+    const jwks = new Map<string, string>();
+    for (const ra of config.requestAuthentications)
+      for (const rule of ra.spec.jwtRules)
+        if (rule.jwksUri && !rule.jwks) {
+          const keys = this.jwks.get(rule.jwksUri);
+          if (keys !== undefined) jwks.set(rule.jwksUri, keys);
+        }
+    const snap = buildSnapshot({ config, proxies: this.registry.proxies(), domain: this.opts.domain, mesh: this.opts.mesh, jwks });
     const prev = this.cache.snapshot();
     if (prev && sameVersions(prev.versions, snap.versions)) return;
     this.cache.setSnapshot(snap);
@@ -125,6 +139,7 @@ export class ControlPlane {
   async close(): Promise<void> {
     clearTimeout(this.warmupTimer);
     this.meshCa?.close();
+    this.jwks.close();
     this.debouncer.cancel();
     this.store.close();
     this.registry.close();

@@ -69,6 +69,9 @@ export interface MeshSnapshot {
   virtualServices: HostIndex<VirtualService>;
   /** Label keys some VirtualService's `sourceLabels` reads: the only client labels routes depend on. */
   sourceLabelKeys: readonly string[];
+  /** RequestAuthentication jwksUri → the key set (JSON text) the control plane fetched for it;
+   * translated inline into the proxies' JWT filters, as istiod does. */
+  jwks: ReadonlyMap<string, string>;
   /** Content hashes: caches key on these so an endpoint change does not rebuild clusters or routes. */
   versions: SnapshotVersions;
 }
@@ -108,6 +111,8 @@ export interface DerivedVersions {
   dnsEndpoints: string;
   /** The mesh config's version (clusters and listeners read it). */
   mesh: string;
+  /** The fetched JWKS key sets (the inbound JWT filter reads them). */
+  jwks: string;
 }
 
 export const sameVersions = (a: SnapshotVersions, b: SnapshotVersions): boolean =>
@@ -121,9 +126,13 @@ export interface SnapshotInput {
   domain: string;
   /** Istio's defaults when absent. */
   mesh?: MeshConfig;
+  /** Key sets fetched for jwksUris (absent: none fetched yet). */
+  jwks?: ReadonlyMap<string, string>;
 }
 
-export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfig }: SnapshotInput): MeshSnapshot {
+const NO_JWKS: ReadonlyMap<string, string> = new Map();
+
+export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfig, jwks = NO_JWKS }: SnapshotInput): MeshSnapshot {
   const services = new Map<string, MeshService>();
   const endpoints = new Map<string, MeshEndpoint[]>();
   const addEndpoint = (hostname: string, servicePort: number, ep: MeshEndpoint) => {
@@ -201,12 +210,14 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     services: sortedServices,
     serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
     endpoints,
+    jwks,
     versions: {
       ...configVersions(config),
       services: hash(sortedServices),
       endpoints: hash(sortedEndpoints),
       dnsEndpoints: hash(sortedEndpoints.filter(([key]) => services.get(key.slice(0, key.lastIndexOf('|')))?.resolution === 'DNS')),
       mesh: mesh.version,
+      jwks: jwks.size === 0 ? '' : hash([...jwks.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
     },
   };
 }

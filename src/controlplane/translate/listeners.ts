@@ -4,6 +4,8 @@ import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/env
 import { defaultMeshConfig, hcmPathFields, type MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { TLS_MODE_LABEL } from '../model/snapshot.js';
+import { jwtAuthnFilter, type RequestAuthenticationResource } from './authentication.js';
+import { authorizationFilters, type AuthorizationPolicyResource } from './authorization.js';
 import { inboundChains } from './mtls.js';
 import { effectivePeerAuthentication, modeForPort, type PeerAuthenticationLike } from './peer-authentication.js';
 import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
@@ -19,6 +21,13 @@ export interface ListenerOptions {
   mesh?: MeshConfig;
   /** The PeerAuthentications of the mesh (the inbound listener's transport follows them). */
   peerAuthentications?: readonly PeerAuthenticationLike[];
+  /** AuthorizationPolicies and RequestAuthentications of the mesh (the inbound HCM's RBAC and JWT
+   * filters), and the key sets fetched for jwksUris. */
+  authorizationPolicies?: readonly AuthorizationPolicyResource[];
+  requestAuthentications?: readonly RequestAuthenticationResource[];
+  jwks?: ReadonlyMap<string, string>;
+  /** Problems of policies left out (logged by the caller). */
+  onPolicyError?: (message: string) => void;
   /** Delta streams get their outbound virtual hosts over VHDS: the on-demand filter asks for a host
    * the route table does not have yet (Envoy needs it before the router for on-demand VHDS). */
   onDemandVhds: boolean;
@@ -67,7 +76,7 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
           },
         ],
       },
-      http_filters: [routerFilter],
+      http_filters: [...inboundPolicyFilters(proxy, mesh, opts), routerFilter],
     });
     const inbound = {
       name: INBOUND_LISTENER,
@@ -87,4 +96,15 @@ function inboundTransport(proxy: ProxyNode, appPort: number, mesh: MeshConfig, p
   const mode = modeForPort(effectivePeerAuthentication(policies, { namespace: proxy.namespace, labels: proxy.labels }, mesh.rootNamespace), appPort);
   const { listener_filters, filter_chains } = inboundChains(mode, filters, ['h2', 'http/1.1']);
   return listener_filters.length ? { listener_filters, filter_chains } : { filter_chains };
+}
+
+/** Istio's inbound HTTP filters before the router: JWT first (it fills what RBAC's requestPrincipals
+ * and request.auth.* read), then RBAC per action (AUDIT, DENY, ALLOW). */
+function inboundPolicyFilters(proxy: ProxyNode, mesh: MeshConfig, opts: ListenerOptions): unknown[] {
+  const workload = { namespace: proxy.namespace, labels: proxy.labels, services: [proxy.service] };
+  const jwks = opts.jwks;
+  const jwt = jwtAuthnFilter(opts.requestAuthentications ?? [], workload, { rootNamespace: mesh.rootNamespace, jwksFor: (uri) => jwks?.get(uri) });
+  const authz = authorizationFilters(opts.authorizationPolicies ?? [], workload, { rootNamespace: mesh.rootNamespace });
+  for (const e of authz.errors) opts.onPolicyError?.(e);
+  return [...(jwt ? [jwt] : []), ...authz.http];
 }

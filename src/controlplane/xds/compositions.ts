@@ -6,12 +6,25 @@ import { inboundClusters, outboundClusters } from '../translate/clusters.js';
 import { clusterLoadAssignments } from '../translate/endpoints.js';
 import { listeners } from '../translate/listeners.js';
 import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
+import type { MeshSnapshot } from '../model/snapshot.js';
 import type { SnapshotInput, TranslatorPart } from '../translate/types.js';
 
 /** Policy kinds the inbound listener reads (PeerAuthentication → transport, AuthorizationPolicy →
  * RBAC filters, RequestAuthentication → JWT filter); declared now, so the first translator that
  * reads them is keyed on them. */
 const INBOUND_POLICY_INPUTS: readonly SnapshotInput[] = ['peerAuthentications', 'authorizationPolicies', 'requestAuthentications'];
+
+/** What the inbound listener's transport, RBAC and JWT filters read from the snapshot. */
+function policyInputs(snap: MeshSnapshot) {
+  const plain = <S>(r: { metadata: { name: string; namespace: string }; spec: S }) => ({ name: r.metadata.name, namespace: r.metadata.namespace, spec: r.spec });
+  return {
+    mesh: snap.mesh,
+    peerAuthentications: snap.config.peerAuthentications,
+    authorizationPolicies: snap.config.authorizationPolicies.map(plain),
+    requestAuthentications: snap.config.requestAuthentications.map(plain),
+    jwks: snap.jwks,
+  };
+}
 
 // Outbound parts depend on config, services[, endpoints] and the client's namespace[, labels]; the
 // inbound ones on the proxy itself. An endpoint change therefore re-encodes only EDS.
@@ -52,17 +65,17 @@ export const PARTS = {
   listeners: {
     name: 'lds',
     type: 'listener',
-    snapshot: ['mesh', ...INBOUND_POLICY_INPUTS],
-    proxy: ['workload', 'namespace', 'labels'],
-    build: (snap, proxy) => listeners(proxy, { onDemandVhds: false, mesh: snap.mesh, peerAuthentications: snap.config.peerAuthentications }),
+    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS],
+    proxy: ['workload', 'namespace', 'labels', 'identity'],
+    build: (snap, proxy) => listeners(proxy, { onDemandVhds: false, ...policyInputs(snap) }),
   },
   // Delta: the outbound HCM asks for virtual hosts it lacks (on-demand VHDS).
   listenersOnDemand: {
     name: 'lds-on-demand',
     type: 'listener',
-    snapshot: ['mesh', ...INBOUND_POLICY_INPUTS],
-    proxy: ['workload', 'namespace', 'labels'],
-    build: (snap, proxy) => listeners(proxy, { onDemandVhds: true, mesh: snap.mesh, peerAuthentications: snap.config.peerAuthentications }),
+    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS],
+    proxy: ['workload', 'namespace', 'labels', 'identity'],
+    build: (snap, proxy) => listeners(proxy, { onDemandVhds: true, ...policyInputs(snap) }),
   },
   // Secrets sent over ADS (credentialName secrets, later); the workload's own certificate and roots
   // come from the proxy's SDS (`default`, `ROOTCA`), as in Istio.

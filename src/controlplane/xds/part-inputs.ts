@@ -19,6 +19,7 @@ const SNAPSHOT_FIELDS: { readonly [F in keyof MeshSnapshot]-?: readonly Snapshot
   destinationRules: ['destinationRules'],
   virtualServices: ['virtualServices'],
   sourceLabelKeys: ['virtualServices'],
+  jwks: ['jwks'],
   versions: [], // never: a part reads content, not versions
 };
 
