@@ -211,6 +211,7 @@ async function runStep(opts: ControlplaneOptions, proxies: number, protocol: Xds
       ...opts.nodeArgs,
       opts.weftBin,
       'control-plane',
+      '--insecure-registration',
       '--config-dir',
       configDir,
       '--xds-address',

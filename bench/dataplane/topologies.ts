@@ -117,6 +117,7 @@ const weft: Topology = {
       start(name, process.execPath, [...ctx.nodeArgs, ctx.weftBin, ...args], { logFile: path.join(ctx.dir, `${name}.log`) });
     const cp = node('weft-control-plane', [
       'control-plane',
+      '--insecure-registration',
       '--config-dir',
       configDir,
       '--xds-address',

@@ -53,7 +53,7 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     if (mesh.trustDomain === defaultMeshConfig.trustDomain) mesh = withVersion({ ...mesh, trustDomain: security.trustDomain });
     else security.trustDomain = mesh.trustDomain;
   }
-  if (!security) log('no --ca-dir: no CA and no secure xDS port; registration is unauthenticated (as with --insecure-registration)');
+  if (!security) log('--insecure-registration without --ca-dir: no CA, no mTLS, no secure xDS port; any process can register as any service (local development only)');
   const cp = new ControlPlane({
     security,
     mesh,
@@ -93,8 +93,11 @@ export async function runControlPlane(flags: Flags): Promise<void> {
 /** The CA flags: none without --ca-dir. The secure port binds the host of --xds-address. */
 function securityOptions(flags: Flags): ControlPlaneOptions['security'] {
   if (flags.caDir === undefined) {
-    for (const [name, given] of [['insecure-registration', flags.insecureRegistration], ['plaintext-xds', flags.plaintextXds !== 'true']] as const)
-      if (given) fail(`--${name}: needs --ca-dir (without a CA there is no secure port and registration is unauthenticated anyway)`);
+    // Secure unless told otherwise: without a CA nothing proves who a proxy is, so running without
+    // one is an explicit, logged choice (Istio always runs its CA).
+    if (!flags.insecureRegistration)
+      fail('give --ca-dir DIR (a CA: workload certificates, mTLS, proxies prove who they are) or --insecure-registration (no CA: any process can register as any service; local development only)');
+    if (flags.plaintextXds !== 'true') fail('--plaintext-xds: needs --ca-dir (without a CA there is no secure port)');
     return undefined;
   }
   const ttl = parseDuration(flags.workloadCertTtl);

@@ -23,7 +23,7 @@ program
   .option('--workload-cert-ttl <duration>', 'lifetime of workload certificates when a CSR asks for none', '24h')
   .option('--secure-xds-port <port>', 'xDS over mTLS and the CA service (on the host of --xds-address; needs --ca-dir)', '15012')
   .option('--plaintext-xds <bool>', 'also serve plaintext xDS on --xds-address (true|false; needs --ca-dir to turn off)', 'true')
-  .option('--insecure-registration', 'with --ca-dir: let proxies without a credential register as any identity (local development)')
+  .option('--insecure-registration', 'let proxies without a credential register as any identity (local development): with --ca-dir beside the CA, without it instead of one')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program

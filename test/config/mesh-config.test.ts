@@ -59,7 +59,7 @@ describe('mesh config', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-mesh-'));
     const file = path.join(dir, 'mesh.yaml');
     fs.writeFileSync(file, 'pathNormalization: { normalization: WRONG }\n');
-    const p = spawnWeft('control-plane', ['control-plane', '--config-dir', dir, '--xds-address', '127.0.0.1:0', '--monitor-address', '127.0.0.1:0', '--mesh-config', file]);
+    const p = spawnWeft('control-plane', ['control-plane', '--insecure-registration', '--config-dir', dir, '--xds-address', '127.0.0.1:0', '--monitor-address', '127.0.0.1:0', '--mesh-config', file]);
     const code = await new Promise<number | null>((resolve) => p.child.once('exit', (c) => resolve(c)));
     assert.notEqual(code, 0);
     assert.match(p.output(), /--mesh-config: .*mesh\.yaml: document 1: MeshConfig: pathNormalization\.normalization: must be one of/);

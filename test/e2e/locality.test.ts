@@ -75,7 +75,7 @@ before(async () => {
   ports = { xds, monitor, clientOutbound };
   fs.writeFileSync(path.join(dir, 'reviews.yaml'), DISTRIBUTE);
   procs.push(
-    spawnWeft('control-plane', ['control-plane', '--config-dir', dir, '--xds-address', `127.0.0.1:${xds}`, '--monitor-address', `127.0.0.1:${monitor}`, '--debounce-ms', '50', '--endpoint-grace-ms', '200']),
+    spawnWeft('control-plane', ['control-plane', '--insecure-registration', '--config-dir', dir, '--xds-address', `127.0.0.1:${xds}`, '--monitor-address', `127.0.0.1:${monitor}`, '--debounce-ms', '50', '--endpoint-grace-ms', '200']),
   );
   await waitFor('control plane ready', async () => (await fetch(`http://127.0.0.1:${monitor}/ready`)).ok, 15_000, procs);
   const sidecar = (service: string, locality: string, appPort: number, [outbound, inbound, admin]: number[]) => {

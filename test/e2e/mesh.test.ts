@@ -58,7 +58,7 @@ function startApp(version: string): Promise<number> {
 
 function startControlPlane(): Proc {
   const p = spawnWeft('control-plane', [
-    'control-plane', '--config-dir', dir, '--xds-address', `127.0.0.1:${ports.xds}`, '--monitor-address', `127.0.0.1:${ports.monitor}`, '--debounce-ms', '50',
+    'control-plane', '--insecure-registration', '--config-dir', dir, '--xds-address', `127.0.0.1:${ports.xds}`, '--monitor-address', `127.0.0.1:${ports.monitor}`, '--debounce-ms', '50',
   ]);
   procs.push(p);
   return p;

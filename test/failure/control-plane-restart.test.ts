@@ -29,7 +29,7 @@ for (const protocol of ['delta', 'sotw'] as const)
 
     function startControlPlane(): Proc {
       const p = spawnWeft('control-plane', [
-        'control-plane', '--config-dir', dir, '--xds-address', `127.0.0.1:${ports.xds}`, '--monitor-address', `127.0.0.1:${ports.monitor}`,
+        'control-plane', '--insecure-registration', '--config-dir', dir, '--xds-address', `127.0.0.1:${ports.xds}`, '--monitor-address', `127.0.0.1:${ports.monitor}`,
         '--debounce-ms', '20', '--startup-grace-ms', String(GRACE_MS),
       ]);
       procs.push(p);

@@ -55,7 +55,7 @@ before(async () => {
   ports = await freePorts(12);
   monitor = ports[1];
   clientOutbound = ports[2];
-  procs.push(spawnWeft('control-plane', ['control-plane', '--config-dir', dir, '--xds-address', `127.0.0.1:${ports[0]}`, '--monitor-address', `127.0.0.1:${monitor}`, '--debounce-ms', '20', '--endpoint-grace-ms', '200']));
+  procs.push(spawnWeft('control-plane', ['control-plane', '--insecure-registration', '--config-dir', dir, '--xds-address', `127.0.0.1:${ports[0]}`, '--monitor-address', `127.0.0.1:${monitor}`, '--debounce-ms', '20', '--endpoint-grace-ms', '200']));
   await waitFor('control plane ready', async () => (await fetch(`http://127.0.0.1:${monitor}/ready`)).ok, 15_000, procs);
   procs.push(sidecar('victim', ['--service', 'reviews', '--app-port', String(await startApp('victim'))], ports.slice(3, 6)));
   procs.push(sidecar('client', ['--service', 'client', '--app-port', String(ports[11])], [clientOutbound, ports[6], ports[7]]));

@@ -53,7 +53,7 @@ before(async () => {
   [, monitor] = await freePorts(2);
   const [xds] = await freePorts(1);
   fs.writeFileSync(path.join(dir, 'reviews.yaml'), GOOD);
-  cp = spawnWeft('control-plane', ['control-plane', '--config-dir', dir, '--xds-address', `127.0.0.1:${xds}`, '--monitor-address', `127.0.0.1:${monitor}`, '--debounce-ms', '50']);
+  cp = spawnWeft('control-plane', ['control-plane', '--insecure-registration', '--config-dir', dir, '--xds-address', `127.0.0.1:${xds}`, '--monitor-address', `127.0.0.1:${monitor}`, '--debounce-ms', '50']);
   await waitFor('control plane ready', async () => (await fetch(`http://127.0.0.1:${monitor}/ready`)).ok, 15_000, [cp]);
 });
 

@@ -23,7 +23,7 @@ const clients: DeltaAdsClient[] = [];
 
 function startControlPlane(): Proc {
   return spawnWeft('control-plane', [
-    'control-plane', '--config-dir', dir, '--xds-address', `127.0.0.1:${xds}`, '--monitor-address', `127.0.0.1:${monitor}`,
+    'control-plane', '--insecure-registration', '--config-dir', dir, '--xds-address', `127.0.0.1:${xds}`, '--monitor-address', `127.0.0.1:${monitor}`,
     '--debounce-ms', '50', '--startup-grace-ms', String(GRACE_MS),
   ]);
 }

@@ -11,8 +11,8 @@ const weft = (args: string[]) => spawnSync(process.execPath, [weftBin, ...args],
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'weft-flags-'));
 
 const cases: Array<{ name: string; args: (dir: string) => string[]; error: RegExp }> = [
-  { name: '--plaintext-xds=false without a CA', args: (d) => ['control-plane', '--config-dir', d, '--plaintext-xds=false'], error: /--plaintext-xds: needs --ca-dir/ },
-  { name: '--insecure-registration without a CA', args: (d) => ['control-plane', '--config-dir', d, '--insecure-registration'], error: /--insecure-registration: needs --ca-dir/ },
+  { name: '--plaintext-xds=false without a CA', args: (d) => ['control-plane', '--config-dir', d, '--insecure-registration', '--plaintext-xds=false'], error: /--plaintext-xds: needs --ca-dir/ },
+  { name: 'neither a CA nor --insecure-registration', args: (d) => ['control-plane', '--config-dir', d], error: /give --ca-dir DIR .* or --insecure-registration/ },
   { name: 'a bad --workload-cert-ttl', args: (d) => ['control-plane', '--config-dir', d, '--ca-dir', path.join(d, 'ca'), '--workload-cert-ttl', 'soon'], error: /--workload-cert-ttl: must be a duration/ },
   { name: 'a bad --plaintext-xds', args: (d) => ['control-plane', '--config-dir', d, '--ca-dir', path.join(d, 'ca'), '--plaintext-xds=maybe'], error: /--plaintext-xds: expected true or false, got "maybe"/ },
   { name: 'token create: a namespace that is not a DNS label', args: (d) => ['token', 'create', '--namespace', 'Bad_NS', '--service-account', 'a', '--ca-dir', d], error: /--namespace: must be a DNS label, got "Bad_NS"/ },
