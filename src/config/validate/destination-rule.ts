@@ -229,6 +229,10 @@ function readClientTls(f: Fields): ClientTLSSettings | undefined {
       if (t.has(k)) t.issues.add('WEFT_E_CONFLICT', t.at(k), 'ISTIO_MUTUAL uses the mesh certificates; do not set ' + k);
     }
   }
+  // No secret store yet (Kubernetes secrets arrive with issue 16): a credentialName could name nothing,
+  // and a CRL is not checked by the proxy. Refused here rather than translated into a dangling SDS name.
+  if (t.has('credentialName')) t.issues.add('WEFT_E_UNSUPPORTED', t.at('credentialName'), 'not supported yet (no secret store in universal mode): give clientCertificate, privateKey and caCertificates files');
+  if (t.has('caCrl')) t.issues.add('WEFT_E_UNSUPPORTED', t.at('caCrl'), 'not supported yet: certificate revocation lists are not checked');
   if (mode === 'MUTUAL' && !t.has('credentialName')) {
     for (const k of ['clientCertificate', 'privateKey'] as const) {
       if (!t.has(k)) t.issues.add('WEFT_E_REQUIRED_FIELD', t.at(k), 'MUTUAL TLS needs clientCertificate and privateKey (or credentialName)');
