@@ -34,7 +34,7 @@ interface Sample {
 }
 
 /** How many polls (a second apart) a handshake may take before its connection is taken for plaintext. */
-const HANDSHAKE_POLLS = 2;
+const HANDSHAKE_POLLS = 3;
 
 export class EdgeWatch {
   private readonly edges: Edge[];
