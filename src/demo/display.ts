@@ -9,6 +9,8 @@ export interface View {
   message: string;
   /** The mesh's own counters for the scenario (overflows, ejections). */
   counters?: string;
+  /** The edge list: each caller → server with its security as the server's sidecar saw it. */
+  edges?: string[];
   uptimeSeconds: number;
   tty: boolean;
 }
@@ -30,6 +32,7 @@ export function render(v: View): string {
   if (!v.rows.length) lines.push('(waiting for the first requests…)');
   lines.push(
     '',
+    ...(v.edges?.length ? [...v.edges, ''] : []),
     ...(v.counters ? [v.counters] : []),
     v.message,
     `config: ${v.configDir}   proxies' sync state: http://127.0.0.1:${v.monitorPort}/debug/syncz`,

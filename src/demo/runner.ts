@@ -8,9 +8,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOOKINFO, callThroughSidecar, closeApps, startApp, type AppSpec } from './apps.js';
 import { render } from './display.js';
+import { EdgeWatch, renderEdges } from './edges.js';
 import { prepareDemoIdentity } from './identity.js';
 import { Stats } from './stats.js';
-import { applyScenario, destinationRules, SCENARIO_KEYS, type AppKnobs, type Scenario } from './scenarios.js';
+import { applyScenario, clearScenarioFiles, destinationRules, SCENARIO_KEYS, type AppKnobs, type Scenario } from './scenarios.js';
 import type { ProxyStatus } from '../controlplane/xds/server.js';
 import { isSynced } from '../controlplane/xds/sync-state.js';
 
@@ -62,7 +63,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   fs.mkdirSync(configDir, { recursive: true });
   fs.mkdirSync(logDir, { recursive: true });
   fs.writeFileSync(path.join(configDir, 'destination-rules.yaml'), destinationRules('none'));
-  fs.rmSync(path.join(configDir, 'ratings.yaml'), { force: true });
+  clearScenarioFiles(configDir);
   const knobs: AppKnobs = { failing: new Set(), burst: 0 };
   const reviewsFile = path.join(configDir, 'reviews.yaml');
   fs.rmSync(reviewsFile, { force: true });
@@ -134,8 +135,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const loadgen = workloads[workloads.length - 1];
   const startedAt = Date.now();
   let counters = '';
+  const edges = new EdgeWatch(workloads);
   const paint = () =>
-    out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, counters, uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
+    out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, counters, edges: renderEdges(edges.list()), uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
   timers.push(setInterval(paint, 1000));
   if (opts.durationSeconds !== undefined) timers.push(setTimeout(() => void stop(0), opts.durationSeconds * 1000));
   while (!stopped) {
@@ -164,6 +166,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   };
   const productpage = workloads.find((w) => w.service === 'productpage')!;
   timers.push(setInterval(() => void meshCounters(productpage.adminPort).then((c) => (counters = c)), 1000));
+  // One poll at a time: a slow sidecar must not stack requests up on a busy machine.
+  let polling = false;
+  timers.push(
+    setInterval(() => {
+      if (polling) return;
+      polling = true;
+      void edges.poll().finally(() => (polling = false));
+    }, 1000),
+  );
   if (out.isTTY && process.stdin.isTTY) {
     process.stdin.setRawMode(true);
     process.stdin.resume();

@@ -29,7 +29,8 @@ export class Stats {
       while (buckets.length > this.windowSeconds + 2) buckets.shift();
     }
     b.total++;
-    if (status >= 200 && status < 500) b.ok++;
+    // 4xx is the caller's doing and counts as served, except a refusal by the mesh's policy.
+    if (status >= 200 && status < 500 && status !== 401 && status !== 403) b.ok++;
   }
 
   /** Rates over the last complete `windowSeconds` seconds, sorted by service then version. */

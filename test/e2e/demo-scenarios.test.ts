@@ -1,22 +1,29 @@
 // `weft demo --scenario`: each live scenario through the real demo (control plane, seven sidecars,
 // the sample app): a fault on ratings, a circuit breaker on reviews overflowing under bursts (UO
-// counted by the caller's sidecar), and a failing reviews instance ejected by outlier detection.
+// counted by the caller's sidecar), a failing reviews instance ejected by outlier detection, an
+// AuthorizationPolicy denying reviews' identity at ratings (403, RBAC), and details opting out of mTLS
+// (its edge shows plaintext, as counted by details' own sidecar, while the others stay mTLS).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnWeft } from '../helpers/processes.js';
 
-interface Block { up: number; message: string; counters: string; rows: Map<string, { rps: number; success: number; share: number }> }
+interface Edge { security: string; tls: number; plaintext: number; denied: number }
+interface Block { up: number; message: string; counters: string; rows: Map<string, { rps: number; success: number; share: number }>; edges: Map<string, Edge> }
 
 function parseBlocks(output: string): Block[] {
   return output.split('Weft demo — ').slice(1).map((chunk) => {
     const rows = new Map<string, { rps: number; success: number; share: number }>();
     for (const m of chunk.matchAll(/^(\w+)\s+(\S+)\s+([\d.]+)\s+([\d.]+)%\s+\S+\s+(\d+)%$/gm))
       rows.set(`${m[1]} ${m[2]}`, { rps: Number(m[3]), success: Number(m[4]), share: Number(m[5]) });
+    const edges = new Map<string, Edge>();
+    for (const m of chunk.matchAll(/^ {2}(\w+ → \w+)\s+(\S+)\s+(\d+) mTLS \/ (\d+) plaintext connections(?:\s+(\d+) denied)?/gm))
+      edges.set(m[1], { security: m[2], tls: Number(m[3]), plaintext: Number(m[4]), denied: Number(m[5] ?? 0) });
     return {
       up: Number(/\(up (\d+)s\)/.exec(chunk)?.[1] ?? -1),
       message: /^scenario (\w+)/m.exec(chunk)?.[1] ?? '',
       counters: /^productpage → reviews: .*$/m.exec(chunk)?.[0] ?? '',
       rows,
+      edges,
     };
   });
 }
@@ -73,4 +80,43 @@ test('demo scenario outlier: the failing reviews v3 is ejected, then comes back 
   assert.ok(last.up >= on.up + 26, `the run lasted long enough past the switch (${on.up} s → ${last.up} s)`);
   assert.ok((last.rows.get('reviews v3')?.share ?? 0) >= 20, JSON.stringify([...last.rows]));
   assert.ok((last.rows.get('reviews v3')?.success ?? 0) >= 99, JSON.stringify([...last.rows]));
+});
+
+const EDGES = ['loadgen → productpage', 'productpage → details', 'productpage → reviews', 'reviews → ratings'];
+
+test('demo scenario authz: ratings denies reviews’ identity — its calls answer 403 [RBAC] over mTLS, everything else succeeds', { timeout: 90_000 }, async () => {
+  const { blocks } = await runScenario('authz', 26);
+  const b = settled(blocks, 'authz');
+  const rows = JSON.stringify([...b.rows]);
+  // Every call to ratings in the window was refused by ratings' sidecar, none reached the app.
+  const denied = b.rows.get('ratings [RBAC]');
+  assert.ok(denied && denied.rps > 0, rows);
+  assert.equal(denied.success, 0, rows);
+  assert.ok(denied.share >= 95, rows);
+  // A 403 from ratings is not a failure of reviews: productpage, details and reviews all succeed.
+  for (const key of ['productpage v1', 'details v1', 'reviews v1', 'reviews v2', 'reviews v3'])
+    assert.ok((b.rows.get(key)?.success ?? 0) >= 99, `${key}: ${rows}`);
+  // The edge list: the denials were counted by ratings' RBAC filter, on an mTLS edge (the identity
+  // the policy names comes from reviews' certificate), and only on that edge.
+  const edge = b.edges.get('reviews → ratings');
+  assert.ok(edge, JSON.stringify([...b.edges]));
+  assert.equal(edge.security, 'mTLS');
+  assert.ok(edge.denied > 0, JSON.stringify(edge));
+  for (const name of EDGES.filter((e) => e !== 'reviews → ratings')) assert.equal(b.edges.get(name)?.denied, 0, name);
+});
+
+test('demo scenario plaintext: details opts out of mTLS and its edge shows plaintext; every other edge stays mTLS', { timeout: 90_000 }, async () => {
+  const { blocks } = await runScenario('plaintext', 26);
+  const b = settled(blocks, 'plaintext');
+  const edges = JSON.stringify([...b.edges]);
+  const details = b.edges.get('productpage → details');
+  assert.ok(details, edges);
+  assert.equal(details.security, 'plaintext', edges);
+  assert.ok(details.plaintext > 0, edges);
+  for (const name of EDGES.filter((e) => e !== 'productpage → details')) {
+    assert.equal(b.edges.get(name)?.security, 'mTLS', `${name}: ${edges}`);
+    assert.equal(b.edges.get(name)?.plaintext, 0, `${name}: ${edges}`);
+  }
+  assert.ok((b.rows.get('details v1')?.success ?? 0) >= 99, JSON.stringify([...b.rows]));
+  assert.ok((b.rows.get('productpage v1')?.success ?? 0) >= 99, JSON.stringify([...b.rows]));
 });

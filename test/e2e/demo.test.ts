@@ -1,11 +1,12 @@
 // `weft demo` as a user runs it (minus the terminal): traffic flows through every sidecar, the 90/10
-// split it writes moves the reviews shares, and it stops every process it started.
+// split it writes moves the reviews shares, every edge is mTLS as the servers' sidecars counted it
+// (auto mTLS, no security config), and it stops every process it started.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { spawnWeft } from '../helpers/processes.js';
 
-interface Block { up: number; message: string; rows: Map<string, { rps: number; success: number; share: number }> }
+interface Block { up: number; message: string; rows: Map<string, { rps: number; success: number; share: number }>; edges: Map<string, string> }
 
 function parseBlocks(output: string): Block[] {
   return output.split('Weft demo — ').slice(1).map((chunk) => {
@@ -13,7 +14,9 @@ function parseBlocks(output: string): Block[] {
     const rows = new Map<string, { rps: number; success: number; share: number }>();
     for (const m of chunk.matchAll(/^(\w+)\s+(v\d)\s+([\d.]+)\s+([\d.]+)%\s+\S+\s+(\d+)%$/gm))
       rows.set(`${m[1]} ${m[2]}`, { rps: Number(m[3]), success: Number(m[4]), share: Number(m[5]) });
-    return { up, message: /^(steer it yourself|wrote a 90\/10|starting)/m.exec(chunk)?.[1] ?? '', rows };
+    const edges = new Map<string, string>();
+    for (const m of chunk.matchAll(/^ {2}(\w+ → \w+)\s+(\S+)\s+(\d+ mTLS \/ \d+ plaintext)/gm)) edges.set(m[1], `${m[2]} ${m[3]}`);
+    return { up, message: /^(steer it yourself|wrote a 90\/10|starting)/m.exec(chunk)?.[1] ?? '', rows, edges };
   });
 }
 
@@ -48,6 +51,9 @@ test('weft demo: live table, the 90/10 split moves it, clean stop', { timeout: 6
   assert.ok((last.rows.get('reviews v3')?.share ?? 0) <= 1, `v3 share after split: ${JSON.stringify([...last.rows])}`);
   assert.ok(last.rows.get('productpage v1')!.success >= 99, 'requests succeed end to end');
   assert.ok(last.rows.get('productpage v1')!.rps >= 40, `traffic flows: ${JSON.stringify([...last.rows])}`);
+  // Every edge of bookinfo, each seen as mTLS by the server's sidecar, no plaintext connection at all.
+  assert.deepEqual([...last.edges.keys()].sort(), ['loadgen → productpage', 'productpage → details', 'productpage → reviews', 'reviews → ratings']);
+  for (const [edge, seen] of last.edges) assert.match(seen, /^mTLS [1-9]\d* mTLS \/ 0 plaintext$/, edge);
   assert.match(out, /edit .*reviews\.yaml/);
   assert.match(out, /every process it started has exited/);
   // Nothing it started is still listening: control plane and each sidecar's ports.
