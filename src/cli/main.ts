@@ -105,7 +105,7 @@ program
   .option('--rps <n>', 'requests per second the traffic generator sends', '40')
   .option('--no-auto-split', 'do not write the 90/10 reviews split after a few seconds')
   .option('--duration <seconds>', 'stop by itself after this many seconds (default: run until Ctrl-C)')
-  .option('--scenario <name>', 'switch to a live scenario after a few seconds: fault, breaker or outlier (keys f/b/o/n switch in the table)')
+  .option('--scenario <name>', 'switch to a live scenario after a few seconds: fault, breaker, outlier, authz or plaintext (keys f/b/o/a/p/n switch in the table)')
   .action(async (opts) => (await import('./demo.js')).runDemo(opts));
 
 await program.parseAsync(process.argv);

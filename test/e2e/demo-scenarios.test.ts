@@ -47,7 +47,7 @@ function settled(blocks: Block[], scenario: string, afterSeconds = 6): Block {
 }
 
 test('demo scenario fault: half of ratings calls are aborted by the mesh (FI), the rest reach ratings', { timeout: 90_000 }, async () => {
-  const { blocks } = await runScenario('fault', 26);
+  const { blocks } = await runScenario('fault', 32);
   const b = settled(blocks, 'fault');
   const fault = b.rows.get('ratings [FI]');
   const ok = b.rows.get('ratings v1');
@@ -57,7 +57,7 @@ test('demo scenario fault: half of ratings calls are aborted by the mesh (FI), t
 });
 
 test('demo scenario breaker: bursts overflow reviews’ circuit breaker, counted as UO by productpage’s sidecar', { timeout: 90_000 }, async () => {
-  const { blocks } = await runScenario('breaker', 26);
+  const { blocks } = await runScenario('breaker', 32);
   const b = settled(blocks, 'breaker');
   const overflows = Number(/(\d+) circuit-breaker overflows/.exec(b.counters)?.[1] ?? 0);
   assert.ok(overflows > 0, b.counters);
@@ -65,7 +65,7 @@ test('demo scenario breaker: bursts overflow reviews’ circuit breaker, counted
 });
 
 test('demo scenario outlier: the failing reviews v3 is ejected, then comes back when it heals', { timeout: 90_000 }, async () => {
-  const { blocks } = await runScenario('outlier', 40);
+  const { blocks } = await runScenario('outlier', 50);
   const on = blocks.find((b) => b.message === 'outlier')!;
   assert.ok(on, 'scenario switched on');
   // While it fails and is ejected: v3 takes (almost) nothing; ejections counted.
@@ -75,7 +75,7 @@ test('demo scenario outlier: the failing reviews v3 is ejected, then comes back 
   assert.ok(Number(/(\d+) outlier ejections/.exec(ejected.counters)?.[1] ?? 0) >= 1, ejected.counters);
   // Healed 12 s after the switch; ejected for 5 s, then 10 s once re-ejected while still failing
   // (Envoy multiplies the base ejection time by the ejection count): back by about 16 s after the
-  // switch, so the last window (the run goes on 30 s past the switch) spreads over three again.
+  // switch, so the last window (the run lasts 50 s; the switch comes 6 s after the sidecars synced) spreads over three again.
   const last = blocks[blocks.length - 1];
   assert.ok(last.up >= on.up + 26, `the run lasted long enough past the switch (${on.up} s → ${last.up} s)`);
   assert.ok((last.rows.get('reviews v3')?.share ?? 0) >= 20, JSON.stringify([...last.rows]));
@@ -85,7 +85,7 @@ test('demo scenario outlier: the failing reviews v3 is ejected, then comes back 
 const EDGES = ['loadgen → productpage', 'productpage → details', 'productpage → reviews', 'reviews → ratings'];
 
 test('demo scenario authz: ratings denies reviews’ identity — its calls answer 403 [RBAC] over mTLS, everything else succeeds', { timeout: 90_000 }, async () => {
-  const { blocks } = await runScenario('authz', 26);
+  const { blocks } = await runScenario('authz', 32);
   const b = settled(blocks, 'authz');
   const rows = JSON.stringify([...b.rows]);
   // Every call to ratings in the window was refused by ratings' sidecar, none reached the app.
@@ -106,7 +106,7 @@ test('demo scenario authz: ratings denies reviews’ identity — its calls answ
 });
 
 test('demo scenario plaintext: details opts out of mTLS and its edge shows plaintext; every other edge stays mTLS', { timeout: 90_000 }, async () => {
-  const { blocks } = await runScenario('plaintext', 26);
+  const { blocks } = await runScenario('plaintext', 32);
   const b = settled(blocks, 'plaintext');
   const edges = JSON.stringify([...b.edges]);
   const details = b.edges.get('productpage → details');
