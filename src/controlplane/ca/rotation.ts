@@ -56,7 +56,16 @@ export async function rotateRoot(o: RotationOptions): Promise<void> {
 
   replaceFile(rootFile, [...oldRoots, next.certPem].join(''), 0o644);
   await until('step 1', o, (s) => (s.roots.some((r) => r.serial === next.serial) ? true : `the control plane's bundle has ${s.roots.length} root(s), not yet ${next.serial}`));
-  o.report(`1/3 trust bundle: root ${next.serial} added beside ${before.roots.map((r) => r.serial).join(', ')}; both are trusted`);
+  // The control plane trusting the new root is not enough: the signer may switch only once every
+  // workload does, or its peers' first new-root certificates fail its handshakes (seen under load).
+  // A proxy re-issues when its bundle file changes, after taking the new bundle: a new serial for
+  // each identity live before this step is that proof.
+  const notReissued = (s: CaStatus) => {
+    const now = new Map(s.issued.map((i) => [i.spiffeId, i.serial]));
+    return before.issued.filter((i) => Date.parse(i.notAfter) > Date.now() && now.get(i.spiffeId) === i.serial);
+  };
+  await until('step 1 (bundle taken)', o, (s) => (notReissued(s).length === 0 ? true : `not re-issued since the bundle changed: ${notReissued(s).map((i) => i.spiffeId).join(', ')}`));
+  o.report(`1/3 trust bundle: root ${next.serial} added beside ${before.roots.map((r) => r.serial).join(', ')}; both are trusted by the control plane and every live workload`);
 
   // The key first: the control plane reloads when ca-cert.pem changes, and a certificate that does
   // not match its key is refused (the current CA keeps signing) until both are in place.

@@ -53,6 +53,8 @@ export interface CurrentCertificate {
 export class IdentityAgent implements ChannelAuth {
   private current: CurrentCertificate | undefined;
   private gen = 0;
+  /** Counts fetches started; a fetch whose number is no longer the latest drops its answer. */
+  private fetchSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
@@ -98,8 +100,19 @@ export class IdentityAgent implements ChannelAuth {
     if (splitPemCertificates(pem).length === 0) return this.o.log(`identity: ${file} holds no certificate; keeping the trust bundle`);
     this.rootCaPem = pem;
     this.o.log(`identity: trust bundle ${file} changed (${splitPemCertificates(pem).length} root(s)); re-issuing the certificate`);
+    // Trust the new bundle now, not once the re-issue returns: during a rotation a peer may present a
+    // certificate under the new root while our CA call is still in flight (seen under CPU contention:
+    // CERTIFICATE_VERIFY_FAILED for new handshakes in that window).
+    if (this.current) this.publishRoots(this.current.chainPem);
     this.failures = 0;
     this.schedule(0);
+  }
+
+  /** ROOTCA: the watched bundle, plus the root our own chain ends in (it must verify our peers' too). */
+  private publishRoots(chainPem: string): void {
+    const chain = splitPemCertificates(chainPem);
+    const roots = new Set([...splitPemCertificates(this.rootCaPem), ...chain.slice(-1)]);
+    this.o.secrets.set(ROOT_CA_SECRET, { kind: 'validation_context', trustedCa: [...roots].join('') });
   }
 
   generation(): number {
@@ -127,23 +140,28 @@ export class IdentityAgent implements ChannelAuth {
 
   private async fetch(): Promise<void> {
     if (this.closed) return;
+    // A renewal may be in flight when the bundle changes and a re-issue starts: only the latest fetch
+    // counts, or an older answer (from the old signer) landing last would replace the new certificate
+    // while the CA already records this workload as re-issued, and the old root would be removed under it.
+    const seq = ++this.fetchSeq;
     try {
       const key = await newWorkloadKey(this.o.spiffeId);
       const chain = await this.createCertificate(key.csrPem);
+      if (seq !== this.fetchSeq || this.closed) return;
       const leaf = new crypto.X509Certificate(chain[0]);
-      const roots = new Set([...splitPemCertificates(this.rootCaPem), ...splitPemCertificates(chain[chain.length - 1])]);
       this.current = { chainPem: chain.join(''), privateKeyPem: key.privateKeyPem, serial: leaf.serialNumber, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo) };
       this.gen++;
       this.failures = 0;
       if (this.gen > 1) this.renewals++;
       this.o.secrets.set(WORKLOAD_SECRET, { kind: 'tls_certificate', certificateChain: this.current.chainPem, privateKey: key.privateKeyPem });
-      this.o.secrets.set(ROOT_CA_SECRET, { kind: 'validation_context', trustedCa: [...roots].join('') });
+      this.publishRoots(this.current.chainPem);
       const lifetime = this.current.notAfter.getTime() - this.current.notBefore.getTime();
       const renewIn = Math.max(0, this.current.notBefore.getTime() + lifetime / 2 - Date.now());
       this.o.log(`identity: certificate serial ${leaf.serialNumber} for ${this.o.spiffeId}, until ${this.current.notAfter.toISOString()}; renewing in ${Math.round(renewIn / 1000)} s`);
       for (const w of this.readyWaiters.splice(0)) w();
       this.schedule(renewIn);
     } catch (err) {
+      if (seq !== this.fetchSeq) return; // superseded: the newer fetch retries for itself
       // At bootstrap the control plane may still be starting: begin as quickly as the xDS stream does.
       const { initialMs = 100, maxMs = 30_000 } = this.o.retry ?? {};
       const ceiling = Math.min(maxMs, initialMs * 2 ** this.failures++);
