@@ -10,7 +10,7 @@ const div = (a: number | undefined, b: number | undefined): number | undefined =
 /** For each TLS row: the HAProxy TLS row it is compared with and its plaintext twin. */
 const PAIRS: Array<{ row: string; hap: string; plain: string }> = [
   { row: 'haproxy-tls', hap: 'haproxy-tls', plain: 'haproxy' },
-  { row: 'weft-mtls', hap: 'haproxy-tls', plain: 'weft' },
+  { row: 'weft-mtls', hap: 'haproxy-tls', plain: 'weft-static' },
   { row: 'tcp-haproxy-tls', hap: 'tcp-haproxy-tls', plain: 'tcp-haproxy' },
   { row: 'tcp-weft-mtls', hap: 'tcp-haproxy-tls', plain: 'tcp-weft' },
 ];

@@ -239,14 +239,16 @@ function haproxyOf(p: PairProtocol): Topology {
   };
 }
 
-/** Weft pair for h2c, gRPC or TCP (`tcp_proxy`), fed by the fixed ADS server (weft-static.ts). */
+/** Weft pair for h2c, gRPC or TCP (`tcp_proxy`), fed by the fixed ADS server (weft-static.ts); for
+ * HTTP/1.1 (`weft-static`), the mTLS row's resources without TLS: its plaintext twin. */
 function weftOf(p: PairProtocol): Topology {
+  const how = p === 'tcp' ? 'tcp_proxy' : p === 'http1' ? 'HCM codec AUTO, HTTP/1.1 upstream clusters' : 'HCM codec AUTO, h2 upstream clusters';
   return {
-    name: `${p}-weft`,
-    description: `Weft sidecar pair, ${p === 'tcp' ? 'tcp_proxy' : 'HCM codec AUTO, h2 upstream clusters'} (${protocolName[p]}; static ADS)`,
+    name: p === 'http1' ? 'weft-static' : `${p}-weft`,
+    description: `Weft sidecar pair, ${how} (${protocolName[p]}; static ADS)`,
     needs: [],
     group: p,
-    baseline: p === 'tcp' ? 'direct' : `${p}-direct`,
+    baseline: p === 'tcp' || p === 'http1' ? 'direct' : `${p}-direct`,
     async start(ctx) {
       const pair = await startWeftPair(p, { dir: ctx.dir, weftBin: ctx.weftBin, nodeArgs: ctx.nodeArgs, backendPort: backendOf(ctx, p), probe: probes[p] });
       return { port: pair.port, proxies: [{ role: 'client', proc: pair.client }, { role: 'server', proc: pair.server }], all: pair.all };
@@ -304,6 +306,7 @@ export const TOPOLOGIES: Topology[] = [
   pairOf('haproxy'),
   pairOf('nginx'),
   weft,
+  weftOf('http1'),
   tlsPairOf('haproxy', 'http1'),
   tlsPairOf('weft', 'http1'),
   directOf('h2c'),
@@ -325,7 +328,7 @@ export function selectRows(names: string[] | undefined): Topology[] {
   const bad = names.filter((n) => !known.has(n));
   if (bad.length) throw new Error(`--rows: unknown ${bad.join(', ')}; rows: ${TOPOLOGIES.map((t) => t.name).join(', ')}; groups: http1, h2c, grpc, tcp, mtls`);
   // `mtls`: the four TLS rows and the plaintext rows they are compared with.
-  const mtls = (t: Topology): boolean => names.includes('mtls') && /^(tcp-)?(haproxy|weft)(-m?tls)?$/.test(t.name);
+  const mtls = (t: Topology): boolean => names.includes('mtls') && /^(tcp-)?(haproxy|weft)(-m?tls|-static)?$/.test(t.name);
   const chosen = TOPOLOGIES.filter((t) => names.includes(t.name) || names.includes(t.group) || mtls(t));
   const baselines = new Set(chosen.map((t) => t.baseline));
   return TOPOLOGIES.filter((t) => chosen.includes(t) || baselines.has(t.name));
