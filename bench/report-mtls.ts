@@ -56,15 +56,17 @@ export function mtlsMd(dp: DataplaneResult): string[] {
         'Through the TCP rows each client connection is a new connection on every hop, so the TLS rows pay one full mutual-TLS handshake per request between the sidecars (HAProxy\'s session resumption off, as Weft has none); ' +
         'through the HTTP rows the sidecars reuse their upstream connections, so only the plaintext accept is new. CPU is utime+stime per new connection, in milliseconds, over all rounds.',
       '',
-      '| pair | new conn/s | vs HAProxy of the same kind | CPU ms / connection client / server | socket errors (median round) |',
-      '| --- | ---: | ---: | --- | ---: |',
+      '| pair | new conn/s | vs HAProxy of the same kind | CPU ms / connection client / server | TLS part: minus the plaintext twin, ms client / server | socket errors (median round) |',
+      '| --- | ---: | ---: | --- | --- | ---: |',
     );
     for (const r of rate) {
       const cr = r.connRate!;
       const hapName = r.name.startsWith('tcp-') ? (r.name.endsWith('tls') || r.name.endsWith('mtls') ? 'tcp-haproxy-tls' : 'tcp-haproxy') : r.name.endsWith('tls') || r.name.endsWith('mtls') ? 'haproxy-tls' : 'haproxy';
       const hap = dp.rows.find((x) => x.name === hapName)?.connRate;
       const cpu = cr.cpuMsPerConn.length ? cr.cpuMsPerConn.map((x) => f(x.ms, 3)).join(' / ') : '—';
-      lines.push(`| ${r.name} | ${f(cr.median.rps, 0)} | ${r.name === 'direct' ? '—' : `${f(div(cr.median.rps, hap?.median.rps), 2)}×`} | ${cpu} | ${cr.median.errors} |`);
+      const twin = dp.rows.find((x) => x.name === PAIRS.find((p) => p.row === r.name)?.plain)?.connRate;
+      const tlsPart = twin ? cr.cpuMsPerConn.map((x, i) => f(sub(x.ms, twin.cpuMsPerConn[i]?.ms), 3)).join(' / ') : '—';
+      lines.push(`| ${r.name} | ${f(cr.median.rps, 0)} | ${r.name === 'direct' ? '—' : `${f(div(cr.median.rps, hap?.median.rps), 2)}×`} | ${cpu} | ${tlsPart} | ${cr.median.errors} |`);
     }
   }
   return lines;
