@@ -2,6 +2,7 @@
 // bench/results/<date>-<commit>.md and into bench/README.md.
 import type { DataplaneResult, RowResult } from './dataplane/run.js';
 import type { ControlplaneResult, StepResult } from './controlplane/run.js';
+import { mtlsMd } from './report-mtls.js';
 
 export interface Target {
   name: string;
@@ -137,6 +138,8 @@ function dataplaneMd(dp: DataplaneResult): string[] {
   if (problems.length || wrkProblems.length) lines.push('', 'Warnings: ' + [...problems, ...wrkProblems].join('; '));
   lines.push('', `Peers: ${Object.values(dp.tools).map((t) => t.version).join('; ')}.`);
   if (dp.rows.some((r) => groupOf(r) !== 'http1' && !r.name.endsWith('-direct'))) lines.push('', ...protocolRowsMd(dp));
+  const mtls = mtlsMd(dp);
+  if (mtls.length) lines.push('', ...mtls);
   return lines;
 }
 

@@ -18,8 +18,10 @@ const HELP = `usage: npm run bench -- [options]
   --quick                 short run (~2 min): fewer seconds, control plane at 100 and 500 proxies
   --only <part>           dataplane | controlplane
   --rows <names>          data-plane rows or groups, each with its direct baseline (default: all).
-                          rows: haproxy nginx weft h2c-haproxy h2c-weft grpc-haproxy grpc-weft tcp-haproxy tcp-weft;
-                          groups: http1 h2c grpc tcp (e.g. --rows h2c,grpc,tcp,haproxy,weft)
+                          rows: haproxy nginx weft weft-static haproxy-tls weft-mtls h2c-haproxy h2c-weft grpc-haproxy
+                          grpc-weft tcp-haproxy tcp-weft tcp-haproxy-tls tcp-weft-mtls;
+                          groups: http1 h2c grpc tcp, mtls (the TLS rows and their plaintext twins)
+                          (e.g. --rows h2c,grpc,tcp,haproxy,weft)
   --proxies <counts>      control-plane steps (default: 100,500,1000,2000)
   --xds <protocols>       control-plane rows per step: delta (Weft's default, with VHDS), sotw (default: delta,sotw)
   --rounds <n>            open-loop rounds per row (default 3; with 3+ the median round counts)

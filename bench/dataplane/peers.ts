@@ -3,6 +3,7 @@
 // (Weft's proxy is one Node thread), HTTP mode, keep-alive to the upstream, no access log.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { HaproxyTls } from './mtls.js';
 
 /** 1 KiB of body, the same bytes for every row. */
 export const BODY_1K = 'x'.repeat(1023) + '\n';
@@ -122,7 +123,7 @@ export function nginxProxyConf(dir: string, name: string, listen: number, upstre
 export type HaproxyMode = 'http1' | 'h2c' | 'tcp';
 
 /** One HAProxy sidecar: one thread, server-side connection reuse in HTTP modes. */
-export function haproxyConf(dir: string, name: string, listen: number, upstream: number, mode: HaproxyMode = 'http1'): string {
+export function haproxyConf(dir: string, name: string, listen: number, upstream: number, mode: HaproxyMode = 'http1', tls?: HaproxyTls): string {
   const file = path.join(dir, `${name}.cfg`);
   const h2 = mode === 'h2c' ? ' proto h2' : '';
   const http = mode === 'tcp' ? '' : '  option http-keep-alive\n  http-reuse always\n  timeout http-keep-alive 300s\n';
@@ -131,7 +132,7 @@ export function haproxyConf(dir: string, name: string, listen: number, upstream:
     `global
   nbthread 1
   maxconn 4096
-  pidfile ${path.join(dir, `${name}.pid`)}
+${tls?.global ?? ''}  pidfile ${path.join(dir, `${name}.pid`)}
 
 defaults
   mode ${mode === 'tcp' ? 'tcp' : 'http'}
@@ -140,11 +141,11 @@ ${http}  timeout connect 5s
   timeout server 300s
 
 frontend ${name}_in
-  bind 127.0.0.1:${listen}${h2}
+  bind 127.0.0.1:${listen}${h2}${tls?.bind ?? ''}
   default_backend ${name}_up
 
 backend ${name}_up
-  server up1 127.0.0.1:${upstream}${h2}
+  server up1 127.0.0.1:${upstream}${h2}${tls?.server ?? ''}
 `,
   );
   return file;

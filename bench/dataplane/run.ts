@@ -16,6 +16,8 @@ import { GRPC_REQUEST_MESSAGE } from './h2.js';
 import { runH2load } from './h2load.js';
 import type { LoadgenJob, LoadgenResult } from './loadgen.js';
 import { runWrk, type WrkResult } from './wrk.js';
+import { runConnRate, type ConnRateResult } from './conn-rate.js';
+import { makeMeshCerts, type MeshCerts } from './mtls.js';
 
 export interface DataplaneOptions {
   dir: string;
@@ -76,6 +78,10 @@ export interface RowResult {
   max?: WrkResult;
   maxRounds?: WrkResult[];
   proxies?: ProxyFigures[];
+  /** TLS rows: protocol, suite, group and key the server hop negotiated (openssl s_client). */
+  tls?: string;
+  /** New connections per second (wrk, `Connection: close`) and CPU per connection. */
+  connRate?: ConnRateResult;
 }
 
 export interface DataplaneResult {
@@ -142,6 +148,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
   const results = new Map<Topology, RowResult>();
   const samples = new Map<Topology, number[]>();
   const serviceSamples = new Map<Topology, number[]>();
+  let certs: MeshCerts | undefined;
   try {
     for (const port of [backendPort, h2cPort, grpcPort]) await waitFor('backend nginx', () => portOpen(port), 10_000, backend);
     const ctx: Context = {
@@ -152,6 +159,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
       tool: (n) => tools[n].path,
       weftBin: opts.weftBin,
       nodeArgs: opts.nodeArgs,
+      meshCerts: () => (certs ??= makeMeshCerts(opts.dir)),
     };
 
     for (const t of rows) {
@@ -159,7 +167,12 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
       results.set(t, r);
       try {
         opts.log(`dataplane: starting ${t.name}`);
-        running.set(t, await t.start(ctx));
+        const run = await t.start(ctx);
+        running.set(t, run);
+        if (run.tls) {
+          r.tls = run.tls;
+          opts.log(`  ${t.name}: server hop negotiates ${run.tls}`);
+        }
       } catch (e) {
         r.status = 'failed';
         r.error = String((e as Error).message ?? e).slice(0, 2000);
@@ -256,6 +269,16 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         rssAtMax.set(t, prevRss.map((m, i) => Math.max(m, rss[i])));
       }
     }
+    // New connections per second: after the saturation rounds, as its own phase.
+    const connRates = await runConnRate(running, {
+      wrkPath: tools.wrk.path,
+      host: ctx.host,
+      connections: opts.wrkConnections,
+      seconds: opts.shortWrkSeconds,
+      rounds: opts.rounds,
+      log: opts.log,
+    });
+    for (const [t, c] of connRates) results.get(t)!.connRate = c;
     for (const [t, run] of running) {
       const r = results.get(t)!;
       const rounds = wrkRounds.get(t) ?? [];

@@ -1,7 +1,8 @@
 // The rows of the data-plane tables. Each row is one topology: how to start it, where the load
 // generator sends and in which protocol. All rows share the backend process; rows of one group
 // (HTTP/1.1, h2c, gRPC, TCP) form one table, compared with that group's HAProxy pair and with
-// the direct row the group names as its baseline. An mTLS row is one more entry here.
+// the direct row the group names as its baseline. The mTLS rows (`haproxy-tls`, `weft-mtls`, and
+// their TCP twins) sit in the HTTP/1.1 and TCP groups: only the hop between the sidecars changes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { start, waitFor, portOpen, httpStatus, type Started } from '../lib/procs.js';
@@ -10,6 +11,7 @@ import { TOOLS, type Tool } from '../lib/tools.js';
 import { haproxyConf, nginxProxyConf, type BackendPorts, type HaproxyMode } from './peers.js';
 import { startWeftPair, type PairProtocol } from './weft-static.js';
 import { probeGrpc, probeH2c } from './h2.js';
+import { haproxyTls, negotiatedTls, type MeshCerts } from './mtls.js';
 
 export interface Context {
   /** Scratch directory of this run (configs, logs). */
@@ -24,6 +26,8 @@ export interface Context {
   weftBin: string;
   /** Extra node flags for Weft processes (e.g. --cpu-prof). */
   nodeArgs: string[];
+  /** The mTLS rows' certificates (made with openssl on first use). */
+  meshCerts(): MeshCerts;
 }
 
 export interface Running {
@@ -33,6 +37,8 @@ export interface Running {
   proxies: Array<{ role: 'client' | 'server'; proc: Started }>;
   /** Everything the row started, to stop afterwards. */
   all: Started[];
+  /** TLS rows: what the server hop negotiated (openssl s_client). */
+  tls?: string;
 }
 
 /** What the load generator speaks to a row. TCP rows carry HTTP/1.1 as opaque bytes. */
@@ -183,11 +189,12 @@ const weft: Topology = {
 
 const backendOf = (ctx: Context, p: PairProtocol): number => (p === 'tcp' ? ctx.backendPort : ctx.backendPorts[p]);
 const probes: Record<PairProtocol, (port: number) => Promise<boolean>> = {
+  http1: async (port) => (await httpStatus(port, '/', 'bench-server')) === 200,
   h2c: probeH2c,
   grpc: probeGrpc,
   tcp: async (port) => (await httpStatus(port, '/', 'bench-server')) === 200,
 };
-const protocolName: Record<PairProtocol, string> = { h2c: 'h2c', grpc: 'gRPC unary over h2c', tcp: 'opaque TCP' };
+const protocolName: Record<PairProtocol, string> = { http1: 'HTTP/1.1', h2c: 'h2c', grpc: 'gRPC unary over h2c', tcp: 'opaque TCP' };
 
 /** The load generator straight to the backend's h2c or gRPC port. */
 function directOf(p: 'h2c' | 'grpc'): Topology {
@@ -233,17 +240,63 @@ function haproxyOf(p: PairProtocol): Topology {
   };
 }
 
-/** Weft pair for h2c, gRPC or TCP (`tcp_proxy`), fed by the fixed ADS server (weft-static.ts). */
+/** Weft pair for h2c, gRPC or TCP (`tcp_proxy`), fed by the fixed ADS server (weft-static.ts); for
+ * HTTP/1.1 (`weft-static`), the mTLS row's resources without TLS: its plaintext twin. */
 function weftOf(p: PairProtocol): Topology {
+  const how = p === 'tcp' ? 'tcp_proxy' : p === 'http1' ? 'HCM codec AUTO, HTTP/1.1 upstream clusters' : 'HCM codec AUTO, h2 upstream clusters';
   return {
-    name: `${p}-weft`,
-    description: `Weft sidecar pair, ${p === 'tcp' ? 'tcp_proxy' : 'HCM codec AUTO, h2 upstream clusters'} (${protocolName[p]}; static ADS)`,
+    name: p === 'http1' ? 'weft-static' : `${p}-weft`,
+    description: `Weft sidecar pair, ${how} (${protocolName[p]}; static ADS)`,
     needs: [],
     group: p,
-    baseline: p === 'tcp' ? 'direct' : `${p}-direct`,
+    baseline: p === 'tcp' || p === 'http1' ? 'direct' : `${p}-direct`,
     async start(ctx) {
       const pair = await startWeftPair(p, { dir: ctx.dir, weftBin: ctx.weftBin, nodeArgs: ctx.nodeArgs, backendPort: backendOf(ctx, p), probe: probes[p] });
       return { port: pair.port, proxies: [{ role: 'client', proc: pair.client }, { role: 'server', proc: pair.server }], all: pair.all };
+    },
+  };
+}
+
+/** mTLS between the sidecars (HTTP/1.1 or TCP), HAProxy's TLS on both hops of the pair or Weft's
+ * auto mTLS; client → client sidecar and server sidecar → backend stay plaintext, as in a mesh. */
+function tlsPairOf(kind: 'haproxy' | 'weft', p: 'http1' | 'tcp'): Topology {
+  const prefix = p === 'tcp' ? 'tcp-' : '';
+  const how = p === 'tcp' ? (kind === 'haproxy' ? 'mode tcp' : 'tcp_proxy') : kind === 'haproxy' ? 'mode http, http-reuse always' : 'HCM, static ADS';
+  return {
+    name: `${prefix}${kind}-${kind === 'haproxy' ? 'tls' : 'mtls'}`,
+    description:
+      kind === 'haproxy'
+        ? `HAProxy pair, ${how}, TLS 1.3 between the hops (ECDSA P-256, client certificate verified both ways), nbthread 1`
+        : `Weft sidecar pair, ${how}, the control plane's auto mTLS (SPIFFE SAN checked, SDS secrets over ADS)`,
+    needs: kind === 'haproxy' ? [TOOLS.haproxy] : [],
+    group: p,
+    baseline: 'direct',
+    async start(ctx) {
+      const certs = ctx.meshCerts();
+      if (kind === 'weft') {
+        const pair = await startWeftPair(p, { dir: ctx.dir, weftBin: ctx.weftBin, nodeArgs: ctx.nodeArgs, backendPort: ctx.backendPort, probe: probes[p], mtls: certs });
+        const tls = await negotiatedTls(pair.inboundPort, certs);
+        return { port: pair.port, proxies: [{ role: 'client', proc: pair.client }, { role: 'server', proc: pair.server }], all: pair.all, tls };
+      }
+      const [outPort, inPort] = await freePorts(2);
+      const mode: HaproxyMode = p === 'tcp' ? 'tcp' : 'http1';
+      const run = (role: 'client' | 'server', listen: number, upstream: number): Started => {
+        const name = `${prefix}haproxy-tls-${role}`;
+        return start(name, ctx.tool('haproxy'), ['-db', '-f', haproxyConf(ctx.dir, name, listen, upstream, mode, haproxyTls(certs, role, p === 'http1'))]);
+      };
+      const server = run('server', inPort, ctx.backendPort);
+      const client = run('client', outPort, inPort);
+      const all = [client, server];
+      try {
+        await listening(server, inPort);
+        await listening(client, outPort);
+        await waitFor(`a request through the HAProxy TLS pair (${p})`, () => probes[p](outPort), 10_000, client);
+      } catch (e) {
+        await Promise.all(all.map((x) => x.stop()));
+        throw e;
+      }
+      const tls = await negotiatedTls(inPort, certs);
+      return { port: outPort, proxies: [{ role: 'client', proc: client }, { role: 'server', proc: server }], all, tls };
     },
   };
 }
@@ -254,6 +307,9 @@ export const TOPOLOGIES: Topology[] = [
   pairOf('haproxy'),
   pairOf('nginx'),
   weft,
+  weftOf('http1'),
+  tlsPairOf('haproxy', 'http1'),
+  tlsPairOf('weft', 'http1'),
   directOf('h2c'),
   haproxyOf('h2c'),
   weftOf('h2c'),
@@ -262,15 +318,19 @@ export const TOPOLOGIES: Topology[] = [
   weftOf('grpc'),
   haproxyOf('tcp'),
   weftOf('tcp'),
+  tlsPairOf('haproxy', 'tcp'),
+  tlsPairOf('weft', 'tcp'),
 ];
 
 /** `--rows` names rows or groups (`h2c`, `grpc`, `tcp`, `http1`); each chosen row brings its baseline. */
 export function selectRows(names: string[] | undefined): Topology[] {
   if (!names) return TOPOLOGIES;
-  const known = new Set(TOPOLOGIES.flatMap((t) => [t.name, t.group]));
+  const known = new Set(['mtls', ...TOPOLOGIES.flatMap((t) => [t.name, t.group])]);
   const bad = names.filter((n) => !known.has(n));
-  if (bad.length) throw new Error(`--rows: unknown ${bad.join(', ')}; rows: ${TOPOLOGIES.map((t) => t.name).join(', ')}; groups: http1, h2c, grpc, tcp`);
-  const chosen = TOPOLOGIES.filter((t) => names.includes(t.name) || names.includes(t.group));
+  if (bad.length) throw new Error(`--rows: unknown ${bad.join(', ')}; rows: ${TOPOLOGIES.map((t) => t.name).join(', ')}; groups: http1, h2c, grpc, tcp, mtls`);
+  // `mtls`: the four TLS rows and the plaintext rows they are compared with.
+  const mtls = (t: Topology): boolean => names.includes('mtls') && /^(tcp-)?(haproxy|weft)(-m?tls|-static)?$/.test(t.name);
+  const chosen = TOPOLOGIES.filter((t) => names.includes(t.name) || names.includes(t.group) || mtls(t));
   const baselines = new Set(chosen.map((t) => t.baseline));
   return TOPOLOGIES.filter((t) => chosen.includes(t) || baselines.has(t.name));
 }

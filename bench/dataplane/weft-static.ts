@@ -2,15 +2,17 @@
 // port's protocol into h2 clusters or tcp_proxy listeners, so these pairs are driven by a fixed
 // ADS server (static-xds.ts) with the same Envoy resources the proxy's own tests run
 // (test/proxy/http2.test.ts, grpc.test.ts, tcp-proxy.test.ts): the sidecars are the real
-// `weft proxy` processes, only the xDS source differs from the HTTP/1.1 row.
+// `weft proxy` processes, only the xDS source differs from the HTTP/1.1 row. The mTLS pairs (HTTP/1.1
+// or TCP) add the control plane's auto-mTLS transport sockets and SDS secrets (mtls.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { HCM_TYPE_URL, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE_URL, ROUTER_TYPE_URL, TCP_PROXY_TYPE_URL } from '../../src/api/envoy.js';
 import { start, waitFor, httpStatus, type Started } from '../lib/procs.js';
 import { freePorts } from '../lib/ports.js';
 import type { StaticResources } from './static-xds.js';
+import { meshSecrets, withDownstreamMtls, withUpstreamMtls, type MeshCerts } from './mtls.js';
 
-export type PairProtocol = 'h2c' | 'grpc' | 'tcp';
+export type PairProtocol = 'http1' | 'h2c' | 'grpc' | 'tcp';
 
 const h2Options = {
   [HTTP_PROTOCOL_OPTIONS_KEY]: { '@type': HTTP_PROTOCOL_OPTIONS_TYPE_URL, explicit_http_config: { http2_protocol_options: {} } },
@@ -23,7 +25,7 @@ function cluster(name: string, port: number, protocol: PairProtocol): object {
     connect_timeout: { seconds: 5 },
     lb_policy: 'ROUND_ROBIN',
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-    ...(protocol === 'tcp' ? {} : { typed_extension_protocol_options: h2Options }),
+    ...(protocol === 'tcp' || protocol === 'http1' ? {} : { typed_extension_protocol_options: h2Options }),
   };
 }
 
@@ -57,10 +59,14 @@ export interface WeftPairContext {
   backendPort: number;
   /** Answers true once a request through `port` succeeds end to end. */
   probe(port: number): Promise<boolean>;
+  /** mTLS between the sidecars, with these certificates. */
+  mtls?: MeshCerts;
 }
 
 export interface WeftPair {
   port: number;
+  /** The server sidecar's inbound listener. */
+  inboundPort: number;
   client: Started;
   server: Started;
   all: Started[];
@@ -69,24 +75,36 @@ export interface WeftPair {
 /** Start the fixed ADS server and the two sidecars; resolves once traffic crosses the pair. */
 export async function startWeftPair(protocol: PairProtocol, ctx: WeftPairContext): Promise<WeftPair> {
   const [xds, out, inb, adminC, adminS, unusedA, unusedB] = await freePorts(7);
-  const ids = { client: `bench-client-${protocol}`, server: `bench-server-${protocol}` };
+  const tag = ctx.mtls ? `${protocol}-mtls` : protocol;
+  const ids = { client: `bench-client-${tag}`, server: `bench-server-${tag}` };
+  const inbound = listener('inbound', inb, 'app', protocol) as Record<string, unknown>;
+  const upstream = cluster('server', inb, protocol) as Record<string, unknown>;
+  const m = ctx.mtls;
   const resources: StaticResources = {
-    [ids.server]: { listeners: [listener('inbound', inb, 'app', protocol)], clusters: [cluster('app', ctx.backendPort, protocol)] },
-    [ids.client]: { listeners: [listener('outbound', out, 'server', protocol)], clusters: [cluster('server', inb, protocol)] },
+    [ids.server]: {
+      listeners: [m ? withDownstreamMtls(inbound) : inbound],
+      clusters: [cluster('app', ctx.backendPort, protocol)],
+      ...(m ? { secrets: meshSecrets(m, 'server') } : {}),
+    },
+    [ids.client]: {
+      listeners: [listener('outbound', out, 'server', protocol)],
+      clusters: [m ? withUpstreamMtls(upstream, m, protocol === 'tcp' ? [] : ['http/1.1']) : upstream],
+      ...(m ? { secrets: meshSecrets(m, 'client') } : {}),
+    },
   };
-  const file = path.join(ctx.dir, `weft-${protocol}-xds.json`);
+  const file = path.join(ctx.dir, `weft-${tag}-xds.json`);
   fs.writeFileSync(file, JSON.stringify(resources));
   const all: Started[] = [];
   try {
-    const ads = start(`weft-${protocol}-xds`, process.execPath, [new URL('./static-xds.js', import.meta.url).pathname, String(xds), file], {
-      logFile: path.join(ctx.dir, `weft-${protocol}-xds.log`),
+    const ads = start(`weft-${tag}-xds`, process.execPath, [new URL('./static-xds.js', import.meta.url).pathname, String(xds), file], {
+      logFile: path.join(ctx.dir, `weft-${tag}-xds.log`),
     });
     all.push(ads);
     await waitFor(`static xDS for ${protocol}`, async () => ads.tail().includes('ready'), 10_000, ads);
     // The listeners' ports come over LDS; --outbound/--inbound-port only fill the node's identity.
     const proxy = (role: 'client' | 'server', admin: number): Started =>
       start(
-        `weft-${protocol}-${role}`,
+        `weft-${tag}-${role}`,
         process.execPath,
         [
           ...ctx.nodeArgs,
@@ -112,9 +130,9 @@ export async function startWeftPair(protocol: PairProtocol, ctx: WeftPairContext
           '--drain-period-ms',
           '0',
           '--protocol',
-          protocol === 'h2c' ? 'HTTP2' : protocol.toUpperCase(),
+          protocol === 'h2c' ? 'HTTP2' : protocol === 'http1' ? 'HTTP' : protocol.toUpperCase(),
         ],
-        { logFile: path.join(ctx.dir, `weft-${protocol}-${role}.log`) },
+        { logFile: path.join(ctx.dir, `weft-${tag}-${role}.log`) },
       );
     const server = proxy('server', adminS);
     all.push(server);
@@ -123,7 +141,7 @@ export async function startWeftPair(protocol: PairProtocol, ctx: WeftPairContext
     await waitFor(`weft ${protocol} server sidecar /ready`, async () => (await httpStatus(adminS, '/ready')) === 200, 20_000, server);
     await waitFor(`weft ${protocol} client sidecar /ready`, async () => (await httpStatus(adminC, '/ready')) === 200, 20_000, client);
     await waitFor(`a ${protocol} request through the Weft pair`, () => ctx.probe(out), 20_000, client);
-    return { port: out, client, server, all };
+    return { port: out, inboundPort: inb, client, server, all };
   } catch (e) {
     await Promise.all(all.map((p) => p.stop()));
     throw e;

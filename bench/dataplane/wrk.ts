@@ -35,7 +35,7 @@ export function parseWrk(out: string): WrkResult {
 
 export async function runWrk(
   wrkPath: string,
-  opts: { port: number; host: string; connections: number; threads: number; seconds: number },
+  opts: { port: number; host: string; connections: number; threads: number; seconds: number; headers?: string[] },
 ): Promise<WrkResult> {
   const proc = start('wrk', wrkPath, [
     '-t',
@@ -47,6 +47,7 @@ export async function runWrk(
     '--latency',
     '-H',
     `Host: ${opts.host}`,
+    ...(opts.headers ?? []).flatMap((h) => ['-H', h]),
     `http://127.0.0.1:${opts.port}/`,
   ]);
   let out = '';
