@@ -1,4 +1,5 @@
 // `weft control-plane`: parse flags, start, stop cleanly on SIGINT/SIGTERM.
+import fs from 'node:fs';
 import { defaultMeshConfig, loadMeshConfig, withVersion } from '../config/mesh-config.js';
 import { parseDuration } from '../config/duration.js';
 import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
@@ -22,6 +23,9 @@ interface Flags {
   secureXdsPort: string;
   plaintextXds: string;
   insecureRegistration?: boolean;
+  kubeApiServer?: string;
+  kubeCaFile?: string;
+  kubeTokenFile?: string;
 }
 
 export async function runControlPlane(flags: Flags): Promise<void> {
@@ -108,6 +112,7 @@ function securityOptions(flags: Flags): ControlPlaneOptions['security'] {
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.trustDomain)) fail(`--trust-domain: expected a DNS name such as cluster.local, got "${flags.trustDomain}"`);
   const [host] = splitHostPort(flags.xdsAddress);
   return {
+    kubernetes: kubernetesReview(flags),
     dir: flags.caDir,
     trustDomain: flags.trustDomain,
     workloadCertTtlMs: ttl.ms,
@@ -115,6 +120,25 @@ function securityOptions(flags: Flags): ControlPlaneOptions['security'] {
     secureXdsAddress: `${host.includes(':') ? `[${host}]` : host}:${port}`,
     plaintextXds: flags.plaintextXds === 'true',
   };
+}
+
+/** --kube-api-server with its CA and the control plane's own token: service-account tokens are
+ * then credentials too, checked by the API server (audience istio-ca, as istiod asks). */
+function kubernetesReview(flags: Flags): NonNullable<ControlPlaneOptions['security']>['kubernetes'] {
+  if (flags.kubeApiServer === undefined) {
+    if (flags.kubeCaFile || flags.kubeTokenFile) fail('--kube-ca-file and --kube-token-file need --kube-api-server');
+    return undefined;
+  }
+  if (!/^https:\/\//.test(flags.kubeApiServer)) fail(`--kube-api-server: expected an https:// URL, got "${flags.kubeApiServer}"`);
+  const read = (flag: string, file: string | undefined) => {
+    if (!file) fail(`--kube-api-server needs --${flag}`);
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      return fail(`--${flag}: ${(err as Error).message}`);
+    }
+  };
+  return { apiServer: flags.kubeApiServer, ca: read('kube-ca-file', flags.kubeCaFile), reviewerToken: read('kube-token-file', flags.kubeTokenFile), audiences: ['istio-ca'] };
 }
 
 function fail(msg: string): never {

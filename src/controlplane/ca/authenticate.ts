@@ -3,7 +3,18 @@
 // service both ask here, so one credential means the same identity at both doors.
 import type * as grpc from '@grpc/grpc-js';
 import { peerSpiffeIdentity, spiffeUri, type SpiffeIdentity } from '../../api/spiffe.js';
-import type { TokenAuthority } from './tokens.js';
+import type { KubernetesTokenReviewer } from './token-review.js';
+import { TOKEN_ISSUER, type TokenAuthority } from './tokens.js';
+
+/** Whether a JWT says Weft's CA issued it (read unverified, only to pick the verifier). */
+function isWeftToken(token: string): boolean {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown };
+    return payload.iss === TOKEN_ISSUER;
+  } catch {
+    return false;
+  }
+}
 
 export type Authentication =
   | { kind: 'proven'; identity: SpiffeIdentity; by: 'mtls' | 'token' }
@@ -16,6 +27,8 @@ export type CallerView = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthCo
 export interface AuthenticatorOptions {
   trustDomain: string;
   tokens?: TokenAuthority;
+  /** On Kubernetes: service-account tokens, verified by the API server (TokenReview). */
+  kubernetes?: Pick<KubernetesTokenReviewer, 'verify'>;
 }
 
 export class Authenticator {
@@ -35,8 +48,15 @@ export class Authenticator {
     if (header === undefined) return { kind: 'anonymous' };
     const m = /^Bearer\s+(\S+)$/i.exec(String(header));
     if (!m) return { kind: 'refused', message: 'authorization metadata is not "Bearer <token>"' };
-    if (!this.o.tokens) return { kind: 'refused', message: 'a bearer token was presented but this control plane has no CA dir to verify tokens with (--ca-dir)' };
-    const verified = await this.o.tokens.verify(m[1]);
-    return verified.ok ? { kind: 'proven', identity: verified.identity, by: 'token' } : { kind: 'refused', message: verified.message };
+    if (!this.o.tokens && !this.o.kubernetes) return { kind: 'refused', message: 'a bearer token was presented but this control plane has no CA dir to verify tokens with (--ca-dir)' };
+    // Weft's own tokens are ES256 JWTs it signed (issuer weft-ca); any other bearer token goes to the
+    // API server when one is configured.
+    const own = this.o.tokens ? await this.o.tokens.verify(m[1]) : undefined;
+    if (own?.ok) return { kind: 'proven', identity: own.identity, by: 'token' };
+    if (this.o.kubernetes && !isWeftToken(m[1])) {
+      const reviewed = await this.o.kubernetes.verify(m[1]);
+      return reviewed.ok ? { kind: 'proven', identity: reviewed.identity, by: 'token' } : { kind: 'refused', message: reviewed.message };
+    }
+    return { kind: 'refused', message: own?.ok === false ? own.message : 'token not valid' };
   }
 }

@@ -1,5 +1,6 @@
 // The control plane's security side, built once at start from --ca-dir: the CA, the token verifier,
 // the authenticator both doors share, the secure xDS port's serving certificate, and the CA service.
+import { KubernetesTokenReviewer, type TokenReviewOptions } from './token-review.js';
 import type * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs';
 import { isIP } from 'node:net';
@@ -24,6 +25,8 @@ export interface MeshCaOptions {
   insecureRegistration: boolean;
   /** Host the secure port binds: its IP (or name) goes into the serving certificate. */
   secureHost: string;
+  /** On Kubernetes: verify service-account tokens with the API server (TokenReview). */
+  kubernetes?: Omit<TokenReviewOptions, 'trustDomain'>;
   log: (msg: string) => void;
 }
 
@@ -44,7 +47,8 @@ export class MeshCa {
   static async start(o: MeshCaOptions): Promise<MeshCa> {
     const holder = { current: await CertificateAuthority.open({ dir: o.dir, trustDomain: o.trustDomain, log: o.log }) };
     const authority = () => holder.current;
-    const authenticator = new Authenticator({ trustDomain: o.trustDomain, tokens: TokenAuthority.open(o.dir, o.trustDomain) });
+    const kubernetes = o.kubernetes ? new KubernetesTokenReviewer({ ...o.kubernetes, trustDomain: o.trustDomain }) : undefined;
+    const authenticator = new Authenticator({ trustDomain: o.trustDomain, tokens: TokenAuthority.open(o.dir, o.trustDomain), kubernetes });
     const handlers = caServiceHandlers({
       authority,
       authenticator,
