@@ -12,11 +12,11 @@ import {
   istioMutualUpstream,
   istioSni,
   ROOT_CA_SECRET,
-  spiffeId,
   TLS_MODE_ISTIO,
   TRANSPORT_SOCKET_MATCH_KEY,
   WORKLOAD_SECRET,
 } from '../../src/controlplane/translate/mtls.js';
+import { spiffeUri } from '../../src/api/spiffe.js';
 
 export interface Leaf {
   spiffeId: string;
@@ -55,7 +55,7 @@ export function makeMeshCerts(dir: string, trustDomain = 'cluster.local'): MeshC
     d,
   );
   const leaf = (sa: string): Leaf => {
-    const id = spiffeId(trustDomain, 'default', sa);
+    const id = spiffeUri({ trustDomain, namespace: 'default', serviceAccount: sa });
     fs.writeFileSync(
       path.join(d, `${sa}.ext`),
       `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=URI:${id}\n`,

@@ -9,15 +9,16 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { spawnSecureControlPlane, tokenFile } from '../helpers/identity.js';
-import { freePorts, spawnWeft, stopAll, waitFor, type Proc } from '../helpers/processes.js';
+import { spawnSecureControlPlane } from '../helpers/identity.js';
+import { stopAll, waitFor, type Proc } from '../helpers/processes.js';
+import { adminStat, pairPorts, spawnPairSidecar, type PairPorts } from '../helpers/secure-pair.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-mesh-mtls-'));
 const caDir = path.join(dir, 'ca');
 const configDir = path.join(dir, 'config');
 const procs: Proc[] = [];
 let app: http.Server;
-let p: Record<'xds' | 'secure' | 'monitor' | 'app' | 'ppOut' | 'ppIn' | 'ppAdmin' | 'rvOut' | 'rvIn' | 'rvAdmin', number>;
+let p: PairPorts;
 
 interface Reply {
   status: number;
@@ -42,26 +43,14 @@ function get(port: number, host: string): Promise<Reply> {
 
 const meshed = () => get(p.ppOut, 'reviews:9080');
 const plaintext = () => get(p.rvIn, 'reviews:9080');
-const stat = async (admin: number, key: string) => {
-  const text = await (await fetch(`http://127.0.0.1:${admin}/stats`)).text();
-  return Number(new RegExp(`^${key.replace(/[.|]/g, '\\$&')}: (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-};
-
-const sidecar = (service: string, app: number, out: number, inbound: number, admin: number) =>
-  spawnWeft(service, [
-    'proxy', '--xds-address', `127.0.0.1:${p.secure}`, '--service', service, '--service-account', service, '--labels', `app=${service}`,
-    '--app-port', String(app), '--service-port', '9080', '--outbound-port', String(out), '--inbound-port', String(inbound), '--admin-port', String(admin),
-    '--token-file', tokenFile(dir, caDir, service), '--ca-root-file', path.join(caDir, 'root-cert.pem'),
-  ]);
 
 before(async () => {
-  const ports = await freePorts(10);
-  p = { xds: ports[0], secure: ports[1], monitor: ports[2], app: ports[3], ppOut: ports[4], ppIn: ports[5], ppAdmin: ports[6], rvOut: ports[7], rvIn: ports[8], rvAdmin: ports[9] };
+  p = await pairPorts();
   app = http.createServer((_req, res) => res.end('reviews says hi'));
   await new Promise<void>((r) => app.listen(p.app, '127.0.0.1', r));
   await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs);
   // productpage has no app of its own here: it only calls out.
-  procs.push(sidecar('reviews', p.app, p.rvOut, p.rvIn, p.rvAdmin), sidecar('productpage', p.app, p.ppOut, p.ppIn, p.ppAdmin));
+  procs.push(spawnPairSidecar(p, dir, caDir, 'reviews', p.rvOut, p.rvIn, p.rvAdmin), spawnPairSidecar(p, dir, caDir, 'productpage', p.ppOut, p.ppIn, p.ppAdmin));
   for (const admin of [p.rvAdmin, p.ppAdmin]) await waitFor('sidecar ready', async () => (await fetch(`http://127.0.0.1:${admin}/ready`)).ok, 30_000, procs);
   await waitFor('productpage reaches reviews', async () => (await meshed()).status === 200, 15_000, procs);
 });
@@ -77,8 +66,8 @@ test('no security config: sidecar to sidecar is mTLS (auto mTLS); a plaintext cl
   const replies = await Promise.all(Array.from({ length: 8 }, () => meshed()));
   assert.deepEqual(replies.map((r) => r.status), Array(8).fill(200));
   assert.equal(replies[0].body, 'reviews says hi');
-  assert.ok((await stat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake')) > 0, 'reviews terminated mTLS from productpage');
-  assert.equal(await stat(p.rvAdmin, 'listener.virtualInbound.ssl_connection_error'), 0);
+  assert.ok((await adminStat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake')) > 0, 'reviews terminated mTLS from productpage');
+  assert.equal(await adminStat(p.rvAdmin, 'listener.virtualInbound.ssl_connection_error'), 0);
   assert.equal((await plaintext()).status, 200, 'PERMISSIVE: plaintext to the inbound port is served');
 });
 
@@ -89,7 +78,7 @@ test('STRICT mesh-wide: plaintext is refused, meshed calls keep working', async 
   );
   await waitFor('plaintext refused', async () => (await plaintext()).status === 0, 15_000, procs);
   assert.equal((await meshed()).status, 200);
-  assert.ok((await stat(p.rvAdmin, 'listener.virtualInbound.no_filter_chain_match')) >= 1, 'the plaintext connection matched no chain');
+  assert.ok((await adminStat(p.rvAdmin, 'listener.virtualInbound.no_filter_chain_match')) >= 1, 'the plaintext connection matched no chain');
 });
 
 test("an AuthorizationPolicy denying productpage's identity: 403 RBAC: access denied; removing it lets the calls back", async () => {

@@ -14,9 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
-import { tokenFile } from '../helpers/identity.js';
 import { openLoop } from '../helpers/open-loop.js';
-import { freePorts, spawnWeft, stopAll, waitFor, weftBin, type Proc } from '../helpers/processes.js';
+import { spawnWeft, stopAll, waitFor, weftBin, type Proc } from '../helpers/processes.js';
+import { adminStat, pairPorts, spawnPairSidecar, type PairPorts } from '../helpers/secure-pair.js';
 
 const RPS = 200;
 const REQUESTS = 5000; // 25 s at 200 rps
@@ -31,7 +31,7 @@ const caDir = path.join(dir, 'ca');
 const configDir = path.join(dir, 'config');
 const procs: Proc[] = [];
 let app: http.Server;
-let p: Record<'xds' | 'secure' | 'monitor' | 'app' | 'ppOut' | 'ppIn' | 'ppAdmin' | 'rvOut' | 'rvIn' | 'rvAdmin', number>;
+let p: PairPorts;
 
 interface SecretsDump {
   dynamic_active_secrets: Array<{ name: string; tls_certificate?: { cert_chain: Array<{ serial_number: string }> }; validation_context?: { trusted_ca: Array<{ serial_number: string }> } }>;
@@ -46,10 +46,6 @@ async function secrets(admin: number): Promise<{ leaf: string; root: string; tru
   return { leaf: chain[0], root: chain[chain.length - 1], trusted };
 }
 
-const stat = async (admin: number, key: string) => {
-  const text = await (await fetch(`http://127.0.0.1:${admin}/stats`)).text();
-  return Number(new RegExp(`^${key.replace(/[.|]/g, '\\$&')}: (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-};
 
 /** The certificate a sidecar's inbound port presents to a new TLS client. */
 function presented(port: number): Promise<crypto.X509Certificate> {
@@ -65,16 +61,10 @@ function presented(port: number): Promise<crypto.X509Certificate> {
 
 const rootSerial = () => new crypto.X509Certificate(fs.readFileSync(path.join(caDir, 'root-cert.pem'))).serialNumber;
 
-const sidecar = (service: string, out: number, inbound: number, admin: number) =>
-  spawnWeft(service, [
-    'proxy', '--xds-address', `127.0.0.1:${p.secure}`, '--service', service, '--service-account', service, '--labels', `app=${service}`,
-    '--app-port', String(p.app), '--service-port', '9080', '--outbound-port', String(out), '--inbound-port', String(inbound), '--admin-port', String(admin),
-    '--token-file', tokenFile(dir, caDir, service), '--ca-root-file', path.join(caDir, 'root-cert.pem'),
-  ]);
+const sidecar = (service: string, out: number, inbound: number, admin: number) => spawnPairSidecar(p, dir, caDir, service, out, inbound, admin);
 
 before(async () => {
-  const ports = await freePorts(10);
-  p = { xds: ports[0], secure: ports[1], monitor: ports[2], app: ports[3], ppOut: ports[4], ppIn: ports[5], ppAdmin: ports[6], rvOut: ports[7], rvIn: ports[8], rvAdmin: ports[9] };
+  p = await pairPorts();
   app = http.createServer((_req, res) => res.end('reviews says hi'));
   await new Promise<void>((r) => app.listen(p.app, '127.0.0.1', r));
   fs.mkdirSync(configDir, { recursive: true });
@@ -96,7 +86,7 @@ before(async () => {
   await waitFor('productpage reaches reviews over mTLS', async () => {
     // fetch() would not send our Host header: one request of the load generator instead.
     const r = await openLoop({ port: p.ppOut, host: 'reviews:9080', rps: RPS, count: 1, closeEvery: 0, timeoutMs: 5000 });
-    return r.ok === 1 && (await stat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake')) > 0;
+    return r.ok === 1 && (await adminStat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake')) > 0;
   }, 15_000, procs);
 });
 
@@ -125,7 +115,7 @@ test(`renewals and a root rotation under ${RPS} rps: zero failed requests`, { ti
     }
   })();
 
-  const handshakesBefore = await stat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake');
+  const handshakesBefore = await adminStat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake');
   let rotation: Promise<string> | undefined;
   const rotate = () =>
     new Promise<string>((resolve, reject) => {
@@ -144,7 +134,7 @@ test(`renewals and a root rotation under ${RPS} rps: zero failed requests`, { ti
   const out = await rotation!;
   polling = false;
   await poll;
-  const handshakes = (await stat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake')) - handshakesBefore;
+  const handshakes = (await adminStat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake')) - handshakesBefore;
   const newRoot = rootSerial();
 
   const renewals = Object.fromEntries(Object.entries(seen).map(([n, l]) => [n, l.filter((c) => c.phase !== 'during').length - 1]));
@@ -186,11 +176,11 @@ test(`renewals and a root rotation under ${RPS} rps: zero failed requests`, { ti
   const activeToReviews = async () =>
     Number(/^outbound\|9080\|\|reviews\.default\.svc\.cluster\.local::127\.0\.0\.1:\d+::cx_active::(\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${p.ppAdmin}/clusters`)).text())?.[1] ?? -1);
   await waitFor('productpage closes its idle connections to reviews', async () => (await activeToReviews()) === 0, 15_000, procs);
-  const hsBefore = await stat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake');
+  const hsBefore = await adminStat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake');
   const afterwards = await openLoop({ port: p.ppOut, host: 'reviews:9080', rps: RPS, count: 100, closeEvery: 1, timeoutMs: TIMEOUT_MS });
   assert.deepEqual([...afterwards.failures], []);
-  assert.ok((await stat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake')) - hsBefore >= 5, 'new handshakes after the rotation (100 requests, 20 per connection)');
-  assert.equal(await stat(p.rvAdmin, 'listener.virtualInbound.ssl_connection_error'), 0, 'no handshake at reviews failed');
+  assert.ok((await adminStat(p.rvAdmin, 'listener.virtualInbound.ssl_handshake')) - hsBefore >= 5, 'new handshakes after the rotation (100 requests, 20 per connection)');
+  assert.equal(await adminStat(p.rvAdmin, 'listener.virtualInbound.ssl_connection_error'), 0, 'no handshake at reviews failed');
   // Last, as it counts as a failed handshake at the sidecar (this client has no certificate).
   for (const port of [p.rvIn, p.ppIn]) {
     const leaf = await presented(port);

@@ -1,6 +1,7 @@
 // The immutable mesh snapshot: config (from the store) + workloads (from the registry), resolved into
 // services and endpoints. Every push translates one snapshot; nothing mutates it afterwards.
 import { createHash } from 'node:crypto';
+import { TLS_MODE_LABEL } from '../../api/mesh-names.js';
 import { resourceFingerprint } from '../../config/config-set.js';
 import { CONFIG_LISTS } from '../../config/kinds.js';
 import type { ConfigListName, ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
@@ -47,8 +48,7 @@ export interface MeshEndpoint {
   targetPort?: number;
 }
 
-/** Istio's label for "this workload has a sidecar with mesh certificates". */
-export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+export { TLS_MODE_LABEL };
 
 const identityOf = (labels: Record<string, string>, namespace: string, serviceAccount: string | undefined): { identity?: string } =>
   labels[TLS_MODE_LABEL] === 'istio' ? { identity: `${namespace}/${serviceAccount || 'default'}` } : {};

@@ -3,6 +3,7 @@
 // root namespace (mesh-wide) and in the workload's namespace, whose selector matches its labels
 // (no selector: all of the namespace) or whose targetRefs name one of its Services. One RBAC
 // filter per action, in Istio's order: AUDIT (LOG, never denies), DENY, ALLOW. CUSTOM is refused.
+import { defaultMeshConfig } from '../../config/mesh-config.js';
 import type { AuthorizationPolicySpec, PolicyTargetReference, WorkloadSelector } from '../../config/security-types.js';
 import { RuleFieldError, rulePolicy, type TcpMode } from './authz-rules.js';
 
@@ -41,7 +42,8 @@ export interface AuthorizationFilters {
   errors: string[];
 }
 
-export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
+/** Istio's root namespace unless the mesh config names another. */
+export const DEFAULT_ROOT_NAMESPACE = defaultMeshConfig.rootNamespace;
 
 function selectorMatches(sel: WorkloadSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (!sel) return true;

@@ -3,10 +3,10 @@
 // tlsMode istio) and plaintext to the rest, and nothing to services outside the mesh. The client
 // checks the server's SPIFFE ID against the service accounts that run the service.
 import type { ClientTLSSettings } from '../../config/types.js';
-import { autoMtlsTransportSocketMatches, istioMutualUpstream, istioSni, spiffeId, TLS_TRANSPORT_SOCKET } from './mtls.js';
+import { spiffeUri } from '../../api/spiffe.js';
+import { autoMtlsTransportSocketMatches, istioMutualUpstream, istioSni, TLS_TRANSPORT_SOCKET, UPSTREAM_TLS_CONTEXT } from './mtls.js';
 import { ADS_CONFIG_SOURCE } from './types.js';
 
-const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 /** Debian's system roots: where SIMPLE/MUTUAL verify a server when no caCertificates is given. */
 export const SYSTEM_ROOTS = '/etc/ssl/certs/ca-certificates.crt';
 
@@ -30,8 +30,8 @@ export function clusterTlsFields(c: ClusterTlsInput): Record<string, unknown> {
     c.tls?.subjectAltNames?.length
       ? c.tls.subjectAltNames
       : c.serviceAccounts.map((sa) => {
-          const [ns, name] = sa.split('/');
-          return spiffeId(c.trustDomain, ns, name);
+          const [namespace, serviceAccount] = sa.split('/');
+          return spiffeUri({ trustDomain: c.trustDomain, namespace, serviceAccount });
         });
   const sni = c.tls?.sni ?? istioSni(c.port, c.subset, c.hostname);
   switch (c.tls?.mode) {

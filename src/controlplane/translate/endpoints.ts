@@ -40,9 +40,13 @@ function loadAssignment(clusterName: string, groups: LocalityGroup[], mtls: (e: 
 function mtlsEndpoints(snap: MeshSnapshot, svc: MeshService): (e: MeshEndpoint) => boolean {
   const policies = snap.config.peerAuthentications;
   if (policies.length === 0) return (e) => e.identity !== undefined;
+  // Endpoints of one workload share labels: resolve each label set once per service.
+  const byLabels = new Map<string, ReturnType<typeof effectivePeerAuthentication>>();
   return (e) => {
     if (e.identity === undefined) return false;
-    const effective = effectivePeerAuthentication(policies, { namespace: svc.namespace, labels: e.labels }, snap.mesh.rootNamespace);
+    const key = JSON.stringify(e.labels);
+    let effective = byLabels.get(key);
+    if (!effective) byLabels.set(key, (effective = effectivePeerAuthentication(policies, { namespace: svc.namespace, labels: e.labels }, snap.mesh.rootNamespace)));
     return modeForPort(effective, e.targetPort ?? e.port) !== 'DISABLE';
   };
 }

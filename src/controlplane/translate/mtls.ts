@@ -4,16 +4,15 @@
 // checks the server's SPIFFE ID against the identities that run the service, not merely "signed by
 // the root" (Envoy match_typed_subject_alt_names).
 import { TLS_INSPECTOR_TYPE_URL, toStruct } from '../../api/envoy.js';
+import { AGENT_SDS_CLUSTER as SDS_CLUSTER, ROOT_CA_SECRET, WORKLOAD_SECRET } from '../../api/mesh-names.js';
 
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 export const RAW_TRANSPORT_SOCKET = 'envoy.transport_sockets.raw_buffer';
-const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+export const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 const DOWNSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 
 /** Istio's SDS names and the agent's cluster. */
-export const WORKLOAD_SECRET = 'default';
-export const ROOT_CA_SECRET = 'ROOTCA';
-export const SDS_CLUSTER = 'sds-grpc';
+export { ROOT_CA_SECRET, SDS_CLUSTER, WORKLOAD_SECRET };
 
 /** Endpoint metadata that tells a client the endpoint has a sidecar (Istio's auto mTLS). */
 export const TRANSPORT_SOCKET_MATCH_KEY = 'envoy.transport_socket_match';
@@ -27,9 +26,7 @@ const agentSdsConfig = {
   resource_api_version: 'V3',
 };
 
-/** The SPIFFE ID of a service account: what its workload certificate's URI SAN holds. */
-export const spiffeId = (trustDomain: string, namespace: string, serviceAccount: string): string =>
-  `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+
 
 /** The common context: our certificate, the mesh's roots, and the peer identities we accept
  * (none listed: any identity the roots signed — Istio's server side). */

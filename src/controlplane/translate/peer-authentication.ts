@@ -5,6 +5,7 @@
 // time for file config, so the name decides). UNSET inherits from the level above; the mesh's
 // default is PERMISSIVE. A port-level mode overrides the workload's for that port (workload port =
 // the app's port, Istio's targetPort), and its UNSET inherits the workload's effective mode.
+import { defaultMeshConfig } from '../../config/mesh-config.js';
 import type { Meta } from '../../config/types.js';
 import type { MutualTlsMode, PeerAuthenticationSpec } from '../../config/security-types.js';
 
@@ -29,7 +30,8 @@ export interface EffectivePeerAuthentication {
   from: string[];
 }
 
-export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
+/** Istio's root namespace unless the mesh config names another. */
+const DEFAULT_ROOT_NAMESPACE = defaultMeshConfig.rootNamespace;
 
 const byAge = (a: PeerAuthenticationLike, b: PeerAuthenticationLike): number => {
   const ta = a.metadata.annotations?.['weft.dev/creation-timestamp'] ?? '';

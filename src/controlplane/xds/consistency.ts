@@ -16,7 +16,8 @@ export interface Reference {
 
 /** Istio's agent serves the workload's own SDS secrets (`default`, `ROOTCA`) through this cluster;
  * they are the proxy's, never the control plane's, to provide. */
-export const PROXY_SDS_CLUSTER = 'sds-grpc';
+import { AGENT_SDS_CLUSTER as PROXY_SDS_CLUSTER } from '../../api/mesh-names.js';
+export { PROXY_SDS_CLUSTER };
 
 /** Where each kind of reference must resolve. */
 export const TARGET: { readonly [K in ReferenceKind]: XdsType } = { cluster: 'cluster', endpoints: 'endpoint', route: 'route', secret: 'secret' };

@@ -5,8 +5,7 @@
 // connections already open keep the certificate they were made with.
 
 /** Istio's SDS names: the workload's certificate and key, and the mesh's trust bundle. */
-export const WORKLOAD_SECRET = 'default';
-export const ROOT_CA_SECRET = 'ROOTCA';
+export { ROOT_CA_SECRET, WORKLOAD_SECRET } from '../../api/mesh-names.js';
 
 export interface TlsCertificateSecret {
   kind: 'tls_certificate';

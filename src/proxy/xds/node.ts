@@ -3,7 +3,7 @@
 import { toStruct, type Json, type NodeWire } from '../../api/envoy.js';
 
 /** Istio's label for a workload whose sidecar holds mesh certificates (the control plane's auto mTLS reads it). */
-export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+export { TLS_MODE_LABEL } from '../../api/mesh-names.js';
 
 export interface WorkloadIdentity {
   service: string;

@@ -14,7 +14,8 @@ export const UPSTREAM_TLS_CONTEXT_TYPE_URL = 'type.googleapis.com/envoy.extensio
 const RAW_BUFFER_NAME = 'envoy.transport_sockets.raw_buffer';
 const RAW_BUFFER_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 /** Istio's name for the cluster that reaches the local SDS agent (pilot-agent); here: the identity agent. */
-export const AGENT_SDS_CLUSTER = 'sds-grpc';
+import { AGENT_SDS_CLUSTER } from '../../api/mesh-names.js';
+export { AGENT_SDS_CLUSTER };
 /** The metadata key Envoy reads an endpoint's transport_socket_matches labels from. */
 export const TRANSPORT_SOCKET_MATCH_KEY = 'envoy.transport_socket_match';
 

@@ -1,0 +1,7 @@
+// Names both ends of the mesh agree on, in Istio's spelling so Envoy and Istio tooling carry over:
+// the SDS names of the workload certificate and the trust bundle, the cluster through which the
+// proxy's own agent serves them, and the label that says a workload's sidecar holds mesh certificates.
+export const WORKLOAD_SECRET = 'default';
+export const ROOT_CA_SECRET = 'ROOTCA';
+export const AGENT_SDS_CLUSTER = 'sds-grpc';
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
