@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 
 import { CaptureError } from './errors.js';
-import { buildApply, buildCleanup, findWeftRules, foreignCaptureChains, renderDryRun, type Family } from './rules.js';
+import { buildApply, buildCleanup, buildNatRules, findWeftRules, foreignCaptureChains, renderDryRun, type Family } from './rules.js';
 import type { Backend, CaptureSettings } from './settings.js';
 
 export interface Target {
@@ -148,4 +148,20 @@ export async function cleanupCapture(backend: Backend, target: Target = {}): Pro
 /** `--dry-run`: the rules for the families asked for; `auto` shows both (v6 applies where the namespace has IPv6). */
 export function dryRun(s: CaptureSettings): string {
   return renderDryRun(s, s.ipv6 === 'off' ? [4] : [4, 6]);
+}
+
+/**
+ * What differs between the rule set these settings make and the namespace's Weft rules (CNI CHECK):
+ * one line per family with missing or extra rules; empty when the set is exactly in place.
+ */
+export async function verifyCapture(s: CaptureSettings, target: Target = {}): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of await families(s, target)) {
+    const want = buildNatRules(s, f).filter((l) => l.startsWith('-A '));
+    const have = (await save(target, s.backend, f)).split('\n').filter((l) => /^-A \S+ .*WEFT_|^-A WEFT_/.test(l));
+    const missing = want.filter((l) => !have.includes(l));
+    const extra = have.filter((l) => !want.includes(l));
+    if (missing.length || extra.length) problems.push(`IPv${f}: ${missing.length} rule(s) missing${missing.length ? ` (first: ${missing[0]})` : ''}, ${extra.length} unexpected`);
+  }
+  return problems;
 }
