@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { between, conntrackFlows, flowsTo, PacketCapture } from '../helpers/capture-evidence.js';
-import { CONNECT_JS, REPORTER_JS, type Report } from '../helpers/capture-peers.js';
+import { CONNECT_JS, REPORTER_JS, UDP_ASK_JS, UDP_REPORTER_JS, type Report } from '../helpers/capture-peers.js';
 import { TestNet, type TestHost } from '../helpers/netns.js';
 import { privilegedSuite } from '../helpers/privileged.js';
 import { weftBin } from '../helpers/processes.js';
@@ -22,17 +22,18 @@ privilegedSuite('traffic through weft iptables rules (real sockets in network na
   let pod: TestHost;
   let b: TestHost;
   let c: TestHost;
+  let dnsPod: TestHost;
 
-  const listen = async (host: TestHost, label: string, ports: number[]) => {
-    const child = net.spawnIn(host, process.execPath, ['-e', REPORTER_JS, label, ...ports.map(String)]);
+  const listen = async (host: TestHost, label: string, ports: number[], script = REPORTER_JS) => {
+    const child = net.spawnIn(host, process.execPath, ['-e', script, label, ...ports.map(String)]);
     await new Promise<void>((resolve, reject) => {
       child.stdout!.once('data', () => resolve());
       child.once('exit', (code) => reject(new Error(`${label} reporter exited ${code}`)));
     });
   };
   /** Connects from inside `from`'s namespace, as root or as the proxy's uid/gid. */
-  const connect = async (from: TestHost, host: string, port: number, opts: { asProxy?: boolean; localAddress?: string } = {}): Promise<Report & { error?: string }> => {
-    const node = [process.execPath, '-e', CONNECT_JS, host, String(port), ...(opts.localAddress ? [opts.localAddress] : [])];
+  const connect = async (from: TestHost, host: string, port: number, opts: { asProxy?: boolean; localAddress?: string; udp?: boolean } = {}): Promise<Report & { error?: string }> => {
+    const node = [process.execPath, '-e', opts.udp ? UDP_ASK_JS : CONNECT_JS, host, String(port), ...(opts.localAddress ? [opts.localAddress] : [])];
     const cmd = opts.asProxy ? ['setpriv', `--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups', ...node] : node;
     const out = await net.inNs(from.ns, cmd[0]!, cmd.slice(1));
     return JSON.parse(out.trim()) as Report & { error?: string };
@@ -43,12 +44,19 @@ privilegedSuite('traffic through weft iptables rules (real sockets in network na
     pod = await net.addHost('pod');
     b = await net.addHost('b');
     c = await net.addHost('c');
+    dnsPod = await net.addHost('dnspod');
     const { stderr } = await exec(process.execPath, [weftBin, 'iptables', '--netns', `/run/netns/${pod.ns}`, '-d', '9081', '-o', '7001', '-x', `${c.ip}/32`]);
     assert.equal(stderr, '');
     await listen(pod, 'proxy', [15001, 15006]);
     await listen(pod, 'app', [9080, 9081]);
     await listen(b, 'b', [7000, 7001]);
     await listen(c, 'c', [7000]);
+    // A second pod with DNS capture only (no inbound), and a DNS "server" on b over UDP and TCP.
+    await exec(process.execPath, [weftBin, 'iptables', '--netns', `/run/netns/${dnsPod.ns}`, '--capture-dns', '-b', '']);
+    await listen(dnsPod, 'proxy-dns', [15053], UDP_REPORTER_JS);
+    await listen(dnsPod, 'proxy-dns', [15053]);
+    await listen(b, 'b-dns', [53], UDP_REPORTER_JS);
+    await listen(b, 'b-dns', [53]);
   });
   after(() => net?.destroy());
 
@@ -97,5 +105,14 @@ privilegedSuite('traffic through weft iptables rules (real sockets in network na
     // The proxy's inbound side handing the connection to the app, from 127.0.0.6, is not captured again.
     const passthrough = await connect(pod, pod.ip, 9080, { asProxy: true, localAddress: '127.0.0.6' });
     assert.deepEqual({ by: passthrough.by, peer: passthrough.peer }, { by: 'app', peer: '127.0.0.6' });
+  });
+
+  test("DNS capture: the app's UDP and TCP port 53 go to the proxy's DNS port, the proxy's own queries go out", async () => {
+    const udp = await connect(dnsPod, b.ip, 53, { udp: true });
+    assert.deepEqual({ by: udp.by, via: udp.via }, { by: 'proxy-dns', via: 15053 });
+    const tcp = await connect(dnsPod, b.ip, 53);
+    assert.deepEqual({ by: tcp.by, via: tcp.via }, { by: 'proxy-dns', via: 15053 });
+    assert.equal((await connect(dnsPod, b.ip, 53, { udp: true, asProxy: true })).by, 'b-dns');
+    assert.equal((await connect(dnsPod, b.ip, 53, { asProxy: true })).by, 'b-dns');
   });
 });

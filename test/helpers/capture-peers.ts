@@ -32,3 +32,25 @@ s.on('end', () => console.log(d));
 s.on('timeout', () => { console.log(JSON.stringify({ error: 'ETIMEDOUT' })); s.destroy(); });
 s.on('error', (e) => console.log(JSON.stringify({ error: e.code })));
 `;
+
+/** argv: label port... ; a UDP reporter (dual stack): answers each datagram with the same JSON report. */
+export const UDP_REPORTER_JS = `
+const dgram = require('dgram');
+const [label, ...ports] = process.argv.slice(1);
+let up = 0;
+for (const p of ports) {
+  const s = dgram.createSocket({ type: 'udp6' });
+  s.on('message', (m, r) => s.send(JSON.stringify({ via: Number(p), peer: r.address.replace(/^::ffff:/, ''), by: label }), r.port, r.address));
+  s.bind(Number(p), '::', () => { if (++up === ports.length) console.log('ready'); });
+}
+`;
+
+/** argv: host port ; sends one datagram, prints the answer, or {"error": "ETIMEDOUT"} after 5 s. */
+export const UDP_ASK_JS = `
+const dgram = require('dgram');
+const [host, port] = process.argv.slice(1);
+const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+const t = setTimeout(() => { console.log(JSON.stringify({ error: 'ETIMEDOUT' })); s.close(); }, 5000);
+s.on('message', (m) => { clearTimeout(t); console.log(String(m)); s.close(); });
+s.send('query', Number(port), host);
+`;
