@@ -131,9 +131,12 @@ privilegedSuite('weft iptables in network namespaces (real iptables-nft and ipta
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-path-'));
     try {
       for (const tool of ['nsenter', 'cat', 'ip']) fs.symlinkSync(execPathOf(tool), path.join(bin, tool));
-      const r = await weft(['--netns', `/run/netns/${other.ns}`], { env: { ...process.env, PATH: bin } });
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /WEFT_E_CAPTURE_NO_IPTABLES: iptables-nft-save is not installed: install the Debian package iptables/);
+      const env = { ...process.env, PATH: bin };
+      // Entering the namespace with --netns (nsenter cannot exec it), and running inside it (spawn ENOENT).
+      for (const r of [await weft(['--netns', `/run/netns/${other.ns}`], { env }), await weft([], { env, prefix: [execPathOf('ip'), 'netns', 'exec', other.ns] })]) {
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /WEFT_E_CAPTURE_NO_IPTABLES: iptables-nft-save is not installed: install the Debian package iptables/);
+      }
     } finally {
       fs.rmSync(bin, { recursive: true, force: true });
     }
