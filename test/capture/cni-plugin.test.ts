@@ -120,6 +120,15 @@ privilegedSuite('weft-cni chained after bridge + host-local (real CNI plugins)',
       assert.match(r.stderr, reason);
       await runtime.del(list, p, weftResult);
     }
+    // Annotations the runtime passes (containerd's pod-annotations capability) win over the lookup file.
+    const viaRuntime = await pod('tuned-but-runtime-says-no');
+    const prev = { cniVersion: '1.0.0', interfaces: [], ips: [] };
+    const r = await runtime.exec('ADD', viaRuntime, { ...weftCni(), cniVersion: '1.0.0', name: 'weft-test', prevResult: prev, runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'weft.dev/inject': 'false' } } });
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(r.json, prev);
+    assert.match(r.stderr, /skipped \(annotation weft.dev\/inject: "false"\)/);
+    assert.deepEqual(await weftRules(viaRuntime), []);
+
     const tuned = await pod('tuned');
     await runtime.loopback(tuned, 'ADD');
     const results = await runtime.add(list, tuned);
