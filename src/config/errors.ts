@@ -6,7 +6,7 @@ export const ConfigErrorCodes = {
   WEFT_E_READ_FILE: 'a config file or directory could not be read',
   WEFT_E_YAML_SYNTAX: 'the file is not well-formed YAML (the affected document is ignored)',
   WEFT_E_NOT_A_RESOURCE: 'a YAML document is not a Kubernetes-style object (a mapping with apiVersion, kind, metadata)',
-  WEFT_E_API_VERSION: 'the apiVersion of a handled kind is not one Weft understands (networking.istio.io v1, v1beta1, v1alpha3; security.istio.io v1, v1beta1)',
+  WEFT_E_API_VERSION: 'the apiVersion of a handled kind is not one Weft understands (networking.istio.io v1, v1beta1, v1alpha3; security.istio.io v1, v1beta1; access.smi-spec.io and specs.smi-spec.io v1alpha4, v1alpha3)',
   WEFT_E_REQUIRED_FIELD: 'a required field is missing or empty',
   WEFT_E_TYPE: 'a field has the wrong type (for example a string where an integer is expected)',
   WEFT_E_INVALID_VALUE: 'a field has the right type but a value outside what Istio allows (range, enum, format)',
