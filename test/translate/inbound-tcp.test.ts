@@ -34,6 +34,8 @@ spec:
     to: [{ operation: { methods: [GET] } }]
 `);
 const principal = (sa: string) => `spiffe://cluster.local/ns/default/sa/bookinfo-${sa}`;
+/** Connections reach the explicit-mode inbound listener on its own port (fixtures: 15006). */
+const LISTENER_PORT = 15006;
 
 const mysql = mysqldb;
 
@@ -91,22 +93,34 @@ describe('inbound TCP chain', () => {
     it(`network RBAC: ${c.name} → ${c.want}`, () => {
       const [mtls] = inboundChains(mysql('TCP'), POLICIES);
       assert.deepEqual((mtls.readFilters ?? []).map((f) => f.name), ['envoy.filters.network.rbac.deny', 'envoy.filters.network.rbac.allow'], 'DENY before ALLOW');
-      assert.equal(decide(rbacOf(mtls), { principal: c.principal, port: 3306 }, false), c.want);
+      assert.equal(decide(rbacOf(mtls), { principal: c.principal, port: LISTENER_PORT }, false), c.want);
     });
   }
 
   it('an SMI TrafficTarget with a TCPRoute is enforced on the TCP chain (its port required)', () => {
     const smi = yaml('smi.yaml', MYSQL_TRAFFIC_TARGET);
     const [mtls] = inboundChains(mysql('TCP'), smi);
-    assert.equal(decide(rbacOf(mtls), { principal: principal('reviews'), port: 3306 }, false), 'allow');
-    assert.equal(decide(rbacOf(mtls), { principal: principal('reviews'), port: 3307 }, false), 'deny');
-    assert.equal(decide(rbacOf(mtls), { principal: principal('ratings'), port: 3306 }, false), 'deny');
+    assert.equal(decide(rbacOf(mtls), { principal: principal('reviews'), port: LISTENER_PORT }, false), 'allow');
+    assert.equal(decide(rbacOf(mtls), { principal: principal('ratings'), port: LISTENER_PORT }, false), 'deny');
+  });
+
+  it('policy ports name the workload port (3306): it matches the listener port; another port matches no connection', () => {
+    const ports = (allow: string) => yaml('ports.yaml', `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ports }
+spec:
+  rules: [{ to: [{ operation: { ports: ["${allow}"] } }] }]
+`);
+    const [three306] = inboundChains(mysql('TCP'), ports('3306'));
+    assert.equal(decide(rbacOf(three306), { principal: principal('reviews'), port: LISTENER_PORT }, false), 'allow');
+    const [other] = inboundChains(mysql('TCP'), ports(String(LISTENER_PORT)));
+    assert.equal(decide(rbacOf(other), { principal: principal('reviews'), port: LISTENER_PORT }, false), 'deny', 'the listener port is not a workload port');
   });
 
   it('a workload without a sidecar identity takes plaintext only, still behind network RBAC', () => {
     const chains = inboundChains(mysql('TCP', false), POLICIES);
     assert.equal(chains.length, 1);
     assert.equal(chains[0].transport.kind, 'raw_buffer');
-    assert.equal(decide(rbacOf(chains[0]), { port: 3306 }, false), 'deny');
+    assert.equal(decide(rbacOf(chains[0]), { port: LISTENER_PORT }, false), 'deny');
   });
 });

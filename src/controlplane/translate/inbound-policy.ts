@@ -27,12 +27,14 @@ export interface InboundPolicyFilters {
   network: unknown[];
 }
 
-export function inboundPolicyFilters(proxy: ProxyNode, mesh: MeshConfig, inputs: InboundPolicyInputs): InboundPolicyFilters {
+/** `listenerPort`: the inbound listener takes the workload port's connections on a port of its own
+ * (explicit mode), so policy ports are matched as that port (AuthzOptions.listenerPort). */
+export function inboundPolicyFilters(proxy: ProxyNode, mesh: MeshConfig, inputs: InboundPolicyInputs, listenerPort?: { workloadPort: number; listenerPort: number }): InboundPolicyFilters {
   const workload = { namespace: proxy.namespace, labels: proxy.labels, services: [proxy.service] };
   const jwks = inputs.jwks;
   const jwt = jwtAuthnFilter(inputs.requestAuthentications ?? [], workload, { rootNamespace: mesh.rootNamespace, jwksFor: (uri) => jwks?.get(uri) });
   const smi = smiAuthorizationPolicies(inputs.smiAccess ?? NO_SMI_ACCESS, { ...workload, serviceAccount: proxy.serviceAccount || 'default' }, mesh.trustDomain);
-  const authz = authorizationFilters([...(inputs.authorizationPolicies ?? []), ...smi.policies], workload, { rootNamespace: mesh.rootNamespace });
+  const authz = authorizationFilters([...(inputs.authorizationPolicies ?? []), ...smi.policies], workload, { rootNamespace: mesh.rootNamespace, ...(listenerPort ? { listenerPort } : {}) });
   for (const e of [...smi.errors, ...authz.errors]) inputs.onPolicyError?.(e);
   return { http: [...(jwt ? [jwt] : []), ...authz.http], network: authz.network };
 }

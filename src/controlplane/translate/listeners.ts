@@ -57,7 +57,8 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
     // One inbound listener; with one app port per proxy every request goes to that port's cluster.
     const port = proxy.ports[0];
     const cluster = inboundClusterName(port.servicePort);
-    const policy = inboundPolicyFilters(proxy, mesh, opts);
+    // Explicit mode: the inbound listener's own port stands for the workload port policies name.
+    const policy = inboundPolicyFilters(proxy, mesh, opts, { workloadPort: port.appPort, listenerPort: proxy.inboundPort });
     // A TCP port gets tcp_proxy behind network RBAC (inbound-tcp.ts); HTTP ports the HCM.
     const filters = isInboundTcp(port.protocol)
       ? inboundTcpFilters({ servicePort: port.servicePort, rbac: policy.network })
