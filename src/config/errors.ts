@@ -21,6 +21,7 @@ export const ConfigErrorCodes = {
   WEFT_E_DOCUMENT_TOO_LARGE: 'one YAML document of a file is larger than the limit on document size; that document is ignored',
   WEFT_E_PARSE_LIMIT: 'parsing a file ran out of the memory its parser may use, or the parser failed; the file is treated as unreadable',
   WEFT_E_UNSUPPORTED: 'valid Istio configuration that Weft does not implement yet',
+  WEFT_E_STRICT_WITHOUT_SIDECAR: 'warning (weft analyze): a STRICT PeerAuthentication selects a workload without a sidecar (a WorkloadEntry or MESH_INTERNAL ServiceEntry endpoint without the security.istio.io/tlsMode=istio label), where STRICT cannot be enforced',
 } as const;
 
 export type ConfigErrorCode = keyof typeof ConfigErrorCodes;
