@@ -21,6 +21,7 @@ export const ConfigErrorCodes = {
   WEFT_E_DOCUMENT_TOO_LARGE: 'one YAML document of a file is larger than the limit on document size; that document is ignored',
   WEFT_E_PARSE_LIMIT: 'parsing a file ran out of the memory its parser may use, or the parser failed; the file is treated as unreadable',
   WEFT_E_UNSUPPORTED: 'valid Istio configuration that Weft does not implement yet',
+  WEFT_E_SMI_NOT_ENFORCED: 'warning (weft analyze): part of an SMI TrafficTarget is left out by the translator (a route or match it names is missing, a UDPRoute rule, a regex that is not an exact, prefix or suffix form): that part allows nothing',
   WEFT_E_STRICT_WITHOUT_SIDECAR: 'warning (weft analyze): a STRICT PeerAuthentication selects a workload without a sidecar (a WorkloadEntry or MESH_INTERNAL ServiceEntry endpoint without the security.istio.io/tlsMode=istio label), where STRICT cannot be enforced',
 } as const;
 

@@ -1,5 +1,7 @@
 // Config that loads but does not do what it says, found across resources for `weft analyze` (as
-// warnings: the config is valid and is served). A STRICT PeerAuthentication that selects a workload
+// warnings: the config is valid and is served). An SMI TrafficTarget part the translator leaves out
+// (a route or match it names is missing, a UDPRoute, a regex that is not an exact/prefix/suffix
+// form): the translator's own per-target resolution reports it. A STRICT PeerAuthentication that selects a workload
 // without a sidecar (a WorkloadEntry, or an endpoint of a MESH_INTERNAL ServiceEntry, lacking the
 // security.istio.io/tlsMode=istio label): nothing there can refuse plaintext, and meshed clients send
 // it plaintext (auto mTLS follows that label), so STRICT is not enforced. Istio's own resolution
@@ -7,8 +9,10 @@
 // the proxies cannot disagree.
 import { TLS_MODE_LABEL } from '../api/mesh-names.js';
 import { effectivePeerAuthentication } from '../controlplane/translate/peer-authentication.js';
+import { smiAccessInput, trafficTargetRules } from '../controlplane/translate/smi-access.js';
+import type { ConfigErrorCode } from './errors.js';
 import { defaultMeshConfig } from './mesh-config.js';
-import type { ConfigError, ConfigSet, PeerAuthentication, WorkloadEntrySpec } from './types.js';
+import type { ConfigError, ConfigSet, MeshResource, PeerAuthentication, WorkloadEntrySpec } from './types.js';
 import { resourceIdentity } from './validate/resource.js';
 
 interface NamedWorkload {
@@ -27,19 +31,30 @@ function workloadsWithoutSidecar(config: ConfigSet): NamedWorkload[] {
   return out.filter((w) => w.spec.labels[TLS_MODE_LABEL] !== 'istio');
 }
 
-function warning(pa: PeerAuthentication, path: string, message: string): ConfigError {
+function warning(r: MeshResource, code: ConfigErrorCode, path: string, message: string): ConfigError {
   return {
-    code: 'WEFT_E_STRICT_WITHOUT_SIDECAR',
-    file: pa.origin.file,
-    document: pa.origin.document,
-    ...(pa.origin.line !== undefined ? { line: pa.origin.line } : {}),
-    resource: resourceIdentity('PeerAuthentication', pa.metadata.namespace, pa.metadata.name),
+    code,
+    file: r.origin.file,
+    document: r.origin.document,
+    ...(r.origin.line !== undefined ? { line: r.origin.line } : {}),
+    resource: resourceIdentity(r.kind, r.metadata.namespace, r.metadata.name),
     path,
     message,
   };
 }
 
+function smiWarnings(config: ConfigSet): ConfigError[] {
+  const input = smiAccessInput(config);
+  return config.trafficTargets.flatMap((t, i) =>
+    trafficTargetRules(input.targets[i], input).problems.map((p) => warning(t, 'WEFT_E_SMI_NOT_ENFORCED', p.path, p.message)),
+  );
+}
+
 export function policyWarnings(config: ConfigSet, rootNamespace = defaultMeshConfig.rootNamespace): ConfigError[] {
+  return [...smiWarnings(config), ...strictWithoutSidecar(config, rootNamespace)];
+}
+
+function strictWithoutSidecar(config: ConfigSet, rootNamespace: string): ConfigError[] {
   const byKey = new Map(config.peerAuthentications.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p]));
   const out: ConfigError[] = [];
   for (const w of workloadsWithoutSidecar(config)) {
@@ -51,7 +66,7 @@ export function policyWarnings(config: ConfigSet, rootNamespace = defaultMeshCon
     if (!pa) continue;
     const ports = eff.mode === 'STRICT' ? '' : ` on port${strictPorts.length > 1 ? 's' : ''} ${strictPorts.join(', ')}`;
     const path = eff.mode === 'STRICT' ? 'spec.mtls.mode' : `spec.portLevelMtls.${strictPorts[0]}.mode`;
-    out.push(warning(pa, path, `STRICT${ports} selects ${w.what}, which has no sidecar (no ${TLS_MODE_LABEL}=istio label): nothing there refuses plaintext and meshed clients send it plaintext, so STRICT is not enforced for it`));
+    out.push(warning(pa, 'WEFT_E_STRICT_WITHOUT_SIDECAR', path, `STRICT${ports} selects ${w.what}, which has no sidecar (no ${TLS_MODE_LABEL}=istio label): nothing there refuses plaintext and meshed clients send it plaintext, so STRICT is not enforced for it`));
   }
   return out;
 }

@@ -185,6 +185,40 @@ spec:
     assert.deepEqual(json.warnings.map((w) => `${w.code} ${w.resource}`), ['WEFT_E_STRICT_WITHOUT_SIDECAR PeerAuthentication istio-system/default', 'WEFT_E_STRICT_WITHOUT_SIDECAR PeerAuthentication db/db-port']);
   });
 
+  it('SMI: the fixtures load; what a TrafficTarget names but Weft cannot enforce is a warning naming target and field', async () => {
+    const smi = join(fixturesDir, 'smi');
+    const fixtures = await weft('analyze', join(smi, 'traffic-access-4.yaml'), join(smi, 'traffic-access-5.yaml'));
+    assert.equal(fixtures.code, 0, fixtures.stdout);
+    assert.deepEqual(fixtures.stdout.trimEnd().split('\n').map((l) => l.replace(smi, '<smi>')), [
+      'warning: <smi>/traffic-access-5.yaml: document 3 (line 20): TrafficTarget default/protocal-specific: spec.rules[1].kind: kind UDPRoute is not supported (TCPRoute and HTTPRouteGroup are); the rule allows nothing [WEFT_E_SMI_NOT_ENFORCED]',
+      '0 errors in 0 of 2 files; 6 resources valid; 1 warning; skipped: UDPRoute default/udp-ports (traffic-access-5.yaml)',
+    ]);
+    const bad = join(dir, 'smi-refs.yaml');
+    await writeFile(bad, `kind: TrafficTarget
+metadata: { name: api }
+spec:
+  destination: { kind: ServiceAccount, name: api }
+  rules:
+  - { kind: HTTPRouteGroup, name: api-routes, matches: [read, wirte] }
+  - { kind: TCPRoute, name: no-such-route }
+  sources: [{ kind: ServiceAccount, name: web }]
+---
+kind: HTTPRouteGroup
+metadata: { name: api-routes }
+spec:
+  matches:
+  - { name: read, pathRegex: "/api/v[0-9]+/.*", methods: [GET] }
+`);
+    const r = await weft('analyze', bad);
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => l.replace(`${bad}: document 1 (line 1): TrafficTarget default/api: `, '')), [
+      'warning: spec.rules[0]: HTTPRouteGroup api-routes match read: pathRegex "/api/v[0-9]+/.*" is not an exact path, a prefix or a suffix; the match is left out [WEFT_E_SMI_NOT_ENFORCED]',
+      'warning: spec.rules[0].matches[1]: HTTPRouteGroup api-routes has no match "wirte" [WEFT_E_SMI_NOT_ENFORCED]',
+      'warning: spec.rules[1]: TCPRoute default/no-such-route not found; the rule allows nothing [WEFT_E_SMI_NOT_ENFORCED]',
+      '0 errors in 0 of 1 file; 2 resources valid; 3 warnings',
+    ]);
+  });
+
   it('a missing path is an error', async () => {
     const { code, stdout } = await weft('analyze', join(dir, 'nope.yaml'));
     assert.equal(code, 1);

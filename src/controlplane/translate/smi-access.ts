@@ -5,7 +5,7 @@
 // TCP routes' ports are required on every operation. As in SMI, once a target names a destination,
 // everything else to it is denied. What cannot be expressed exactly is left out and reported, so a
 // target never allows more than it says.
-import type { Condition, Operation } from '../../config/security-types.js';
+import type { Condition, Operation, Rule } from '../../config/security-types.js';
 import type { ConfigSet } from '../../config/types.js';
 import type { HttpRouteGroupSpec, HttpRouteMatch, IdentityBindingSpec, SmiIdentityRef, TcpRouteSpec, TrafficTargetSpec } from '../../config/smi-types.js';
 import type { AuthorizationPolicyResource, AuthzWorkload } from './authorization.js';
@@ -107,51 +107,65 @@ function httpMatch(m: HttpRouteMatch): { operation: Operation; when: Condition[]
   return { operation, when };
 }
 
+/** Why part of a TrafficTarget is left out: the field it concerns and what is wrong. */
+export interface SmiProblem {
+  path: string;
+  message: string;
+}
+
+/** One TrafficTarget as Istio rules (independent of the workload it lands on), and what was left out. */
+export function trafficTargetRules(t: TrafficTargetResource, input: SmiAccessInput, trustDomain = 'cluster.local'): { rules: Rule[]; problems: SmiProblem[] } {
+  const problems: SmiProblem[] = [];
+  const ports: string[] = [];
+  let tcpRoutes = 0;
+  const http: Array<{ operation: Operation; when: Condition[] }> = [];
+  for (const [i, rule] of t.spec.rules.entries()) {
+    const at = `spec.rules[${i}]`;
+    if (rule.kind === 'TCPRoute') {
+      const r = find(input.tcpRoutes, rule.name, t.namespace);
+      if (!r) problems.push({ path: at, message: `TCPRoute ${t.namespace}/${rule.name} not found; the rule allows nothing` });
+      else {
+        tcpRoutes++;
+        ports.push(...(r.spec.matches?.ports ?? []).map(String));
+      }
+    } else if (rule.kind === 'HTTPRouteGroup') {
+      const g = find(input.httpRouteGroups, rule.name, t.namespace);
+      if (!g) {
+        problems.push({ path: at, message: `HTTPRouteGroup ${t.namespace}/${rule.name} not found; the rule allows nothing` });
+        continue;
+      }
+      (rule.matches ?? []).forEach((name, j) => {
+        if (!g.spec.matches.some((m) => m.name === name)) problems.push({ path: `${at}.matches[${j}]`, message: `HTTPRouteGroup ${g.name} has no match ${JSON.stringify(name)}` });
+      });
+      for (const m of g.spec.matches.filter((m) => !rule.matches || rule.matches.includes(m.name))) {
+        const op = httpMatch(m);
+        if ('problem' in op) problems.push({ path: at, message: `HTTPRouteGroup ${g.name} match ${m.name}: ${op.problem}; the match is left out` });
+        else http.push(op);
+      }
+    } else problems.push({ path: `${at}.kind`, message: `kind ${rule.kind} is not supported (TCPRoute and HTTPRouteGroup are); the rule allows nothing` });
+  }
+  const principals = t.spec.sources.flatMap((s) => identity(s, t.namespace, input, trustDomain).principals);
+  const from = [{ source: { principals } }];
+  const withPorts = (o: Operation): Operation => (ports.length > 0 ? { ...o, ports } : o);
+  const hadHttpRules = t.spec.rules.some((r) => r.kind === 'HTTPRouteGroup');
+  // One Istio rule per HTTP match (its header conditions are per match). HTTP matches that were all
+  // left out, or no TCPRoute found, give no rule: the target then allows nothing (never more than it says).
+  const rules: Rule[] = hadHttpRules
+    ? http.map(({ operation, when }) => ({ from, to: [{ operation: withPorts(operation) }], ...(when.length ? { when } : {}) }))
+    : tcpRoutes > 0
+      ? [{ from, ...(ports.length > 0 ? { to: [{ operation: { ports } }] } : {}) }]
+      : [];
+  return { rules, problems };
+}
+
 /** The TrafficTargets whose destination is `w`, as ALLOW AuthorizationPolicies in `w`'s namespace. */
 export function smiAuthorizationPolicies(input: SmiAccessInput, w: SmiWorkload, trustDomain = 'cluster.local'): { policies: AuthorizationPolicyResource[]; errors: string[] } {
   const errors: string[] = [];
   const policies: AuthorizationPolicyResource[] = [];
   for (const t of input.targets) {
     if (!isDestination(identity(t.spec.destination, t.namespace, input, trustDomain), w)) continue;
-    const where = `TrafficTarget ${t.namespace}/${t.name}`;
-    const ports: string[] = [];
-    let tcpRoutes = 0;
-    const http: Array<{ operation: Operation; when: Condition[] }> = [];
-    for (const [i, rule] of t.spec.rules.entries()) {
-      if (rule.kind === 'TCPRoute') {
-        const r = find(input.tcpRoutes, rule.name, t.namespace);
-        if (!r) errors.push(`${where}: spec.rules[${i}]: TCPRoute ${rule.name} not found; the rule allows nothing [WEFT_E_AUTHZ_UNSUPPORTED]`);
-        else {
-          tcpRoutes++;
-          ports.push(...(r.spec.matches?.ports ?? []).map(String));
-        }
-      } else if (rule.kind === 'HTTPRouteGroup') {
-        const g = find(input.httpRouteGroups, rule.name, t.namespace);
-        if (!g) {
-          errors.push(`${where}: spec.rules[${i}]: HTTPRouteGroup ${rule.name} not found; the rule allows nothing [WEFT_E_AUTHZ_UNSUPPORTED]`);
-          continue;
-        }
-        for (const name of rule.matches ?? []) {
-          if (!g.spec.matches.some((m) => m.name === name)) errors.push(`${where}: spec.rules[${i}].matches: HTTPRouteGroup ${g.name} has no match ${JSON.stringify(name)} [WEFT_E_AUTHZ_UNSUPPORTED]`);
-        }
-        for (const m of g.spec.matches.filter((m) => !rule.matches || rule.matches.includes(m.name))) {
-          const op = httpMatch(m);
-          if ('problem' in op) errors.push(`${where}: HTTPRouteGroup ${g.name} match ${m.name}: ${op.problem}; the match is left out [WEFT_E_AUTHZ_UNSUPPORTED]`);
-          else http.push(op);
-        }
-      } else errors.push(`${where}: spec.rules[${i}]: kind ${rule.kind} is not supported (TCPRoute and HTTPRouteGroup are) [WEFT_E_AUTHZ_UNSUPPORTED]`);
-    }
-    const principals = t.spec.sources.flatMap((s) => identity(s, t.namespace, input, trustDomain).principals);
-    const from = [{ source: { principals } }];
-    const withPorts = (o: Operation): Operation => (ports.length > 0 ? { ...o, ports } : o);
-    const hadHttpRules = t.spec.rules.some((r) => r.kind === 'HTTPRouteGroup');
-    // One Istio rule per HTTP match (its header conditions are per match). HTTP matches that were all
-    // left out, or no TCPRoute found, give no rule: the target then allows nothing (never more than it says).
-    const rules = hadHttpRules
-      ? http.map(({ operation, when }) => ({ from, to: [{ operation: withPorts(operation) }], ...(when.length ? { when } : {}) }))
-      : tcpRoutes > 0
-        ? [{ from, ...(ports.length > 0 ? { to: [{ operation: { ports } }] } : {}) }]
-        : [];
+    const { rules, problems } = trafficTargetRules(t, input, trustDomain);
+    for (const p of problems) errors.push(`TrafficTarget ${t.namespace}/${t.name}: ${p.path}: ${p.message} [WEFT_E_AUTHZ_UNSUPPORTED]`);
     // No AuthorizationPolicy is named with ':', so these names cannot collide with one.
     policies.push({ name: `smi:${t.name}`, namespace: w.namespace, spec: { action: 'ALLOW', rules } });
   }
