@@ -11,7 +11,7 @@ import type { AuthorizationPolicyResource, AuthzWorkload } from '../../src/contr
 import { mergeConfig } from '../../src/config/config-set.js';
 import { formatConfigError } from '../../src/config/errors.js';
 import { parseConfigText } from '../../src/config/parse.js';
-import { smiAccessInput, smiAuthorizationPolicies, type SmiAccessInput } from '../../src/controlplane/translate/smi-access.js';
+import { regexAsIstioForm, smiAccessInput, smiAuthorizationPolicies, type SmiAccessInput } from '../../src/controlplane/translate/smi-access.js';
 import { fixturesDir } from '../helpers/paths.js';
 import { decide, proxyAuthz, type AuthzRequest } from '../rbac/harness.js';
 
@@ -284,4 +284,25 @@ test('a DENY rule with a field Weft cannot enforce keeps the rest (it matches mo
   const allowed = proxyAuthz([policy('allow-sleep', spec('ALLOW'))], httpbin);
   assert.match(allowed.errors.join('\n'), /foo\/allow-sleep: .*trustDomains is not supported; the rule is left out/);
   assert.equal(decide(allowed.http, { principal: SLEEP }), 'deny');
+});
+
+test('SMI regexes as Istio forms: whole-value literals, prefixes, suffixes, anything; a real regex is none', () => {
+  const table: Array<[string, string | undefined]> = [
+    ['.*', '*'],
+    ['', '*'],
+    ['^.*$', '*'],
+    ['/metrics', '/metrics'],
+    ['^/metrics$', '/metrics'],
+    ['/index\\.html', '/index.html'],
+    ['/api/.*', '/api/*'],
+    ['.*\\.json', '*.json'],
+    ['mobile-.*', 'mobile-*'],
+    ['/index.html', undefined], // "." is any character: not a literal
+    ['.*Android.*', undefined],
+    ['/api/v[0-9]+', undefined],
+    ['/a\\d', undefined],
+    ['/a\\*', undefined], // a literal "*" would read as a wildcard
+    ['cost\\$', 'cost$'],
+  ];
+  for (const [re, want] of table) assert.equal(regexAsIstioForm(re), want, re);
 });

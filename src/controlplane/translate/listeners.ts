@@ -1,5 +1,6 @@
 // LDS: the explicit outbound listener (app → 127.0.0.1:outboundPort, destination in Host) and the
-// inbound listener that other sidecars send to.
+// inbound listener that other sidecars send to: an HTTP connection manager for an HTTP port, tcp_proxy
+// behind network RBAC for any other (inbound-tcp.ts); its policy filters from inbound-policy.ts.
 import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
 import { defaultMeshConfig, hcmPathFields, type MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';

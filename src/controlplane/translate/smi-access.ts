@@ -77,18 +77,37 @@ function isDestination(d: Identity, w: SmiWorkload): boolean {
   return d.selectors.some((sel) => Object.entries(sel).every(([k, v]) => w.labels[k] === v));
 }
 
-const LITERAL = /^[\w/\-~%:;=@,!]*$/;
+const REGEX_SPECIAL = new Set([...'.^$*+?()[]{}|\\']);
+
+/** The literal text a regex matches, if it is one: plain characters and backslash-escaped specials. */
+function literalOf(re: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i];
+    if (c === '\\') {
+      const next = re[++i];
+      if (next === undefined || !REGEX_SPECIAL.has(next)) return undefined; // \d, \w, …: classes, not literals
+      out += next;
+    } else if (REGEX_SPECIAL.has(c)) return undefined;
+    else out += c;
+  }
+  // A literal with a "*" in it would read as one of Istio's wildcard forms.
+  return out.includes('*') ? undefined : out;
+}
 
 /**
  * An SMI regex (matched against the whole value) as one of Istio's forms: `*` (anything), exact,
  * `prefix*` or `*suffix`; undefined when it is a real regex. Anchors are dropped: the match is whole.
  */
 export function regexAsIstioForm(regex: string): string | undefined {
-  const re = regex.replace(/^\^/, '').replace(/\$$/, '');
+  const re = regex.replace(/^\^/, '').replace(/(?<!\\)\$$/, '');
   if (re === '.*' || re === '') return '*';
-  if (LITERAL.test(re)) return re;
-  if (re.endsWith('.*') && LITERAL.test(re.slice(0, -2))) return `${re.slice(0, -2)}*`;
-  if (re.startsWith('.*') && LITERAL.test(re.slice(2))) return `*${re.slice(2)}`;
+  const exact = literalOf(re);
+  if (exact !== undefined) return exact;
+  const prefix = re.endsWith('.*') ? literalOf(re.slice(0, -2)) : undefined;
+  if (prefix) return `${prefix}*`;
+  const suffix = re.startsWith('.*') ? literalOf(re.slice(2)) : undefined;
+  if (suffix) return `*${suffix}`;
   return undefined;
 }
 
