@@ -8,7 +8,10 @@ import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
+import { formatConfigError } from '../config/errors.js';
 import type { MeshConfig } from '../config/mesh-config.js';
+import { policyWarnings } from '../config/policy-warnings.js';
+import type { ConfigSet } from '../config/types.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 
@@ -49,6 +52,8 @@ export class ControlPlane {
   private meshCa: MeshCa | undefined;
   /** Fetches RequestAuthentication jwksUris; a changed key set triggers a push. */
   private readonly jwks: JwksResolver;
+  private warnedConfig: ConfigSet | undefined;
+  private warned = new Set<string>();
   xdsPort = 0;
   secureXdsPort = 0;
   monitorPort = 0;
@@ -129,11 +134,23 @@ export class ControlPlane {
           const keys = this.jwks.get(rule.jwksUri);
           if (keys !== undefined) jwks.set(rule.jwksUri, keys);
         }
+    this.logPolicyWarnings(config);
     const snap = buildSnapshot({ config, proxies: this.registry.proxies(), domain: this.opts.domain, mesh: this.opts.mesh, jwks });
     const prev = this.cache.snapshot();
     if (prev && sameVersions(prev.versions, snap.versions)) return;
     this.cache.setSnapshot(snap);
     this.ads.push();
+  }
+
+  /** `weft analyze`'s warnings for the config being served (an SMI part left out, STRICT where no
+   * sidecar can enforce it), each logged once while it lasts: the translators are pure and drop such
+   * parts silently. */
+  private logPolicyWarnings(config: ConfigSet): void {
+    if (config === this.warnedConfig) return;
+    this.warnedConfig = config;
+    const lines = new Set(policyWarnings(config, this.opts.mesh?.rootNamespace).map((w) => `config: warning: ${formatConfigError(w)}`));
+    for (const l of lines) if (!this.warned.has(l)) this.opts.log?.(l);
+    this.warned = lines;
   }
 
   async close(): Promise<void> {

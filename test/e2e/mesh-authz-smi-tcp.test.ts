@@ -26,6 +26,7 @@ const procs: Proc[] = [];
 let app: http.Server;
 let echo: net.Server;
 let p: PairPorts;
+let controlPlane: Proc;
 // ratings (a second caller) and mysqldb (the TCP workload): outbound, inbound, admin; the echo app.
 let ra: { out: number; in: number; admin: number };
 let db: { out: number; in: number; admin: number; app: number };
@@ -46,7 +47,7 @@ before(async () => {
     s.on('error', () => {});
   });
   await new Promise<void>((r) => echo.listen(db.app, '127.0.0.1', r));
-  await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs);
+  controlPlane = await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs);
   procs.push(
     spawnPairSidecar(p, dir, caDir, 'reviews', p.rvOut, p.rvIn, p.rvAdmin),
     spawnPairSidecar(p, dir, caDir, 'productpage', p.ppOut, p.ppIn, p.ppAdmin),
@@ -103,6 +104,14 @@ spec:
     assert.equal((await fromProductpage()).status, 200);
     fs.writeFileSync(file(), target(['ratings']));
     await waitFor('productpage denied', async () => (await fromProductpage()).status === 403, 15_000, procs);
+    fs.rmSync(file());
+    await waitFor('productpage allowed again', async () => (await fromProductpage()).status === 200, 15_000, procs);
+  });
+
+  it('a TrafficTarget naming a match its HTTPRouteGroup lacks allows nothing, and the control plane logs why', async () => {
+    fs.writeFileSync(file(), target(['productpage']).replace('matches: [everything]', 'matches: [evrything]'));
+    await waitFor('productpage denied', async () => (await fromProductpage()).status === 403, 15_000, procs);
+    await waitFor('the warning in the log', async () => controlPlane.output().includes('TrafficTarget default/reviews-readers: spec.rules[0].matches[0]: HTTPRouteGroup reviews-routes has no match "evrything" [WEFT_E_SMI_NOT_ENFORCED]'), 5_000, procs);
     fs.rmSync(file());
     await waitFor('productpage allowed again', async () => (await fromProductpage()).status === 200, 15_000, procs);
   });
