@@ -8,10 +8,13 @@ import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
+import { formatConfigError } from '../config/errors.js';
 import type { MeshConfig } from '../config/mesh-config.js';
 import { WEFT_VERSION } from '../api/version.js';
 import { ConfigEventCounter } from './metrics/config-events.js';
 import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
+import { policyWarnings } from '../config/policy-warnings.js';
+import type { ConfigSet } from '../config/types.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 
@@ -57,6 +60,8 @@ export class ControlPlane {
   private readonly events: ConfigEventCounter;
   /** performance.now() of the first change not yet pushed (each proxy's convergence time starts here). */
   private changedAt: number | undefined;
+  private warnedConfig: ConfigSet | undefined;
+  private warned = new Set<string>();
   xdsPort = 0;
   secureXdsPort = 0;
   monitorPort = 0;
@@ -159,6 +164,7 @@ export class ControlPlane {
           const keys = this.jwks.get(rule.jwksUri);
           if (keys !== undefined) jwks.set(rule.jwksUri, keys);
         }
+    this.logPolicyWarnings(config);
     const proxies = this.registry.proxies();
     this.events.registry(proxies);
     const snap = buildSnapshot({ config, proxies, domain: this.opts.domain, mesh: this.opts.mesh, jwks });
@@ -168,6 +174,17 @@ export class ControlPlane {
     if (prev && sameVersions(prev.versions, snap.versions)) return;
     this.cache.setSnapshot(snap);
     this.ads.push(changedAt);
+  }
+
+  /** `weft analyze`'s warnings for the config being served (an SMI part left out, STRICT where no
+   * sidecar can enforce it), each logged once while it lasts: the translators are pure and drop such
+   * parts silently. */
+  private logPolicyWarnings(config: ConfigSet): void {
+    if (config === this.warnedConfig) return;
+    this.warnedConfig = config;
+    const lines = new Set(policyWarnings(config, this.opts.mesh?.rootNamespace).map((w) => `config: warning: ${formatConfigError(w)}`));
+    for (const l of lines) if (!this.warned.has(l)) this.opts.log?.(l);
+    this.warned = lines;
   }
 
   async close(): Promise<void> {
