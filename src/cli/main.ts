@@ -101,6 +101,20 @@ program
   });
 
 program
+  .command('install')
+  .description('print the Kubernetes manifests that run Weft in a cluster (namespace, CRDs, control plane, injection webhook, optional CNI node agent); pipe to kubectl apply -f -')
+  .option('--namespace <ns>', "the control plane's namespace", 'weft-system')
+  .option('--image <image>', 'the Weft container image (default: weft:<this version>)')
+  .option('--ca-dir <dir>', "the mesh CA (as for weft control-plane: Istio's plug-in files, or a self-signed root created there); its root-cert.pem is the webhook's caBundle")
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--cni', 'also install the weft-cni node agent (DaemonSet): capture set up by the CNI chain, no privileged init container')
+  .option('--skip-crds', 'leave out the CRDs (a cluster that has Istio\'s own, or applies them separately)')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .action(async (opts) => {
+    process.exitCode = await (await import('./install.js')).runInstall(opts);
+  });
+
+program
   .command('demo')
   .description('run a meshed bookinfo-like app on this machine with live traffic')
   .option('--dir <dir>', 'working directory for config and logs (default: a new temp dir)')

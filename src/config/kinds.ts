@@ -4,12 +4,13 @@
 // entry here plus its types (MeshKindTypes in types.ts) and its validator.
 import type { ConfigListName, ConfigSet, MeshKind, MeshKindTypes, MeshResource, ResourceOf } from './types.js';
 import type { Issues, Path } from './validate/issues.js';
-import { validateAuthorizationPolicy } from './validate/authorization-policy.js';
-import { validateDestinationRule } from './validate/destination-rule.js';
-import { validatePeerAuthentication } from './validate/peer-authentication.js';
-import { validateRequestAuthentication } from './validate/request-authentication.js';
-import { validateServiceEntry, validateWorkloadEntrySpec } from './validate/service-entry.js';
-import { validateVirtualService } from './validate/virtual-service.js';
+import type { SpecShape } from './spec-shape.js';
+import { AUTHORIZATION_POLICY_SPEC, validateAuthorizationPolicy } from './validate/authorization-policy.js';
+import { DESTINATION_RULE_SPEC, validateDestinationRule } from './validate/destination-rule.js';
+import { PEER_AUTHENTICATION_SPEC, validatePeerAuthentication } from './validate/peer-authentication.js';
+import { REQUEST_AUTHENTICATION_SPEC, validateRequestAuthentication } from './validate/request-authentication.js';
+import { SERVICE_ENTRY_SPEC, validateServiceEntry, validateWorkloadEntrySpec, WORKLOAD_ENTRY_SPEC } from './validate/service-entry.js';
+import { validateVirtualService, VIRTUAL_SERVICE_SPEC } from './validate/virtual-service.js';
 
 export interface KindEntry<K extends MeshKind> {
   group: string;
@@ -20,6 +21,11 @@ export interface KindEntry<K extends MeshKind> {
   validate: (issues: Issues, spec: unknown, path: Path) => MeshKindTypes[K]['spec'] | undefined;
   /** Where the kind lands in the snapshot: its ConfigSet list, and the SnapshotVersions input of that name. */
   list: MeshKindTypes[K]['list'];
+  /** The spec's top-level fields as the validator reads them; `weft install` builds the CRD's schema
+   * from it. Absent: the CRD leaves spec open and only the validator checks it. */
+  specFields?: SpecShape;
+  /** kubectl short names (Istio's: `kubectl get vs`). */
+  shortNames?: readonly string[];
 }
 
 const NETWORKING = { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] } as const;
@@ -27,13 +33,13 @@ const SECURITY = { group: 'security.istio.io', versions: ['v1', 'v1beta1'] } as 
 
 /** One entry per MeshKind (a missing one is a compile error); the order is the ConfigSet order. */
 export const KINDS: { readonly [K in MeshKind]: KindEntry<K> } = {
-  VirtualService: { ...NETWORKING, kind: 'VirtualService', validate: validateVirtualService, list: 'virtualServices' },
-  DestinationRule: { ...NETWORKING, kind: 'DestinationRule', validate: validateDestinationRule, list: 'destinationRules' },
-  ServiceEntry: { ...NETWORKING, kind: 'ServiceEntry', validate: validateServiceEntry, list: 'serviceEntries' },
-  WorkloadEntry: { ...NETWORKING, kind: 'WorkloadEntry', validate: validateWorkloadEntrySpec, list: 'workloadEntries' },
-  PeerAuthentication: { ...SECURITY, kind: 'PeerAuthentication', validate: validatePeerAuthentication, list: 'peerAuthentications' },
-  AuthorizationPolicy: { ...SECURITY, kind: 'AuthorizationPolicy', validate: validateAuthorizationPolicy, list: 'authorizationPolicies' },
-  RequestAuthentication: { ...SECURITY, kind: 'RequestAuthentication', validate: validateRequestAuthentication, list: 'requestAuthentications' },
+  VirtualService: { ...NETWORKING, kind: 'VirtualService', validate: validateVirtualService, list: 'virtualServices', specFields: VIRTUAL_SERVICE_SPEC, shortNames: ['vs'] },
+  DestinationRule: { ...NETWORKING, kind: 'DestinationRule', validate: validateDestinationRule, list: 'destinationRules', specFields: DESTINATION_RULE_SPEC, shortNames: ['dr'] },
+  ServiceEntry: { ...NETWORKING, kind: 'ServiceEntry', validate: validateServiceEntry, list: 'serviceEntries', specFields: SERVICE_ENTRY_SPEC, shortNames: ['se'] },
+  WorkloadEntry: { ...NETWORKING, kind: 'WorkloadEntry', validate: validateWorkloadEntrySpec, list: 'workloadEntries', specFields: WORKLOAD_ENTRY_SPEC, shortNames: ['we'] },
+  PeerAuthentication: { ...SECURITY, kind: 'PeerAuthentication', validate: validatePeerAuthentication, list: 'peerAuthentications', specFields: PEER_AUTHENTICATION_SPEC, shortNames: ['pa'] },
+  AuthorizationPolicy: { ...SECURITY, kind: 'AuthorizationPolicy', validate: validateAuthorizationPolicy, list: 'authorizationPolicies', specFields: AUTHORIZATION_POLICY_SPEC, shortNames: ['ap'] },
+  RequestAuthentication: { ...SECURITY, kind: 'RequestAuthentication', validate: validateRequestAuthentication, list: 'requestAuthentications', specFields: REQUEST_AUTHENTICATION_SPEC, shortNames: ['ra'] },
 };
 
 type AnyKindEntry = { [K in MeshKind]: KindEntry<K> }[MeshKind];
