@@ -28,6 +28,7 @@ export interface ControlPlaneFlags {
   kubeApiServer?: string;
   kubeCaFile?: string;
   kubeTokenFile?: string;
+  servingDnsNames?: string;
 }
 
 export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
@@ -120,8 +121,15 @@ function securityOptions(flags: ControlPlaneFlags): ControlPlaneOptions['securit
     workloadCertTtlMs: ttl.ms,
     insecureRegistration: flags.insecureRegistration === true,
     secureXdsAddress: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    servingDnsNames: servingDnsNames(flags.servingDnsNames),
     plaintextXds: flags.plaintextXds === 'true',
   };
+}
+
+function servingDnsNames(list: string | undefined): string[] {
+  const names = (list ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const n of names) if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n)) fail(`--serving-dns-names: ${JSON.stringify(n)} is not a DNS name`);
+  return names;
 }
 
 /** --kube-api-server with its CA and the control plane's own token: service-account tokens are

@@ -74,8 +74,8 @@ export function cniObjects(o: InstallOptions, plugin: CniPluginConf = DEFAULT_CN
                 command: ['weft'],
                 args: ['cni-node', `--host-root=${HOST_MOUNT}`, ...hostVolumes.map((v) => `--${kebab(v.name)}=${v.path}`), `--plugin-config=${CONF_DIR}/${CNI_CONF_FILE}`],
                 resources: { requests: { cpu: '10m', memory: '64Mi' } },
-                // Root to write the host's CNI directories; nothing more (no capabilities needed for files).
-                securityContext: { runAsUser: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE', 'CHOWN', 'FOWNER'] } },
+                // Root, as the owner of the host's CNI dirs; no capability (it only writes its own files there).
+                securityContext: { runAsUser: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
                 volumeMounts: [
                   ...hostVolumes.map((v) => ({ name: `host-${kebab(v.name)}`, mountPath: `${HOST_MOUNT}${v.path}` })),
                   { name: 'plugin-config', mountPath: CONF_DIR, readOnly: true },

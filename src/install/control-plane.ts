@@ -27,7 +27,7 @@ const CA_DIR = '/etc/weft/ca';
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The container's flags, typed by the command's own flag set: a renamed flag fails to compile. */
-export function controlPlaneArgs(o: Pick<InstallOptions, 'trustDomain'>): string[] {
+export function controlPlaneArgs(o: Pick<InstallOptions, 'trustDomain' | 'namespace'>): string[] {
   const flags: { [K in keyof ControlPlaneFlags]?: string } = {
     configDir: CONFIG_DIR,
     xdsAddress: `0.0.0.0:${port('grpc-xds')}`,
@@ -35,6 +35,8 @@ export function controlPlaneArgs(o: Pick<InstallOptions, 'trustDomain'>): string
     caDir: CA_DIR,
     secureXdsPort: String(port('grpc-xds-tls')),
     trustDomain: o.trustDomain,
+    // The names proxies and the API server (webhook) dial: the serving certificate must carry them.
+    servingDnsNames: serviceDnsNames(o.namespace).join(','),
     // Pods prove who they are with their projected service-account token, checked by the API server.
     kubeApiServer: 'https://kubernetes.default.svc',
     kubeCaFile: `${SERVICE_ACCOUNT_DIR}/ca.crt`,
@@ -42,6 +44,9 @@ export function controlPlaneArgs(o: Pick<InstallOptions, 'trustDomain'>): string
   };
   return ['control-plane', ...Object.entries(flags).map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${v}`)];
 }
+
+/** The control plane's Service as cluster DNS names it (the default cluster domain). */
+export const serviceDnsNames = (namespace: string): string[] => [`${CONTROL_PLANE_NAME}.${namespace}.svc`, `${CONTROL_PLANE_NAME}.${namespace}.svc.cluster.local`];
 
 export function controlPlaneObjects(o: InstallOptions): K8sObject[] {
   const labels = partOf(CONTROL_PLANE_NAME);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import tls from 'node:tls';
 import { parseAllDocuments } from 'yaml';
 import { installOutput } from '../../src/cli/install.js';
 import { loadCaRoot } from '../../src/install/ca-bundle.js';
@@ -92,8 +93,20 @@ test("the Deployment's container args start the real control plane (paths and po
   assert.equal(local.filter((a, i) => a !== args[i]).length, 7, 'only paths and listen ports were mapped');
   const cp = spawnWeft('control-plane', local);
   t.after(() => cp.stop());
-  await waitFor('the control plane serving xDS over mTLS', async () => /serving xDS over mTLS and the CA on 127\.0\.0\.1:\d+/.test(cp.output()), 20_000, [cp]);
+  const securePort = await waitFor('the control plane serving xDS over mTLS', async () => Number(/serving xDS over mTLS and the CA on 127\.0\.0\.1:(\d+)/.exec(cp.output())?.[1]), 20_000, [cp]);
   assert.equal(cp.child.exitCode, null, cp.output());
+  // What proxies and the API server do: verify the serving certificate by the Service's name against the CA root.
+  const root = fs.readFileSync(path.join(caDir, 'root-cert.pem'), 'utf8');
+  for (const servername of ['weft-control-plane.weft-system.svc', 'weft-control-plane.weft-system.svc.cluster.local']) {
+    const verified = await new Promise<boolean>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: securePort, servername, ca: root, ALPNProtocols: ['h2'] }, () => {
+        resolve(socket.authorized);
+        socket.destroy();
+      });
+      socket.once('error', reject);
+    });
+    assert.ok(verified, `the serving certificate verifies as ${servername}`);
+  }
 });
 
 // ---- the webhook's opt-ins: a webhook's selectors AND, so each OR branch is its own webhook ----
