@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { KIND_ENTRIES } from '../../src/config/kinds.js';
+import { Issues } from '../../src/config/validate/issues.js';
 import { installation } from '../../src/install/install.js';
 import type { K8sObject } from '../../src/install/manifest.js';
 import { fixturesDir } from '../helpers/paths.js';
@@ -142,4 +143,25 @@ test("a CRD's schema refuses an unknown or mistyped spec field, as the validator
   const we = crdValidators.get('networking.istio.io/WorkloadEntry')!;
   assert.ok(we({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', metadata: { name: 'w' }, spec: { address: '198.18.0.1', ports: { http: 9080 }, labels: { app: 'x' } } }));
   assert.equal(we({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', metadata: { name: 'w' }, spec: { address: '198.18.0.1', ports: { http: '9080' } } }), false);
+});
+
+test('the CRD schema and the kind validator agree on each top-level spec field: a wrong JSON type is refused by both', () => {
+  const wrong: Record<string, unknown> = { string: 5, strings: 'x', integer: 'x', number: 'x', boolean: 'x', object: 'x', objects: 'x', stringMap: 'x', integerMap: 'x' };
+  let fieldsChecked = 0;
+  for (const entry of KIND_ENTRIES) {
+    if (!entry.specFields) continue;
+    const validate = crdValidators.get(`${entry.group}/${entry.kind}`)!;
+    for (const [field, shape] of Object.entries(entry.specFields)) {
+      const spec = { [field]: wrong[shape] };
+      assert.equal(validate({ apiVersion: `${entry.group}/${entry.versions[0]}`, kind: entry.kind, metadata: { name: 'x' }, spec }), false, `CRD ${entry.kind}: spec.${field} = ${JSON.stringify(spec[field])}`);
+      const issues = new Issues();
+      entry.validate(issues, spec, ['spec']);
+      assert.ok(
+        issues.list.some((i) => i.path[1] === field && i.path.length >= 2),
+        `validator ${entry.kind}: spec.${field} = ${JSON.stringify(spec[field])} is refused at that field (${JSON.stringify(issues.list)})`,
+      );
+      fieldsChecked++;
+    }
+  }
+  assert.ok(fieldsChecked > 30, `${fieldsChecked} fields checked`);
 });
