@@ -163,3 +163,15 @@ test("plurals follow Kubernetes' rule", () => {
   const cases = { VirtualService: 'virtualservices', AuthorizationPolicy: 'authorizationpolicies', ServiceEntry: 'serviceentries', Gateway: 'gateways', Telemetry: 'telemetries', HTTPRouteGroup: 'httproutegroups', Mesh: 'meshes', Address: 'addresses' };
   for (const [kind, plural] of Object.entries(cases)) assert.equal(pluralOf(kind), plural, kind);
 });
+
+test('--namespace reaches every reference to the control plane', async () => {
+  const out = await installOutput({ ...OPTIONS, namespace: 'mesh', output: 'json', cni: true }, () => {});
+  const items = (JSON.parse(out) as { items: K8sObject[] }).items;
+  assert.doesNotMatch(out, /weft-system/);
+  const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
+  for (const o of items) assert.equal(o.metadata.namespace, clusterScoped.has(o.kind) ? undefined : 'mesh', `${o.kind} ${o.metadata.name}`);
+  assert.equal(items[0].metadata.name, 'mesh');
+  assert.match(out, /--serving-dns-names=weft-control-plane\.mesh\.svc,weft-control-plane\.mesh\.svc\.cluster\.local/);
+  const binding = items.find((o) => o.kind === 'ClusterRoleBinding') as unknown as { subjects: { namespace: string }[] };
+  assert.equal(binding.subjects[0].namespace, 'mesh');
+});
