@@ -2,6 +2,7 @@
 // keep the chain in place (checked every --check-interval-ms), clean up on SIGTERM/SIGINT.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseConfig, podSettings } from '../cni/config.js';
 import { CNI_PLUGIN_TYPE, type CniPluginConf } from '../install/cni.js';
 import { chainConfig, installPlugin, uninstall, type CniNodePaths } from '../install/cni-node.js';
 
@@ -70,6 +71,12 @@ function readPluginConfig(file: string): CniPluginConf {
   }
   const type = (v as { type?: unknown } | null)?.type;
   if (type !== CNI_PLUGIN_TYPE) fail(`--plugin-config: ${file}: type must be "${CNI_PLUGIN_TYPE}", got ${JSON.stringify(type)}`);
+  // Refuse here, with the plugin's own parser, what the plugin would refuse on every pod's ADD.
+  try {
+    podSettings(parseConfig({ cniVersion: '1.0.0', name: 'weft-cni-node', ...(v as Record<string, unknown>) }), {});
+  } catch (err) {
+    fail(`--plugin-config: ${file}: ${(err as Error).message}`);
+  }
   return v as CniPluginConf;
 }
 

@@ -38,7 +38,8 @@ export function installPlugin(p: CniNodePaths): void {
   fs.chmodSync(path.join(staging, 'node'), 0o755);
   for (const part of PACKAGE_PARTS) {
     const from = path.join(p.packageRoot, part);
-    if (fs.existsSync(from)) fs.cpSync(from, path.join(staging, 'package', part), { recursive: true, dereference: true });
+    if (part === 'node_modules') for (const dep of runtimeModules(p.packageRoot)) fs.cpSync(path.join(p.packageRoot, dep), path.join(staging, 'package', dep), { recursive: true, dereference: true });
+    else if (fs.existsSync(from)) fs.cpSync(from, path.join(staging, 'package', part), { recursive: true, dereference: true });
   }
   const old = `${lib}.old-${process.pid}`;
   if (fs.existsSync(lib)) fs.renameSync(lib, old);
@@ -47,6 +48,22 @@ export function installPlugin(p: CniNodePaths): void {
   const launcher = path.join(onHost(p, p.binDir), CNI_PLUGIN_TYPE);
   fs.mkdirSync(path.dirname(launcher), { recursive: true });
   writeAtomic(launcher, `#!/bin/sh\n# Weft's CNI plugin, installed by weft cni-node.\nexec ${path.join(p.libDir, 'node')} ${path.join(p.libDir, 'package', PLUGIN_ENTRY)} "$@"\n`, 0o755);
+}
+
+/** The package's installed modules minus those its lockfile marks dev-only (a checkout has its test
+ * tools there; an image built with `npm ci --omit=dev` has none): every top-level module dir. */
+function runtimeModules(root: string): string[] {
+  const dir = path.join(root, 'node_modules');
+  if (!fs.existsSync(dir)) return [];
+  let lock: { packages?: Record<string, { dev?: boolean }> } = {};
+  try {
+    lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as typeof lock;
+  } catch {
+    // No lockfile: copy everything installed.
+  }
+  const devOnly = new Set(Object.entries(lock.packages ?? {}).filter(([, v]) => v.dev === true).map(([k]) => k));
+  const tops = fs.readdirSync(dir).flatMap((n) => (n.startsWith('@') ? fs.readdirSync(path.join(dir, n)).map((m) => `${n}/${m}`) : n.startsWith('.') ? [] : [n]));
+  return tops.map((n) => `node_modules/${n}`).filter((k) => !devOnly.has(k));
 }
 
 /** Chain Weft's entry into the primary config file; returns that file, or undefined if the net dir

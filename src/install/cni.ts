@@ -4,36 +4,30 @@
 import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import type { RawCaptureSettings } from '../capture/settings.js';
+import { ANNOTATIONS_CAPABILITY } from '../cni/config.js';
 import { CNI_NAME, partOf, type InstallOptions, type K8sObject } from './manifest.js';
 
 export const CNI_PLUGIN_TYPE = 'weft-cni';
 
-/** The plugin's entry in the chained conflist (docs/install.md lists each field). */
+/** The plugin's entry in the chained conflist: the fields weft-cni reads (src/cni/config.ts; it
+ * refuses any other), documented in docs/install.md and docs/capture.md. */
 export interface CniPluginConf {
   type: typeof CNI_PLUGIN_TYPE;
-  /** error | warn | info | debug, on the plugin's stderr (the runtime's log). */
-  logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Pods in these namespaces are never captured (Istio's exclude_namespaces). */
   excludeNamespaces: string[];
-  /** Capture defaults; a pod's traffic.sidecar.istio.io/* annotations override them where the plugin can read them. */
-  capture: {
-    proxyUid: number;
-    proxyGid: number;
-    /** Outbound TCP is redirected here (15001), inbound TCP here (15006). */
-    outboundPort: number;
-    inboundPort: number;
-    /** "*" = every inbound port. */
-    includeInboundPorts: string;
-    /** Never captured inbound: the proxy's health and admin ports. */
-    excludeInboundPorts: number[];
-  };
+  /** Capture defaults by `weft iptables`'s flag names; a pod's traffic.sidecar.istio.io/* annotations override them. */
+  capture: RawCaptureSettings;
+  /** containerd hands the pod's annotations to the plugin (opt-out and overrides) only when asked. */
+  capabilities: { [ANNOTATIONS_CAPABILITY]: true };
 }
 
 export const DEFAULT_CNI_PLUGIN_CONF: CniPluginConf = {
   type: CNI_PLUGIN_TYPE,
-  logLevel: 'info',
   excludeNamespaces: ['kube-system'],
+  // Istio's istio-cni defaults: the proxy's health (15020, 15021) and metrics (15090) ports stay uncaptured.
   capture: { proxyUid: 1337, proxyGid: 1337, outboundPort: 15001, inboundPort: 15006, includeInboundPorts: '*', excludeInboundPorts: [15020, 15021, 15090] },
+  capabilities: { [ANNOTATIONS_CAPABILITY]: true },
 };
 
 /** Host paths of the node's CNI setup (kubelet/containerd defaults) and where the agent mounts them. */

@@ -1,6 +1,7 @@
 // The CNI node agent on real files: chaining after a network plugin's conflist (twice = once, .conf
 // converted, a rewrite by the network plugin repaired), and `weft cni-node` as a process: installs the
-// launcher and runtime under a host root, chains, and removes everything on SIGTERM.
+// launcher and runtime under a host root, chains, and removes everything on SIGTERM; the real weft-cni
+// runs through the installed launcher with the entry the agent chained.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { chainPlugin, primaryConfigFile, unchainPlugin } from '../../src/install/cni-conflist.js';
 import { cniObjects, DEFAULT_CNI_PLUGIN_CONF } from '../../src/install/cni.js';
-import { PLUGIN_ENTRY } from '../../src/install/cni-node.js';
+import { parseConfig, podSettings } from '../../src/cni/config.js';
 import { repoRoot } from '../helpers/paths.js';
 import { spawnWeft, waitFor } from '../helpers/processes.js';
 
@@ -41,17 +42,6 @@ test('chaining: Weft last after the network plugin, once, and removable to what 
   assert.equal(primaryConfigFile(['99-loopback.conf', '10-calico.conflist', '.hidden.conf', 'README']), '10-calico.conflist');
 });
 
-/** The package to install: this repository once it has the weft-cni plugin, else a stand-in plugin
- * that answers VERSION as the CNI spec says (the plugin itself is another part of issue 10). */
-function pluginPackage(dir: string): { root: string; real: boolean } {
-  if (fs.existsSync(path.join(repoRoot, PLUGIN_ENTRY))) return { root: repoRoot, real: true };
-  const root = path.join(dir, 'package');
-  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'package.json'), '{"type":"module"}\n');
-  fs.writeFileSync(path.join(root, PLUGIN_ENTRY), "if (process.env.CNI_COMMAND === 'VERSION') process.stdout.write(JSON.stringify({ cniVersion: '1.0.0', supportedVersions: ['0.4.0', '1.0.0'] }));\n");
-  return { root, real: false };
-}
-
 test('`weft cni-node` installs the plugin and chains it, repairs a rewritten config, and cleans up on SIGTERM', async (t) => {
   const dir = tmpDir(t);
   const host = path.join(dir, 'host');
@@ -61,8 +51,6 @@ test('`weft cni-node` installs the plugin and chains it, repairs a rewritten con
   fs.writeFileSync(path.join(netDir, '99-loopback.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'lo', type: 'loopback' }));
   const pluginConfig = path.join(dir, 'plugin.json');
   fs.writeFileSync(pluginConfig, JSON.stringify(DEFAULT_CNI_PLUGIN_CONF));
-  const pkg = pluginPackage(dir);
-  t.diagnostic(pkg.real ? 'installing the real weft-cni plugin of this repository' : `no ${PLUGIN_ENTRY} in this repository yet: installing a stand-in that answers VERSION`);
 
   // The DaemonSet's own command line, its two mounts mapped to this machine.
   const daemonSet = cniObjects({ namespace: 'weft-system', image: 'weft:test', trustDomain: 'cluster.local', cni: true, skipCrds: false }).find((o) => o.kind === 'DaemonSet') as unknown as {
@@ -71,20 +59,33 @@ test('`weft cni-node` installs the plugin and chains it, repairs a rewritten con
   const { command, args } = daemonSet.spec.template.spec.containers[0];
   assert.deepEqual(command, ['weft']);
   const local = args.map((a) => a.replace(/^--host-root=.*/, `--host-root=${host}`).replace(/^--plugin-config=.*/, `--plugin-config=${pluginConfig}`));
-  const agent = spawnWeft('cni-node', [...local, `--package-root=${pkg.root}`, '--check-interval-ms=100']);
+  const agent = spawnWeft('cni-node', [...local, '--check-interval-ms=100']);
   t.after(() => agent.stop());
   const conflist = path.join(netDir, '10-cluster.conflist');
   const chained = () => (JSON.parse(fs.readFileSync(conflist, 'utf8')) as typeof BRIDGE).plugins.map((p) => p.type);
-  await waitFor('the chained config', async () => /chained weft-cni into/.test(agent.output()), 60_000, [agent]);
+  await waitFor('the chained config', async () => /chained weft-cni into/.test(agent.output()), 120_000, [agent]);
   assert.deepEqual(chained(), ['bridge', 'portmap', 'weft-cni']);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(netDir, '99-loopback.conf'), 'utf8')).type, 'loopback', 'only the primary file is touched');
 
-  // The runtime runs the launcher on the host, with the CNI variables and config on stdin.
+  // The runtime runs the launcher on the host (the copied Node and package, not this checkout), with
+  // the CNI variables and the chained entry on stdin as libcni builds it: the list's cniVersion and
+  // name, and the network plugin's result as prevResult.
   const launcher = path.join(host, 'opt/cni/bin/weft-cni');
   const script = fs.readFileSync(launcher, 'utf8').replaceAll('/opt/weft/', `${host}/opt/weft/`);
-  const r = spawnSync('sh', ['-c', script, 'weft-cni'], { env: { PATH: '/usr/bin:/bin', CNI_COMMAND: 'VERSION' }, input: '{}', encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  assert.ok((JSON.parse(r.stdout) as { supportedVersions: string[] }).supportedVersions.includes('1.0.0'), r.stdout);
+  assert.notEqual(script, fs.readFileSync(launcher, 'utf8'), 'the launcher runs the runtime under /opt/weft');
+  const runPlugin = (env: Record<string, string>, stdin: string) => spawnSync('sh', ['-c', script, 'weft-cni'], { env: { PATH: '/usr/bin:/bin', ...env }, input: stdin, encoding: 'utf8' });
+  const version = runPlugin({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}');
+  assert.equal(version.status, 0, version.stderr);
+  assert.ok((JSON.parse(version.stdout) as { supportedVersions: string[] }).supportedVersions.includes('1.0.0'), version.stdout);
+  const entry = (JSON.parse(fs.readFileSync(conflist, 'utf8')) as { plugins: Record<string, unknown>[] }).plugins[2];
+  const prevResult = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0' }], ips: [{ address: '198.18.0.5/24', interface: 0 }] };
+  const add = runPlugin(
+    { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/none', CNI_IFNAME: 'eth0', CNI_ARGS: 'K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=coredns' },
+    JSON.stringify({ cniVersion: BRIDGE.cniVersion, name: BRIDGE.name, ...entry, prevResult }),
+  );
+  assert.equal(add.status, 0, `${add.stdout}\n${add.stderr}`);
+  assert.deepEqual(JSON.parse(add.stdout), prevResult, 'the result passes through');
+  assert.match(add.stderr, /ADD pod kube-system\/coredns: skipped \(namespace kube-system is in excludeNamespaces\)/);
 
   // The network plugin rewrites its file (an upgrade): the agent chains again.
   fs.writeFileSync(conflist, JSON.stringify(BRIDGE));
@@ -92,7 +93,7 @@ test('`weft cni-node` installs the plugin and chains it, repairs a rewritten con
   assert.deepEqual(chained(), ['bridge', 'portmap', 'weft-cni']);
 
   agent.child.kill('SIGTERM');
-  await waitFor('the agent to exit', async () => agent.child.exitCode !== null, 10_000, [agent]);
+  await waitFor('the agent to exit', async () => agent.child.exitCode !== null, 60_000, [agent]);
   assert.equal(agent.child.exitCode, 0, agent.output());
   assert.deepEqual(chained(), ['bridge', 'portmap']);
   assert.ok(!fs.existsSync(launcher) && !fs.existsSync(path.join(host, 'opt/weft')), 'launcher and runtime removed');
@@ -104,7 +105,22 @@ test('`weft cni-node` without a plugin in the package fails, naming the file', (
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/weft.js'), 'cni-node', `--host-root=${dir}`, `--plugin-config=${dir}/plugin.json`, `--package-root=${dir}`], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, new RegExp(`${dir}/bin/weft-cni\\.js: missing`));
-  fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify({ type: 'istio-cni' }));
-  const bad = spawnSync(process.execPath, [path.join(repoRoot, 'bin/weft.js'), 'cni-node', `--host-root=${dir}`, `--plugin-config=${dir}/plugin.json`], { encoding: 'utf8' });
-  assert.match(bad.stderr, /plugin\.json: type must be "weft-cni", got "istio-cni"/);
+  const refused = (entry: unknown) => {
+    fs.writeFileSync(path.join(dir, 'plugin.json'), JSON.stringify(entry));
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/weft.js'), 'cni-node', `--host-root=${dir}`, `--plugin-config=${dir}/plugin.json`], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(!fs.existsSync(path.join(dir, 'opt')), 'nothing installed');
+    return r.stderr;
+  };
+  assert.match(refused({ type: 'istio-cni' }), /plugin\.json: type must be "weft-cni", got "istio-cni"/);
+  // What weft-cni itself would refuse on every ADD is refused before anything is chained.
+  assert.match(refused({ ...DEFAULT_CNI_PLUGIN_CONF, logLevel: 'debug' }), /plugin\.json: WEFT_E_CNI_UNSUPPORTED_FIELD: .*logLevel/);
+  assert.match(refused({ ...DEFAULT_CNI_PLUGIN_CONF, capture: { inboundPort: 'abc' } }), /plugin\.json: WEFT_E_CNI_CONFIG: .*capture\.inboundPort/);
+});
+
+test("weft-cni's own parser accepts the default entry with the capture settings it names", () => {
+  const settings = podSettings(parseConfig({ cniVersion: '1.0.0', name: 'cluster', ...DEFAULT_CNI_PLUGIN_CONF }), {});
+  assert.equal(settings.outboundPort, 15001);
+  assert.equal(settings.inboundPort, 15006);
+  assert.equal(settings.proxyUid, 1337);
 });
