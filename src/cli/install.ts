@@ -1,15 +1,12 @@
 // `weft install`: print the manifests that run Weft in a Kubernetes cluster (docs/install.md).
-import fs from 'node:fs';
+import { WEFT_VERSION } from '../api/version.js';
 import { isDns1123Label } from '../config/validate/common.js';
 import { loadCaRoot } from '../install/ca-bundle.js';
 import { InstallError } from '../install/errors.js';
 import { formatInstallation, installation, type OutputFormat } from '../install/install.js';
 
 /** The image of this version (`weft:0.1.0`); the user builds and pushes it (docs/install.md). */
-export function defaultImage(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return `weft:${pkg.version}`;
-}
+export const defaultImage = (): string => `weft:${WEFT_VERSION}`;
 
 export interface InstallFlags {
   namespace: string;
