@@ -15,7 +15,7 @@ import { CA_SECRET, CONTROL_PLANE_NAME, partOf, type InstallOptions, type K8sObj
 export const CONTROL_PLANE_PORTS = [
   { name: 'grpc-xds', port: 15010, role: 'plaintext xDS (bootstrap only)' },
   { name: 'grpc-xds-tls', port: 15012, role: 'xDS over mTLS and the CA' },
-  { name: 'http-monitoring', port: 15014, role: 'monitoring: /ready, /debug/*' },
+  { name: 'http-monitoring', port: 15014, role: 'monitoring: /ready, /metrics, /debug/*' },
   { name: 'https-webhook', port: 15017, role: 'sidecar injection webhook (/inject)' },
 ] as const;
 
@@ -88,8 +88,17 @@ function deployment(o: InstallOptions, meta: K8sObject['metadata'], selector: Re
       replicas: 1,
       selector: { matchLabels: selector },
       template: {
-        // Never inject the control plane (it is what injection needs).
-        metadata: { labels: meta.labels, annotations: { 'sidecar.istio.io/inject': 'false' } },
+        metadata: {
+          labels: meta.labels,
+          annotations: {
+            // Never inject the control plane (it is what injection needs).
+            'sidecar.istio.io/inject': 'false',
+            // istiod's scrape annotations: its metrics are on the monitoring port.
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(port('http-monitoring')),
+            'prometheus.io/path': '/metrics',
+          },
+        },
         spec: {
           serviceAccountName: CONTROL_PLANE_NAME,
           securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
