@@ -1,10 +1,10 @@
 // `weft cni-node`: the CNI node agent (src/install/cni-node.ts) as the DaemonSet runs it: install,
-// keep the chain in place (checked every --check-interval-ms), clean up on SIGTERM/SIGINT.
+// keep the chain in place (checked every --check-interval-ms), unchain on SIGTERM/SIGINT.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, podSettings } from '../cni/config.js';
 import { CNI_PLUGIN_TYPE, type CniPluginConf } from '../install/cni.js';
-import { chainConfig, installPlugin, uninstall, type CniNodePaths } from '../install/cni-node.js';
+import { chainConfig, installPlugin, unchainConfig, type CniNodePaths } from '../install/cni-node.js';
 
 export interface CniNodeFlags {
   hostRoot: string;
@@ -50,8 +50,8 @@ export async function runCniNode(flags: CniNodeFlags): Promise<void> {
   const stop = () => {
     clearInterval(timer);
     try {
-      uninstall(paths);
-      log('removed the plugin and its config entry');
+      unchainConfig(paths);
+      log(`removed the ${CNI_PLUGIN_TYPE} entry from the CNI config (the plugin stays for the DEL of pods it set up)`);
       process.exit(0);
     } catch (err) {
       log(`cleanup failed: ${(err as Error).message}`);

@@ -143,7 +143,7 @@ program
 
 program
   .command('cni-node')
-  .description('the CNI node agent (the DaemonSet of weft install --cni): put the weft-cni plugin on this node, chain it after the network plugin, remove both on SIGTERM')
+  .description('the CNI node agent (the DaemonSet of weft install --cni): put the weft-cni plugin on this node, chain it after the network plugin, unchain it on SIGTERM')
   .option('--host-root <dir>', "where the host's root is mounted ('' on the host itself)", '/host')
   .option('--bin-dir <dir>', 'host CNI bin dir', '/opt/cni/bin')
   .option('--net-dir <dir>', 'host CNI config dir', '/etc/cni/net.d')

@@ -1,7 +1,9 @@
 // The CNI node agent (`weft cni-node`, the DaemonSet of `weft install --cni`; istio-cni's
 // install-cni): puts the weft-cni plugin on the host and chains its entry into the node's CNI config,
-// keeps it there while the cluster's network plugin may rewrite that file, and on SIGTERM takes both
-// away again (as install-cni cleans up), so a node without the agent runs no half-installed plugin.
+// keeps it there while the cluster's network plugin may rewrite that file, and on SIGTERM takes the
+// entry out again (as install-cni cleans up), so pods started without the agent are not captured by
+// a plugin nobody maintains. The plugin itself stays: the runtime runs DEL for pods set up earlier
+// with the config it cached at ADD, and a missing plugin would leave their teardown failing.
 // The plugin is this package's Node program, so the host gets a Node binary and the package beside a
 // launcher in the CNI bin dir: the runtime runs it on the host, outside any container.
 import fs from 'node:fs';
@@ -82,8 +84,8 @@ export function chainConfig(p: CniNodePaths, plugin: CniPluginConf): string | un
   return target;
 }
 
-/** Undo both: Weft's entry out of every config file, the launcher and the runtime removed. */
-export function uninstall(p: CniNodePaths): void {
+/** Weft's entry out of every config file; the launcher and runtime stay for earlier pods' DEL. */
+export function unchainConfig(p: CniNodePaths): void {
   const dir = onHost(p, p.netDir);
   for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     const file = path.join(dir, name);
@@ -91,8 +93,6 @@ export function uninstall(p: CniNodePaths): void {
     const rest = unchainPlugin(fs.readFileSync(file, 'utf8'), file);
     if (rest) writeAtomic(file, `${JSON.stringify(rest, null, 2)}\n`, 0o644);
   }
-  fs.rmSync(path.join(onHost(p, p.binDir), CNI_PLUGIN_TYPE), { force: true });
-  fs.rmSync(onHost(p, p.libDir), { recursive: true, force: true });
 }
 
 function writeAtomic(file: string, content: string, mode: number): void {

@@ -55,6 +55,7 @@ export function cniObjects(o: InstallOptions, plugin: CniPluginConf = DEFAULT_CN
           metadata: { labels, annotations: { 'sidecar.istio.io/inject': 'false' } },
           spec: {
             serviceAccountName: CNI_NAME,
+            // Host network: the agent must start on a node whose CNI chain names a plugin not there yet.
             hostNetwork: true,
             // Every node, tainted ones included: a pod scheduled where the plugin is missing goes uncaptured.
             tolerations: [{ operator: 'Exists' }],
