@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { defaultMeshConfig, loadMeshConfig, withVersion } from '../config/mesh-config.js';
 import { parseDuration } from '../config/duration.js';
+import { isDns1123Subdomain } from '../config/validate/common.js';
 import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
 
@@ -128,7 +129,7 @@ function securityOptions(flags: ControlPlaneFlags): ControlPlaneOptions['securit
 
 function servingDnsNames(list: string | undefined): string[] {
   const names = (list ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
-  for (const n of names) if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n)) fail(`--serving-dns-names: ${JSON.stringify(n)} is not a DNS name`);
+  for (const n of names) if (!isDns1123Subdomain(n)) fail(`--serving-dns-names: ${JSON.stringify(n)} is not a DNS name`);
   return names;
 }
 

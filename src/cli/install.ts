@@ -1,6 +1,6 @@
 // `weft install`: print the manifests that run Weft in a Kubernetes cluster (docs/install.md).
 import { WEFT_VERSION } from '../api/version.js';
-import { isDns1123Label } from '../config/validate/common.js';
+import { isDns1123Label, isDns1123Subdomain } from '../config/validate/common.js';
 import { loadCaRoot } from '../install/ca-bundle.js';
 import { InstallError } from '../install/errors.js';
 import { formatInstallation, installation, type OutputFormat } from '../install/install.js';
@@ -33,7 +33,7 @@ export async function installOutput(flags: InstallFlags, log: (msg: string) => v
   if (!isDns1123Label(flags.namespace)) throw new InstallError('WEFT_E_INSTALL_FLAG', `--namespace: ${JSON.stringify(flags.namespace)} is not a DNS label (lowercase letters, digits, '-')`);
   const image = flags.image ?? defaultImage();
   if (image === '' || /\s/.test(image)) throw new InstallError('WEFT_E_INSTALL_FLAG', `--image: expected an image reference such as weft:0.1.0, got ${JSON.stringify(image)}`);
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.trustDomain)) throw new InstallError('WEFT_E_INSTALL_FLAG', `--trust-domain: expected a DNS name such as cluster.local, got ${JSON.stringify(flags.trustDomain)}`);
+  if (!isDns1123Subdomain(flags.trustDomain)) throw new InstallError('WEFT_E_INSTALL_FLAG', `--trust-domain: expected a DNS name such as cluster.local, got ${JSON.stringify(flags.trustDomain)}`);
   if (flags.output !== 'yaml' && flags.output !== 'json') throw new InstallError('WEFT_E_INSTALL_FLAG', `-o/--output: expected yaml or json, got ${JSON.stringify(flags.output)}`);
   const caRootPem = flags.caDir === undefined ? undefined : await loadCaRoot(flags.caDir, flags.trustDomain, log);
   const inst = installation({ namespace: flags.namespace, image, caRootPem, trustDomain: flags.trustDomain, cni: flags.cni === true, skipCrds: flags.skipCrds === true });

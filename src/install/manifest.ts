@@ -1,4 +1,5 @@
 // The Kubernetes object as `weft install` prints it, and the names and labels its parts share.
+import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../api/spiffe.js';
 
 /** One Kubernetes object; the parts build plain data, printed as YAML or a JSON List. */
 export interface K8sObject {
@@ -21,8 +22,8 @@ export interface InstallOptions {
   skipCrds: boolean;
 }
 
-export const DEFAULT_NAMESPACE = 'weft-system';
-export const CONTROL_PLANE_NAME = 'weft-control-plane';
+/** Also the service account in the control plane's SPIFFE ID, which proxies verify. */
+export const CONTROL_PLANE_NAME = CONTROL_PLANE_SERVICE_ACCOUNT;
 export const CNI_NAME = 'weft-cni-node';
 /** The Secret holding the CA directory, in Istio's plug-in CA file names. */
 export const CA_SECRET = 'weft-ca';
