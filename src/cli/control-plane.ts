@@ -2,10 +2,13 @@
 import fs from 'node:fs';
 import { defaultMeshConfig, loadMeshConfig, withVersion } from '../config/mesh-config.js';
 import { parseDuration } from '../config/duration.js';
+import { isDns1123Subdomain } from '../config/validate/common.js';
 import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
 
-interface Flags {
+/** The flags of `weft control-plane` as commander names them (camelCase); `weft install` builds the
+ * in-cluster container args from this type, so a renamed flag is a compile error there. */
+export interface ControlPlaneFlags {
   configDir: string;
   xdsAddress: string;
   monitorAddress: string;
@@ -26,9 +29,10 @@ interface Flags {
   kubeApiServer?: string;
   kubeCaFile?: string;
   kubeTokenFile?: string;
+  servingDnsNames?: string;
 }
 
-export async function runControlPlane(flags: Flags): Promise<void> {
+export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
   const num = (name: string, v: string): number => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) fail(`--${name}: expected a non-negative number, got "${v}"`);
@@ -95,7 +99,7 @@ export async function runControlPlane(flags: Flags): Promise<void> {
 }
 
 /** The CA flags: none without --ca-dir. The secure port binds the host of --xds-address. */
-function securityOptions(flags: Flags): ControlPlaneOptions['security'] {
+function securityOptions(flags: ControlPlaneFlags): ControlPlaneOptions['security'] {
   if (flags.caDir === undefined) {
     // Secure unless told otherwise: without a CA nothing proves who a proxy is, so running without
     // one is an explicit, logged choice (Istio always runs its CA).
@@ -118,13 +122,20 @@ function securityOptions(flags: Flags): ControlPlaneOptions['security'] {
     workloadCertTtlMs: ttl.ms,
     insecureRegistration: flags.insecureRegistration === true,
     secureXdsAddress: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    servingDnsNames: servingDnsNames(flags.servingDnsNames),
     plaintextXds: flags.plaintextXds === 'true',
   };
 }
 
+function servingDnsNames(list: string | undefined): string[] {
+  const names = (list ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const n of names) if (!isDns1123Subdomain(n)) fail(`--serving-dns-names: ${JSON.stringify(n)} is not a DNS name`);
+  return names;
+}
+
 /** --kube-api-server with its CA and the control plane's own token: service-account tokens are
  * then credentials too, checked by the API server (audience istio-ca, as istiod asks). */
-function kubernetesReview(flags: Flags): NonNullable<ControlPlaneOptions['security']>['kubernetes'] {
+function kubernetesReview(flags: ControlPlaneFlags): NonNullable<ControlPlaneOptions['security']>['kubernetes'] {
   if (flags.kubeApiServer === undefined) {
     if (flags.kubeCaFile || flags.kubeTokenFile) fail('--kube-ca-file and --kube-token-file need --kube-api-server');
     return undefined;

@@ -27,6 +27,7 @@ program
   .option('--workload-cert-ttl <duration>', 'lifetime of workload certificates when a CSR asks for none', '24h')
   .option('--secure-xds-port <port>', 'xDS over mTLS and the CA service (on the host of --xds-address; needs --ca-dir)', '15012')
   .option('--plaintext-xds <bool>', 'also serve plaintext xDS on --xds-address (true|false; needs --ca-dir to turn off)', 'true')
+  .option('--serving-dns-names <names>', "with --ca-dir: more DNS names (comma-separated) in the control plane's serving certificate, e.g. its Service's weft-control-plane.weft-system.svc")
   .option('--insecure-registration', 'let proxies without a credential register as any identity (local development): with --ca-dir beside the CA, without it instead of one')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
@@ -125,6 +126,32 @@ program
   .action(async (opts) => {
     process.exitCode = await (await import('./iptables.js')).runIptables(opts);
   });
+
+program
+  .command('install')
+  .description('print the Kubernetes manifests that run Weft in a cluster (namespace, CRDs, control plane, injection webhook, optional CNI node agent); pipe to kubectl apply -f -')
+  .option('--namespace <ns>', "the control plane's namespace", 'weft-system')
+  .option('--image <image>', 'the Weft container image (default: weft:<this version>)')
+  .option('--ca-dir <dir>', "the mesh CA (as for weft control-plane: Istio's plug-in files, or a self-signed root created there); its root-cert.pem is the webhook's caBundle")
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--cni', 'also install the weft-cni node agent (DaemonSet): capture set up by the CNI chain, no privileged init container')
+  .option('--skip-crds', 'leave out the CRDs (a cluster that has Istio\'s own, or applies them separately)')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .action(async (opts) => {
+    process.exitCode = await (await import('./install.js')).runInstall(opts);
+  });
+
+program
+  .command('cni-node')
+  .description('the CNI node agent (the DaemonSet of weft install --cni): put the weft-cni plugin on this node, chain it after the network plugin, unchain it on SIGTERM')
+  .option('--host-root <dir>', "where the host's root is mounted ('' on the host itself)", '/host')
+  .option('--bin-dir <dir>', 'host CNI bin dir', '/opt/cni/bin')
+  .option('--net-dir <dir>', 'host CNI config dir', '/etc/cni/net.d')
+  .option('--lib-dir <dir>', "host dir for the plugin's runtime (a Node binary and this package)", '/opt/weft')
+  .requiredOption('--plugin-config <file>', "the plugin's entry in the chained conflist (JSON, type weft-cni)")
+  .option('--check-interval-ms <ms>', 'how often to check that the chain is still in place', '5000')
+  .option('--package-root <dir>', 'the package whose bin/weft-cni.js is installed (default: this one)')
+  .action(async (opts) => (await import('./cni-node.js')).runCniNode(opts));
 
 program
   .command('demo')
