@@ -9,7 +9,7 @@ import type { MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { translate, translateFor, type ResourceSet } from '../../src/controlplane/translate/index.js';
 import { COMPOSITIONS, type ClientKind } from '../../src/controlplane/xds/compositions.js';
 import { repoRoot } from '../helpers/processes.js';
-import { bookinfoProxies, configFrom, fixture, proxy, ratingsForReviewsOnly, snapshot } from './fixtures.js';
+import { bookinfoProxies, capturedBookinfoProxies, capturedProxy, configFrom, EGRESS_TCP, fixture, proxy, ratingsForReviewsOnly, snapshot } from './fixtures.js';
 
 const client = proxy('productpage', 'v1', 2);
 const byName = (set: ResourceSet, type: keyof ResourceSet, name: string) => set[type].find((r) => r.name === name)?.body as any;
@@ -130,31 +130,44 @@ test('translate is pure: same inputs, same output', () => {
 });
 
 const goldenDir = path.join(repoRoot, 'test/translate/golden');
+const DR_ALL = fixture('istio/bookinfo/networking/destination-rule-all.yaml');
 const goldens: Array<[string, ReturnType<typeof configFrom>]> = [
   ['bookinfo-default', configFrom()],
-  ['bookinfo-jason-v2-v3', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'))],
-  ['bookinfo-90-10', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-90-10.yaml'))],
+  ['bookinfo-jason-v2-v3', configFrom(DR_ALL, fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'))],
+  ['bookinfo-90-10', configFrom(DR_ALL, fixture('istio/bookinfo/networking/virtual-service-reviews-90-10.yaml'))],
 ];
+/** Captured sidecars (INTERCEPTION_MODE REDIRECT) in a captured bookinfo: Istio's transparent layout. */
+const capturedGoldens: Array<[string, ReturnType<typeof configFrom>]> = [
+  ['captured-bookinfo-default', configFrom()],
+  ['captured-bookinfo-jason-egress', configFrom(DR_ALL, fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'), fixture('istio/bookinfo/networking/egress-rule-google-apis.yaml'), EGRESS_TCP)],
+];
+const capturedClient = capturedProxy('productpage', 'v1', 2);
 // One golden file per client kind, from the same compositions production serves (xds/compositions.ts):
 // `<name>.json` for SotW sidecars (the ResourceSet of translate()), `<name>.delta.json` for Delta ones.
-const goldenOutput = (kind: ClientKind, snap: MeshSnapshot) => (kind === 'sidecar-sotw' ? translate(snap, client) : translateFor(snap, client, kind));
-for (const [name, config] of goldens) {
-  for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) {
-    const fileName = kind === 'sidecar-sotw' ? `${name}.json` : `${name}.${kind.replace('sidecar-', '')}.json`;
-    test(`golden: ${name} (${kind})`, () => {
-      const got = JSON.stringify(goldenOutput(kind, snapshot(config, bookinfoProxies())), null, 2) + '\n';
-      const file = path.join(goldenDir, fileName);
-      if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, got);
-      assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);
-      assert.equal(got, fs.readFileSync(file, 'utf8'), `${fileName} differs from its golden file (UPDATE_GOLDEN=1 npm test to accept)`);
-    });
+const goldenOutput = (kind: ClientKind, snap: MeshSnapshot) =>
+  kind === 'sidecar-sotw' ? translate(snap, client) : kind.startsWith('captured-') ? translateFor(snap, capturedClient, kind) : translateFor(snap, client, kind);
+const goldenFile = (name: string, kind: ClientKind) => (kind.endsWith('-sotw') ? `${name}.json` : `${name}.delta.json`);
+const kindsOf = (captured: boolean) => (Object.keys(COMPOSITIONS) as ClientKind[]).filter((k) => k.startsWith('captured-') === captured);
+for (const [captured, list] of [[false, goldens], [true, capturedGoldens]] as const) {
+  for (const [name, config] of list) {
+    for (const kind of kindsOf(captured)) {
+      const fileName = goldenFile(name, kind);
+      test(`golden: ${name} (${kind})`, () => {
+        const snap = captured ? snapshot(config, capturedBookinfoProxies()) : snapshot(config, bookinfoProxies());
+        const got = JSON.stringify(goldenOutput(kind, snap), null, 2) + '\n';
+        const file = path.join(goldenDir, fileName);
+        if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, got);
+        assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);
+        assert.equal(got, fs.readFileSync(file, 'utf8'), `${fileName} differs from its golden file (UPDATE_GOLDEN=1 npm test to accept)`);
+      });
+    }
   }
 }
 
 test('golden: every client kind has its goldens (a new composition gets golden files too)', () => {
   const files = new Set(fs.readdirSync(goldenDir));
-  for (const [name] of goldens) {
+  for (const [name] of [...goldens, ...capturedGoldens]) {
     assert.ok(files.has(`${name}.json`) && files.has(`${name}.delta.json`), `${name}: SotW and Delta goldens`);
   }
-  assert.deepEqual(Object.keys(COMPOSITIONS).sort(), ['sidecar-delta', 'sidecar-sotw']);
+  assert.deepEqual(Object.keys(COMPOSITIONS).sort(), ['captured-delta', 'captured-sotw', 'sidecar-delta', 'sidecar-sotw']);
 });

@@ -12,8 +12,8 @@ import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMA
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
-const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
-const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
+export const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
+export const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
 const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEMAND_TYPE_URL } };
 
 export interface ListenerOptions {
@@ -35,7 +35,7 @@ export interface ListenerOptions {
 
 /** What every sidecar HCM gets, as Istio sets it: the mesh's path normalisation (Istio's default
  * BASE: RFC 3986 normalisation, escaped slashes kept) and WebSocket upgrades allowed. */
-function hcmFilter(mesh: MeshConfig, config: Record<string, unknown>) {
+export function hcmFilter(mesh: MeshConfig, config: Record<string, unknown>) {
   return {
     name: HCM_FILTER,
     typed_config: { '@type': HCM_TYPE_URL, ...hcmPathFields(mesh.pathNormalization), upgrade_configs: [{ upgrade_type: 'websocket' }], ...config },
@@ -63,39 +63,53 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
   if (proxy.ports.length) {
     // One inbound listener; with one app port per proxy every request goes to that port's cluster.
     const port = proxy.ports[0];
-    const cluster = inboundClusterName(port.servicePort);
-    const hcm = hcmFilter(mesh, {
-      stat_prefix: `inbound_0.0.0.0_${proxy.inboundPort}`,
-      route_config: {
-        name: cluster,
-        virtual_hosts: [
-          {
-            name: `inbound|http|${port.servicePort}`,
-            domains: ['*'],
-            routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
-          },
-        ],
-      },
-      http_filters: [...inboundPolicyFilters(proxy, mesh, opts), routerFilter],
-    });
+    const filters = inboundHttpFilters(proxy, { cluster: inboundClusterName(port.servicePort), statPrefix: `inbound_0.0.0.0_${proxy.inboundPort}`, port: port.servicePort }, opts);
     const inbound = {
       name: INBOUND_LISTENER,
       address: socketAddress(proxy.address, proxy.inboundPort),
-      ...inboundTransport(proxy, port.appPort, mesh, opts.peerAuthentications ?? [], [hcm]),
+      ...inboundTransport(proxy, port.appPort, mesh, opts.peerAuthentications ?? [], filters),
     };
     result.push({ name: INBOUND_LISTENER, body: inbound });
   }
   return result;
 }
 
+/** An inbound HTTP chain's network filters: one HCM whose only route sends every request to the
+ * port's inbound cluster, behind the workload's JWT and RBAC filters. */
+export function inboundHttpFilters(proxy: ProxyNode, target: { cluster: string; statPrefix: string; port: number }, opts: ListenerOptions): unknown[] {
+  const mesh = opts.mesh ?? defaultMeshConfig;
+  const { cluster } = target;
+  return [
+    hcmFilter(mesh, {
+      stat_prefix: target.statPrefix,
+      route_config: {
+        name: cluster,
+        virtual_hosts: [
+          {
+            name: `inbound|http|${target.port}`,
+            domains: ['*'],
+            routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
+          },
+        ],
+      },
+      http_filters: [...inboundPolicyFilters(proxy, mesh, opts), routerFilter],
+    }),
+  ];
+}
+
 /** The inbound port's chains: a proxy holding a workload certificate takes mTLS as its
  * PeerAuthentication says (PERMISSIVE by default); one without an identity can only take plaintext
  * (a STRICT policy for it is reported by analyze, not enforced by refusing everything). */
 function inboundTransport(proxy: ProxyNode, appPort: number, mesh: MeshConfig, policies: readonly PeerAuthenticationLike[], filters: unknown[]): Record<string, unknown> {
-  if (proxy.labels[TLS_MODE_LABEL] !== 'istio') return { filter_chains: [{ filters }] };
-  const mode = modeForPort(effectivePeerAuthentication(policies, { namespace: proxy.namespace, labels: proxy.labels }, mesh.rootNamespace), appPort);
-  const { listener_filters, filter_chains } = inboundChains(mode, filters, ['h2', 'http/1.1']);
+  const { listener_filters, filter_chains } = inboundChains(inboundMtlsMode(proxy, appPort, mesh, policies), filters, ['h2', 'http/1.1']);
   return listener_filters.length ? { listener_filters, filter_chains } : { filter_chains };
+}
+
+/** The mTLS mode an inbound port takes (`appPort` undefined: the workload-wide mode). */
+export function inboundMtlsMode(proxy: ProxyNode, appPort: number | undefined, mesh: MeshConfig, policies: readonly PeerAuthenticationLike[]): 'STRICT' | 'PERMISSIVE' | 'DISABLE' {
+  if (proxy.labels[TLS_MODE_LABEL] !== 'istio') return 'DISABLE';
+  const effective = effectivePeerAuthentication(policies, { namespace: proxy.namespace, labels: proxy.labels }, mesh.rootNamespace);
+  return appPort === undefined ? effective.mode : modeForPort(effective, appPort);
 }
 
 /** Istio's inbound HTTP filters before the router: JWT first (it fills what RBAC's requestPrincipals
@@ -104,7 +118,13 @@ function inboundPolicyFilters(proxy: ProxyNode, mesh: MeshConfig, opts: Listener
   const workload = { namespace: proxy.namespace, labels: proxy.labels, services: [proxy.service] };
   const jwks = opts.jwks;
   const jwt = jwtAuthnFilter(opts.requestAuthentications ?? [], workload, { rootNamespace: mesh.rootNamespace, jwksFor: (uri) => jwks?.get(uri) });
+  return [...(jwt ? [jwt] : []), ...inboundAuthorization(proxy, mesh, opts).http];
+}
+
+/** The workload's AuthorizationPolicies as RBAC filters: `http` for HCM chains, `network` for tcp_proxy ones. */
+export function inboundAuthorization(proxy: ProxyNode, mesh: MeshConfig, opts: ListenerOptions): { http: unknown[]; network: unknown[] } {
+  const workload = { namespace: proxy.namespace, labels: proxy.labels, services: [proxy.service] };
   const authz = authorizationFilters(opts.authorizationPolicies ?? [], workload, { rootNamespace: mesh.rootNamespace });
   for (const e of authz.errors) opts.onPolicyError?.(e);
-  return [...(jwt ? [jwt] : []), ...authz.http];
+  return authz;
 }
