@@ -4,6 +4,7 @@ import { defaultMeshConfig, loadMeshConfig, withVersion } from '../config/mesh-c
 import { parseDuration } from '../config/duration.js';
 import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
+import { parseVipRange } from '../controlplane/model/vips.js';
 
 interface Flags {
   configDir: string;
@@ -17,6 +18,7 @@ interface Flags {
   maxRegistrations: string;
   maxRegistrationsPerPeer: string;
   meshConfig?: string;
+  serviceVipRange: string;
   caDir?: string;
   trustDomain: string;
   workloadCertTtl: string;
@@ -48,6 +50,8 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     if (!loaded.ok) fail(`--mesh-config: ${loaded.errors.join('\n  ')}`);
     else mesh = loaded.mesh;
   }
+  const vips = parseVipRange(flags.serviceVipRange);
+  if (!vips.ok) fail(`--service-vip-range: ${vips.error}`);
   const security = securityOptions(flags);
   // One trust domain: the CA's (--trust-domain) is what SPIFFE IDs in translation use, unless the
   // mesh config names its own, which must then agree.
@@ -61,6 +65,7 @@ export async function runControlPlane(flags: Flags): Promise<void> {
   const cp = new ControlPlane({
     security,
     mesh,
+    vipRange: vips.ok ? vips.range : undefined,
     configDir: flags.configDir,
     xdsAddress: flags.xdsAddress,
     monitorAddress: flags.monitorAddress,

@@ -9,6 +9,8 @@ import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
 import type { MeshConfig } from '../config/mesh-config.js';
+import { defaultVipRange, type VipRange } from './model/vips.js';
+import { serviceVips } from './vip-view.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 
@@ -27,6 +29,8 @@ export interface ControlPlaneOptions {
   registryLimits?: Partial<RegistryLimits>;
   /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
   mesh?: MeshConfig;
+  /** Where services without declared addresses get their VIP (--service-vip-range; Istio's 240.240.0.0/16 when absent). */
+  vipRange?: VipRange;
   log?: (msg: string) => void;
   /** The CA (--ca-dir) and the secure xDS port; absent: no CA, and registration is unauthenticated. */
   security?: Omit<MeshCaOptions, 'log' | 'secureHost'> & {
@@ -104,6 +108,7 @@ export class ControlPlane {
       },
       consistencyz: () => this.cache.consistencyReport(),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
+      vips: () => serviceVips(this.cache.snapshot(), this.opts.vipRange ?? defaultVipRange),
       registryz: () => {
         const snap = this.cache.snapshot();
         return {
@@ -129,7 +134,7 @@ export class ControlPlane {
           const keys = this.jwks.get(rule.jwksUri);
           if (keys !== undefined) jwks.set(rule.jwksUri, keys);
         }
-    const snap = buildSnapshot({ config, proxies: this.registry.proxies(), domain: this.opts.domain, mesh: this.opts.mesh, jwks });
+    const snap = buildSnapshot({ config, proxies: this.registry.proxies(), domain: this.opts.domain, mesh: this.opts.mesh, jwks, vipRange: this.opts.vipRange });
     const prev = this.cache.snapshot();
     if (prev && sameVersions(prev.versions, snap.versions)) return;
     this.cache.setSnapshot(snap);
