@@ -70,6 +70,9 @@ spec:
   resolution: NONE
 `)), proxies: [], domain: 'cluster.local' });
   assert.deepEqual(none.serviceByHost.get('db.example')!.addresses, []);
+  // The VIPs are part of the services' version: another range re-pushes what reads services.
+  const other = buildSnapshot({ config: configFrom(), proxies: bookinfoProxies(), domain: 'cluster.local', vipRange: range('198.19.128.0/17') });
+  assert.notEqual(other.versions.services, snapshot(configFrom(), bookinfoProxies()).versions.services);
   // Istio's default range when none is configured.
   assert.match(buildSnapshot({ config: configFrom(), proxies: bookinfoProxies(), domain: 'cluster.local' }).services[0].addresses[0], /^240\.240\./);
 });

@@ -43,7 +43,11 @@ export function inboundPassthroughChain(proxy: ProxyNode, opts: ListenerOptions)
   return { filters: [...rbac, tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)], alpn: [] };
 }
 
-export function virtualInboundListener(proxy: ProxyNode, opts: ListenerOptions): XdsResource {
+export function virtualInboundListener(proxy: ProxyNode, listenerOpts: ListenerOptions): XdsResource {
+  // Each chain reads the workload's policies; a policy's problem is reported once, not per chain.
+  const reported = new Set<string>();
+  const onPolicyError = listenerOpts.onPolicyError;
+  const opts: ListenerOptions = { ...listenerOpts, onPolicyError: onPolicyError && ((m) => void (reported.has(m) || (reported.add(m), onPolicyError(m)))) };
   const mesh = opts.mesh ?? defaultMeshConfig;
   const policies = opts.peerAuthentications ?? [];
   const chains: Record<string, unknown>[] = [
