@@ -8,7 +8,7 @@ import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { allocateVips, DEFAULT_VIP_RANGE, parseVipRange } from '../../src/controlplane/model/vips.js';
 import { translate, translateFor, type ResourceSet } from '../../src/controlplane/translate/index.js';
 import { referencesOf, checkConsistency } from '../../src/controlplane/xds/consistency.js';
-import { PUSH_ORDER } from '../../src/api/envoy.js';
+import { messageType, packAny, PUSH_ORDER, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 import { bookinfoProxies, capturedBookinfoProxies, capturedProxy, configFrom, EGRESS_TCP, fixture, proxy, snapshot, TEST_VIP_RANGE, yaml } from './fixtures.js';
 
 const range = (cidr: string) => {
@@ -163,4 +163,19 @@ test('captured sets are consistent: every route table, cluster and EDS set named
   const refs = PUSH_ORDER.flatMap((t) => referencesOf(t, broken[t as keyof ResourceSet] ?? []));
   const missing = checkConsistency((t, n) => !(t === 'route' && n === '9080') && PUSH_ORDER.includes(t), refs, () => false);
   assert.ok(missing.problems.some((p) => p.kind === 'route' && p.name === '9080' && p.from === '0.0.0.0_9080'));
+});
+
+test('everything the captured layout emits encodes as Envoy\'s real messages and survives a round trip', () => {
+  const set = captured(configFrom(EGRESS_TCP, fixture('istio/bookinfo/networking/egress-rule-google-apis.yaml')));
+  for (const type of ['cluster', 'endpoint', 'listener', 'route'] as const)
+    for (const r of set[type]) {
+      const t = messageType(TypeUrl[type]);
+      assert.equal(t.verify(t.fromObject(r.body)), null, `${type} ${r.name}`);
+      const back = unpackAny(packAny(TypeUrl[type], r.body));
+      assert.equal(back.name ?? back.cluster_name, r.name);
+    }
+  const vo = unpackAny(packAny(TypeUrl.listener, body(set, 'listener', 'virtualOutbound')));
+  assert.deepEqual(vo.use_original_dst, { value: true }, 'use_original_dst survives the wire');
+  const ib = unpackAny(packAny(TypeUrl.cluster, body(set, 'cluster', 'InboundPassthroughClusterIpv4')));
+  assert.deepEqual((ib as { upstream_bind_config?: { source_address?: unknown } }).upstream_bind_config?.source_address, { address: '127.0.0.6', port_value: 0 });
 });
