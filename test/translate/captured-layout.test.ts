@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { defaultMeshConfig } from '../../src/config/mesh-config.js';
 import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { allocateVips, DEFAULT_VIP_RANGE, parseVipRange } from '../../src/controlplane/model/vips.js';
-import { translate, translateFor, type ResourceSet } from '../../src/controlplane/translate/index.js';
+import { translate, type ResourceSet } from '../../src/controlplane/translate/index.js';
 import { referencesOf, checkConsistency } from '../../src/controlplane/xds/consistency.js';
 import { messageType, packAny, PUSH_ORDER, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 import { bookinfoProxies, capturedBookinfoProxies, capturedProxy, configFrom, EGRESS_TCP, fixture, proxy, snapshot, TEST_VIP_RANGE, yaml } from './fixtures.js';
@@ -77,10 +77,7 @@ spec:
   assert.match(buildSnapshot({ config: configFrom(), proxies: bookinfoProxies(), domain: 'cluster.local' }).services[0].addresses[0], /^240\.240\./);
 });
 
-const captured = (config = configFrom(), mesh = defaultMeshConfig, client = capturedProxy('productpage', 'v1', 2)): ResourceSet => {
-  const { virtualHost: _none, ...set } = translateFor(snapshot(config, capturedBookinfoProxies(), mesh), client, 'captured-sotw');
-  return set;
-};
+const captured = (config = configFrom(), mesh = defaultMeshConfig, client = capturedProxy('productpage', 'v1', 2)): ResourceSet => translate(snapshot(config, capturedBookinfoProxies(), mesh), client);
 const body = (set: ResourceSet, type: keyof ResourceSet, name: string) => set[type].find((r) => r.name === name)?.body as any;
 
 test('outboundTrafficPolicy: the catch-alls of virtualOutbound and of each port table', () => {

@@ -13,8 +13,7 @@ import { test } from 'node:test';
 import { defaultMeshConfig, type MeshConfig } from '../../src/config/mesh-config.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
 import type { MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
-import { translateFor } from '../../src/controlplane/translate/index.js';
-import type { ResourceSet } from '../../src/controlplane/translate/index.js';
+import { translate, type ResourceSet } from '../../src/controlplane/translate/index.js';
 import { decodeResources } from '../../src/proxy/xds/decode.js';
 import { packAny, TypeUrl } from '../../src/api/envoy.js';
 import { capturedBookinfoProxies, capturedProxy, configFrom, EGRESS_TCP, fixture, snapshot, yaml } from './fixtures.js';
@@ -29,10 +28,7 @@ const client = capturedProxy('productpage', 'v1', 2);
 const meshOf = (mesh: MeshConfig) => snapshot(configFrom(DR, JASON, GOOGLE, EGRESS_TCP), capturedBookinfoProxies(), mesh);
 const allowAny = meshOf(defaultMeshConfig);
 const blocked = meshOf(registryOnly);
-const out = (snap: MeshSnapshot, proxy: ProxyNode = client): ResourceSet => {
-  const { virtualHost: _none, ...set } = translateFor(snap, proxy, 'captured-sotw');
-  return set;
-};
+const out = (snap: MeshSnapshot, proxy: ProxyNode = client): ResourceSet => translate(snap, proxy);
 const vip = (host: string) => allowAny.serviceByHost.get(host)!.addresses[0];
 
 /** Refusals that only say the proxy does not run the transparent fields yet. */
