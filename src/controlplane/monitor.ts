@@ -13,6 +13,8 @@ export interface MonitorSources {
   ca?: () => unknown;
   /** Service VIPs (captured apps resolve names to them): JSON, or a hosts file for one namespace. */
   vips?: () => ServiceVips;
+  /** Prometheus exposition (text 0.0.4, or OpenMetrics when the scraper's Accept asks for it). */
+  metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -46,12 +48,26 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
         res.end(hostsFile(src.vips(), params.get('namespace') ?? undefined));
         return;
       }
+      case '/metrics':
+      case '/stats/prometheus':
+        if (!src.metrics) return notFound();
+        src.metrics(req.headers.accept).then(
+          (m) => {
+            res.writeHead(200, { 'content-type': m.contentType });
+            res.end(m.body);
+          },
+          (err: Error) => {
+            res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end(`metrics: ${err.message}\n`);
+          },
+        );
+        return;
       default:
         return notFound();
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips\n');
+      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips\n');
     }
   });
   const [host, port] = splitHostPort(address);

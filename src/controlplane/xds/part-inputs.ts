@@ -36,6 +36,7 @@ const PROXY_FIELDS: { readonly [F in keyof ProxyNode]-?: readonly ProxyInput[] }
   inboundPort: ['workload'],
   interceptionMode: ['workload'],
   locality: ['locality'],
+  version: [], // never: metrics only, config must not depend on the proxy's build
 };
 
 const SNAPSHOT_FIELD_NAMES = Object.keys(SNAPSHOT_FIELDS) as (keyof MeshSnapshot)[];
