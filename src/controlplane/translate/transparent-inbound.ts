@@ -5,16 +5,15 @@
 // as the explicit inbound listener builds it (mtls.ts inboundChains) — plus Istio's passthrough
 // chains for ports no service declares (to the app from 127.0.0.6) and a blackhole for connections
 // straight to 15006 (they would loop).
-import { HTTP_INSPECTOR_TYPE_URL, ORIGINAL_DST_TYPE_URL } from '../../api/envoy.js';
+import { HTTP_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
 import { defaultMeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode, ProxyPort } from '../model/proxy-node.js';
 import { inboundAuthorization, inboundHttpFilters, inboundMtlsMode, type ListenerOptions } from './listeners.js';
 import { inboundChains, tlsInspectorFilter } from './mtls.js';
 import { BLACKHOLE_CLUSTER, INBOUND_LISTENER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, isHttpProtocol } from './names.js';
-import { tcpProxyFilter } from './transparent-outbound.js';
+import { originalDstFilter, tcpProxyFilter } from './transparent-outbound.js';
 import { socketAddress, type XdsResource } from './types.js';
 
-const originalDstFilter = { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': ORIGINAL_DST_TYPE_URL } };
 const httpInspectorFilter = { name: 'envoy.filters.listener.http_inspector', typed_config: { '@type': HTTP_INSPECTOR_TYPE_URL } };
 const HTTP_ALPN = ['h2', 'http/1.1'] as const;
 

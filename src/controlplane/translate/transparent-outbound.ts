@@ -4,7 +4,7 @@
 // "<port>") — and keeps what none of them claims: to PassthroughCluster under ALLOW_ANY, to
 // BlackHoleCluster under REGISTRY_ONLY. The per-destination listeners do not bind (bind_to_port
 // false): they exist to be handed connections.
-import { TCP_PROXY_TYPE_URL } from '../../api/envoy.js';
+import { ORIGINAL_DST_TYPE_URL, TCP_PROXY_TYPE_URL } from '../../api/envoy.js';
 import type { MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
@@ -14,6 +14,9 @@ import { httpServicePorts } from './transparent-routes.js';
 import { ADS_CONFIG_SOURCE, socketAddress, type XdsResource } from './types.js';
 
 const WILDCARD = '0.0.0.0';
+
+/** Restores a redirected connection's original destination (SO_ORIGINAL_DST). */
+export const originalDstFilter = { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': ORIGINAL_DST_TYPE_URL } };
 
 /** A tcp_proxy filter to one cluster. */
 export function tcpProxyFilter(statPrefix: string, cluster: string): Record<string, unknown> {
@@ -32,6 +35,9 @@ export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number):
     name: OUTBOUND_LISTENER,
     address: socketAddress(WILDCARD, outboundPort),
     use_original_dst: { value: true },
+    // Envoy adds this filter by itself for use_original_dst (listener_impl.cc
+    // buildOriginalDstListenerFilter) and prefers it listed; listed, the proxy need not infer it.
+    listener_filters: [originalDstFilter],
     traffic_direction: 'OUTBOUND',
     filter_chains: [
       { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: { value: outboundPort } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)] },
