@@ -5,6 +5,7 @@ import { parseDuration } from '../config/duration.js';
 import { isDns1123Subdomain } from '../config/validate/common.js';
 import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
+import { parseVipRange } from '../controlplane/model/vips.js';
 
 /** The flags of `weft control-plane` as commander names them (camelCase); `weft install` builds the
  * in-cluster container args from this type, so a renamed flag is a compile error there. */
@@ -20,6 +21,7 @@ export interface ControlPlaneFlags {
   maxRegistrations: string;
   maxRegistrationsPerPeer: string;
   meshConfig?: string;
+  serviceVipRange: string;
   caDir?: string;
   trustDomain: string;
   workloadCertTtl: string;
@@ -52,6 +54,8 @@ export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
     if (!loaded.ok) fail(`--mesh-config: ${loaded.errors.join('\n  ')}`);
     else mesh = loaded.mesh;
   }
+  const vips = parseVipRange(flags.serviceVipRange);
+  if (!vips.ok) fail(`--service-vip-range: ${vips.error}`);
   const security = securityOptions(flags);
   // One trust domain: the CA's (--trust-domain) is what SPIFFE IDs in translation use, unless the
   // mesh config names its own, which must then agree.
@@ -65,6 +69,7 @@ export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
   const cp = new ControlPlane({
     security,
     mesh,
+    vipRange: vips.ok ? vips.range : undefined,
     configDir: flags.configDir,
     xdsAddress: flags.xdsAddress,
     monitorAddress: flags.monitorAddress,

@@ -10,6 +10,8 @@ import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js
 import { FileConfigStore } from './store/file.js';
 import { formatConfigError } from '../config/errors.js';
 import type { MeshConfig } from '../config/mesh-config.js';
+import { defaultVipRange, type VipRange } from './model/vips.js';
+import { serviceVips } from './vip-view.js';
 import { WEFT_VERSION } from '../api/version.js';
 import { ConfigEventCounter } from './metrics/config-events.js';
 import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
@@ -33,6 +35,8 @@ export interface ControlPlaneOptions {
   registryLimits?: Partial<RegistryLimits>;
   /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
   mesh?: MeshConfig;
+  /** Where services without declared addresses get their VIP (--service-vip-range; Istio's 240.240.0.0/16 when absent). */
+  vipRange?: VipRange;
   log?: (msg: string) => void;
   /** The CA (--ca-dir) and the secure xDS port; absent: no CA, and registration is unauthenticated. */
   security?: Omit<MeshCaOptions, 'log' | 'secureHost'> & {
@@ -131,6 +135,7 @@ export class ControlPlane {
       },
       consistencyz: () => this.cache.consistencyReport(),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
+      vips: () => serviceVips(this.cache.snapshot(), this.opts.vipRange ?? defaultVipRange),
       metrics: (accept) => this.metrics.expose(accept),
       registryz: () => {
         const snap = this.cache.snapshot();
@@ -167,7 +172,7 @@ export class ControlPlane {
     this.logPolicyWarnings(config);
     const proxies = this.registry.proxies();
     this.events.registry(proxies);
-    const snap = buildSnapshot({ config, proxies, domain: this.opts.domain, mesh: this.opts.mesh, jwks });
+    const snap = buildSnapshot({ config, proxies, domain: this.opts.domain, mesh: this.opts.mesh, jwks, vipRange: this.opts.vipRange });
     const changedAt = this.changedAt;
     this.changedAt = undefined;
     const prev = this.cache.snapshot();
