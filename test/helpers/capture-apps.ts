@@ -1,0 +1,71 @@
+// Plain apps for transparent-capture tests, run as processes inside a test host's namespace. They know
+// nothing of the mesh: the server side answers with the peer address it sees (so a test can tell the
+// sidecar's 127.0.0.6 from a direct caller), the client side connects where it is told and prints JSON.
+//   serve <http-port> <echo-port> <banner-port> [<echo-port>...]  HTTP, TCP echo, server-speaks-first TCP
+//   get <url>                 one HTTP GET → {status, body}
+//   tcp <host> <port> <text>  send text, half-close, read to the end → {reply}
+//   banner <host> <port>      read what the server says first → {reply}
+//   admin <port> <path>       GET 127.0.0.1:<port><path> → the body
+import http from 'node:http';
+import net from 'node:net';
+
+const peer = (s: net.Socket) => s.remoteAddress ?? '';
+const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v)}\n`);
+
+function serve(httpPort: number, echoPort: number, bannerPort: number, extraEcho: number[]): void {
+  let up = 0;
+  const ready = () => ++up === 3 + extraEcho.length && console.log('ready');
+  http.createServer((req, res) => res.end(JSON.stringify({ app: 'http', peer: peer(req.socket), host: req.headers.host, url: req.url }))).listen(httpPort, '0.0.0.0', ready);
+  for (const port of [echoPort, ...extraEcho]) {
+    net
+      .createServer({ allowHalfOpen: true }, (s) => {
+        const chunks: Buffer[] = [];
+        s.on('data', (c: Buffer) => chunks.push(c));
+        s.on('end', () => s.end(`echo:${port} peer=${peer(s)} ${Buffer.concat(chunks).toString()}`));
+        s.on('error', () => {});
+      })
+      .listen(port, '0.0.0.0', ready);
+  }
+  net
+    .createServer((s) => {
+      s.on('error', () => {});
+      s.end(`banner peer=${peer(s)}\n`);
+    })
+    .listen(bannerPort, '0.0.0.0', ready);
+}
+
+function readAll(s: net.Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    s.on('data', (c: Buffer) => (got += c.toString()));
+    s.on('end', () => resolve(got));
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+    s.setTimeout(10_000, () => s.destroy(new Error(`no end after 10 s; got ${JSON.stringify(got)}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const [mode, ...a] = process.argv.slice(2);
+  if (mode === 'serve') return serve(Number(a[0]), Number(a[1]), Number(a[2]), a.slice(3).map(Number));
+  if (mode === 'get') {
+    const res = await fetch(a[0], { signal: AbortSignal.timeout(10_000) });
+    return print({ status: res.status, body: await res.text() });
+  }
+  if (mode === 'tcp') {
+    const s = net.connect({ host: a[0], port: Number(a[1]), allowHalfOpen: true });
+    s.once('connect', () => s.end(a[2]));
+    return print({ reply: await readAll(s) });
+  }
+  if (mode === 'banner') return print({ reply: await readAll(net.connect({ host: a[0], port: Number(a[1]) })) });
+  if (mode === 'admin') {
+    const res = await fetch(`http://127.0.0.1:${a[0]}${a[1]}`, { signal: AbortSignal.timeout(5_000) });
+    return void process.stdout.write(await res.text());
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`capture-apps: ${err.message}\n`);
+  process.exit(1);
+});
