@@ -22,12 +22,18 @@ if (includes.length === 0) {
   say('node_api.h not found (looked beside node and in /usr/include/node); transparent proxy mode will be unavailable');
   process.exit(0);
 }
-const cc = process.env.CC || 'cc';
+// The first compiler that works: $CC, cc, clang (the CI image installs clang), gcc.
+const compilers = [...new Set([process.env.CC, 'cc', 'clang', 'gcc'].filter(Boolean))];
 fs.mkdirSync(path.dirname(out), { recursive: true });
-try {
-  // N-API symbols resolve against the running node at load time, hence no -l flags.
-  execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-std=c11', '-D_DEFAULT_SOURCE', `-I${includes[0]}`, '-o', out, src], { stdio: 'inherit' });
-  say(`built ${path.relative(root, out)}`);
-} catch (err) {
-  say(`cannot build the SO_ORIGINAL_DST addon with ${cc}: ${err.message}; transparent proxy mode will be unavailable`);
+const failures = [];
+for (const cc of compilers) {
+  try {
+    // N-API symbols resolve against the running node at load time, hence no -l flags.
+    execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-std=c11', '-D_DEFAULT_SOURCE', `-I${includes[0]}`, '-o', out, src], { stdio: ['ignore', 'inherit', 'pipe'] });
+    say(`built ${path.relative(root, out)} with ${cc}`);
+    process.exit(0);
+  } catch (err) {
+    failures.push(`${cc}: ${err.code === 'ENOENT' ? 'not found' : (err.stderr?.toString().trim() || err.message)}`);
+  }
 }
+say(`cannot build the SO_ORIGINAL_DST addon (${failures.join('; ')}); transparent proxy mode will be unavailable`);

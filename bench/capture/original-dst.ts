@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeOriginalDst, readOriginalDst, socketFd } from '../../src/proxy/listener/original-dst.js';
 
 const CALLS = Number(process.argv[2] ?? 200_000);
-const ROUNDS = 5;
+const ROUNDS = 9;
 const TARGET = '198.18.0.99';
 const SOL_IP = 0;
 const SO_ORIGINAL_DST = 80;
@@ -32,17 +32,22 @@ function parent(): void {
   }
 }
 
-/** ns per call: the median of ROUNDS rounds of CALLS calls each. */
-function measure(label: string, call: () => number): void {
-  for (let i = 0; i < 10_000; i++) if (call() !== 0) throw new Error(`${label}: the call failed`);
-  const perCall: number[] = [];
+/** ns per call for each method, rounds interleaved (A B A B …) so machine load hits all alike; the
+ * minimum is the least-disturbed round, the median the typical one. */
+function measure(methods: { label: string; call: () => number }[]): void {
+  for (const m of methods) for (let i = 0; i < 10_000; i++) if (m.call() !== 0) throw new Error(`${m.label}: the call failed`);
+  const perCall = methods.map(() => [] as number[]);
   for (let r = 0; r < ROUNDS; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < CALLS; i++) call();
-    perCall.push(Number(process.hrtime.bigint() - t0) / CALLS);
+    methods.forEach((m, k) => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < CALLS; i++) m.call();
+      perCall[k].push(Number(process.hrtime.bigint() - t0) / CALLS);
+    });
   }
-  perCall.sort((a, b) => a - b);
-  console.log(`${label.padEnd(44)} ${perCall[ROUNDS >> 1].toFixed(0).padStart(6)} ns/call (rounds: ${perCall.map((x) => x.toFixed(0)).join(' ')})`);
+  methods.forEach((m, k) => {
+    const v = perCall[k].sort((a, b) => a - b);
+    console.log(`${m.label.padEnd(44)} min ${v[0].toFixed(0).padStart(5)} ns  median ${v[ROUNDS >> 1].toFixed(0).padStart(5)} ns  (${CALLS} calls × ${ROUNDS} rounds)`);
+  });
 }
 
 async function child(): Promise<void> {
@@ -60,9 +65,11 @@ async function child(): Promise<void> {
   if (fd === undefined) throw new Error('no fd on the accepted socket');
   const buf = new Uint8Array(18);
   if (readOriginalDst(fd, false, buf) !== 0) throw new Error('the addon found no original destination');
-  console.log(`original destination: ${JSON.stringify(decodeOriginalDst(buf, false))}; ${CALLS} calls × ${ROUNDS} rounds`);
-  measure('N-API addon (readOriginalDst)', () => readOriginalDst(fd, false, buf));
-  measure('N-API addon + decode to {address, port}', () => (decodeOriginalDst(buf, false), readOriginalDst(fd, false, buf)));
+  console.log(`original destination: ${JSON.stringify(decodeOriginalDst(buf, false))}`);
+  const methods = [
+    { label: 'N-API addon (readOriginalDst)', call: () => readOriginalDst(fd, false, buf) },
+    { label: 'N-API addon + decode to {address, port}', call: () => (decodeOriginalDst(buf, false), readOriginalDst(fd, false, buf)) },
+  ];
   const dir = process.env.KOFFI_DIR;
   if (!dir) console.log('koffi: skipped (set KOFFI_DIR to a directory where `npm install koffi` ran)');
   else {
@@ -75,11 +82,15 @@ async function child(): Promise<void> {
     const len = new Uint32Array([16]);
     if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, sa, len) !== 0) throw new Error('koffi: getsockopt failed');
     console.log(`koffi ${koffi.version}: sockaddr_in port ${sa.readUInt16BE(2)} address ${[...sa.subarray(4, 8)].join('.')}`);
-    measure(`koffi ${koffi.version} getsockopt`, () => {
-      len[0] = 16;
-      return getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, sa, len);
+    methods.push({
+      label: `koffi ${koffi.version} getsockopt`,
+      call: () => {
+        len[0] = 16;
+        return getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, sa, len);
+      },
     });
   }
+  measure(methods);
   client.destroy();
   socket.destroy();
 }

@@ -30,7 +30,9 @@ function packageRoot(): string {
   return dir;
 }
 
-export const ADDON_PATH = path.join(packageRoot(), 'native/build/original_dst.node');
+/** Where the addon is: native/build/ of this package, or WEFT_ORIGINAL_DST_ADDON (a packager's
+ * prebuilt copy; tests point it at nothing to see the refusal). */
+export const ADDON_PATH = process.env.WEFT_ORIGINAL_DST_ADDON || path.join(packageRoot(), 'native/build/original_dst.node');
 
 let loaded: { addon: Addon } | { error: string } | undefined;
 
