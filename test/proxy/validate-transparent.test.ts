@@ -32,6 +32,10 @@ describe('transparent-mode fields: accepted', () => {
     const l = valid<Listener>('listener', listener({ use_original_dst: { value: true }, listener_filters: [originalDstFilter] }));
     assert.deepEqual([l.useOriginalDst, l.bindToPort, l.listenerFilters], [true, true, [{ kind: 'original_dst' }]]);
   });
+  it('use_original_dst alone gets the original_dst filter, as Envoy adds it (Istio lists none)', () => {
+    const l = valid<Listener>('listener', listener({ use_original_dst: { value: true } }));
+    assert.deepEqual(l.listenerFilters, [{ kind: 'original_dst' }]);
+  });
   it('defaults: no hand-off, bound', () => {
     const l = valid<Listener>('listener', listener({}));
     assert.deepEqual([l.useOriginalDst, l.bindToPort, l.filterChains[0].match.sourceType], [false, true, 'ANY']);
@@ -65,7 +69,6 @@ describe('transparent-mode fields: accepted', () => {
 
 describe('transparent-mode fields: NACKed with their path', () => {
   const bad: { name: string; type: ProxyXdsType; input: object; error: RegExp }[] = [
-    { name: 'use_original_dst without the filter', type: 'listener', input: listener({ use_original_dst: { value: true } }), error: /^listener l: use_original_dst: needs the envoy\.filters\.listener\.original_dst listener filter/ },
     { name: 'use_original_dst on an unbound listener', type: 'listener', input: listener({ use_original_dst: { value: true }, bind_to_port: { value: false }, listener_filters: [originalDstFilter] }), error: /^listener l: bind_to_port: a listener that does not bind cannot hand connections over/ },
     { name: 'original_dst twice', type: 'listener', input: listener({ listener_filters: [originalDstFilter, originalDstFilter] }), error: /^listener l: listener_filters\[1\]: original_dst is listed twice$/ },
     { name: 'source_ports', type: 'listener', input: listener({}, [chain({ source_ports: [1] })]), error: /filter_chains\[0\]\.filter_chain_match\.source_ports: not supported yet$/ },

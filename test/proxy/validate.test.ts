@@ -103,7 +103,6 @@ const bad: BadCase[] = [
     input: listener({ filters: [hcm({ http_filters: [routerFilter, faultFilter] })] }),
     error: /http_filters\[0\]: the terminal filter "envoy\.filters\.http\.router" must be last/,
   },
-  { name: 'original destination', type: 'listener', input: listener({ filters: [hcm({})] }, { use_original_dst: { value: true } }), error: /^listener l: use_original_dst: needs the envoy\.filters\.listener\.original_dst listener filter/ },
   {
     name: 'HTTP/3 codec',
     type: 'listener',

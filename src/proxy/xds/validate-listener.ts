@@ -63,11 +63,9 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
   if (filterChains.some((fc) => fc.match.serverNames.length > 0 || fc.match.transportProtocol === 'tls') && !hasFilter('tls_inspector')) {
     p.add('listener_filters', 'a filter chain matches server_names or transport_protocol "tls", which needs the tls_inspector listener filter');
   }
-  // Envoy hands a connection over only once its original destination was restored: without the
-  // filter, use_original_dst could never act.
-  if (useOriginalDst && !hasFilter('original_dst')) {
-    p.add('use_original_dst', 'needs the envoy.filters.listener.original_dst listener filter (it restores the original destination the hand-off uses)');
-  }
+  // Envoy adds the original_dst listener filter itself to a use_original_dst listener (Istio's
+  // virtualOutbound lists none): the hand-off needs the restored destination.
+  if (useOriginalDst && !hasFilter('original_dst')) listenerFilters.unshift({ kind: 'original_dst' });
   if (!bindToPort && useOriginalDst) p.add('bind_to_port', 'a listener that does not bind cannot hand connections over (use_original_dst)');
   listenerFilters.forEach((f, i) => {
     if (f.kind === 'original_dst' && listenerFilters.findIndex((g) => g.kind === 'original_dst') !== i) p.add(`listener_filters[${i}]`, 'original_dst is listed twice');

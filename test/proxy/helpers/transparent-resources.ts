@@ -80,8 +80,8 @@ export function transparentListeners(l: TransparentLayout): object[] {
   const virtualOutbound = {
     name: 'virtualOutbound',
     address: address('0.0.0.0', OUTBOUND_CAPTURE_PORT),
+    // Like Istio's: no listener filters listed; Envoy adds original_dst for use_original_dst.
     use_original_dst: { value: true },
-    listener_filters: [originalDstFilter],
     filter_chains: [
       // A connection made to 15001 itself would loop back into the proxy (Istio's guard).
       { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: { value: OUTBOUND_CAPTURE_PORT } }, filters: [tcpProxy('BlackHoleCluster', 'BlackHoleCluster')] },
