@@ -167,6 +167,15 @@ privilegedSuite('transparent proxy mode (iptables REDIRECT in network namespaces
     assert.equal(s1['tcp.InboundPassthroughClusterIpv4.downstream_cx_total'] - (s0['tcp.InboundPassthroughClusterIpv4.downstream_cx_total'] ?? 0), 1);
   });
 
+  test('HTTP with an unknown Host on a known port: allow_any → PassthroughCluster to the original destination', async () => {
+    const c0 = await stats(client);
+    const r = await run(client, ['get', `http://server:${HTTP_PORT}/any`, 'unknown.example']);
+    assert.equal(r.status, 200, JSON.stringify(r));
+    assert.deepEqual(JSON.parse(r.body!), { app: 'http', peer: INBOUND_PASSTHROUGH_SOURCE, host: 'unknown.example', url: '/any' });
+    const c1 = await stats(client);
+    assert.equal(c1['cluster.PassthroughCluster.upstream_rq_total'] - (c0['cluster.PassthroughCluster.upstream_rq_total'] ?? 0), 1, 'the ORIGINAL_DST cluster took the restored destination');
+  });
+
   test('a uid-1337 process bypasses capture', async () => {
     const c0 = await stats(client);
     const r = await run(client, ['get', `http://server:${HTTP_PORT}/direct`], true);

@@ -2,7 +2,7 @@
 // nothing of the mesh: the server side answers with the peer address it sees (so a test can tell the
 // sidecar's 127.0.0.6 from a direct caller), the client side connects where it is told and prints JSON.
 //   serve <http-port> <echo-port> <banner-port> [<echo-port>...]  HTTP, TCP echo, server-speaks-first TCP
-//   get <url>                 one HTTP GET → {status, body}
+//   get <url> [<host>]        one HTTP GET (with that Host header) → {status, body}
 //   tcp <host> <port> <text>  send text, half-close, read to the end → {reply}
 //   banner <host> <port>      read what the server says first → {reply}
 //   admin <port> <path>       GET 127.0.0.1:<port><path> → the body
@@ -45,13 +45,23 @@ function readAll(s: net.Socket): Promise<string> {
   });
 }
 
+function get(url: URL, host: string | undefined): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: url.hostname, port: url.port, path: url.pathname, headers: host ? { host } : {}, timeout: 10_000, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer after 10 s')));
+    req.on('error', reject);
+  });
+}
+
 async function main(): Promise<void> {
   const [mode, ...a] = process.argv.slice(2);
   if (mode === 'serve') return serve(Number(a[0]), Number(a[1]), Number(a[2]), a.slice(3).map(Number));
-  if (mode === 'get') {
-    const res = await fetch(a[0], { signal: AbortSignal.timeout(10_000) });
-    return print({ status: res.status, body: await res.text() });
-  }
+  if (mode === 'get') return print(await get(new URL(a[0]), a[1]));
   if (mode === 'tcp') {
     const s = net.connect({ host: a[0], port: Number(a[1]), allowHalfOpen: true });
     s.once('connect', () => s.end(a[2]));
