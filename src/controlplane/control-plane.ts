@@ -9,6 +9,9 @@ import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
 import type { MeshConfig } from '../config/mesh-config.js';
+import { WEFT_VERSION } from '../api/version.js';
+import { ConfigEventCounter } from './metrics/config-events.js';
+import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 
@@ -49,6 +52,11 @@ export class ControlPlane {
   private meshCa: MeshCa | undefined;
   /** Fetches RequestAuthentication jwksUris; a changed key set triggers a push. */
   private readonly jwks: JwksResolver;
+  /** istiod-named metrics on the monitor port (/metrics). */
+  readonly metrics: PilotMetrics;
+  private readonly events: ConfigEventCounter;
+  /** performance.now() of the first change not yet pushed (each proxy's convergence time starts here). */
+  private changedAt: number | undefined;
   xdsPort = 0;
   secureXdsPort = 0;
   monitorPort = 0;
@@ -58,9 +66,19 @@ export class ControlPlane {
     this.cache = new XdsCache({ log });
     this.store = new FileConfigStore({ dir: opts.configDir, log });
     this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs, limits: opts.registryLimits });
-    this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes });
+    this.metrics = new PilotMetrics({
+      version: WEFT_VERSION,
+      connectedProxies: () => this.ads.connectedByVersion(),
+      caExpiry: () => {
+        const ca = this.meshCa?.describe();
+        if (!ca) return undefined;
+        return { rootMs: Math.min(...ca.roots.map((r) => Date.parse(r.not_after))), chainMs: Date.parse(ca.signing.not_after) };
+      },
+    });
+    this.events = new ConfigEventCounter(this.metrics);
+    this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes, observer: this.metrics });
     this.debouncer = new Debouncer(() => this.rebuild(), opts.debounceMs, Math.max(opts.debounceMs * 10, 1000));
-    this.jwks = new JwksResolver({ onChange: () => this.debouncer.trigger(), onError: log });
+    this.jwks = new JwksResolver({ onChange: () => this.changed('secret'), onError: log });
   }
 
   async start(): Promise<void> {
@@ -84,13 +102,17 @@ export class ControlPlane {
       this.warmupTimer.unref();
     }
     this.rebuild();
-    this.store.onChange(() => this.debouncer.trigger());
-    this.registry.onChange(() => this.debouncer.trigger());
+    this.events.config(this.store.current().config, this.store.current().errors);
+    this.store.onChange((state) => {
+      this.events.config(state.config, state.errors);
+      this.changed('config');
+    });
+    this.registry.onChange(() => this.changed('endpoint'));
     const ads = aggregatedDiscoveryService().service;
     const security = this.opts.security;
     if (security) {
       const secureHost = security.secureXdsAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-      this.meshCa = await MeshCa.start({ ...security, secureHost, log: this.opts.log ?? (() => {}) });
+      this.meshCa = await MeshCa.start({ ...security, secureHost, log: this.opts.log ?? (() => {}), onCsrOutcome: (o) => this.metrics.csrOutcome(o) });
       this.ads.admit = this.meshCa.admit;
       this.secureXdsPort = await this.ads.listen(security.secureXdsAddress, ads, { credentials: this.meshCa.servingCredentials, services: [this.meshCa.caService] });
     }
@@ -104,6 +126,7 @@ export class ControlPlane {
       },
       consistencyz: () => this.cache.consistencyReport(),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
+      metrics: (accept) => this.metrics.expose(accept),
       registryz: () => {
         const snap = this.cache.snapshot();
         return {
@@ -115,6 +138,13 @@ export class ControlPlane {
     const addr = this.monitor.address();
     this.monitorPort = typeof addr === 'object' && addr ? addr.port : 0;
     this.started = true;
+  }
+
+  /** Something the snapshot is built from changed: count why, and rebuild after the debounce. */
+  private changed(reason: PushTrigger): void {
+    this.metrics.triggered(reason);
+    this.changedAt ??= performance.now();
+    this.debouncer.trigger();
   }
 
   /** Build a new snapshot from the current config and registry, and push what changed. */
@@ -129,11 +159,15 @@ export class ControlPlane {
           const keys = this.jwks.get(rule.jwksUri);
           if (keys !== undefined) jwks.set(rule.jwksUri, keys);
         }
-    const snap = buildSnapshot({ config, proxies: this.registry.proxies(), domain: this.opts.domain, mesh: this.opts.mesh, jwks });
+    const proxies = this.registry.proxies();
+    this.events.registry(proxies);
+    const snap = buildSnapshot({ config, proxies, domain: this.opts.domain, mesh: this.opts.mesh, jwks });
+    const changedAt = this.changedAt;
+    this.changedAt = undefined;
     const prev = this.cache.snapshot();
     if (prev && sameVersions(prev.versions, snap.versions)) return;
     this.cache.setSnapshot(snap);
-    this.ads.push();
+    this.ads.push(changedAt);
   }
 
   async close(): Promise<void> {

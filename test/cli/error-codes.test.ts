@@ -7,9 +7,11 @@ import { test } from 'node:test';
 import { ConfigErrorCodes } from '../../src/config/errors.js';
 import { ControlPlaneErrorCodes } from '../../src/controlplane/errors.js';
 import { ProxyErrorCodes } from '../../src/proxy/errors.js';
+import { CaptureErrorCodes } from '../../src/capture/errors.js';
+import { CniErrorCodes } from '../../src/cni/errors.js';
 import { repoRoot } from '../helpers/paths.js';
 
-const registries = { config: ConfigErrorCodes, controlPlane: ControlPlaneErrorCodes, proxy: ProxyErrorCodes } as Record<string, Record<string, string>>;
+const registries = { config: ConfigErrorCodes, controlPlane: ControlPlaneErrorCodes, proxy: ProxyErrorCodes, capture: CaptureErrorCodes, cni: CniErrorCodes } as Record<string, Record<string, string>>;
 
 test('WEFT_E_* codes are unique across components and documented', () => {
   const seen = new Map<string, string>();

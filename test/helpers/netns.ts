@@ -69,6 +69,7 @@ export class TestNet {
   readonly id: string;
   readonly hub: string;
   private readonly hosts: TestHost[] = [];
+  private readonly bare: string[] = [];
   private readonly children = new Set<ChildProcess>();
 
   private constructor(private readonly opts: TestNetOptions) {
@@ -106,6 +107,14 @@ export class TestNet {
     await this.inNs(host.ns, 'ip', ['link', 'set', 'eth0', 'up']);
     await this.inNs(host.ns, 'ip', ['route', 'add', 'default', 'via', '198.18.0.1']);
     return host;
+  }
+
+  /** A bare namespace (only `lo`, down) that the test wires itself, e.g. a CNI "pod"; deleted with the net. */
+  async addNamespace(name: string): Promise<string> {
+    const ns = `${NETNS_PREFIX}${this.id}-${name}`;
+    await run('ip', ['netns', 'add', ns]);
+    this.bare.push(ns);
+    return ns;
   }
 
   /** Writes the hosts file `ip netns exec` mounts over /etc/hosts inside the host's namespace. */
@@ -161,6 +170,8 @@ export class TestNet {
   destroySync(): void {
     for (const c of this.children) c.kill('SIGKILL');
     for (const h of this.hosts) deleteNamespace(h.ns);
+    for (const ns of this.bare) deleteNamespace(ns);
+    this.bare.length = 0;
     deleteNamespace(this.hub);
     this.hosts.length = 0;
     nets.delete(this);
