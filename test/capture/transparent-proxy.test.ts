@@ -1,5 +1,5 @@
-// Transparent proxy mode end to end, with real iptables REDIRECT rules in network namespaces this test
-// makes: a client pod and a server pod (each its own namespace holding the app and its sidecar, the
+// Transparent proxy mode end to end, with the real `weft iptables` rules in network namespaces this
+// test makes: a client pod and a server pod (each its own namespace holding the app and its sidecar, the
 // sidecar `weft proxy --mode transparent --proxy-uid 1337`). The apps know nothing of the mesh: the
 // client calls http://server:8080/ (a name in its namespace's hosts file), plain TCP and a
 // server-speaks-first TCP service, and a port no listener knows (ALLOW_ANY passthrough). Every call
@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { conntrackFlows, flowsTo } from '../helpers/capture-evidence.js';
 import { applyCaptureRules, PROXY_UID } from '../helpers/capture-rules.js';
 import { TestNet, type TestHost } from '../helpers/netns.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -60,7 +61,7 @@ privilegedSuite('transparent proxy mode (iptables REDIRECT in network namespaces
   const sidecars = new Map<string, ChildProcess>();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-transparent-'));
 
-  const run = async (host: TestHost, args: string[], asProxyUser = false): Promise<{ status?: number; body?: string; reply?: string }> => {
+  const run = async (host: TestHost, args: string[], asProxyUser = false): Promise<{ status?: number; body?: string; reply?: string; error?: string }> => {
     const cmd = asProxyUser ? ['setpriv', `--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups', process.execPath] : [process.execPath];
     const out = await net.inNs(host.ns, cmd[0], [...cmd.slice(1), apps, ...args]);
     return JSON.parse(out) as { status?: number; body?: string; reply?: string };
@@ -136,9 +137,9 @@ privilegedSuite('transparent proxy mode (iptables REDIRECT in network namespaces
     assert.equal(s1['listener.virtualInbound.downstream_cx_total'] - s0['listener.virtualInbound.downstream_cx_total'], 1);
     // conntrack in the server pod: every connection the client pod made to the app port was
     // answered by the sidecar's 15006 (REDIRECT), none by the app directly.
-    const tracked = (await net.inNs(server.ns, 'conntrack', ['-L', '-p', 'tcp', '--orig-port-dst', String(HTTP_PORT), '--orig-src', client.ip])).trim().split('\n').filter(Boolean);
+    const tracked = flowsTo(await conntrackFlows(net, server.ns), { ip: server.ip, port: HTTP_PORT }, client.ip);
     assert.ok(tracked.length >= 1, 'conntrack saw the connection');
-    for (const line of tracked) assert.match(line, /src=\S+ dst=\S+ sport=15006 /, line);
+    for (const f of tracked) assert.deepEqual([f.redirected, f.reply.src.port], [true, 15006], JSON.stringify(f));
   });
 
   test('plain TCP through the <ip>_<port> listener and both sidecars', async () => {
@@ -187,7 +188,7 @@ privilegedSuite('transparent proxy mode (iptables REDIRECT in network namespaces
   test('a connection to 15001 itself meets the BlackHoleCluster (no loop)', async () => {
     const c0 = await stats(client);
     const r = await run(client, ['tcp', '127.0.0.1', '15001', 'loop?']);
-    assert.equal(r.reply, '');
+    assert.equal(r.reply, '', 'closed (or reset) without an answer');
     const c1 = await stats(client);
     assert.equal(c1['tcp.BlackHoleCluster.downstream_cx_no_route'] - (c0['tcp.BlackHoleCluster.downstream_cx_no_route'] ?? 0), 1);
   });

@@ -34,13 +34,15 @@ function serve(httpPort: number, echoPort: number, bannerPort: number, extraEcho
     .listen(bannerPort, '0.0.0.0', ready);
 }
 
-function readAll(s: net.Socket): Promise<string> {
+/** What the peer sent until it closed; a reset is reported as `error` (a proxy that refuses a
+ * connection may close it either way), a silence of 10 s fails. */
+function readAll(s: net.Socket): Promise<{ reply: string; error?: string }> {
   return new Promise((resolve, reject) => {
     let got = '';
     s.on('data', (c: Buffer) => (got += c.toString()));
-    s.on('end', () => resolve(got));
-    s.on('close', () => resolve(got));
-    s.on('error', reject);
+    s.on('end', () => resolve({ reply: got }));
+    s.on('close', () => resolve({ reply: got }));
+    s.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve({ reply: got, error: err.code }) : reject(err)));
     s.setTimeout(10_000, () => s.destroy(new Error(`no end after 10 s; got ${JSON.stringify(got)}`)));
   });
 }
@@ -65,9 +67,9 @@ async function main(): Promise<void> {
   if (mode === 'tcp') {
     const s = net.connect({ host: a[0], port: Number(a[1]), allowHalfOpen: true });
     s.once('connect', () => s.end(a[2]));
-    return print({ reply: await readAll(s) });
+    return print(await readAll(s));
   }
-  if (mode === 'banner') return print({ reply: await readAll(net.connect({ host: a[0], port: Number(a[1]) })) });
+  if (mode === 'banner') return print(await readAll(net.connect({ host: a[0], port: Number(a[1]) })));
   if (mode === 'admin') {
     const res = await fetch(`http://127.0.0.1:${a[0]}${a[1]}`, { signal: AbortSignal.timeout(5_000) });
     return void process.stdout.write(await res.text());
