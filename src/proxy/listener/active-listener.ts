@@ -32,7 +32,7 @@ export interface ListenerStats {
   no_filter_chain_match: number;
   /** Refused by the overload manager's global connection cap. */
   downstream_cx_overflow: number;
-  /** Connections a use_original_dst listener handed over to another listener, and those it kept. */
+  /** Connections this use_original_dst listener handed over to the listener of their original destination. */
   downstream_cx_handed_off: number;
   /** Protocol detection ran out of time (listener_filters_timeout). */
   downstream_listener_filter_timeout: number;
