@@ -57,6 +57,9 @@ program
   .option('--ca-root-file <file>', "root certificate(s) that verify the control plane (its --ca-dir's root-cert.pem): get a workload certificate, then xDS over mTLS on --xds-address (the secure port)")
   .option('--ca-address <host:port>', 'the CA service (default: --xds-address)')
   .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--mode <mode>', "explicit (the app sends to the outbound port) or transparent (iptables capture; needs SO_ORIGINAL_DST: Linux and the native addon npm install builds)", 'explicit')
+  .option('--proxy-uid <uid>', 'when started as root: run as this uid (the capture rules exempt it; Istio 1337)')
+  .option('--proxy-gid <gid>', 'when started as root: run as this gid (default: --proxy-uid)')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
 const token = program.command('token').description('workload tokens for universal mode');
