@@ -1,0 +1,286 @@
+// Weft's eBPF capture (the Merbridge approach): an app's outbound TCP connect() is sent to the local
+// proxy's outbound port, and the proxy learns the original destination from the kernel as it would
+// under iptables (getsockopt SO_ORIGINAL_DST), or from a plain getsockname().
+//
+//   connect4/6   (workload cgroup) original destination -> weft_connecting[socket cookie]; rewrite to
+//                127.0.0.1:OUTBOUND_PORT ([::1] for IPv6). The proxy's UID and loopback are exempt.
+//   sockops      (workload) active established: the app's local ip:port is now known; move the entry
+//                to weft_orig_dst[app ip:port], which is the proxy's accepted socket's peer.
+//                (proxy) passive established on OUTBOUND_PORT: ask for state callbacks; on TCP_CLOSE
+//                delete the entry. Deleting on the proxy's close, not the app's, means an app that
+//                writes and closes at once cannot remove the entry before the proxy has asked for it.
+//   sock_release (workload) a socket that never got established drops its weft_connecting entry.
+//   getsockopt   (proxy) SOL_IP/SOL_IPV6 SO_ORIGINAL_DST answered from weft_orig_dst.
+//   getsockname4/6 (proxy) the accepted socket's local address reads as the original destination.
+//
+// Compiled at install time by `weft ebpf install` (clang -target bpf), never committed as an object.
+// The -D values below come from the install flags.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#ifndef WEFT_PROXY_UID
+#define WEFT_PROXY_UID 1337
+#endif
+#ifndef WEFT_OUTBOUND_PORT
+#define WEFT_OUTBOUND_PORT 15001
+#endif
+#ifndef WEFT_MAX_CONNECTIONS
+#define WEFT_MAX_CONNECTIONS 65536
+#endif
+
+#define WEFT_AF_INET 2
+#define WEFT_AF_INET6 10
+#define WEFT_IPPROTO_TCP 6
+#define WEFT_SOL_IP 0
+#define WEFT_SOL_IPV6 41
+#define WEFT_SO_ORIGINAL_DST 80 /* SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST */
+
+/* An address in one shape for both families: IPv4 (and v4-mapped IPv6) in ip[0], network order; port in
+ * host order. Zeroed before filling, so it hashes the same wherever it is built. */
+struct weft_addr {
+	__u32 ip[4];
+	__u16 port;
+	__u16 family;
+};
+
+struct weft_sockaddr_in {
+	__u16 family;
+	__be16 port;
+	__u32 addr;
+	__u8 zero[8];
+};
+
+struct weft_sockaddr_in6 {
+	__u16 family;
+	__be16 port;
+	__u32 flowinfo;
+	__u32 addr[4];
+	__u32 scope_id;
+};
+
+/* LRU, so that a connection whose close the kernel never reports cannot fill the map for good; the
+ * callbacks above delete entries in the normal case (the tests count them back to zero). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_CONNECTIONS);
+	__type(key, __u64);
+	__type(value, struct weft_addr);
+} weft_connecting SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_CONNECTIONS);
+	__type(key, struct weft_addr);
+	__type(value, struct weft_addr);
+} weft_orig_dst SEC(".maps");
+
+static __always_inline int is_v4_mapped(const __u32 ip6[4])
+{
+	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline int is_proxy(void)
+{
+	return (__u32)bpf_get_current_uid_gid() == WEFT_PROXY_UID;
+}
+
+/* Fills an address from a family and a v4 / v6 pair; v4-mapped IPv6 becomes IPv4 so both ends agree. */
+static __always_inline void fill(struct weft_addr *a, __u32 family, __u32 ip4, const __u32 ip6[4], __u16 port)
+{
+	a->port = port;
+	if (family == WEFT_AF_INET) {
+		a->family = WEFT_AF_INET;
+		a->ip[0] = ip4;
+	} else if (is_v4_mapped(ip6)) {
+		a->family = WEFT_AF_INET;
+		a->ip[0] = ip6[3];
+	} else {
+		a->family = WEFT_AF_INET6;
+		a->ip[0] = ip6[0];
+		a->ip[1] = ip6[1];
+		a->ip[2] = ip6[2];
+		a->ip[3] = ip6[3];
+	}
+}
+
+/* Remembers where the app meant to go, keyed by its socket until its local port is known. 0: the
+ * connection is refused (EPERM) rather than let through uncaptured when the map cannot take it. */
+static __always_inline int remember(struct bpf_sock_addr *ctx, struct weft_addr *dst)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	return bpf_map_update_elem(&weft_connecting, &cookie, dst, BPF_ANY) == 0;
+}
+
+SEC("cgroup/connect4")
+int weft_connect4(struct bpf_sock_addr *ctx)
+{
+	if (ctx->protocol != WEFT_IPPROTO_TCP || is_proxy())
+		return 1;
+	if ((bpf_ntohl(ctx->user_ip4) >> 24) == 127)
+		return 1; /* loopback: the app's own host, and the proxy itself */
+	struct weft_addr dst = {};
+	dst.family = WEFT_AF_INET;
+	dst.ip[0] = ctx->user_ip4;
+	dst.port = bpf_ntohs((__u16)ctx->user_port);
+	if (!remember(ctx, &dst))
+		return 0;
+	ctx->user_ip4 = bpf_htonl(0x7f000001);
+	ctx->user_port = bpf_htons(WEFT_OUTBOUND_PORT);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int weft_connect6(struct bpf_sock_addr *ctx)
+{
+	if (ctx->protocol != WEFT_IPPROTO_TCP || is_proxy())
+		return 1;
+	__u32 ip6[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+	int mapped = is_v4_mapped(ip6);
+	if (mapped && (bpf_ntohl(ip6[3]) >> 24) == 127)
+		return 1;
+	if (!mapped && ip6[0] == 0 && ip6[1] == 0 && ip6[2] == 0 && ip6[3] == bpf_htonl(1))
+		return 1; /* ::1 */
+	struct weft_addr dst = {};
+	fill(&dst, WEFT_AF_INET6, 0, ip6, bpf_ntohs((__u16)ctx->user_port));
+	if (!remember(ctx, &dst))
+		return 0;
+	ctx->user_ip6[0] = 0;
+	ctx->user_ip6[1] = 0;
+	ctx->user_ip6[2] = mapped ? bpf_htonl(0xffff) : 0;
+	ctx->user_ip6[3] = mapped ? bpf_htonl(0x7f000001) : bpf_htonl(1);
+	ctx->user_port = bpf_htons(WEFT_OUTBOUND_PORT);
+	return 1;
+}
+
+/* bpf_sock_ops.remote_port holds the network-order port in its upper half on some kernels (a 16-bit
+ * shift in the context rewrite) and in its lower half on others; a port is never 0, so take the half
+ * that is set. */
+static __always_inline __u16 remote_port(struct bpf_sock_ops *skops)
+{
+	__u32 raw = skops->remote_port;
+	__u16 be = (raw & 0xffff) ? (__u16)(raw & 0xffff) : (__u16)(raw >> 16);
+	return bpf_ntohs(be);
+}
+
+SEC("sockops")
+int weft_sockops(struct bpf_sock_ops *skops)
+{
+	switch (skops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: {
+		__u64 cookie = bpf_get_socket_cookie(skops);
+		struct weft_addr *dst = bpf_map_lookup_elem(&weft_connecting, &cookie);
+		if (!dst)
+			return 1;
+		struct weft_addr orig = *dst;
+		struct weft_addr local = {};
+		__u32 ip6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };
+		fill(&local, skops->family, skops->local_ip4, ip6, (__u16)skops->local_port);
+		bpf_map_update_elem(&weft_orig_dst, &local, &orig, BPF_ANY);
+		bpf_map_delete_elem(&weft_connecting, &cookie);
+		return 1;
+	}
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		if (skops->local_port == WEFT_OUTBOUND_PORT)
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+		return 1;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (skops->args[1] == BPF_TCP_CLOSE && skops->local_port == WEFT_OUTBOUND_PORT) {
+			struct weft_addr peer = {};
+			__u32 ip6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2], skops->remote_ip6[3] };
+			fill(&peer, skops->family, skops->remote_ip4, ip6, remote_port(skops));
+			bpf_map_delete_elem(&weft_orig_dst, &peer);
+		}
+		return 1;
+	}
+	return 1;
+}
+
+SEC("cgroup/sock_release")
+int weft_release(struct bpf_sock *sk)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	bpf_map_delete_elem(&weft_connecting, &cookie);
+	return 1;
+}
+
+/* The original destination of a proxy socket, found by its peer (the app's local address). */
+static __always_inline struct weft_addr *original_dst(struct bpf_sock *sk)
+{
+	struct weft_addr peer = {};
+	__u32 ip6[4] = { sk->dst_ip6[0], sk->dst_ip6[1], sk->dst_ip6[2], sk->dst_ip6[3] };
+	fill(&peer, sk->family, sk->dst_ip4, ip6, bpf_ntohs(sk->dst_port));
+	return bpf_map_lookup_elem(&weft_orig_dst, &peer);
+}
+
+SEC("cgroup/getsockopt")
+int weft_getsockopt(struct bpf_sockopt *ctx)
+{
+	if (ctx->optname != WEFT_SO_ORIGINAL_DST || (ctx->level != WEFT_SOL_IP && ctx->level != WEFT_SOL_IPV6))
+		return 1;
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk || sk->src_port != WEFT_OUTBOUND_PORT)
+		return 1;
+	struct weft_addr *dst = original_dst(sk);
+	if (!dst)
+		return 1; /* the kernel's own answer (ENOENT without conntrack) stands */
+	if (ctx->level == WEFT_SOL_IP && dst->family == WEFT_AF_INET) {
+		struct weft_sockaddr_in *sa = ctx->optval;
+		if ((void *)(sa + 1) > ctx->optval_end)
+			return 1;
+		__builtin_memset(sa, 0, sizeof(*sa));
+		sa->family = WEFT_AF_INET;
+		sa->port = bpf_htons(dst->port);
+		sa->addr = dst->ip[0];
+		ctx->optlen = sizeof(*sa);
+		ctx->retval = 0;
+	} else if (ctx->level == WEFT_SOL_IPV6 && dst->family == WEFT_AF_INET6) {
+		struct weft_sockaddr_in6 *sa = ctx->optval;
+		if ((void *)(sa + 1) > ctx->optval_end)
+			return 1;
+		__builtin_memset(sa, 0, sizeof(*sa));
+		sa->family = WEFT_AF_INET6;
+		sa->port = bpf_htons(dst->port);
+		sa->addr[0] = dst->ip[0];
+		sa->addr[1] = dst->ip[1];
+		sa->addr[2] = dst->ip[2];
+		sa->addr[3] = dst->ip[3];
+		ctx->optlen = sizeof(*sa);
+		ctx->retval = 0;
+	}
+	return 1;
+}
+
+SEC("cgroup/getsockname4")
+int weft_sockname4(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk || sk->src_port != WEFT_OUTBOUND_PORT)
+		return 1;
+	struct weft_addr *dst = original_dst(sk);
+	if (dst && dst->family == WEFT_AF_INET) {
+		ctx->user_ip4 = dst->ip[0];
+		ctx->user_port = bpf_htons(dst->port);
+	}
+	return 1;
+}
+
+SEC("cgroup/getsockname6")
+int weft_sockname6(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk || sk->src_port != WEFT_OUTBOUND_PORT)
+		return 1;
+	struct weft_addr *dst = original_dst(sk);
+	if (dst && dst->family == WEFT_AF_INET6) {
+		ctx->user_ip6[0] = dst->ip[0];
+		ctx->user_ip6[1] = dst->ip[1];
+		ctx->user_ip6[2] = dst->ip[2];
+		ctx->user_ip6[3] = dst->ip[3];
+		ctx->user_port = bpf_htons(dst->port);
+	}
+	return 1;
+}
+
+/* The kernel asks for a GPL-compatible licence string before it lets programs use some helpers. */
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,79 @@
+// `weft ebpf status`: for each install, which of its programs are attached to which cgroup right now
+// (asked of the kernel through bpftool, not taken from the state file), and how full its maps are.
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { Bpftool } from './bpftool.js';
+import type { CaptureSettings } from './compile.js';
+import { findBpftool } from './preflight.js';
+import { CAPTURE_MAPS, type CgroupRole } from './programs.js';
+import { listInstalls, readState } from './state.js';
+
+export interface AttachmentStatus {
+  program: string;
+  attachType: string;
+  cgroup: string;
+  progId: number;
+  attached: boolean;
+}
+
+export interface MapStatus {
+  name: string;
+  pinned: boolean;
+  entries?: number;
+  maxEntries?: number;
+}
+
+export interface InstallStatus {
+  name: string;
+  settings: CaptureSettings;
+  cgroups: Record<CgroupRole, string>;
+  pinDir: string;
+  attachments: AttachmentStatus[];
+  maps: MapStatus[];
+  /** Every recorded attachment is in place and every map pinned. */
+  complete: boolean;
+}
+
+export async function status(o: { stateDir: string; name?: string }): Promise<InstallStatus[]> {
+  const names = o.name ? [o.name] : listInstalls(o.stateDir);
+  if (!names.length) return [];
+  const bpftool = new Bpftool(findBpftool());
+  const shown = new Map<string, Awaited<ReturnType<Bpftool['cgroupShow']>>>();
+  const cgroupShow = async (cg: string) => {
+    if (!shown.has(cg)) shown.set(cg, await bpftool.cgroupShow(cg).catch(() => []));
+    return shown.get(cg)!;
+  };
+  const out: InstallStatus[] = [];
+  for (const name of names) {
+    const s = readState(o.stateDir, name);
+    const attachments: AttachmentStatus[] = [];
+    for (const a of s.attachments) {
+      const attached = (await cgroupShow(a.cgroup)).some((x) => x.id === a.progId && x.attach_type === a.attachType);
+      attachments.push({ ...a, attached });
+    }
+    const maps: MapStatus[] = [];
+    for (const m of CAPTURE_MAPS) {
+      const pin = path.join(s.pinDir, 'maps', m);
+      if (!fs.existsSync(pin)) {
+        maps.push({ name: m, pinned: false });
+        continue;
+      }
+      const info = await bpftool.mapInfo(pin);
+      maps.push({ name: m, pinned: true, entries: await bpftool.mapEntries(pin), maxEntries: info.max_entries });
+    }
+    out.push({ name, settings: s.settings, cgroups: s.cgroups, pinDir: s.pinDir, attachments, maps, complete: attachments.length > 0 && attachments.every((a) => a.attached) && maps.every((m) => m.pinned) });
+  }
+  return out;
+}
+
+export function formatStatus(list: InstallStatus[]): string {
+  if (!list.length) return 'no eBPF capture installed\n';
+  const lines: string[] = [];
+  for (const s of list) {
+    lines.push(`${s.name}: ${s.complete ? 'installed' : 'INCOMPLETE'} (proxy uid ${s.settings.proxyUid}, outbound port ${s.settings.outboundPort}, pins ${s.pinDir})`);
+    for (const a of s.attachments) lines.push(`  ${a.attached ? 'attached' : 'MISSING '}  ${a.program.padEnd(16)} ${a.attachType.padEnd(26)} id ${String(a.progId).padEnd(6)} ${a.cgroup}`);
+    for (const m of s.maps) lines.push(`  map       ${m.name.padEnd(16)} ${m.pinned ? `${m.entries}/${m.maxEntries} entries` : 'NOT PINNED'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

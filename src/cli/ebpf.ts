@@ -1,0 +1,54 @@
+// `weft ebpf install|uninstall|status`: flags to options, errors to stderr and exit codes. The work is
+// in src/capture/ebpf/.
+import { defaultCacheDir } from '../capture/ebpf/compile.js';
+import { EbpfError } from '../capture/ebpf/errors.js';
+import { install, uninstall } from '../capture/ebpf/install.js';
+import { formatStatus, status } from '../capture/ebpf/status.js';
+
+export interface EbpfInstallFlags {
+  name: string;
+  workloadCgroup: string;
+  proxyCgroup?: string;
+  bpffs: string;
+  mountBpffs?: boolean;
+  stateDir: string;
+  cacheDir?: string;
+  proxyUid: string;
+  outboundPort: string;
+  maxConnections: string;
+}
+
+const toInt = (flag: string, v: string): number => {
+  if (!/^\d+$/.test(v)) throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', `${flag} ${JSON.stringify(v)}: not a non-negative integer`);
+  return Number(v);
+};
+
+async function guarded(cmd: string, body: () => Promise<void>): Promise<number> {
+  try {
+    await body();
+    return 0;
+  } catch (err) {
+    process.stderr.write(`weft ebpf ${cmd}: ${(err as Error).message}\n`);
+    return err instanceof EbpfError && err.code === 'WEFT_E_EBPF_BAD_FLAG' ? 2 : 1;
+  }
+}
+
+const log = (cmd: string) => (line: string) => process.stderr.write(`weft ebpf ${cmd}: ${line}\n`);
+
+export const runEbpfInstall = (f: EbpfInstallFlags): Promise<number> =>
+  guarded('install', async () => {
+    const settings = { proxyUid: toInt('--proxy-uid', f.proxyUid), outboundPort: toInt('--outbound-port', f.outboundPort), maxConnections: toInt('--max-connections', f.maxConnections) };
+    const s = await install(
+      { name: f.name, workloadCgroup: f.workloadCgroup, ...(f.proxyCgroup ? { proxyCgroup: f.proxyCgroup } : {}), bpffs: f.bpffs, mountBpffs: !!f.mountBpffs, stateDir: f.stateDir, cacheDir: f.cacheDir ?? defaultCacheDir(), settings },
+      log('install'),
+    );
+    process.stdout.write(`installed eBPF capture ${s.name}: ${s.attachments.length} attachments, pins under ${s.pinDir}\n`);
+  });
+
+export const runEbpfUninstall = (f: { name: string; stateDir: string }): Promise<number> => guarded('uninstall', () => uninstall(f, log('uninstall')));
+
+export const runEbpfStatus = (f: { name?: string; stateDir: string; output: 'text' | 'json' }): Promise<number> =>
+  guarded('status', async () => {
+    const list = await status({ stateDir: f.stateDir, ...(f.name ? { name: f.name } : {}) });
+    process.stdout.write(f.output === 'json' ? `${JSON.stringify(list, null, 2)}\n` : formatStatus(list));
+  });
