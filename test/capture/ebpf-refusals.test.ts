@@ -1,0 +1,125 @@
+// `weft ebpf install` refuses, with a WEFT_E_* code naming the flag and path, whatever would capture
+// the wrong processes or could not be cleaned up: the root cgroup, a directory that is not a cgroup v2,
+// a pin directory that is not a BPF filesystem, a second install of the same name, a non-root caller,
+// a kernel too old. After a refusal nothing is attached, pinned or recorded.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { EbpfError } from '../../src/capture/ebpf/errors.js';
+import { checkKernel, mountPoints } from '../../src/capture/ebpf/preflight.js';
+import { createEbpfRun, destroyEbpfRun, installArgs, weftEbpf, type EbpfRun } from '../helpers/ebpf-run.js';
+import { CGROUP2_ROOT, privilegedSuite } from '../helpers/privileged.js';
+import { weftBin } from '../helpers/processes.js';
+
+/** Whether a user that is neither owner nor group could read this file (every parent searchable). */
+const readableByAll = (file: string): boolean => {
+  const real = fs.realpathSync(file);
+  if (!(fs.statSync(real).mode & 0o004)) return false;
+  for (let d = path.dirname(real); ; d = path.dirname(d)) {
+    if (!(fs.statSync(d).mode & 0o001)) return false;
+    if (d === path.dirname(d)) return true;
+  }
+};
+
+describe('eBPF preflight checks', () => {
+  const code = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      return e instanceof EbpfError ? e.code : String(e);
+    }
+    return 'accepted';
+  };
+  for (const [release, want] of [['6.18.44-fc-v857', 'accepted'], ['5.10.0-27-amd64', 'accepted'], ['5.9.16', 'WEFT_E_EBPF_KERNEL'], ['4.19.0-6-amd64', 'WEFT_E_EBPF_KERNEL'], ['unknown', 'WEFT_E_EBPF_KERNEL']] as const)
+    test(`kernel ${release}: ${want}`, () => assert.equal(code(() => checkKernel(release)), want));
+
+  test('mount points are read from mountinfo with their octal escapes undone', () => {
+    const info = [
+      '35 24 0:30 / /sys/fs/cgroup/unified rw,nosuid shared:9 - cgroup2 cgroup2 rw',
+      '36 24 0:31 / /tmp/with\\040space rw - bpf bpf rw,mode=700',
+      '37 24 0:32 / /sys/fs/bpf rw - bpf bpf rw',
+    ].join('\n');
+    assert.deepEqual(mountPoints('bpf', info), ['/tmp/with space', '/sys/fs/bpf']);
+    assert.deepEqual(mountPoints('cgroup2', info), ['/sys/fs/cgroup/unified']);
+  });
+});
+
+privilegedSuite('weft ebpf install refusals', ['clang', 'bpftool', 'cgroup2'], () => {
+  let r: EbpfRun | undefined;
+  let app: string;
+  const rootAttachments = () => execFileSync('bpftool', ['-j', 'cgroup', 'show', CGROUP2_ROOT], { encoding: 'utf8' }).trim();
+  let rootBefore = '';
+
+  before(async () => {
+    r = await createEbpfRun();
+    app = r.cgroups.child('pod/app');
+    rootBefore = rootAttachments();
+  });
+  after(() => destroyEbpfRun(r));
+
+  /** Runs an install that must be refused with this code, and checks that it left nothing. */
+  const refused = async (args: string[], code: string, mentions: string) => {
+    const res = await weftEbpf(r!, args);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, new RegExp(`${code}: .*${mentions.replace(/[/.]/g, '\\$&')}`));
+    assert.equal(rootAttachments(), rootBefore, 'the root cgroup is untouched');
+    assert.equal(execFileSync('bpftool', ['-j', 'cgroup', 'show', app], { encoding: 'utf8' }).trim() || '[]', '[]');
+    assert.ok(!fs.existsSync(path.join(r!.stateDir, `${r!.name}.json`)), 'no state recorded');
+    assert.ok(!mountPoints('bpf').includes(r!.bpffs), 'no bpffs left mounted');
+  };
+
+  test('the root cgroup, as workload or as proxy cgroup, is refused', async () => {
+    await refused(installArgs(r!, CGROUP2_ROOT, app), 'WEFT_E_EBPF_ROOT_CGROUP', `--workload-cgroup ${CGROUP2_ROOT}`);
+    await refused(installArgs(r!, app, CGROUP2_ROOT), 'WEFT_E_EBPF_ROOT_CGROUP', `--proxy-cgroup ${CGROUP2_ROOT}`);
+    await refused(installArgs(r!, `${app}/../../..`, app), 'WEFT_E_EBPF_ROOT_CGROUP', '--workload-cgroup');
+  });
+
+  test('a directory that is not a cgroup v2, or no directory at all, is refused', async () => {
+    await refused(installArgs(r!, os.tmpdir(), app), 'WEFT_E_EBPF_NO_CGROUP2', `--workload-cgroup ${os.tmpdir()}: not a directory of a cgroup v2 mount`);
+    await refused(installArgs(r!, app, `${app}-missing`), 'WEFT_E_EBPF_NO_CGROUP2', `--proxy-cgroup ${app}-missing: no such directory`);
+  });
+
+  test('pins outside a BPF filesystem are refused unless --mount-bpffs', async () => {
+    const plain = path.join(r!.dir, 'plain-dir');
+    fs.mkdirSync(plain);
+    const args = installArgs(r!, app, app).filter((a) => a !== '--mount-bpffs');
+    args[args.indexOf('--bpffs') + 1] = plain;
+    await refused(args, 'WEFT_E_EBPF_NO_BPFFS', `--bpffs ${plain}`);
+  });
+
+  test('a second install of the same name is refused and the first keeps working', async () => {
+    const first = await weftEbpf(r!, installArgs(r!, app, app));
+    assert.equal(first.code, 0, first.stderr);
+    const second = await weftEbpf(r!, installArgs(r!, app, app));
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /WEFT_E_EBPF_STATE: an eBPF install named "test-[^"]+" exists/);
+    const status = await weftEbpf(r!, ['status', '--name', r!.name]);
+    assert.match(status.stdout, new RegExp(`^${r!.name}: installed`), status.stdout);
+    assert.equal((await weftEbpf(r!, ['uninstall', '--name', r!.name])).code, 0);
+    assert.equal(execFileSync('bpftool', ['-j', 'cgroup', 'show', app], { encoding: 'utf8' }).trim() || '[]', '[]');
+  });
+
+  test('malformed flags exit 2 before anything is checked', async () => {
+    const res = await weftEbpf(r!, installArgs(r!, app, app, ['--outbound-port', '70000']));
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /WEFT_E_EBPF_BAD_FLAG: --outbound-port 70000: an integer from 1 to 65535/);
+    const name = await weftEbpf(r!, ['install', '--name', 'Bad/Name', '--workload-cgroup', app]);
+    assert.match(name.stderr, /WEFT_E_EBPF_BAD_FLAG: --name "Bad\/Name"/);
+  });
+
+  test('a caller that is not root is refused before anything is loaded', async (t) => {
+    if (!readableByAll(weftBin) || !readableByAll(path.join(path.dirname(weftBin), '../dist/src/cli/main.js')))
+      return t.skip(`the repository (${path.dirname(path.dirname(weftBin))}) is not readable by other users, so uid 65534 cannot start weft`);
+    const res = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [weftBin, 'ebpf', ...installArgs(r!, app, app), '--state-dir', r!.stateDir], { uid: 65534, gid: 65534 }, (err, _o, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
+      ),
+    );
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /WEFT_E_EBPF_NOT_PRIVILEGED: weft ebpf runs as root \(uid 0\), not uid 65534/);
+  });
+});
