@@ -15,6 +15,9 @@ export interface EbpfInstallFlags {
   cacheDir?: string;
   proxyUid: string;
   outboundPort: string;
+  inboundPort: string;
+  inboundInterface?: string;
+  podNetns?: string;
   maxConnections: string;
 }
 
@@ -37,12 +40,14 @@ const log = (cmd: string) => (line: string) => process.stderr.write(`weft ebpf $
 
 export const runEbpfInstall = (f: EbpfInstallFlags): Promise<number> =>
   guarded('install', async () => {
-    const settings = { proxyUid: toInt('--proxy-uid', f.proxyUid), outboundPort: toInt('--outbound-port', f.outboundPort), maxConnections: toInt('--max-connections', f.maxConnections) };
+    if (f.podNetns && !f.inboundInterface) throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', '--pod-netns: only with --inbound-interface');
+    const settings = { proxyUid: toInt('--proxy-uid', f.proxyUid), outboundPort: toInt('--outbound-port', f.outboundPort), inboundPort: toInt('--inbound-port', f.inboundPort), maxConnections: toInt('--max-connections', f.maxConnections) };
     const s = await install(
-      { name: f.name, workloadCgroup: f.workloadCgroup, ...(f.proxyCgroup ? { proxyCgroup: f.proxyCgroup } : {}), bpffs: f.bpffs, mountBpffs: !!f.mountBpffs, stateDir: f.stateDir, cacheDir: f.cacheDir ?? defaultCacheDir(), settings },
+      { name: f.name, workloadCgroup: f.workloadCgroup, ...(f.proxyCgroup ? { proxyCgroup: f.proxyCgroup } : {}), bpffs: f.bpffs, mountBpffs: !!f.mountBpffs, stateDir: f.stateDir, cacheDir: f.cacheDir ?? defaultCacheDir(), settings,
+        ...(f.inboundInterface ? { inbound: { dev: f.inboundInterface, ...(f.podNetns ? { netns: f.podNetns } : {}) } } : {}) },
       log('install'),
     );
-    process.stdout.write(`installed eBPF capture ${s.name}: ${s.attachments.length} attachments, pins under ${s.pinDir}\n`);
+    process.stdout.write(`installed eBPF capture ${s.name}: ${s.attachments.length} cgroup attachments${s.inbound ? `, inbound on ${s.inbound.dev}` : ''}, pins under ${s.pinDir}\n`);
   });
 
 export const runEbpfUninstall = (f: { name: string; stateDir: string }): Promise<number> => guarded('uninstall', () => uninstall(f, log('uninstall')));

@@ -113,6 +113,9 @@ ebpf
   .option('--cache-dir <dir>', 'compiled objects, by hash of source and settings (default: $XDG_CACHE_HOME/weft/ebpf or ~/.cache/weft/ebpf)')
   .option('--proxy-uid <uid>', "the proxy's UID: its connections are never redirected", '1337')
   .option('--outbound-port <port>', "the proxy's outbound capture port on 127.0.0.1 and ::1", '15001')
+  .option('--inbound-interface <dev>', "also capture inbound: tc programs on the pod's interface send connections to its ports to --inbound-port (15000-15090 excepted)")
+  .option('--pod-netns <file>', 'the network namespace of --inbound-interface (/run/netns/NAME, /proc/PID/ns/net; default: this one)')
+  .option('--inbound-port <port>', "the proxy's inbound capture port", '15006')
   .option('--max-connections <n>', 'entries of each map (connections being set up, connections open through the proxy)', '65536')
   .action(async (opts) => {
     process.exitCode = await (await import('./ebpf.js')).runEbpfInstall(opts);

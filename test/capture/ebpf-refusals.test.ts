@@ -64,7 +64,7 @@ privilegedSuite('weft ebpf install refusals', ['clang', 'bpftool', 'cgroup2'], (
   /** Runs an install that must be refused with this code, and checks that it left nothing. */
   const refused = async (args: string[], code: string, mentions: string) => {
     const res = await weftEbpf(r!, args);
-    assert.equal(res.code, 1, res.stderr);
+    assert.equal(res.code, code === 'WEFT_E_EBPF_BAD_FLAG' ? 2 : 1, res.stderr);
     assert.match(res.stderr, new RegExp(`${code}: .*${mentions.replace(/[/.]/g, '\\$&')}`));
     assert.equal(rootAttachments(), rootBefore, 'the root cgroup is untouched');
     assert.equal(execFileSync('bpftool', ['-j', 'cgroup', 'show', app], { encoding: 'utf8' }).trim() || '[]', '[]');
@@ -89,6 +89,11 @@ privilegedSuite('weft ebpf install refusals', ['clang', 'bpftool', 'cgroup2'], (
     const args = installArgs(r!, app, app).filter((a) => a !== '--mount-bpffs');
     args[args.indexOf('--bpffs') + 1] = plain;
     await refused(args, 'WEFT_E_EBPF_NO_BPFFS', `--bpffs ${plain}`);
+  });
+
+  test('inbound capture on an interface or network namespace that does not exist is refused', async () => {
+    await refused(installArgs(r!, app, app, ['--inbound-interface', 'nosuchdev0']), 'WEFT_E_EBPF_BAD_FLAG', '--inbound-interface nosuchdev0: tc -j qdisc show dev nosuchdev0: Cannot find device');
+    await refused(installArgs(r!, app, app, ['--inbound-interface', 'eth0', '--pod-netns', '/run/netns/wt-no-such-ns']), 'WEFT_E_EBPF_BAD_FLAG', '--pod-netns /run/netns/wt-no-such-ns: no such network namespace file');
   });
 
   test('a second install of the same name is refused and the first keeps working', async () => {

@@ -43,7 +43,7 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
   const pins = () => path.join(r!.bpffs, 'weft', r!.name);
   const connect = (ip: string, o: { cgroup?: string; uid?: number } = {}): Promise<Connected> => runProbe<Connected>(r!, [...probeIn(pod, o), 'connect', ip, '8080', 'hello']);
   const startProxy = async (extra: string[] = []) => {
-    const child = spawnProbe(r!, [...probeIn(pod, { cgroup: proxyCg, uid: 1337 }), 'proxy', '15001', ...extra]);
+    const child = spawnProbe(r!, [...probeIn(pod, { cgroup: proxyCg, uid: 1337 }), 'proxy', '15001', '15006', ...extra]);
     proxy = new JsonLines(child);
     await proxy.waitFor((l) => 'listening' in l, 'the proxy listening');
   };
@@ -56,12 +56,13 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
       child.kill('SIGKILL');
     });
   };
-  /** Waits, bounded, until both maps hold the expected number of entries; returns what they hold. */
-  const mapsSettle = async (origDst: number, connecting = 0): Promise<[number, number]> => {
+  /** Waits, bounded, until the maps hold the expected numbers of entries; returns what they hold. */
+  const mapsSettle = async (origDst: number, connecting = 0, inbound = 0): Promise<[number, number, number]> => {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const now: [number, number] = [await mapEntries(path.join(pins(), 'maps/weft_orig_dst')), await mapEntries(path.join(pins(), 'maps/weft_connecting'))];
-      if ((now[0] === origDst && now[1] === connecting) || Date.now() > deadline) return now;
+      const count = (m: string) => mapEntries(path.join(pins(), 'maps', m));
+      const now: [number, number, number] = [await count('weft_orig_dst'), await count('weft_connecting'), await count('weft_inbound')];
+      if ((now[0] === origDst && now[1] === connecting && now[2] === inbound) || Date.now() > deadline) return now;
       await new Promise((res) => setTimeout(res, 100));
     }
   };
@@ -73,8 +74,10 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     r = await createEbpfRun();
     app = r.cgroups.child('pod/app');
     proxyCg = r.cgroups.child('pod/proxy');
-    const server = new JsonLines(net.spawnIn(dest, process.execPath, ['-e', DEST_SERVER]));
-    await server.waitFor((l) => l.up === true, 'the destination server');
+    for (const host of [dest, pod]) {
+      const server = new JsonLines(net.spawnIn(host, process.execPath, ['-e', DEST_SERVER]));
+      await server.waitFor((l) => l.up === true, `the server on ${host.name}`);
+    }
     console.log(`# kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}`);
   });
   after(async () => {
@@ -84,7 +87,7 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
   });
 
   test('install attaches each program to its cgroup, none to the root cgroup, and status reports it', async () => {
-    const res = await weftEbpf(r!, installArgs(r!, app, proxyCg, ['--max-connections', String(MAX_CONNECTIONS)]));
+    const res = await weftEbpf(r!, installArgs(r!, app, proxyCg, ['--max-connections', String(MAX_CONNECTIONS), '--inbound-interface', 'eth0', '--pod-netns', `/run/netns/${pod.ns}`]));
     assert.equal(res.code, 0, res.stderr);
     const shown = (cg: string) => JSON.parse(execFileSync('bpftool', ['-j', 'cgroup', 'show', cg], { encoding: 'utf8' }).trim() || '[]') as { id: number; attach_type: string; name: string }[];
     for (const [role, cg] of [['workload', app], ['proxy', proxyCg]] as const) {
@@ -95,7 +98,10 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     assert.ok(status?.complete, JSON.stringify(status));
     const ours = new Set(status.attachments.map((a) => a.progId));
     for (const cg of [CGROUP2_ROOT, path.dirname(app)]) assert.deepEqual(shown(cg).filter((a) => ours.has(a.id)), [], `nothing of ours on ${cg}`);
-    assert.deepEqual(status.maps.map((m) => [m.name, m.entries, m.maxEntries]), [['weft_connecting', 0, MAX_CONNECTIONS], ['weft_orig_dst', 0, MAX_CONNECTIONS]]);
+    assert.deepEqual(status.maps.map((m) => [m.name, m.entries, m.maxEntries]), [['weft_connecting', 0, MAX_CONNECTIONS], ['weft_inbound', 0, MAX_CONNECTIONS], ['weft_orig_dst', 0, MAX_CONNECTIONS]]);
+    const tcShown = (dir: string) => execFileSync('ip', ['netns', 'exec', pod.ns, 'tc', '-j', 'filter', 'show', 'dev', 'eth0', dir], { encoding: 'utf8' });
+    for (const dir of ['ingress', 'egress']) assert.match(tcShown(dir), new RegExp(`"pref":15006,"kind":"bpf".*"name":"weft_tc_${dir}"`));
+    assert.deepEqual(status.inbound?.hooks.map((h) => h.program), ['weft_tc_ingress', 'weft_tc_egress']);
     assert.match((await weftEbpf(r!, ['status'])).stdout, new RegExp(`${r!.name}: installed[^]*attached +weft_getsockopt +cgroup_getsockopt`));
   });
 
@@ -126,26 +132,39 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     });
   }
 
+  test("inbound: a client calling the pod's port lands on the proxy's inbound port, which reads the original destination, and sees the port it called", async () => {
+    for (const [ip, shown, podIp] of [['198.18.0.2', '198.18.0.2:8080', '198.18.0.2'], ['fd18::2', '[fd18::2]:8080', 'fd18::2']] as const) {
+      const out = await runProbe<Connected>(r!, [...probeIn(dest), 'connect', ip, '8080', 'hello']);
+      assert.equal(out.peer, shown, 'the client is connected to the address and port it called');
+      const seen = await proxy!.waitFor((l) => l.peer === out.local, `the proxy's inbound accept of ${out.local}`);
+      assert.deepEqual(seen, { peer: out.local, sockname: shown, orig: shown });
+      const m = /^seen (.+):(\d+)_got hello$/.exec(out.reply);
+      assert.ok(m, `relayed reply from the app: ${out.reply}`);
+      assert.equal(m[1], podIp, "the app's peer is the proxy in its own pod, not the client");
+    }
+    assert.deepEqual(await mapsSettle(0), [0, 0, 0], 'inbound entries go when the connections close');
+  });
+
   test('the maps hold one entry per open proxied connection and none once they close', async () => {
-    assert.deepEqual(await mapsSettle(0), [0, 0]);
+    assert.deepEqual(await mapsSettle(0), [0, 0, 0]);
     const hold = spawnProbe(r!, [...probeIn(pod, { cgroup: app }), 'hold', '20', '198.18.0.3', '8080'], 'pipe');
     await new JsonLines(hold).waitFor((l) => l.open === 20, 'twenty open connections');
-    assert.deepEqual(await mapsSettle(20), [20, 0], 'an entry per connection, keyed by the app address; none left in weft_connecting');
+    assert.deepEqual(await mapsSettle(20), [20, 0, 0], 'an entry per connection, keyed by the app address; none left in weft_connecting');
     await new Promise<void>((resolve) => {
       hold.once('exit', () => resolve());
       hold.stdin!.end();
     });
-    assert.deepEqual(await mapsSettle(0), [0, 0], 'the entries go when the proxy side closes');
+    assert.deepEqual(await mapsSettle(0), [0, 0, 0], 'the entries go when the proxy side closes');
     const out = await runProbe<{ other: number; failed: number }>(r!, [...probeIn(pod, { cgroup: app }), 'loop', '300', '198.18.0.3', '8080']);
     assert.deepEqual([out.other, out.failed], [300, 0], 'all 300 connections reached the destination through the proxy');
-    assert.deepEqual(await mapsSettle(0), [0, 0], 'no growth over 300 connections');
+    assert.deepEqual(await mapsSettle(0), [0, 0, 0], 'no growth over 300 connections');
     for (const m of ['weft_connecting', 'weft_orig_dst']) assert.equal((JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', path.join(pins(), 'maps', m)], { encoding: 'utf8' })) as { max_entries: number }).max_entries, MAX_CONNECTIONS);
   });
 
   test('a redirected connect that is refused leaves no entry behind (sock_release)', async () => {
     await stopProxy();
     await assert.rejects(connect('198.18.0.3', { cgroup: app }), /connect: Connection refused/);
-    assert.deepEqual(await mapsSettle(0), [0, 0]);
+    assert.deepEqual(await mapsSettle(0), [0, 0, 0]);
   });
 
   test('the cost of a redirected connect against a plain one to the same proxy', async (t) => {
@@ -168,7 +187,7 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     const median = (xs: Loop[]) => xs.map((x) => x.seconds).sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const [rs, ps] = [median(redirected), median(plain)];
     t.diagnostic(`connect + accept + getsockopt + 1 byte + close, ${ROUNDS} alternating rounds of ${N}, medians: redirected ${Math.round(N / rs)}/s, plain ${Math.round(N / ps)}/s, ${(((rs - ps) / N) * 1e6).toFixed(1)} µs per connection for the redirect`);
-    assert.deepEqual(await mapsSettle(0), [0, 0]);
+    assert.deepEqual(await mapsSettle(0), [0, 0, 0]);
   });
 
   test('uninstall detaches every program, removes the pins and unmounts its bpffs', async () => {
@@ -179,6 +198,8 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     const res = await weftEbpf(r!, ['uninstall', '--name', r!.name]);
     assert.equal(res.code, 0, res.stderr);
     for (const cg of [app, proxyCg]) assert.equal(execFileSync('bpftool', ['-j', 'cgroup', 'show', cg], { encoding: 'utf8' }).trim() || '[]', '[]', cg);
+    const qdiscs = JSON.parse(execFileSync('ip', ['netns', 'exec', pod.ns, 'tc', '-j', 'qdisc', 'show', 'dev', 'eth0'], { encoding: 'utf8' })) as { kind: string }[];
+    assert.deepEqual(qdiscs.filter((q) => q.kind === 'clsact'), [], 'the clsact qdisc the install added is gone, and its filters with it');
     for (const id of ids) await assert.rejects(exec('bpftool', ['prog', 'show', 'id', String(id)]), `program ${id} is unloaded`);
     assert.ok(!mountPoints('bpf').includes(r!.bpffs), 'bpffs unmounted');
     assert.ok(!fs.existsSync(r!.bpffs) && !fs.existsSync(path.join(r!.stateDir, `${r!.name}.json`)));

@@ -7,8 +7,9 @@
 //     --netns PATH   then enter the network namespace PATH (/run/netns/NAME). Joined here, after the
 //                    cgroup, because `ip netns exec` mounts a /sys without the cgroup hierarchy.
 //     --uid N        then become uid/gid N (the proxy's UID is exempt from capture)
-//   proxy PORT [--no-forward]
-//       listen on 127.0.0.1:PORT and [::1]:PORT; per connection print one JSON line
+//   proxy OUT_PORT IN_PORT [--no-forward]
+//       listen on 127.0.0.1:OUT_PORT and [::1]:OUT_PORT (outbound capture), 0.0.0.0:IN_PORT and
+//       [::]:IN_PORT (inbound capture); per connection print one JSON line
 //       {"peer","sockname","orig"|"orig_errno"}, then connect to the original destination and relay
 //       both ways until both sides end. --no-forward: answer 'P' (original destination found) or 'N'
 //       (not found) and close, printing nothing: the connect-cost loop.
@@ -175,20 +176,25 @@ static int listen_on(const char *ip, const char *port)
 	return fd;
 }
 
-static int proxy(const char *port, int forward)
+static int proxy(const char *out_port, const char *in_port, int forward)
 {
 	signal(SIGCHLD, SIG_IGN);
-	struct pollfd l[2] = { { listen_on("127.0.0.1", port), POLLIN, 0 }, { listen_on("::1", port), POLLIN, 0 } };
-	printf("{\"listening\":%s}\n", port);
+	struct pollfd l[4] = {
+		{ listen_on("127.0.0.1", out_port), POLLIN, 0 },
+		{ listen_on("::1", out_port), POLLIN, 0 },
+		{ listen_on("0.0.0.0", in_port), POLLIN, 0 },
+		{ listen_on("::", in_port), POLLIN, 0 },
+	};
+	printf("{\"listening\":[%s,%s]}\n", out_port, in_port);
 	fflush(stdout);
 	for (;;) {
-		if (poll(l, 2, -1) < 0 && errno != EINTR)
+		if (poll(l, 4, -1) < 0 && errno != EINTR)
 			die("poll");
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 4; i++)
 			if (l[i].revents & POLLIN) {
 				int fd = accept(l[i].fd, NULL, NULL);
 				if (fd >= 0)
-					serve(fd, i ? AF_INET6 : AF_INET, forward);
+					serve(fd, i % 2 ? AF_INET6 : AF_INET, forward);
 			}
 	}
 }
@@ -291,14 +297,14 @@ int main(int argc, char **argv)
 		}
 	}
 	const char *mode = i < argc ? argv[i] : "";
-	if (!strcmp(mode, "proxy") && i + 1 < argc)
-		return proxy(argv[i + 1], !(i + 2 < argc && !strcmp(argv[i + 2], "--no-forward")));
+	if (!strcmp(mode, "proxy") && i + 2 < argc)
+		return proxy(argv[i + 1], argv[i + 2], !(i + 3 < argc && !strcmp(argv[i + 3], "--no-forward")));
 	if (!strcmp(mode, "connect") && i + 3 < argc)
 		return client(argv[i + 1], argv[i + 2], argv[i + 3]);
 	if (!strcmp(mode, "loop") && i + 3 < argc)
 		return loop(atol(argv[i + 1]), argv[i + 2], argv[i + 3]);
 	if (!strcmp(mode, "hold") && i + 3 < argc)
 		return hold(atol(argv[i + 1]), argv[i + 2], argv[i + 3]);
-	fprintf(stderr, "usage: capture-probe [--cgroup DIR] [--uid N] proxy PORT [--no-forward] | connect IP PORT MSG | loop N IP PORT | hold N IP PORT\n");
+	fprintf(stderr, "usage: capture-probe [--cgroup DIR] [--netns PATH] [--uid N] proxy OUT_PORT IN_PORT [--no-forward] | connect IP PORT MSG | loop N IP PORT | hold N IP PORT\n");
 	return 2;
 }

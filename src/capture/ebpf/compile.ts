@@ -21,6 +21,8 @@ export interface CaptureSettings {
   proxyUid: number;
   /** The proxy's outbound capture port on 127.0.0.1 / ::1. */
   outboundPort: number;
+  /** The proxy's inbound capture port (tc redirects inbound connections to it). */
+  inboundPort: number;
   /** max_entries of each map. */
   maxConnections: number;
 }
@@ -42,7 +44,7 @@ export function captureSource(): string {
 
 export const defaultCacheDir = (): string => path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'weft', 'ebpf');
 
-const defines = (s: CaptureSettings): string[] => [`-DWEFT_PROXY_UID=${s.proxyUid}`, `-DWEFT_OUTBOUND_PORT=${s.outboundPort}`, `-DWEFT_MAX_CONNECTIONS=${s.maxConnections}`];
+const defines = (s: CaptureSettings): string[] => [`-DWEFT_PROXY_UID=${s.proxyUid}`, `-DWEFT_OUTBOUND_PORT=${s.outboundPort}`, `-DWEFT_INBOUND_PORT=${s.inboundPort}`, `-DWEFT_MAX_CONNECTIONS=${s.maxConnections}`];
 
 export async function buildCaptureObject(tools: Toolchain, settings: CaptureSettings, cacheDir: string): Promise<BuiltObject> {
   const source = captureSource();

@@ -18,9 +18,12 @@ export type EbpfErrorCode = keyof typeof EbpfErrorCodes;
 
 export class EbpfError extends Error {
   readonly code: EbpfErrorCode;
+  /** The message without its code, for wrapping in another error's. */
+  readonly detail: string;
   constructor(code: EbpfErrorCode, message: string, options?: { cause?: unknown }) {
     super(`${code}: ${message}`, options);
     this.name = 'EbpfError';
     this.code = code;
+    this.detail = message;
   }
 }

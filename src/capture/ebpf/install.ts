@@ -9,8 +9,9 @@ import { Bpftool } from './bpftool.js';
 import { buildCaptureObject, type CaptureSettings } from './compile.js';
 import { EbpfError } from './errors.js';
 import { checkBpffs, checkCgroup, checkKernel, ensureBpffs, findBpftool, findToolchain, requireRoot } from './preflight.js';
-import { CAPTURE_PROGRAMS, type CgroupRole } from './programs.js';
-import { checkName, readState, removeState, statePath, writeState, type Attachment, type InstallState } from './state.js';
+import { CAPTURE_PROGRAMS, TC_PROGRAMS, type CgroupRole } from './programs.js';
+import { checkName, readState, removeState, statePath, writeState, type Attachment, type InboundAttachment, type InstallState } from './state.js';
+import { Tc } from './tc.js';
 
 export interface InstallOptions {
   name: string;
@@ -22,6 +23,8 @@ export interface InstallOptions {
   stateDir: string;
   cacheDir: string;
   settings: CaptureSettings;
+  /** Capture inbound too: the pod's interface, and the network namespace it is in. */
+  inbound?: { dev: string; netns?: string };
 }
 
 export function checkSettings(s: CaptureSettings): void {
@@ -30,6 +33,8 @@ export function checkSettings(s: CaptureSettings): void {
   };
   bad('--proxy-uid', s.proxyUid, 0, 0xfffffffe);
   bad('--outbound-port', s.outboundPort, 1, 65535);
+  bad('--inbound-port', s.inboundPort, 1, 65535);
+  if (s.inboundPort === s.outboundPort) throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', `--inbound-port ${s.inboundPort}: must differ from --outbound-port`);
   bad('--max-connections', s.maxConnections, 16, 1 << 24);
 }
 
@@ -46,6 +51,7 @@ export async function install(o: InstallOptions, log: (line: string) => void = (
   if (fs.existsSync(statePath(o.stateDir, o.name)))
     throw new EbpfError('WEFT_E_EBPF_STATE', `an eBPF install named ${JSON.stringify(o.name)} exists (${statePath(o.stateDir, o.name)}): weft ebpf uninstall --name ${o.name} first`);
   if (!o.mountBpffs) checkBpffs(o.bpffs);
+  if (o.inbound) await checkInbound(o.inbound);
   const built = await buildCaptureObject(tools, o.settings, o.cacheDir);
   log(`${built.cached ? 'using cached' : 'compiled'} ${built.object}`);
 
@@ -83,6 +89,7 @@ export async function install(o: InstallOptions, log: (line: string) => void = (
         log(`attached ${p.name} (id ${progId}) to ${cgroup} as ${p.attachType}`);
       }
     }
+    if (o.inbound) await attachInbound(o.inbound, state, () => writeState(o.stateDir, state), log);
   } catch (err) {
     await undo(bpftool, state).catch(() => {});
     removeState(o.stateDir, o.name);
@@ -94,6 +101,7 @@ export async function install(o: InstallOptions, log: (line: string) => void = (
 /** Detaches, unpins and unmounts what an install recorded; returns what it could not undo. */
 async function undo(bpftool: Bpftool, state: InstallState): Promise<string[]> {
   const problems: string[] = [];
+  if (state.inbound) problems.push(...(await detachInbound(state.inbound)));
   for (const a of [...state.attachments].reverse()) {
     if (!(await attached(bpftool, a))) continue;
     await bpftool.detach(a.cgroup, a.attachType, a.progId).catch((e: Error) => problems.push(e.message));
@@ -109,6 +117,39 @@ async function undo(bpftool: Bpftool, state: InstallState): Promise<string[]> {
       problems.push(`umount ${state.bpffs}: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
     }
   }
+  return problems;
+}
+
+async function checkInbound(inbound: { dev: string; netns?: string }): Promise<void> {
+  if (inbound.netns && !fs.existsSync(inbound.netns)) throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', `--pod-netns ${inbound.netns}: no such network namespace file`);
+  try {
+    await new Tc(inbound.netns).hasClsact(inbound.dev);
+  } catch (err) {
+    throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', `--inbound-interface ${inbound.dev}: ${err instanceof EbpfError ? err.detail : (err as Error).message}`);
+  }
+}
+
+async function attachInbound(inbound: { dev: string; netns?: string }, state: InstallState, save: () => void, log: (line: string) => void): Promise<void> {
+  const tc = new Tc(inbound.netns);
+  const addedQdisc = !(await tc.hasClsact(inbound.dev));
+  if (addedQdisc) await tc.addClsact(inbound.dev);
+  const record: InboundAttachment = { ...(inbound.netns ? { netns: inbound.netns } : {}), dev: inbound.dev, addedQdisc, directions: [] };
+  state.inbound = record;
+  save();
+  for (const p of TC_PROGRAMS) {
+    await tc.attach(inbound.dev, p.direction, path.join(state.pinDir, 'progs', p.name));
+    record.directions.push(p.direction);
+    save();
+    log(`attached ${p.name} to ${inbound.dev} ${p.direction}${inbound.netns ? ` in ${inbound.netns}` : ''}`);
+  }
+}
+
+async function detachInbound(inbound: InboundAttachment): Promise<string[]> {
+  const tc = new Tc(inbound.netns);
+  const problems: string[] = [];
+  if (inbound.netns && !fs.existsSync(inbound.netns)) return problems; // the namespace, its interface and filters are gone
+  for (const d of inbound.directions) if (await tc.attached(inbound.dev, d)) await tc.detach(inbound.dev, d).catch((e: Error) => problems.push(e.message));
+  if (inbound.addedQdisc && (await tc.hasClsact(inbound.dev).catch(() => false))) await tc.delClsact(inbound.dev).catch((e: Error) => problems.push(e.message));
   return problems;
 }
 

@@ -23,7 +23,13 @@ export const CAPTURE_PROGRAMS: readonly CaptureProgram[] = [
   { name: 'weft_sockname6', attachType: 'cgroup_inet6_getsockname', roles: ['proxy'], why: "makes getsockname() of the proxy's accepted IPv6 socket the original destination" },
 ];
 
+/** Inbound capture (--inbound-interface): tc programs on the pod's interface, not on a cgroup. */
+export const TC_PROGRAMS = [
+  { name: 'weft_tc_ingress', direction: 'ingress', why: "sends a connection to the pod's port to the proxy's inbound port, remembering the port" },
+  { name: 'weft_tc_egress', direction: 'egress', why: "gives the proxy's inbound replies the port the client called" },
+] as const;
+
 /** The maps, bounded by --max-connections each (LRU hashes, emptied by the programs on close). */
-export const CAPTURE_MAPS = ['weft_connecting', 'weft_orig_dst'] as const;
+export const CAPTURE_MAPS = ['weft_connecting', 'weft_inbound', 'weft_orig_dst'] as const;
 
 export const CAPTURE_SOURCE = 'weft_capture.c';

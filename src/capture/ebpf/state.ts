@@ -31,6 +31,17 @@ export interface InstallState {
   /** <bpffs>/weft/<name>: progs/ and maps/ below. */
   pinDir: string;
   attachments: Attachment[];
+  /** Inbound capture on the pod's interface, when asked for. */
+  inbound?: InboundAttachment;
+}
+
+export interface InboundAttachment {
+  /** The network namespace file the interface is in; absent: the installer's own. */
+  netns?: string;
+  dev: string;
+  /** Whether the install added the clsact qdisc (and so removes it). */
+  addedQdisc: boolean;
+  directions: ('ingress' | 'egress')[];
 }
 
 export function checkName(name: string): void {

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { Bpftool } from './bpftool.js';
 import type { CaptureSettings } from './compile.js';
 import { findBpftool } from './preflight.js';
-import { CAPTURE_MAPS, type CgroupRole } from './programs.js';
+import { CAPTURE_MAPS, TC_PROGRAMS, type CgroupRole } from './programs.js';
+import { Tc } from './tc.js';
 import { listInstalls, readState } from './state.js';
 
 export interface AttachmentStatus {
@@ -31,6 +32,7 @@ export interface InstallStatus {
   pinDir: string;
   attachments: AttachmentStatus[];
   maps: MapStatus[];
+  inbound?: { dev: string; netns?: string; hooks: { direction: string; program?: string; progId?: number }[] };
   /** Every recorded attachment is in place and every map pinned. */
   complete: boolean;
 }
@@ -62,7 +64,18 @@ export async function status(o: { stateDir: string; name?: string }): Promise<In
       const info = await bpftool.mapInfo(pin);
       maps.push({ name: m, pinned: true, entries: await bpftool.mapEntries(pin), maxEntries: info.max_entries });
     }
-    out.push({ name, settings: s.settings, cgroups: s.cgroups, pinDir: s.pinDir, attachments, maps, complete: attachments.length > 0 && attachments.every((a) => a.attached) && maps.every((m) => m.pinned) });
+    let inbound: InstallStatus['inbound'];
+    if (s.inbound) {
+      const tc = new Tc(s.inbound.netns);
+      const hooks = [];
+      for (const p of TC_PROGRAMS) {
+        const prog = s.inbound.directions.includes(p.direction) ? await tc.attached(s.inbound.dev, p.direction) : undefined;
+        hooks.push({ direction: p.direction, ...(prog ? { program: prog.name, progId: prog.id } : {}) });
+      }
+      inbound = { dev: s.inbound.dev, ...(s.inbound.netns ? { netns: s.inbound.netns } : {}), hooks };
+    }
+    const inboundOk = !inbound || inbound.hooks.every((h) => h.program);
+    out.push({ name, settings: s.settings, cgroups: s.cgroups, pinDir: s.pinDir, attachments, maps, ...(inbound ? { inbound } : {}), complete: inboundOk && attachments.length > 0 && attachments.every((a) => a.attached) && maps.every((m) => m.pinned) });
   }
   return out;
 }
@@ -71,8 +84,9 @@ export function formatStatus(list: InstallStatus[]): string {
   if (!list.length) return 'no eBPF capture installed\n';
   const lines: string[] = [];
   for (const s of list) {
-    lines.push(`${s.name}: ${s.complete ? 'installed' : 'INCOMPLETE'} (proxy uid ${s.settings.proxyUid}, outbound port ${s.settings.outboundPort}, pins ${s.pinDir})`);
+    lines.push(`${s.name}: ${s.complete ? 'installed' : 'INCOMPLETE'} (proxy uid ${s.settings.proxyUid}, outbound port ${s.settings.outboundPort}, inbound ${s.inbound ? `port ${s.settings.inboundPort}` : 'not captured'}, pins ${s.pinDir})`);
     for (const a of s.attachments) lines.push(`  ${a.attached ? 'attached' : 'MISSING '}  ${a.program.padEnd(16)} ${a.attachType.padEnd(26)} id ${String(a.progId).padEnd(6)} ${a.cgroup}`);
+    for (const h of s.inbound?.hooks ?? []) lines.push(`  ${h.program ? 'attached' : 'MISSING '}  ${(h.program ?? TC_PROGRAMS.find((p) => p.direction === h.direction)!.name).padEnd(16)} ${`tc ${h.direction}`.padEnd(26)} id ${String(h.progId ?? '-').padEnd(6)} ${s.inbound!.dev}${s.inbound!.netns ? ` in ${s.inbound!.netns}` : ''}`);
     for (const m of s.maps) lines.push(`  map       ${m.name.padEnd(16)} ${m.pinned ? `${m.entries}/${m.maxEntries} entries` : 'NOT PINNED'}`);
   }
   return `${lines.join('\n')}\n`;

@@ -12,10 +12,20 @@
 //   sock_release (workload) a socket that never got established drops its weft_connecting entry.
 //   getsockopt   (proxy) SOL_IP/SOL_IPV6 SO_ORIGINAL_DST answered from weft_orig_dst.
 //   getsockname4/6 (proxy) the accepted socket's local address reads as the original destination.
+//   tc ingress   (the pod's interface) a SYN from outside to a port the mesh does not reserve: the
+//                destination port goes to weft_inbound[client ip:port, pod ip] and is rewritten to
+//                INBOUND_PORT, as is every later packet of that flow; tc egress rewrites the proxy's
+//                replies' source port back, so the client sees the port it called. sockops deletes
+//                the entry when the proxy's inbound socket closes.
 //
 // Compiled at install time by `weft ebpf install` (clang -target bpf), never committed as an object.
 // The -D values below come from the install flags.
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -24,6 +34,9 @@
 #endif
 #ifndef WEFT_OUTBOUND_PORT
 #define WEFT_OUTBOUND_PORT 15001
+#endif
+#ifndef WEFT_INBOUND_PORT
+#define WEFT_INBOUND_PORT 15006
 #endif
 #ifndef WEFT_MAX_CONNECTIONS
 #define WEFT_MAX_CONNECTIONS 65536
@@ -42,6 +55,12 @@ struct weft_addr {
 	__u32 ip[4];
 	__u16 port;
 	__u16 family;
+};
+
+/* An inbound connection: the client's address and the pod address it called (port 0). */
+struct weft_flow {
+	struct weft_addr peer;
+	struct weft_addr local;
 };
 
 struct weft_sockaddr_in {
@@ -74,6 +93,13 @@ struct {
 	__type(key, struct weft_addr);
 	__type(value, struct weft_addr);
 } weft_orig_dst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_CONNECTIONS);
+	__type(key, struct weft_flow);
+	__type(value, struct weft_addr);
+} weft_inbound SEC(".maps");
 
 static __always_inline int is_v4_mapped(const __u32 ip6[4])
 {
@@ -181,17 +207,24 @@ int weft_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	}
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		if (skops->local_port == WEFT_OUTBOUND_PORT)
+		if (skops->local_port == WEFT_OUTBOUND_PORT || skops->local_port == WEFT_INBOUND_PORT)
 			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		return 1;
-	case BPF_SOCK_OPS_STATE_CB:
-		if (skops->args[1] == BPF_TCP_CLOSE && skops->local_port == WEFT_OUTBOUND_PORT) {
-			struct weft_addr peer = {};
-			__u32 ip6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2], skops->remote_ip6[3] };
-			fill(&peer, skops->family, skops->remote_ip4, ip6, remote_port(skops));
-			bpf_map_delete_elem(&weft_orig_dst, &peer);
+	case BPF_SOCK_OPS_STATE_CB: {
+		if (skops->args[1] != BPF_TCP_CLOSE)
+			return 1;
+		struct weft_flow flow = {};
+		__u32 r6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2], skops->remote_ip6[3] };
+		fill(&flow.peer, skops->family, skops->remote_ip4, r6, remote_port(skops));
+		if (skops->local_port == WEFT_OUTBOUND_PORT) {
+			bpf_map_delete_elem(&weft_orig_dst, &flow.peer);
+		} else if (skops->local_port == WEFT_INBOUND_PORT) {
+			__u32 l6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };
+			fill(&flow.local, skops->family, skops->local_ip4, l6, 0);
+			bpf_map_delete_elem(&weft_inbound, &flow);
 		}
 		return 1;
+	}
 	}
 	return 1;
 }
@@ -204,13 +237,29 @@ int weft_release(struct bpf_sock *sk)
 	return 1;
 }
 
-/* The original destination of a proxy socket, found by its peer (the app's local address). */
+/* The original destination of a proxy socket: an outbound one by its peer (the app's local address),
+ * an inbound one by its peer and local address. NULL for any other socket. */
 static __always_inline struct weft_addr *original_dst(struct bpf_sock *sk)
 {
-	struct weft_addr peer = {};
-	__u32 ip6[4] = { sk->dst_ip6[0], sk->dst_ip6[1], sk->dst_ip6[2], sk->dst_ip6[3] };
-	fill(&peer, sk->family, sk->dst_ip4, ip6, bpf_ntohs(sk->dst_port));
-	return bpf_map_lookup_elem(&weft_orig_dst, &peer);
+	struct weft_flow flow = {};
+	__u32 d6[4] = { sk->dst_ip6[0], sk->dst_ip6[1], sk->dst_ip6[2], sk->dst_ip6[3] };
+	fill(&flow.peer, sk->family, sk->dst_ip4, d6, bpf_ntohs(sk->dst_port));
+	if (sk->src_port == WEFT_OUTBOUND_PORT)
+		return bpf_map_lookup_elem(&weft_orig_dst, &flow.peer);
+	if (sk->src_port != WEFT_INBOUND_PORT)
+		return 0;
+	__u32 s6[4] = { sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3] };
+	fill(&flow.local, sk->family, sk->src_ip4, s6, 0);
+	return bpf_map_lookup_elem(&weft_inbound, &flow);
+}
+
+/* Two separate 4-byte stores: clang would merge adjacent ones into one 8-byte store to the context,
+ * which the verifier refuses. */
+static __always_inline void answer(struct bpf_sockopt *ctx, __s32 len)
+{
+	ctx->optlen = len;
+	asm volatile("" ::: "memory");
+	ctx->retval = 0;
 }
 
 SEC("cgroup/getsockopt")
@@ -219,7 +268,7 @@ int weft_getsockopt(struct bpf_sockopt *ctx)
 	if (ctx->optname != WEFT_SO_ORIGINAL_DST || (ctx->level != WEFT_SOL_IP && ctx->level != WEFT_SOL_IPV6))
 		return 1;
 	struct bpf_sock *sk = ctx->sk;
-	if (!sk || sk->src_port != WEFT_OUTBOUND_PORT)
+	if (!sk)
 		return 1;
 	struct weft_addr *dst = original_dst(sk);
 	if (!dst)
@@ -232,8 +281,7 @@ int weft_getsockopt(struct bpf_sockopt *ctx)
 		sa->family = WEFT_AF_INET;
 		sa->port = bpf_htons(dst->port);
 		sa->addr = dst->ip[0];
-		ctx->optlen = sizeof(*sa);
-		ctx->retval = 0;
+		answer(ctx, sizeof(*sa));
 	} else if (ctx->level == WEFT_SOL_IPV6 && dst->family == WEFT_AF_INET6) {
 		struct weft_sockaddr_in6 *sa = ctx->optval;
 		if ((void *)(sa + 1) > ctx->optval_end)
@@ -245,8 +293,7 @@ int weft_getsockopt(struct bpf_sockopt *ctx)
 		sa->addr[1] = dst->ip[1];
 		sa->addr[2] = dst->ip[2];
 		sa->addr[3] = dst->ip[3];
-		ctx->optlen = sizeof(*sa);
-		ctx->retval = 0;
+		answer(ctx, sizeof(*sa));
 	}
 	return 1;
 }
@@ -255,7 +302,7 @@ SEC("cgroup/getsockname4")
 int weft_sockname4(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
-	if (!sk || sk->src_port != WEFT_OUTBOUND_PORT)
+	if (!sk)
 		return 1;
 	struct weft_addr *dst = original_dst(sk);
 	if (dst && dst->family == WEFT_AF_INET) {
@@ -269,7 +316,7 @@ SEC("cgroup/getsockname6")
 int weft_sockname6(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
-	if (!sk || sk->src_port != WEFT_OUTBOUND_PORT)
+	if (!sk)
 		return 1;
 	struct weft_addr *dst = original_dst(sk);
 	if (dst && dst->family == WEFT_AF_INET6) {
@@ -280,6 +327,105 @@ int weft_sockname6(struct bpf_sock_addr *ctx)
 		ctx->user_port = bpf_htons(dst->port);
 	}
 	return 1;
+}
+
+/* Istio keeps 15000-15090 for the proxy itself (admin, status, metrics, the capture ports): never
+ * captured inbound. */
+static __always_inline int reserved_port(__u16 port)
+{
+	return port >= 15000 && port <= 15090;
+}
+
+/* Where the TCP header of a packet is, and its flow as seen from the pod (peer = the remote side). */
+struct weft_packet {
+	struct weft_flow flow;
+	__u32 tcp_off;
+	__u16 sport;
+	__u16 dport;
+	__u8 syn_only;
+};
+
+static __always_inline int parse(struct __sk_buff *skb, struct weft_packet *p, int ingress)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end)
+		return 0;
+	struct tcphdr *tcp;
+	__u32 zero6[4] = {};
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+		if ((void *)(ip + 1) > end || ip->protocol != WEFT_IPPROTO_TCP || ip->ihl != 5)
+			return 0;
+		tcp = (void *)(ip + 1);
+		if ((void *)(tcp + 1) > end)
+			return 0;
+		fill(&p->flow.peer, WEFT_AF_INET, ingress ? ip->saddr : ip->daddr, zero6, 0);
+		fill(&p->flow.local, WEFT_AF_INET, ingress ? ip->daddr : ip->saddr, zero6, 0);
+		p->tcp_off = sizeof(*eth) + sizeof(*ip);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip = (void *)(eth + 1);
+		if ((void *)(ip + 1) > end || ip->nexthdr != WEFT_IPPROTO_TCP)
+			return 0;
+		tcp = (void *)(ip + 1);
+		if ((void *)(tcp + 1) > end)
+			return 0;
+		__u32 s6[4] = { ip->saddr.in6_u.u6_addr32[0], ip->saddr.in6_u.u6_addr32[1], ip->saddr.in6_u.u6_addr32[2], ip->saddr.in6_u.u6_addr32[3] };
+		__u32 d6[4] = { ip->daddr.in6_u.u6_addr32[0], ip->daddr.in6_u.u6_addr32[1], ip->daddr.in6_u.u6_addr32[2], ip->daddr.in6_u.u6_addr32[3] };
+		fill(&p->flow.peer, WEFT_AF_INET6, 0, ingress ? s6 : d6, 0);
+		fill(&p->flow.local, WEFT_AF_INET6, 0, ingress ? d6 : s6, 0);
+		p->tcp_off = sizeof(*eth) + sizeof(*ip);
+	} else {
+		return 0;
+	}
+	p->sport = bpf_ntohs(tcp->source);
+	p->dport = bpf_ntohs(tcp->dest);
+	p->syn_only = tcp->syn && !tcp->ack;
+	p->flow.peer.port = ingress ? p->sport : p->dport;
+	return 1;
+}
+
+/* Rewrites one TCP port (and the checksum) in place; the packet pointers are stale afterwards. */
+static __always_inline void set_port(struct __sk_buff *skb, __u32 tcp_off, __u32 field, __u16 from, __u16 to)
+{
+	__be16 old = bpf_htons(from), new = bpf_htons(to);
+	bpf_l4_csum_replace(skb, tcp_off + offsetof(struct tcphdr, check), old, new, sizeof(new));
+	bpf_skb_store_bytes(skb, tcp_off + field, &new, sizeof(new), 0);
+}
+
+SEC("tc")
+int weft_tc_ingress(struct __sk_buff *skb)
+{
+	struct weft_packet p = {};
+	if (!parse(skb, &p, 1))
+		return TC_ACT_OK;
+	if (p.syn_only) {
+		if (reserved_port(p.dport))
+			return TC_ACT_OK;
+		struct weft_addr orig = p.flow.local;
+		orig.port = p.dport;
+		if (bpf_map_update_elem(&weft_inbound, &p.flow, &orig, BPF_ANY))
+			return TC_ACT_SHOT; /* fail closed: never deliver uncaptured */
+	} else {
+		struct weft_addr *orig = bpf_map_lookup_elem(&weft_inbound, &p.flow);
+		if (!orig || orig->port != p.dport)
+			return TC_ACT_OK;
+	}
+	set_port(skb, p.tcp_off, offsetof(struct tcphdr, dest), p.dport, WEFT_INBOUND_PORT);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int weft_tc_egress(struct __sk_buff *skb)
+{
+	struct weft_packet p = {};
+	if (!parse(skb, &p, 0) || p.sport != WEFT_INBOUND_PORT)
+		return TC_ACT_OK;
+	struct weft_addr *orig = bpf_map_lookup_elem(&weft_inbound, &p.flow);
+	if (!orig)
+		return TC_ACT_OK;
+	set_port(skb, p.tcp_off, offsetof(struct tcphdr, source), WEFT_INBOUND_PORT, orig->port);
+	return TC_ACT_OK;
 }
 
 /* The kernel asks for a GPL-compatible licence string before it lets programs use some helpers. */
