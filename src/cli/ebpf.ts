@@ -2,6 +2,7 @@
 // in src/capture/ebpf/.
 import { defaultCacheDir } from '../capture/ebpf/compile.js';
 import { EbpfError } from '../capture/ebpf/errors.js';
+import { parseExclusions } from '../capture/ebpf/exclusions.js';
 import { install, uninstall } from '../capture/ebpf/install.js';
 import { formatStatus, status } from '../capture/ebpf/status.js';
 
@@ -19,6 +20,10 @@ export interface EbpfInstallFlags {
   inboundInterface?: string;
   podNetns?: string;
   maxConnections: string;
+  excludeOutboundPorts?: string;
+  excludeOutboundCidrs?: string;
+  excludeInboundPorts?: string;
+  includeInboundPorts?: string;
 }
 
 const toInt = (flag: string, v: string): number => {
@@ -43,7 +48,7 @@ export const runEbpfInstall = (f: EbpfInstallFlags): Promise<number> =>
     if (f.podNetns && !f.inboundInterface) throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', '--pod-netns: only with --inbound-interface');
     const settings = { proxyUid: toInt('--proxy-uid', f.proxyUid), outboundPort: toInt('--outbound-port', f.outboundPort), inboundPort: toInt('--inbound-port', f.inboundPort), maxConnections: toInt('--max-connections', f.maxConnections) };
     const s = await install(
-      { name: f.name, workloadCgroup: f.workloadCgroup, ...(f.proxyCgroup ? { proxyCgroup: f.proxyCgroup } : {}), bpffs: f.bpffs, mountBpffs: !!f.mountBpffs, stateDir: f.stateDir, cacheDir: f.cacheDir ?? defaultCacheDir(), settings,
+      { name: f.name, workloadCgroup: f.workloadCgroup, ...(f.proxyCgroup ? { proxyCgroup: f.proxyCgroup } : {}), bpffs: f.bpffs, mountBpffs: !!f.mountBpffs, stateDir: f.stateDir, cacheDir: f.cacheDir ?? defaultCacheDir(), settings, exclusions: parseExclusions(f),
         ...(f.inboundInterface ? { inbound: { dev: f.inboundInterface, ...(f.podNetns ? { netns: f.podNetns } : {}) } } : {}) },
       log('install'),
     );

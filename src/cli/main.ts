@@ -116,6 +116,10 @@ ebpf
   .option('--inbound-interface <dev>', "also capture inbound: tc programs on the pod's interface send connections to its ports to --inbound-port (15000-15090 excepted)")
   .option('--pod-netns <file>', 'the network namespace of --inbound-interface (/run/netns/NAME, /proc/PID/ns/net; default: this one)')
   .option('--inbound-port <port>', "the proxy's inbound capture port", '15006')
+  .option('--exclude-outbound-ports <ports>', 'comma-separated destination ports that go direct (istio-iptables -o)')
+  .option('--exclude-outbound-cidrs <cidrs>', 'comma-separated IPv4/IPv6 CIDRs that go direct (istio-iptables -x), at most 256')
+  .option('--include-inbound-ports <ports>', "inbound ports captured: '*' (all but 15000-15090) or a comma-separated list (istio-iptables -b)", '*')
+  .option('--exclude-inbound-ports <ports>', 'comma-separated inbound ports left alone (istio-iptables -d)')
   .option('--max-connections <n>', 'entries of each map (connections being set up, connections open through the proxy)', '65536')
   .action(async (opts) => {
     process.exitCode = await (await import('./ebpf.js')).runEbpfInstall(opts);

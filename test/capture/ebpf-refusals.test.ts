@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { EbpfError } from '../../src/capture/ebpf/errors.js';
+import { cidrKey, parseExclusions } from '../../src/capture/ebpf/exclusions.js';
 import { checkKernel, mountPoints } from '../../src/capture/ebpf/preflight.js';
 import { createEbpfRun, destroyEbpfRun, installArgs, weftEbpf, type EbpfRun } from '../helpers/ebpf-run.js';
 import { CGROUP2_ROOT, privilegedSuite } from '../helpers/privileged.js';
@@ -36,6 +37,28 @@ describe('eBPF preflight checks', () => {
   };
   for (const [release, want] of [['6.18.44-fc-v857', 'accepted'], ['5.10.0-27-amd64', 'accepted'], ['5.9.16', 'WEFT_E_EBPF_KERNEL'], ['4.19.0-6-amd64', 'WEFT_E_EBPF_KERNEL'], ['unknown', 'WEFT_E_EBPF_KERNEL']] as const)
     test(`kernel ${release}: ${want}`, () => assert.equal(code(() => checkKernel(release)), want));
+
+  test('exclusion flags are parsed with their field named, and CIDRs keyed for the LPM trie', () => {
+    assert.deepEqual(parseExclusions({ excludeOutboundPorts: '80, 443', excludeOutboundCidrs: '10.0.0.0/8,fd00::/8,192.0.2.1', includeInboundPorts: '8080' }), {
+      excludeOutboundPorts: [80, 443],
+      excludeOutboundCidrs: ['10.0.0.0/8', 'fd00::/8', '192.0.2.1/32'],
+      excludeInboundPorts: [],
+      includeInboundPorts: [8080],
+    });
+    assert.equal(parseExclusions({}).includeInboundPorts, '*');
+    assert.deepEqual(parseExclusions({ includeInboundPorts: '' }).includeInboundPorts, [], "'' captures no inbound port, as istio-iptables -b ''");
+    for (const [flags, message] of [
+      [{ excludeOutboundPorts: '80,http' }, /--exclude-outbound-ports: "http" is not a port/],
+      [{ excludeInboundPorts: '70000' }, /--exclude-inbound-ports: "70000" is not a port/],
+      [{ excludeOutboundCidrs: '10.0.0.0/33' }, /--exclude-outbound-cidrs: "10.0.0.0\/33" is not an IPv4 or IPv6 CIDR/],
+      [{ excludeOutboundCidrs: 'example.com/8' }, /--exclude-outbound-cidrs: "example.com\/8"/],
+    ] as const)
+      assert.throws(() => parseExclusions(flags), message);
+    const le = os.endianness() === 'LE';
+    assert.deepEqual(cidrKey('198.18.0.96/27').slice(0, 4), le ? [123, 0, 0, 0] : [0, 0, 0, 123], 'an IPv4 prefix counts the 96 bits of ::ffff:');
+    assert.deepEqual(cidrKey('198.18.0.96/27').slice(4), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 18, 0, 96]);
+    assert.deepEqual(cidrKey('fd18::100/120').slice(4), [0xfd, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+  });
 
   test('mount points are read from mountinfo with their octal escapes undone', () => {
     const info = [

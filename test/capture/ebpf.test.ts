@@ -20,10 +20,14 @@ import { CGROUP2_ROOT, privilegedSuite } from '../helpers/privileged.js';
 
 const exec = promisify(execFile);
 const MAX_CONNECTIONS = 4096;
-const DEST_SERVER = `require('net').createServer((s) => {
+/** Answers on 8080 and 8081 with the peer it sees, then what it got. */
+const SERVER = `const net = require('net'); let up = 0;
+for (const port of [8080, 8081]) net.createServer((s) => {
   s.write('seen ' + s.remoteAddress.replace(/^::ffff:/, '') + ':' + s.remotePort + '\\n');
   let got = ''; s.on('data', (d) => got += d); s.on('end', () => s.end('got ' + got)); s.on('error', () => {});
-}).listen(8080, '::', () => console.log(JSON.stringify({ up: true })))`;
+}).listen(port, '::', () => ++up === 2 && console.log(JSON.stringify({ up: true })))`;
+/** Istio-style exclusions the install is given; dest also answers at 198.18.0.103, inside the CIDR. */
+const EXCLUSIONS = ['--exclude-outbound-ports', '8081', '--exclude-outbound-cidrs', '198.18.0.96/27,fd18::100/120', '--exclude-inbound-ports', '8081'];
 
 interface Connected {
   local: string;
@@ -41,7 +45,7 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
   let proxy: JsonLines | undefined;
 
   const pins = () => path.join(r!.bpffs, 'weft', r!.name);
-  const connect = (ip: string, o: { cgroup?: string; uid?: number } = {}): Promise<Connected> => runProbe<Connected>(r!, [...probeIn(pod, o), 'connect', ip, '8080', 'hello']);
+  const connect = (ip: string, o: { cgroup?: string; uid?: number } = {}, port = '8080'): Promise<Connected> => runProbe<Connected>(r!, [...probeIn(pod, o), 'connect', ip, port, 'hello']);
   const startProxy = async (extra: string[] = []) => {
     const child = spawnProbe(r!, [...probeIn(pod, { cgroup: proxyCg, uid: 1337 }), 'proxy', '15001', '15006', ...extra]);
     proxy = new JsonLines(child);
@@ -71,11 +75,12 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     net = await TestNet.create({ ipv6: true });
     pod = await net.addHost('pod');
     dest = await net.addHost('dest');
+    await net.inNs(dest.ns, 'ip', ['addr', 'add', '198.18.0.103/24', 'dev', 'eth0']);
     r = await createEbpfRun();
     app = r.cgroups.child('pod/app');
     proxyCg = r.cgroups.child('pod/proxy');
     for (const host of [dest, pod]) {
-      const server = new JsonLines(net.spawnIn(host, process.execPath, ['-e', DEST_SERVER]));
+      const server = new JsonLines(net.spawnIn(host, process.execPath, ['-e', SERVER]));
       await server.waitFor((l) => l.up === true, `the server on ${host.name}`);
     }
     console.log(`# kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}`);
@@ -87,7 +92,7 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
   });
 
   test('install attaches each program to its cgroup, none to the root cgroup, and status reports it', async () => {
-    const res = await weftEbpf(r!, installArgs(r!, app, proxyCg, ['--max-connections', String(MAX_CONNECTIONS), '--inbound-interface', 'eth0', '--pod-netns', `/run/netns/${pod.ns}`]));
+    const res = await weftEbpf(r!, installArgs(r!, app, proxyCg, ['--max-connections', String(MAX_CONNECTIONS), '--inbound-interface', 'eth0', '--pod-netns', `/run/netns/${pod.ns}`, ...EXCLUSIONS]));
     assert.equal(res.code, 0, res.stderr);
     const shown = (cg: string) => JSON.parse(execFileSync('bpftool', ['-j', 'cgroup', 'show', cg], { encoding: 'utf8' }).trim() || '[]') as { id: number; attach_type: string; name: string }[];
     for (const [role, cg] of [['workload', app], ['proxy', proxyCg]] as const) {
@@ -102,7 +107,7 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     const tcShown = (dir: string) => execFileSync('ip', ['netns', 'exec', pod.ns, 'tc', '-j', 'filter', 'show', 'dev', 'eth0', dir], { encoding: 'utf8' });
     for (const dir of ['ingress', 'egress']) assert.match(tcShown(dir), new RegExp(`"pref":15006,"kind":"bpf".*"name":"weft_tc_${dir}"`));
     assert.deepEqual(status.inbound?.hooks.map((h) => h.program), ['weft_tc_ingress', 'weft_tc_egress']);
-    assert.match((await weftEbpf(r!, ['status'])).stdout, new RegExp(`${r!.name}: installed[^]*attached +weft_getsockopt +cgroup_getsockopt`));
+    assert.match((await weftEbpf(r!, ['status'])).stdout, new RegExp(`${r!.name}: installed[^]*excluded: outbound ports 8081; outbound CIDRs 198.18.0.96/27,fd18::100/120; inbound ports 8081[^]*attached +weft_getsockopt +cgroup_getsockopt`));
   });
 
   test('an app in the workload cgroup reaches 198.18.0.3:8080 through the proxy, which reads the original destination', async () => {
@@ -143,6 +148,20 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
       assert.equal(m[1], podIp, "the app's peer is the proxy in its own pod, not the client");
     }
     assert.deepEqual(await mapsSettle(0), [0, 0, 0], 'inbound entries go when the connections close');
+  });
+
+  test('excluded outbound ports and CIDRs, and excluded inbound ports, go direct', async () => {
+    const before = proxy!.lines.length;
+    for (const [ip, port] of [['198.18.0.3', '8081'], ['198.18.0.103', '8080']] as const) {
+      const out = await connect(ip, { cgroup: app }, port);
+      assert.equal(out.peer, `${ip}:${port}`, `${ip}:${port} is not redirected`);
+      assert.equal(out.reply, `seen ${out.local}_got hello`);
+    }
+    const inbound = await runProbe<Connected>(r!, [...probeIn(dest), 'connect', '198.18.0.2', '8081', 'hello']);
+    assert.equal(inbound.reply, `seen ${inbound.local}_got hello`, 'the app on 8081 sees the client itself');
+    const marker = await connect('198.18.0.3', { cgroup: app });
+    await proxy!.waitFor((l) => l.peer === marker.local, 'the marker connection');
+    assert.deepEqual(proxy!.lines.slice(before).map((l) => l.peer), [marker.local], 'the proxy saw only the marker');
   });
 
   test('the maps hold one entry per open proxied connection and none once they close', async () => {

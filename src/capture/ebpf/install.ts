@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Bpftool } from './bpftool.js';
 import { buildCaptureObject, type CaptureSettings } from './compile.js';
 import { EbpfError } from './errors.js';
+import { NO_EXCLUSIONS, writeExclusions, type CaptureExclusions } from './exclusions.js';
 import { checkBpffs, checkCgroup, checkKernel, ensureBpffs, findBpftool, findToolchain, requireRoot } from './preflight.js';
 import { CAPTURE_PROGRAMS, TC_PROGRAMS, type CgroupRole } from './programs.js';
 import { checkName, readState, removeState, statePath, writeState, type Attachment, type InboundAttachment, type InstallState } from './state.js';
@@ -25,6 +26,7 @@ export interface InstallOptions {
   settings: CaptureSettings;
   /** Capture inbound too: the pod's interface, and the network namespace it is in. */
   inbound?: { dev: string; netns?: string };
+  exclusions?: CaptureExclusions;
 }
 
 export function checkSettings(s: CaptureSettings): void {
@@ -72,6 +74,7 @@ export async function install(o: InstallOptions, log: (line: string) => void = (
     bpffs: o.bpffs,
     ...(mountedHere ? { mounted: { createdDir: !bpffsExisted } } : {}),
     pinDir,
+    exclusions: o.exclusions ?? NO_EXCLUSIONS,
     attachments: [],
   };
   writeState(o.stateDir, state);
@@ -79,6 +82,7 @@ export async function install(o: InstallOptions, log: (line: string) => void = (
   try {
     fs.mkdirSync(state.pinDir, { recursive: true });
     await bpftool.loadAll(built.object, path.join(state.pinDir, 'progs'), path.join(state.pinDir, 'maps'));
+    await writeExclusions(bpftool, path.join(state.pinDir, 'maps'), state.exclusions);
     for (const p of CAPTURE_PROGRAMS) {
       const pin = path.join(state.pinDir, 'progs', p.name);
       const progId = await bpftool.progId(pin);

@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import type { CaptureSettings } from './compile.js';
 import { EbpfError } from './errors.js';
+import type { CaptureExclusions } from './exclusions.js';
 import type { CgroupRole } from './programs.js';
 
 export const DEFAULT_STATE_DIR = '/run/weft/ebpf';
@@ -30,6 +31,7 @@ export interface InstallState {
   mounted?: { createdDir: boolean };
   /** <bpffs>/weft/<name>: progs/ and maps/ below. */
   pinDir: string;
+  exclusions: CaptureExclusions;
   attachments: Attachment[];
   /** Inbound capture on the pod's interface, when asked for. */
   inbound?: InboundAttachment;

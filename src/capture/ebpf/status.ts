@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import { Bpftool } from './bpftool.js';
 import type { CaptureSettings } from './compile.js';
+import { NO_EXCLUSIONS, type CaptureExclusions } from './exclusions.js';
 import { findBpftool } from './preflight.js';
 import { CAPTURE_MAPS, TC_PROGRAMS, type CgroupRole } from './programs.js';
 import { Tc } from './tc.js';
@@ -33,6 +34,7 @@ export interface InstallStatus {
   attachments: AttachmentStatus[];
   maps: MapStatus[];
   inbound?: { dev: string; netns?: string; hooks: { direction: string; program?: string; progId?: number }[] };
+  exclusions: CaptureExclusions;
   /** Every recorded attachment is in place and every map pinned. */
   complete: boolean;
 }
@@ -75,7 +77,7 @@ export async function status(o: { stateDir: string; name?: string }): Promise<In
       inbound = { dev: s.inbound.dev, ...(s.inbound.netns ? { netns: s.inbound.netns } : {}), hooks };
     }
     const inboundOk = !inbound || inbound.hooks.every((h) => h.program);
-    out.push({ name, settings: s.settings, cgroups: s.cgroups, pinDir: s.pinDir, attachments, maps, ...(inbound ? { inbound } : {}), complete: inboundOk && attachments.length > 0 && attachments.every((a) => a.attached) && maps.every((m) => m.pinned) });
+    out.push({ name, settings: s.settings, cgroups: s.cgroups, pinDir: s.pinDir, exclusions: s.exclusions ?? NO_EXCLUSIONS, attachments, maps, ...(inbound ? { inbound } : {}), complete: inboundOk && attachments.length > 0 && attachments.every((a) => a.attached) && maps.every((m) => m.pinned) });
   }
   return out;
 }
@@ -85,6 +87,14 @@ export function formatStatus(list: InstallStatus[]): string {
   const lines: string[] = [];
   for (const s of list) {
     lines.push(`${s.name}: ${s.complete ? 'installed' : 'INCOMPLETE'} (proxy uid ${s.settings.proxyUid}, outbound port ${s.settings.outboundPort}, inbound ${s.inbound ? `port ${s.settings.inboundPort}` : 'not captured'}, pins ${s.pinDir})`);
+    const x = s.exclusions;
+    const excluded = [
+      x.excludeOutboundPorts.length && `outbound ports ${x.excludeOutboundPorts.join(',')}`,
+      x.excludeOutboundCidrs.length && `outbound CIDRs ${x.excludeOutboundCidrs.join(',')}`,
+      x.includeInboundPorts !== '*' && `inbound only ports ${x.includeInboundPorts.join(',') || '(none)'}`,
+      x.excludeInboundPorts.length && `inbound ports ${x.excludeInboundPorts.join(',')}`,
+    ].filter(Boolean);
+    if (excluded.length) lines.push(`  excluded: ${excluded.join('; ')}`);
     for (const a of s.attachments) lines.push(`  ${a.attached ? 'attached' : 'MISSING '}  ${a.program.padEnd(16)} ${a.attachType.padEnd(26)} id ${String(a.progId).padEnd(6)} ${a.cgroup}`);
     for (const h of s.inbound?.hooks ?? []) lines.push(`  ${h.program ? 'attached' : 'MISSING '}  ${(h.program ?? TC_PROGRAMS.find((p) => p.direction === h.direction)!.name).padEnd(16)} ${`tc ${h.direction}`.padEnd(26)} id ${String(h.progId ?? '-').padEnd(6)} ${s.inbound!.dev}${s.inbound!.netns ? ` in ${s.inbound!.netns}` : ''}`);
     for (const m of s.maps) lines.push(`  map       ${m.name.padEnd(16)} ${m.pinned ? `${m.entries}/${m.maxEntries} entries` : 'NOT PINNED'}`);

@@ -101,6 +101,40 @@ struct {
 	__type(value, struct weft_addr);
 } weft_inbound SEC(".maps");
 
+/* Per destination port, Istio's include/exclude flags (weft ebpf install --exclude-outbound-ports,
+ * --exclude-inbound-ports, --include-inbound-ports). Entry 0 (never a TCP destination) holds the
+ * inbound mode: WEFT_PORT_INCLUDE_INBOUND there means only ports flagged so are captured inbound. */
+#define WEFT_PORT_EXCLUDE_OUTBOUND 1
+#define WEFT_PORT_EXCLUDE_INBOUND 2
+#define WEFT_PORT_INCLUDE_INBOUND 4
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} weft_ports SEC(".maps");
+
+/* --exclude-outbound-cidrs: IPv4 as v4-mapped IPv6 (::ffff:a.b.c.d/96+n), so one trie holds both. */
+struct weft_cidr_key {
+	__u32 prefixlen;
+	__u32 ip[4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_cidr_key);
+	__type(value, __u8);
+} weft_skip_cidrs SEC(".maps");
+
+static __always_inline __u8 port_flags(__u32 port)
+{
+	__u8 *f = bpf_map_lookup_elem(&weft_ports, &port);
+	return f ? *f : 0;
+}
+
 static __always_inline int is_v4_mapped(const __u32 ip6[4])
 {
 	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
@@ -130,6 +164,23 @@ static __always_inline void fill(struct weft_addr *a, __u32 family, __u32 ip4, c
 	}
 }
 
+static __always_inline int outbound_excluded(const struct weft_addr *dst)
+{
+	if (port_flags(dst->port) & WEFT_PORT_EXCLUDE_OUTBOUND)
+		return 1;
+	struct weft_cidr_key k = { .prefixlen = 128 };
+	if (dst->family == WEFT_AF_INET) {
+		k.ip[2] = bpf_htonl(0xffff);
+		k.ip[3] = dst->ip[0];
+	} else {
+		k.ip[0] = dst->ip[0];
+		k.ip[1] = dst->ip[1];
+		k.ip[2] = dst->ip[2];
+		k.ip[3] = dst->ip[3];
+	}
+	return bpf_map_lookup_elem(&weft_skip_cidrs, &k) != 0;
+}
+
 /* Remembers where the app meant to go, keyed by its socket until its local port is known. 0: the
  * connection is refused (EPERM) rather than let through uncaptured when the map cannot take it. */
 static __always_inline int remember(struct bpf_sock_addr *ctx, struct weft_addr *dst)
@@ -149,6 +200,8 @@ int weft_connect4(struct bpf_sock_addr *ctx)
 	dst.family = WEFT_AF_INET;
 	dst.ip[0] = ctx->user_ip4;
 	dst.port = bpf_ntohs((__u16)ctx->user_port);
+	if (outbound_excluded(&dst))
+		return 1;
 	if (!remember(ctx, &dst))
 		return 0;
 	ctx->user_ip4 = bpf_htonl(0x7f000001);
@@ -169,6 +222,8 @@ int weft_connect6(struct bpf_sock_addr *ctx)
 		return 1; /* ::1 */
 	struct weft_addr dst = {};
 	fill(&dst, WEFT_AF_INET6, 0, ip6, bpf_ntohs((__u16)ctx->user_port));
+	if (outbound_excluded(&dst))
+		return 1;
 	if (!remember(ctx, &dst))
 		return 0;
 	ctx->user_ip6[0] = 0;
@@ -400,7 +455,8 @@ int weft_tc_ingress(struct __sk_buff *skb)
 	if (!parse(skb, &p, 1))
 		return TC_ACT_OK;
 	if (p.syn_only) {
-		if (reserved_port(p.dport))
+		__u8 flags = port_flags(p.dport);
+		if (reserved_port(p.dport) || (flags & WEFT_PORT_EXCLUDE_INBOUND) || ((port_flags(0) & WEFT_PORT_INCLUDE_INBOUND) && !(flags & WEFT_PORT_INCLUDE_INBOUND)))
 			return TC_ACT_OK;
 		struct weft_addr orig = p.flow.local;
 		orig.port = p.dport;
