@@ -71,7 +71,7 @@ describe('eBPF preflight checks', () => {
   });
 });
 
-privilegedSuite('weft ebpf install refusals', ['clang', 'bpftool', 'cgroup2'], () => {
+privilegedSuite('weft ebpf install: refusals, and installs side by side', ['clang', 'bpftool', 'cgroup2'], () => {
   let r: EbpfRun | undefined;
   let app: string;
   const rootAttachments = () => execFileSync('bpftool', ['-j', 'cgroup', 'show', CGROUP2_ROOT], { encoding: 'utf8' }).trim();
@@ -129,6 +129,23 @@ privilegedSuite('weft ebpf install refusals', ['clang', 'bpftool', 'cgroup2'], (
     assert.match(status.stdout, new RegExp(`^${r!.name}: installed`), status.stdout);
     assert.equal((await weftEbpf(r!, ['uninstall', '--name', r!.name])).code, 0);
     assert.equal(execFileSync('bpftool', ['-j', 'cgroup', 'show', app], { encoding: 'utf8' }).trim() || '[]', '[]');
+  });
+
+  test('two installs share one bpffs: uninstalling the one that mounted it leaves the other whole', async () => {
+    const other = r!.cgroups.child('pod2/app');
+    const second = `${r!.name}-2`;
+    assert.equal((await weftEbpf(r!, installArgs(r!, app, app))).code, 0);
+    const args = installArgs(r!, other, other);
+    args[args.indexOf('--name') + 1] = second;
+    const res = await weftEbpf(r!, args);
+    assert.equal(res.code, 0, res.stderr);
+    const gone = await weftEbpf(r!, ['uninstall', '--name', r!.name]);
+    assert.match(gone.stderr, /stays mounted \(other pins remain\)/);
+    const [status] = JSON.parse((await weftEbpf(r!, ['status', '--name', second, '-o', 'json'])).stdout) as { complete: boolean }[];
+    assert.ok(status?.complete, 'the second install keeps its pins and attachments');
+    assert.equal((await weftEbpf(r!, ['uninstall', '--name', second])).code, 0);
+    assert.equal(execFileSync('bpftool', ['-j', 'cgroup', 'show', other], { encoding: 'utf8' }).trim() || '[]', '[]');
+    execFileSync('umount', [r!.bpffs]);
   });
 
   test('malformed flags exit 2 before anything is checked', async () => {

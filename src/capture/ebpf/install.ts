@@ -9,10 +9,12 @@ import { Bpftool } from './bpftool.js';
 import { buildCaptureObject, type CaptureSettings } from './compile.js';
 import { EbpfError } from './errors.js';
 import { NO_EXCLUSIONS, writeExclusions, type CaptureExclusions } from './exclusions.js';
-import { checkBpffs, checkCgroup, checkKernel, ensureBpffs, findBpftool, findToolchain, requireRoot } from './preflight.js';
+import { checkBpffs, isBpffs, checkCgroup, checkKernel, ensureBpffs, findBpftool, findToolchain, requireRoot } from './preflight.js';
 import { CAPTURE_PROGRAMS, TC_PROGRAMS, type CgroupRole } from './programs.js';
 import { checkName, readState, removeState, statePath, writeState, type Attachment, type InboundAttachment, type InstallState } from './state.js';
 import { Tc } from './tc.js';
+
+const KERNEL_BPFFS_ENTRIES = ['maps.debug', 'progs.debug'];
 
 export interface InstallOptions {
   name: string;
@@ -113,7 +115,10 @@ async function undo(bpftool: Bpftool, state: InstallState): Promise<string[]> {
   fs.rmSync(state.pinDir, { recursive: true, force: true });
   const weftDir = path.dirname(state.pinDir);
   if (fs.existsSync(weftDir) && fs.readdirSync(weftDir).length === 0) fs.rmdirSync(weftDir);
-  if (state.mounted) {
+  // Another install may have pinned under the bpffs this one mounted: it stays mounted for that one.
+  // (maps.debug and progs.debug are the kernel's own, put in every new bpffs by bpf_preload.)
+  const othersPins = () => fs.readdirSync(state.bpffs).filter((e) => !KERNEL_BPFFS_ENTRIES.includes(e));
+  if (state.mounted && isBpffs(state.bpffs) && othersPins().length === 0) {
     try {
       execFileSync('umount', [state.bpffs], { stdio: ['ignore', 'ignore', 'pipe'] });
       if (state.mounted.createdDir) fs.rmdirSync(state.bpffs);
@@ -173,5 +178,6 @@ export async function uninstall(o: { name: string; stateDir: string }, log: (lin
   const problems = await undo(bpftool, state);
   if (problems.length) throw new EbpfError('WEFT_E_EBPF_LOAD', `uninstall ${o.name} left: ${problems.join('; ')} (the state file ${statePath(o.stateDir, o.name)} is kept)`);
   removeState(o.stateDir, o.name);
-  log(`removed ${state.attachments.length} attachments and ${state.pinDir}${state.mounted ? `; unmounted ${state.bpffs}` : ''}`);
+  const unmounted = state.mounted && !isBpffs(state.bpffs);
+  log(`removed ${state.attachments.length} attachments${state.inbound ? ` and the tc filters on ${state.inbound.dev}` : ''} and ${state.pinDir}${unmounted ? `; unmounted ${state.bpffs}` : state.mounted ? `; ${state.bpffs} stays mounted (other pins remain)` : ''}`);
 }
