@@ -225,4 +225,27 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     assert.equal((await weftEbpf(r!, ['status'])).stdout, 'no eBPF capture installed\n');
     assert.equal((await connect('198.18.0.3', { cgroup: app })).peer, '198.18.0.3:8080', 'the app goes direct again');
   });
+
+  test('more open connections than map entries evict the oldest, and a new connection still gets its destination', async () => {
+    // After the main install is gone: with both attached, its connect4 would run first and take
+    // every connection into its own maps.
+    const small = { ...r!, name: `${r!.name}-small` };
+    const res = await weftEbpf(small, installArgs(small, app, proxyCg, ['--max-connections', '16']));
+    assert.equal(res.code, 0, res.stderr);
+    try {
+      await startProxy();
+      const hold = spawnProbe(r!, [...probeIn(pod, { cgroup: app }), 'hold', '40', '198.18.0.3', '8080'], 'pipe');
+      await new JsonLines(hold).waitFor((l) => l.open === 40, 'forty open connections');
+      const origDst = path.join(small.bpffs, 'weft', small.name, 'maps/weft_orig_dst');
+      const held = await mapEntries(origDst);
+      assert.ok(held > 0 && held <= 16, `${held} entries: some, and no more than --max-connections`);
+      const out = await connect('198.18.0.3', { cgroup: app });
+      assert.equal(out.peer, '127.0.0.1:15001');
+      assert.deepEqual(await proxy!.waitFor((l) => l.peer === out.local, 'the 41st connection'), { peer: out.local, sockname: '198.18.0.3:8080', orig: '198.18.0.3:8080' });
+      hold.stdin!.end();
+    } finally {
+      await stopProxy();
+      assert.equal((await weftEbpf(small, ['uninstall', '--name', small.name])).code, 0);
+    }
+  });
 });

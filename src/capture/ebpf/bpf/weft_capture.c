@@ -78,8 +78,9 @@ struct weft_sockaddr_in6 {
 	__u32 scope_id;
 };
 
-/* LRU, so that a connection whose close the kernel never reports cannot fill the map for good; the
- * callbacks above delete entries in the normal case (the tests count them back to zero). */
+/* LRU, so that a connection whose close the kernel never reports cannot fill the map for good, and
+ * more open connections than entries evict the oldest, which the proxy read when it accepted them;
+ * the callbacks above delete entries in the normal case (the tests count them back to zero). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, WEFT_MAX_CONNECTIONS);
