@@ -108,7 +108,7 @@ ebpf
   .option('--proxy-cgroup <dir>', "the proxy's cgroup v2 directory (default: the workload cgroup, a pod cgroup holding both)")
   .option('--name <name>', 'install name (one per pod): pins under <bpffs>/weft/<name>, state in <state-dir>/<name>.json', 'default')
   .option('--bpffs <dir>', 'BPF filesystem for the pins', '/sys/fs/bpf')
-  .option('--mount-bpffs', 'mount a BPF filesystem at --bpffs when none is there (uninstall unmounts it)')
+  .option('--mount-bpffs', 'mount a BPF filesystem at --bpffs when none is there (uninstall unmounts it once no install has pins on it)')
   .option('--state-dir <dir>', 'where installs are recorded', '/run/weft/ebpf')
   .option('--cache-dir <dir>', 'compiled objects, by hash of source and settings (default: $XDG_CACHE_HOME/weft/ebpf or ~/.cache/weft/ebpf)')
   .option('--proxy-uid <uid>', "the proxy's UID: its connections are never redirected", '1337')

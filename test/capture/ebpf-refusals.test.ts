@@ -13,6 +13,7 @@ import { EbpfError } from '../../src/capture/ebpf/errors.js';
 import { cidrKey, parseExclusions } from '../../src/capture/ebpf/exclusions.js';
 import { checkKernel, mountPoints } from '../../src/capture/ebpf/preflight.js';
 import { createEbpfRun, destroyEbpfRun, installArgs, weftEbpf, type EbpfRun } from '../helpers/ebpf-run.js';
+import { TestNet } from '../helpers/netns.js';
 import { CGROUP2_ROOT, privilegedSuite } from '../helpers/privileged.js';
 import { weftBin } from '../helpers/processes.js';
 
@@ -71,7 +72,7 @@ describe('eBPF preflight checks', () => {
   });
 });
 
-privilegedSuite('weft ebpf install: refusals, and installs side by side', ['clang', 'bpftool', 'cgroup2'], () => {
+privilegedSuite('weft ebpf install: refusals, and installs side by side', ['netns', 'clang', 'bpftool', 'cgroup2'], () => {
   let r: EbpfRun | undefined;
   let app: string;
   const rootAttachments = () => execFileSync('bpftool', ['-j', 'cgroup', 'show', CGROUP2_ROOT], { encoding: 'utf8' }).trim();
@@ -146,6 +147,23 @@ privilegedSuite('weft ebpf install: refusals, and installs side by side', ['clan
     assert.equal((await weftEbpf(r!, ['uninstall', '--name', second])).code, 0);
     assert.equal(execFileSync('bpftool', ['-j', 'cgroup', 'show', other], { encoding: 'utf8' }).trim() || '[]', '[]');
     execFileSync('umount', [r!.bpffs]);
+  });
+
+  test('an install that fails half-way (tc refuses the inbound filter) undoes what it had attached', async () => {
+    const net = await TestNet.create();
+    try {
+      const pod = await net.addHost('pod');
+      const nsenter = (args: string[]) => execFileSync('nsenter', [`--net=/run/netns/${pod.ns}`, 'tc', ...args], { encoding: 'utf8' });
+      // Someone else's filter at Weft's priority: tc refuses a second one there.
+      nsenter(['qdisc', 'add', 'dev', 'eth0', 'clsact']);
+      nsenter(['filter', 'add', 'dev', 'eth0', 'egress', 'pref', '15006', 'bpf', 'bytecode', '1,6 0 0 0,']);
+      await refused(installArgs(r!, app, app, ['--inbound-interface', 'eth0', '--pod-netns', `/run/netns/${pod.ns}`]), 'WEFT_E_EBPF_LOAD', 'tc filter add dev eth0 egress pref 15006');
+      assert.match(nsenter(['filter', 'show', 'dev', 'eth0', 'egress']), /bytecode '1,6 0 0 0'/, 'the other filter is left alone');
+      assert.doesNotMatch(nsenter(['filter', 'show', 'dev', 'eth0', 'ingress']), /weft_tc_ingress/, 'the ingress filter the install had added is gone');
+      assert.match(nsenter(['qdisc', 'show', 'dev', 'eth0']), /clsact/, 'the clsact qdisc it did not add stays');
+    } finally {
+      await net.destroy();
+    }
   });
 
   test('malformed flags exit 2 before anything is checked', async () => {
