@@ -26,7 +26,7 @@ for (const port of [8080, 8081]) net.createServer((s) => {
   s.write('seen ' + s.remoteAddress.replace(/^::ffff:/, '') + ':' + s.remotePort + '\\n');
   let got = ''; s.on('data', (d) => got += d); s.on('end', () => s.end('got ' + got)); s.on('error', () => {});
 }).listen(port, '::', () => ++up === 2 && console.log(JSON.stringify({ up: true })))`;
-/** Istio-style exclusions the install is given; dest also answers at 198.18.0.103, inside the CIDR. */
+/** Istio-style exclusions the install is given; dest also answers at 198.18.0.103 and fd18::103, inside the CIDRs. */
 const EXCLUSIONS = ['--exclude-outbound-ports', '8081', '--exclude-outbound-cidrs', '198.18.0.96/27,fd18::100/120', '--exclude-inbound-ports', '8081'];
 
 interface Connected {
@@ -76,6 +76,7 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     pod = await net.addHost('pod');
     dest = await net.addHost('dest');
     await net.inNs(dest.ns, 'ip', ['addr', 'add', '198.18.0.103/24', 'dev', 'eth0']);
+    await net.inNs(dest.ns, 'ip', ['addr', 'add', 'fd18::103/64', 'dev', 'eth0', 'nodad']);
     r = await createEbpfRun();
     app = r.cgroups.child('pod/app');
     proxyCg = r.cgroups.child('pod/proxy');
@@ -152,10 +153,10 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
 
   test('excluded outbound ports and CIDRs, and excluded inbound ports, go direct', async () => {
     const before = proxy!.lines.length;
-    for (const [ip, port] of [['198.18.0.3', '8081'], ['198.18.0.103', '8080']] as const) {
+    for (const [ip, port, shown] of [['198.18.0.3', '8081', '198.18.0.3:8081'], ['198.18.0.103', '8080', '198.18.0.103:8080'], ['fd18::103', '8080', '[fd18::103]:8080']] as const) {
       const out = await connect(ip, { cgroup: app }, port);
-      assert.equal(out.peer, `${ip}:${port}`, `${ip}:${port} is not redirected`);
-      assert.equal(out.reply, `seen ${out.local}_got hello`);
+      assert.equal(out.peer, shown, `${shown} is not redirected`);
+      assert.equal(out.reply, `seen ${out.local.replace(/^\[(.*)\]/, '$1')}_got hello`, 'the destination saw the app itself');
     }
     const inbound = await runProbe<Connected>(r!, [...probeIn(dest), 'connect', '198.18.0.2', '8081', 'hello']);
     assert.equal(inbound.reply, `seen ${inbound.local}_got hello`, 'the app on 8081 sees the client itself');

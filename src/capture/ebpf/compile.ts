@@ -50,8 +50,12 @@ export async function buildCaptureObject(tools: Toolchain, settings: CaptureSett
   const source = captureSource();
   const flags = ['-target', 'bpf', '-O2', '-g', ...tools.includes.map((i) => `-I${i}`), ...defines(settings)];
   const { stdout: version } = await run(tools.clang, ['--version']);
-  const hash = createHash('sha256').update(fs.readFileSync(source)).update(flags.join(' ')).update(version).digest('hex').slice(0, 16);
-  const object = path.join(cacheDir, `weft_capture-${hash}.o`);
+  // Every file beside the source (its headers) is part of what is compiled, so part of the key.
+  const hash = createHash('sha256');
+  const dir = path.dirname(source);
+  for (const f of fs.readdirSync(dir).sort()) hash.update(f).update(fs.readFileSync(path.join(dir, f)));
+  const key = hash.update(flags.join(' ')).update(version).digest('hex').slice(0, 16);
+  const object = path.join(cacheDir, `weft_capture-${key}.o`);
   if (fs.existsSync(object)) return { object, cached: true };
   fs.mkdirSync(cacheDir, { recursive: true });
   const tmp = `${object}.${process.pid}.tmp`;

@@ -3,23 +3,26 @@
 // under iptables (getsockopt SO_ORIGINAL_DST), or from a plain getsockname().
 //
 //   connect4/6   (workload cgroup) original destination -> weft_connecting[socket cookie]; rewrite to
-//                127.0.0.1:OUTBOUND_PORT ([::1] for IPv6). The proxy's UID and loopback are exempt.
+//                127.0.0.1:OUTBOUND_PORT ([::1] for IPv6). The proxy's UID, loopback, and the ports
+//                and CIDRs in weft_ports / weft_skip_cidrs (the --exclude-outbound-* flags) are exempt.
 //   sockops      (workload) active established: the app's local ip:port is now known; move the entry
 //                to weft_orig_dst[app ip:port], which is the proxy's accepted socket's peer.
 //                (proxy) passive established on OUTBOUND_PORT: ask for state callbacks; on TCP_CLOSE
 //                delete the entry. Deleting on the proxy's close, not the app's, means an app that
 //                writes and closes at once cannot remove the entry before the proxy has asked for it.
 //   sock_release (workload) a socket that never got established drops its weft_connecting entry.
-//   getsockopt   (proxy) SOL_IP/SOL_IPV6 SO_ORIGINAL_DST answered from weft_orig_dst.
+//   getsockopt   (proxy) SOL_IP/SOL_IPV6 SO_ORIGINAL_DST answered from weft_orig_dst (outbound port)
+//                or weft_inbound (inbound port).
 //   getsockname4/6 (proxy) the accepted socket's local address reads as the original destination.
-//   tc ingress   (the pod's interface) a SYN from outside to a port the mesh does not reserve: the
+//   tc ingress   (the pod's interface) a SYN from outside to a port neither reserved (15000-15090)
+//                nor excluded in weft_ports (--include/--exclude-inbound-ports): the
 //                destination port goes to weft_inbound[client ip:port, pod ip] and is rewritten to
 //                INBOUND_PORT, as is every later packet of that flow; tc egress rewrites the proxy's
 //                replies' source port back, so the client sees the port it called. sockops deletes
 //                the entry when the proxy's inbound socket closes.
 //
 // Compiled at install time by `weft ebpf install` (clang -target bpf), never committed as an object.
-// The -D values below come from the install flags.
+// The -D values (defaults in weft_capture.h) come from the install flags.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -29,158 +32,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#ifndef WEFT_PROXY_UID
-#define WEFT_PROXY_UID 1337
-#endif
-#ifndef WEFT_OUTBOUND_PORT
-#define WEFT_OUTBOUND_PORT 15001
-#endif
-#ifndef WEFT_INBOUND_PORT
-#define WEFT_INBOUND_PORT 15006
-#endif
-#ifndef WEFT_MAX_CONNECTIONS
-#define WEFT_MAX_CONNECTIONS 65536
-#endif
-
-#define WEFT_AF_INET 2
-#define WEFT_AF_INET6 10
-#define WEFT_IPPROTO_TCP 6
-#define WEFT_SOL_IP 0
-#define WEFT_SOL_IPV6 41
-#define WEFT_SO_ORIGINAL_DST 80 /* SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST */
-
-/* An address in one shape for both families: IPv4 (and v4-mapped IPv6) in ip[0], network order; port in
- * host order. Zeroed before filling, so it hashes the same wherever it is built. */
-struct weft_addr {
-	__u32 ip[4];
-	__u16 port;
-	__u16 family;
-};
-
-/* An inbound connection: the client's address and the pod address it called (port 0). */
-struct weft_flow {
-	struct weft_addr peer;
-	struct weft_addr local;
-};
-
-struct weft_sockaddr_in {
-	__u16 family;
-	__be16 port;
-	__u32 addr;
-	__u8 zero[8];
-};
-
-struct weft_sockaddr_in6 {
-	__u16 family;
-	__be16 port;
-	__u32 flowinfo;
-	__u32 addr[4];
-	__u32 scope_id;
-};
-
-/* LRU, so that a connection whose close the kernel never reports cannot fill the map for good, and
- * more open connections than entries evict the oldest, which the proxy read when it accepted them;
- * the callbacks above delete entries in the normal case (the tests count them back to zero). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, WEFT_MAX_CONNECTIONS);
-	__type(key, __u64);
-	__type(value, struct weft_addr);
-} weft_connecting SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, WEFT_MAX_CONNECTIONS);
-	__type(key, struct weft_addr);
-	__type(value, struct weft_addr);
-} weft_orig_dst SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, WEFT_MAX_CONNECTIONS);
-	__type(key, struct weft_flow);
-	__type(value, struct weft_addr);
-} weft_inbound SEC(".maps");
-
-/* Per destination port, Istio's include/exclude flags (weft ebpf install --exclude-outbound-ports,
- * --exclude-inbound-ports, --include-inbound-ports). Entry 0 (never a TCP destination) holds the
- * inbound mode: WEFT_PORT_INCLUDE_INBOUND there means only ports flagged so are captured inbound. */
-#define WEFT_PORT_EXCLUDE_OUTBOUND 1
-#define WEFT_PORT_EXCLUDE_INBOUND 2
-#define WEFT_PORT_INCLUDE_INBOUND 4
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} weft_ports SEC(".maps");
-
-/* --exclude-outbound-cidrs: IPv4 as v4-mapped IPv6 (::ffff:a.b.c.d/96+n), so one trie holds both. */
-struct weft_cidr_key {
-	__u32 prefixlen;
-	__u32 ip[4];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 256);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct weft_cidr_key);
-	__type(value, __u8);
-} weft_skip_cidrs SEC(".maps");
-
-static __always_inline __u8 port_flags(__u32 port)
-{
-	__u8 *f = bpf_map_lookup_elem(&weft_ports, &port);
-	return f ? *f : 0;
-}
-
-static __always_inline int is_v4_mapped(const __u32 ip6[4])
-{
-	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
-}
-
-static __always_inline int is_proxy(void)
-{
-	return (__u32)bpf_get_current_uid_gid() == WEFT_PROXY_UID;
-}
-
-/* Fills an address from a family and a v4 / v6 pair; v4-mapped IPv6 becomes IPv4 so both ends agree. */
-static __always_inline void fill(struct weft_addr *a, __u32 family, __u32 ip4, const __u32 ip6[4], __u16 port)
-{
-	a->port = port;
-	if (family == WEFT_AF_INET) {
-		a->family = WEFT_AF_INET;
-		a->ip[0] = ip4;
-	} else if (is_v4_mapped(ip6)) {
-		a->family = WEFT_AF_INET;
-		a->ip[0] = ip6[3];
-	} else {
-		a->family = WEFT_AF_INET6;
-		a->ip[0] = ip6[0];
-		a->ip[1] = ip6[1];
-		a->ip[2] = ip6[2];
-		a->ip[3] = ip6[3];
-	}
-}
-
-static __always_inline int outbound_excluded(const struct weft_addr *dst)
-{
-	if (port_flags(dst->port) & WEFT_PORT_EXCLUDE_OUTBOUND)
-		return 1;
-	struct weft_cidr_key k = { .prefixlen = 128 };
-	if (dst->family == WEFT_AF_INET) {
-		k.ip[2] = bpf_htonl(0xffff);
-		k.ip[3] = dst->ip[0];
-	} else {
-		k.ip[0] = dst->ip[0];
-		k.ip[1] = dst->ip[1];
-		k.ip[2] = dst->ip[2];
-		k.ip[3] = dst->ip[3];
-	}
-	return bpf_map_lookup_elem(&weft_skip_cidrs, &k) != 0;
-}
+#include "weft_capture.h"
 
 /* Remembers where the app meant to go, keyed by its socket until its local port is known. 0: the
  * connection is refused (EPERM) rather than let through uncaptured when the map cannot take it. */
