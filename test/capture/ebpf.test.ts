@@ -192,8 +192,8 @@ privilegedSuite('eBPF capture (weft ebpf)', ['netns', 'clang', 'bpftool', 'cgrou
     // Both land on the same proxy (accept, getsockopt, one byte, close); only the redirected one runs
     // connect4, sock_ops and the map updates. Rounds alternate, in ABBA order, so machine load and the
     // TIME_WAIT sockets each round leaves behind weigh on both alike.
-    const N = 1000;
-    const ROUNDS = 5;
+    const N = 500;
+    const ROUNDS = 10;
     type Loop = { proxied: number; other: number; failed: number; seconds: number };
     const loop = (ip: string, port: string, o: { cgroup?: string }) => runProbe<Loop>(r!, [...probeIn(pod, o), 'loop', String(N), ip, port]);
     const redirected: Loop[] = [];

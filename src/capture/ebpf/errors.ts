@@ -8,7 +8,7 @@ export const EbpfErrorCodes = {
   WEFT_E_EBPF_NO_CGROUP2: 'a --workload-cgroup or --proxy-cgroup path does not exist or is not a directory of a cgroup v2 (unified) mount',
   WEFT_E_EBPF_ROOT_CGROUP: 'a cgroup path is the root of a cgroup v2 mount, which holds every process on the machine; eBPF capture attaches only to the workload and proxy cgroups below it',
   WEFT_E_EBPF_NO_BPFFS: 'the --bpffs directory is not a BPF filesystem (mount -t bpf bpf DIR, or pass --mount-bpffs), so programs and maps cannot be pinned',
-  WEFT_E_EBPF_TOOL_MISSING: 'clang (with the BPF target), bpftool or the libbpf headers (bpf/bpf_helpers.h, Debian package libbpf-dev) are not installed',
+  WEFT_E_EBPF_TOOL_MISSING: 'clang (with the BPF target), bpftool or the libbpf headers (bpf/bpf_helpers.h, Debian package libbpf-dev) are not installed; for --inbound-interface also tc (iproute2) and nsenter (util-linux)',
   WEFT_E_EBPF_COMPILE: 'clang could not compile the capture programs (its diagnostics follow)',
   WEFT_E_EBPF_LOAD: 'bpftool could not load, pin, attach or detach a program or map (the kernel verifier or bpftool says why); what was done is undone',
   WEFT_E_EBPF_STATE: 'an install of that name already exists, or none does, or its state file is unreadable (weft ebpf status lists installs)',

@@ -134,6 +134,7 @@ async function checkInbound(inbound: { dev: string; netns?: string }): Promise<v
   try {
     await new Tc(inbound.netns).hasClsact(inbound.dev);
   } catch (err) {
+    if (err instanceof EbpfError && err.code === 'WEFT_E_EBPF_TOOL_MISSING') throw err;
     throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', `--inbound-interface ${inbound.dev}: ${err instanceof EbpfError ? err.detail : (err as Error).message}`);
   }
 }

@@ -29,7 +29,8 @@ export class Tc {
     try {
       return (await run(cmd, full, { maxBuffer: 16 << 20 })).stdout;
     } catch (err) {
-      const e = err as { stderr?: string; message: string };
+      const e = err as { stderr?: string; message: string; code?: unknown };
+      if (e.code === 'ENOENT') throw new EbpfError('WEFT_E_EBPF_TOOL_MISSING', `not found: ${cmd === 'tc' ? 'tc (Debian package iproute2)' : 'nsenter (Debian package util-linux)'}, needed for --inbound-interface`);
       throw new EbpfError('WEFT_E_EBPF_LOAD', `tc ${args.join(' ')}${this.netns ? ` (in ${this.netns})` : ''}: ${(e.stderr || e.message).trim()}`);
     }
   }
