@@ -2,8 +2,9 @@
 // app and proxy cgroups; an app process in the app cgroup, in the pod's network namespace, connects to
 // 198.18.0.3:8080 on another test host and lands on the proxy (the capture probe, uid 1337), which
 // reads the original destination with getsockopt(SO_ORIGINAL_DST) and getsockname() and forwards.
-// Processes of the proxy's UID or outside the cgroups go direct; maps empty as connections close;
-// uninstall leaves nothing behind.
+// Processes of the proxy's UID or outside the cgroups, and excluded ports and CIDRs, go direct; a
+// client on the other host calling the pod lands on the proxy's inbound port (tc on the pod's eth0);
+// maps empty as connections close and stay bounded; uninstall leaves nothing behind.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
