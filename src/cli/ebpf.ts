@@ -4,11 +4,13 @@ import { defaultCacheDir } from '../capture/ebpf/compile.js';
 import { EbpfError } from '../capture/ebpf/errors.js';
 import { parseExclusions } from '../capture/ebpf/exclusions.js';
 import { install, uninstall } from '../capture/ebpf/install.js';
+import { cgroupOfPid } from '../capture/ebpf/preflight.js';
 import { formatStatus, status } from '../capture/ebpf/status.js';
 
 export interface EbpfInstallFlags {
   name: string;
-  workloadCgroup: string;
+  workloadCgroup?: string;
+  podPid?: string;
   proxyCgroup?: string;
   bpffs: string;
   mountBpffs?: boolean;
@@ -47,8 +49,10 @@ export const runEbpfInstall = (f: EbpfInstallFlags): Promise<number> =>
   guarded('install', async () => {
     if (f.podNetns && !f.inboundInterface) throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', '--pod-netns: only with --inbound-interface');
     const settings = { proxyUid: toInt('--proxy-uid', f.proxyUid), outboundPort: toInt('--outbound-port', f.outboundPort), inboundPort: toInt('--inbound-port', f.inboundPort), maxConnections: toInt('--max-connections', f.maxConnections) };
+    if (!f.workloadCgroup === !f.podPid) throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', 'give one of --workload-cgroup and --pod-pid');
+    const workloadCgroup = f.workloadCgroup ?? cgroupOfPid(toInt('--pod-pid', f.podPid!));
     const s = await install(
-      { name: f.name, workloadCgroup: f.workloadCgroup, ...(f.proxyCgroup ? { proxyCgroup: f.proxyCgroup } : {}), bpffs: f.bpffs, mountBpffs: !!f.mountBpffs, stateDir: f.stateDir, cacheDir: f.cacheDir ?? defaultCacheDir(), settings, exclusions: parseExclusions(f),
+      { name: f.name, workloadCgroup, ...(f.proxyCgroup ? { proxyCgroup: f.proxyCgroup } : {}), bpffs: f.bpffs, mountBpffs: !!f.mountBpffs, stateDir: f.stateDir, cacheDir: f.cacheDir ?? defaultCacheDir(), settings, exclusions: parseExclusions(f),
         ...(f.inboundInterface ? { inbound: { dev: f.inboundInterface, ...(f.podNetns ? { netns: f.podNetns } : {}) } } : {}) },
       log('install'),
     );

@@ -3,7 +3,7 @@
 // a pin directory that is not a BPF filesystem, a second install of the same name, a non-root caller,
 // a kernel too old. After a refusal nothing is attached, pinned or recorded.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,6 +100,24 @@ privilegedSuite('weft ebpf install: refusals, and installs side by side', ['netn
     await refused(installArgs(r!, CGROUP2_ROOT, app), 'WEFT_E_EBPF_ROOT_CGROUP', `--workload-cgroup ${CGROUP2_ROOT}`);
     await refused(installArgs(r!, app, CGROUP2_ROOT), 'WEFT_E_EBPF_ROOT_CGROUP', `--proxy-cgroup ${CGROUP2_ROOT}`);
     await refused(installArgs(r!, `${app}/../../..`, app), 'WEFT_E_EBPF_ROOT_CGROUP', '--workload-cgroup');
+  });
+
+  test('--pod-pid takes the cgroup of the process, and refuses one in the root cgroup', async (t) => {
+    // This test process sits in the root cgroup here; where it does not, the refusal cannot be shown.
+    if (/^0::\/$/m.test(fs.readFileSync('/proc/self/cgroup', 'utf8')))
+      await refused(['install', '--name', r!.name, '--pod-pid', String(process.pid), '--bpffs', r!.bpffs, '--mount-bpffs', '--cache-dir', r!.cacheDir], 'WEFT_E_EBPF_ROOT_CGROUP', `--workload-cgroup ${CGROUP2_ROOT}`);
+    else t.diagnostic('this process is not in the root cgroup: the root refusal is shown by the --workload-cgroup test only');
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(path.join(app, 'cgroup.procs'), `${sleeper.pid}\n`);
+      const res = await weftEbpf(r!, ['install', '--name', r!.name, '--pod-pid', String(sleeper.pid), '--bpffs', r!.bpffs, '--mount-bpffs', '--cache-dir', r!.cacheDir]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stderr, new RegExp(`attached weft_connect4 \\(id \\d+\\) to ${app.replace(/[/.]/g, '\\$&')} as cgroup_inet4_connect`));
+      assert.equal((await weftEbpf(r!, ['uninstall', '--name', r!.name])).code, 0);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    await refused(['install', '--name', r!.name, '--pod-pid', '999999999'], 'WEFT_E_EBPF_BAD_FLAG', '--pod-pid 999999999: no such process');
   });
 
   test('a directory that is not a cgroup v2, or no directory at all, is refused', async () => {

@@ -65,6 +65,20 @@ export function checkCgroup(flag: string, dir: string): string {
   return real;
 }
 
+/** The cgroup v2 directory a process is in (its /proc/PID/cgroup "0::" line, under the unified mount). */
+export function cgroupOfPid(pid: number): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch {
+    throw new EbpfError('WEFT_E_EBPF_BAD_FLAG', `--pod-pid ${pid}: no such process`);
+  }
+  const rel = text.split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+  const mount = mountPoints('cgroup2')[0];
+  if (rel === undefined || !mount) throw new EbpfError('WEFT_E_EBPF_NO_CGROUP2', `--pod-pid ${pid}: the process is in no cgroup v2 (no "0::" line in /proc/${pid}/cgroup, or no cgroup v2 mounted)`);
+  return path.join(mount, rel);
+}
+
 export const isBpffs = (dir: string): boolean => fsType(dir) === BPF_FS_MAGIC;
 
 export function checkBpffs(dir: string): void {
