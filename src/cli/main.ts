@@ -106,6 +106,49 @@ program
     process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts);
   });
 
+const ebpf = program.command('ebpf').description("eBPF capture (Merbridge-style): an app's outbound connect() goes to the local proxy, which reads the original destination with SO_ORIGINAL_DST or getsockname()");
+ebpf
+  .command('install')
+  .description("compile (clang), load and pin (bpftool) the capture programs and attach them to a workload's and its proxy's cgroup v2 (never the root cgroup)")
+  .option('--workload-cgroup <dir>', "the app's cgroup v2 directory (e.g. /sys/fs/cgroup/unified/pod-x/app): its outbound TCP is captured")
+  .option('--pod-pid <pid>', 'instead of --workload-cgroup: the cgroup v2 directory this process is in')
+  .option('--proxy-cgroup <dir>', "the proxy's cgroup v2 directory (default: the workload cgroup, a pod cgroup holding both)")
+  .option('--name <name>', 'install name (one per pod): pins under <bpffs>/weft/<name>, state in <state-dir>/<name>.json', 'default')
+  .option('--bpffs <dir>', 'BPF filesystem for the pins', '/sys/fs/bpf')
+  .option('--mount-bpffs', 'mount a BPF filesystem at --bpffs when none is there (uninstall unmounts it once no install has pins on it)')
+  .option('--state-dir <dir>', 'where installs are recorded', '/run/weft/ebpf')
+  .option('--cache-dir <dir>', 'compiled objects, by hash of source and settings (default: $XDG_CACHE_HOME/weft/ebpf or ~/.cache/weft/ebpf)')
+  .option('--proxy-uid <uid>', "the proxy's UID: its connections are never redirected", '1337')
+  .option('--outbound-port <port>', "the proxy's outbound capture port on 127.0.0.1 and ::1", '15001')
+  .option('--inbound-interface <dev>', "also capture inbound: tc programs on the pod's interface send connections to its ports to --inbound-port (15000-15090 excepted)")
+  .option('--pod-netns <file>', 'the network namespace of --inbound-interface (/run/netns/NAME, /proc/PID/ns/net; default: this one)')
+  .option('--inbound-port <port>', "the proxy's inbound capture port", '15006')
+  .option('--exclude-outbound-ports <ports>', 'comma-separated destination ports that go direct (istio-iptables -o)')
+  .option('--exclude-outbound-cidrs <cidrs>', 'comma-separated IPv4/IPv6 CIDRs that go direct (istio-iptables -x), at most 256')
+  .option('--include-inbound-ports <ports>', "inbound ports captured: '*' (all but 15000-15090) or a comma-separated list (istio-iptables -b)", '*')
+  .option('--exclude-inbound-ports <ports>', 'comma-separated inbound ports left alone (istio-iptables -d)')
+  .option('--max-connections <n>', 'entries of each map (connections being set up, connections open through the proxy)', '65536')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./ebpf.js')).runEbpfInstall(opts);
+  });
+ebpf
+  .command('uninstall')
+  .description('detach, unpin and unmount what an install did')
+  .option('--name <name>', 'install name', 'default')
+  .option('--state-dir <dir>', 'where installs are recorded', '/run/weft/ebpf')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./ebpf.js')).runEbpfUninstall(opts);
+  });
+ebpf
+  .command('status')
+  .description('list each install: its programs and the cgroups they are attached to (asked of the kernel), its maps and their entries')
+  .option('--name <name>', 'one install (default: all)')
+  .option('--state-dir <dir>', 'where installs are recorded', '/run/weft/ebpf')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action(async (opts) => {
+    process.exitCode = await (await import('./ebpf.js')).runEbpfStatus(opts);
+  });
+
 program
   .command('iptables')
   .description("install transparent capture rules in a network namespace (Istio's istio-iptables): outbound TCP to the proxy's outbound port, inbound TCP to its inbound port, the proxy's uid/gid exempt")
