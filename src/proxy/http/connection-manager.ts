@@ -6,7 +6,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { DownstreamRequest, DownstreamResponse } from './codec.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
-import type { HttpConnectionManager } from '../xds/model.js';
+import type { HttpConnectionManager, TrafficDirection } from '../xds/model.js';
+import { reporterFor, type ProxyTelemetry } from '../telemetry/telemetry.js';
 import { runFilters, type HttpFilter, type HttpFilterDeps } from './filter.js';
 import { httpFilterTypes } from './filters/registry.js';
 import { createHeaderMap } from './header-map.js';
@@ -67,6 +68,9 @@ export interface HcmDeps {
   /** Counters by stat_prefix, shared by every runtime built for that prefix. */
   stats: Map<string, HcmStats>;
   load: ListenerLoad;
+  /** The proxy's telemetry (absent: metrics off) and the listener's traffic direction (its reporter). */
+  telemetry?: ProxyTelemetry;
+  direction?: TrafficDirection;
 }
 
 const IDLE_SWEEP_MIN_MS = 250;
@@ -95,7 +99,15 @@ export class HcmRuntime {
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
-    const filterDeps: HttpFilterDeps = { clusters: deps.clusters, random: deps.random, routes: this.routes, reselectRoute: (s) => this.selectRoute(s), stats };
+    const filterDeps: HttpFilterDeps = {
+      clusters: deps.clusters,
+      random: deps.random,
+      routes: this.routes,
+      reselectRoute: (s) => this.selectRoute(s),
+      stats,
+      telemetry: deps.telemetry,
+      reporter: reporterFor(deps.direction ?? 'UNSPECIFIED'),
+    };
     this.filters = config.httpFilters.map((f) => {
       const type = httpFilterTypes.get(f.typeUrl);
       // Validation admits only registered types; this is a programming error if it happens.

@@ -238,6 +238,7 @@ export class Forward {
     this.attemptCount++;
     this.stream.info.attempts = this.attemptCount;
     this.stream.info.upstreamHost = host.key;
+    this.stream.info.upstreamWorkload = host.workload;
     this.lastHost = host;
     host.onRequestStart();
     this.stats.upstream_rq_total++;
@@ -338,7 +339,10 @@ export class Forward {
   }
 
   onResponseTrailers(attempt: Attempt, trailers: HeaderMap): void {
-    if (this.relaying === attempt) this.trailers = trailers;
+    if (this.relaying !== attempt) return;
+    this.trailers = trailers;
+    const grpcStatus = trailers['grpc-status'];
+    if (grpcStatus !== undefined) this.stream.info.grpcStatus = String(grpcStatus);
   }
 
   onResponseEnd(attempt: Attempt): void {

@@ -29,13 +29,18 @@ export function defaultNodeId(w: WorkloadIdentity, pid: number = process.pid): s
   return `sidecar~${w.address}~${w.service}-${pid}.${w.namespace}~${w.namespace}.svc.cluster.local`;
 }
 
+/** The workload's name (Istio's WORKLOAD_NAME, a Deployment's name there): `<service>-<version label>`. */
+export function workloadNameOf(w: Pick<WorkloadIdentity, 'service' | 'labels'>): string {
+  return `${w.service}-${w.labels.version ?? 'v0'}`;
+}
+
 export function nodeMetadata(w: WorkloadIdentity): Record<string, Json> {
   return {
     NAMESPACE: w.namespace,
     LABELS: { ...w.labels },
     SERVICE_ACCOUNT: w.serviceAccount,
     INSTANCE_IPS: w.address,
-    WORKLOAD_NAME: `${w.service}-${w.labels.version ?? 'v0'}`,
+    WORKLOAD_NAME: workloadNameOf(w),
     WEFT_SERVICE: w.service,
     // Explicit capture: peers reach this workload on the inbound listener, not the app port.
     WEFT_PORTS: [{ service_port: w.servicePort, endpoint_port: w.inboundPort, app_port: w.appPort, protocol: w.protocol }],
