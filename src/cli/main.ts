@@ -1,8 +1,9 @@
 // `weft` — one binary, one subcommand per program. This file only parses arguments and hands off;
 // each command module is loaded lazily so `weft proxy` never pays for control-plane code.
 import { Command, Option } from 'commander';
+import { WEFT_VERSION } from '../version.js';
 
-const program = new Command('weft').description('Weft service mesh').version('0.1.0');
+const program = new Command('weft').description('Weft service mesh').version(WEFT_VERSION);
 
 program
   .command('control-plane')

@@ -235,6 +235,8 @@ export class Proxy {
       ack_total: c.acks,
       nack_total: c.nacks,
     });
+    // Istio's name for the proxy's xDS connection (the control-plane dashboard counts connected proxies with it).
+    add('cluster', 'xds-grpc', { upstream_cx_active: this.ads.connected ? 1 : 0 });
     add('listener_manager', undefined, { total_listeners_active: this.listeners.list().length });
     add('overload', undefined, { downstream_cx_active: this.listeners.connections.active });
     for (const l of [...this.listeners.list()].sort((a, b) => a.name.localeCompare(b.name))) {

@@ -13,12 +13,13 @@ export async function pairPorts(): Promise<PairPorts> {
 }
 
 /** A `weft proxy` for `service` (its service account has the same name), bootstrapped with a token
- * and the CA's root, talking xDS over mTLS to the control plane's secure port. */
-export function spawnPairSidecar(p: PairPorts, dir: string, caDir: string, service: string, out: number, inbound: number, admin: number): Proc {
+ * and the CA's root, talking xDS over mTLS to the control plane's secure port; `extra` flags win
+ * over these (commander keeps an option's last value). */
+export function spawnPairSidecar(p: PairPorts, dir: string, caDir: string, service: string, out: number, inbound: number, admin: number, extra: string[] = []): Proc {
   return spawnWeft(service, [
     'proxy', '--xds-address', `127.0.0.1:${p.secure}`, '--service', service, '--service-account', service, '--labels', `app=${service}`,
     '--app-port', String(p.app), '--service-port', '9080', '--outbound-port', String(out), '--inbound-port', String(inbound), '--admin-port', String(admin),
-    '--token-file', tokenFile(dir, caDir, service), '--ca-root-file', path.join(caDir, 'root-cert.pem'),
+    '--token-file', tokenFile(dir, caDir, service), '--ca-root-file', path.join(caDir, 'root-cert.pem'), ...extra,
   ]);
 }
 

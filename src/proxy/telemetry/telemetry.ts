@@ -3,6 +3,7 @@
 // Label objects are only built when a new outcome key is seen (istio-metrics.ts caches by key).
 import { decodePeerHeader, encodePeerHeader, type PeerWorkload } from '../../api/peer-metadata.js';
 import { IstioMetrics, UNKNOWN, type IstioLabels } from './istio-metrics.js';
+import { WEFT_VERSION } from '../../version.js';
 
 export type Reporter = 'source' | 'destination';
 
@@ -40,6 +41,8 @@ export class ProxyTelemetry {
   private readonly peers = new Map<string, PeerWorkload | undefined>();
 
   constructor(o: TelemetryOptions) {
+    // Istio's agent reports its build the same way (the performance and control-plane dashboards read it).
+    this.metrics.registry.gauge('istio_build', 'Weft build information.', ['component', 'tag']).child('', ['proxy', WEFT_VERSION]).value = 1;
     this.workload = o.workload;
     this.service = o.service;
     this.peerHeader = encodePeerHeader(o.workload);

@@ -1,0 +1,147 @@
+// A demo-like mesh for the metrics tests, all real processes on loopback:
+//  - HTTP with mTLS: a secure `weft control-plane` (its CA) and two sidecars, productpage (v1)
+//    calling reviews (v2), as the zero-trust tests run them, each serving /stats/prometheus;
+//  - TCP: two sidecars driven by an in-test ADS server with tcp_proxy chains behind the
+//    istio.stats network filter (the control plane generates no tcp_proxy chains yet), a client
+//    (tcp-client v1) → server (tcp-echo v1) → an app that answers a fixed number of bytes.
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { toStruct } from '../../src/api/envoy.js';
+import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL } from '../../src/api/mesh-names.js';
+import { spawnSecureControlPlane } from './identity.js';
+import { freePorts, stopAll, waitFor, type Proc } from './processes.js';
+import { pairPorts, spawnPairSidecar, type PairPorts } from './secure-pair.js';
+import { startSidecarProcess, type SidecarProcess } from './sidecar.js';
+import { parseExposition, type Sample } from './prom-text.js';
+
+export const TCP_RESPONSE_BYTES = 3000;
+const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+const statsNetworkFilter = { name: ISTIO_STATS_FILTER, typed_config: { '@type': ISTIO_STATS_TYPE_URL } };
+
+export interface MetricsMesh {
+  p: PairPorts;
+  /** Telemetry ports: productpage's, reviews', the TCP client's and server's. */
+  telemetry: Record<'productpage' | 'reviews' | 'tcpClient' | 'tcpServer', number>;
+  tcpClientPort: number;
+  /** Headers the reviews app received, newest last. */
+  appHeaders: http.IncomingHttpHeaders[];
+  configDir: string;
+  procs: Proc[];
+  stop(): Promise<void>;
+}
+
+/** GET /stats/prometheus of one sidecar, parsed. */
+export async function scrape(port: number): Promise<Sample[]> {
+  const res = await fetch(`http://127.0.0.1:${port}/stats/prometheus`);
+  if (!res.ok) throw new Error(`scrape :${port}: HTTP ${res.status}`);
+  return parseExposition(await res.text());
+}
+
+function tcpListener(name: string, port: number, direction: string, cluster: string): object {
+  return {
+    name,
+    address: { socket_address: { address: '127.0.0.1', port_value: port } },
+    traffic_direction: direction,
+    filter_chains: [{ filters: [statsNetworkFilter, { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY, stat_prefix: name, cluster } }] }],
+  };
+}
+
+function staticCluster(name: string, port: number, workload?: string): object {
+  const lb = { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } }, ...(workload ? { metadata: { filter_metadata: { istio: toStruct({ workload }) } } } : {}) };
+  return { name, type: 'STATIC', connect_timeout: { seconds: 1 }, load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [lb] }] } };
+}
+
+/** An app that reads until the client half-closes, then answers TCP_RESPONSE_BYTES and closes. */
+function startTcpApp(port: number): Promise<net.Server> {
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    s.on('data', () => {});
+    s.on('end', () => s.end(Buffer.alloc(TCP_RESPONSE_BYTES, 0x61)));
+    s.on('error', () => {});
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+export async function startMetricsMesh(): Promise<MetricsMesh> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-metrics-'));
+  const caDir = path.join(dir, 'ca');
+  const procs: Proc[] = [];
+  const p = await pairPorts();
+  const [ppTel, rvTel, tcTel, tsTel, tcpApp, tcpServerIn, tcpClientOut] = await freePorts(7);
+  const appHeaders: http.IncomingHttpHeaders[] = [];
+  const app = http.createServer((req, res) => {
+    appHeaders.push(req.headers);
+    req.resume();
+    req.on('end', () => res.end('reviews v2 says hi'));
+  });
+  await new Promise<void>((r) => app.listen(p.app, '127.0.0.1', r));
+  const tcpAppServer = await startTcpApp(tcpApp);
+  const sidecars: SidecarProcess[] = [];
+  const stop = async () => {
+    await stopAll(procs);
+    await Promise.all(sidecars.map((s) => s.stop()));
+    app.close();
+    tcpAppServer.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs);
+    procs.push(
+      spawnPairSidecar(p, dir, caDir, 'reviews', p.rvOut, p.rvIn, p.rvAdmin, ['--labels', 'app=reviews,version=v2', '--telemetry-port', String(rvTel)]),
+      spawnPairSidecar(p, dir, caDir, 'productpage', p.ppOut, p.ppIn, p.ppAdmin, ['--labels', 'app=productpage,version=v1', '--telemetry-port', String(ppTel)]),
+    );
+    for (const admin of [p.rvAdmin, p.ppAdmin]) await waitFor('sidecar ready', async () => (await fetch(`http://127.0.0.1:${admin}/ready`)).ok, 30_000, procs);
+    const identity = (svc: string) => ['--service', svc, '--labels', `app=${svc},version=v1`];
+    sidecars.push(
+      await startSidecarProcess({
+        clusters: [staticCluster('inbound|9000||', tcpApp)],
+        listeners: [tcpListener('virtualInbound', tcpServerIn, 'INBOUND', 'inbound|9000||')],
+        args: [...identity('tcp-echo'), '--telemetry-port', String(tsTel)],
+      }),
+    );
+    sidecars.push(
+      await startSidecarProcess({
+        clusters: [staticCluster('outbound|9000||tcp-echo.default.svc.cluster.local', tcpServerIn, 'tcp-echo-v1;default;tcp-echo;v1;Kubernetes')],
+        listeners: [tcpListener('virtualOutbound', tcpClientOut, 'OUTBOUND', 'outbound|9000||tcp-echo.default.svc.cluster.local')],
+        args: [...identity('tcp-client'), '--telemetry-port', String(tcTel)],
+      }),
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    p,
+    telemetry: { productpage: ppTel, reviews: rvTel, tcpClient: tcTel, tcpServer: tsTel },
+    tcpClientPort: tcpClientOut,
+    appHeaders,
+    configDir: path.join(dir, 'config'),
+    procs,
+    stop,
+  };
+}
+
+/** One TCP connection through the client sidecar: send `bytes`, half-close, read the answer to the end. */
+export function tcpExchange(port: number, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    let got = 0;
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`tcpExchange: no complete answer after 5 s (${got} bytes)`));
+    }, 5000);
+    s.on('connect', () => s.end(Buffer.alloc(bytes, 0x62)));
+    s.on('data', (d: Buffer) => (got += d.length));
+    s.on('end', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(got);
+    });
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
