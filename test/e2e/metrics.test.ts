@@ -4,35 +4,17 @@
 // 503 carries response_flags="FI"; TCP byte counters equal the bytes sent each way; the peer header
 // never reaches an app; the endpoint speaks Prometheus text and OpenMetrics.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { PEER_HEADER } from '../../src/api/peer-metadata.js';
 import { waitFor } from '../helpers/processes.js';
-import { scrape, startMetricsMesh, tcpExchange, TCP_RESPONSE_BYTES, type MetricsMesh } from '../helpers/metrics-mesh.js';
+import { callReviews, scrape, startMetricsMesh, tcpExchange, TCP_RESPONSE_BYTES, writeFaultVirtualService, type MetricsMesh } from '../helpers/metrics-mesh.js';
 import { sumOf, type Sample } from '../helpers/prom-text.js';
 
 let mesh: MetricsMesh;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-interface Reply {
-  status: number;
-  flags: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-function call(headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: mesh.p.ppOut, path: '/reviews/1', agent, headers: { host: 'reviews:9080', ...headers }, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, flags: String(res.headers['x-weft-reason'] ?? '').split(' ')[0], headers: res.headers }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const call = (headers: Record<string, string> = {}) => callReviews(mesh, agent, headers);
 
 const SPIFFE = (sa: string) => `spiffe://cluster.local/ns/default/sa/${sa}`;
 const requests = (s: Sample[], labels: Record<string, string>) => sumOf(s, 'istio_requests_total', labels);
@@ -86,21 +68,7 @@ test('the peer header is taken off before either app sees it', async () => {
 });
 
 test('a fault-injected 503 is counted on the source with response_flags="FI"; the destination never sees it', async () => {
-  fs.writeFileSync(
-    path.join(mesh.configDir, 'reviews-fault.yaml'),
-    `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews-fault, namespace: default }
-spec:
-  hosts: [reviews]
-  http:
-  - match:
-    - headers: { x-fault: { exact: abort } }
-    fault: { abort: { httpStatus: 503, percentage: { value: 100 } } }
-    route: [{ destination: { host: reviews } }]
-  - route: [{ destination: { host: reviews } }]
-`,
-  );
+  writeFaultVirtualService(mesh);
   const fi = { reporter: 'source', response_code: '503', response_flags: 'FI', source_workload: 'productpage-v1', destination_service: 'reviews.default.svc.cluster.local' };
   const [pp0, rv0] = [await pp(), await rv()];
   let faults = 0;

@@ -145,3 +145,42 @@ export function tcpExchange(port: number, bytes: number): Promise<number> {
     });
   });
 }
+
+export interface Reply {
+  status: number;
+  /** The response flag from x-weft-reason ('' when none). */
+  flags: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** GET reviews through productpage's sidecar (as productpage's app would). */
+export function callReviews(mesh: MetricsMesh, agent: http.Agent, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: mesh.p.ppOut, path: '/reviews/1', agent, headers: { host: 'reviews:9080', ...headers }, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, flags: String(res.headers['x-weft-reason'] ?? '').split(' ')[0], headers: res.headers }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A VirtualService aborting every reviews call that carries `x-fault: abort` with a 503. */
+export function writeFaultVirtualService(mesh: MetricsMesh): void {
+  fs.writeFileSync(
+    path.join(mesh.configDir, 'reviews-fault.yaml'),
+    `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews-fault, namespace: default }
+spec:
+  hosts: [reviews]
+  http:
+  - match:
+    - headers: { x-fault: { exact: abort } }
+    fault: { abort: { httpStatus: 503, percentage: { value: 100 } } }
+    route: [{ destination: { host: reviews } }]
+  - route: [{ destination: { host: reviews } }]
+`,
+  );
+}
