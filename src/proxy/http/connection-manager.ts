@@ -10,6 +10,7 @@ import type { HttpConnectionManager, TrafficDirection } from '../xds/model.js';
 import { reporterFor, type ProxyTelemetry } from '../telemetry/telemetry.js';
 import { runFilters, type HttpFilter, type HttpFilterDeps } from './filter.js';
 import { httpFilterTypes } from './filters/registry.js';
+import { GrpcFrameCounter } from './grpc-frames.js';
 import { createHeaderMap } from './header-map.js';
 import { sendLocalReply } from './local-reply.js';
 import { normalizePath } from './path-normalize.js';
@@ -122,6 +123,11 @@ export class HcmRuntime {
     const stream = new HttpStream(req, res);
     stream.filters = this.filters;
     stream.hcmUpgrades = this.config.upgrades;
+    // gRPC message counts (Istio's istio_request/response_messages_total): only gRPC streams pay.
+    if (stream.isGrpc) {
+      const frames = new GrpcFrameCounter();
+      req.onBodyChunk = (c) => (stream.info.requestMessages += frames.push(c));
+    }
     stats.downstream_rq_active++;
     this.load.active++;
     this.active.add(stream);

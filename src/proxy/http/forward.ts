@@ -3,6 +3,7 @@
 // the route's timeout and retry policy. Bodies stream; they are buffered only when a retry might
 // need to replay them (and only up to MAX_REPLAY_BODY). Each attempt's outcome is typed and written
 // into the stream record; the stream's completion (onStreamComplete) releases whatever is left.
+import { GrpcFrameCounter } from './grpc-frames.js';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { effectiveTimeoutMs } from './grpc-timeout.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
@@ -110,6 +111,8 @@ export class Forward {
   private readonly setCookies: readonly string[];
   /** Response trailers from the upstream (HTTP/2: gRPC's grpc-status), sent at the end. */
   private trailers: HeaderMap | undefined;
+  /** gRPC: the relayed response's messages (created on its first chunk). */
+  private responseFrames: GrpcFrameCounter | undefined;
   /** An upgraded exchange's tunnel (WebSocket), once the upstream switched protocols. */
   private tunnel: Tunnel | undefined;
   /** Which of the host's pools this request uses. */
@@ -303,6 +306,7 @@ export class Forward {
     if (this.relaying !== attempt) return;
     const res = this.stream.res;
     this.stream.info.bytesSent += chunk.length;
+    if (this.stream.isGrpc) this.stream.info.responseMessages += (this.responseFrames ??= new GrpcFrameCounter()).push(chunk);
     this.stream.lastActivity = Date.now();
     if (!res.write(chunk)) {
       // Backpressure: stop reading upstream until the client catches up.

@@ -46,6 +46,7 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
     if (names.has(fc.name)) p.add(`filter_chains[${i}].name`, `"${fc.name}" is used by another filter chain`);
     names.add(fc.name);
   });
+  const trafficDirection = trafficDirectionOf(raw.traffic_direction, p);
   const hasFilter = (k: ListenerFilter['kind']) => listenerFilters.some((f) => f.kind === k);
   const needsInspector = filterChains.some((fc) => fc.match.applicationProtocols.length > 0);
   if (needsInspector && !hasFilter('http_inspector') && !hasFilter('tls_inspector')) {
@@ -61,7 +62,7 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
     result: {
       name,
       address: address!,
-      trafficDirection: trafficDirection(raw.traffic_direction, p),
+      trafficDirection,
       listenerFilters,
       listenerFiltersTimeoutMs: durationMs(raw.listener_filters_timeout, 'listener_filters_timeout', p) ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS,
       continueOnListenerFiltersTimeout: raw.continue_on_listener_filters_timeout === true,
@@ -73,7 +74,7 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
 
 const directions: readonly TrafficDirection[] = ['INBOUND', 'OUTBOUND', 'UNSPECIFIED'];
 
-function trafficDirection(v: unknown, p: Problems): TrafficDirection {
+function trafficDirectionOf(v: unknown, p: Problems): TrafficDirection {
   const d = str(v) || 'UNSPECIFIED';
   if (directions.includes(d as TrafficDirection)) return d as TrafficDirection;
   p.add('traffic_direction', `unknown value "${d}" (INBOUND, OUTBOUND or UNSPECIFIED)`);
