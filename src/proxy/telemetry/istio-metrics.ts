@@ -39,6 +39,19 @@ export const SIZE_BUCKETS_BYTES: readonly number[] = [1, 10, 100, 1000, 10000, 1
 
 export const UNKNOWN = 'unknown';
 
+/** Request or TCP outcome keys kept before new ones lose their peer workload labels: a peer header
+ * is the caller's to write, so junk values must not grow the series without bound. */
+export const MAX_SERIES = 4096;
+
+const PEER_WORKLOAD_LABELS: readonly IstioLabel[] = ISTIO_LABELS.filter((l) => /^(source|destination)_(workload|workload_namespace|app|version|cluster)$/.test(l));
+
+/** Past MAX_SERIES: the outcome with every workload label "unknown", keyed by its label values
+ * (bounded: what is left comes from certificates, this proxy's config and status codes). */
+function overflowKey(l: IstioLabels): string {
+  for (const k of PEER_WORKLOAD_LABELS) l[k] = UNKNOWN;
+  return `overflow|${ISTIO_LABELS.map((k) => l[k]).join('|')}`;
+}
+
 /** The children one finished HTTP request bumps. */
 export interface RequestSeries {
   requests: CounterChild;
@@ -72,10 +85,14 @@ export class IstioMetrics {
   readonly tcpReceived: CounterFamily;
   private readonly requestSeries = new Map<string, RequestSeries>();
   private readonly tcpSeries = new Map<string, TcpSeries>();
+  private readonly overflow: CounterChild;
+  private readonly maxSeries: number;
 
-  constructor(registry = new MetricRegistry()) {
+  constructor(registry = new MetricRegistry(), maxSeries = MAX_SERIES) {
     this.registry = registry;
+    this.maxSeries = maxSeries;
     const r = registry;
+    this.overflow = r.counter('weft_istio_series_overflow_total', 'Outcomes counted without their peer workload labels (too many distinct series).', []).child('', []);
     this.requests = r.counter('istio_requests_total', 'Requests, by source and destination workload and outcome.', ISTIO_LABELS);
     this.duration = r.histogram('istio_request_duration_milliseconds', 'Request duration in milliseconds.', ISTIO_LABELS, DURATION_BUCKETS_MS);
     this.requestBytes = r.histogram('istio_request_bytes', 'Request body sizes in bytes.', ISTIO_LABELS, SIZE_BUCKETS_BYTES);
@@ -93,6 +110,12 @@ export class IstioMetrics {
     let s = this.requestSeries.get(key);
     if (!s) {
       const l = labels();
+      if (this.requestSeries.size >= this.maxSeries) {
+        this.overflow.value++;
+        key = overflowKey(l) + (grpc ? '|g' : '');
+        const known = this.requestSeries.get(key);
+        if (known) return known;
+      }
       const v = ISTIO_LABELS.map((n) => l[n]);
       s = {
         requests: this.requests.child(key, v),
@@ -111,6 +134,12 @@ export class IstioMetrics {
     let s = this.tcpSeries.get(key);
     if (!s) {
       const l = labels();
+      if (this.tcpSeries.size >= this.maxSeries) {
+        this.overflow.value++;
+        key = overflowKey(l);
+        const known = this.tcpSeries.get(key);
+        if (known) return known;
+      }
       const v = ISTIO_TCP_LABELS.map((n) => l[n]);
       s = { opened: this.tcpOpened.child(key, v), closed: this.tcpClosed.child(key, v), sent: this.tcpSent.child(key, v), received: this.tcpReceived.child(key, v) };
       this.tcpSeries.set(key, s);
