@@ -10,7 +10,8 @@ import { HcmRuntime, type HcmStats } from './http/connection-manager.js';
 import { TcpProxyRuntime, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import { RouteStore } from './http/route-store.js';
 import { ListenerManager } from './listener/listener-manager.js';
-import { SecretStore } from './tls/secret-store.js';
+import { SecretStore, WORKLOAD_SECRET } from './tls/secret-store.js';
+import { leafUriSan } from './tls/peer.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { AdsClient, type XdsClient } from './xds/ads-client.js';
 import { XdsApplier } from './xds/apply.js';
@@ -105,11 +106,13 @@ export class Proxy {
     this.clusters = new ClusterManager({ random, log, now: o.now, secrets: this.secrets });
     if (o.workload && o.metrics !== false) {
       const w = o.workload;
-      const spiffeId = o.identity?.spiffeId ?? '';
+      // This workload's principal: its certificate's URI SAN (the identity agent's or one sent over SDS).
+      let principal = '';
+      this.secrets.watch(WORKLOAD_SECRET, (s) => (principal = s.kind === 'tls_certificate' ? leafUriSan(s.certificateChain) : ''));
       this.telemetry = new ProxyTelemetry({
         workload: peerWorkload({ workload: workloadNameOf(w), namespace: w.namespace, labels: w.labels, cluster: o.clusterId }),
         service: { host: `${w.service}.${w.namespace}.svc.${MESH_DOMAIN}`, name: w.service, namespace: w.namespace },
-        principal: () => (this.identity?.ready ? spiffeId : ''),
+        principal: () => principal,
       });
     }
     if (o.telemetryPort) {

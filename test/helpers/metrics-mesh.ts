@@ -1,16 +1,19 @@
 // A demo-like mesh for the metrics tests, all real processes on loopback:
 //  - HTTP with mTLS: a secure `weft control-plane` (its CA) and two sidecars, productpage (v1)
 //    calling reviews (v2), as the zero-trust tests run them, each serving /stats/prometheus;
-//  - TCP: two sidecars driven by an in-test ADS server with tcp_proxy chains behind the
-//    istio.stats network filter (the control plane generates no tcp_proxy chains yet), a client
-//    (tcp-client v1) → server (tcp-echo v1) → an app that answers a fixed number of bytes.
+//  - TCP over mTLS: two sidecars driven by an in-test ADS server with tcp_proxy chains behind the
+//    istio.stats network filter (the control plane generates no tcp_proxy chains yet) and SDS
+//    certificates from a test CA, a client (tcp-client v1) → server (tcp-echo v1) → an app that
+//    answers a fixed number of bytes.
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { toStruct } from '../../src/api/envoy.js';
-import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL } from '../../src/api/mesh-names.js';
+import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL, ROOT_CA_SECRET, WORKLOAD_SECRET } from '../../src/api/mesh-names.js';
+import { caSecret, certSecret, downstreamTls, upstreamTls } from '../proxy/helpers/tls-resources.js';
+import { createTestCa, type Leaf } from './certs.js';
 import { spawnSecureControlPlane } from './identity.js';
 import { freePorts, stopAll, waitFor, type Proc } from './processes.js';
 import { pairPorts, spawnPairSidecar, type PairPorts } from './secure-pair.js';
@@ -40,18 +43,19 @@ export async function scrape(port: number): Promise<Sample[]> {
   return parseExposition(await res.text());
 }
 
-function tcpListener(name: string, port: number, direction: string, cluster: string): object {
+function tcpListener(name: string, port: number, direction: string, cluster: string, transport?: object): object {
+  const filters = [statsNetworkFilter, { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY, stat_prefix: name, cluster } }];
   return {
     name,
     address: { socket_address: { address: '127.0.0.1', port_value: port } },
     traffic_direction: direction,
-    filter_chains: [{ filters: [statsNetworkFilter, { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY, stat_prefix: name, cluster } }] }],
+    filter_chains: [{ filters, ...(transport ? { transport_socket: transport } : {}) }],
   };
 }
 
-function staticCluster(name: string, port: number, workload?: string): object {
-  const lb = { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } }, ...(workload ? { metadata: { filter_metadata: { istio: toStruct({ workload }) } } } : {}) };
-  return { name, type: 'STATIC', connect_timeout: { seconds: 1 }, load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [lb] }] } };
+function staticCluster(name: string, port: number, o: { workload?: string; transport?: object } = {}): object {
+  const lb = { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } }, ...(o.workload ? { metadata: { filter_metadata: { istio: toStruct({ workload: o.workload }) } } } : {}) };
+  return { name, type: 'STATIC', connect_timeout: { seconds: 1 }, load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [lb] }] }, ...(o.transport ? { transport_socket: o.transport } : {}) };
 }
 
 /** An app that reads until the client half-closes, then answers TCP_RESPONSE_BYTES and closes. */
@@ -79,11 +83,14 @@ export async function startMetricsMesh(): Promise<MetricsMesh> {
   await new Promise<void>((r) => app.listen(p.app, '127.0.0.1', r));
   const tcpAppServer = await startTcpApp(tcpApp);
   const sidecars: SidecarProcess[] = [];
+  const ca = createTestCa('weft-metrics');
+  const echoLeaf = ca.leaf('tcp-echo');
   const stop = async () => {
     await stopAll(procs);
     await Promise.all(sidecars.map((s) => s.stop()));
     app.close();
     tcpAppServer.close();
+    ca.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -94,16 +101,20 @@ export async function startMetricsMesh(): Promise<MetricsMesh> {
     );
     for (const admin of [p.rvAdmin, p.ppAdmin]) await waitFor('sidecar ready', async () => (await fetch(`http://127.0.0.1:${admin}/ready`)).ok, 30_000, procs);
     const identity = (svc: string) => ['--service', svc, '--labels', `app=${svc},version=v1`];
+    const secrets = (leaf: Leaf) => [certSecret(WORKLOAD_SECRET, leaf), caSecret(ROOT_CA_SECRET, ca.root)];
     sidecars.push(
       await startSidecarProcess({
+        secrets: secrets(echoLeaf),
         clusters: [staticCluster('inbound|9000||', tcpApp)],
-        listeners: [tcpListener('virtualInbound', tcpServerIn, 'INBOUND', 'inbound|9000||')],
+        listeners: [tcpListener('virtualInbound', tcpServerIn, 'INBOUND', 'inbound|9000||', downstreamTls({ cert: WORKLOAD_SECRET, ca: ROOT_CA_SECRET }))],
         args: [...identity('tcp-echo'), '--telemetry-port', String(tsTel)],
       }),
     );
+    const upstream = upstreamTls({ cert: WORKLOAD_SECRET, ca: ROOT_CA_SECRET, sans: [echoLeaf.spiffeId] });
     sidecars.push(
       await startSidecarProcess({
-        clusters: [staticCluster('outbound|9000||tcp-echo.default.svc.cluster.local', tcpServerIn, 'tcp-echo-v1;default;tcp-echo;v1;Kubernetes')],
+        secrets: secrets(ca.leaf('tcp-client')),
+        clusters: [staticCluster('outbound|9000||tcp-echo.default.svc.cluster.local', tcpServerIn, { workload: 'tcp-echo-v1;default;tcp-echo;v1;Kubernetes', transport: upstream })],
         listeners: [tcpListener('virtualOutbound', tcpClientOut, 'OUTBOUND', 'outbound|9000||tcp-echo.default.svc.cluster.local')],
         args: [...identity('tcp-client'), '--telemetry-port', String(tcTel)],
       }),

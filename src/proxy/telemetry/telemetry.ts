@@ -25,7 +25,7 @@ export interface LocalService {
 export interface TelemetryOptions {
   workload: PeerWorkload;
   service: LocalService;
-  /** This workload's SPIFFE principal once it has a certificate ('' before or without). */
+  /** This workload's SPIFFE principal: its current certificate's URI SAN ('' before or without one). */
   principal: () => string;
 }
 
