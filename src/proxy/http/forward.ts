@@ -242,6 +242,12 @@ export class Forward {
     this.stream.info.attempts = this.attemptCount;
     this.stream.info.upstreamHost = host.key;
     this.stream.info.upstreamWorkload = host.workload;
+    // Headers for mesh workloads only (the peer metadata): set per attempt, a retry may pick an external host.
+    const meshOnly = this.stream.meshRequestHeaders;
+    if (meshOnly) for (const k in meshOnly) {
+      if (host.workload) this.headers[k] = meshOnly[k];
+      else delete this.headers[k];
+    }
     this.lastHost = host;
     host.onRequestStart();
     this.stats.upstream_rq_total++;

@@ -45,6 +45,9 @@ export class HttpStream implements RequestView {
    * and was allowed (set by the router). */
   hcmUpgrades: ReadonlySet<string> = new Set();
   upgradeType: string | undefined;
+  /** Request headers the router sends only to endpoints that are mesh workloads (their EDS metadata
+   * names one): the peer metadata must not leak to services outside the mesh. */
+  meshRequestHeaders: Record<string, string> | undefined;
   /** The router's upstream request, while there is one (ended by the stream's completion). */
   upstream: { onStreamComplete(): void } | undefined;
   private pathOnly: string | undefined;

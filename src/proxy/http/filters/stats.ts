@@ -1,8 +1,9 @@
 // istio.stats: Istio's standard request metrics, reported by this sidecar as `source` on outbound
 // listeners and `destination` on inbound ones (the listener's traffic_direction, as Istio infers it).
-// It also carries the peer metadata exchange (api/peer-metadata.ts): outbound it adds this
-// workload's x-weft-peer to the request and takes the server's off the response; inbound it takes
-// the client's off the request and adds its own to the response. Apps never see the header.
+// It also carries the peer metadata exchange (api/peer-metadata.ts): outbound it has the router add
+// this workload's x-weft-peer to requests for mesh endpoints (never to external ones) and takes the
+// server's off the response; inbound it takes the client's off the request and adds its own to the
+// response. Apps never see the header.
 // Hot path: onStreamComplete builds one short key from what varies per request and bumps the
 // cached series for it; labels are resolved only for a key not seen before.
 import type { OutgoingHttpHeaders } from 'node:http';
@@ -26,6 +27,7 @@ function headerValue(v: string | string[] | number | undefined): string | undefi
 
 export class StatsFilter implements HttpFilter {
   readonly name: string;
+  private readonly meshHeaders: Record<string, string> | undefined;
   constructor(
     name: string,
     /** Absent: metrics are off for this proxy (the filter then only strips peer headers). */
@@ -33,6 +35,7 @@ export class StatsFilter implements HttpFilter {
     private readonly reporter: Reporter,
   ) {
     this.name = name;
+    this.meshHeaders = telemetry ? Object.freeze({ [PEER_HEADER]: telemetry.peerHeader }) : undefined;
   }
 
   onRequest(stream: HttpStream): FilterStatus {
@@ -40,10 +43,11 @@ export class StatsFilter implements HttpFilter {
     if (this.reporter === 'destination') {
       stream.info.downstreamPeer = headerValue(headers[PEER_HEADER]);
       delete headers[PEER_HEADER];
-    } else if (this.telemetry) {
-      // The app's own value (if any) is replaced: the header says who this sidecar fronts.
-      headers[PEER_HEADER] = this.telemetry.peerHeader;
-    } else delete headers[PEER_HEADER];
+    } else {
+      // The app's own value (if any) never goes out; this sidecar's goes to mesh workloads only.
+      delete headers[PEER_HEADER];
+      if (this.meshHeaders) stream.meshRequestHeaders = this.meshHeaders;
+    }
     return CONTINUE;
   }
 
@@ -51,7 +55,10 @@ export class StatsFilter implements HttpFilter {
     if (this.reporter === 'source') {
       stream.info.upstreamPeer = headerValue(headers[PEER_HEADER]);
       delete headers[PEER_HEADER];
-    } else if (this.telemetry) headers[PEER_HEADER] = this.telemetry.peerHeader;
+    } else if (this.telemetry && stream.info.downstreamPeer !== undefined) {
+      // Only a caller that sent its own (a sidecar) learns who answered.
+      headers[PEER_HEADER] = this.telemetry.peerHeader;
+    }
     // A trailers-only gRPC reply (local replies too) carries grpc-status in its headers.
     const grpc = headers['grpc-status'];
     if (grpc !== undefined) stream.info.grpcStatus = String(grpc);
