@@ -166,7 +166,13 @@ export class Proxy {
     // The admin port can read config and shut the proxy down: loopback only, as Istio binds Envoy's.
     if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(adminHost)) throw new Error(`admin host ${adminHost}: the admin port binds a loopback address only [WEFT_E_BAD_FLAG]`);
     await this.admin.listen(adminHost, this.o.adminPort ?? 15000);
-    if (this.telemetryServer) await this.telemetryServer.listen(this.o.telemetryHost ?? '0.0.0.0', this.o.telemetryPort!);
+    if (this.telemetryServer) {
+      const host = this.o.telemetryHost ?? '0.0.0.0';
+      await this.telemetryServer.listen(host, this.o.telemetryPort!).catch((err: NodeJS.ErrnoException) => {
+        // Several sidecars on one host each need their own (Istio's pods each have a 15020).
+        throw new Error(`telemetry port ${host}:${this.o.telemetryPort}: ${err.code ?? err.message} (--telemetry-port: another port, or 0 for none)`);
+      });
+    }
     if (!this.identity) return this.ads.start();
     // No config before the certificate: xDS runs over mTLS with it, and ready waits for both.
     this.identity.start();
