@@ -1,10 +1,14 @@
 // The metrics hot path's cost, prom-client against Weft's own registry (src/proxy/telemetry/registry.ts):
 // N request records counted (a counter and a histogram, 21 Istio labels, 50 distinct label sets), then one
 // exposition of 1,000 series. `node dist/bench/telemetry/registry.js [N]`. Results: docs/observability.md.
-import client from 'prom-client';
+import type * as PromClient from 'prom-client';
 import { MetricRegistry, observe } from '../../src/proxy/telemetry/registry.js';
 import { ISTIO_LABELS, DURATION_BUCKETS_MS } from '../../src/proxy/telemetry/istio-metrics.js';
 
+// prom-client is only the comparison's peer (the proxy does not use it): loaded when the bench runs.
+const client: typeof PromClient = await import('prom-client').catch(() => {
+  throw new Error('bench/telemetry/registry: prom-client is not installed (npm install prom-client: the peer this bench compares against)');
+});
 const n = Number(process.argv[2] ?? 1_000_000);
 const SETS = 50;
 const labelSets = Array.from({ length: SETS }, (_, i) => Object.fromEntries(ISTIO_LABELS.map((l) => [l, `${l}-${i % 7}-${i}`])) as Record<string, string>);
