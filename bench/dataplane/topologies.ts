@@ -108,10 +108,11 @@ const direct: Topology = {
   },
 };
 
-/** Weft: a control plane with an empty config dir and two `weft proxy` sidecars. */
-const weft: Topology = {
-  name: 'weft',
-  description: 'Weft sidecar pair (weft proxy ×2, configured over ADS by weft control-plane)',
+/** Weft: a control plane with an empty config dir and two `weft proxy` sidecars; with Istio's
+ * metrics (the default) or without (`--no-metrics`: their cost is the difference of the two rows). */
+const weftPair = (metrics: boolean): Topology => ({
+  name: metrics ? 'weft' : 'weft-metrics-off',
+  description: `Weft sidecar pair (weft proxy ×2, configured over ADS by weft control-plane)${metrics ? '' : ', Istio metrics off (--no-metrics)'}`,
   needs: [],
   group: 'http1',
   baseline: 'direct',
@@ -158,6 +159,10 @@ const weft: Topology = {
           // The harness stops processes within 3 s: no SIGTERM drain period (a --profile is written on exit).
           '--drain-period-ms',
           '0',
+          // Two sidecars on one host: no fixed telemetry port (the metrics are kept either way).
+          '--telemetry-port',
+          '0',
+          ...(metrics ? [] : ['--no-metrics']),
         ]);
       const server = proxy('weft-server', ctx.host, ctx.backendPort, outS, inb, adminS);
       all.push(server);
@@ -185,7 +190,7 @@ const weft: Topology = {
       throw e;
     }
   },
-};
+});
 
 const backendOf = (ctx: Context, p: PairProtocol): number => (p === 'tcp' ? ctx.backendPort : ctx.backendPorts[p]);
 const probes: Record<PairProtocol, (port: number) => Promise<boolean>> = {
@@ -306,7 +311,8 @@ export const TOPOLOGIES: Topology[] = [
   direct,
   pairOf('haproxy'),
   pairOf('nginx'),
-  weft,
+  weftPair(true),
+  weftPair(false),
   weftOf('http1'),
   tlsPairOf('haproxy', 'http1'),
   tlsPairOf('weft', 'http1'),

@@ -129,6 +129,8 @@ export async function startWeftPair(protocol: PairProtocol, ctx: WeftPairContext
           // Stop within stop()'s 3 s grace, so a --cpu-prof profile is written on exit.
           '--drain-period-ms',
           '0',
+          '--telemetry-port',
+          '0',
           '--protocol',
           protocol === 'h2c' ? 'HTTP2' : protocol === 'http1' ? 'HTTP' : protocol.toUpperCase(),
         ],

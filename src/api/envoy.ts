@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { encodeDeltaDiscoveryResponse, encodeDiscoveryResponse } from './discovery-codec.js';
@@ -51,6 +52,10 @@ export function xdsTypeOf(typeUrl: string): XdsType | undefined {
   return undefined;
 }
 
+/** src/api, from the sources or from dist/src/api (the .proto files stay in src/). */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const srcApiDir = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../../../src/api') : here;
+
 const resourceProtoFiles = [
   'envoy/config/listener/v3/listener.proto',
   'envoy/config/route/v3/route.proto',
@@ -70,6 +75,8 @@ const resourceProtoFiles = [
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/service/discovery/v3/discovery.proto',
+  // Istio's stats filter config: Weft's own small .proto (the one non-Envoy type in listeners).
+  path.join(srcApiDir, 'proto/istio/stats/plugin_config.proto'),
 ];
 
 let root: protobuf.Root | undefined;

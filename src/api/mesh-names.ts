@@ -5,3 +5,6 @@ export const WORKLOAD_SECRET = 'default';
 export const ROOT_CA_SECRET = 'ROOTCA';
 export const AGENT_SDS_CLUSTER = 'sds-grpc';
 export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+/** Istio's stats filter (HTTP and network), its name and config type (`stats.PluginConfig`). */
+export const ISTIO_STATS_FILTER = 'istio.stats';
+export const ISTIO_STATS_TYPE_URL = 'type.googleapis.com/stats.PluginConfig';

@@ -36,6 +36,12 @@ export interface ProxyFlags {
   mode?: string;
   proxyUid?: string;
   proxyGid?: string;
+  telemetryPort?: string;
+  appMetricsPort?: string;
+  appMetricsPath?: string;
+  clusterId?: string;
+  /** commander's --no-metrics: false when given. */
+  metrics?: boolean;
 }
 
 export interface ParsedProxyFlags {
@@ -48,6 +54,11 @@ export interface ParsedProxyFlags {
   workload: WorkloadIdentity;
   /** When started as root: the uid/gid to run as (set before any socket is opened). */
   runAs: { uid: number; gid: number } | undefined;
+  metrics: boolean;
+  /** 0: off. */
+  telemetryPort: number;
+  appMetrics: { port: number; path: string } | undefined;
+  clusterId: string;
 }
 
 export type ParseResult = { ok: true; value: ParsedProxyFlags } | { ok: false; errors: string[] };
@@ -94,10 +105,16 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
   const outboundPort = port('outbound-port', f.outboundPort ?? '15001');
   const inboundPort = port('inbound-port', f.inboundPort ?? '15006');
   const adminPort = port('admin-port', f.adminPort ?? '15000', 0);
+  const telemetryPort = port('telemetry-port', f.telemetryPort ?? '15020', 0);
+  const appMetricsPort = f.appMetricsPort === undefined ? 0 : port('app-metrics-port', f.appMetricsPort);
+  const appMetricsPath = f.appMetricsPath ?? '/metrics';
+  if (!/^\/[\x21-\x7e]*$/.test(appMetricsPath)) bad('app-metrics-path', `must be an absolute path without spaces, got ${JSON.stringify(appMetricsPath)}`);
+  const clusterId = f.clusterId ?? 'Kubernetes';
+  if (!/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/.test(clusterId)) bad('cluster-id', `must be 1-63 letters, digits, '-', '_' or '.', got ${JSON.stringify(clusterId)}`);
   const protocol = (f.protocol ?? 'HTTP').toUpperCase();
   if (!protocols.has(protocol)) bad('protocol', `must be one of ${[...protocols].join(', ')}, got ${JSON.stringify(f.protocol)}`);
   const used = new Map<number, string>();
-  for (const [flag, p] of [['outbound-port', outboundPort], ['inbound-port', inboundPort], ['admin-port', adminPort]] as const) {
+  for (const [flag, p] of [['outbound-port', outboundPort], ['inbound-port', inboundPort], ['admin-port', adminPort], ['telemetry-port', telemetryPort]] as const) {
     if (p === 0) continue;
     const other = used.get(p);
     if (other) bad(flag, `${p} is also --${other}`);
@@ -136,6 +153,10 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
       maxActiveRequests,
       drainPeriodMs,
       runAs,
+      metrics: f.metrics !== false,
+      telemetryPort,
+      appMetrics: appMetricsPort ? { port: appMetricsPort, path: appMetricsPath } : undefined,
+      clusterId,
       workload: {
         service,
         namespace,
@@ -227,6 +248,10 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     adminPort: parsed.value.adminPort,
     maxDownstreamConnections: parsed.value.maxDownstreamConnections,
     maxActiveRequestsPerListener: parsed.value.maxActiveRequests,
+    metrics: parsed.value.metrics,
+    telemetryPort: parsed.value.telemetryPort,
+    clusterId: parsed.value.clusterId,
+    ...(parsed.value.appMetrics ? { appMetrics: parsed.value.appMetrics } : {}),
     log,
     onShutdown: () => process.exit(0),
   };
@@ -239,7 +264,7 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     process.exit(1);
   }
   const transport = opts.identity ? `mTLS as ${opts.identity.spiffeId}` : opts.xdsToken ? 'plaintext, token' : 'plaintext, no credential';
-  log(`node ${proxy.node.id}; control plane ${opts.xdsAddress} (${opts.xdsProtocol} xDS, ${transport}); admin http://127.0.0.1:${proxy.adminPort}`);
+  log(`node ${proxy.node.id}; control plane ${opts.xdsAddress} (${opts.xdsProtocol} xDS, ${transport}); admin http://127.0.0.1:${proxy.adminPort}${proxy.telemetryPort ? `; metrics http://0.0.0.0:${proxy.telemetryPort}/stats/prometheus` : ''}`);
   void proxy.whenReady().then(() => log(`ready: ${opts.identity ? 'certificate obtained, ' : ''}first CDS and LDS applied`));
 
   let stopping = false;

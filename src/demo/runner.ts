@@ -33,6 +33,8 @@ interface Workload extends AppSpec {
   outboundPort: number;
   inboundPort: number;
   adminPort: number;
+  /** /stats/prometheus (Istio's 15020, one per sidecar here since they share the host). */
+  telemetryPort: number;
 }
 
 export const reviewsSplit = (v1: number, v2: number) => `# Edit the weights (they should add up to 100) and save: the demo's table moves within a second.
@@ -72,7 +74,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const monitorPort = opts.basePort + 1;
   const workloads: Workload[] = [...BOOKINFO, { service: 'loadgen', version: 'v1', calls: ['productpage'] }].map((spec, i) => {
     const p = opts.basePort + 10 + i * 10;
-    return { ...spec, appPort: p, outboundPort: p + 1, inboundPort: p + 2, adminPort: p + 3 };
+    return { ...spec, appPort: p, outboundPort: p + 1, inboundPort: p + 2, adminPort: p + 3, telemetryPort: p + 4 };
   });
 
   const children: ChildProcess[] = [];
@@ -123,6 +125,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         '--token-file', await identity.tokenFile(serviceAccount), '--ca-root-file', identity.rootFile,
         '--service-account', serviceAccount, '--app-port', String(w.appPort), '--service-port', '9080',
         '--outbound-port', String(w.outboundPort), '--inbound-port', String(w.inboundPort), '--admin-port', String(w.adminPort),
+        '--telemetry-port', String(w.telemetryPort),
       ]);
     }
   } catch (err) {

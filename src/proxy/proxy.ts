@@ -11,13 +11,19 @@ import { TcpProxyRuntime, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import { RouteStore } from './http/route-store.js';
 import { ListenerManager } from './listener/listener-manager.js';
 import { requireOriginalDst } from './listener/original-dst.js';
-import { SecretStore } from './tls/secret-store.js';
+import { SecretStore, WORKLOAD_SECRET } from './tls/secret-store.js';
+import { leafUriSan } from './tls/peer.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { AdsClient, type XdsClient } from './xds/ads-client.js';
 import { XdsApplier } from './xds/apply.js';
 import { DeltaAdsClient } from './xds/delta-client.js';
 import type { ChannelAuth } from './xds/xds-client-base.js';
-import { buildNode, TLS_MODE_LABEL, type WorkloadIdentity } from './xds/node.js';
+import { buildNode, TLS_MODE_LABEL, workloadNameOf, type WorkloadIdentity } from './xds/node.js';
+import { peerWorkload } from '../api/peer-metadata.js';
+import { adminKey, renderEnvoyPrometheus, type StatEntry, type StatScope } from './telemetry/envoy-stats.js';
+import { prometheusHandler, type AppMetricsTarget } from './telemetry/prometheus-handler.js';
+import { TelemetryServer } from './telemetry/telemetry-server.js';
+import { MESH_DOMAIN, ProxyTelemetry } from './telemetry/telemetry.js';
 import { VhdsOnDemand } from './xds/vhds-on-demand.js';
 
 export interface ProxyOptions {
@@ -54,6 +60,16 @@ export interface ProxyOptions {
   xdsToken?: string;
   /** Called after POST /quitquitquit finished a graceful close (the CLI exits here). */
   onShutdown?: () => void;
+  /** Istio's standard metrics (default on; needs `workload`). */
+  metrics?: boolean;
+  /** The merged telemetry port serving /stats/prometheus (Istio's 15020; the CLI's default). Absent
+   * or 0: not served (the metrics are still kept). Bound on telemetryHost, default 0.0.0.0. */
+  telemetryPort?: number;
+  telemetryHost?: string;
+  /** The app's own metrics endpoint, appended to /stats/prometheus (Istio's prometheus.io merge). */
+  appMetrics?: AppMetricsTarget;
+  /** The cluster id in metric labels (Istio's CLUSTER_ID); default "Kubernetes", Istio's. */
+  clusterId?: string;
 }
 
 export class Proxy {
@@ -75,6 +91,10 @@ export class Proxy {
   private readonly o: ProxyOptions;
   private closing: Promise<void> | undefined;
   private started = false;
+  private drainStarted = false;
+  /** Istio metrics and the telemetry port (absent when metrics are off). */
+  readonly telemetry: ProxyTelemetry | undefined;
+  private readonly telemetryServer: TelemetryServer | undefined;
 
   constructor(o: ProxyOptions) {
     if (!o.node && !o.workload) throw new TypeError('Proxy needs a workload or a node');
@@ -85,13 +105,36 @@ export class Proxy {
     // (label security.istio.io/tlsMode=istio), and the control plane then sends it and its callers mTLS.
     this.node = o.node ?? buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
     this.clusters = new ClusterManager({ random, log, now: o.now, secrets: this.secrets });
+    if (o.workload && o.metrics !== false) {
+      const w = o.workload;
+      // This workload's principal: its certificate's URI SAN (the identity agent's or one sent over SDS).
+      let principal = '';
+      this.secrets.watch(WORKLOAD_SECRET, (s) => (principal = s.kind === 'tls_certificate' ? leafUriSan(s.certificateChain) : ''));
+      this.telemetry = new ProxyTelemetry({
+        workload: peerWorkload({ workload: workloadNameOf(w), namespace: w.namespace, labels: w.labels, cluster: o.clusterId }),
+        service: { host: `${w.service}.${w.namespace}.svc.${MESH_DOMAIN}`, name: w.service, namespace: w.namespace },
+        principal: () => principal,
+      });
+    }
+    if (o.telemetryPort) {
+      this.telemetryServer = new TelemetryServer();
+      this.telemetryServer.mount(
+        prometheusHandler({
+          render: (out, openMetrics) => {
+            this.telemetry?.metrics.registry.render(out, openMetrics);
+            renderEnvoyPrometheus(this.statEntries(), out, openMetrics);
+          },
+          appMetrics: o.appMetrics,
+        }),
+      );
+    }
     const protocol = o.xdsProtocol ?? 'delta';
     this.onDemand = new VhdsOnDemand({ subscribe: (names) => this.ads.subscribe('virtualHost', names), timeoutMs: o.onDemandTimeoutMs });
     this.routes = new RouteStore({ onDemand: (routeConfig, host) => this.onDemand.request(routeConfig, host) });
     this.listeners = new ListenerManager({
       terminals: {
-        hcm: (cfg, load) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load }),
-        tcpProxy: (cfg) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats }),
+        hcm: (cfg, load, direction) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction }),
+        tcpProxy: (cfg, direction) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats, telemetry: this.telemetry, direction }),
         networkFilterStats: this.networkFilterStats,
       },
       secrets: this.secrets,
@@ -126,6 +169,13 @@ export class Proxy {
     // The admin port can read config and shut the proxy down: loopback only, as Istio binds Envoy's.
     if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(adminHost)) throw new Error(`admin host ${adminHost}: the admin port binds a loopback address only [WEFT_E_BAD_FLAG]`);
     await this.admin.listen(adminHost, this.o.adminPort ?? 15000);
+    if (this.telemetryServer) {
+      const host = this.o.telemetryHost ?? '0.0.0.0';
+      await this.telemetryServer.listen(host, this.o.telemetryPort!).catch((err: NodeJS.ErrnoException) => {
+        // Several sidecars on one host each need their own (Istio's pods each have a 15020).
+        throw new Error(`telemetry port ${host}:${this.o.telemetryPort}: ${err.code ?? err.message} (--telemetry-port: another port, or 0 for none)`);
+      });
+    }
     if (!this.identity) return this.ads.start();
     // No config before the certificate: xDS runs over mTLS with it, and ready waits for both.
     this.identity.start();
@@ -155,6 +205,11 @@ export class Proxy {
     return this.admin.port;
   }
 
+  /** The telemetry port bound (0: not served). */
+  get telemetryPort(): number {
+    return this.telemetryServer?.port ?? 0;
+  }
+
   /** The bound port of a listener by name (useful when the config asked for port 0). */
   listenerPort(name: string): number | undefined {
     return this.listeners.get(name)?.port;
@@ -173,38 +228,56 @@ export class Proxy {
 
   stats(): Record<string, number> {
     const out: Record<string, number> = {};
+    for (const e of this.statEntries()) out[adminKey(e)] = e.value;
+    return out;
+  }
+
+  /** Every counter and gauge of the proxy itself, once: admin /stats and the Prometheus endpoint render these. */
+  statEntries(): StatEntry[] {
+    const out: StatEntry[] = [];
+    const add = (scope: StatScope, instance: string | undefined, stats: object, tag?: string) => {
+      for (const [stat, value] of Object.entries(stats)) out.push({ scope, ...(instance === undefined ? {} : { instance }), ...(tag ? { tag } : {}), stat, value: value as number });
+    };
     const c = this.ads.counters;
-    out['control_plane.connected_state'] = this.ads.connected ? 1 : 0;
-    out['control_plane.streams_total'] = c.streams;
-    out['control_plane.stream_failures_total'] = c.streamFailures;
-    out['control_plane.responses_total'] = c.responses;
-    out['control_plane.ack_total'] = c.acks;
-    out['control_plane.nack_total'] = c.nacks;
-    out['listener_manager.total_listeners_active'] = this.listeners.list().length;
-    out['overload.downstream_cx_active'] = this.listeners.connections.active;
+    add('control_plane', undefined, {
+      connected_state: this.ads.connected ? 1 : 0,
+      streams_total: c.streams,
+      stream_failures_total: c.streamFailures,
+      responses_total: c.responses,
+      ack_total: c.acks,
+      nack_total: c.nacks,
+    });
+    // Istio's name for the proxy's xDS connection (the control-plane dashboard counts connected proxies with it).
+    add('cluster', 'xds-grpc', { upstream_cx_active: this.ads.connected ? 1 : 0 });
+    add('listener_manager', undefined, { total_listeners_active: this.listeners.list().length });
+    add('overload', undefined, { downstream_cx_active: this.listeners.connections.active });
     for (const l of [...this.listeners.list()].sort((a, b) => a.name.localeCompare(b.name))) {
-      for (const [k, v] of Object.entries(l.stats)) out[`listener.${l.name}.${k}`] = v;
-      out[`listener.${l.name}.downstream_rq_active`] = l.load.active;
+      // Envoy tags listener stats with the listener's address ("0.0.0.0_15006").
+      add('listener', l.name, { ...l.stats, downstream_rq_active: l.load.active }, `${l.config.address.host}_${l.port}`);
     }
-    for (const [prefix, s] of [...this.tcpStats].sort(([a], [b]) => a.localeCompare(b))) {
-      for (const [k, v] of Object.entries(s)) out[`tcp.${prefix}.${k}`] = v;
-    }
-    for (const k of Object.keys(this.networkFilterStats).sort()) out[k] = this.networkFilterStats[k];
+    for (const [prefix, s] of [...this.tcpStats].sort(([a], [b]) => a.localeCompare(b))) add('tcp', prefix, s);
+    for (const k of Object.keys(this.networkFilterStats).sort()) out.push({ scope: 'filter', stat: k, value: this.networkFilterStats[k] });
     const mem = process.memoryUsage();
-    out['server.memory_rss_bytes'] = mem.rss;
-    out['server.memory_heap_used_bytes'] = mem.heapUsed;
-    out['server.uptime_seconds'] = Math.round(process.uptime());
-    for (const [prefix, s] of [...this.hcmStats].sort(([a], [b]) => a.localeCompare(b))) {
-      for (const [k, v] of Object.entries(s)) out[`http.${prefix}.${k}`] = v;
-    }
+    const uptime = Math.round(process.uptime());
+    // Envoy's names (live, uptime) beside the older Weft ones kept for existing readers.
+    add('server', undefined, { memory_rss_bytes: mem.rss, memory_heap_used_bytes: mem.heapUsed, uptime_seconds: uptime, uptime, live: this.closing || this.drainStarted ? 0 : 1 });
+    for (const [prefix, s] of [...this.hcmStats].sort(([a], [b]) => a.localeCompare(b))) add('http', prefix, s);
     for (const rt of [...this.clusters.all()].sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = `cluster.${rt.name}`;
-      for (const [k, v] of Object.entries(rt.stats)) out[`${p}.${k}`] = v;
-      for (const [k, v] of Object.entries(rt.resources.gauges())) out[`${p}.circuit_breakers.default.${k}`] = v;
-      if (rt.outlier) for (const [k, v] of Object.entries(rt.outlier.stats)) out[`${p}.outlier_detection.${k}`] = v;
-      out[`${p}.upstream_rq_active`] = rt.active;
-      out[`${p}.membership_total`] = rt.hosts.length;
-      out[`${p}.membership_healthy`] = rt.hosts.filter((h) => h.healthy).length;
+      add('cluster', rt.name, rt.stats);
+      const cb: Record<string, number> = {};
+      for (const [k, v] of Object.entries(rt.resources.gauges())) cb[`circuit_breakers.default.${k}`] = v;
+      add('cluster', rt.name, cb);
+      if (rt.outlier) {
+        const od: Record<string, number> = {};
+        for (const [k, v] of Object.entries(rt.outlier.stats)) od[`outlier_detection.${k}`] = v;
+        add('cluster', rt.name, od);
+      }
+      add('cluster', rt.name, {
+        upstream_rq_active: rt.active,
+        upstream_cx_active: rt.hosts.reduce((n, h) => n + h.connections, 0),
+        membership_total: rt.hosts.length,
+        membership_healthy: rt.hosts.filter((h) => h.healthy).length,
+      });
     }
     return out;
   }
@@ -212,6 +285,7 @@ export class Proxy {
   /** SIGTERM: a drain period in which listeners still accept but every connection closes after its
    * response (callers move elsewhere), then close(). */
   shutdown(drainPeriodMs: number): Promise<void> {
+    this.drainStarted = true;
     this.listeners.startDraining();
     return new Promise<void>((resolve) => setTimeout(resolve, drainPeriodMs)).then(() => this.close());
   }
@@ -224,6 +298,7 @@ export class Proxy {
       await this.listeners.close();
       this.clusters.close();
       await this.admin.close();
+      await this.telemetryServer?.close();
     })();
     return this.closing;
   }
@@ -235,6 +310,7 @@ export class Proxy {
     this.listeners.destroy();
     this.clusters.destroy();
     this.admin.destroy();
+    this.telemetryServer?.destroy();
   }
 }
 

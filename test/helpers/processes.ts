@@ -22,6 +22,8 @@ process.on('exit', () => {
 });
 
 export function spawnWeft(name: string, args: string[]): Proc {
+  // Sidecars of parallel tests would all bind the default telemetry port (15020): off unless a test asks.
+  if (args[0] === 'proxy' && !args.includes('--telemetry-port')) args = [...args, '--telemetry-port', '0'];
   const child = spawn(process.execPath, [weftBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {

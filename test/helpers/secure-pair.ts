@@ -14,7 +14,8 @@ export async function pairPorts(): Promise<PairPorts> {
 }
 
 /** A `weft proxy` for `service` (its service account has the same name), bootstrapped with a token
- * and the CA's root, talking xDS over mTLS to the control plane's secure port. */
+ * and the CA's root, talking xDS over mTLS to the control plane's secure port; `extra` flags win
+ * over these (commander keeps an option's last value). */
 export function spawnPairSidecar(
   p: PairPorts,
   dir: string,
@@ -24,12 +25,13 @@ export function spawnPairSidecar(
   inbound: number,
   admin: number,
   app: { port?: number; servicePort?: number; protocol?: string } = {},
+  extra: string[] = [],
 ): Proc {
   return spawnWeft(service, [
     'proxy', '--xds-address', `127.0.0.1:${p.secure}`, '--service', service, '--service-account', service, '--labels', `app=${service}`,
     '--app-port', String(app.port ?? p.app), '--service-port', String(app.servicePort ?? 9080), '--protocol', app.protocol ?? 'HTTP',
     '--outbound-port', String(out), '--inbound-port', String(inbound), '--admin-port', String(admin),
-    '--token-file', tokenFile(dir, caDir, service), '--ca-root-file', path.join(caDir, 'root-cert.pem'),
+    '--token-file', tokenFile(dir, caDir, service), '--ca-root-file', path.join(caDir, 'root-cert.pem'), ...extra,
   ]);
 }
 

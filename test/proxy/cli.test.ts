@@ -24,6 +24,10 @@ describe('weft proxy flags', () => {
     { name: 'unknown mode', flags: { ...base, mode: 'tproxy' }, error: /^--mode: must be explicit or transparent, got "tproxy" \[WEFT_E_BAD_FLAG\]$/ },
     { name: 'uid not a number', flags: { ...base, proxyUid: 'istio-proxy' }, error: /^--proxy-uid: must be a numeric id/ },
     { name: 'gid without uid', flags: { ...base, proxyGid: '1337' }, error: /^--proxy-gid: needs --proxy-uid/ },
+    { name: 'telemetry port clash', flags: { ...base, telemetryPort: '15001' }, error: /^--telemetry-port: 15001 is also --outbound-port/ },
+    { name: 'bad app metrics port', flags: { ...base, appMetricsPort: '0' }, error: /^--app-metrics-port: must be a port number 1\.\.65535/ },
+    { name: 'relative app metrics path', flags: { ...base, appMetricsPort: '9090', appMetricsPath: 'metrics' }, error: /^--app-metrics-path: must be an absolute path/ },
+    { name: 'bad cluster id', flags: { ...base, clusterId: 'a b' }, error: /^--cluster-id: must be 1-63 letters/ },
     { name: 'unknown xDS protocol', flags: { ...base, xdsProtocol: 'incremental' }, error: /^--xds-protocol: must be one of delta, sotw, got "incremental" \[WEFT_E_BAD_FLAG\]$/ },
   ];
   for (const c of bad) {
@@ -52,6 +56,14 @@ describe('weft proxy flags', () => {
       id: undefined,
     });
     assert.equal(r.value.adminPort, 15000);
+    // Istio's merged telemetry port, metrics on, Istio's default cluster id, no app metrics merge.
+    assert.equal(r.value.telemetryPort, 15020);
+    assert.equal(r.value.metrics, true);
+    assert.equal(r.value.clusterId, 'Kubernetes');
+    assert.equal(r.value.appMetrics, undefined);
+    const merged = parseProxyFlags({ ...base, appMetricsPort: '9090', telemetryPort: '0', metrics: false });
+    assert.ok(merged.ok && merged.value.telemetryPort === 0 && !merged.value.metrics);
+    assert.deepEqual(merged.ok && merged.value.appMetrics, { port: 9090, path: '/metrics' });
     assert.equal(r.value.xdsProtocol, 'delta', 'Delta ADS (with on-demand VHDS) by default');
     const sotw = parseProxyFlags({ ...base, xdsProtocol: 'sotw' });
     assert.ok(sotw.ok && sotw.value.xdsProtocol === 'sotw');

@@ -9,7 +9,9 @@ import { HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE_URL } from '../..
 import type { Proxy } from '../../src/proxy/proxy.js';
 import { TestAdsServer } from './helpers/ads-server.js';
 import { startSotwProxy } from './helpers/proxy-under-test.js';
-import { FAULT_TYPE, hcmListener, staticCluster } from './helpers/resources.js';
+import { FAULT_TYPE, faultFilter, hcmListener, routerFilter, staticCluster } from './helpers/resources.js';
+import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL } from '../../src/api/mesh-names.js';
+import { parseExposition, sumOf, type Sample } from '../helpers/prom-text.js';
 
 const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
@@ -31,8 +33,11 @@ const service = {
 const N = 10_000;
 
 const h2 = { [HTTP_PROTOCOL_OPTIONS_KEY]: { '@type': HTTP_PROTOCOL_OPTIONS_TYPE_URL, explicit_http_config: { http2_protocol_options: {} } } };
-const listener = (name: string, cluster: string, extraVhosts: object[] = []) =>
-  hcmListener(name, 0, {
+// With Istio's stats filter: the outbound sidecar reports as source, the inbound one as destination.
+const statsFilter = { name: ISTIO_STATS_FILTER, typed_config: { '@type': ISTIO_STATS_TYPE_URL } };
+const listener = (name: string, cluster: string, extraVhosts: object[] = []) => ({
+  ...(hcmListener(name, 0, {
+    http_filters: [faultFilter, statsFilter, routerFilter],
     route_config: {
       name,
       virtual_hosts: [
@@ -41,7 +46,9 @@ const listener = (name: string, cluster: string, extraVhosts: object[] = []) =>
         { name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: { seconds: 0 } } }] },
       ],
     },
-  });
+  }) as Record<string, unknown>),
+  traffic_direction: name === 'inbound' ? 'INBOUND' : 'OUTBOUND',
+});
 
 
 
@@ -171,7 +178,15 @@ describe('gRPC through two sidecars (HTTP/2 both hops)', () => {
     assert.equal(value, `${N}:${(N * (N - 1)) / 2}`);
   });
 
-  it(`bidirectional streaming: ${N} messages each way`, async () => {
+  const istio = (p: Proxy): Sample[] => {
+    const out: string[] = [];
+    p.telemetry!.metrics.registry.render(out, false);
+    return parseExposition(out.join(''));
+  };
+
+  it(`bidirectional streaming: ${N} messages each way, and Istio's message counters on both sidecars say so`, async () => {
+    const grpcOk = { request_protocol: 'grpc', grpc_response_status: '0', response_code: '200' };
+    const before = [istio(a), istio(b)];
     let received = 0;
     let last = -1;
     await new Promise<void>((resolve, reject) => {
@@ -192,6 +207,14 @@ describe('gRPC through two sidecars (HTTP/2 both hops)', () => {
       pump();
     });
     assert.equal(received, N);
+    const after = [istio(a), istio(b)];
+    for (const [i, reporter] of [[0, 'source'], [1, 'destination']] as const) {
+      const labels = { ...grpcOk, reporter };
+      const delta = (name: string) => sumOf(after[i], name, labels) - sumOf(before[i], name, labels);
+      assert.equal(delta('istio_requests_total'), 1, `${reporter}: one stream`);
+      assert.equal(delta('istio_request_messages_total'), N, `${reporter}: messages from the client`);
+      assert.equal(delta('istio_response_messages_total'), N, `${reporter}: messages from the server`);
+    }
   });
 
   it('a fault abort with grpc_status 14 reaches the client as UNAVAILABLE; a missing cluster as UNAVAILABLE too', async () => {

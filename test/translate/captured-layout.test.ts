@@ -90,7 +90,7 @@ test('outboundTrafficPolicy: the catch-alls of virtualOutbound and of each port 
     const vo = body(set, 'listener', 'virtualOutbound');
     assert.deepEqual(vo.use_original_dst, { value: true });
     assert.deepEqual(vo.address.socket_address, { address: '0.0.0.0', port_value: 15001 });
-    assert.equal(vo.filter_chains.at(-1).filters[0].typed_config.cluster, cluster, mode);
+    assert.equal(vo.filter_chains.at(-1).filters.at(-1).typed_config.cluster, cluster, mode);
     assert.deepEqual(body(set, 'route', '9080').virtual_hosts.at(-1), vhost, mode);
   }
 });
@@ -118,7 +118,7 @@ test('captured inbound: ORIGINAL_DST to the app from 127.0.0.6, a chain per app 
   const byPort = (port: number) => vi.filter_chains.filter((fc: any) => fc.filter_chain_match?.destination_port?.value === port);
   assert.equal(byPort(9080)[0].filters[0].name, 'envoy.filters.network.http_connection_manager');
   assert.equal(byPort(9080)[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route.cluster, 'inbound|9080||');
-  assert.deepEqual(byPort(3306)[0].filters.map((f: any) => [f.name, f.typed_config.cluster]), [['envoy.filters.network.tcp_proxy', 'inbound|3306||']]);
+  assert.deepEqual(byPort(3306)[0].filters.map((f: any) => [f.name, f.typed_config.cluster]), [['istio.stats', undefined], ['envoy.filters.network.tcp_proxy', 'inbound|3306||']]);
   assert.equal(byPort(15006)[0].filters[0].typed_config.cluster, 'BlackHoleCluster');
   assert.equal(vi.filter_chains.at(-1).filters.at(-1).typed_config.cluster, 'InboundPassthroughClusterIpv4');
 });

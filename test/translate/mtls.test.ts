@@ -31,7 +31,7 @@ describe('automatic mTLS', () => {
   it('EDS marks the endpoints whose sidecar holds an identity; CDS sends them mTLS checking the SPIFFE IDs', () => {
     const r = out();
     const cla = find(r.endpoint, 'outbound|9080||reviews.default.svc.cluster.local');
-    for (const lb of cla.endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.deepEqual(lb.metadata, { filter_metadata: { 'envoy.transport_socket_match': toStruct({ tlsMode: 'istio' }) } });
+    for (const lb of cla.endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.deepEqual(lb.metadata.filter_metadata['envoy.transport_socket_match'], toStruct({ tlsMode: 'istio' }));
     const cluster = find(r.cluster, 'outbound|9080||reviews.default.svc.cluster.local');
     const [tls, plain] = cluster.transport_socket_matches;
     assert.deepEqual(tls.match, toStruct({ tlsMode: 'istio' }));
@@ -47,7 +47,8 @@ describe('automatic mTLS', () => {
   it('without identities nothing changes: no metadata, no transport sockets, plaintext inbound', () => {
     const r = out(configFrom(), bookinfoProxies());
     const cla = find(r.endpoint, 'outbound|9080||reviews.default.svc.cluster.local');
-    for (const lb of cla.endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.equal(lb.metadata, undefined);
+    // Only the workload (telemetry's metadata): no tlsMode.
+    for (const lb of cla.endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.deepEqual(Object.keys(lb.metadata.filter_metadata), ['istio']);
     const cluster = find(r.cluster, 'outbound|9080||reviews.default.svc.cluster.local');
     assert.equal(cluster.transport_socket_matches, undefined);
     assert.equal(cluster.transport_socket, undefined);
@@ -60,7 +61,7 @@ describe('automatic mTLS', () => {
     const proxies = [...meshed().filter((p) => p.service !== 'ratings'), proxy('ratings', 'v1', 7), withIdentity(proxy('ratings', 'v2', 8, { serviceAccount: 'ratings-v2' }))];
     const r = out(configFrom(), proxies);
     const cla = find(r.endpoint, 'outbound|9080||ratings.default.svc.cluster.local');
-    const marks = cla.endpoints.flatMap((g: Any) => g.lb_endpoints).map((lb: Any) => [lb.endpoint.address.socket_address.address, lb.metadata !== undefined]);
+    const marks = cla.endpoints.flatMap((g: Any) => g.lb_endpoints).map((lb: Any) => [lb.endpoint.address.socket_address.address, lb.metadata.filter_metadata['envoy.transport_socket_match'] !== undefined]);
     assert.deepEqual(marks, [['127.0.0.7', false], ['127.0.0.8', true]]);
     const cluster = find(r.cluster, 'outbound|9080||ratings.default.svc.cluster.local');
     const sans = cluster.transport_socket_matches[0].transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names;
@@ -109,9 +110,9 @@ describe('PeerAuthentication on the inbound listener', () => {
     assert.equal(l.filter_chains[0].transport_socket, undefined);
     assert.equal(l.listener_filters, undefined);
     const r = out(config);
-    for (const lb of find(r.endpoint, 'outbound|9080||reviews.default.svc.cluster.local').endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.equal(lb.metadata, undefined);
+    for (const lb of find(r.endpoint, 'outbound|9080||reviews.default.svc.cluster.local').endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.equal(lb.metadata.filter_metadata['envoy.transport_socket_match'], undefined);
     // ratings keeps STRICT: still marked.
-    for (const lb of find(r.endpoint, 'outbound|9080||ratings.default.svc.cluster.local').endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.ok(lb.metadata);
+    for (const lb of find(r.endpoint, 'outbound|9080||ratings.default.svc.cluster.local').endpoints.flatMap((g: Any) => g.lb_endpoints)) assert.ok(lb.metadata.filter_metadata['envoy.transport_socket_match']);
     // And ratings' own listener is STRICT.
     assert.deepEqual(inbound(config, meshed()[5]).filter_chains.map((c: Any) => c.filter_chain_match), [{ transport_protocol: 'tls' }]);
   });

@@ -156,7 +156,7 @@ test('delta: RDS names vhds; LDS carries the on-demand filter before the router'
   const lds = await c.next();
   const outbound = unpackAny(lds.resources.find((r) => r.name === 'virtualOutbound')!.resource!) as any;
   const filters = outbound.filter_chains[0].filters[0].typed_config.http_filters.map((f: { name: string }) => f.name);
-  assert.deepEqual(filters, ['envoy.filters.http.on_demand', 'envoy.filters.http.fault', 'envoy.filters.http.router']);
+  assert.deepEqual(filters, ['envoy.filters.http.on_demand', 'envoy.filters.http.fault', 'istio.stats', 'envoy.filters.http.router']);
   c.send(TypeUrl.route, { resource_names_subscribe: ['virtualOutbound'] });
   const rds = await c.next();
   const rc = unpackAny(rds.resources[0].resource!) as any;

@@ -175,7 +175,7 @@ describe('cache keys follow the declarations', () => {
       assert.notEqual(only.listener.version, allow.listener.version, 'virtualOutbound: catch-all to BlackHoleCluster');
       assert.notEqual(only.route.version, allow.route.version, 'route "9080": block_all instead of allow_any');
       assert.equal(only.endpoint.version, allow.endpoint.version, 'EDS does not read the policy');
-      const catchAll = (set: typeof allow) => (unpackAny(lookup(set.listener, 'virtualOutbound')!) as any).filter_chains[1].filters[0].typed_config.cluster;
+      const catchAll = (set: typeof allow) => (unpackAny(lookup(set.listener, 'virtualOutbound')!) as any).filter_chains[1].filters.at(-1).typed_config.cluster;
       assert.equal(catchAll(allow), 'PassthroughCluster');
       assert.equal(catchAll(only), 'BlackHoleCluster');
     });

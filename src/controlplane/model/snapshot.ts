@@ -2,6 +2,7 @@
 // services and endpoints. Every push translates one snapshot; nothing mutates it afterwards.
 import { createHash } from 'node:crypto';
 import { TLS_MODE_LABEL } from '../../api/mesh-names.js';
+import { peerWorkload, type PeerWorkload } from '../../api/peer-metadata.js';
 import { resourceFingerprint } from '../../config/config-set.js';
 import { CONFIG_LISTS } from '../../config/kinds.js';
 import type { ConfigListName, ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
@@ -53,6 +54,8 @@ export interface MeshEndpoint {
   /** The workload's own port behind this endpoint (Istio's targetPort; PeerAuthentication's
    * portLevelMtls keys), when known. */
   targetPort?: number;
+  /** The workload behind the endpoint, for the destination labels of the client's metrics (EDS metadata). */
+  peer?: PeerWorkload;
 }
 
 export { TLS_MODE_LABEL };
@@ -170,6 +173,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
         weight: 1,
         workload: p.id,
         targetPort: port.appPort,
+        peer: peerWorkload({ workload: p.workloadName, namespace: p.namespace, labels: p.labels }),
         ...identityOf(p.labels, p.namespace, p.serviceAccount),
         ...(p.locality ? { locality: p.locality } : {}),
       });
@@ -183,7 +187,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     const svc = app ? services.get(serviceFqdn(app, we.metadata.namespace, domain)) : undefined;
     if (!svc || svc.origin !== 'registry') continue;
     for (const port of svc.ports)
-      addEndpoint(svc.hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${we.metadata.namespace}/${we.metadata.name}`, we.metadata.namespace));
+      addEndpoint(svc.hostname, port.port, workloadEndpoint(we.spec, port, we.metadata.namespace, we.metadata.name));
   }
 
   for (const se of config.serviceEntries) addServiceEntry(se, config, proxies, domain, services, addEndpoint);
@@ -273,9 +277,9 @@ function addServiceEntry(
         addEndpoint(hostname, port.port, { address: hostname, port: port.port, labels: {}, serviceAccount: '', weight: 1, workload: origin });
         continue;
       }
-      for (const ep of se.spec.endpoints) addEndpoint(hostname, port.port, workloadEndpoint(ep, port, origin, ns));
+      for (const ep of se.spec.endpoints) addEndpoint(hostname, port.port, workloadEndpoint(ep, port, ns, undefined, origin));
       for (const we of selectedEntries)
-        addEndpoint(hostname, port.port, workloadEndpoint(we.spec, port, `WorkloadEntry ${ns}/${we.metadata.name}`, ns));
+        addEndpoint(hostname, port.port, workloadEndpoint(we.spec, port, ns, we.metadata.name));
       for (const p of selectedProxies) {
         const pp = p.ports.find((x) => x.servicePort === port.port) ?? p.ports[0];
         if (pp)
@@ -287,6 +291,7 @@ function addServiceEntry(
             weight: 1,
             workload: p.id,
             targetPort: pp.appPort,
+            peer: peerWorkload({ workload: p.workloadName, namespace: p.namespace, labels: p.labels }),
             ...identityOf(p.labels, p.namespace, p.serviceAccount),
             ...(p.locality ? { locality: p.locality } : {}),
           });
@@ -304,15 +309,18 @@ function assignVips(services: MeshService[], range: VipRange): void {
   for (const s of need) s.addresses = [vips.get(s.hostname)!];
 }
 
-function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: string, namespace: string): MeshEndpoint {
+/** A WorkloadEntry's endpoint (its name is the workload's name in metrics, as Istio reports it), or
+ * a ServiceEntry's inline endpoint (no workload: `origin` names the ServiceEntry). */
+function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, namespace: string, name: string | undefined, origin = `WorkloadEntry ${namespace}/${name}`): MeshEndpoint {
   return {
+    ...(name ? { peer: peerWorkload({ workload: name, namespace, labels: we.labels }) } : {}),
     ...identityOf(we.labels, namespace, we.serviceAccount),
     address: we.address,
     port: we.ports[port.name] ?? port.port,
     labels: we.labels,
     serviceAccount: we.serviceAccount ?? '',
     weight: we.weight ?? 1,
-    workload,
+    workload: origin,
     ...(we.locality ? { locality: we.locality } : {}),
   };
 }

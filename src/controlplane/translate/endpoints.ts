@@ -1,4 +1,6 @@
 // EDS: the endpoints of every EDS cluster, filtered by subset labels.
+import { toStruct } from '../../api/envoy.js';
+import { ENDPOINT_METADATA_KEY, ENDPOINT_WORKLOAD_FIELD, formatEndpointWorkload } from '../../api/peer-metadata.js';
 import type { MeshEndpoint, MeshService, MeshSnapshot } from '../model/snapshot.js';
 import { endpointKey, labelsMatch } from '../model/snapshot.js';
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
@@ -52,7 +54,16 @@ function mtlsEndpoints(snap: MeshSnapshot, svc: MeshService): (e: MeshEndpoint) 
 }
 
 const NO_MTLS = (): boolean => false;
-const MTLS_METADATA = { filter_metadata: { [TRANSPORT_SOCKET_MATCH_KEY]: TLS_MODE_ISTIO } };
+
+/** An endpoint's metadata: the transport socket match for auto mTLS and, as Istio sends it, its
+ * workload under filter_metadata.istio (the client's metrics name the destination with it). */
+function endpointMetadata(e: MeshEndpoint, mtls: boolean): { metadata?: { filter_metadata: Record<string, unknown> } } {
+  if (!mtls && !e.peer) return {};
+  const fm: Record<string, unknown> = {};
+  if (mtls) fm[TRANSPORT_SOCKET_MATCH_KEY] = TLS_MODE_ISTIO;
+  if (e.peer) fm[ENDPOINT_METADATA_KEY] = toStruct({ [ENDPOINT_WORKLOAD_FIELD]: formatEndpointWorkload(e.peer) });
+  return { metadata: { filter_metadata: fm } };
+}
 
 /** One LocalityLbEndpoints per locality group; locality, its weight and priority only where some
  * endpoint has a locality (a mesh without localities keeps one plain group). */
@@ -66,7 +77,7 @@ function assignmentBody(clusterName: string, groups: LocalityGroup[], mtls: (e: 
         ...(g.locality ? { locality: envoyLocality(g.locality) } : {}),
         lb_endpoints: g.endpoints.map((e) => ({
           endpoint: { address: socketAddress(e.address, e.port) },
-          ...(mtls(e) ? { metadata: MTLS_METADATA } : {}),
+          ...endpointMetadata(e, mtls(e)),
           health_status: 'HEALTHY',
           load_balancing_weight: { value: e.weight },
         })),

@@ -11,11 +11,15 @@ import { inboundChains } from './mtls.js';
 import { effectivePeerAuthentication, modeForPort, type PeerAuthenticationLike } from './peer-authentication.js';
 import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
+import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL } from '../../api/mesh-names.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 export const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
 export const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
 const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEMAND_TYPE_URL } };
+/** Istio's istio.stats filter, last before the router on both sidecar HCMs: the listener's
+ * traffic_direction makes it report as source (outbound) or destination (inbound). */
+export const statsFilter = { name: ISTIO_STATS_FILTER, typed_config: { '@type': ISTIO_STATS_TYPE_URL } };
 
 export interface ListenerOptions extends InboundPolicyInputs {
   /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
@@ -41,13 +45,14 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
   const outbound = {
     name: OUTBOUND_LISTENER,
     address: socketAddress('127.0.0.1', proxy.outboundPort),
+    traffic_direction: 'OUTBOUND',
     filter_chains: [
       {
         filters: [
           hcmFilter(mesh, {
             stat_prefix: `outbound_0.0.0.0_${proxy.outboundPort}`,
             rds: { route_config_name: OUTBOUND_ROUTE, config_source: ADS_CONFIG_SOURCE },
-            http_filters: opts.onDemandVhds ? [onDemandFilter, faultFilter, routerFilter] : [faultFilter, routerFilter],
+            http_filters: opts.onDemandVhds ? [onDemandFilter, faultFilter, statsFilter, routerFilter] : [faultFilter, statsFilter, routerFilter],
           }),
         ],
       },
@@ -66,6 +71,7 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
     const inbound = {
       name: INBOUND_LISTENER,
       address: socketAddress(proxy.address, proxy.inboundPort),
+      traffic_direction: 'INBOUND',
       ...inboundTransport(proxy, port.appPort, mesh, opts.peerAuthentications ?? [], filters, inboundAlpn(port.protocol)),
     };
     result.push({ name: INBOUND_LISTENER, body: inbound });
@@ -97,7 +103,7 @@ export function inboundHttpFilters(
           },
         ],
       },
-      http_filters: [...inboundPolicyFilters(proxy, mesh, opts, listenerPort).http, routerFilter],
+      http_filters: [...inboundPolicyFilters(proxy, mesh, opts, listenerPort).http, statsFilter, routerFilter],
     }),
   ];
 }

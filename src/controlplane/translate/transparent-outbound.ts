@@ -8,7 +8,8 @@ import { ORIGINAL_DST_TYPE_URL, TCP_PROXY_TYPE_URL } from '../../api/envoy.js';
 import type { MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
-import { faultFilter, hcmFilter, routerFilter } from './listeners.js';
+import { tcpStatsFilter } from './inbound-tcp.js';
+import { faultFilter, hcmFilter, routerFilter, statsFilter } from './listeners.js';
 import { BLACKHOLE_CLUSTER, isHttpProtocol, OUTBOUND_LISTENER, outboundClusterName, PASSTHROUGH_CLUSTER, portListenerName, portRouteName } from './names.js';
 import { httpServicePorts } from './transparent-routes.js';
 import { ADS_CONFIG_SOURCE, socketAddress, type XdsResource } from './types.js';
@@ -41,7 +42,7 @@ export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number):
     traffic_direction: 'OUTBOUND',
     filter_chains: [
       { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: { value: outboundPort } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)] },
-      { name: 'virtualOutbound-catchall-tcp', filters: [tcpProxyFilter(fallback, fallback)] },
+      { name: 'virtualOutbound-catchall-tcp', filters: [tcpStatsFilter, tcpProxyFilter(fallback, fallback)] },
     ],
   };
   return { name: OUTBOUND_LISTENER, body };
@@ -86,14 +87,14 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
     const chains: Record<string, unknown>[] = (ranges.get(port) ?? []).map(({ svc, cidr }) => {
       const [prefix, len] = cidr.split('/');
       const cluster = outboundClusterName(port, '', svc.hostname);
-      return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [tcpProxyFilter(cluster, cluster)] };
+      return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [tcpStatsFilter, tcpProxyFilter(cluster, cluster)] };
     });
     chains.push({ filters: [defaultChainFilter(mesh, port, httpPorts.has(port), addressless.get(port))] });
     out.push(portListener(WILDCARD, port, chains));
   }
   for (const { svc, port, address } of [...exact.values()].sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1))) {
     const cluster = outboundClusterName(port, '', svc.hostname);
-    out.push(portListener(address, port, [{ filters: [tcpProxyFilter(cluster, cluster)] }]));
+    out.push(portListener(address, port, [{ filters: [tcpStatsFilter, tcpProxyFilter(cluster, cluster)] }]));
   }
   return out;
 }
@@ -103,7 +104,7 @@ function defaultChainFilter(mesh: MeshConfig, port: number, http: boolean, tcp: 
     return hcmFilter(mesh, {
       stat_prefix: `outbound_0.0.0.0_${port}`,
       rds: { route_config_name: portRouteName(port), config_source: ADS_CONFIG_SOURCE },
-      http_filters: [faultFilter, routerFilter],
+      http_filters: [faultFilter, statsFilter, routerFilter],
     });
   }
   if (tcp) {

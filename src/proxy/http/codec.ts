@@ -24,6 +24,8 @@ export interface DownstreamRequest {
   readonly requestIndex: number;
   /** Body bytes received so far (counted by the codec: a 'data' listener would start the flow early). */
   readonly bodyBytesReceived: number;
+  /** Told every request body chunk as the codec receives it (gRPC message counting); set before any arrives. */
+  onBodyChunk?: (chunk: Buffer) => void;
 }
 
 /** Events: 'close' once (finished, or the stream went away first), 'drain' after write() returned false. */

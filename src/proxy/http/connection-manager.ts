@@ -6,9 +6,11 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { DownstreamRequest, DownstreamResponse } from './codec.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
-import type { HttpConnectionManager } from '../xds/model.js';
+import type { HttpConnectionManager, TrafficDirection } from '../xds/model.js';
+import { reporterFor, type ProxyTelemetry } from '../telemetry/telemetry.js';
 import { runFilters, type HttpFilter, type HttpFilterDeps } from './filter.js';
 import { httpFilterTypes } from './filters/registry.js';
+import { GrpcFrameCounter } from './grpc-frames.js';
 import { createHeaderMap } from './header-map.js';
 import { sendLocalReply } from './local-reply.js';
 import { normalizePath } from './path-normalize.js';
@@ -67,6 +69,9 @@ export interface HcmDeps {
   /** Counters by stat_prefix, shared by every runtime built for that prefix. */
   stats: Map<string, HcmStats>;
   load: ListenerLoad;
+  /** The proxy's telemetry (absent: metrics off) and the listener's traffic direction (its reporter). */
+  telemetry?: ProxyTelemetry;
+  direction?: TrafficDirection;
 }
 
 const IDLE_SWEEP_MIN_MS = 250;
@@ -95,7 +100,15 @@ export class HcmRuntime {
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
-    const filterDeps: HttpFilterDeps = { clusters: deps.clusters, random: deps.random, routes: this.routes, reselectRoute: (s) => this.selectRoute(s), stats };
+    const filterDeps: HttpFilterDeps = {
+      clusters: deps.clusters,
+      random: deps.random,
+      routes: this.routes,
+      reselectRoute: (s) => this.selectRoute(s),
+      stats,
+      telemetry: deps.telemetry,
+      reporter: reporterFor(deps.direction ?? 'UNSPECIFIED'),
+    };
     this.filters = config.httpFilters.map((f) => {
       const type = httpFilterTypes.get(f.typeUrl);
       // Validation admits only registered types; this is a programming error if it happens.
@@ -110,6 +123,11 @@ export class HcmRuntime {
     const stream = new HttpStream(req, res);
     stream.filters = this.filters;
     stream.hcmUpgrades = this.config.upgrades;
+    // gRPC message counts (Istio's istio_request/response_messages_total): only gRPC streams pay.
+    if (stream.isGrpc) {
+      const frames = new GrpcFrameCounter();
+      req.onBodyChunk = (c) => (stream.info.requestMessages += frames.push(c));
+    }
     stats.downstream_rq_active++;
     this.load.active++;
     this.active.add(stream);

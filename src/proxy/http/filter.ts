@@ -9,6 +9,7 @@ import type { HcmStats } from './connection-manager.js';
 import type { Problems, Raw } from '../xds/validate-common.js';
 import type { RouteSlot } from './route-store.js';
 import type { HttpStream } from './stream.js';
+import type { ProxyTelemetry, Reporter } from '../telemetry/telemetry.js';
 
 export const CONTINUE = 0;
 export const STOP = 1;
@@ -33,6 +34,10 @@ export interface HttpFilterDeps {
   reselectRoute(stream: HttpStream): void;
   /** The HCM's counters (filters add theirs under their own names). */
   stats: HcmStats;
+  /** The proxy's Istio metrics and workload identity (absent: metrics off), and the reporter this
+   * HCM's listener reports as. */
+  telemetry: ProxyTelemetry | undefined;
+  reporter: Reporter;
 }
 
 export interface HttpFilterType<C = unknown> {

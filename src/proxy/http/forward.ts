@@ -3,6 +3,7 @@
 // the route's timeout and retry policy. Bodies stream; they are buffered only when a retry might
 // need to replay them (and only up to MAX_REPLAY_BODY). Each attempt's outcome is typed and written
 // into the stream record; the stream's completion (onStreamComplete) releases whatever is left.
+import { GrpcFrameCounter } from './grpc-frames.js';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { effectiveTimeoutMs } from './grpc-timeout.js';
 import type { ClusterRuntime, ClusterStats } from '../upstream/cluster-manager.js';
@@ -111,6 +112,8 @@ export class Forward {
   private readonly setCookies: readonly string[];
   /** Response trailers from the upstream (HTTP/2: gRPC's grpc-status), sent at the end. */
   private trailers: HeaderMap | undefined;
+  /** gRPC: the relayed response's messages (created on its first chunk). */
+  private responseFrames: GrpcFrameCounter | undefined;
   /** An upgraded exchange's tunnel (WebSocket), once the upstream switched protocols. */
   private tunnel: Tunnel | undefined;
   /** Which of the host's pools this request uses. */
@@ -239,6 +242,13 @@ export class Forward {
     this.attemptCount++;
     this.stream.info.attempts = this.attemptCount;
     this.stream.info.upstreamHost = host.key;
+    this.stream.info.upstreamWorkload = host.workload;
+    // Headers for mesh workloads only (the peer metadata): set per attempt, a retry may pick an external host.
+    const meshOnly = this.stream.meshRequestHeaders;
+    if (meshOnly) for (const k in meshOnly) {
+      if (host.workload) this.headers[k] = meshOnly[k];
+      else delete this.headers[k];
+    }
     this.lastHost = host;
     host.onRequestStart();
     this.stats.upstream_rq_total++;
@@ -303,6 +313,7 @@ export class Forward {
     if (this.relaying !== attempt) return;
     const res = this.stream.res;
     this.stream.info.bytesSent += chunk.length;
+    if (this.stream.isGrpc) this.stream.info.responseMessages += (this.responseFrames ??= new GrpcFrameCounter()).push(chunk);
     this.stream.lastActivity = Date.now();
     if (!res.write(chunk)) {
       // Backpressure: stop reading upstream until the client catches up.
@@ -339,7 +350,10 @@ export class Forward {
   }
 
   onResponseTrailers(attempt: Attempt, trailers: HeaderMap): void {
-    if (this.relaying === attempt) this.trailers = trailers;
+    if (this.relaying !== attempt) return;
+    this.trailers = trailers;
+    const grpcStatus = trailers['grpc-status'];
+    if (grpcStatus !== undefined) this.stream.info.grpcStatus = String(grpcStatus);
   }
 
   onResponseEnd(attempt: Attempt): void {

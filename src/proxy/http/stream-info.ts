@@ -2,6 +2,7 @@
 // the filters, the router and each upstream attempt fill it; it is finalized exactly once when the
 // stream ends, and that final record is what stats (and the access logs, metrics, traces and
 // outlier detection to come) read. Failures are typed here, not errno strings.
+import type { PeerWorkload } from '../../api/peer-metadata.js';
 import type { ResponseFlag } from './response-flags.js';
 
 /** Why an upstream attempt failed. */
@@ -32,6 +33,17 @@ export class StreamInfo {
   /** The upstream peer's identity (its certificate's URI SANs) and the TLS version, when TLS was used. */
   upstreamPeerUriSans: readonly string[] = [];
   upstreamTlsVersion = '';
+  /** Peer metadata (api/peer-metadata.ts) as the other sidecar sent it: the downstream's from the
+   * request, the upstream's from the response (raw header values; the stats filter decodes them). */
+  downstreamPeer: string | undefined;
+  upstreamPeer: string | undefined;
+  /** The chosen upstream endpoint's workload, from its EDS metadata. */
+  upstreamWorkload: PeerWorkload | undefined;
+  /** grpc-status of a gRPC response (headers of a trailers-only reply, or trailers); '' when none. */
+  grpcStatus = '';
+  /** gRPC messages (length-prefixed frames) each way, counted for gRPC streams only. */
+  requestMessages = 0;
+  responseMessages = 0;
   /** Request body bytes received from downstream, response body bytes sent to it. */
   bytesReceived = 0;
   bytesSent = 0;

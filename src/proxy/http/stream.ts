@@ -45,10 +45,14 @@ export class HttpStream implements RequestView {
    * and was allowed (set by the router). */
   hcmUpgrades: ReadonlySet<string> = new Set();
   upgradeType: string | undefined;
+  /** Request headers the router sends only to endpoints that are mesh workloads (their EDS metadata
+   * names one): the peer metadata must not leak to services outside the mesh. */
+  meshRequestHeaders: Record<string, string> | undefined;
   /** The router's upstream request, while there is one (ended by the stream's completion). */
   upstream: { onStreamComplete(): void } | undefined;
   private pathOnly: string | undefined;
   private query: URLSearchParams | undefined;
+  private grpc: boolean | undefined;
 
   constructor(req: DownstreamRequest, res: DownstreamResponse) {
     this.req = req;
@@ -133,8 +137,11 @@ export class HttpStream implements RequestView {
 
   /** A gRPC call (local replies answer it in gRPC: HTTP 200 with grpc-status). */
   get isGrpc(): boolean {
-    const ct = this.req.headers['content-type'];
-    return typeof ct === 'string' && ct.startsWith('application/grpc');
+    if (this.grpc === undefined) {
+      const ct = this.req.headers['content-type'];
+      this.grpc = typeof ct === 'string' && ct.startsWith('application/grpc');
+    }
+    return this.grpc;
   }
 
   /** The route's typed_per_filter_config for filter `name`, else the virtual host's. */

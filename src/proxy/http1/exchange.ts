@@ -37,6 +37,7 @@ export class DownstreamRequest implements DownstreamRequestView {
   /** 1 for the first request on its connection (max_requests_per_connection counts these). */
   readonly requestIndex: number;
   bodyBytesReceived = 0;
+  onBodyChunk?: (chunk: Buffer) => void;
 
   constructor(head: RequestHead, socket: net.Socket, body: Readable | undefined, requestIndex: number) {
     this.contentLength = head.contentLength;

@@ -215,7 +215,10 @@ export class ServerConnection {
   }
 
   private onBody(chunk: Buffer): void {
-    if (this.request) this.request.bodyBytesReceived += chunk.length;
+    if (this.request) {
+      this.request.bodyBytesReceived += chunk.length;
+      this.request.onBodyChunk?.(chunk);
+    }
     // Backpressure: stop reading the socket until the body's consumer asks for more.
     if (this.body && !this.body.push(chunk)) this.socket.pause();
   }

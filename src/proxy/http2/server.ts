@@ -32,6 +32,7 @@ class H2Request implements DownstreamRequest {
   readonly body: Readable | undefined;
   readonly contentLength: number;
   bodyBytesReceived = 0;
+  onBodyChunk?: (chunk: Buffer) => void;
 
   constructor(
     readonly socket: net.Socket,
@@ -61,6 +62,7 @@ class H2Request implements DownstreamRequest {
           new Transform({
             transform: (chunk: Buffer, _enc, cb) => {
               this.bodyBytesReceived += chunk.length;
+              this.onBodyChunk?.(chunk);
               cb(null, chunk);
             },
           }),

@@ -137,7 +137,7 @@ export class ActiveListener {
       if (old && old.kind === chain.terminal.kind && !next.has(key)) {
         old.update(chain);
         t = old;
-      } else t = createTerminal(chain, this.factory, this.load);
+      } else t = createTerminal(chain, this.factory, this.load, config.trafficDirection);
       next.set(key, t);
       return t;
     };

@@ -8,7 +8,7 @@ import { Http1Server } from '../http1/server.js';
 import { Http2Server } from '../http2/server.js';
 import type { TcpProxyRuntime } from '../tcp/tcp-proxy.js';
 import { connectionInfoOf } from './connection-info.js';
-import type { FilterChain, HttpConnectionManager, NetworkFilter, ReadNetworkFilter, TcpProxy } from '../xds/model.js';
+import type { FilterChain, HttpConnectionManager, NetworkFilter, ReadNetworkFilter, TcpProxy, TrafficDirection } from '../xds/model.js';
 
 const DRAIN_POLL_MS = 100;
 
@@ -26,14 +26,16 @@ export interface ChainTerminal {
 
 export interface TerminalFactory {
   /** `load`: the listener's active requests (its overload cap). */
-  hcm(config: HttpConnectionManager, load: ListenerLoad): HcmRuntime;
-  tcpProxy(config: TcpProxy): TcpProxyRuntime;
+  hcm(config: HttpConnectionManager, load: ListenerLoad, direction: TrafficDirection): HcmRuntime;
+  tcpProxy(config: TcpProxy, direction: TrafficDirection): TcpProxyRuntime;
   /** Counters of the chains' read filters (network RBAC), keyed `<stat_prefix>rbac.allowed` as Envoy names them. */
   readonly networkFilterStats?: Record<string, number>;
 }
 
-export function createTerminal(chain: FilterChain, factory: TerminalFactory, load: ListenerLoad): ChainTerminal {
-  const terminal = chain.terminal.kind === 'http_connection_manager' ? new HcmTerminal(chain.terminal.hcm, factory, load) : new TcpTerminal(chain.terminal.tcp, factory);
+/** `direction`: the listener's traffic_direction (telemetry's reporter); a terminal keeps the one it was created with. */
+export function createTerminal(chain: FilterChain, factory: TerminalFactory, load: ListenerLoad, direction: TrafficDirection = 'UNSPECIFIED'): ChainTerminal {
+  const terminal =
+    chain.terminal.kind === 'http_connection_manager' ? new HcmTerminal(chain.terminal.hcm, factory, load, direction) : new TcpTerminal(chain.terminal.tcp, factory, direction);
   return new GatedTerminal(terminal, chain.readFilters ?? [], factory.networkFilterStats ?? {});
 }
 
@@ -55,8 +57,9 @@ class HcmTerminal implements ChainTerminal {
     config: HttpConnectionManager,
     private readonly factory: TerminalFactory,
     private readonly load: ListenerLoad,
+    private readonly direction: TrafficDirection,
   ) {
-    this.hcm = factory.hcm(config, load);
+    this.hcm = factory.hcm(config, load, direction);
     this.config = config;
     this.server = new Http1Server({
       onRequest: (req, res) => {
@@ -142,7 +145,7 @@ class HcmTerminal implements ChainTerminal {
 
   update(chain: FilterChain): void {
     if (chain.terminal.kind !== 'http_connection_manager') return;
-    this.hcm = this.factory.hcm(chain.terminal.hcm, this.load);
+    this.hcm = this.factory.hcm(chain.terminal.hcm, this.load, this.direction);
     this.config = chain.terminal.hcm;
     this.applyTimeouts(chain.terminal.hcm);
   }
@@ -193,8 +196,9 @@ class TcpTerminal implements ChainTerminal {
   constructor(
     config: TcpProxy,
     private readonly factory: TerminalFactory,
+    private readonly direction: TrafficDirection,
   ) {
-    this.runtime = factory.tcpProxy(config);
+    this.runtime = factory.tcpProxy(config, direction);
   }
 
   get connections(): number {
@@ -214,7 +218,7 @@ class TcpTerminal implements ChainTerminal {
   update(chain: FilterChain): void {
     if (chain.terminal.kind !== 'tcp_proxy') return;
     if (this.runtime.connections > 0) this.older.add(this.runtime);
-    this.runtime = this.factory.tcpProxy(chain.terminal.tcp);
+    this.runtime = this.factory.tcpProxy(chain.terminal.tcp, this.direction);
   }
 
   drain(timeoutMs: number): Promise<void> {

@@ -11,7 +11,10 @@ import type { ClusterManager, ClusterRuntime } from '../upstream/cluster-manager
 import type { UpstreamHost } from '../upstream/host.js';
 import type { LbContext } from '../upstream/load-balancer.js';
 import { connectionInfoOf, restoredDestination } from '../listener/connection-info.js';
-import type { TcpProxy } from '../xds/model.js';
+import type { TcpProxy, TrafficDirection } from '../xds/model.js';
+import type { TcpSeries } from '../telemetry/istio-metrics.js';
+import { TcpStatsReporter } from '../telemetry/tcp-stats.js';
+import { reporterFor, type ProxyTelemetry } from '../telemetry/telemetry.js';
 
 export interface TcpProxyStats {
   downstream_cx_total: number;
@@ -43,11 +46,15 @@ export interface TcpProxyDeps {
   random: () => number;
   /** Counters by stat_prefix. */
   stats: Map<string, TcpProxyStats>;
+  /** Istio TCP metrics, when the proxy has telemetry and the chain an istio.stats filter. */
+  telemetry?: ProxyTelemetry;
+  direction?: TrafficDirection;
 }
 
 export class TcpProxyRuntime {
   readonly config: TcpProxy;
   readonly stats: TcpProxyStats;
+  readonly istio: TcpStatsReporter | undefined;
   private readonly cumulative: number[] = [];
   private readonly sessions = new Set<TcpSession>();
 
@@ -62,6 +69,7 @@ export class TcpProxyRuntime {
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
+    this.istio = deps.telemetry && config.istioStats ? new TcpStatsReporter(deps.telemetry, reporterFor(deps.direction ?? 'UNSPECIFIED')) : undefined;
     if (config.cluster.kind === 'weighted') {
       let sum = 0;
       for (const c of config.cluster.clusters) this.cumulative.push((sum += c.weight));
@@ -104,6 +112,11 @@ class TcpSession {
   private attempts = 0;
   private closed = false;
   private counted = false;
+  /** Istio metrics: the connection's series once known, the upstream's principal, why no upstream. */
+  private series: TcpSeries | undefined;
+  private upstreamPrincipal: string | undefined;
+  private failureFlag = '-';
+  private clusterName = '';
 
   constructor(
     private readonly proxy: TcpProxyRuntime,
@@ -124,25 +137,29 @@ class TcpSession {
   private connect(): void {
     const proxy = this.proxy;
     const name = proxy.pickClusterName();
+    this.clusterName = name;
     const cluster = this.clusters.get(name);
     const host = cluster?.pick(this.host, this.lbContext(cluster));
     if (!cluster || !host) {
       proxy.stats.downstream_cx_no_route++;
+      this.failureFlag = cluster ? 'UH' : 'NC';
       return this.close();
     }
     if (!cluster.resources.canOpenConnection()) {
       proxy.stats.upstream_cx_overflow++;
+      this.failureFlag = 'UO';
       return this.close();
     }
     this.attempts++;
     this.host = host;
     // Through the host's transport: TLS (with the peer's identity checked) to a meshed endpoint.
-    const up = host.connector.open({ ip: host.ip, port: host.port, allowHalfOpen: true }, () => onReady());
+    const up = host.connector.open({ ip: host.ip, port: host.port, allowHalfOpen: true }, (tls) => onReady(tls?.peerUriSans[0]));
     this.upstream = up;
     const timeoutMs = cluster.config.connectTimeoutMs;
     const timer = timeoutMs > 0 ? setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), timeoutMs) : undefined;
-    const onReady = () => {
+    const onReady = (principal: string | undefined) => {
       clearTimeout(timer);
+      this.upstreamPrincipal = principal;
       if (this.closed) return up.destroy();
       cluster.resources.connectionOpened();
       host.onRequestStart();
@@ -158,6 +175,7 @@ class TcpSession {
         cluster.stats.upstream_cx_connect_fail++;
         host.connectFailures++;
         this.upstream = undefined;
+        this.failureFlag = 'UF';
         if (this.attempts < proxy.config.maxConnectAttempts) return this.connect();
       }
       this.close();
@@ -174,6 +192,12 @@ class TcpSession {
 
   private relay(up: net.Socket): void {
     const down = this.downstream;
+    const series = this.openSeries('-');
+    if (series) {
+      series.received.value += this.pending?.length ?? 0;
+      down.on('data', (c: Buffer) => (series.received.value += c.length));
+      up.on('data', (c: Buffer) => (series.sent.value += c.length));
+    }
     if (this.pending) up.write(this.pending);
     this.pending = undefined;
     // pipe(): backpressure both ways, and each side's FIN ends the other's writing side.
@@ -202,10 +226,31 @@ class TcpSession {
     this.proxy.stats.downstream_cx_tx_bytes_total += down.bytesWritten;
     down.destroy();
     up?.destroy();
+    // A connection that never reached an upstream is reported once, with why (Istio: UF, UH, …).
+    const series = this.series ?? this.openSeries(this.failureFlag);
+    if (series) series.closed.value++;
     if (this.counted) {
       this.host!.onRequestEnd();
       this.cluster!.resources.connectionClosed();
     }
     this.proxy.forget(this);
+  }
+
+  /** The connection's Istio series, counted as opened (undefined when metrics are off). */
+  private openSeries(flags: string): TcpSeries | undefined {
+    const istio = this.proxy.istio;
+    if (!istio) return undefined;
+    const tls = connectionInfoOf(this.downstream).tls;
+    const destination = istio.reporter === 'destination';
+    this.series = istio.series({
+      clusterName: this.clusterName,
+      upstreamHost: this.host?.key ?? '',
+      upstreamWorkload: this.host?.workload,
+      peerPrincipal: destination ? tls?.peerUriSans[0] : this.upstreamPrincipal,
+      localPrincipal: destination ? tls?.localUriSan || undefined : undefined,
+      flags,
+    });
+    this.series.opened.value++;
+    return this.series;
   }
 }

@@ -253,6 +253,7 @@ export class ClusterRuntime {
         h.addedAtMs = joined.has(key) ? joined.get(key) : joinedAt;
       }
       h.locality = e.locality;
+      h.workload = 'workload' in e ? e.workload : undefined;
       h.localityWeight = e.localityWeight;
       next.push(h);
     }

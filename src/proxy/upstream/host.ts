@@ -2,6 +2,7 @@
 // connection pools, one per protocol, over the transport (TCP or TLS connector) its cluster's
 // transport_socket_matches chose for it (bounded connections, connect timeout, no request
 // timeouts of its own — the route's timeouts govern).
+import type { PeerWorkload } from '../../api/peer-metadata.js';
 import type { HealthStatus } from '../xds/model.js';
 import { Http1Pool, type PoolResources } from '../http1/client.js';
 import { Http2Pool } from '../http2/client.js';
@@ -59,6 +60,8 @@ export class UpstreamHost {
   priority: number;
   /** Locality group ("region/zone/sub_zone") and its weight, for locality-weighted balancing. */
   locality = '';
+  /** The endpoint's workload from its EDS metadata (telemetry's destination labels). */
+  workload: PeerWorkload | undefined;
   localityWeight = 0;
   /** When it joined a cluster that already had hosts (slow start); undefined for the first set. */
   addedAtMs: number | undefined;

@@ -3,6 +3,7 @@
 // proto fields. Unions make the illegal states unrepresentable.
 import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import type { Secret } from '../tls/secret-store.js';
+import type { PeerWorkload } from '../../api/peer-metadata.js';
 
 import type { NetworkRbacConfig } from '../rbac/filter-config.js';
 
@@ -293,6 +294,8 @@ export interface TcpProxy {
   maxConnectAttempts: number;
   /** hash_policy [{source_ip}]: consistent-hash clusters pick by the client's address. */
   hashSourceIp: boolean;
+  /** An istio.stats network filter precedes it in the chain: report Istio's TCP metrics. */
+  istioStats: boolean;
 }
 
 /** The terminal network filter of a chain: siblings, as in Envoy. */
@@ -348,9 +351,13 @@ export interface FilterChain {
 /** Listener filters run on each accepted connection before the chain is chosen. */
 export type ListenerFilter = { kind: 'http_inspector' } | { kind: 'tls_inspector' } | { kind: 'original_dst' };
 
+/** Envoy's traffic_direction: which side of the workload the listener serves (telemetry's reporter). */
+export type TrafficDirection = 'INBOUND' | 'OUTBOUND' | 'UNSPECIFIED';
+
 export interface Listener {
   name: string;
   address: SocketAddress;
+  trafficDirection: TrafficDirection;
   listenerFilters: ListenerFilter[];
   /** How long listener filters may wait for the first bytes (listener_filters_timeout; Envoy default 15 s; 0: no limit). */
   listenerFiltersTimeoutMs: number;
@@ -489,6 +496,9 @@ export interface LbEndpoint {
   localityWeight: number;
   /** metadata.filter_metadata["envoy.transport_socket_match"] (string values), for transport_socket_matches. */
   transportSocketMatch: Readonly<Record<string, string>>;
+  /** metadata.filter_metadata.istio.workload (Istio's "name;namespace;app;version;cluster"): the
+   * endpoint's workload, for the destination labels of metrics this side reports. */
+  workload?: PeerWorkload;
 }
 
 export interface ClusterLoadAssignment {

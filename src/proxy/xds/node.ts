@@ -35,6 +35,11 @@ export function defaultNodeId(w: WorkloadIdentity, pid: number = process.pid): s
   return `sidecar~${w.address}~${w.service}-${pid}.${w.namespace}~${w.namespace}.svc.cluster.local`;
 }
 
+/** The workload's name (Istio's WORKLOAD_NAME, a Deployment's name there): `<service>-<version label>`. */
+export function workloadNameOf(w: Pick<WorkloadIdentity, 'service' | 'labels'>): string {
+  return `${w.service}-${w.labels.version ?? 'v0'}`;
+}
+
 export function nodeMetadata(w: WorkloadIdentity): Record<string, Json> {
   if (w.capture === 'transparent') {
     return {
@@ -56,7 +61,7 @@ function explicitMetadata(w: WorkloadIdentity): Record<string, Json> {
     LABELS: { ...w.labels },
     SERVICE_ACCOUNT: w.serviceAccount,
     INSTANCE_IPS: w.address,
-    WORKLOAD_NAME: `${w.service}-${w.labels.version ?? 'v0'}`,
+    WORKLOAD_NAME: workloadNameOf(w),
     WEFT_SERVICE: w.service,
     // Explicit capture: peers reach this workload on the inbound listener, not the app port.
     WEFT_PORTS: [{ service_port: w.servicePort, endpoint_port: w.inboundPort, app_port: w.appPort, protocol: w.protocol }],

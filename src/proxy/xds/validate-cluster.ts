@@ -1,6 +1,7 @@
 // envoy.config.cluster.v3.Cluster → Cluster and envoy.config.endpoint.v3.ClusterLoadAssignment
 // → ClusterLoadAssignment (typed).
 import { isIP } from 'node:net';
+import { ENDPOINT_METADATA_KEY, ENDPOINT_WORKLOAD_FIELD, parseEndpointWorkload, type PeerWorkload } from '../../api/peer-metadata.js';
 import { clusterLbConfig, lbPolicyProblem } from './validate-lb.js';
 import { originalDstOf, upstreamBindAddressOf } from './validate-original-dst.js';
 import type { Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
@@ -128,7 +129,8 @@ function loadAssignmentOf(raw: Raw, path: string, p: Problems, requireIp: boolea
       const weight = has(lbe, 'load_balancing_weight') ? wrapped(lbe.load_balancing_weight, 1) : 1;
       if (weight < 1) p.add(join(at, 'load_balancing_weight'), 'must be at least 1');
       const transportSocketMatch = socketMatchLabels(lbe, at, p);
-      endpoints.push({ host, port, health: healthName as HealthStatus, weight: Math.max(weight, 1), priority, ...loc, transportSocketMatch });
+      const workload = endpointWorkload(lbe, at, p);
+      endpoints.push({ host, port, health: healthName as HealthStatus, weight: Math.max(weight, 1), priority, ...loc, transportSocketMatch, ...(workload ? { workload } : {}) });
     });
   });
   return { clusterName: str(raw.cluster_name), endpoints, overprovisioningFactor: assignmentPolicy(obj(raw.policy), join(path, 'policy'), p) };
@@ -138,6 +140,18 @@ function loadAssignmentOf(raw: Raw, path: string, p: Problems, requireIp: boolea
 function socketMatchLabels(lbe: Raw, path: string, p: Problems): Record<string, string> {
   const struct = obj(obj(lbe.metadata).filter_metadata)[TRANSPORT_SOCKET_MATCH_KEY];
   return structStrings(struct, `${join(path, 'metadata.filter_metadata')}["${TRANSPORT_SOCKET_MATCH_KEY}"]`, p);
+}
+
+/** metadata.filter_metadata.istio.workload: the endpoint's workload (telemetry labels). */
+function endpointWorkload(lbe: Raw, path: string, p: Problems): PeerWorkload | undefined {
+  const struct = obj(obj(lbe.metadata).filter_metadata)[ENDPOINT_METADATA_KEY];
+  if (struct === undefined) return undefined;
+  const at = `${join(path, 'metadata.filter_metadata')}["${ENDPOINT_METADATA_KEY}"]`;
+  const v = structStrings(struct, at, p)[ENDPOINT_WORKLOAD_FIELD];
+  if (v === undefined) return undefined;
+  const w = parseEndpointWorkload(v);
+  if (!w) p.add(join(at, ENDPOINT_WORKLOAD_FIELD), `expected "name;namespace;app;version;cluster", got ${JSON.stringify(v.slice(0, 100))}`);
+  return w;
 }
 
 /** LocalityLbEndpoints.locality and load_balancing_weight; proximity and LEDS would change picks. */

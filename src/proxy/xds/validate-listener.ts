@@ -1,7 +1,7 @@
 // envoy.config.listener.v3.Listener (its listener filters, filter chains and their terminal
 // network filter: HCM or tcp_proxy) → Listener (typed).
 import { HTTP_INSPECTOR_TYPE_URL, ORIGINAL_DST_TYPE_URL, TLS_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
-import type { Cidr, FilterChain, FilterChainMatch, ListenerFilter, Listener, NetworkFilter, SocketAddress } from './model.js';
+import type { Cidr, FilterChain, FilterChainMatch, ListenerFilter, Listener, NetworkFilter, SocketAddress, TrafficDirection } from './model.js';
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 import { cidr } from './validate-matchers.js';
 import { defaultPathNormalization, networkFilters } from './validate-network-filters.js';
@@ -54,6 +54,7 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
     if (names.has(fc.name)) p.add(`filter_chains[${i}].name`, `"${fc.name}" is used by another filter chain`);
     names.add(fc.name);
   });
+  const trafficDirection = trafficDirectionOf(raw.traffic_direction, p);
   const hasFilter = (k: ListenerFilter['kind']) => listenerFilters.some((f) => f.kind === k);
   const needsInspector = filterChains.some((fc) => fc.match.applicationProtocols.length > 0);
   if (needsInspector && !hasFilter('http_inspector') && !hasFilter('tls_inspector')) {
@@ -76,6 +77,7 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
     result: {
       name,
       address: address!,
+      trafficDirection,
       listenerFilters,
       listenerFiltersTimeoutMs: durationMs(raw.listener_filters_timeout, 'listener_filters_timeout', p) ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS,
       continueOnListenerFiltersTimeout: raw.continue_on_listener_filters_timeout === true,
@@ -85,6 +87,15 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
       bindToPort,
     },
   };
+}
+
+const directions: readonly TrafficDirection[] = ['INBOUND', 'OUTBOUND', 'UNSPECIFIED'];
+
+function trafficDirectionOf(v: unknown, p: Problems): TrafficDirection {
+  const d = str(v) || 'UNSPECIFIED';
+  if (directions.includes(d as TrafficDirection)) return d as TrafficDirection;
+  p.add('traffic_direction', `unknown value "${d}" (INBOUND, OUTBOUND or UNSPECIFIED)`);
+  return 'UNSPECIFIED';
 }
 
 export function socketAddress(v: unknown, path: string, p: Problems): SocketAddress | undefined {

@@ -7,8 +7,9 @@ import { jwtAuthnFilterType } from './jwt-authn.js';
 import { onDemandFilterType } from './on-demand.js';
 import { rbacFilterType } from './rbac.js';
 import { routerFilterType } from './router.js';
+import { statsFilterType } from './stats.js';
 
-const types: readonly HttpFilterType<any>[] = [faultFilterType, onDemandFilterType, jwtAuthnFilterType, rbacFilterType, routerFilterType];
+const types: readonly HttpFilterType<any>[] = [faultFilterType, onDemandFilterType, jwtAuthnFilterType, rbacFilterType, statsFilterType, routerFilterType];
 
 export const httpFilterTypes: ReadonlyMap<string, HttpFilterType<unknown>> = new Map(types.map((t) => [t.typeUrl, t]));
 

@@ -1,0 +1,56 @@
+// Istio's TCP metrics for tcp_proxy connections (the istio.stats network filter before tcp_proxy).
+// Who the peer is: on the destination side, the client's principal from its mTLS certificate (TCP
+// carries no peer header, so its workload labels are "unknown" unless that changes); on the source
+// side, the destination workload from the chosen endpoint's EDS metadata and its principal from
+// the upstream certificate. Bytes are counted as they flow, so a scrape during a long connection
+// sees them (Istio reports open connections every tcp_reporting_duration).
+import type { PeerWorkload } from '../../api/peer-metadata.js';
+import { UNKNOWN, type TcpSeries } from './istio-metrics.js';
+import { destinationServiceOf, securityPolicy, workloadLabels, type ProxyTelemetry, type Reporter } from './telemetry.js';
+
+export interface TcpOutcome {
+  clusterName: string;
+  /** The upstream endpoint ("ip:port") and its workload (source side). */
+  upstreamHost: string;
+  upstreamWorkload: PeerWorkload | undefined;
+  /** Source side: the upstream's certificate principal; destination side: the downstream's. */
+  peerPrincipal: string | undefined;
+  /** Destination side: this listener's own certificate principal. */
+  localPrincipal: string | undefined;
+  /** '-' or the flags of a connection that found no upstream (UF, UH, UO). */
+  flags: string;
+}
+
+export class TcpStatsReporter {
+  constructor(
+    private readonly telemetry: ProxyTelemetry,
+    readonly reporter: Reporter,
+  ) {}
+
+  series(o: TcpOutcome): TcpSeries {
+    const key =
+      this.reporter === 'destination'
+        ? `d|${o.clusterName}|${o.peerPrincipal ?? ''}|${o.localPrincipal ?? ''}|${o.flags}`
+        : `s|${o.clusterName}|${o.upstreamWorkload ? o.upstreamHost : ''}|${o.peerPrincipal ?? ''}|${o.flags}`;
+    return this.telemetry.metrics.tcp(key, () => {
+      const t = this.telemetry;
+      const inbound = this.reporter === 'destination';
+      const svc = inbound ? t.service : destinationServiceOf(o.clusterName, '');
+      return {
+        reporter: this.reporter,
+        ...workloadLabels('source', inbound ? undefined : t.workload),
+        source_principal: (inbound ? o.peerPrincipal : t.principal) || UNKNOWN,
+        ...workloadLabels('destination', inbound ? t.workload : o.upstreamWorkload),
+        destination_principal: (inbound ? o.localPrincipal : o.peerPrincipal) || UNKNOWN,
+        destination_service: svc.host,
+        destination_service_name: svc.name,
+        destination_service_namespace: svc.namespace,
+        request_protocol: 'tcp',
+        response_code: '',
+        grpc_response_status: '',
+        response_flags: o.flags,
+        connection_security_policy: securityPolicy(this.reporter, o.peerPrincipal),
+      };
+    });
+  }
+}
