@@ -83,6 +83,31 @@ program
   });
 
 program
+  .command('inject')
+  .description('add the Weft sidecar (and its capture init container) to Kubernetes manifests, like istioctl kube-inject')
+  .requiredOption('-f, --filename <file>', "manifest file, or - for stdin")
+  .option('-o, --output <file>', 'write the injected manifests here (default: stdout)')
+  .option('--image <image>', 'the Weft image the sidecar and init container run', 'weft/weft:0.1.0')
+  .option('--xds-address <host:port>', "the control plane's secure xDS address as pods reach it", 'weft-control-plane.weft-system.svc:15012')
+  .option('--no-native-sidecar', 'a plain sidecar container (app held until the proxy is ready) instead of an init container with restartPolicy: Always')
+  .option('--cni', 'capture is set up by the weft-cni plugin: no capture init container')
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--ca-root-configmap <name>', "ConfigMap with the mesh root certificate (root-cert.pem) in the pod's namespace", 'weft-ca-root-cert')
+  .action(async (opts) => {
+    process.exitCode = (await import('./inject.js')).runInject(opts);
+  });
+
+program
+  .command('wait')
+  .description("wait until a URL answers 200 (the sidecar's postStart hook: hold the app until the proxy is ready)")
+  .option('--url <url>', 'the URL to poll', 'http://127.0.0.1:15020/healthz/ready')
+  .option('--timeout <duration>', 'give up (exit 1) after this long', '600s')
+  .option('--period-ms <ms>', 'time between tries', '200')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./wait.js')).runWait(opts);
+  });
+
+program
   .command('analyze')
   .description('validate Istio-API YAML files or directories; exits 1 on any error')
   .argument('<paths...>', 'files or directories')
