@@ -1,6 +1,7 @@
 // `weft` — one binary, one subcommand per program. This file only parses arguments and hands off;
 // each command module is loaded lazily so `weft proxy` never pays for control-plane code.
 import { Command, Option } from 'commander';
+import { defaultInjectOptions as injectDefaults } from '../inject/options.js';
 
 const program = new Command('weft').description('Weft service mesh').version('0.1.0');
 
@@ -27,6 +28,12 @@ program
   .option('--secure-xds-port <port>', 'xDS over mTLS and the CA service (on the host of --xds-address; needs --ca-dir)', '15012')
   .option('--plaintext-xds <bool>', 'also serve plaintext xDS on --xds-address (true|false; needs --ca-dir to turn off)', 'true')
   .option('--insecure-registration', 'let proxies without a credential register as any identity (local development): with --ca-dir beside the CA, without it instead of one')
+  .option('--webhook-port <port>', 'the sidecar injection webhook, HTTPS POST /inject (on the host of --xds-address; needs --ca-dir; 0: off)', '15017')
+  .option('--inject-image <image>', 'webhook: the Weft image injected pods run', injectDefaults.image)
+  .option('--inject-xds-address <host:port>', "webhook: the control plane's secure xDS address as pods reach it", injectDefaults.xdsAddress)
+  .option('--no-inject-native-sidecar', 'webhook: inject a plain sidecar container instead of a native (restartPolicy: Always) init container')
+  .option('--inject-cni', 'webhook: capture is done by weft-cni; no capture init container')
+  .option('--inject-ca-root-configmap <name>', 'webhook: the ConfigMap with the mesh root certificate in each namespace', injectDefaults.caRootConfigMap)
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -87,12 +94,12 @@ program
   .description('add the Weft sidecar (and its capture init container) to Kubernetes manifests, like istioctl kube-inject')
   .requiredOption('-f, --filename <file>', "manifest file, or - for stdin")
   .option('-o, --output <file>', 'write the injected manifests here (default: stdout)')
-  .option('--image <image>', 'the Weft image the sidecar and init container run', 'weft/weft:0.1.0')
-  .option('--xds-address <host:port>', "the control plane's secure xDS address as pods reach it", 'weft-control-plane.weft-system.svc:15012')
+  .option('--image <image>', 'the Weft image the sidecar and init container run', injectDefaults.image)
+  .option('--xds-address <host:port>', "the control plane's secure xDS address as pods reach it", injectDefaults.xdsAddress)
   .option('--no-native-sidecar', 'a plain sidecar container (app held until the proxy is ready) instead of an init container with restartPolicy: Always')
   .option('--cni', 'capture is set up by the weft-cni plugin: no capture init container')
   .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
-  .option('--ca-root-configmap <name>', "ConfigMap with the mesh root certificate (root-cert.pem) in the pod's namespace", 'weft-ca-root-cert')
+  .option('--ca-root-configmap <name>', "ConfigMap with the mesh root certificate (root-cert.pem) in the pod's namespace", injectDefaults.caRootConfigMap)
   .action(async (opts) => {
     process.exitCode = (await import('./inject.js')).runInject(opts);
   });
