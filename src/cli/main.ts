@@ -61,6 +61,7 @@ program
   .option('--ca-root-file <file>', "root certificate(s) that verify the control plane (its --ca-dir's root-cert.pem): get a workload certificate, then xDS over mTLS on --xds-address (the secure port)")
   .option('--ca-address <host:port>', 'the CA service (default: --xds-address)')
   .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--status-port <port>', "status port on all addresses, for the kubelet (Istio's 15020): /healthz/ready and the app probes in ISTIO_KUBE_APP_PROBERS under /app-health/ (0: none)", '0')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
 const token = program.command('token').description('workload tokens for universal mode');

@@ -7,6 +7,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 import type { InjectOptions } from '../../inject/options.js';
+import { boundPort, closeNow, listenOn } from '../../api/net-server.js';
 import { answerReview } from './admission.js';
 
 export const WEBHOOK_PATH = '/inject';
@@ -39,26 +40,16 @@ export class InjectionWebhook {
     const hook = new InjectionWebhook(server);
     server.on('request', (req, res) => hook.handle(req, res, o));
     server.requestTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen({ host: o.host, port: o.port }, () => {
-        server!.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, o.host, o.port);
     return hook;
   }
 
   get port(): number {
-    const a = this.server.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return boundPort(this.server);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return closeNow(this.server);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, o: WebhookOptions): void {
