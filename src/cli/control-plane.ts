@@ -32,7 +32,7 @@ interface Flags {
   injectXdsAddress: string;
   injectCni?: boolean;
   injectNativeSidecar: boolean;
-  injectCaRootConfigmap: string;
+  injectCaRootConfigmap?: string;
 }
 
 export async function runControlPlane(flags: Flags): Promise<void> {
@@ -169,7 +169,8 @@ function webhookOptions(flags: Flags, haveCa: boolean, log: (msg: string) => voi
     trustDomain: flags.trustDomain,
     caRootConfigmap: flags.injectCaRootConfigmap,
   });
-  return { address: `${host.includes(':') ? `[${host}]` : host}:${port}`, inject };
+  // Without a ConfigMap named, each pod carries the CA's current root (nothing publishes one yet).
+  return { address: `${host.includes(':') ? `[${host}]` : host}:${port}`, inject, carryCaRoot: flags.injectCaRootConfigmap === undefined };
 }
 
 function fail(msg: string): never {

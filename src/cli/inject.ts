@@ -13,19 +13,29 @@ export interface InjectFlags {
   cni?: boolean;
   trustDomain?: string;
   caRootConfigmap?: string;
+  caRootFile?: string;
 }
 
 /** The largest manifest read (a List of thousands of workloads stays well under it). */
 const MAX_INPUT_BYTES = 64 << 20;
 
+/** The injection flags both doors share; throws with the flag's name on a bad value. */
 export function injectOptionsFromFlags(f: Omit<InjectFlags, 'filename' | 'output'>): InjectOptions {
+  if (f.caRootFile !== undefined && f.caRootConfigmap !== undefined) throw new Error('give --ca-root-file or --ca-root-configmap, not both');
+  let caRoot = defaultInjectOptions.caRoot;
+  if (f.caRootConfigmap !== undefined) caRoot = { configMap: f.caRootConfigmap };
+  if (f.caRootFile !== undefined) {
+    const pem = fs.readFileSync(f.caRootFile, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`--ca-root-file: ${f.caRootFile} holds no PEM certificate`);
+    caRoot = { pem };
+  }
   return {
     image: f.image ?? defaultInjectOptions.image,
     xdsAddress: f.xdsAddress ?? defaultInjectOptions.xdsAddress,
     nativeSidecar: f.nativeSidecar ?? defaultInjectOptions.nativeSidecar,
     cni: f.cni ?? defaultInjectOptions.cni,
     trustDomain: f.trustDomain ?? defaultInjectOptions.trustDomain,
-    caRootConfigMap: f.caRootConfigmap ?? defaultInjectOptions.caRootConfigMap,
+    caRoot,
   };
 }
 
@@ -40,7 +50,14 @@ export function runInject(f: InjectFlags): number {
     process.stderr.write(`weft inject: ${name}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message} [WEFT_E_INJECT_INPUT]\n`);
     return 1;
   }
-  const result = injectManifest(text, name, injectOptionsFromFlags(f));
+  let options: InjectOptions;
+  try {
+    options = injectOptionsFromFlags(f);
+  } catch (err) {
+    process.stderr.write(`weft inject: ${(err as Error).message} [WEFT_E_INJECT_INPUT]\n`);
+    return 2;
+  }
+  const result = injectManifest(text, name, options);
   if (result.errors.length > 0) {
     for (const e of result.errors) process.stderr.write(`weft inject: ${e.message}\n`);
     return 1;

@@ -33,7 +33,7 @@ program
   .option('--inject-xds-address <host:port>', "webhook: the control plane's secure xDS address as pods reach it", injectDefaults.xdsAddress)
   .option('--no-inject-native-sidecar', 'webhook: inject a plain sidecar container instead of a native (restartPolicy: Always) init container')
   .option('--inject-cni', 'webhook: capture is done by weft-cni; no capture init container')
-  .option('--inject-ca-root-configmap <name>', 'webhook: the ConfigMap with the mesh root certificate in each namespace', injectDefaults.caRootConfigMap)
+  .option('--inject-ca-root-configmap <name>', "webhook: the ConfigMap with the mesh root certificate in each namespace (default: the CA's root carried in each pod)")
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -100,7 +100,8 @@ program
   .option('--no-native-sidecar', 'a plain sidecar container (app held until the proxy is ready) instead of an init container with restartPolicy: Always')
   .option('--cni', 'capture is set up by the weft-cni plugin: no capture init container')
   .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
-  .option('--ca-root-configmap <name>', "ConfigMap with the mesh root certificate (root-cert.pem) in the pod's namespace", injectDefaults.caRootConfigMap)
+  .option('--ca-root-configmap <name>', "ConfigMap with the mesh root certificate (root-cert.pem) in the pod's namespace (default: weft-ca-root-cert)")
+  .option('--ca-root-file <file>', "instead of the ConfigMap: carry this root certificate (the CA dir's root-cert.pem) in each pod")
   .action(async (opts) => {
     process.exitCode = (await import('./inject.js')).runInject(opts);
   });

@@ -43,7 +43,13 @@ export interface ControlPlaneOptions {
     plaintextXds: boolean;
   };
   /** The injection webhook (Istio's 15017); needs `security` for its certificate. */
-  webhook?: { address: string; inject: InjectOptions; maxBodyBytes?: number };
+  webhook?: {
+    address: string;
+    inject: InjectOptions;
+    /** Put the CA's current root into each pod (annotation + downward API) instead of inject.caRoot. */
+    carryCaRoot?: boolean;
+    maxBodyBytes?: number;
+  };
 }
 
 export class ControlPlane {
@@ -139,7 +145,7 @@ export class ControlPlane {
     this.webhook = await InjectionWebhook.start({
       host,
       port: Number(/:(\d+)$/.exec(w.address)?.[1] ?? 0),
-      inject: w.inject,
+      inject: () => (w.carryCaRoot ? { ...w.inject, caRoot: { pem: meshCa.rootsPem } } : w.inject),
       maxBodyBytes: w.maxBodyBytes,
       log: this.opts.log ?? (() => {}),
       certificate: (apply) => meshCa.certificate({ purpose: 'injection webhook', dnsNames, ips }, apply),

@@ -5,7 +5,7 @@ import { TLS_MODE_LABEL } from '../api/mesh-names.js';
 import { ANNOTATIONS, readPodSettings } from './annotations.js';
 import { captureInitContainer } from './capture.js';
 import { InjectError, type InjectProblem } from './errors.js';
-import { CA_ROOT_VOLUME, INIT_NAME, PROXY_NAME, TOKEN_AUDIENCE, TOKEN_VOLUME, type InjectOptions } from './options.js';
+import { CA_ROOT_ANNOTATION, CA_ROOT_VOLUME, INIT_NAME, PROXY_NAME, TOKEN_AUDIENCE, TOKEN_VOLUME, type InjectOptions } from './options.js';
 import { rewriteProbes, type AppProber } from './probes.js';
 import { proxyContainer } from './sidecar.js';
 import type { PodTemplate, Volume } from './types.js';
@@ -69,6 +69,7 @@ export function injectPod(value: unknown, options: InjectOptions, ctx: InjectCon
   meta.annotations = {
     ...meta.annotations,
     ...(meta.annotations?.[DEFAULT_CONTAINER_ANNOTATION] ? {} : { [DEFAULT_CONTAINER_ANNOTATION]: apps[0] }),
+    ...('pem' in options.caRoot ? { [CA_ROOT_ANNOTATION]: options.caRoot.pem } : {}),
     [STATUS_ANNOTATION]: JSON.stringify({
       initContainers: [...(init ? [INIT_NAME] : []), ...(native ? [PROXY_NAME] : [])],
       containers: native ? [] : [PROXY_NAME],
@@ -95,7 +96,9 @@ function skipReason(pod: PodTemplate): string | undefined {
 function volumes(o: InjectOptions): Volume[] {
   return [
     { name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: TOKEN_TTL_SECONDS, path: 'istio-token' } }] } },
-    { name: CA_ROOT_VOLUME, configMap: { name: o.caRootConfigMap } },
+    'configMap' in o.caRoot
+      ? { name: CA_ROOT_VOLUME, configMap: { name: o.caRoot.configMap } }
+      : { name: CA_ROOT_VOLUME, downwardAPI: { items: [{ path: 'root-cert.pem', fieldRef: { fieldPath: `metadata.annotations['${CA_ROOT_ANNOTATION}']` } }] } },
   ];
 }
 

@@ -11,8 +11,10 @@ export interface InjectOptions {
   /** The CNI plugin (weft-cni) sets up capture: no privileged init container. */
   cni: boolean;
   trustDomain: string;
-  /** The ConfigMap holding the mesh's root certificate (root-cert.pem) in every namespace. */
-  caRootConfigMap: string;
+  /** Where the proxy finds the mesh root (root-cert.pem): a ConfigMap in the pod's namespace (Istio's
+   * istio-ca-root-cert shape), or the PEM itself, carried in the pod (annotation weft.dev/ca-root,
+   * mounted through the downward API) where no such ConfigMap is published. */
+  caRoot: { configMap: string } | { pem: string };
 }
 
 export const PROXY_UID = 1337;
@@ -24,6 +26,7 @@ export const CA_ROOT_VOLUME = 'weft-ca-root';
 export const TOKEN_DIR = '/var/run/secrets/tokens';
 export const TOKEN_PATH = `${TOKEN_DIR}/istio-token`;
 export const CA_ROOT_DIR = '/var/run/secrets/weft';
+export const CA_ROOT_ANNOTATION = 'weft.dev/ca-root';
 /** Weft's mesh audience, the one the CA's TokenReview asks for (src/cli/control-plane.ts). */
 export const TOKEN_AUDIENCE = 'istio-ca';
 
@@ -33,5 +36,5 @@ export const defaultInjectOptions: InjectOptions = Object.freeze({
   nativeSidecar: true,
   cni: false,
   trustDomain: 'cluster.local',
-  caRootConfigMap: 'weft-ca-root-cert',
+  caRoot: { configMap: 'weft-ca-root-cert' },
 });

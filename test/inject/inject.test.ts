@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
@@ -198,6 +199,26 @@ test('opt-out by label or annotation, host network and an Istio-injected pod are
     assert.deepEqual(r.errors, []);
     assert.deepEqual(parseYaml(r.output), parseYaml(p));
     assert.match(r.report[0], /not injected/);
+  }
+});
+
+test('--ca-root-file: the root travels in the pod (annotation, downward-API volume) instead of a ConfigMap', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-inject-'));
+  try {
+    const root = path.join(dir, 'root-cert.pem');
+    fs.writeFileSync(root, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const out = execFileSync(process.execPath, [weftBin, 'inject', '-f', path.join(injectDir, 'hello.yaml'), '--ca-root-file', root], { encoding: 'utf8' });
+    const pod = parseYaml(out).spec.template;
+    assert.equal(pod.metadata.annotations['weft.dev/ca-root'], fs.readFileSync(root, 'utf8'));
+    const volume = pod.spec.volumes.find((v: { name: string }) => v.name === 'weft-ca-root');
+    assert.deepEqual(volume.downwardAPI.items, [{ path: 'root-cert.pem', fieldRef: { fieldPath: "metadata.annotations['weft.dev/ca-root']" } }]);
+    assert.equal(inject(out, 'again.yaml', { caRoot: { pem: fs.readFileSync(root, 'utf8') } }), out, 'injecting again changes nothing');
+    fs.writeFileSync(root, 'not a certificate');
+    const bad = spawnSync(process.execPath, [weftBin, 'inject', '-f', path.join(injectDir, 'hello.yaml'), '--ca-root-file', root], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--ca-root-file: .* holds no PEM certificate/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

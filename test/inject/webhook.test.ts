@@ -202,6 +202,19 @@ test('weft control-plane --webhook-port serves it; --inject-cni and --no-inject-
     const spec = pod.spec as { containers: { name: string }[]; initContainers?: unknown[] };
     assert.deepEqual(spec.containers.map((c) => c.name), ['weft-proxy', 'a'], 'a plain sidecar, first');
     assert.equal(spec.initContainers, undefined, 'CNI: no capture init container');
+    // No --inject-ca-root-configmap: the pod carries the CA's root, mounted where --ca-root-file reads it.
+    const meta = pod.metadata as { annotations?: Record<string, string> };
+    assert.equal(meta.annotations?.['weft.dev/ca-root'], root);
+    const volume = (pod.spec as unknown as { volumes: { name: string; downwardAPI?: unknown }[] }).volumes.find((v) => v.name === 'weft-ca-root');
+    assert.deepEqual(volume?.downwardAPI, { items: [{ path: 'root-cert.pem', fieldRef: { fieldPath: "metadata.annotations['weft.dev/ca-root']" } }] });
+    const cli = injectManifest(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'a' }] } }), 'p.json', {
+      ...defaultInjectOptions,
+      nativeSidecar: false,
+      cni: true,
+      caRoot: { pem: root },
+    });
+    const { apiVersion: _a, kind: _k, ...fromCli } = parseYaml(cli.output);
+    assert.deepEqual(pod, fromCli, 'the same as weft inject --ca-root-file --cni --no-native-sidecar');
   } finally {
     await stopAll(procs);
   }

@@ -78,6 +78,11 @@ export class MeshCa {
     this.others.push(await renewingCertificate({ ...o, authority: () => this.ca.current, ttlMs: this.o.workloadCertTtlMs, log: this.o.log }, apply));
   }
 
+  /** The trust bundle (every root, several during a rotation). */
+  get rootsPem(): string {
+    return this.ca.current.rootsPem;
+  }
+
   /** What /debug/ca shows: roots, the signing certificate and the latest certificate per identity. */
   describe(): ReturnType<CertificateAuthority['describe']> {
     return this.ca.current.describe();

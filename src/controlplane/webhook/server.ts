@@ -17,7 +17,8 @@ export const DEFAULT_MAX_BODY_BYTES = 4 << 20;
 export interface WebhookOptions {
   host: string;
   port: number;
-  inject: InjectOptions;
+  /** Read per review: the CA's root may change (rotation). */
+  inject: () => InjectOptions;
   maxBodyBytes?: number;
   log: (msg: string) => void;
   /** Issues the serving certificate and each renewal (MeshCa.certificate). */
@@ -80,7 +81,7 @@ export class InjectionWebhook {
       if (size > limit || res.headersSent) return;
       let answer: ReturnType<typeof answerReview>;
       try {
-        answer = answerReview(Buffer.concat(chunks).toString('utf8'), o.inject);
+        answer = answerReview(Buffer.concat(chunks).toString('utf8'), o.inject());
       } catch (err) {
         // A bug, not the caller's fault: answered, logged, never a crash.
         o.log(`webhook: answering a review failed: ${(err as Error).stack ?? err}`);
