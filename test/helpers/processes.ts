@@ -21,8 +21,9 @@ process.on('exit', () => {
   for (const p of running) p.child.kill('SIGKILL');
 });
 
-export function spawnWeft(name: string, args: string[]): Proc {
-  const child = spawn(process.execPath, [weftBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env`: variables added to this process's environment for the child. */
+export function spawnWeft(name: string, args: string[], env?: Record<string, string>): Proc {
+  const child = spawn(process.execPath, [weftBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : undefined });
   let out = '';
   const keep = (b: Buffer) => {
     out += b.toString();
