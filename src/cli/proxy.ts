@@ -209,7 +209,12 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
   try {
     await proxy.start();
     if (status.port !== 0) {
-      const server = new StatusServer({ ready: () => proxy.ready, probers: status.probers });
+      const server = new StatusServer({ ready: () => proxy.ready, probers: status.probers, shutdown: () => {
+          // As the admin port's /quitquitquit: close gracefully, then exit 0 (a Job's pod completes).
+          log('POST /quitquitquit on the status port: closing');
+          void proxy.close().then(() => process.exit(0));
+        },
+      });
       await server.listen('0.0.0.0', status.port);
       log(`status port ${server.port}: /healthz/ready${status.probers.size ? `, ${status.probers.size} app probe(s) under /app-health/` : ''}`);
     }

@@ -11,7 +11,7 @@ import { injectPod } from '../../src/inject/mutate.js';
 import { defaultInjectOptions } from '../../src/inject/options.js';
 import type { Container, PodTemplate } from '../../src/inject/types.js';
 import { parseAppProbers } from '../../src/proxy/health/app-prober.js';
-import { StatusServer } from '../../src/proxy/health/status-server.js';
+import { isLoopbackPeer, StatusServer } from '../../src/proxy/health/status-server.js';
 import { weftBin } from '../helpers/processes.js';
 
 let httpApp: http.Server;
@@ -84,7 +84,7 @@ test('the rewritten probes, served by the proxy status port, reach the apps as t
   const parsed = parseAppProbers(probers);
   assert.ok(parsed.ok, JSON.stringify(parsed));
   let ready = false;
-  const server = new StatusServer({ ready: () => ready, probers: parsed.probers });
+  const server = new StatusServer({ ready: () => ready, probers: parsed.probers, shutdown: () => assert.fail('no shutdown') });
   await server.listen('127.0.0.1', 0);
   const get = async (path: string) => (await fetch(`http://127.0.0.1:${server.port}${path}`)).status;
   try {
@@ -128,4 +128,32 @@ test('weft proxy refuses probes without a status port, and a bad --status-port',
   const badPort = run(['--status-port', 'x'], {});
   assert.equal(badPort.status, 2);
   assert.match(badPort.stderr, /--status-port: must be a port number/);
+});
+
+test('POST /quitquitquit on the status port: from loopback with no browser marks, it shuts down; otherwise refused', async () => {
+  let quits = 0;
+  const server = new StatusServer({ ready: () => true, probers: new Map(), shutdown: () => quits++ });
+  await server.listen('127.0.0.1', 0);
+  const url = `http://127.0.0.1:${server.port}/quitquitquit`;
+  try {
+    assert.equal((await fetch(url, { method: 'GET' })).status, 405, 'GET is refused');
+    assert.equal((await fetch(url, { method: 'POST', headers: { origin: 'http://evil.example' } })).status, 403, 'a web page is refused');
+    assert.equal((await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' } })).status, 403, 'a simple cross-origin request is refused');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(quits, 0);
+    assert.equal((await fetch(url, { method: 'POST' })).status, 200);
+    await waitUntil(() => quits === 1);
+  } finally {
+    await server.close();
+  }
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(cond());
+}
+
+test('/quitquitquit takes loopback peers only (the status port listens on the pod IP too)', () => {
+  for (const a of ['127.0.0.1', '127.0.0.6', '::1', '::ffff:127.0.0.1']) assert.equal(isLoopbackPeer(a), true, a);
+  for (const a of ['10.0.0.7', '::ffff:10.0.0.7', 'fe80::1', '', undefined]) assert.equal(isLoopbackPeer(a), false, String(a));
 });
