@@ -4,9 +4,9 @@
 import { TLS_MODE_LABEL } from '../api/mesh-names.js';
 import { ANNOTATIONS, readPodSettings } from './annotations.js';
 import { captureInitContainer } from './capture.js';
-import { InjectError, type InjectProblem } from './errors.js';
+import { InjectError } from './errors.js';
 import { CA_ROOT_ANNOTATION, CA_ROOT_VOLUME, INIT_NAME, PROXY_NAME, TOKEN_AUDIENCE, TOKEN_VOLUME, type InjectOptions } from './options.js';
-import { rewriteProbes, type AppProber } from './probes.js';
+import { rewriteProbes, type AppProbeSpec } from './probes.js';
 import { proxyContainer } from './sidecar.js';
 import type { PodTemplate, Volume } from './types.js';
 import { checkPod, checkShape } from './validate.js';
@@ -42,7 +42,7 @@ export function injectPod(value: unknown, options: InjectOptions, ctx: InjectCon
   for (const [i, v] of (spec.volumes ?? []).entries())
     if (v?.name === TOKEN_VOLUME || v?.name === CA_ROOT_VOLUME) problems.push({ code: 'WEFT_E_INJECT_WORKLOAD', field: `spec.volumes[${i}].name`, message: `${v.name} is the name of a volume Weft adds` });
 
-  const probers: Record<string, AppProber> = {};
+  const probers: Record<string, AppProbeSpec> = {};
   if (settings.rewriteProbes) for (const [i, c] of spec.containers.entries()) Object.assign(probers, rewriteProbes(c, `spec.containers[${i}]`, problems));
 
   const native = settings.nativeSidecar ?? options.nativeSidecar;
@@ -102,4 +102,3 @@ function volumes(o: InjectOptions): Volume[] {
   ];
 }
 
-export type { InjectProblem };

@@ -9,8 +9,8 @@ import type { Container, Probe } from './types.js';
 export const STATUS_PORT = 15020;
 export const APP_PROBERS_ENV = 'ISTIO_KUBE_APP_PROBERS';
 
-/** What the proxy does for one rewritten path (the JSON value in ISTIO_KUBE_APP_PROBERS). */
-export type AppProber =
+/** What the proxy does for one rewritten path: a value of the ISTIO_KUBE_APP_PROBERS JSON (the proxy parses it in src/proxy/health/app-prober.ts). */
+export type AppProbeSpec =
   | { httpGet: { path: string; port: number; scheme: 'HTTP' | 'HTTPS'; host?: string; httpHeaders?: { name: string; value: string }[] }; timeoutSeconds: number }
   | { tcpSocket: { port: number; host?: string }; timeoutSeconds: number }
   | { grpc: { port: number; service?: string }; timeoutSeconds: number };
@@ -25,8 +25,8 @@ const KINDS = [
 const TIMING = ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'] as const;
 
 /** Rewrite the probes of one app container in place; returns the probers for the proxy. */
-export function rewriteProbes(c: Container, field: string, problems: InjectProblem[]): Record<string, AppProber> {
-  const probers: Record<string, AppProber> = {};
+export function rewriteProbes(c: Container, field: string, problems: InjectProblem[]): Record<string, AppProbeSpec> {
+  const probers: Record<string, AppProbeSpec> = {};
   for (const [key, suffix] of KINDS) {
     const probe = c[key];
     if (!probe) continue;
@@ -41,7 +41,7 @@ export function rewriteProbes(c: Container, field: string, problems: InjectProbl
   return probers;
 }
 
-function proberOf(p: Probe, c: Container, field: string, problems: InjectProblem[]): AppProber | undefined {
+function proberOf(p: Probe, c: Container, field: string, problems: InjectProblem[]): AppProbeSpec | undefined {
   const timeoutSeconds = typeof p.timeoutSeconds === 'number' ? p.timeoutSeconds : 1;
   if (p.httpGet) {
     const port = resolvePort(p.httpGet.port, c, `${field}.httpGet.port`, problems);

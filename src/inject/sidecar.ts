@@ -5,7 +5,7 @@ import type { PodSettings } from './annotations.js';
 import type { InjectProblem } from './errors.js';
 import { CA_ROOT_DIR, CA_ROOT_VOLUME, PROXY_NAME, PROXY_UID, TOKEN_DIR, TOKEN_PATH, TOKEN_VOLUME, type InjectOptions } from './options.js';
 import { quantityValue } from './quantity.js';
-import { APP_PROBERS_ENV, STATUS_PORT, type AppProber } from './probes.js';
+import { APP_PROBERS_ENV, STATUS_PORT, type AppProbeSpec } from './probes.js';
 import type { Container, EnvVar, PodTemplate } from './types.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -21,7 +21,7 @@ export interface SidecarInput {
   image: string;
   native: boolean;
   holdApplication: boolean;
-  probers: Record<string, AppProber>;
+  probers: Record<string, AppProbeSpec>;
 }
 
 export function proxyContainer(i: SidecarInput, problems: InjectProblem[]): Container {
