@@ -59,7 +59,9 @@ export function injectManifest(text: string, file: string, options: InjectOption
   if (errors.length > 0) return { output: '', errors, report };
   // An empty document (a trailing ---) holds nothing to keep; written out it would grow by one each run.
   const kept = docs.filter((d) => !(isScalar(d.contents) && d.contents.value === null) || d.commentBefore || d.comment);
-  const output = kept.map((d, i) => withSeparator(d.toString({ lineWidth: 0 }), i)).join('');
+  // JSON in (kubectl get -o json), JSON out: the YAML printer would keep JSON's flow style on one line.
+  const json = /^\s*[{[]/.test(text) && kept.length === 1;
+  const output = json ? `${JSON.stringify(kept[0].toJS(), null, 2)}\n` : kept.map((d, i) => withSeparator(d.toString({ lineWidth: 0 }), i)).join('');
   return { output, errors, report };
 }
 

@@ -222,6 +222,15 @@ test('--ca-root-file: the root travels in the pod (annotation, downward-API volu
   }
 });
 
+test('JSON in (kubectl get -o json, a List), JSON out, injected as the YAML would be', () => {
+  const file = path.join(injectDir, 'hello.yaml');
+  const yamlText = fs.readFileSync(file, 'utf8');
+  const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [parseYaml(yamlText)] }, null, 2);
+  const out = inject(list, 'hello.json');
+  const parsed = JSON.parse(out);
+  assert.deepEqual(parsed.items[0], parseYaml(inject(yamlText, file)));
+});
+
 test('the CLI: -f FILE and - (stdin) give the same output; a bad file exits 1 with the error and no output', () => {
   const file = path.join(injectDir, 'hello.yaml');
   const fromFile = execFileSync(process.execPath, [weftBin, 'inject', '-f', file], { encoding: 'utf8' });
