@@ -1,6 +1,7 @@
 // `weft inject` on YAML text: every pod template in every document goes through the one mutation, and
 // the difference (a JSON Patch, as the webhook sends) is applied to the YAML document's own nodes, so
 // comments, key order and quoting outside what changed stay as written (the yaml library's Document API).
+import { isDeepStrictEqual } from 'node:util';
 import { createPatch, type Operation } from 'rfc6902';
 import { Pointer } from 'rfc6902/pointer.js';
 import { Document, isScalar, isSeq, parseAllDocuments } from 'yaml';
@@ -36,7 +37,14 @@ export function injectManifest(text: string, file: string, options: InjectOption
       for (const e of doc.errors) errors.push({ code: 'WEFT_E_INJECT_INPUT', message: `${where(e.pos[0])}: ${e.message.split('\n')[0]} [WEFT_E_INJECT_INPUT]` });
       continue;
     }
-    const js: unknown = doc.toJS({ maxAliasCount: 100 });
+    let js: unknown;
+    try {
+      js = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // An alias to an anchor of another document, or too many aliases (a billion laughs).
+      errors.push({ code: 'WEFT_E_INJECT_INPUT', message: `${where(doc.range?.[0])}: ${(err as Error).message} [WEFT_E_INJECT_INPUT]` });
+      continue;
+    }
     for (const t of findTemplates(js)) {
       const template = getAt(js, t.path);
       try {
@@ -45,7 +53,7 @@ export function injectManifest(text: string, file: string, options: InjectOption
           report.push(`${t.resource}: not injected: ${result.reason}`);
           continue;
         }
-        applyPatch(doc, t.path, createPatch(template, result.pod));
+        applyAt(doc, t.path, template, result.pod);
         report.push(`${t.resource}: injected`);
       } catch (err) {
         if (!(err instanceof InjectError)) throw err;
@@ -63,6 +71,33 @@ export function injectManifest(text: string, file: string, options: InjectOption
   const json = /^\s*[{[]/.test(text) && kept.length === 1;
   const output = json ? `${JSON.stringify(kept[0].toJS(), null, 2)}\n` : kept.map((d, i) => withSeparator(d.toString({ lineWidth: 0 }), i)).join('');
   return { output, errors, report };
+}
+
+/** The template's change into the document: as a patch of its nodes, kept only if the whole document
+ * then reads as intended; a path through an alias would also change every other place sharing the
+ * anchor (a Deployment's selector aliased to its template labels), so then the template is written anew. */
+function applyAt(doc: Document, path: Path, before: unknown, after: unknown): void {
+  const intended = setAt(doc.toJS({ maxAliasCount: 100 }), path, after);
+  const patched = doc.clone();
+  try {
+    applyPatch(patched, path, createPatch(before, after));
+    if (isDeepStrictEqual(patched.toJS({ maxAliasCount: 100 }), intended)) {
+      doc.contents = patched.contents;
+      return;
+    }
+  } catch {
+    // falls through to writing the template anew
+  }
+  doc.setIn(path, doc.createNode(after, { aliasDuplicateObjects: false }));
+}
+
+function setAt(root: unknown, path: Path, value: unknown): unknown {
+  if (path.length === 0) return value;
+  const copy = structuredClone(root) as Record<string | number, unknown>;
+  let cur = copy;
+  for (const k of path.slice(0, -1)) cur = cur[k] as Record<string | number, unknown>;
+  cur[path[path.length - 1]] = value;
+  return copy;
 }
 
 /** Apply JSON Patch operations (paths relative to `base`) to a YAML document's nodes in place. */

@@ -231,6 +231,17 @@ test('JSON in (kubectl get -o json, a List), JSON out, injected as the YAML woul
   assert.deepEqual(parsed.items[0], parseYaml(inject(yamlText, file)));
 });
 
+test('YAML anchors: a selector aliased to the template labels stays as it was; an alias to another document is an input error', () => {
+  const shared = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  selector:\n    matchLabels: &l\n      app: a\n  template:\n    metadata:\n      labels: *l\n    spec:\n      containers:\n        - {name: a, image: a}\n';
+  const d = parseYaml(inject(shared, 'shared.yaml'));
+  assert.deepEqual(d.spec.selector, { matchLabels: { app: 'a' } }, 'the selector (immutable in a Deployment) is not changed through the anchor');
+  assert.equal(d.spec.template.metadata.labels['security.istio.io/tlsMode'], 'istio');
+  assertValidInjectedPod(d.spec.template, 'shared.yaml');
+  const across = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: &l {app: a}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: *l}\nspec: {containers: [{name: a, image: a}]}\n';
+  const r = injectManifest(across, 'across.yaml', defaultInjectOptions);
+  assert.match(r.errors.map((e) => e.message).join('\n'), /across\.yaml: document 2 \(line \d+\): .*alias.*\[WEFT_E_INJECT_INPUT\]/i);
+});
+
 test('the CLI: -f FILE and - (stdin) give the same output; a bad file exits 1 with the error and no output', () => {
   const file = path.join(injectDir, 'hello.yaml');
   const fromFile = execFileSync(process.execPath, [weftBin, 'inject', '-f', file], { encoding: 'utf8' });
