@@ -58,6 +58,9 @@ export interface ProxyConfigSettings {
   ignored: string[];
 }
 
+/** Turn on when `weft proxy` answers DNS on 15053; until then DNS capture is refused, not half done. */
+export const PROXY_SERVES_DNS = false;
+
 const PORT_LIST = /^(\*|\d{1,5}(,\d{1,5})*)$/;
 const INTERFACE = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
@@ -172,6 +175,8 @@ function readProxyConfig(f: { value: string; field: string } | undefined, bad: (
         for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
           if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) bad(`${field}.${name}`, 'is not an environment variable name');
           else if (typeof value !== 'string') bad(`${field}.${name}`, `must be a string, got ${JSON.stringify(value)}`);
+          else if (name === 'ISTIO_META_DNS_CAPTURE' && value === 'true' && !PROXY_SERVES_DNS)
+            bad(`${field}.${name}`, 'asks for DNS capture, but the Weft proxy serves no DNS yet: port 53 would be sent to nothing and the pod would lose name resolution');
           else out.proxyMetadata[name] = value;
         }
     } else if (k === 'concurrency') {

@@ -256,3 +256,8 @@ test('the CLI: -f FILE and - (stdin) give the same output; a bad file exits 1 wi
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /\/nonexistent\.yaml: ENOENT/);
 });
+
+test('DNS capture is refused while the proxy serves no DNS (the pod would lose name resolution)', () => {
+  const r = injectManifest(bad({ 'proxy.istio.io/config': 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n' }), 'dns.yaml', defaultInjectOptions);
+  assert.match(r.errors.map((e) => e.message).join('\n'), /proxy\.istio\.io\/config'\]\.proxyMetadata\.ISTIO_META_DNS_CAPTURE: asks for DNS capture, but the Weft proxy serves no DNS yet/);
+});
