@@ -186,6 +186,8 @@ export interface NodeWire {
   cluster: string;
   metadata?: StructWire | null;
   user_agent_name?: string;
+  /** The proxy's build version (Envoy's `user_agent_version`): pilot_xds counts proxies by it. */
+  user_agent_version?: string;
   locality?: { region?: string; zone?: string; sub_zone?: string } | null;
 }
 

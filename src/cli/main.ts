@@ -2,8 +2,9 @@
 // each command module is loaded lazily so `weft proxy` never pays for control-plane code.
 import { Command, Option } from 'commander';
 import { defaultInjectOptions as injectDefaults } from '../inject/options.js';
+import { WEFT_VERSION } from '../api/version.js';
 
-const program = new Command('weft').description('Weft service mesh').version('0.1.0');
+const program = new Command('weft').description('Weft service mesh').version(WEFT_VERSION);
 
 program
   .command('control-plane')
@@ -132,6 +133,31 @@ program
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .action(async (opts) => {
     process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts);
+  });
+
+program
+  .command('iptables')
+  .description("install transparent capture rules in a network namespace (Istio's istio-iptables): outbound TCP to the proxy's outbound port, inbound TCP to its inbound port, the proxy's uid/gid exempt")
+  .option('-p, --outbound-port <port>', 'outbound capture target (Istio --envoy-port)', '15001')
+  .option('-z, --inbound-port <port>', 'inbound capture target (Istio --inbound-capture-port)', '15006')
+  .option('-u, --proxy-uid <uid>', 'traffic of this uid is never captured', '1337')
+  .option('-g, --proxy-gid <gid>', 'traffic of this gid is never captured', '1337')
+  .option('-b, --include-inbound-ports <ports>', "inbound ports to capture: comma list, '*' for all, '' for none", '*')
+  .option('-d, --exclude-inbound-ports <ports>', "inbound ports never captured (with '*')", '')
+  .option('-i, --include-outbound-cidrs <cidrs>', "outbound destinations to capture: comma list of CIDRs or '*'", '*')
+  .option('-x, --exclude-outbound-cidrs <cidrs>', 'outbound destinations never captured', '')
+  .option('-q, --include-outbound-ports <ports>', 'outbound ports captured whatever the destination', '')
+  .option('-o, --exclude-outbound-ports <ports>', 'outbound ports never captured', '')
+  .option('-c, --exclude-interfaces <names>', 'interfaces whose traffic is never captured', '')
+  .option('--capture-dns', "redirect UDP and TCP port 53 to the proxy's DNS port (the proxy's own queries exempt)")
+  .option('--dns-port <port>', "the proxy's DNS port", '15053')
+  .option('--ipv6 <mode>', 'also install ip6tables rules: auto (when the namespace has IPv6), on or off', 'auto')
+  .option('--iptables-legacy', 'use the legacy backend (default iptables-nft; never both in one namespace)')
+  .option('--dry-run', 'print the exact rules (iptables-restore input, IPv4 then IPv6) and change nothing')
+  .option('--cleanup', "remove exactly Weft's chains and the jumps to them")
+  .option('--netns <path>', 'apply inside this network namespace (/run/netns/NAME, /proc/PID/ns/net)')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./iptables.js')).runIptables(opts);
   });
 
 program

@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { configResources, mergeConfig } from './config-set.js';
 import { compareConfigErrors } from './errors.js';
 import { parseConfigFile, readError } from './parse.js';
+import { policyWarnings } from './policy-warnings.js';
 import type { ConfigError, MeshResource, SkippedResource } from './types.js';
 
 export interface AnalysisReport {
   /** Every file looked at, in order. */
   files: string[];
   errors: ConfigError[];
+  /** Valid config that does not do what it says (policy-warnings.ts); they do not fail the run. */
+  warnings: ConfigError[];
   skipped: SkippedResource[];
   /** Valid resources, as the control plane would serve them. */
   resources: MeshResource[];
@@ -48,5 +51,6 @@ export async function analyzePaths(paths: readonly string[]): Promise<AnalysisRe
   const merged = mergeConfig(results.map(({ file, result }) => ({ file, resources: result.resources })));
   errors.push(...merged.errors);
   errors.sort(compareConfigErrors);
-  return { files, errors, skipped, resources: configResources(merged.config) };
+  const warnings = policyWarnings(merged.config).sort(compareConfigErrors);
+  return { files, errors, warnings, skipped, resources: configResources(merged.config) };
 }

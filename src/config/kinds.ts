@@ -8,6 +8,7 @@ import { validateAuthorizationPolicy } from './validate/authorization-policy.js'
 import { validateDestinationRule } from './validate/destination-rule.js';
 import { validatePeerAuthentication } from './validate/peer-authentication.js';
 import { validateRequestAuthentication } from './validate/request-authentication.js';
+import { SMI_ACCESS_GROUP, SMI_SPECS_GROUP, validateHttpRouteGroup, validateIdentityBinding, validateTcpRoute, validateTrafficTarget } from './validate/smi.js';
 import { validateServiceEntry, validateWorkloadEntrySpec } from './validate/service-entry.js';
 import { validateVirtualService } from './validate/virtual-service.js';
 
@@ -20,10 +21,16 @@ export interface KindEntry<K extends MeshKind> {
   validate: (issues: Issues, spec: unknown, path: Path) => MeshKindTypes[K]['spec'] | undefined;
   /** Where the kind lands in the snapshot: its ConfigSet list, and the SnapshotVersions input of that name. */
   list: MeshKindTypes[K]['list'];
+  /** A document without apiVersion is read as versions[0] instead of being an error: SMI's own
+   * specification writes its examples that way (Istio kinds still require it). */
+  apiVersionOptional?: true;
 }
 
 const NETWORKING = { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] } as const;
 const SECURITY = { group: 'security.istio.io', versions: ['v1', 'v1beta1'] } as const;
+// TrafficTarget v1alpha3 names ServiceAccounts, v1alpha4 adds IdentityBinding; the validator takes both.
+const SMI_ACCESS = { group: SMI_ACCESS_GROUP, versions: ['v1alpha4', 'v1alpha3'], apiVersionOptional: true } as const;
+const SMI_SPECS = { group: SMI_SPECS_GROUP, versions: ['v1alpha4', 'v1alpha3'], apiVersionOptional: true } as const;
 
 /** One entry per MeshKind (a missing one is a compile error); the order is the ConfigSet order. */
 export const KINDS: { readonly [K in MeshKind]: KindEntry<K> } = {
@@ -34,6 +41,11 @@ export const KINDS: { readonly [K in MeshKind]: KindEntry<K> } = {
   PeerAuthentication: { ...SECURITY, kind: 'PeerAuthentication', validate: validatePeerAuthentication, list: 'peerAuthentications' },
   AuthorizationPolicy: { ...SECURITY, kind: 'AuthorizationPolicy', validate: validateAuthorizationPolicy, list: 'authorizationPolicies' },
   RequestAuthentication: { ...SECURITY, kind: 'RequestAuthentication', validate: validateRequestAuthentication, list: 'requestAuthentications' },
+  TrafficTarget: { ...SMI_ACCESS, kind: 'TrafficTarget', validate: validateTrafficTarget, list: 'trafficTargets' },
+  // IdentityBinding is new in v1alpha4.
+  IdentityBinding: { ...SMI_ACCESS, versions: ['v1alpha4'], kind: 'IdentityBinding', validate: validateIdentityBinding, list: 'identityBindings' },
+  HTTPRouteGroup: { ...SMI_SPECS, kind: 'HTTPRouteGroup', validate: validateHttpRouteGroup, list: 'httpRouteGroups' },
+  TCPRoute: { ...SMI_SPECS, kind: 'TCPRoute', validate: validateTcpRoute, list: 'tcpRoutes' },
 };
 
 type AnyKindEntry = { [K in MeshKind]: KindEntry<K> }[MeshKind];

@@ -1,6 +1,7 @@
 // Typed, validated Istio-API resources. The parser (src/config/parse.ts) produces these from YAML;
 // everything downstream (model, translate) reads only these types, never raw YAML.
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './security-types.js';
+import type { HttpRouteGroupSpec, IdentityBindingSpec, TcpRouteSpec, TrafficTargetSpec } from './smi-types.js';
 
 /** Where a resource came from, so every later error can name it. */
 export interface Origin {
@@ -282,6 +283,13 @@ export type PeerAuthentication = ResourceBase<'PeerAuthentication', PeerAuthenti
 export type AuthorizationPolicy = ResourceBase<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type RequestAuthentication = ResourceBase<'RequestAuthentication', RequestAuthenticationSpec>;
 
+// ---------- SMI (access.smi-spec.io, specs.smi-spec.io) ----------
+
+export type TrafficTarget = ResourceBase<'TrafficTarget', TrafficTargetSpec>;
+export type IdentityBinding = ResourceBase<'IdentityBinding', IdentityBindingSpec>;
+export type HTTPRouteGroup = ResourceBase<'HTTPRouteGroup', HttpRouteGroupSpec>;
+export type TCPRoute = ResourceBase<'TCPRoute', TcpRouteSpec>;
+
 /**
  * Every kind Weft handles: its spec type and the ConfigSet list it lands in. The kind registry
  * (src/config/kinds.ts) must have one entry per key (the compiler checks), so adding a kind is one
@@ -295,6 +303,10 @@ export interface MeshKindTypes {
   PeerAuthentication: { spec: PeerAuthenticationSpec; list: 'peerAuthentications' };
   AuthorizationPolicy: { spec: AuthorizationPolicySpec; list: 'authorizationPolicies' };
   RequestAuthentication: { spec: RequestAuthenticationSpec; list: 'requestAuthentications' };
+  TrafficTarget: { spec: TrafficTargetSpec; list: 'trafficTargets' };
+  IdentityBinding: { spec: IdentityBindingSpec; list: 'identityBindings' };
+  HTTPRouteGroup: { spec: HttpRouteGroupSpec; list: 'httpRouteGroups' };
+  TCPRoute: { spec: TcpRouteSpec; list: 'tcpRoutes' };
 }
 
 export type MeshKind = keyof MeshKindTypes;

@@ -8,7 +8,13 @@ import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
+import { formatConfigError } from '../config/errors.js';
 import type { MeshConfig } from '../config/mesh-config.js';
+import { WEFT_VERSION } from '../api/version.js';
+import { ConfigEventCounter } from './metrics/config-events.js';
+import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
+import { policyWarnings } from '../config/policy-warnings.js';
+import type { ConfigSet } from '../config/types.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 import { isIP } from 'node:net';
@@ -66,6 +72,13 @@ export class ControlPlane {
   webhookPort = 0;
   /** Fetches RequestAuthentication jwksUris; a changed key set triggers a push. */
   private readonly jwks: JwksResolver;
+  /** istiod-named metrics on the monitor port (/metrics). */
+  readonly metrics: PilotMetrics;
+  private readonly events: ConfigEventCounter;
+  /** performance.now() of the first change not yet pushed (each proxy's convergence time starts here). */
+  private changedAt: number | undefined;
+  private warnedConfig: ConfigSet | undefined;
+  private warned = new Set<string>();
   xdsPort = 0;
   secureXdsPort = 0;
   monitorPort = 0;
@@ -75,9 +88,19 @@ export class ControlPlane {
     this.cache = new XdsCache({ log });
     this.store = new FileConfigStore({ dir: opts.configDir, log });
     this.registry = new ProxyRegistry({ graceMs: opts.endpointGraceMs, limits: opts.registryLimits });
-    this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes });
+    this.metrics = new PilotMetrics({
+      version: WEFT_VERSION,
+      connectedProxies: () => this.ads.connectedByVersion(),
+      caExpiry: () => {
+        const ca = this.meshCa?.describe();
+        if (!ca) return undefined;
+        return { rootMs: Math.min(...ca.roots.map((r) => Date.parse(r.not_after))), chainMs: Date.parse(ca.signing.not_after) };
+      },
+    });
+    this.events = new ConfigEventCounter(this.metrics);
+    this.ads = new AdsServer({ cache: this.cache, registry: this.registry, log, maxConcurrentPushes: opts.maxConcurrentPushes, observer: this.metrics });
     this.debouncer = new Debouncer(() => this.rebuild(), opts.debounceMs, Math.max(opts.debounceMs * 10, 1000));
-    this.jwks = new JwksResolver({ onChange: () => this.debouncer.trigger(), onError: log });
+    this.jwks = new JwksResolver({ onChange: () => this.changed('secret'), onError: log });
   }
 
   async start(): Promise<void> {
@@ -101,13 +124,17 @@ export class ControlPlane {
       this.warmupTimer.unref();
     }
     this.rebuild();
-    this.store.onChange(() => this.debouncer.trigger());
-    this.registry.onChange(() => this.debouncer.trigger());
+    this.events.config(this.store.current().config, this.store.current().errors);
+    this.store.onChange((state) => {
+      this.events.config(state.config, state.errors);
+      this.changed('config');
+    });
+    this.registry.onChange(() => this.changed('endpoint'));
     const ads = aggregatedDiscoveryService().service;
     const security = this.opts.security;
     if (security) {
       const secureHost = security.secureXdsAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-      this.meshCa = await MeshCa.start({ ...security, secureHost, log: this.opts.log ?? (() => {}) });
+      this.meshCa = await MeshCa.start({ ...security, secureHost, log: this.opts.log ?? (() => {}), onCsrOutcome: (o) => this.metrics.csrOutcome(o) });
       this.ads.admit = this.meshCa.admit;
       this.secureXdsPort = await this.ads.listen(security.secureXdsAddress, ads, { credentials: this.meshCa.servingCredentials, services: [this.meshCa.caService] });
     }
@@ -122,6 +149,7 @@ export class ControlPlane {
       },
       consistencyz: () => this.cache.consistencyReport(),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
+      metrics: (accept) => this.metrics.expose(accept),
       registryz: () => {
         const snap = this.cache.snapshot();
         return {
@@ -153,6 +181,13 @@ export class ControlPlane {
     this.webhookPort = this.webhook.port;
   }
 
+  /** Something the snapshot is built from changed: count why, and rebuild after the debounce. */
+  private changed(reason: PushTrigger): void {
+    this.metrics.triggered(reason);
+    this.changedAt ??= performance.now();
+    this.debouncer.trigger();
+  }
+
   /** Build a new snapshot from the current config and registry, and push what changed. */
   private rebuild(): void {
     const config = this.store.current().config;
@@ -165,11 +200,27 @@ export class ControlPlane {
           const keys = this.jwks.get(rule.jwksUri);
           if (keys !== undefined) jwks.set(rule.jwksUri, keys);
         }
-    const snap = buildSnapshot({ config, proxies: this.registry.proxies(), domain: this.opts.domain, mesh: this.opts.mesh, jwks });
+    this.logPolicyWarnings(config);
+    const proxies = this.registry.proxies();
+    this.events.registry(proxies);
+    const snap = buildSnapshot({ config, proxies, domain: this.opts.domain, mesh: this.opts.mesh, jwks });
+    const changedAt = this.changedAt;
+    this.changedAt = undefined;
     const prev = this.cache.snapshot();
     if (prev && sameVersions(prev.versions, snap.versions)) return;
     this.cache.setSnapshot(snap);
-    this.ads.push();
+    this.ads.push(changedAt);
+  }
+
+  /** `weft analyze`'s warnings for the config being served (an SMI part left out, STRICT where no
+   * sidecar can enforce it), each logged once while it lasts: the translators are pure and drop such
+   * parts silently. */
+  private logPolicyWarnings(config: ConfigSet): void {
+    if (config === this.warnedConfig) return;
+    this.warnedConfig = config;
+    const lines = new Set(policyWarnings(config, this.opts.mesh?.rootNamespace).map((w) => `config: warning: ${formatConfigError(w)}`));
+    for (const l of lines) if (!this.warned.has(l)) this.opts.log?.(l);
+    this.warned = lines;
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ export const ControlPlaneErrorCodes = {
   WEFT_E_UNAUTHENTICATED: 'a caller presented no credential where one is required, or one that does not verify (bad token, certificate without a SPIFFE ID) (UNAUTHENTICATED)',
   WEFT_E_IDENTITY_MISMATCH: "a caller asked to register, get config or a certificate for an identity its credential does not prove; logged with claimed and proven identity (PERMISSION_DENIED)",
   WEFT_E_CSR_INVALID: 'a certificate signing request is malformed, badly signed, asks for an unsupported lifetime or names a field the CA does not implement (INVALID_ARGUMENT)',
-  WEFT_E_AUTHZ_UNSUPPORTED: 'an AuthorizationPolicy (or one rule of it) uses what Weft cannot enforce (CUSTOM, an unknown field or condition key); it is left out, as istiod does',
+  WEFT_E_AUTHZ_UNSUPPORTED: 'an AuthorizationPolicy or SMI TrafficTarget (or one rule of it) uses what Weft cannot enforce (CUSTOM, an unknown field or condition key, a real regex, a missing route) or names what does not exist; it is left out, as istiod does',
   WEFT_E_JWKS_FETCH: 'a RequestAuthentication jwksUri could not be fetched or parsed (timeout, size cap, status, JSON); the last good key set keeps serving',
 } as const;
 

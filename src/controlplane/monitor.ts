@@ -10,6 +10,8 @@ export interface MonitorSources {
   consistencyz?: () => unknown;
   /** The CA's roots, signing certificate and latest certificate per identity (serials only, no keys). */
   ca?: () => unknown;
+  /** Prometheus exposition (text 0.0.4, or OpenMetrics when the scraper's Accept asks for it). */
+  metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -35,12 +37,26 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
         return notFound();
       case '/debug/ca':
         return json(src.ca?.() ?? { enabled: false });
+      case '/metrics':
+      case '/stats/prometheus':
+        if (!src.metrics) return notFound();
+        src.metrics(req.headers.accept).then(
+          (m) => {
+            res.writeHead(200, { 'content-type': m.contentType });
+            res.end(m.body);
+          },
+          (err: Error) => {
+            res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end(`metrics: ${err.message}\n`);
+          },
+        );
+        return;
       default:
         return notFound();
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca\n');
+      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca\n');
     }
   });
   const [host, port] = splitHostPort(address);

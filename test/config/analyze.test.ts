@@ -116,6 +116,109 @@ spec:
     ]);
   });
 
+  it('warns (exit 0) where a STRICT PeerAuthentication selects a workload without a sidecar', async () => {
+    const sub = join(dir, 'strict');
+    await mkdir(sub);
+    await writeFile(join(sub, 'mesh.yaml'), `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: default, namespace: istio-system }
+spec: { mtls: { mode: STRICT } }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: legacy, namespace: default }
+spec:
+  selector: { matchLabels: { app: legacy } }
+  mtls: { mode: PERMISSIVE }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: db-port, namespace: db }
+spec:
+  selector: { matchLabels: { app: db } }
+  mtls: { mode: PERMISSIVE }
+  portLevelMtls: { 5432: { mode: STRICT } }
+`);
+    await writeFile(join(sub, 'workloads.yaml'), `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: vm-plain }
+spec: { address: 198.18.0.10, labels: { app: ratings } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: vm-meshed }
+spec: { address: 198.18.0.11, labels: { app: ratings, security.istio.io/tlsMode: istio } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: vm-legacy }
+spec: { address: 198.18.0.12, labels: { app: legacy } }
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: db, namespace: db }
+spec:
+  hosts: [db.internal]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 5432, name: tcp-pg, protocol: TCP }]
+  endpoints: [{ address: 198.18.0.20, labels: { app: db } }]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: external }
+spec:
+  hosts: [api.example.com]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{ number: 443, name: tls, protocol: TLS }]
+  endpoints: [{ address: 198.18.0.30 }]
+`);
+    const { code, stdout } = await weft('analyze', sub);
+    assert.equal(code, 0, stdout);
+    const lines = stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 3, stdout);
+    assert.match(lines[0], /^warning: .*mesh\.yaml: document 1 \(line 1\): PeerAuthentication istio-system\/default: spec\.mtls\.mode: STRICT selects WorkloadEntry default\/vm-plain, which has no sidecar \(no security\.istio\.io\/tlsMode=istio label\).*not enforced for it \[WEFT_E_STRICT_WITHOUT_SIDECAR\]$/);
+    assert.match(lines[1], /^warning: .*mesh\.yaml: document 3 .*PeerAuthentication db\/db-port: spec\.portLevelMtls\.5432\.mode: STRICT on port 5432 selects ServiceEntry db\/db endpoint 198\.18\.0\.20 \(spec\.endpoints\[0\]\)/);
+    assert.equal(lines[2], '0 errors in 0 of 2 files; 8 resources valid; 2 warnings');
+    const json = JSON.parse((await weft('analyze', '--output', 'json', sub)).stdout) as { warnings: Array<{ code: string; resource: string }> };
+    assert.deepEqual(json.warnings.map((w) => `${w.code} ${w.resource}`), ['WEFT_E_STRICT_WITHOUT_SIDECAR PeerAuthentication istio-system/default', 'WEFT_E_STRICT_WITHOUT_SIDECAR PeerAuthentication db/db-port']);
+  });
+
+  it('SMI: the fixtures load; what a TrafficTarget names but Weft cannot enforce is a warning naming target and field', async () => {
+    const smi = join(fixturesDir, 'smi');
+    const fixtures = await weft('analyze', join(smi, 'traffic-access-4.yaml'), join(smi, 'traffic-access-5.yaml'));
+    assert.equal(fixtures.code, 0, fixtures.stdout);
+    assert.deepEqual(fixtures.stdout.trimEnd().split('\n').map((l) => l.replace(smi, '<smi>')), [
+      'warning: <smi>/traffic-access-5.yaml: document 3 (line 20): TrafficTarget default/protocal-specific: spec.rules[1].kind: kind UDPRoute is not supported (TCPRoute and HTTPRouteGroup are); the rule allows nothing [WEFT_E_SMI_NOT_ENFORCED]',
+      '0 errors in 0 of 2 files; 6 resources valid; 1 warning; skipped: UDPRoute default/udp-ports (traffic-access-5.yaml)',
+    ]);
+    const bad = join(dir, 'smi-refs.yaml');
+    await writeFile(bad, `kind: TrafficTarget
+metadata: { name: api }
+spec:
+  destination: { kind: ServiceAccount, name: api }
+  rules:
+  - { kind: HTTPRouteGroup, name: api-routes, matches: [read, wirte] }
+  - { kind: TCPRoute, name: no-such-route }
+  sources: [{ kind: ServiceAccount, name: web }]
+---
+kind: HTTPRouteGroup
+metadata: { name: api-routes }
+spec:
+  matches:
+  - { name: read, pathRegex: "/api/v[0-9]+/.*", methods: [GET] }
+`);
+    const r = await weft('analyze', bad);
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => l.replace(`${bad}: document 1 (line 1): TrafficTarget default/api: `, '')), [
+      'warning: spec.rules[0]: HTTPRouteGroup api-routes match read: pathRegex "/api/v[0-9]+/.*" is not an exact path, a prefix or a suffix; the match is left out [WEFT_E_SMI_NOT_ENFORCED]',
+      'warning: spec.rules[0].matches[1]: HTTPRouteGroup api-routes has no match "wirte" [WEFT_E_SMI_NOT_ENFORCED]',
+      'warning: spec.rules[1]: TCPRoute default/no-such-route not found; the rule allows nothing [WEFT_E_SMI_NOT_ENFORCED]',
+      '0 errors in 0 of 1 file; 2 resources valid; 3 warnings',
+    ]);
+  });
+
   it('a missing path is an error', async () => {
     const { code, stdout } = await weft('analyze', join(dir, 'nope.yaml'));
     assert.equal(code, 1);

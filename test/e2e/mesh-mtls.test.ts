@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { spawnSecureControlPlane } from '../helpers/identity.js';
 import { stopAll, waitFor, type Proc } from '../helpers/processes.js';
-import { adminStat, pairPorts, spawnPairSidecar, type PairPorts } from '../helpers/secure-pair.js';
+import { adminStat, meshGet, pairPorts, spawnPairSidecar, type PairPorts } from '../helpers/secure-pair.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-mesh-mtls-'));
 const caDir = path.join(dir, 'ca');
@@ -20,29 +20,8 @@ const procs: Proc[] = [];
 let app: http.Server;
 let p: PairPorts;
 
-interface Reply {
-  status: number;
-  body: string;
-  reason?: string;
-}
-
-/** One request; a connection the sidecar refuses is status 0. */
-function get(port: number, host: string): Promise<Reply> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reason: res.headers['x-weft-reason'] as string | undefined }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.end();
-  });
-}
-
-const meshed = () => get(p.ppOut, 'reviews:9080');
-const plaintext = () => get(p.rvIn, 'reviews:9080');
+const meshed = () => meshGet(p.ppOut, 'reviews:9080');
+const plaintext = () => meshGet(p.rvIn, 'reviews:9080');
 
 before(async () => {
   p = await pairPorts();

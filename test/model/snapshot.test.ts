@@ -74,8 +74,8 @@ spec: { action: ${action}, rules: [{ to: [{ operation: { paths: ["/ratings*"] } 
   const a = snapshot(configFrom(policy('DENY')), [proxy('reviews', 'v1', 4)]);
   const b = snapshot(configFrom(policy('AUDIT')), [proxy('reviews', 'v1', 4)]);
   assert.deepEqual(Object.keys(a.versions).sort(), [
-    'authorizationPolicies', 'destinationRules', 'dnsEndpoints', 'endpoints', 'jwks', 'mesh', 'peerAuthentications',
-    'requestAuthentications', 'serviceEntries', 'services', 'virtualServices', 'workloadEntries',
+    'authorizationPolicies', 'destinationRules', 'dnsEndpoints', 'endpoints', 'httpRouteGroups', 'identityBindings', 'jwks', 'mesh',
+    'peerAuthentications', 'requestAuthentications', 'serviceEntries', 'services', 'tcpRoutes', 'trafficTargets', 'virtualServices', 'workloadEntries',
   ]);
   const changed = (Object.keys(a.versions) as (keyof typeof a.versions)[]).filter((k) => a.versions[k] !== b.versions[k]);
   assert.deepEqual(changed, ['authorizationPolicies']);

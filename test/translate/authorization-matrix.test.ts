@@ -8,7 +8,10 @@ import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import type { AuthorizationPolicySpec } from '../../src/config/security-types.js';
 import type { AuthorizationPolicyResource, AuthzWorkload } from '../../src/controlplane/translate/authorization.js';
-import { smiAuthorizationPolicies, type SmiAccessInput } from '../../src/controlplane/translate/smi-access.js';
+import { mergeConfig } from '../../src/config/config-set.js';
+import { formatConfigError } from '../../src/config/errors.js';
+import { parseConfigText } from '../../src/config/parse.js';
+import { regexAsIstioForm, smiAccessInput, smiAuthorizationPolicies, type SmiAccessInput } from '../../src/controlplane/translate/smi-access.js';
 import { fixturesDir } from '../helpers/paths.js';
 import { decide, proxyAuthz, type AuthzRequest } from '../rbac/harness.js';
 
@@ -169,32 +172,94 @@ test('an unknown when key is an error naming it', () => {
   assert.match(authz.errors[0], /foo\/bad: condition key "experimental\.envoy\.filters\.a\.b\[c\]" is not supported/);
 });
 
-// SMI Traffic Access Control fixtures, mapped into the same model (smi-access.ts).
-function smiInput(...files: string[]): SmiAccessInput {
-  const docs = files.flatMap((f) =>
-    parseAllDocuments(fs.readFileSync(path.join(fixturesDir, 'smi', f), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec: never }),
-  );
-  const of = <T>(kind: string) => docs.filter((d) => d?.kind === kind).map((d) => ({ name: d.metadata.name, namespace: d.metadata.namespace ?? 'default', spec: d.spec }) as T);
-  return { targets: of('TrafficTarget'), httpRouteGroups: of('HTTPRouteGroup'), tcpRoutes: of('TCPRoute'), identityBindings: of('IdentityBinding') };
+// SMI Traffic Access Control fixtures, loaded by the config parser (the control plane's loader) and
+// mapped into the same model (smi-access.ts).
+function smiInput(...docs: Array<{ file: string; text: string }>): SmiAccessInput {
+  const files = docs.map(({ file, text }) => {
+    const r = parseConfigText(text, file);
+    assert.ok(r.ok, `${file}: ${r.ok ? '' : r.errors.map(formatConfigError).join('; ')}`);
+    return { file, resources: r.resources };
+  });
+  return smiAccessInput(mergeConfig(files).config);
 }
+const smiFile = (f: string) => ({ file: f, text: fs.readFileSync(path.join(fixturesDir, 'smi', f), 'utf8') });
 const sa = (name: string) => `spiffe://cluster.local/ns/default/sa/${name}`;
-const smiCases: Array<{ name: string; files: string[]; sa: string; request: AuthzRequest; tcp?: boolean; want: 'allow' | 'deny'; errors?: RegExp }> = [
-  { name: 'traffic-access-3: prometheus GET /metrics on 8080', files: ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'], sa: 'service-a', request: { path: '/metrics', principal: sa('prometheus') }, want: 'allow' },
-  { name: 'traffic-access-3: prometheus POST /metrics', files: ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'], sa: 'service-a', request: { method: 'POST', path: '/metrics', principal: sa('prometheus') }, want: 'deny' },
-  { name: 'traffic-access-3: prometheus GET /other (only the metrics match is selected)', files: ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'], sa: 'service-a', request: { path: '/other', principal: sa('prometheus') }, want: 'deny' },
-  { name: 'traffic-access-3: another source', files: ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'], sa: 'service-a', request: { path: '/metrics', principal: sa('intruder') }, want: 'deny' },
-  { name: 'traffic-access-4: website-service any method on /api', files: ['traffic-access-4.yaml'], sa: 'api-service', request: { method: 'PUT', path: '/api', principal: sa('website-service') }, want: 'allow' },
-  { name: 'traffic-access-4: prometheus GET /metrics', files: ['traffic-access-4.yaml'], sa: 'api-service', request: { path: '/metrics', principal: sa('prometheus') }, want: 'allow' },
-  { name: 'traffic-access-4: website-service may not read /metrics', files: ['traffic-access-4.yaml'], sa: 'api-service', request: { path: '/metrics', principal: sa('website-service') }, want: 'deny' },
-  { name: 'traffic-access-4: targets for another workload do not apply', files: ['traffic-access-4.yaml'], sa: 'unrelated', request: { path: '/anything' }, want: 'allow' },
-  { name: 'traffic-access-5: TCP from client on port 8301', files: ['traffic-access-5.yaml'], sa: 'server', request: { principal: sa('client'), port: 8301 }, tcp: true, want: 'allow', errors: /kind UDPRoute is not supported/ },
-  { name: 'traffic-access-5: TCP from client on port 9999', files: ['traffic-access-5.yaml'], sa: 'server', request: { principal: sa('client'), port: 9999 }, tcp: true, want: 'deny', errors: /kind UDPRoute is not supported/ },
+const ACCESS_3 = ['traffic-access-1.yaml', 'traffic-access-2.yaml', 'traffic-access-3.yaml'].map(smiFile);
+const ACCESS_4 = [smiFile('traffic-access-4.yaml')];
+const ACCESS_5 = [smiFile('traffic-access-5.yaml')];
+// Header matches and an L4-only target on UDP, written here in the spec's form.
+const HEADERS = [
+  {
+    file: 'headers.yaml',
+    text: `kind: HTTPRouteGroup
+metadata: { name: api }
+spec:
+  matches:
+  - { name: mobile, pathRegex: "/api/.*", methods: [GET], headers: { x-client: "mobile-.*" } }
+  - { name: android, headers: { user-agent: ".*Android.*" } }
+---
+kind: TrafficTarget
+metadata: { name: mobile }
+spec:
+  destination: { kind: ServiceAccount, name: api }
+  rules: [{ kind: HTTPRouteGroup, name: api }]
+  sources: [{ kind: ServiceAccount, name: app }]
+`,
+  },
+];
+const UDP_ONLY = [
+  {
+    file: 'udp.yaml',
+    text: `kind: TrafficTarget
+metadata: { name: udp-only }
+spec:
+  destination: { kind: ServiceAccount, name: dns }
+  rules: [{ kind: UDPRoute, name: dns-ports }]
+  sources: [{ kind: ServiceAccount, name: client }]
+`,
+  },
+];
+interface SmiCase {
+  name: string;
+  docs: Array<{ file: string; text: string }>;
+  sa: string;
+  labels?: Record<string, string>;
+  request: AuthzRequest;
+  tcp?: boolean;
+  want: 'allow' | 'deny';
+  errors?: RegExp;
+}
+const smiCases: SmiCase[] = [
+  { name: 'traffic-access-3: prometheus GET /metrics on 8080', docs: ACCESS_3, sa: 'service-a', request: { path: '/metrics', principal: sa('prometheus') }, want: 'allow' },
+  { name: 'traffic-access-3: prometheus POST /metrics', docs: ACCESS_3, sa: 'service-a', request: { method: 'POST', path: '/metrics', principal: sa('prometheus') }, want: 'deny' },
+  { name: 'traffic-access-2: its "everything" match is not selected by the target: prometheus GET /other denied', docs: ACCESS_3, sa: 'service-a', request: { path: '/other', principal: sa('prometheus') }, want: 'deny' },
+  { name: 'traffic-access-2: its TCPRoute the-routes is port 8080: prometheus GET /metrics on 9090 denied', docs: ACCESS_3, sa: 'service-a', request: { path: '/metrics', principal: sa('prometheus'), port: 9090 }, want: 'deny' },
+  { name: 'traffic-access-3: another source', docs: ACCESS_3, sa: 'service-a', request: { path: '/metrics', principal: sa('intruder') }, want: 'deny' },
+  { name: 'traffic-access-3: plaintext (no peer identity)', docs: ACCESS_3, sa: 'service-a', request: { path: '/metrics' }, want: 'deny' },
+  { name: 'traffic-access-1: the IdentityBinding\'s podLabelSelector app=service-a selects a workload of another service account', docs: ACCESS_3, sa: 'other', labels: { app: 'service-a' }, request: { path: '/other', principal: sa('prometheus') }, want: 'deny' },
+  { name: 'traffic-access-1: ... and that workload serves prometheus its /metrics', docs: ACCESS_3, sa: 'other', labels: { app: 'service-a' }, request: { path: '/metrics', principal: sa('prometheus') }, want: 'allow' },
+  { name: 'traffic-access-1: a workload neither bound by service account nor by labels is not a destination', docs: ACCESS_3, sa: 'other', labels: { app: 'service-b' }, request: { path: '/other', principal: sa('intruder') }, want: 'allow' },
+  { name: 'traffic-access-4: website-service any method on /api', docs: ACCESS_4, sa: 'api-service', request: { method: 'PUT', path: '/api', principal: sa('website-service') }, want: 'allow' },
+  { name: 'traffic-access-4: payments-service POST /api', docs: ACCESS_4, sa: 'api-service', request: { method: 'POST', path: '/api', principal: sa('payments-service') }, want: 'allow' },
+  { name: 'traffic-access-4: pathRegex /api is the whole path: /api/v1 is not allowed', docs: ACCESS_4, sa: 'api-service', request: { path: '/api/v1', principal: sa('website-service') }, want: 'deny' },
+  { name: 'traffic-access-4: prometheus GET /metrics', docs: ACCESS_4, sa: 'api-service', request: { path: '/metrics', principal: sa('prometheus') }, want: 'allow' },
+  { name: 'traffic-access-4: prometheus may not call /api', docs: ACCESS_4, sa: 'api-service', request: { path: '/api', principal: sa('prometheus') }, want: 'deny' },
+  { name: 'traffic-access-4: website-service may not read /metrics', docs: ACCESS_4, sa: 'api-service', request: { path: '/metrics', principal: sa('website-service') }, want: 'deny' },
+  { name: 'traffic-access-4: targets for another workload do not apply', docs: ACCESS_4, sa: 'unrelated', request: { path: '/anything' }, want: 'allow' },
+  { name: 'traffic-access-5: TCP from client on port 8301', docs: ACCESS_5, sa: 'server', request: { principal: sa('client'), port: 8301 }, tcp: true, want: 'allow', errors: /kind UDPRoute is not supported/ },
+  { name: 'traffic-access-5: TCP from client on port 8300 (TCP only)', docs: ACCESS_5, sa: 'server', request: { principal: sa('client'), port: 8300 }, tcp: true, want: 'allow', errors: /kind UDPRoute is not supported/ },
+  { name: 'traffic-access-5: TCP from client on port 9999', docs: ACCESS_5, sa: 'server', request: { principal: sa('client'), port: 9999 }, tcp: true, want: 'deny', errors: /kind UDPRoute is not supported/ },
+  { name: 'traffic-access-5: TCP from another identity on 8301', docs: ACCESS_5, sa: 'server', request: { principal: sa('intruder'), port: 8301 }, tcp: true, want: 'deny', errors: /kind UDPRoute is not supported/ },
+  { name: 'headers: prefix form on GET /api/x from app', docs: HEADERS, sa: 'api', request: { path: '/api/x', principal: sa('app'), headers: { 'x-client': 'mobile-ios' } }, want: 'allow', errors: /match android: headers\.user-agent "\.\*Android\.\*" is not an exact value, a prefix or a suffix; the match is left out/ },
+  { name: 'headers: the header is required', docs: HEADERS, sa: 'api', request: { path: '/api/x', principal: sa('app') }, want: 'deny', errors: /match android/ },
+  { name: 'headers: a match left out allows nothing (Android user agent denied)', docs: HEADERS, sa: 'api', request: { path: '/', principal: sa('app'), headers: { 'user-agent': 'x Android y' } }, want: 'deny', errors: /match android/ },
+  { name: 'a target whose only rule is a UDPRoute allows nothing over TCP', docs: UDP_ONLY, sa: 'dns', request: { principal: sa('client'), port: 53 }, tcp: true, want: 'deny', errors: /UDPRoute is not supported/ },
 ];
 
 for (const c of smiCases) {
   test(`authorization matrix (SMI): ${c.name} → ${c.want}`, () => {
-    const w = { namespace: 'default', labels: {}, serviceAccount: c.sa };
-    const smi = smiAuthorizationPolicies(smiInput(...c.files), w);
+    const w = { namespace: 'default', labels: c.labels ?? {}, serviceAccount: c.sa };
+    const smi = smiAuthorizationPolicies(smiInput(...c.docs), w);
     if (c.errors) assert.match(smi.errors.join('\n'), c.errors);
     else assert.deepEqual(smi.errors, []);
     const authz = proxyAuthz(smi.policies, w);
@@ -202,6 +267,13 @@ for (const c of smiCases) {
     assert.equal(decide(c.tcp ? authz.tcp : authz.http, c.request, !c.tcp), c.want);
   });
 }
+
+test('every SMI Traffic Access fixture has matrix cases', () => {
+  const files = fs.readdirSync(path.join(fixturesDir, 'smi')).filter((f) => f.startsWith('traffic-access-'));
+  const named = new Set(smiCases.flatMap((c) => c.docs.map((d) => d.file)));
+  for (const f of files) assert.ok(named.has(f), `${f} has no case`);
+  for (const f of files) assert.ok(smiCases.some((c) => c.name.startsWith(f.replace('.yaml', ''))), `a case is named after ${f}`);
+});
 
 test('a DENY rule with a field Weft cannot enforce keeps the rest (it matches more, as in Istio); an ALLOW rule is left out', () => {
   const spec = (action: 'DENY' | 'ALLOW') => ({ action, rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'], trustDomains: ['td'] } as never }] }] });
@@ -212,4 +284,25 @@ test('a DENY rule with a field Weft cannot enforce keeps the rest (it matches mo
   const allowed = proxyAuthz([policy('allow-sleep', spec('ALLOW'))], httpbin);
   assert.match(allowed.errors.join('\n'), /foo\/allow-sleep: .*trustDomains is not supported; the rule is left out/);
   assert.equal(decide(allowed.http, { principal: SLEEP }), 'deny');
+});
+
+test('SMI regexes as Istio forms: whole-value literals, prefixes, suffixes, anything; a real regex is none', () => {
+  const table: Array<[string, string | undefined]> = [
+    ['.*', '*'],
+    ['', '*'],
+    ['^.*$', '*'],
+    ['/metrics', '/metrics'],
+    ['^/metrics$', '/metrics'],
+    ['/index\\.html', '/index.html'],
+    ['/api/.*', '/api/*'],
+    ['.*\\.json', '*.json'],
+    ['mobile-.*', 'mobile-*'],
+    ['/index.html', undefined], // "." is any character: not a literal
+    ['.*Android.*', undefined],
+    ['/api/v[0-9]+', undefined],
+    ['/a\\d', undefined],
+    ['/a\\*', undefined], // a literal "*" would read as a wildcard
+    ['cost\\$', 'cost$'],
+  ];
+  for (const [re, want] of table) assert.equal(regexAsIstioForm(re), want, re);
 });

@@ -5,7 +5,7 @@ import { addTo, emptyConfigSet } from '../../src/config/kinds.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import type { ConfigSet } from '../../src/config/types.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
-import { buildSnapshot, type MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
+import { buildSnapshot, TLS_MODE_LABEL, type MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 export { fixturesDir };
@@ -78,3 +78,24 @@ export const bookinfoProxies = (): ProxyNode[] => [
 export function snapshot(config: ConfigSet, proxies = bookinfoProxies()): MeshSnapshot {
   return buildSnapshot({ config, proxies, domain: 'cluster.local' });
 }
+
+/** A TCP workload (mysqldb, port 3306; `protocol` its declared protocol), meshed unless told not. */
+export function mysqldb(protocol = 'TCP', meshed = true): ProxyNode {
+  return proxy('mysqldb', 'v1', 9, {
+    labels: { app: 'mysqldb', version: 'v1', ...(meshed ? { [TLS_MODE_LABEL]: 'istio' } : {}) },
+    ports: [{ servicePort: 3306, endpointPort: 15006, appPort: 3306, protocol }],
+  });
+}
+
+/** SMI: reviews may open TCP connections to mysqldb's port 3306. */
+export const MYSQL_TRAFFIC_TARGET = `kind: TCPRoute
+metadata: { name: mysql }
+spec: { matches: { ports: [3306] } }
+---
+kind: TrafficTarget
+metadata: { name: mysql-clients }
+spec:
+  destination: { kind: ServiceAccount, name: bookinfo-mysqldb }
+  rules: [{ kind: TCPRoute, name: mysql }]
+  sources: [{ kind: ServiceAccount, name: bookinfo-reviews }]
+`;

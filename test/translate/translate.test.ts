@@ -9,7 +9,8 @@ import type { MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
 import { translate, translateFor, type ResourceSet } from '../../src/controlplane/translate/index.js';
 import { COMPOSITIONS, type ClientKind } from '../../src/controlplane/xds/compositions.js';
 import { repoRoot } from '../helpers/processes.js';
-import { bookinfoProxies, configFrom, fixture, proxy, ratingsForReviewsOnly, snapshot } from './fixtures.js';
+import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
+import { bookinfoProxies, configFrom, fixture, MYSQL_TRAFFIC_TARGET, mysqldb, proxy, ratingsForReviewsOnly, snapshot, yaml } from './fixtures.js';
 
 const client = proxy('productpage', 'v1', 2);
 const byName = (set: ResourceSet, type: keyof ResourceSet, name: string) => set[type].find((r) => r.name === name)?.body as any;
@@ -130,19 +131,43 @@ test('translate is pure: same inputs, same output', () => {
 });
 
 const goldenDir = path.join(repoRoot, 'test/translate/golden');
-const goldens: Array<[string, ReturnType<typeof configFrom>]> = [
+// A meshed TCP workload (mysqldb, port 3306) whose inbound chain is tcp_proxy behind network RBAC,
+// with an AuthorizationPolicy (an HTTP-only ALLOW rule dropped, a DENY's HTTP-only field dropped) and
+// an SMI TrafficTarget on a TCPRoute.
+const TCP_POLICIES = yaml('tcp-authz.yaml', `${MYSQL_TRAFFIC_TARGET}---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: mysqldb }
+spec:
+  selector: { matchLabels: { app: mysqldb } }
+  rules:
+  - from: [{ source: { namespaces: [default] } }]
+    to: [{ operation: { ports: ["3306"], methods: [GET] } }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-ratings }
+spec:
+  action: DENY
+  rules:
+  - from: [{ source: { principals: [cluster.local/ns/default/sa/bookinfo-ratings] } }]
+    to: [{ operation: { paths: [/admin] } }]
+`);
+const goldens: Array<[string, ReturnType<typeof configFrom>, ProxyNode?]> = [
   ['bookinfo-default', configFrom()],
   ['bookinfo-jason-v2-v3', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'))],
   ['bookinfo-90-10', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-90-10.yaml'))],
+  ['tcp-inbound-rbac', configFrom(TCP_POLICIES), mysqldb()],
 ];
 // One golden file per client kind, from the same compositions production serves (xds/compositions.ts):
 // `<name>.json` for SotW sidecars (the ResourceSet of translate()), `<name>.delta.json` for Delta ones.
-const goldenOutput = (kind: ClientKind, snap: MeshSnapshot) => (kind === 'sidecar-sotw' ? translate(snap, client) : translateFor(snap, client, kind));
-for (const [name, config] of goldens) {
+const goldenOutput = (kind: ClientKind, snap: MeshSnapshot, p: ProxyNode) => (kind === 'sidecar-sotw' ? translate(snap, p) : translateFor(snap, p, kind));
+for (const [name, config, goldenClient] of goldens) {
   for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) {
     const fileName = kind === 'sidecar-sotw' ? `${name}.json` : `${name}.${kind.replace('sidecar-', '')}.json`;
     test(`golden: ${name} (${kind})`, () => {
-      const got = JSON.stringify(goldenOutput(kind, snapshot(config, bookinfoProxies())), null, 2) + '\n';
+      const proxies = goldenClient ? [...bookinfoProxies(), goldenClient] : bookinfoProxies();
+      const got = JSON.stringify(goldenOutput(kind, snapshot(config, proxies), goldenClient ?? client), null, 2) + '\n';
       const file = path.join(goldenDir, fileName);
       if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, got);
       assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);

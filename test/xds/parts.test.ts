@@ -172,6 +172,45 @@ describe('cache keys follow the declarations', () => {
     assert.equal(withPolicy.cluster.version, first.cluster.version);
   });
 
+  for (const protocol of ['sotw', 'delta'] as const) {
+    it(`a TrafficTarget edit, and an edit of the HTTPRouteGroup it names, re-push the listener (its RBAC) and nothing else (${protocol})`, () => {
+      const smi = (path: string, source = 'bookinfo-productpage') => yaml('smi.yaml', `kind: TrafficTarget
+metadata: { name: reviews-access }
+spec:
+  destination: { kind: ServiceAccount, name: bookinfo-reviews }
+  rules: [{ kind: HTTPRouteGroup, name: reviews-routes }]
+  sources: [{ kind: ServiceAccount, name: ${source} }]
+---
+kind: HTTPRouteGroup
+metadata: { name: reviews-routes }
+spec:
+  matches: [{ name: read, pathRegex: ${path}, methods: [GET] }]
+`);
+      const reviews = proxy('reviews', 'v1', 4);
+      const inbound = (set: ReturnType<XdsCache['resourcesFor']>) => JSON.stringify(unpackAny(lookup(set.listener, 'virtualInbound')!));
+      const cache = new XdsCache();
+      cache.setSnapshot(snap([]));
+      const first = cache.resourcesFor(reviews, protocol);
+      assert.doesNotMatch(inbound(first), /rbac/);
+      const steps: Array<[MeshSnapshot, RegExp]> = [
+        [snap([smi('/reviews/a')]), /\/reviews\/a.*bookinfo-productpage/],
+        [snap([smi('/reviews/b')]), /\/reviews\/b.*bookinfo-productpage/],
+        [snap([smi('/reviews/b', 'bookinfo-details')]), /\/reviews\/b.*bookinfo-details/],
+      ];
+      let prev = first;
+      for (const [next, want] of steps) {
+        const before = cache.encodeCount;
+        cache.setSnapshot(next);
+        const got = cache.resourcesFor(reviews, protocol);
+        assert.equal(cache.encodeCount - before, 1, 'only LDS re-encoded');
+        assert.notEqual(got.listener.version, prev.listener.version, 'a new LDS version is pushed');
+        assert.match(inbound(got), want);
+        for (const t of ['cluster', 'endpoint', 'route', 'virtualHost', 'secret'] as const) assert.equal(got[t].version, first[t].version, t);
+        prev = got;
+      }
+    });
+  }
+
   it('a listener part that reads an AuthorizationPolicy without declaring it fails in the cache, not served stale', () => {
     const forgetful: TranslatorPart = { ...PARTS.listeners, snapshot: ['mesh'], build: (s, p) => [...PARTS.listeners.build(s, p), ...s.config.authorizationPolicies.map((a) => ({ name: a.metadata.name, body: {} }))] };
     const compositions = { ...COMPOSITIONS, 'sidecar-sotw': { ...COMPOSITIONS['sidecar-sotw'], listener: [forgetful] } };

@@ -52,8 +52,10 @@ export function validateResource(issues: Issues, value: unknown, origin: Origin)
 
   const before = issues.size;
   const top = fields(issues, value, [], TOP_FIELDS);
-  if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
-    issues.add('WEFT_E_REQUIRED_FIELD', ['apiVersion'], `is required (${entry.group}/${entry.versions[0]})`);
+  const noVersion = apiVersion === undefined || apiVersion === null || apiVersion === '';
+  if (noVersion) {
+    // A kind that may omit it (SMI's examples do) is read as its preferred version.
+    if (!entry.apiVersionOptional) issues.add('WEFT_E_REQUIRED_FIELD', ['apiVersion'], `is required (${entry.group}/${entry.versions[0]})`);
   } else if (typeof apiVersion !== 'string') {
     issues.add('WEFT_E_TYPE', ['apiVersion'], `must be a string, got ${describeValue(apiVersion)}`);
   } else if (group === undefined || !entry.versions.includes(apiVersion.slice(group.length + 1))) {
@@ -70,7 +72,8 @@ export function validateResource(issues: Issues, value: unknown, origin: Origin)
   }
   if (issues.size !== before || !meta || spec === undefined || identity === undefined) return { type: 'invalid', identity };
   // The spec validators return the spec type matching `kind`, so this pairing is sound.
-  const resource = { kind: entry.kind, apiVersion: apiVersion as string, metadata: meta, spec, origin } as MeshResource;
+  const version = noVersion ? `${entry.group}/${entry.versions[0]}` : (apiVersion as string);
+  const resource = { kind: entry.kind, apiVersion: version, metadata: meta, spec, origin } as MeshResource;
   return { type: 'resource', resource, identity };
 }
 

@@ -19,9 +19,18 @@ export interface CaServiceOptions {
   /** The longest lifetime a request may ask for (Istio's --max-workload-cert-ttl, 90 days). */
   maxTtlMs: number;
   log: (msg: string) => void;
+  /** Told how each CSR ended (the citadel_server_* metrics). */
+  onOutcome?: (outcome: CsrOutcome) => void;
 }
 
-type Outcome = { ok: true; chain: string[] } | { ok: false; code: grpc.status; message: string };
+export type CsrOutcome = 'issued' | 'authentication_failure' | 'csr_parsing_error' | 'identity_mismatch' | 'sign_error';
+const OUTCOME_OF_CODE: Record<string, CsrOutcome> = {
+  WEFT_E_UNAUTHENTICATED: 'authentication_failure',
+  WEFT_E_CSR_INVALID: 'csr_parsing_error',
+  WEFT_E_IDENTITY_MISMATCH: 'identity_mismatch',
+};
+
+type Outcome = { ok: true; chain: string[] } | { ok: false; code: grpc.status; message: string; outcome: CsrOutcome };
 
 export function caServiceHandlers(o: CaServiceOptions): grpc.UntypedServiceImplementation {
   return {
@@ -30,8 +39,13 @@ export function caServiceHandlers(o: CaServiceOptions): grpc.UntypedServiceImple
       callback: grpc.sendUnaryData<IstioCertificateResponseWire>,
     ) => {
       createCertificate(o, call).then(
-        (r) => (r.ok ? callback(null, { cert_chain: r.chain }) : callback({ code: r.code, details: r.message })),
+        (r) => {
+          o.onOutcome?.(r.ok ? 'issued' : r.outcome);
+          if (r.ok) callback(null, { cert_chain: r.chain });
+          else callback({ code: r.code, details: r.message });
+        },
         (err: Error) => {
+          o.onOutcome?.('sign_error');
           o.log(`ca: CreateCertificate from ${call.getPeer()} failed: ${err.message}`);
           callback({ code: grpc.status.INTERNAL, details: 'the CA could not sign the request' });
         },
@@ -44,7 +58,7 @@ async function createCertificate(o: CaServiceOptions, call: grpc.ServerUnaryCall
   const peer = call.getPeer();
   const refuse = (code: grpc.status, errorCode: string, message: string): Outcome => {
     o.log(`ca: refused CreateCertificate from ${peer}: ${message} [${errorCode}]`);
-    return { ok: false, code, message: `${message} [${errorCode}]` };
+    return { ok: false, code, message: `${message} [${errorCode}]`, outcome: OUTCOME_OF_CODE[errorCode] ?? 'csr_parsing_error' };
   };
   const auth = await o.authenticator.authenticate(call);
   if (auth.kind === 'anonymous')

@@ -9,7 +9,7 @@ import type { StreamAdmission } from '../xds/server.js';
 import { Authenticator, type CallerView } from './authenticate.js';
 import { CertificateAuthority } from './authority.js';
 import { caPath } from './ca-files.js';
-import { caServiceHandlers } from './ca-service.js';
+import { caServiceHandlers, type CsrOutcome } from './ca-service.js';
 import type { SecureContextOptions } from 'node:tls';
 import { renewingCertificate, servingCertificate, type ServingCertificate } from './serving.js';
 import { TokenAuthority } from './tokens.js';
@@ -29,6 +29,8 @@ export interface MeshCaOptions {
   /** On Kubernetes: verify service-account tokens with the API server (TokenReview). */
   kubernetes?: Omit<TokenReviewOptions, 'trustDomain'>;
   log: (msg: string) => void;
+  /** Told how each CSR ended (metrics). */
+  onCsrOutcome?: (outcome: CsrOutcome) => void;
 }
 
 export const NINETY_DAYS_MS = 90 * 24 * 3600 * 1000;
@@ -58,6 +60,7 @@ export class MeshCa {
       defaultTtlMs: o.workloadCertTtlMs,
       maxTtlMs: Math.max(o.maxWorkloadCertTtlMs ?? NINETY_DAYS_MS, o.workloadCertTtlMs),
       log: o.log,
+      onOutcome: o.onCsrOutcome,
     });
     const ips = ['127.0.0.1', ...(isIP(o.secureHost) && o.secureHost !== '127.0.0.1' ? [o.secureHost] : [])];
     const dnsNames = ['weft-control-plane', 'localhost', ...(isIP(o.secureHost) ? [] : [o.secureHost])];

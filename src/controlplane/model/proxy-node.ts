@@ -28,6 +28,8 @@ export interface ProxyNode {
   inboundPort: number;
   /** node.locality as "region/zone/subzone"; absent when the proxy sent none. */
   locality?: string;
+  /** The proxy's build version (node.user_agent_version), for metrics only; absent when not sent. */
+  version?: string;
 }
 
 export type NodeParse = { ok: true; node: ProxyNode } | { ok: false; errors: string[] };
@@ -173,6 +175,7 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
     outboundPort: port('WEFT_OUTBOUND_PORT', md.WEFT_OUTBOUND_PORT, 15001),
     inboundPort: port('WEFT_INBOUND_PORT', md.WEFT_INBOUND_PORT, 15006),
   };
+  if (typeof node.user_agent_version === 'string' && /^[\w.+-]{1,64}$/.test(node.user_agent_version)) parsed.version = node.user_agent_version;
   const loc = node.locality;
   if (loc && (loc.region || loc.zone || loc.sub_zone)) parsed.locality = `${loc.region ?? ''}/${loc.zone ?? ''}/${loc.sub_zone ?? ''}`;
   return errors.length ? { ok: false, errors } : { ok: true, node: parsed };

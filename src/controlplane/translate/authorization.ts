@@ -31,6 +31,10 @@ export interface AuthzWorkload {
 export interface AuthzOptions {
   /** Policies here apply mesh-wide (Istio's root namespace). */
   rootNamespace?: string;
+  /** Where the inbound listener stands for the workload's port on a port of its own (explicit
+   * mode): a policy port naming the workload port matches the listener port, any other port 0
+   * (which no connection has). Absent: connections arrive on the workload port itself. */
+  listenerPort?: { workloadPort: number; listenerPort: number };
 }
 
 export interface AuthorizationFilters {
@@ -75,7 +79,9 @@ const actionOrder: ReadonlyArray<{ istio: 'AUDIT' | 'DENY' | 'ALLOW'; envoy: Env
 ];
 
 /** RBAC `rules` (config.rbac.v3.RBAC JSON) per action for one chain kind; an action with no policy is absent. */
-export function rbacRulesByAction(policies: readonly AuthorizationPolicyResource[], forTcp: boolean, errors: string[]): Array<{ action: EnvoyAction; rules: Json }> {
+export function rbacRulesByAction(policies: readonly AuthorizationPolicyResource[], forTcp: boolean, errors: string[], o: Pick<AuthzOptions, 'listenerPort'> = {}): Array<{ action: EnvoyAction; rules: Json }> {
+  const lp = o.listenerPort;
+  const destinationPort = lp ? (n: number) => (n === lp.workloadPort ? lp.listenerPort : 0) : undefined;
   const out: Array<{ action: EnvoyAction; rules: Json }> = [];
   for (const { istio, envoy } of actionOrder) {
     const mine = policies.filter((p) => (p.spec.action ?? 'ALLOW') === istio);
@@ -87,7 +93,7 @@ export function rbacRulesByAction(policies: readonly AuthorizationPolicyResource
     for (const pol of mine) {
       pol.spec.rules.forEach((rule, i) => {
         const at = `rules[${i}]`;
-        const ctx = { tcp, lenient: istio !== 'ALLOW', skipped: [] as string[] };
+        const ctx = { tcp, lenient: istio !== 'ALLOW', skipped: [] as string[], ...(destinationPort ? { destinationPort } : {}) };
         try {
           entries[`ns[${pol.namespace}]-policy[${pol.name}]-rule[${i}]`] = rulePolicy(rule, at, ctx);
           for (const m of ctx.skipped) errors.push(`AuthorizationPolicy ${pol.namespace}/${pol.name}: ${m}; left out of the rule, which matches more [WEFT_E_AUTHZ_UNSUPPORTED]`);
@@ -112,11 +118,11 @@ export function authorizationFilters(all: readonly AuthorizationPolicyResource[]
     return false;
   });
   if (applicable.length === 0) return { http: [], network: [], errors };
-  const http = rbacRulesByAction(applicable, false, errors).map(({ action, rules }) => ({
+  const http = rbacRulesByAction(applicable, false, errors, o).map(({ action, rules }) => ({
     name: `${HTTP_RBAC_FILTER_NAME}.${action.toLowerCase()}`,
     typed_config: { '@type': HTTP_RBAC_TYPE_URL, rules },
   }));
-  const network = rbacRulesByAction(applicable, true, []).map(({ action, rules }) => ({
+  const network = rbacRulesByAction(applicable, true, [], o).map(({ action, rules }) => ({
     name: `${NETWORK_RBAC_FILTER_NAME}.${action.toLowerCase()}`,
     typed_config: { '@type': NETWORK_RBAC_TYPE_URL, stat_prefix: 'tcp.', rules },
   }));

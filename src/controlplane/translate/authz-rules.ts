@@ -67,7 +67,7 @@ type Side = 'permission' | 'principal';
 interface Generator {
   side: Side;
   httpOnly: boolean;
-  make(value: string, field: string): Json;
+  make(value: string, field: string, ctx: RuleContext): Json;
 }
 
 const gen = (side: Side, httpOnly: boolean, make: Generator['make']): Generator => ({ side, httpOnly, make });
@@ -77,7 +77,7 @@ const operationFields: Record<string, Generator> = {
   hosts: gen('permission', true, (v) => ({ header: headerMatch(':authority', v, true) })),
   methods: gen('permission', true, (v) => ({ header: headerMatch(':method', v) })),
   paths: gen('permission', true, (v) => ({ url_path: { path: v === '*' ? { safe_regex: { regex: '.+' } } : istioStringMatch(v) } })),
-  ports: gen('permission', false, (v, f) => ({ destination_port: port(v, f) })),
+  ports: gen('permission', false, (v, f, ctx) => ({ destination_port: ctx.destinationPort ? ctx.destinationPort(port(v, f)) : port(v, f) })),
 };
 
 const sourceFields: Record<string, Generator> = {
@@ -132,6 +132,9 @@ export interface RuleContext {
   tcp: TcpMode;
   lenient: boolean;
   skipped: string[];
+  /** A workload port (what `ports` and `destination.port` name) → the local port its connections
+   * arrive on, when a listener stands for it on another port (explicit mode); absent: the same. */
+  destinationPort?: (workloadPort: number) => number;
 }
 
 function attempt<T>(ctx: RuleContext, fn: () => T, fallback: T): T {
@@ -157,7 +160,7 @@ function fieldClauses(g: Generator, field: string, values: readonly string[] | u
     if (tcp === 'drop-rule') throw new RuleFieldError(field, true, `${field} applies to HTTP only`);
     return [];
   }
-  const or = (vs: readonly string[]): Json => orOf(g.side, vs.map((v) => g.make(v, field)));
+  const or = (vs: readonly string[]): Json => orOf(g.side, vs.map((v) => g.make(v, field, ctx)));
   const out: Clause[] = [];
   if (values && values.length > 0) out.push({ side: g.side, json: or(values) });
   if (notValues && notValues.length > 0) out.push({ side: g.side, json: g.side === 'permission' ? { not_rule: or(notValues) } : { not_id: or(notValues) } });

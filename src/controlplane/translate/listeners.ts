@@ -1,11 +1,12 @@
 // LDS: the explicit outbound listener (app → 127.0.0.1:outboundPort, destination in Host) and the
-// inbound listener that other sidecars send to.
+// inbound listener that other sidecars send to: an HTTP connection manager for an HTTP port, tcp_proxy
+// behind network RBAC for any other (inbound-tcp.ts); its policy filters from inbound-policy.ts.
 import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
 import { defaultMeshConfig, hcmPathFields, type MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { TLS_MODE_LABEL } from '../model/snapshot.js';
-import { jwtAuthnFilter, type RequestAuthenticationResource } from './authentication.js';
-import { authorizationFilters, type AuthorizationPolicyResource } from './authorization.js';
+import { inboundAlpn, inboundTcpFilters, isInboundTcp } from './inbound-tcp.js';
+import { inboundPolicyFilters, type InboundPolicyInputs } from './inbound-policy.js';
 import { inboundChains } from './mtls.js';
 import { effectivePeerAuthentication, modeForPort, type PeerAuthenticationLike } from './peer-authentication.js';
 import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
@@ -16,18 +17,11 @@ const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE
 const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
 const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEMAND_TYPE_URL } };
 
-export interface ListenerOptions {
+export interface ListenerOptions extends InboundPolicyInputs {
   /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
   mesh?: MeshConfig;
   /** The PeerAuthentications of the mesh (the inbound listener's transport follows them). */
   peerAuthentications?: readonly PeerAuthenticationLike[];
-  /** AuthorizationPolicies and RequestAuthentications of the mesh (the inbound HCM's RBAC and JWT
-   * filters), and the key sets fetched for jwksUris. */
-  authorizationPolicies?: readonly AuthorizationPolicyResource[];
-  requestAuthentications?: readonly RequestAuthenticationResource[];
-  jwks?: ReadonlyMap<string, string>;
-  /** Problems of policies left out (logged by the caller). */
-  onPolicyError?: (message: string) => void;
   /** Delta streams get their outbound virtual hosts over VHDS: the on-demand filter asks for a host
    * the route table does not have yet (Envoy needs it before the router for on-demand VHDS). */
   onDemandVhds: boolean;
@@ -64,24 +58,31 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
     // One inbound listener; with one app port per proxy every request goes to that port's cluster.
     const port = proxy.ports[0];
     const cluster = inboundClusterName(port.servicePort);
-    const hcm = hcmFilter(mesh, {
-      stat_prefix: `inbound_0.0.0.0_${proxy.inboundPort}`,
-      route_config: {
-        name: cluster,
-        virtual_hosts: [
-          {
-            name: `inbound|http|${port.servicePort}`,
-            domains: ['*'],
-            routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
-          },
-        ],
-      },
-      http_filters: [...inboundPolicyFilters(proxy, mesh, opts), routerFilter],
-    });
+    // Explicit mode: the inbound listener's own port stands for the workload port policies name.
+    const policy = inboundPolicyFilters(proxy, mesh, opts, { workloadPort: port.appPort, listenerPort: proxy.inboundPort });
+    // A TCP port gets tcp_proxy behind network RBAC (inbound-tcp.ts); HTTP ports the HCM.
+    const filters = isInboundTcp(port.protocol)
+      ? inboundTcpFilters({ servicePort: port.servicePort, rbac: policy.network })
+      : [
+          hcmFilter(mesh, {
+            stat_prefix: `inbound_0.0.0.0_${proxy.inboundPort}`,
+            route_config: {
+              name: cluster,
+              virtual_hosts: [
+                {
+                  name: `inbound|http|${port.servicePort}`,
+                  domains: ['*'],
+                  routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
+                },
+              ],
+            },
+            http_filters: [...policy.http, routerFilter],
+          }),
+        ];
     const inbound = {
       name: INBOUND_LISTENER,
       address: socketAddress(proxy.address, proxy.inboundPort),
-      ...inboundTransport(proxy, port.appPort, mesh, opts.peerAuthentications ?? [], [hcm]),
+      ...inboundTransport(proxy, port.appPort, mesh, opts.peerAuthentications ?? [], filters, inboundAlpn(port.protocol)),
     };
     result.push({ name: INBOUND_LISTENER, body: inbound });
   }
@@ -91,20 +92,9 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
 /** The inbound port's chains: a proxy holding a workload certificate takes mTLS as its
  * PeerAuthentication says (PERMISSIVE by default); one without an identity can only take plaintext
  * (a STRICT policy for it is reported by analyze, not enforced by refusing everything). */
-function inboundTransport(proxy: ProxyNode, appPort: number, mesh: MeshConfig, policies: readonly PeerAuthenticationLike[], filters: unknown[]): Record<string, unknown> {
+function inboundTransport(proxy: ProxyNode, appPort: number, mesh: MeshConfig, policies: readonly PeerAuthenticationLike[], filters: unknown[], alpn: readonly string[]): Record<string, unknown> {
   if (proxy.labels[TLS_MODE_LABEL] !== 'istio') return { filter_chains: [{ filters }] };
   const mode = modeForPort(effectivePeerAuthentication(policies, { namespace: proxy.namespace, labels: proxy.labels }, mesh.rootNamespace), appPort);
-  const { listener_filters, filter_chains } = inboundChains(mode, filters, ['h2', 'http/1.1']);
+  const { listener_filters, filter_chains } = inboundChains(mode, filters, alpn);
   return listener_filters.length ? { listener_filters, filter_chains } : { filter_chains };
-}
-
-/** Istio's inbound HTTP filters before the router: JWT first (it fills what RBAC's requestPrincipals
- * and request.auth.* read), then RBAC per action (AUDIT, DENY, ALLOW). */
-function inboundPolicyFilters(proxy: ProxyNode, mesh: MeshConfig, opts: ListenerOptions): unknown[] {
-  const workload = { namespace: proxy.namespace, labels: proxy.labels, services: [proxy.service] };
-  const jwks = opts.jwks;
-  const jwt = jwtAuthnFilter(opts.requestAuthentications ?? [], workload, { rootNamespace: mesh.rootNamespace, jwksFor: (uri) => jwks?.get(uri) });
-  const authz = authorizationFilters(opts.authorizationPolicies ?? [], workload, { rootNamespace: mesh.rootNamespace });
-  for (const e of authz.errors) opts.onPolicyError?.(e);
-  return [...(jwt ? [jwt] : []), ...authz.http];
 }

@@ -5,14 +5,23 @@ import type { XdsProtocol, XdsType } from '../../api/envoy.js';
 import { inboundClusters, outboundClusters } from '../translate/clusters.js';
 import { clusterLoadAssignments } from '../translate/endpoints.js';
 import { listeners } from '../translate/listeners.js';
+import { smiAccessInput } from '../translate/smi-access.js';
 import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import type { SnapshotInput, TranslatorPart } from '../translate/types.js';
 
-/** Policy kinds the inbound listener reads (PeerAuthentication → transport, AuthorizationPolicy →
- * RBAC filters, RequestAuthentication → JWT filter); declared now, so the first translator that
- * reads them is keyed on them. */
-const INBOUND_POLICY_INPUTS: readonly SnapshotInput[] = ['peerAuthentications', 'authorizationPolicies', 'requestAuthentications'];
+/** Policy kinds the inbound listener reads (PeerAuthentication → transport, AuthorizationPolicy and
+ * SMI TrafficTarget with the routes and bindings it names → RBAC filters, RequestAuthentication →
+ * JWT filter): the listener parts are keyed on each. */
+const INBOUND_POLICY_INPUTS: readonly SnapshotInput[] = [
+  'peerAuthentications',
+  'authorizationPolicies',
+  'requestAuthentications',
+  'trafficTargets',
+  'httpRouteGroups',
+  'tcpRoutes',
+  'identityBindings',
+];
 
 /** What the inbound listener's transport, RBAC and JWT filters read from the snapshot. */
 function policyInputs(snap: MeshSnapshot) {
@@ -22,6 +31,7 @@ function policyInputs(snap: MeshSnapshot) {
     peerAuthentications: snap.config.peerAuthentications,
     authorizationPolicies: snap.config.authorizationPolicies.map(plain),
     requestAuthentications: snap.config.requestAuthentications.map(plain),
+    smiAccess: smiAccessInput(snap.config),
     jwks: snap.jwks,
   };
 }

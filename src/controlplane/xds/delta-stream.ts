@@ -67,7 +67,7 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequestWire, DeltaDisco
       state.nack = { version: state.sent ?? '', message: d.message, at: new Date().toISOString() };
       state.inFlight?.(); // the proxy kept what it had
       state.inFlight = undefined;
-      this.host.log(`NACK from ${proxyId} for ${type} version ${state.sent}: ${d.message}`);
+      this.nacked(type, state.sent, d.message);
     } else if (d.kind === 'ack') {
       state.inFlight = undefined;
       recordAck(state, state.sent ?? '');
@@ -133,6 +133,7 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequestWire, DeltaDisco
     this.write(
       { system_version_info: encoded.version, resources: diff.resources, type_url: TypeUrl[type], removed_resources: diff.removed, nonce: state.nonce },
       bytes,
+      type,
     );
   }
 }

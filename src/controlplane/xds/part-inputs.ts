@@ -35,6 +35,7 @@ const PROXY_FIELDS: { readonly [F in keyof ProxyNode]-?: readonly ProxyInput[] }
   outboundPort: ['workload'],
   inboundPort: ['workload'],
   locality: ['locality'],
+  version: [], // never: metrics only, config must not depend on the proxy's build
 };
 
 const SNAPSHOT_FIELD_NAMES = Object.keys(SNAPSHOT_FIELDS) as (keyof MeshSnapshot)[];

@@ -14,10 +14,10 @@ import type { ProxyRegistry } from '../registry/proxy-registry.js';
 import type { XdsCache } from './cache.js';
 import { DeltaStream } from './delta-stream.js';
 import { SotwStream } from './sotw-stream.js';
-import type { ProxyStatus, StreamHost, TypeStatus, XdsStream } from './stream-base.js';
+import type { ProxyStatus, StreamHost, TypeStatus, XdsObserver, XdsStream } from './stream-base.js';
 import { WriteBudget } from './write-budget.js';
 
-export type { ProxyStatus, TypeStatus } from './stream-base.js';
+export type { ProxyStatus, TypeStatus, XdsObserver } from './stream-base.js';
 
 type Log = (msg: string) => void;
 
@@ -37,6 +37,8 @@ export interface AdsServerOptions {
   maxConcurrentPushes?: number;
   /** Response bytes handed to the transport and not yet sent, across all streams (default 64 MiB). */
   maxBytesInFlight?: number;
+  /** Told of every push, write, NACK and internal error (the control plane's metrics). */
+  observer?: XdsObserver;
 }
 
 export class AdsServer implements StreamHost {
@@ -60,11 +62,13 @@ export class AdsServer implements StreamHost {
 
   private readonly maxConcurrentPushes: number;
   /** Streams waiting for a push (insertion order = fairness) and how many pushes are in flight. */
-  private readonly pushQueue = new Set<AnyStream>();
+  private readonly pushQueue = new Map<AnyStream, number>();
   private pushesInFlight = 0;
   readonly writeBudget: WriteBudget;
+  readonly observer?: XdsObserver;
 
   constructor(opts: AdsServerOptions) {
+    this.observer = opts.observer;
     this.maxConcurrentPushes = opts.maxConcurrentPushes ?? 100;
     this.writeBudget = new WriteBudget(opts.maxBytesInFlight ?? 64 * 1024 * 1024);
     this.cache = opts.cache;
@@ -136,6 +140,7 @@ export class AdsServer implements StreamHost {
         stream.onRequest(req);
       } catch (err) {
         this.log(`ADS stream error: ${(err as Error).stack ?? err}`);
+        this.observer?.internalError();
         call.destroy(err as Error);
       }
       this.onRequestHandled?.(stream.proxy?.id);
@@ -164,20 +169,22 @@ export class AdsServer implements StreamHost {
     );
   }
 
-  /** Push the cache's current snapshot to every connected proxy. */
-  push(): void {
+  /** Push the cache's current snapshot to every connected proxy; `changedAt` (performance.now()) is
+   * when the change that caused it happened, for the convergence time of each proxy. */
+  push(changedAt?: number): void {
     this.pushes++;
-    for (const s of this.streams) if (s.proxy) this.pushQueue.add(s);
+    for (const s of this.streams) if (s.proxy) this.pushQueue.set(s, Math.min(changedAt ?? Infinity, this.pushQueue.get(s) ?? Infinity));
     this.drainPushQueue();
   }
 
   private drainPushQueue(): void {
     while (this.pushesInFlight < this.maxConcurrentPushes && this.pushQueue.size) {
-      const stream: AnyStream = this.pushQueue.values().next().value!;
+      const [stream, changedAt] = this.pushQueue.entries().next().value!;
       this.pushQueue.delete(stream);
       if (!this.streams.has(stream)) continue;
       this.pushesInFlight++;
       void stream.push().finally(() => {
+        if (Number.isFinite(changedAt)) this.observer?.converged((performance.now() - changedAt) / 1000);
         this.pushesInFlight--;
         this.drainPushQueue();
       });
@@ -188,6 +195,13 @@ export class AdsServer implements StreamHost {
   endWarmup(): void {
     this.warming = false;
     for (const s of this.streams) s.endHold();
+  }
+
+  /** Connected (identified) proxies, by the build version they report. */
+  connectedByVersion(): Map<string, number> {
+    const by = new Map<string, number>();
+    for (const s of this.streams) if (s.proxy) by.set(s.proxy.version ?? 'unknown', (by.get(s.proxy.version ?? 'unknown') ?? 0) + 1);
+    return by;
   }
 
   status(): ProxyStatus[] {

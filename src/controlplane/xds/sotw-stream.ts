@@ -51,7 +51,7 @@ export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryRespons
       case 'nack':
         state!.nack = { version: state!.sent ?? '', message: d.message, at: new Date().toISOString() };
         state!.sentResources.clear(); // the proxy kept its old resources: the next push resends all
-        this.host.log(`NACK from ${proxyId} for ${type} version ${state!.sent}: ${d.message}`);
+        this.nacked(type, state!.sent, d.message);
         return;
       case 'stale':
         return;
@@ -106,6 +106,6 @@ export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryRespons
     state.resources = type === 'listener' || type === 'cluster' ? resources.length : state.sentResources.size;
     let bytes = 0;
     for (const r of resources) bytes += r.value.length;
-    this.write({ version_info: encoded.version, resources, type_url: TypeUrl[type], nonce: state.nonce }, bytes);
+    this.write({ version_info: encoded.version, resources, type_url: TypeUrl[type], nonce: state.nonce }, bytes, type);
   }
 }

@@ -39,6 +39,21 @@ export interface StreamHost {
   readonly warming: boolean;
   countPushed(bytes: number): void;
   onAck?: (proxyId: string, type: XdsType, version: string) => void;
+  readonly observer?: XdsObserver;
+}
+
+/** What the server reports as it works, for metrics (src/controlplane/metrics/pilot-metrics.ts). */
+export interface XdsObserver {
+  /** A response of `type` with `bytes` of resources was handed to the write path. */
+  pushed(type: XdsType, bytes: number): void;
+  /** That response reached the transport `seconds` after it was handed over. */
+  written(type: XdsType, seconds: number): void;
+  /** The proxy NACKed a response of `type`. */
+  rejected(type: XdsType): void;
+  /** A request could not be handled (the stream was ended). */
+  internalError(): void;
+  /** A proxy's push reached its transport `seconds` after the change that caused it. */
+  converged(seconds: number): void;
 }
 
 export function newTypeStatus(): TypeStatus {
@@ -93,6 +108,12 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
     if (!this.ended) this.answerHeld();
   }
 
+  /** The proxy NACKed `type`: log it with the reason, and count it. */
+  protected nacked(type: XdsType, version: string | null, message: string): void {
+    this.host.log(`NACK from ${this.proxy?.id} for ${type} version ${version}: ${message}`);
+    this.host.observer?.rejected(type);
+  }
+
   /** On the first request: parse the node and register the workload. False: the stream is refused.
    * `hasConfig`: the first request says the proxy already runs a config (a reconnect). */
   protected identify(node: NodeWire | null | undefined, hasConfig: boolean): boolean {
@@ -133,8 +154,10 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
     return this.encoded.set;
   }
 
-  protected write(msg: Res, resourceBytes: number): void {
+  protected write(msg: Res, resourceBytes: number, type: XdsType): void {
     this.host.countPushed(resourceBytes);
+    this.host.observer?.pushed(type, resourceBytes);
+    const handedAt = performance.now();
     this.unflushed++;
     this.host.writeBudget.admit(resourceBytes, (ticket) => {
       if (this.ended) {
@@ -143,6 +166,7 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
       }
       this.tickets.add(ticket);
       this.call.write(msg, () => {
+        this.host.observer?.written(type, (performance.now() - handedAt) / 1000);
         this.tickets.delete(ticket);
         ticket.release();
         this.flushed();

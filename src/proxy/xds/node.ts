@@ -1,6 +1,7 @@
 // The xDS Node this sidecar presents. The control plane registers the workload (its endpoint)
 // from this metadata, so the key set is a contract: keep it exactly as documented.
 import { toStruct, type Json, type NodeWire } from '../../api/envoy.js';
+import { WEFT_VERSION } from '../../api/version.js';
 
 /** Istio's label for a workload whose sidecar holds mesh certificates (the control plane's auto mTLS reads it). */
 export { TLS_MODE_LABEL } from '../../api/mesh-names.js';
@@ -50,6 +51,7 @@ export function buildNode(w: WorkloadIdentity, pid: number = process.pid): NodeW
     id: w.id || defaultNodeId(w, pid),
     cluster: w.service,
     user_agent_name: USER_AGENT_NAME,
+    user_agent_version: WEFT_VERSION,
     metadata: toStruct(nodeMetadata(w)),
     ...(w.locality ? { locality: nodeLocality(w.locality) } : {}),
   };
