@@ -2,33 +2,17 @@
 // has a Weft twin with the same name under weft.dev (sidecar.istio.io/X -> sidecar.weft.dev/X,
 // traffic.sidecar.istio.io/X -> traffic.weft.dev/X, proxy.istio.io/config -> proxy.weft.dev/config);
 // where both are set, Weft's wins. Every value is checked here, once, with the field it came from.
-import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../config/duration.js';
+import { CaptureError } from '../capture/errors.js';
+import { parseCaptureSettings, type RawCaptureSettings } from '../capture/settings.js';
 import type { InjectProblem } from './errors.js';
 import { QUANTITY } from './quantity.js';
+import { ANNOTATIONS } from './annotation-names.js';
 import type { ObjectMeta } from './types.js';
 
-/** Keys by meaning: [Weft's name, Istio's name]. */
-export const ANNOTATIONS = {
-  inject: ['weft.dev/inject', 'sidecar.istio.io/inject'],
-  status: ['weft.dev/status', 'sidecar.istio.io/status'],
-  includeInboundPorts: ['traffic.weft.dev/includeInboundPorts', 'traffic.sidecar.istio.io/includeInboundPorts'],
-  excludeInboundPorts: ['traffic.weft.dev/excludeInboundPorts', 'traffic.sidecar.istio.io/excludeInboundPorts'],
-  includeOutboundPorts: ['traffic.weft.dev/includeOutboundPorts', 'traffic.sidecar.istio.io/includeOutboundPorts'],
-  excludeOutboundPorts: ['traffic.weft.dev/excludeOutboundPorts', 'traffic.sidecar.istio.io/excludeOutboundPorts'],
-  includeOutboundIPRanges: ['traffic.weft.dev/includeOutboundIPRanges', 'traffic.sidecar.istio.io/includeOutboundIPRanges'],
-  excludeOutboundIPRanges: ['traffic.weft.dev/excludeOutboundIPRanges', 'traffic.sidecar.istio.io/excludeOutboundIPRanges'],
-  excludeInterfaces: ['traffic.weft.dev/excludeInterfaces', 'traffic.sidecar.istio.io/excludeInterfaces'],
-  proxyConfig: ['proxy.weft.dev/config', 'proxy.istio.io/config'],
-  proxyCPU: ['sidecar.weft.dev/proxyCPU', 'sidecar.istio.io/proxyCPU'],
-  proxyMemory: ['sidecar.weft.dev/proxyMemory', 'sidecar.istio.io/proxyMemory'],
-  proxyCPULimit: ['sidecar.weft.dev/proxyCPULimit', 'sidecar.istio.io/proxyCPULimit'],
-  proxyMemoryLimit: ['sidecar.weft.dev/proxyMemoryLimit', 'sidecar.istio.io/proxyMemoryLimit'],
-  proxyImage: ['sidecar.weft.dev/proxyImage', 'sidecar.istio.io/proxyImage'],
-  nativeSidecar: ['sidecar.weft.dev/nativeSidecar', 'sidecar.istio.io/nativeSidecar'],
-  rewriteAppHTTPProbers: ['sidecar.weft.dev/rewriteAppHTTPProbers', 'sidecar.istio.io/rewriteAppHTTPProbers'],
-} as const;
+export { ANNOTATIONS };
+
 
 /** What the annotations ask for; undefined: the injector's default. */
 export interface PodSettings {
@@ -61,8 +45,6 @@ export interface ProxyConfigSettings {
 /** Turn on when `weft proxy` answers DNS on 15053; until then DNS capture is refused, not half done. */
 export const PROXY_SERVES_DNS = false;
 
-const PORT_LIST = /^(\*|\d{1,5}(,\d{1,5})*)$/;
-const INTERFACE = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
 /** Read and check every injection annotation; problems name the field (under metadata). */
 export function readPodSettings(meta: ObjectMeta | undefined, base: string): { settings: PodSettings; problems: InjectProblem[] } {
@@ -92,21 +74,18 @@ export function readPodSettings(meta: ObjectMeta | undefined, base: string): { s
     bad(found.field, `must be "true" or "false", got ${JSON.stringify(found.value)}`);
     return undefined;
   };
-  const ports = (names: readonly [string, string]): string | undefined => {
+  // The traffic lists are checked by the parser `weft iptables` and weft-cni use, so the injector
+  // accepts exactly what the capture step will (one key at a time, so each error names its annotation).
+  const traffic = (names: readonly [string, string], key: keyof RawCaptureSettings): string | undefined => {
     const f = read(names);
     if (!f) return undefined;
     const v = f.value.replace(/\s+/g, '');
-    if (v === '') return '';
-    if (!PORT_LIST.test(v) || v.split(',').some((p) => p !== '*' && (Number(p) < 1 || Number(p) > 65535)))
-      bad(f.field, `must be '*' or a comma-separated list of ports 1..65535, got ${JSON.stringify(f.value)}`);
-    return v;
-  };
-  const cidrs = (names: readonly [string, string]): string | undefined => {
-    const f = read(names);
-    if (!f) return undefined;
-    const v = f.value.replace(/\s+/g, '');
-    if (v === '' || v === '*') return v;
-    for (const c of v.split(',')) if (!validCidr(c)) bad(f.field, `${JSON.stringify(c)} is not a CIDR (address/prefix, IPv4 or IPv6)`);
+    try {
+      parseCaptureSettings({ [key]: v }, () => '');
+    } catch (err) {
+      if (!(err instanceof CaptureError)) throw err;
+      for (const m of err.message.split('; ')) bad(f.field, m.replace(/^: /, ''));
+    }
     return v;
   };
   const quantity = (names: readonly [string, string]): string | undefined => {
@@ -114,20 +93,17 @@ export function readPodSettings(meta: ObjectMeta | undefined, base: string): { s
     if (f && !QUANTITY.test(f.value)) bad(f.field, `must be a Kubernetes quantity such as 100m, 2, 128Mi, got ${JSON.stringify(f.value)}`);
     return f?.value;
   };
-  const interfaces = read(ANNOTATIONS.excludeInterfaces);
-  if (interfaces && interfaces.value !== '' && interfaces.value.split(',').some((i) => !INTERFACE.test(i.trim())))
-    bad(interfaces.field, `must be a comma-separated list of interface names, got ${JSON.stringify(interfaces.value)}`);
   const image = read(ANNOTATIONS.proxyImage);
   if (image && image.value === '') bad(image.field, 'must name an image');
   const settings: PodSettings = {
     inject: bool(ANNOTATIONS.inject, true),
-    includeInboundPorts: ports(ANNOTATIONS.includeInboundPorts),
-    excludeInboundPorts: ports(ANNOTATIONS.excludeInboundPorts),
-    includeOutboundPorts: ports(ANNOTATIONS.includeOutboundPorts),
-    excludeOutboundPorts: ports(ANNOTATIONS.excludeOutboundPorts),
-    includeOutboundCidrs: cidrs(ANNOTATIONS.includeOutboundIPRanges),
-    excludeOutboundCidrs: cidrs(ANNOTATIONS.excludeOutboundIPRanges),
-    excludeInterfaces: interfaces?.value.replace(/\s+/g, ''),
+    includeInboundPorts: traffic(ANNOTATIONS.includeInboundPorts, 'includeInboundPorts'),
+    excludeInboundPorts: traffic(ANNOTATIONS.excludeInboundPorts, 'excludeInboundPorts'),
+    includeOutboundPorts: traffic(ANNOTATIONS.includeOutboundPorts, 'includeOutboundPorts'),
+    excludeOutboundPorts: traffic(ANNOTATIONS.excludeOutboundPorts, 'excludeOutboundPorts'),
+    includeOutboundCidrs: traffic(ANNOTATIONS.includeOutboundIPRanges, 'includeOutboundCidrs'),
+    excludeOutboundCidrs: traffic(ANNOTATIONS.excludeOutboundIPRanges, 'excludeOutboundCidrs'),
+    excludeInterfaces: traffic(ANNOTATIONS.excludeInterfaces, 'excludeInterfaces'),
     resources: {
       cpu: quantity(ANNOTATIONS.proxyCPU),
       memory: quantity(ANNOTATIONS.proxyMemory),
@@ -185,12 +161,4 @@ function readProxyConfig(f: { value: string; field: string } | undefined, bad: (
     } else bad(field, 'is a ProxyConfig field Weft does not implement (discoveryAddress, holdApplicationUntilProxyStarts, terminationDrainDuration, proxyMetadata, concurrency)');
   }
   return out;
-}
-
-function validCidr(c: string): boolean {
-  const slash = c.indexOf('/');
-  if (slash < 0) return false;
-  const family = isIP(c.slice(0, slash));
-  const prefix = c.slice(slash + 1);
-  return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }

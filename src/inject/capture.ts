@@ -1,6 +1,7 @@
 // The capture init container: `weft iptables` in the pod's network namespace, with flags from the
 // pod's traffic annotations (the contract of the command line is docs/injection.md's table). In CNI
 // mode there is none: weft-cni applies the same rules from the same annotations.
+import { CAPTURE_DEFAULTS } from '../capture/settings.js';
 import type { PodSettings } from './annotations.js';
 import { INIT_NAME, PROXY_UID, type InjectOptions } from './options.js';
 import { STATUS_PORT } from './probes.js';
@@ -8,15 +9,13 @@ import type { Container } from './types.js';
 
 /** Ports of the proxy itself that inbound capture must leave alone (Istio's: Prometheus, health, status). */
 export const PROXY_INBOUND_PORTS = [15090, 15021, STATUS_PORT];
-export const OUTBOUND_PORT = 15001;
-export const INBOUND_PORT = 15006;
 
 /** The `weft iptables` arguments for a pod (without the leading `iptables`). */
 export function iptablesArgs(s: PodSettings): string[] {
   const excludeInbound = [...PROXY_INBOUND_PORTS.map(String), ...(s.excludeInboundPorts ? s.excludeInboundPorts.split(',') : [])];
   const args = [
-    '--outbound-port', String(OUTBOUND_PORT),
-    '--inbound-port', String(INBOUND_PORT),
+    '--outbound-port', String(CAPTURE_DEFAULTS.outboundPort),
+    '--inbound-port', String(CAPTURE_DEFAULTS.inboundPort),
     '--proxy-uid', String(PROXY_UID),
     '--proxy-gid', String(PROXY_UID),
     '--include-inbound-ports', s.includeInboundPorts ?? '*',

@@ -1,5 +1,6 @@
 // What the injector itself is told (flags of `weft inject` and of the control plane's webhook), as
 // opposed to what each pod asks for in its annotations (annotations.ts). Read once, at the edge.
+import { CAPTURE_DEFAULTS } from '../capture/settings.js';
 
 export interface InjectOptions {
   /** The Weft image: the proxy and the capture init container run it (`weft proxy`, `weft iptables`). */
@@ -17,7 +18,8 @@ export interface InjectOptions {
   caRoot: { configMap: string } | { pem: string };
 }
 
-export const PROXY_UID = 1337;
+/** The proxy's UID and GID, which capture exempts (weft iptables --proxy-uid/--proxy-gid). */
+export const PROXY_UID = CAPTURE_DEFAULTS.proxyUid;
 export const PROXY_NAME = 'weft-proxy';
 export const INIT_NAME = 'weft-init';
 export const TOKEN_VOLUME = 'weft-token';
