@@ -2,11 +2,15 @@
 import fs from 'node:fs';
 import { defaultMeshConfig, loadMeshConfig, withVersion } from '../config/mesh-config.js';
 import { parseDuration } from '../config/duration.js';
+import { isDns1123Subdomain } from '../config/validate/common.js';
 import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
 import { injectOptionsFromFlags } from './inject.js';
+import { parseVipRange } from '../controlplane/model/vips.js';
 
-interface Flags {
+/** The flags of `weft control-plane` as commander names them (camelCase); `weft install` builds the
+ * in-cluster container args from this type, so a renamed flag is a compile error there. */
+export interface ControlPlaneFlags {
   configDir: string;
   xdsAddress: string;
   monitorAddress: string;
@@ -18,6 +22,7 @@ interface Flags {
   maxRegistrations: string;
   maxRegistrationsPerPeer: string;
   meshConfig?: string;
+  serviceVipRange: string;
   caDir?: string;
   trustDomain: string;
   workloadCertTtl: string;
@@ -33,9 +38,10 @@ interface Flags {
   injectCni?: boolean;
   injectNativeSidecar: boolean;
   injectCaRootConfigmap?: string;
+  servingDnsNames?: string;
 }
 
-export async function runControlPlane(flags: Flags): Promise<void> {
+export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
   const num = (name: string, v: string): number => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) fail(`--${name}: expected a non-negative number, got "${v}"`);
@@ -55,6 +61,8 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     if (!loaded.ok) fail(`--mesh-config: ${loaded.errors.join('\n  ')}`);
     else mesh = loaded.mesh;
   }
+  const vips = parseVipRange(flags.serviceVipRange);
+  if (!vips.ok) fail(`--service-vip-range: ${vips.error}`);
   const security = securityOptions(flags);
   // One trust domain: the CA's (--trust-domain) is what SPIFFE IDs in translation use, unless the
   // mesh config names its own, which must then agree.
@@ -70,6 +78,7 @@ export async function runControlPlane(flags: Flags): Promise<void> {
     security,
     webhook,
     mesh,
+    vipRange: vips.ok ? vips.range : undefined,
     configDir: flags.configDir,
     xdsAddress: flags.xdsAddress,
     monitorAddress: flags.monitorAddress,
@@ -105,7 +114,7 @@ export async function runControlPlane(flags: Flags): Promise<void> {
 }
 
 /** The CA flags: none without --ca-dir. The secure port binds the host of --xds-address. */
-function securityOptions(flags: Flags): ControlPlaneOptions['security'] {
+function securityOptions(flags: ControlPlaneFlags): ControlPlaneOptions['security'] {
   if (flags.caDir === undefined) {
     // Secure unless told otherwise: without a CA nothing proves who a proxy is, so running without
     // one is an explicit, logged choice (Istio always runs its CA).
@@ -128,13 +137,20 @@ function securityOptions(flags: Flags): ControlPlaneOptions['security'] {
     workloadCertTtlMs: ttl.ms,
     insecureRegistration: flags.insecureRegistration === true,
     secureXdsAddress: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    servingDnsNames: servingDnsNames(flags.servingDnsNames),
     plaintextXds: flags.plaintextXds === 'true',
   };
 }
 
+function servingDnsNames(list: string | undefined): string[] {
+  const names = (list ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const n of names) if (!isDns1123Subdomain(n)) fail(`--serving-dns-names: ${JSON.stringify(n)} is not a DNS name`);
+  return names;
+}
+
 /** --kube-api-server with its CA and the control plane's own token: service-account tokens are
  * then credentials too, checked by the API server (audience istio-ca, as istiod asks). */
-function kubernetesReview(flags: Flags): NonNullable<ControlPlaneOptions['security']>['kubernetes'] {
+function kubernetesReview(flags: ControlPlaneFlags): NonNullable<ControlPlaneOptions['security']>['kubernetes'] {
   if (flags.kubeApiServer === undefined) {
     if (flags.kubeCaFile || flags.kubeTokenFile) fail('--kube-ca-file and --kube-token-file need --kube-api-server');
     return undefined;
@@ -152,7 +168,7 @@ function kubernetesReview(flags: Flags): NonNullable<ControlPlaneOptions['securi
 }
 
 /** --webhook-port (0: off) on the host of --xds-address, with the injection flags; it needs the CA. */
-function webhookOptions(flags: Flags, haveCa: boolean, log: (msg: string) => void): ControlPlaneOptions['webhook'] {
+function webhookOptions(flags: ControlPlaneFlags, haveCa: boolean, log: (msg: string) => void): ControlPlaneOptions['webhook'] {
   const port = Number(flags.webhookPort);
   if (!/^\d+$/.test(flags.webhookPort) || port > 65535) fail(`--webhook-port: expected a port number 0..65535 (0: no webhook), got "${flags.webhookPort}"`);
   if (port === 0) return undefined;

@@ -19,7 +19,8 @@ program
   .option('--push-concurrency <n>', 'proxies pushed to at once; the rest wait their turn', '100')
   .option('--max-registrations <n>', 'node ids registered at once, in all (0: no limit)', '10000')
   .option('--max-registrations-per-peer <n>', 'node ids registered at once from one peer host (0: no limit)', '1000')
-  .option('--mesh-config <file>', "mesh-wide settings in Istio's MeshConfig field names (pathNormalization); read at start")
+  .option('--mesh-config <file>', "mesh-wide settings in Istio's MeshConfig field names (pathNormalization, outboundTrafficPolicy, ...); read at start")
+  .option('--service-vip-range <cidr>', 'IPv4 range services without declared addresses get their VIP from (captured sidecars key TCP listeners on it; /debug/vips lists them)', '240.240.0.0/16')
   .option('--ca-dir <dir>', "the CA's directory: Istio's plug-in files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem) or, when absent, a self-signed root created there; enables the secure xDS port")
   .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities', 'cluster.local')
   .option('--kube-api-server <url>', 'with --ca-dir: also take Kubernetes service-account tokens, verified by this API server (TokenReview, audience istio-ca)')
@@ -28,6 +29,7 @@ program
   .option('--workload-cert-ttl <duration>', 'lifetime of workload certificates when a CSR asks for none', '24h')
   .option('--secure-xds-port <port>', 'xDS over mTLS and the CA service (on the host of --xds-address; needs --ca-dir)', '15012')
   .option('--plaintext-xds <bool>', 'also serve plaintext xDS on --xds-address (true|false; needs --ca-dir to turn off)', 'true')
+  .option('--serving-dns-names <names>', "with --ca-dir: more DNS names (comma-separated) in the control plane's serving certificate, e.g. its Service's weft-control-plane.weft-system.svc")
   .option('--insecure-registration', 'let proxies without a credential register as any identity (local development): with --ca-dir beside the CA, without it instead of one')
   .option('--webhook-port <port>', 'the sidecar injection webhook, HTTPS POST /inject (on the host of --xds-address; needs --ca-dir; 0: off)', '15017')
   .option('--inject-image <image>', 'webhook: the Weft image injected pods run', injectDefaults.image)
@@ -62,6 +64,9 @@ program
   .option('--ca-root-file <file>', "root certificate(s) that verify the control plane (its --ca-dir's root-cert.pem): get a workload certificate, then xDS over mTLS on --xds-address (the secure port)")
   .option('--ca-address <host:port>', 'the CA service (default: --xds-address)')
   .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--mode <mode>', "explicit (the app sends to the outbound port) or transparent (iptables capture; needs SO_ORIGINAL_DST: Linux and the native addon npm install builds)", 'explicit')
+  .option('--proxy-uid <uid>', 'when started as root: run as this uid (the capture rules exempt it; Istio 1337)')
+  .option('--proxy-gid <gid>', 'when started as root: run as this gid (default: --proxy-uid)')
   .option('--status-port <port>', "status port on all addresses, for the kubelet (Istio's 15020): /healthz/ready and the app probes in ISTIO_KUBE_APP_PROBERS under /app-health/ (0: none)", '0')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
@@ -135,6 +140,49 @@ program
     process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts);
   });
 
+const ebpf = program.command('ebpf').description("eBPF capture (Merbridge-style): an app's outbound connect() goes to the local proxy, which reads the original destination with SO_ORIGINAL_DST or getsockname()");
+ebpf
+  .command('install')
+  .description("compile (clang), load and pin (bpftool) the capture programs and attach them to a workload's and its proxy's cgroup v2 (never the root cgroup)")
+  .option('--workload-cgroup <dir>', "the app's cgroup v2 directory (e.g. /sys/fs/cgroup/unified/pod-x/app): its outbound TCP is captured")
+  .option('--pod-pid <pid>', 'instead of --workload-cgroup: the cgroup v2 directory this process is in')
+  .option('--proxy-cgroup <dir>', "the proxy's cgroup v2 directory (default: the workload cgroup, a pod cgroup holding both)")
+  .option('--name <name>', 'install name (one per pod): pins under <bpffs>/weft/<name>, state in <state-dir>/<name>.json', 'default')
+  .option('--bpffs <dir>', 'BPF filesystem for the pins', '/sys/fs/bpf')
+  .option('--mount-bpffs', 'mount a BPF filesystem at --bpffs when none is there (uninstall unmounts it once no install has pins on it)')
+  .option('--state-dir <dir>', 'where installs are recorded', '/run/weft/ebpf')
+  .option('--cache-dir <dir>', 'compiled objects, by hash of source and settings (default: $XDG_CACHE_HOME/weft/ebpf or ~/.cache/weft/ebpf)')
+  .option('--proxy-uid <uid>', "the proxy's UID: its connections are never redirected", '1337')
+  .option('--outbound-port <port>', "the proxy's outbound capture port on 127.0.0.1 and ::1", '15001')
+  .option('--inbound-interface <dev>', "also capture inbound: tc programs on the pod's interface send connections to its ports to --inbound-port (15000-15090 excepted)")
+  .option('--pod-netns <file>', 'the network namespace of --inbound-interface (/run/netns/NAME, /proc/PID/ns/net; default: this one)')
+  .option('--inbound-port <port>', "the proxy's inbound capture port", '15006')
+  .option('--exclude-outbound-ports <ports>', 'comma-separated destination ports that go direct (istio-iptables -o)')
+  .option('--exclude-outbound-cidrs <cidrs>', 'comma-separated IPv4/IPv6 CIDRs that go direct (istio-iptables -x), at most 256')
+  .option('--include-inbound-ports <ports>', "inbound ports captured: '*' (all but 15000-15090) or a comma-separated list (istio-iptables -b)", '*')
+  .option('--exclude-inbound-ports <ports>', 'comma-separated inbound ports left alone (istio-iptables -d)')
+  .option('--max-connections <n>', 'entries of each map (connections being set up, connections open through the proxy)', '65536')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./ebpf.js')).runEbpfInstall(opts);
+  });
+ebpf
+  .command('uninstall')
+  .description('detach, unpin and unmount what an install did')
+  .option('--name <name>', 'install name', 'default')
+  .option('--state-dir <dir>', 'where installs are recorded', '/run/weft/ebpf')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./ebpf.js')).runEbpfUninstall(opts);
+  });
+ebpf
+  .command('status')
+  .description('list each install: its programs and the cgroups they are attached to (asked of the kernel), its maps and their entries')
+  .option('--name <name>', 'one install (default: all)')
+  .option('--state-dir <dir>', 'where installs are recorded', '/run/weft/ebpf')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action(async (opts) => {
+    process.exitCode = await (await import('./ebpf.js')).runEbpfStatus(opts);
+  });
+
 program
   .command('iptables')
   .description("install transparent capture rules in a network namespace (Istio's istio-iptables): outbound TCP to the proxy's outbound port, inbound TCP to its inbound port, the proxy's uid/gid exempt")
@@ -159,6 +207,32 @@ program
   .action(async (opts) => {
     process.exitCode = await (await import('./iptables.js')).runIptables(opts);
   });
+
+program
+  .command('install')
+  .description('print the Kubernetes manifests that run Weft in a cluster (namespace, CRDs, control plane, injection webhook, optional CNI node agent); pipe to kubectl apply -f -')
+  .option('--namespace <ns>', "the control plane's namespace", 'weft-system')
+  .option('--image <image>', 'the Weft container image (default: weft:<this version>)')
+  .option('--ca-dir <dir>', "the mesh CA (as for weft control-plane: Istio's plug-in files, or a self-signed root created there); its root-cert.pem is the webhook's caBundle")
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--cni', 'also install the weft-cni node agent (DaemonSet): capture set up by the CNI chain, no privileged init container')
+  .option('--skip-crds', 'leave out the CRDs (a cluster that has Istio\'s own, or applies them separately)')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .action(async (opts) => {
+    process.exitCode = await (await import('./install.js')).runInstall(opts);
+  });
+
+program
+  .command('cni-node')
+  .description('the CNI node agent (the DaemonSet of weft install --cni): put the weft-cni plugin on this node, chain it after the network plugin, unchain it on SIGTERM')
+  .option('--host-root <dir>', "where the host's root is mounted ('' on the host itself)", '/host')
+  .option('--bin-dir <dir>', 'host CNI bin dir', '/opt/cni/bin')
+  .option('--net-dir <dir>', 'host CNI config dir', '/etc/cni/net.d')
+  .option('--lib-dir <dir>', "host dir for the plugin's runtime (a Node binary and this package)", '/opt/weft')
+  .requiredOption('--plugin-config <file>', "the plugin's entry in the chained conflist (JSON, type weft-cni)")
+  .option('--check-interval-ms <ms>', 'how often to check that the chain is still in place', '5000')
+  .option('--package-root <dir>', 'the package whose bin/weft-cni.js is installed (default: this one)')
+  .action(async (opts) => (await import('./cni-node.js')).runCniNode(opts));
 
 program
   .command('demo')

@@ -10,6 +10,7 @@ import type { WorkloadIdentity } from '../proxy/xds/node.js';
 import { parseAppProbers, type AppProber } from '../proxy/health/app-prober.js';
 import { StatusServer } from '../proxy/health/status-server.js';
 import { APP_PROBERS_ENV } from '../inject/probes.js';
+import { requireOriginalDst } from '../proxy/listener/original-dst.js';
 
 /** The options commander hands over for `weft proxy` (see src/cli/main.ts). */
 export interface ProxyFlags {
@@ -36,6 +37,9 @@ export interface ProxyFlags {
   caAddress?: string;
   trustDomain?: string;
   statusPort?: string;
+  mode?: string;
+  proxyUid?: string;
+  proxyGid?: string;
 }
 
 export interface ParsedProxyFlags {
@@ -46,6 +50,8 @@ export interface ParsedProxyFlags {
   maxActiveRequests: number;
   drainPeriodMs: number;
   workload: WorkloadIdentity;
+  /** When started as root: the uid/gid to run as (set before any socket is opened). */
+  runAs: { uid: number; gid: number } | undefined;
 }
 
 export type ParseResult = { ok: true; value: ParsedProxyFlags } | { ok: false; errors: string[] };
@@ -115,6 +121,14 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
   const maxActiveRequests = count('max-active-requests', f.maxActiveRequests, 10_000);
   const drainPeriodMs = f.drainPeriodMs === undefined ? 5000 : Number(f.drainPeriodMs);
   if (!Number.isInteger(drainPeriodMs) || drainPeriodMs < 0 || drainPeriodMs > 3_600_000) bad('drain-period-ms', `must be 0..3600000, got ${JSON.stringify(f.drainPeriodMs)}`);
+  const mode = f.mode ?? 'explicit';
+  if (mode !== 'explicit' && mode !== 'transparent') bad('mode', `must be explicit or transparent, got ${JSON.stringify(f.mode)}`);
+  const id = (flag: string, v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) > 4_294_967_294) bad(flag, `must be a numeric id 0..4294967294, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  if (f.proxyGid !== undefined && f.proxyUid === undefined) bad('proxy-gid', 'needs --proxy-uid');
+  const runAs = f.proxyUid === undefined ? undefined : { uid: id('proxy-uid', f.proxyUid), gid: id('proxy-gid', f.proxyGid ?? f.proxyUid) };
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -125,7 +139,22 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
       maxDownstreamConnections,
       maxActiveRequests,
       drainPeriodMs,
-      workload: { service, namespace, labels, serviceAccount, address, appPort, servicePort, outboundPort, inboundPort, protocol, id: f.id, ...(locality ? { locality } : {}) },
+      runAs,
+      workload: {
+        service,
+        namespace,
+        labels,
+        serviceAccount,
+        address,
+        appPort,
+        servicePort,
+        outboundPort,
+        inboundPort,
+        protocol,
+        id: f.id,
+        ...(locality ? { locality } : {}),
+        ...(mode === 'transparent' ? { capture: 'transparent' as const } : {}),
+      },
     },
   };
 }
@@ -182,6 +211,23 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     process.exit(2);
   }
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} weft proxy: ${msg}\n`);
+  if (parsed.value.runAs) {
+    const why = dropPrivileges(parsed.value.runAs);
+    if (why) {
+      process.stderr.write(`weft proxy: ${why} [WEFT_E_BAD_FLAG]\n`);
+      process.exit(2);
+    }
+  }
+  if (parsed.value.workload.capture === 'transparent') {
+    // Refuse before connecting anywhere: without original destinations every captured
+    // connection would be lost. Explicit mode never loads the addon.
+    try {
+      requireOriginalDst();
+    } catch (err) {
+      process.stderr.write(`weft proxy: --mode transparent: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
   let security: Pick<ProxyOptions, 'identity' | 'xdsToken'>;
   try {
     security = identityOptions(flags, parsed.value);
@@ -240,4 +286,20 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** Become the proxy user before any socket exists: the capture rules exempt that uid, and a socket
+ * keeps the owner it was created with. Only root may switch; anyone else must already be it. */
+function dropPrivileges(to: { uid: number; gid: number }): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === to.uid) return undefined;
+  if (uid !== 0) return `--proxy-uid ${to.uid}: running as uid ${uid}, and only root can switch users`;
+  try {
+    process.setgroups?.([to.gid]);
+    process.setgid!(to.gid);
+    process.setuid!(to.uid);
+  } catch (err) {
+    return `--proxy-uid ${to.uid} / --proxy-gid ${to.gid}: cannot switch: ${(err as Error).message}`;
+  }
+  return undefined;
 }

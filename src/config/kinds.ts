@@ -4,13 +4,14 @@
 // entry here plus its types (MeshKindTypes in types.ts) and its validator.
 import type { ConfigListName, ConfigSet, MeshKind, MeshKindTypes, MeshResource, ResourceOf } from './types.js';
 import type { Issues, Path } from './validate/issues.js';
-import { validateAuthorizationPolicy } from './validate/authorization-policy.js';
-import { validateDestinationRule } from './validate/destination-rule.js';
-import { validatePeerAuthentication } from './validate/peer-authentication.js';
-import { validateRequestAuthentication } from './validate/request-authentication.js';
+import type { SpecShape } from './spec-shape.js';
+import { AUTHORIZATION_POLICY_SPEC, validateAuthorizationPolicy } from './validate/authorization-policy.js';
+import { DESTINATION_RULE_SPEC, validateDestinationRule } from './validate/destination-rule.js';
+import { PEER_AUTHENTICATION_SPEC, validatePeerAuthentication } from './validate/peer-authentication.js';
+import { REQUEST_AUTHENTICATION_SPEC, validateRequestAuthentication } from './validate/request-authentication.js';
 import { SMI_ACCESS_GROUP, SMI_SPECS_GROUP, validateHttpRouteGroup, validateIdentityBinding, validateTcpRoute, validateTrafficTarget } from './validate/smi.js';
-import { validateServiceEntry, validateWorkloadEntrySpec } from './validate/service-entry.js';
-import { validateVirtualService } from './validate/virtual-service.js';
+import { SERVICE_ENTRY_SPEC, validateServiceEntry, validateWorkloadEntrySpec, WORKLOAD_ENTRY_SPEC } from './validate/service-entry.js';
+import { validateVirtualService, VIRTUAL_SERVICE_SPEC } from './validate/virtual-service.js';
 
 export interface KindEntry<K extends MeshKind> {
   group: string;
@@ -24,6 +25,11 @@ export interface KindEntry<K extends MeshKind> {
   /** A document without apiVersion is read as versions[0] instead of being an error: SMI's own
    * specification writes its examples that way (Istio kinds still require it). */
   apiVersionOptional?: true;
+  /** The spec's top-level fields as the validator reads them; `weft install` builds the CRD's schema
+   * from it. Absent: the CRD leaves spec open and only the validator checks it. */
+  specFields?: SpecShape;
+  /** kubectl short names (Istio's: `kubectl get vs`). */
+  shortNames?: readonly string[];
 }
 
 const NETWORKING = { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] } as const;
@@ -34,13 +40,13 @@ const SMI_SPECS = { group: SMI_SPECS_GROUP, versions: ['v1alpha4', 'v1alpha3'], 
 
 /** One entry per MeshKind (a missing one is a compile error); the order is the ConfigSet order. */
 export const KINDS: { readonly [K in MeshKind]: KindEntry<K> } = {
-  VirtualService: { ...NETWORKING, kind: 'VirtualService', validate: validateVirtualService, list: 'virtualServices' },
-  DestinationRule: { ...NETWORKING, kind: 'DestinationRule', validate: validateDestinationRule, list: 'destinationRules' },
-  ServiceEntry: { ...NETWORKING, kind: 'ServiceEntry', validate: validateServiceEntry, list: 'serviceEntries' },
-  WorkloadEntry: { ...NETWORKING, kind: 'WorkloadEntry', validate: validateWorkloadEntrySpec, list: 'workloadEntries' },
-  PeerAuthentication: { ...SECURITY, kind: 'PeerAuthentication', validate: validatePeerAuthentication, list: 'peerAuthentications' },
-  AuthorizationPolicy: { ...SECURITY, kind: 'AuthorizationPolicy', validate: validateAuthorizationPolicy, list: 'authorizationPolicies' },
-  RequestAuthentication: { ...SECURITY, kind: 'RequestAuthentication', validate: validateRequestAuthentication, list: 'requestAuthentications' },
+  VirtualService: { ...NETWORKING, kind: 'VirtualService', validate: validateVirtualService, list: 'virtualServices', specFields: VIRTUAL_SERVICE_SPEC, shortNames: ['vs'] },
+  DestinationRule: { ...NETWORKING, kind: 'DestinationRule', validate: validateDestinationRule, list: 'destinationRules', specFields: DESTINATION_RULE_SPEC, shortNames: ['dr'] },
+  ServiceEntry: { ...NETWORKING, kind: 'ServiceEntry', validate: validateServiceEntry, list: 'serviceEntries', specFields: SERVICE_ENTRY_SPEC, shortNames: ['se'] },
+  WorkloadEntry: { ...NETWORKING, kind: 'WorkloadEntry', validate: validateWorkloadEntrySpec, list: 'workloadEntries', specFields: WORKLOAD_ENTRY_SPEC, shortNames: ['we'] },
+  PeerAuthentication: { ...SECURITY, kind: 'PeerAuthentication', validate: validatePeerAuthentication, list: 'peerAuthentications', specFields: PEER_AUTHENTICATION_SPEC, shortNames: ['pa'] },
+  AuthorizationPolicy: { ...SECURITY, kind: 'AuthorizationPolicy', validate: validateAuthorizationPolicy, list: 'authorizationPolicies', specFields: AUTHORIZATION_POLICY_SPEC, shortNames: ['ap'] },
+  RequestAuthentication: { ...SECURITY, kind: 'RequestAuthentication', validate: validateRequestAuthentication, list: 'requestAuthentications', specFields: REQUEST_AUTHENTICATION_SPEC, shortNames: ['ra'] },
   TrafficTarget: { ...SMI_ACCESS, kind: 'TrafficTarget', validate: validateTrafficTarget, list: 'trafficTargets' },
   // IdentityBinding is new in v1alpha4.
   IdentityBinding: { ...SMI_ACCESS, versions: ['v1alpha4'], kind: 'IdentityBinding', validate: validateIdentityBinding, list: 'identityBindings' },

@@ -10,6 +10,10 @@ import type { ConfigError } from './types.js';
 /** Istio's MeshConfig.ProxyPathNormalization.NormalizationType. */
 export type PathNormalizationType = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 
+/** Istio's MeshConfig.OutboundTrafficPolicy.Mode. */
+export type OutboundTrafficPolicyMode = 'ALLOW_ANY' | 'REGISTRY_ONLY';
+const OUTBOUND_MODES: readonly OutboundTrafficPolicyMode[] = ['ALLOW_ANY', 'REGISTRY_ONLY'];
+
 export interface MeshConfig {
   pathNormalization: PathNormalizationType;
   /** connectTimeout: clusters' default connect timeout (Istio: 10 s). */
@@ -22,6 +26,9 @@ export interface MeshConfig {
   rootNamespace: string;
   /** enableAutoMtls: mTLS to every endpoint that has a sidecar with an identity, without config. */
   enableAutoMtls: boolean;
+  /** outboundTrafficPolicy.mode: where a transparent sidecar sends traffic for a destination the mesh
+   * does not know — ALLOW_ANY passes it through to the original destination, REGISTRY_ONLY blocks it. */
+  outboundTrafficPolicy: OutboundTrafficPolicyMode;
   /** A digest of the settings, for cache keys of the translations that read them. */
   readonly version: string;
 }
@@ -34,6 +41,7 @@ export const defaultMeshConfig: MeshConfig = Object.freeze({
   trustDomain: 'cluster.local',
   rootNamespace: 'istio-system',
   enableAutoMtls: true,
+  outboundTrafficPolicy: 'ALLOW_ANY',
   version: 'default',
 });
 
@@ -72,7 +80,7 @@ export function parseMeshConfig(text: string, file: string): MeshConfigResult {
   let pathNormalization: PathNormalizationType = defaultMeshConfig.pathNormalization;
   let connectTimeoutMs = defaultMeshConfig.connectTimeoutMs;
   let h2UpgradePolicy = defaultMeshConfig.h2UpgradePolicy;
-  let { trustDomain, rootNamespace, enableAutoMtls } = defaultMeshConfig;
+  let { trustDomain, rootNamespace, enableAutoMtls, outboundTrafficPolicy } = defaultMeshConfig;
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'pathNormalization') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -99,17 +107,28 @@ export function parseMeshConfig(text: string, file: string): MeshConfigResult {
     } else if (key === 'enableAutoMtls') {
       if (typeof value !== 'boolean') err('WEFT_E_TYPE', key, `must be true or false, got ${JSON.stringify(value)}`);
       else enableAutoMtls = value;
+    } else if (key === 'outboundTrafficPolicy') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        err('WEFT_E_TYPE', key, 'must be a mapping with `mode`');
+        continue;
+      }
+      for (const [k, v] of Object.entries(value)) {
+        if (k !== 'mode') err('WEFT_E_UNKNOWN_FIELD', `outboundTrafficPolicy.${k}`, 'is not a field of OutboundTrafficPolicy (only `mode`)');
+        else if (typeof v !== 'string' || !OUTBOUND_MODES.includes(v as OutboundTrafficPolicyMode))
+          err('WEFT_E_INVALID_VALUE', 'outboundTrafficPolicy.mode', `must be one of ${OUTBOUND_MODES.join(', ')}, got ${JSON.stringify(v)}`);
+        else outboundTrafficPolicy = v as OutboundTrafficPolicyMode;
+      }
     } else err('WEFT_E_UNSUPPORTED', key, 'is a MeshConfig field Weft does not implement yet');
   }
   if (errors.length > 0) return fail(errors);
-  return { ok: true, mesh: withVersion({ pathNormalization, connectTimeoutMs, h2UpgradePolicy, trustDomain, rootNamespace, enableAutoMtls }) };
+  return { ok: true, mesh: withVersion({ pathNormalization, connectTimeoutMs, h2UpgradePolicy, trustDomain, rootNamespace, enableAutoMtls, outboundTrafficPolicy }) };
 }
 
 /** A mesh config with its version: the defaults keep `default`, so an empty file changes no key. */
 export function withVersion(m: Omit<MeshConfig, 'version'>): MeshConfig {
   const d = defaultMeshConfig;
   const same = (Object.keys(m) as (keyof typeof m)[]).every((k) => m[k] === d[k]);
-  return { ...m, version: same ? 'default' : [m.pathNormalization, m.connectTimeoutMs, m.h2UpgradePolicy, m.trustDomain, m.rootNamespace, m.enableAutoMtls].join('|') };
+  return { ...m, version: same ? 'default' : [m.pathNormalization, m.connectTimeoutMs, m.h2UpgradePolicy, m.trustDomain, m.rootNamespace, m.enableAutoMtls, m.outboundTrafficPolicy].join('|') };
 }
 
 function fail(errors: ConfigError[]): MeshConfigResult {

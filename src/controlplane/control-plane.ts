@@ -10,6 +10,8 @@ import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js
 import { FileConfigStore } from './store/file.js';
 import { formatConfigError } from '../config/errors.js';
 import type { MeshConfig } from '../config/mesh-config.js';
+import { defaultVipRange, type VipRange } from './model/vips.js';
+import { serviceVips } from './vip-view.js';
 import { WEFT_VERSION } from '../api/version.js';
 import { ConfigEventCounter } from './metrics/config-events.js';
 import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
@@ -40,6 +42,8 @@ export interface ControlPlaneOptions {
   registryLimits?: Partial<RegistryLimits>;
   /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
   mesh?: MeshConfig;
+  /** Where services without declared addresses get their VIP (--service-vip-range; Istio's 240.240.0.0/16 when absent). */
+  vipRange?: VipRange;
   log?: (msg: string) => void;
   /** The CA (--ca-dir) and the secure xDS port; absent: no CA, and registration is unauthenticated. */
   security?: Omit<MeshCaOptions, 'log' | 'secureHost'> & {
@@ -149,6 +153,7 @@ export class ControlPlane {
       },
       consistencyz: () => this.cache.consistencyReport(),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
+      vips: () => serviceVips(this.cache.snapshot(), this.opts.vipRange ?? defaultVipRange),
       metrics: (accept) => this.metrics.expose(accept),
       registryz: () => {
         const snap = this.cache.snapshot();
@@ -168,7 +173,8 @@ export class ControlPlane {
     if (!meshCa) throw new Error('the injection webhook needs the CA (--ca-dir) for its serving certificate');
     const host = w.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     const svc = `${CONTROL_PLANE_SERVICE}.${CONTROL_PLANE_NAMESPACE}`;
-    const dnsNames = [CONTROL_PLANE_SERVICE, svc, `${svc}.svc`, `${svc}.svc.${this.opts.domain}`, 'localhost', ...(isIP(host) ? [] : [host])];
+    // The Service names in the default namespace, and those --serving-dns-names gives (weft install's, in its namespace).
+    const dnsNames = [...new Set([CONTROL_PLANE_SERVICE, svc, `${svc}.svc`, `${svc}.svc.${this.opts.domain}`, 'localhost', ...(isIP(host) ? [] : [host]), ...(this.opts.security?.servingDnsNames ?? [])])];
     const ips = ['127.0.0.1', ...(isIP(host) && host !== '127.0.0.1' && host !== '0.0.0.0' && host !== '::' ? [host] : [])];
     this.webhook = await InjectionWebhook.start({
       host,
@@ -203,7 +209,7 @@ export class ControlPlane {
     this.logPolicyWarnings(config);
     const proxies = this.registry.proxies();
     this.events.registry(proxies);
-    const snap = buildSnapshot({ config, proxies, domain: this.opts.domain, mesh: this.opts.mesh, jwks });
+    const snap = buildSnapshot({ config, proxies, domain: this.opts.domain, mesh: this.opts.mesh, jwks, vipRange: this.opts.vipRange });
     const changedAt = this.changedAt;
     this.changedAt = undefined;
     const prev = this.cache.snapshot();

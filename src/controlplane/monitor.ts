@@ -1,5 +1,6 @@
 // The control plane's monitoring port: readiness and debug views of what each proxy has.
 import http from 'node:http';
+import { hostsFile, type ServiceVips } from './vip-view.js';
 
 export interface MonitorSources {
   ready: () => boolean;
@@ -10,13 +11,15 @@ export interface MonitorSources {
   consistencyz?: () => unknown;
   /** The CA's roots, signing certificate and latest certificate per identity (serials only, no keys). */
   ca?: () => unknown;
+  /** Service VIPs (captured apps resolve names to them): JSON, or a hosts file for one namespace. */
+  vips?: () => ServiceVips;
   /** Prometheus exposition (text 0.0.4, or OpenMetrics when the scraper's Accept asks for it). */
   metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?');
     const json = (v: unknown) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(v, null, 2));
@@ -37,6 +40,14 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
         return notFound();
       case '/debug/ca':
         return json(src.ca?.() ?? { enabled: false });
+      case '/debug/vips': {
+        if (!src.vips) return notFound();
+        const params = new URLSearchParams(query);
+        if (params.get('format') !== 'hosts') return json(src.vips());
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(hostsFile(src.vips(), params.get('namespace') ?? undefined));
+        return;
+      }
       case '/metrics':
       case '/stats/prometheus':
         if (!src.metrics) return notFound();
@@ -56,7 +67,7 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca\n');
+      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips\n');
     }
   });
   const [host, port] = splitHostPort(address);

@@ -10,6 +10,8 @@ export const ProxyErrorCodes = {
   WEFT_E_DOWNSTREAM_PROTOCOL: 'a client sent a malformed or unsafe HTTP/1.1 request (answered 400, or 431 for oversized headers, and the connection closed)',
   WEFT_E_UPSTREAM_PROTOCOL: 'an upstream sent a malformed HTTP/1.1 response, or a request could not be written as HTTP/1.1 (treated as an upstream reset)',
   WEFT_E_UPSTREAM_TLS: 'an upstream TLS handshake failed or its certificate was refused (chain not trusted, or no SAN matched match_typed_subject_alt_names): a connect failure (503 UF)',
+  WEFT_E_ORIGINAL_DST_UNAVAILABLE:
+    'transparent proxy mode needs SO_ORIGINAL_DST (Linux, and the native addon native/build/original_dst.node that `npm install` builds with cc); the proxy refuses to start without it',
   WEFT_E_DOWNSTREAM_TLS: 'a downstream TLS handshake failed or the client certificate was refused (the connection is closed; counted in ssl_connection_error)',
 } as const;
 

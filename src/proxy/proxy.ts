@@ -10,6 +10,7 @@ import { HcmRuntime, type HcmStats } from './http/connection-manager.js';
 import { TcpProxyRuntime, type TcpProxyStats } from './tcp/tcp-proxy.js';
 import { RouteStore } from './http/route-store.js';
 import { ListenerManager } from './listener/listener-manager.js';
+import { requireOriginalDst } from './listener/original-dst.js';
 import { SecretStore } from './tls/secret-store.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { AdsClient, type XdsClient } from './xds/ads-client.js';
@@ -118,6 +119,8 @@ export class Proxy {
   /** Bind the admin port and connect to the control plane (does not wait for config). */
   async start(): Promise<void> {
     if (this.started) return;
+    // Transparent capture is useless without original destinations: refuse clearly, before binding.
+    if (this.o.workload?.capture === 'transparent') requireOriginalDst();
     this.started = true;
     const adminHost = this.o.adminHost ?? '127.0.0.1';
     // The admin port can read config and shut the proxy down: loopback only, as Istio binds Envoy's.

@@ -22,6 +22,9 @@ describe('mesh config', () => {
     { name: 'h2UpgradePolicy unknown', yaml: 'h2UpgradePolicy: SOMETIMES\n', error: /MeshConfig: h2UpgradePolicy: must be DO_NOT_UPGRADE or UPGRADE/ },
     { name: 'a typo inside', yaml: 'pathNormalization: { normalisation: BASE }\n', error: /pathNormalization\.normalisation: is not a field of ProxyPathNormalization \[WEFT_E_UNKNOWN_FIELD\]/ },
     { name: 'not a mapping', yaml: '- a\n', error: /must be a mapping of MeshConfig fields \[WEFT_E_TYPE\]/ },
+    { name: 'outboundTrafficPolicy mode unknown', yaml: 'outboundTrafficPolicy: { mode: DENY }\n', error: /^mesh\.yaml: document 1: MeshConfig: outboundTrafficPolicy\.mode: must be one of ALLOW_ANY, REGISTRY_ONLY, got "DENY" \[WEFT_E_INVALID_VALUE\]$/ },
+    { name: 'outboundTrafficPolicy not a mapping', yaml: 'outboundTrafficPolicy: REGISTRY_ONLY\n', error: /MeshConfig: outboundTrafficPolicy: must be a mapping with `mode` \[WEFT_E_TYPE\]/ },
+    { name: 'outboundTrafficPolicy typo', yaml: 'outboundTrafficPolicy: { mod: REGISTRY_ONLY }\n', error: /outboundTrafficPolicy\.mod: is not a field of OutboundTrafficPolicy \(only `mode`\) \[WEFT_E_UNKNOWN_FIELD\]/ },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -40,6 +43,17 @@ describe('mesh config', () => {
     const r = parseMeshConfig('connectTimeout: 2.5s\nh2UpgradePolicy: UPGRADE\n', 'mesh.yaml');
     assert.ok(r.ok);
     if (r.ok) assert.deepEqual([r.mesh.connectTimeoutMs, r.mesh.h2UpgradePolicy, r.mesh.pathNormalization], [2500, 'UPGRADE', 'BASE']);
+  });
+
+  it('outboundTrafficPolicy: ALLOW_ANY by default (as Istio), REGISTRY_ONLY read, and part of the version', () => {
+    const d = parseMeshConfig('', 'mesh.yaml');
+    const r = parseMeshConfig('outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n', 'mesh.yaml');
+    const a = parseMeshConfig('outboundTrafficPolicy: { mode: ALLOW_ANY }\n', 'mesh.yaml');
+    assert.ok(d.ok && r.ok && a.ok);
+    if (!d.ok || !r.ok || !a.ok) return;
+    assert.deepEqual([d.mesh.outboundTrafficPolicy, r.mesh.outboundTrafficPolicy, a.mesh.outboundTrafficPolicy], ['ALLOW_ANY', 'REGISTRY_ONLY', 'ALLOW_ANY']);
+    assert.equal(a.mesh.version, 'default', 'the default written out changes no cache key');
+    assert.notEqual(r.mesh.version, d.mesh.version);
   });
 
   it('pathNormalization becomes the HCM fields Istio sets, on every sidecar listener', () => {

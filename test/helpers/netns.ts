@@ -23,7 +23,7 @@ export interface TestNetOptions {
   ipv6?: boolean;
 }
 
-const alive = (pid: number): boolean => {
+export const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;

@@ -119,6 +119,20 @@ const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: obj
   { name: 'label count', metadata: { LABELS: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }, error: /65 labels, more than the limit of 64/ },
   { name: 'protocol', metadata: { WEFT_PORTS: [{ service_port: 80, protocol: 'QUIC' }] }, error: /WEFT_PORTS\[0\]\.protocol: expected one of/ },
   { name: 'a service port once', metadata: { WEFT_PORTS: [{ service_port: 80 }, { service_port: 80 }] }, error: /WEFT_PORTS\[1\]\.service_port: 80 is listed twice/ },
+  // Istio's INTERCEPTION_MODE: REDIRECT selects the captured layout; peers then reach the app on its own port.
+  { name: 'INTERCEPTION_MODE absent: explicit', metadata: {}, want: { interceptionMode: 'NONE' } },
+  {
+    name: 'INTERCEPTION_MODE REDIRECT: endpoint port defaults to the app port',
+    metadata: { INTERCEPTION_MODE: 'REDIRECT', WEFT_PORTS: [{ service_port: 80, app_port: 8080 }] },
+    want: { interceptionMode: 'REDIRECT', ports: [{ servicePort: 80, endpointPort: 8080, appPort: 8080, protocol: 'HTTP' }] },
+  },
+  { name: 'INTERCEPTION_MODE TPROXY is refused by name', metadata: { INTERCEPTION_MODE: 'TPROXY' }, error: /INTERCEPTION_MODE: TPROXY is not supported \(use REDIRECT, or NONE for explicit mode\)/ },
+  { name: 'INTERCEPTION_MODE unknown', metadata: { INTERCEPTION_MODE: 'redirect' }, error: /INTERCEPTION_MODE: expected REDIRECT or NONE, got "redirect"/ },
+  {
+    name: 'INTERCEPTION_MODE REDIRECT: an endpoint port other than the app port reaches no app',
+    metadata: { INTERCEPTION_MODE: 'REDIRECT', WEFT_PORTS: [{ service_port: 80, app_port: 8080, endpoint_port: 15006 }] },
+    error: /WEFT_PORTS\[0\]\.endpoint_port: 15006 differs from app_port 8080; under INTERCEPTION_MODE REDIRECT/,
+  },
   { name: 'metadata depth', metadata: { DEEP: JSON.parse('['.repeat(40) + ']'.repeat(40)) }, error: /node\.metadata: nested deeper than 16 levels/ },
 ];
 test("node metadata: an Envoy with Istio's cluster convention (<service>.<namespace>) and no Weft metadata", () => {

@@ -21,6 +21,9 @@ describe('weft proxy flags', () => {
     { name: 'bad protocol', flags: { ...base, protocol: 'SMTP' }, error: /^--protocol: must be one of/ },
     { name: 'port clash', flags: { ...base, outboundPort: '15000', adminPort: '15000' }, error: /^--admin-port: 15000 is also --outbound-port/ },
     { name: 'bad locality', flags: { ...base, locality: 'a/b/c/d' }, error: /^--locality: expected region\[\/zone\[\/subzone\]\]/ },
+    { name: 'unknown mode', flags: { ...base, mode: 'tproxy' }, error: /^--mode: must be explicit or transparent, got "tproxy" \[WEFT_E_BAD_FLAG\]$/ },
+    { name: 'uid not a number', flags: { ...base, proxyUid: 'istio-proxy' }, error: /^--proxy-uid: must be a numeric id/ },
+    { name: 'gid without uid', flags: { ...base, proxyGid: '1337' }, error: /^--proxy-gid: needs --proxy-uid/ },
     { name: 'unknown xDS protocol', flags: { ...base, xdsProtocol: 'incremental' }, error: /^--xds-protocol: must be one of delta, sotw, got "incremental" \[WEFT_E_BAD_FLAG\]$/ },
   ];
   for (const c of bad) {
@@ -81,6 +84,30 @@ describe('weft proxy flags', () => {
     const noVersion = buildNode({ ...r.value.workload, labels: {}, id: 'custom-id' });
     assert.equal(noVersion.id, 'custom-id');
     assert.equal(fromStruct(noVersion.metadata).WORKLOAD_NAME, 'reviews-v0');
+  });
+
+  it('transparent mode: Istio INTERCEPTION_MODE REDIRECT, peers reach the app port; --proxy-uid sets the gid too', () => {
+    const r = parseProxyFlags({ ...base, mode: 'transparent', proxyUid: '1337' });
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    assert.deepEqual(r.value.runAs, { uid: 1337, gid: 1337 });
+    const md = fromStruct(buildNode(r.value.workload).metadata);
+    assert.equal(md.INTERCEPTION_MODE, 'REDIRECT');
+    assert.equal(md.WEFT_CAPTURE, 'transparent');
+    assert.deepEqual(md.WEFT_PORTS, [{ service_port: 9081, endpoint_port: 9081, app_port: 9081, protocol: 'HTTP' }]);
+    const explicit = parseProxyFlags(base);
+    assert.ok(explicit.ok && explicit.value.runAs === undefined && fromStruct(buildNode(explicit.value.workload).metadata).INTERCEPTION_MODE === undefined);
+  });
+
+  it('transparent mode refuses to start without SO_ORIGINAL_DST support, naming why', () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+    const r = spawnSync(process.execPath, [path.join(root, 'bin/weft.js'), 'proxy', '--xds-address', '127.0.0.1:1', '--service', 'reviews', '--app-port', '9080', '--mode', 'transparent'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, WEFT_ORIGINAL_DST_ADDON: '/nonexistent/original_dst.node' },
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /--mode transparent: transparent mode needs SO_ORIGINAL_DST: .*(cannot load \/nonexistent\/original_dst\.node|Linux only).*\[WEFT_E_ORIGINAL_DST_UNAVAILABLE\]/);
   });
 
   it('the CLI exits 2 with every flag error on stderr', () => {

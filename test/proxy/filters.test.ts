@@ -92,7 +92,7 @@ describe('fault filter odds', () => {
 });
 
 describe('filter chain selection', () => {
-  const m = (o: Partial<FilterChainMatch>): FilterChainMatch => ({ serverNames: [], destinationPort: undefined, prefixRanges: [], sourcePrefixRanges: [], transportProtocol: undefined, applicationProtocols: [], ...o });
+  const m = (o: Partial<FilterChainMatch>): FilterChainMatch => ({ serverNames: [], destinationPort: undefined, prefixRanges: [], sourcePrefixRanges: [], transportProtocol: undefined, applicationProtocols: [], sourceType: 'ANY', ...o });
   const range = (prefix: string, len: number) => cidr({ address_prefix: prefix, prefix_len: { value: len } }, '', new Problems())!;
   const sel = new FilterChainSelector(
     [

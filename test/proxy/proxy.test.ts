@@ -243,8 +243,8 @@ describe('proxy driven over ADS', () => {
     const nack = await ads.setAndWait('cluster', 'c-bad', bad);
     assert.equal(nack.version_info, 'c1', 'NACK carries the last ACKed version');
     assert.equal(nack.error_detail?.code, 3);
-    assert.match(nack.error_detail!.message, new RegExp(`cluster ${V2.replace(/[|.]/g, '\\$&')}: lb_policy: CLUSTER_PROVIDED is not supported`));
-    assert.match(nack.error_detail!.message, /type: ORIGINAL_DST is not supported/);
+    assert.match(nack.error_detail!.message, new RegExp(`cluster ${V2.replace(/[|.]/g, '\\$&')}: lb_policy: CLUSTER_PROVIDED is only valid for an ORIGINAL_DST cluster`));
+    assert.match(nack.error_detail!.message, /lb_policy: ROUND_ROBIN is not valid for an ORIGINAL_DST cluster/);
     // Old clusters still serve.
     const r = await request(out, { host: 'ratings' });
     assert.equal(r.status, 200);

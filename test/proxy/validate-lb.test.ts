@@ -50,9 +50,8 @@ describe('load-balancing fields: accepted', () => {
 
 describe('load-balancing fields: NACKed with their path', () => {
   const bad: { name: string; type: ProxyXdsType; input: object; error: RegExp }[] = [
-    { name: 'ORIGINAL_DST (Istio PASSTHROUGH)', type: 'cluster', input: { name: 'c', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }, error: /type: ORIGINAL_DST is not supported: .*explicit mode.*SO_ORIGINAL_DST/ },
-    { name: 'CLUSTER_PROVIDED', type: 'cluster', input: eds({ lb_policy: 'CLUSTER_PROVIDED' }), error: /lb_policy: CLUSTER_PROVIDED is not supported: ORIGINAL_DST/ },
-    { name: 'original_dst_lb_config', type: 'cluster', input: eds({ original_dst_lb_config: { use_http_header: true } }), error: /original_dst_lb_config: not supported: .*use_http_header/ },
+    { name: 'CLUSTER_PROVIDED on an EDS cluster', type: 'cluster', input: eds({ lb_policy: 'CLUSTER_PROVIDED' }), error: /lb_policy: CLUSTER_PROVIDED is only valid for an ORIGINAL_DST cluster/ },
+    { name: 'original_dst_lb_config on an EDS cluster', type: 'cluster', input: eds({ original_dst_lb_config: { use_http_header: true } }), error: /original_dst_lb_config: only applies to an ORIGINAL_DST cluster/ },
     { name: 'maglev table not prime', type: 'cluster', input: eds({ lb_policy: 'MAGLEV', maglev_lb_config: { table_size: { value: 65536 } } }), error: /maglev_lb_config\.table_size: 65536 must be a prime/ },
     { name: 'ring config on a round-robin cluster', type: 'cluster', input: eds({ ring_hash_lb_config: { minimum_ring_size: { value: 8 } } }), error: /ring_hash_lb_config: only applies to lb_policy RING_HASH/ },
     { name: 'ring min over max', type: 'cluster', input: eds({ lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: { value: 4096 }, maximum_ring_size: { value: 1024 } } }), error: /minimum_ring_size 4096 exceeds maximum_ring_size 1024/ },

@@ -38,7 +38,7 @@ interface BadCase {
 
 const bad: BadCase[] = [
   { name: 'cluster without name', type: 'cluster', input: { type: 'EDS' }, error: /^cluster \(unnamed\): name: is required$/ },
-  { name: 'unsupported cluster type', type: 'cluster', input: eds({ type: 'ORIGINAL_DST' }), error: /^cluster c: type: ORIGINAL_DST is not supported/ },
+  { name: 'ORIGINAL_DST without CLUSTER_PROVIDED', type: 'cluster', input: eds({ type: 'ORIGINAL_DST' }), error: /^cluster c: lb_policy: ROUND_ROBIN is not valid for an ORIGINAL_DST cluster/ },
   { name: 'unsupported lb policy', type: 'cluster', input: eds({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' }), error: /^cluster c: lb_policy: LOAD_BALANCING_POLICY_CONFIG is not supported/ },
   {
     name: 'upstream TLS field not implemented',
@@ -52,7 +52,7 @@ const bad: BadCase[] = [
     input: eds({ eds_cluster_config: { eds_config: { path_config_source: { path: '/x' } } } }),
     error: /^cluster c: eds_cluster_config\.eds_config: only ads config sources are supported$/,
   },
-  { name: 'STATIC without endpoints', type: 'cluster', input: { name: 'c', type: 'STATIC' }, error: /^cluster c: load_assignment: is required for STATIC clusters$/ },
+  { name: 'STRICT_DNS without endpoints', type: 'cluster', input: { name: 'c', type: 'STRICT_DNS' }, error: /^cluster c: load_assignment: is required for STRICT_DNS clusters$/ },
   {
     name: 'STATIC with a DNS name',
     type: 'cluster',
@@ -103,7 +103,6 @@ const bad: BadCase[] = [
     input: listener({ filters: [hcm({ http_filters: [routerFilter, faultFilter] })] }),
     error: /http_filters\[0\]: the terminal filter "envoy\.filters\.http\.router" must be last/,
   },
-  { name: 'original destination', type: 'listener', input: listener({ filters: [hcm({})] }, { use_original_dst: { value: true } }), error: /^listener l: use_original_dst: not supported yet$/ },
   {
     name: 'HTTP/3 codec',
     type: 'listener',
@@ -213,7 +212,7 @@ describe('xDS validation rejects with field paths', () => {
   }
 
   it('collects every error of a resource, not just the first', () => {
-    const v = roundTrip('cluster', { name: 'c', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', transport_socket: { name: 'tls' } });
+    const v = roundTrip('cluster', { name: 'c', type: 'ORIGINAL_DST', lb_policy: 'ROUND_ROBIN', transport_socket: { name: 'tls' }, load_assignment: { cluster_name: 'c', endpoints: [{ lb_endpoints: [ep('127.0.0.1', 80)] }] } });
     assert.equal(v.valid, false);
     if (!v.valid) assert.equal(v.errors.length, 3, v.errors.join('\n'));
   });

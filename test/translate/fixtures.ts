@@ -6,6 +6,8 @@ import { parseConfigText } from '../../src/config/parse.js';
 import type { ConfigSet } from '../../src/config/types.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
 import { buildSnapshot, TLS_MODE_LABEL, type MeshSnapshot } from '../../src/controlplane/model/snapshot.js';
+import { parseVipRange, type VipRange } from '../../src/controlplane/model/vips.js';
+import type { MeshConfig } from '../../src/config/mesh-config.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 export { fixturesDir };
@@ -62,6 +64,7 @@ export function proxy(service: string, version: string, n: number, overrides: Pa
     ports: [{ servicePort: 9080, endpointPort: 15006, appPort: 9080, protocol: 'HTTP' }],
     outboundPort: 15001,
     inboundPort: 15006,
+    interceptionMode: 'NONE',
     ...overrides,
   };
 }
@@ -75,8 +78,17 @@ export const bookinfoProxies = (): ProxyNode[] => [
   proxy('ratings', 'v1', 7),
 ];
 
-export function snapshot(config: ConfigSet, proxies = bookinfoProxies()): MeshSnapshot {
-  return buildSnapshot({ config, proxies, domain: 'cluster.local' });
+/** A captured sidecar (INTERCEPTION_MODE REDIRECT): peers reach it on the app's own port. */
+export const capturedProxy = (service: string, version: string, n: number, overrides: Partial<ProxyNode> = {}): ProxyNode =>
+  proxy(service, version, n, { interceptionMode: 'REDIRECT', ports: [{ servicePort: 9080, endpointPort: 9080, appPort: 9080, protocol: 'HTTP' }], ...overrides });
+
+export const capturedBookinfoProxies = (): ProxyNode[] => bookinfoProxies().map((p) => ({ ...p, interceptionMode: 'REDIRECT', ports: p.ports.map((q) => ({ ...q, endpointPort: q.appPort })) }));
+
+/** VIPs for tests come from 198.19.0.0/16 (inside the network rule's 198.18.0.0/15). */
+export const TEST_VIP_RANGE = (parseVipRange('198.19.0.0/16') as { ok: true; range: VipRange }).range;
+
+export function snapshot(config: ConfigSet, proxies = bookinfoProxies(), mesh?: MeshConfig): MeshSnapshot {
+  return buildSnapshot({ config, proxies, domain: 'cluster.local', vipRange: TEST_VIP_RANGE, ...(mesh ? { mesh } : {}) });
 }
 
 /** A TCP workload (mysqldb, port 3306; `protocol` its declared protocol), meshed unless told not. */
@@ -99,3 +111,36 @@ spec:
   rules: [{ kind: TCPRoute, name: mysql }]
   sources: [{ kind: ServiceAccount, name: bookinfo-reviews }]
 `;
+
+/** Egress beyond HTTP: a TCP ServiceEntry with an address (STATIC), a TCP one by DNS with an
+ * auto-allocated VIP, and a resolution NONE range passed through to the original destination. */
+export const EGRESS_TCP = yaml('egress-tcp.yaml', `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: mysql-vm }
+spec:
+  hosts: [mysqldb.vm.example]
+  addresses: [198.18.7.10]
+  ports: [{ number: 3306, name: tcp-mysql, protocol: TCP }]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{ address: 198.18.7.10 }]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: smtp }
+spec:
+  hosts: [smtp.example.com]
+  ports: [{ number: 25, name: tcp-smtp, protocol: TCP }]
+  location: MESH_EXTERNAL
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: lab-range }
+spec:
+  hosts: [lab.example]
+  addresses: [198.18.64.0/24]
+  ports: [{ number: 5432, name: tcp-pg, protocol: TCP }]
+  location: MESH_EXTERNAL
+  resolution: NONE
+`);

@@ -5,39 +5,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { packAny, TypeUrl } from '../../src/api/envoy.js';
 import { translate } from '../../src/controlplane/translate/index.js';
 import { RouteTable } from '../../src/proxy/http/route-table.js';
 import type { RequestView } from '../../src/proxy/http/stream.js';
-import { decodeResources, type DecodedResource, type ProxyXdsType } from '../../src/proxy/xds/decode.js';
 import type { FaultConfig, ModelByType } from '../../src/proxy/xds/model.js';
 import { configFrom, fixture, fixturesDir, proxy, snapshot, yaml } from './fixtures.js';
-
-type SotwType = Exclude<ProxyXdsType, 'virtualHost' | 'secret'>;
-type Decoded = { [K in SotwType]: DecodedResource<K>[] };
+import { decodeSet, request, type Decoded } from './simulate.js';
 
 /** What the client proxy would run: the control plane's output through the proxy's validation. */
 function proxyView(config: ReturnType<typeof configFrom>): Decoded {
-  const out = translate(snapshot(config), proxy('productpage', 'v1', 2));
-  const decode = <K extends SotwType>(type: K) => {
-    const r = decodeResources(type, out[type].map((res) => packAny(TypeUrl[type], res.body)));
-    assert.ok(r.valid, `the proxy refuses the control plane's ${type}: ${!r.valid && r.errors.join('; ')}`);
-    return r.result;
-  };
-  return { cluster: decode('cluster'), endpoint: decode('endpoint'), listener: decode('listener'), route: decode('route') };
-}
-
-function request(host: string, p = '/', headers: Record<string, string> = {}): RequestView {
-  const [pathOnly, query = ''] = p.split('?');
-  const params = new URLSearchParams(query);
-  return {
-    method: 'GET',
-    url: p,
-    path: pathOnly,
-    authority: host,
-    header: (name) => (name === ':authority' ? host : name === ':path' ? p : name === ':method' ? 'GET' : headers[name.toLowerCase()]),
-    queryParam: (name) => params.get(name) ?? undefined,
-  };
+  const d = decodeSet(translate(snapshot(config), proxy('productpage', 'v1', 2)));
+  assert.ok(d.ok, `the proxy refuses the control plane's output: ${!d.ok && d.errors.join('; ')}`);
+  return d.view;
 }
 
 /** The endpoints one call can reach: route → cluster → EDS addresses (random() fixed for weighted picks). */

@@ -10,7 +10,7 @@ import { translate, translateFor, type ResourceSet } from '../../src/controlplan
 import { COMPOSITIONS, type ClientKind } from '../../src/controlplane/xds/compositions.js';
 import { repoRoot } from '../helpers/processes.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
-import { bookinfoProxies, configFrom, fixture, MYSQL_TRAFFIC_TARGET, mysqldb, proxy, ratingsForReviewsOnly, snapshot, yaml } from './fixtures.js';
+import { bookinfoProxies, capturedBookinfoProxies, capturedProxy, configFrom, EGRESS_TCP, fixture, MYSQL_TRAFFIC_TARGET, mysqldb, proxy, ratingsForReviewsOnly, snapshot, yaml } from './fixtures.js';
 
 const client = proxy('productpage', 'v1', 2);
 const byName = (set: ResourceSet, type: keyof ResourceSet, name: string) => set[type].find((r) => r.name === name)?.body as any;
@@ -131,6 +131,7 @@ test('translate is pure: same inputs, same output', () => {
 });
 
 const goldenDir = path.join(repoRoot, 'test/translate/golden');
+const DR_ALL = fixture('istio/bookinfo/networking/destination-rule-all.yaml');
 // A meshed TCP workload (mysqldb, port 3306) whose inbound chain is tcp_proxy behind network RBAC,
 // with an AuthorizationPolicy (an HTTP-only ALLOW rule dropped, a DENY's HTTP-only field dropped) and
 // an SMI TrafficTarget on a TCPRoute.
@@ -155,31 +156,45 @@ spec:
 `);
 const goldens: Array<[string, ReturnType<typeof configFrom>, ProxyNode?]> = [
   ['bookinfo-default', configFrom()],
-  ['bookinfo-jason-v2-v3', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'))],
-  ['bookinfo-90-10', configFrom(fixture('istio/bookinfo/networking/destination-rule-all.yaml'), fixture('istio/bookinfo/networking/virtual-service-reviews-90-10.yaml'))],
+  ['bookinfo-jason-v2-v3', configFrom(DR_ALL, fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'))],
+  ['bookinfo-90-10', configFrom(DR_ALL, fixture('istio/bookinfo/networking/virtual-service-reviews-90-10.yaml'))],
   ['tcp-inbound-rbac', configFrom(TCP_POLICIES), mysqldb()],
 ];
+/** Captured sidecars (INTERCEPTION_MODE REDIRECT) in a captured bookinfo: Istio's transparent layout. */
+const capturedGoldens: Array<[string, ReturnType<typeof configFrom>, ProxyNode?]> = [
+  ['captured-bookinfo-default', configFrom()],
+  ['captured-bookinfo-jason-egress', configFrom(DR_ALL, fixture('istio/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml'), fixture('istio/bookinfo/networking/egress-rule-google-apis.yaml'), EGRESS_TCP)],
+];
+const capturedClient = capturedProxy('productpage', 'v1', 2);
 // One golden file per client kind, from the same compositions production serves (xds/compositions.ts):
 // `<name>.json` for SotW sidecars (the ResourceSet of translate()), `<name>.delta.json` for Delta ones.
-const goldenOutput = (kind: ClientKind, snap: MeshSnapshot, p: ProxyNode) => (kind === 'sidecar-sotw' ? translate(snap, p) : translateFor(snap, p, kind));
-for (const [name, config, goldenClient] of goldens) {
-  for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) {
-    const fileName = kind === 'sidecar-sotw' ? `${name}.json` : `${name}.${kind.replace('sidecar-', '')}.json`;
-    test(`golden: ${name} (${kind})`, () => {
-      const proxies = goldenClient ? [...bookinfoProxies(), goldenClient] : bookinfoProxies();
-      const got = JSON.stringify(goldenOutput(kind, snapshot(config, proxies), goldenClient ?? client), null, 2) + '\n';
-      const file = path.join(goldenDir, fileName);
-      if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, got);
-      assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);
-      assert.equal(got, fs.readFileSync(file, 'utf8'), `${fileName} differs from its golden file (UPDATE_GOLDEN=1 npm test to accept)`);
-    });
+const goldenOutput = (kind: ClientKind, snap: MeshSnapshot, p?: ProxyNode) => {
+  const c = p ?? (kind.startsWith('captured-') ? capturedClient : client);
+  return kind === 'sidecar-sotw' ? translate(snap, c) : translateFor(snap, c, kind);
+};
+const goldenFile = (name: string, kind: ClientKind) => (kind.endsWith('-sotw') ? `${name}.json` : `${name}.delta.json`);
+const kindsOf = (captured: boolean) => (Object.keys(COMPOSITIONS) as ClientKind[]).filter((k) => k.startsWith('captured-') === captured);
+for (const [captured, list] of [[false, goldens], [true, capturedGoldens]] as const) {
+  for (const [name, config, goldenClient] of list) {
+    for (const kind of kindsOf(captured)) {
+      const fileName = goldenFile(name, kind);
+      test(`golden: ${name} (${kind})`, () => {
+        const base = captured ? capturedBookinfoProxies() : bookinfoProxies();
+        const proxies = goldenClient ? [...base, goldenClient] : base;
+        const got = JSON.stringify(goldenOutput(kind, snapshot(config, proxies), goldenClient), null, 2) + '\n';
+        const file = path.join(goldenDir, fileName);
+        if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, got);
+        assert.ok(fs.existsSync(file), `${file} missing: run UPDATE_GOLDEN=1 npm test`);
+        assert.equal(got, fs.readFileSync(file, 'utf8'), `${fileName} differs from its golden file (UPDATE_GOLDEN=1 npm test to accept)`);
+      });
+    }
   }
 }
 
 test('golden: every client kind has its goldens (a new composition gets golden files too)', () => {
   const files = new Set(fs.readdirSync(goldenDir));
-  for (const [name] of goldens) {
+  for (const [name] of [...goldens, ...capturedGoldens]) {
     assert.ok(files.has(`${name}.json`) && files.has(`${name}.delta.json`), `${name}: SotW and Delta goldens`);
   }
-  assert.deepEqual(Object.keys(COMPOSITIONS).sort(), ['sidecar-delta', 'sidecar-sotw']);
+  assert.deepEqual(Object.keys(COMPOSITIONS).sort(), ['captured-delta', 'captured-sotw', 'sidecar-delta', 'sidecar-sotw']);
 });

@@ -47,6 +47,8 @@ const variants: MeshSnapshot[] = [
   // Located endpoints and an outlier-detecting rule: EDS ranks localities from the client's own.
   snap([FAILOVER, OUTLIER], located),
   snap([DR], bookinfoProxies(), { ...defaultMeshConfig, pathNormalization: 'MERGE_SLASHES', connectTimeoutMs: 2000, version: 'm2' }),
+  // Captured proxies' catch-alls read the outbound traffic policy.
+  snap([DR], bookinfoProxies(), { ...defaultMeshConfig, outboundTrafficPolicy: 'REGISTRY_ONLY', version: 'm3' }),
 ];
 const clients: ProxyNode[] = [
   proxy('productpage', 'v1', 2),
@@ -57,7 +59,10 @@ const clients: ProxyNode[] = [
   proxy('productpage', 'v1', 2, { namespace: 'other' }),
   proxy('productpage', 'v1', 2, { inboundPort: 15016 }),
   proxy('productpage', 'v1', 2, { ports: [{ servicePort: 9080, endpointPort: 15006, appPort: 9081, protocol: 'HTTP' }] }),
+  proxy('productpage', 'v1', 2, { interceptionMode: 'REDIRECT', ports: [{ servicePort: 9080, endpointPort: 9080, appPort: 9080, protocol: 'HTTP' }] }),
 ];
+/** A client of `kind` (captured kinds need a captured proxy: the cache picks the kind from the node). */
+const clientOf = (kind: ClientKind): ProxyNode => (kind.startsWith('captured-') ? clients[clients.length - 1] : clients[0]);
 
 describe('translator parts', () => {
   it('every part of every composition runs on every variant without reading an undeclared input', () => {
@@ -66,7 +71,10 @@ describe('translator parts', () => {
         for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) {
           const out = translateFor(s, c, kind);
           assert.ok(out.cluster.length > 0 && out.endpoint.length > 0, kind);
-          assert.deepEqual(out.listener.map((l) => l.name), ['virtualOutbound', 'virtualInbound']);
+          const names = out.listener.map((l) => l.name);
+          // Captured kinds add a listener per destination after the two capture listeners.
+          assert.deepEqual(kind.startsWith('captured-') ? names.slice(0, 2) : names, ['virtualOutbound', 'virtualInbound']);
+          assert.equal(names.includes('0.0.0.0_9080'), kind.startsWith('captured-'), kind);
           assert.equal(out.virtualHost.length > 0, kind === 'sidecar-delta', 'only Delta clients get VHDS');
         }
       }
@@ -127,8 +135,8 @@ describe('cache keys follow the declarations', () => {
     for (const kind of Object.keys(COMPOSITIONS) as ClientKind[]) {
       const cache = new XdsCache();
       cache.setSnapshot(variants[1]);
-      const served = cache.resourcesFor(clients[0], kind === 'sidecar-delta' ? 'delta' : 'sotw');
-      const translated = translateFor(variants[1], clients[0], kind);
+      const served = cache.resourcesFor(clientOf(kind), kind.endsWith('-delta') ? 'delta' : 'sotw');
+      const translated = translateFor(variants[1], clientOf(kind), kind);
       for (const type of PUSH_ORDER) {
         assert.deepEqual(served[type].parts.flatMap((p) => [...p.resources.keys()]), translated[type].map((r) => r.name), `${kind} ${type}`);
         for (const r of translated[type]) assert.deepEqual(unpackAny(lookup(served[type], r.name)!), unpackAny(packAny(TypeUrl[type], r.body)), `${kind} ${type} ${r.name}`);
@@ -153,6 +161,23 @@ describe('cache keys follow the declarations', () => {
           if (!(rebuilt as readonly string[]).includes(t)) assert.equal(after[t].parts[0], first[t].parts[0], t);
         }
       }
+    });
+  }
+
+  for (const protocol of ['sotw', 'delta'] as const) {
+    it(`a captured proxy: changing the mesh's outboundTrafficPolicy re-pushes its listeners and route tables (${protocol})`, () => {
+      const cache = new XdsCache();
+      const client = clientOf('captured-sotw');
+      cache.setSnapshot(variants[0]);
+      const allow = cache.resourcesFor(client, protocol);
+      cache.setSnapshot(variants[variants.length - 1]);
+      const only = cache.resourcesFor(client, protocol);
+      assert.notEqual(only.listener.version, allow.listener.version, 'virtualOutbound: catch-all to BlackHoleCluster');
+      assert.notEqual(only.route.version, allow.route.version, 'route "9080": block_all instead of allow_any');
+      assert.equal(only.endpoint.version, allow.endpoint.version, 'EDS does not read the policy');
+      const catchAll = (set: typeof allow) => (unpackAny(lookup(set.listener, 'virtualOutbound')!) as any).filter_chains[1].filters[0].typed_config.cluster;
+      assert.equal(catchAll(allow), 'PassthroughCluster');
+      assert.equal(catchAll(only), 'BlackHoleCluster');
     });
   }
 

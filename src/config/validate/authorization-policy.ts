@@ -4,6 +4,7 @@ import type { AuthorizationAction, AuthorizationPolicySpec, Condition, Operation
 import { fields, type Fields } from './fields.js';
 import type { Issues, Path } from './issues.js';
 import { ipBlockProblem, portStringProblem, readAttachment, readCheckedList, wildcardFormProblem } from './security-common.js';
+import { specFieldNames, type SpecShape } from '../spec-shape.js';
 
 const ACTIONS: readonly AuthorizationAction[] = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'];
 
@@ -166,8 +167,11 @@ function readRule(issues: Issues, v: unknown, path: Path): Rule | undefined {
   return rule;
 }
 
+export const AUTHORIZATION_POLICY_SPEC = { selector: 'object', targetRef: 'object', targetRefs: 'objects', action: 'string', provider: 'object', rules: 'objects' } as const satisfies SpecShape;
+const AP_FIELDS = specFieldNames(AUTHORIZATION_POLICY_SPEC);
+
 export function validateAuthorizationPolicy(issues: Issues, spec: unknown, path: Path): AuthorizationPolicySpec | undefined {
-  const f = fields(issues, spec, path, ['selector', 'targetRef', 'targetRefs', 'action', 'provider', 'rules']);
+  const f = fields(issues, spec, path, AP_FIELDS);
   if (!f) return undefined;
   const before = issues.size;
   const attachment = readAttachment(f);

@@ -13,8 +13,10 @@ import { isDns1123Label, readExportTo, readLabels, readPortSelector, wildcardDom
 import { fields, isObj, type Fields } from './fields.js';
 import type { Issues, Path } from './issues.js';
 import { readLoadBalancer } from './load-balancer.js';
+import { specFieldNames, type SpecShape } from '../spec-shape.js';
 
-const DR_FIELDS = ['host', 'trafficPolicy', 'subsets', 'exportTo', 'workloadSelector'] as const;
+export const DESTINATION_RULE_SPEC = { host: 'string', trafficPolicy: 'object', subsets: 'objects', exportTo: 'strings', workloadSelector: 'object' } as const satisfies SpecShape;
+const DR_FIELDS = specFieldNames(DESTINATION_RULE_SPEC);
 const POLICY_FIELDS = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls', 'portLevelSettings', 'tunnel', 'proxyProtocol', 'retryBudget'] as const;
 const TLS_MODES: readonly TLSMode[] = ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'];
 const TLS_FIELDS = ['mode', 'clientCertificate', 'privateKey', 'caCertificates', 'credentialName', 'subjectAltNames', 'sni', 'insecureSkipVerify', 'caCrl'] as const;

@@ -4,7 +4,10 @@ import type { MutualTlsMode, PeerAuthenticationSpec } from '../security-types.js
 import { fields, type Fields } from './fields.js';
 import type { Issues, Path } from './issues.js';
 import { readWorkloadSelector } from './security-common.js';
+import { specFieldNames, type SpecShape } from '../spec-shape.js';
 
+export const PEER_AUTHENTICATION_SPEC = { selector: 'object', mtls: 'object', portLevelMtls: 'object' } as const satisfies SpecShape;
+const PA_FIELDS = specFieldNames(PEER_AUTHENTICATION_SPEC);
 const MODES: readonly MutualTlsMode[] = ['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT'];
 
 function readMode(f: Fields): { mode: MutualTlsMode } | undefined {
@@ -15,7 +18,7 @@ function readMode(f: Fields): { mode: MutualTlsMode } | undefined {
 }
 
 export function validatePeerAuthentication(issues: Issues, spec: unknown, path: Path): PeerAuthenticationSpec | undefined {
-  const f = fields(issues, spec, path, ['selector', 'mtls', 'portLevelMtls']);
+  const f = fields(issues, spec, path, PA_FIELDS);
   if (!f) return undefined;
   const before = issues.size;
   const out: PeerAuthenticationSpec = {};

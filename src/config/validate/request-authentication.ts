@@ -6,6 +6,7 @@ import { headerNameProblem } from './common.js';
 import { fields } from './fields.js';
 import type { Issues, Path } from './issues.js';
 import { readAttachment } from './security-common.js';
+import { specFieldNames, type SpecShape } from '../spec-shape.js';
 
 function jwksUriProblem(s: string): string | undefined {
   let url: URL;
@@ -107,8 +108,11 @@ function readJwtRule(issues: Issues, v: unknown, path: Path): JWTRule | undefine
   return { issuer, ...rule };
 }
 
+export const REQUEST_AUTHENTICATION_SPEC = { selector: 'object', targetRef: 'object', targetRefs: 'objects', jwtRules: 'objects' } as const satisfies SpecShape;
+const RA_FIELDS = specFieldNames(REQUEST_AUTHENTICATION_SPEC);
+
 export function validateRequestAuthentication(issues: Issues, spec: unknown, path: Path): RequestAuthenticationSpec | undefined {
-  const f = fields(issues, spec, path, ['selector', 'targetRef', 'targetRefs', 'jwtRules']);
+  const f = fields(issues, spec, path, RA_FIELDS);
   if (!f) return undefined;
   const before = issues.size;
   const attachment = readAttachment(f);

@@ -4,9 +4,31 @@ import type { Protocol, ServiceEntrySpec, ServicePort, WorkloadEntrySpec } from 
 import { fqdnProblem, isDns1123Label, isDns1123Subdomain, isIpAddress, isIpOrCidr, readExportTo, readLabels, readPort, wildcardDomainProblem } from './common.js';
 import { fields, type Fields } from './fields.js';
 import { describeValue, type Issues, type Path } from './issues.js';
+import { specFieldNames, type SpecShape } from '../spec-shape.js';
 
-const SE_FIELDS = ['hosts', 'addresses', 'ports', 'location', 'resolution', 'endpoints', 'workloadSelector', 'exportTo', 'subjectAltNames'] as const;
-const WE_FIELDS = ['address', 'ports', 'labels', 'network', 'locality', 'weight', 'serviceAccount'] as const;
+export const SERVICE_ENTRY_SPEC = {
+  hosts: 'strings',
+  addresses: 'strings',
+  ports: 'objects',
+  location: 'string',
+  resolution: 'string',
+  endpoints: 'objects',
+  workloadSelector: 'object',
+  exportTo: 'strings',
+  subjectAltNames: 'strings',
+} as const satisfies SpecShape;
+/** A WorkloadEntry's spec, also the shape of each ServiceEntry endpoint. */
+export const WORKLOAD_ENTRY_SPEC = {
+  address: 'string',
+  ports: 'integerMap',
+  labels: 'stringMap',
+  network: 'string',
+  locality: 'string',
+  weight: 'integer',
+  serviceAccount: 'string',
+} as const satisfies SpecShape;
+const SE_FIELDS = specFieldNames(SERVICE_ENTRY_SPEC);
+const WE_FIELDS = specFieldNames(WORKLOAD_ENTRY_SPEC);
 const PROTOCOLS: readonly Protocol[] = ['HTTP', 'HTTPS', 'GRPC', 'GRPC-WEB', 'HTTP2', 'TCP', 'TLS', 'MONGO', 'REDIS', 'MYSQL', 'UDP'];
 const RESOLUTIONS = ['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'] as const;
 const LOCATIONS = ['MESH_EXTERNAL', 'MESH_INTERNAL'] as const;

@@ -4,8 +4,10 @@ import { hostsOverlap, isDns1123Label, isIpAddress, readExportTo, wildcardDomain
 import { fields, isObj } from './fields.js';
 import { readHttpRoute } from './http-route.js';
 import { describeValue, type Issues, type Path } from './issues.js';
+import { specFieldNames, type SpecShape } from '../spec-shape.js';
 
-const VS_FIELDS = ['hosts', 'gateways', 'http', 'tls', 'tcp', 'exportTo'] as const;
+export const VIRTUAL_SERVICE_SPEC = { hosts: 'strings', gateways: 'strings', http: 'objects', tls: 'objects', tcp: 'objects', exportTo: 'strings' } as const satisfies SpecShape;
+const VS_FIELDS = specFieldNames(VIRTUAL_SERVICE_SPEC);
 
 export function validateVirtualService(issues: Issues, spec: unknown, path: Path): VirtualServiceSpec | undefined {
   const f = fields(issues, spec, path, VS_FIELDS);

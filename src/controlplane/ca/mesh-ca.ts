@@ -26,6 +26,9 @@ export interface MeshCaOptions {
   insecureRegistration: boolean;
   /** Host the secure port binds: its IP (or name) goes into the serving certificate. */
   secureHost: string;
+  /** More DNS names for the serving certificate: in a cluster, the control plane's Service names,
+   * by which proxies (xDS over mTLS) and the API server (the injection webhook) verify it. */
+  servingDnsNames?: readonly string[];
   /** On Kubernetes: verify service-account tokens with the API server (TokenReview). */
   kubernetes?: Omit<TokenReviewOptions, 'trustDomain'>;
   log: (msg: string) => void;
@@ -63,7 +66,7 @@ export class MeshCa {
       onOutcome: o.onCsrOutcome,
     });
     const ips = ['127.0.0.1', ...(isIP(o.secureHost) && o.secureHost !== '127.0.0.1' ? [o.secureHost] : [])];
-    const dnsNames = ['weft-control-plane', 'localhost', ...(isIP(o.secureHost) ? [] : [o.secureHost])];
+    const dnsNames = ['weft-control-plane', 'localhost', ...(isIP(o.secureHost) ? [] : [o.secureHost]), ...(o.servingDnsNames ?? [])];
     const serving = await servingCertificate({ authority, ttlMs: o.workloadCertTtlMs, dnsNames, ips, log: o.log });
     if (o.insecureRegistration) o.log('registration is insecure (--insecure-registration): proxies without a credential may register as any identity');
     const ca = new MeshCa(holder, xdsAdmission({ authenticator, insecureRegistration: o.insecureRegistration }), [istioCertificateService().service, handlers], serving, o);

@@ -8,12 +8,19 @@ import { fromStruct, type Json, type NodeWire, type StructWire } from '../../api
 export interface ProxyPort {
   /** The port clients name (`reviews:9080`). */
   servicePort: number;
-  /** Where other sidecars send traffic for this workload (the inbound listener in explicit mode). */
+  /** Where other sidecars send traffic for this workload (the inbound listener in explicit mode; the
+   * app port itself under transparent capture, which redirects it to the inbound capture port). */
   endpointPort: number;
   /** Where the local app listens. */
   appPort: number;
   protocol: string;
 }
+
+/** How traffic reaches the proxy (Istio's node metadata INTERCEPTION_MODE): NONE — the app sends to
+ * the proxy's explicit ports (Weft's default, and what a node without the key gets); REDIRECT — every
+ * connection is captured (iptables REDIRECT, CNI or eBPF) and the proxy runs Istio's transparent
+ * listener layout (virtualOutbound/virtualInbound with original destinations). */
+export type InterceptionMode = 'NONE' | 'REDIRECT';
 
 export interface ProxyNode {
   id: string;
@@ -26,6 +33,7 @@ export interface ProxyNode {
   ports: ProxyPort[];
   outboundPort: number;
   inboundPort: number;
+  interceptionMode: InterceptionMode;
   /** node.locality as "region/zone/subzone"; absent when the proxy sent none. */
   locality?: string;
   /** The proxy's build version (node.user_agent_version), for metrics only; absent when not sent. */
@@ -86,6 +94,18 @@ function structProblem(s: StructWire | null | undefined): string | undefined {
   return undefined;
 }
 
+/** Istio's INTERCEPTION_MODE values; TPROXY (which keeps the source address) is not implemented. */
+function interceptionModeOf(v: Json | undefined, errors: string[]): InterceptionMode {
+  if (v === undefined || v === 'NONE') return 'NONE';
+  if (v === 'REDIRECT') return 'REDIRECT';
+  errors.push(
+    v === 'TPROXY'
+      ? 'node.metadata.INTERCEPTION_MODE: TPROXY is not supported (use REDIRECT, or NONE for explicit mode)'
+      : `node.metadata.INTERCEPTION_MODE: expected REDIRECT or NONE, got ${JSON.stringify(v)}`,
+  );
+  return 'NONE';
+}
+
 /** Validate a DiscoveryRequest.node into a ProxyNode, collecting every problem with its field path. */
 export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
   const errors: string[] = [];
@@ -132,6 +152,7 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
         else labels[k] = v;
       }
   }
+  const interceptionMode = interceptionModeOf(Object.hasOwn(md, 'INTERCEPTION_MODE') ? md.INTERCEPTION_MODE : undefined, errors);
   const ports: ProxyPort[] = [];
   const rawPorts = md.WEFT_PORTS ?? [];
   if (!Array.isArray(rawPorts)) errors.push('node.metadata.WEFT_PORTS: expected a list');
@@ -146,12 +167,13 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
       const protocol = p.protocol === undefined ? 'HTTP' : typeof p.protocol === 'string' ? p.protocol.toUpperCase() : '';
       if (!PROTOCOLS.has(protocol)) errors.push(`node.metadata.WEFT_PORTS[${i}].protocol: expected one of ${[...PROTOCOLS].join(', ')}`);
       if (ports.some((q) => q.servicePort === servicePort)) errors.push(`node.metadata.WEFT_PORTS[${i}].service_port: ${servicePort} is listed twice`);
-      ports.push({
-        servicePort,
-        endpointPort: port(`WEFT_PORTS[${i}].endpoint_port`, p.endpoint_port, servicePort),
-        appPort: port(`WEFT_PORTS[${i}].app_port`, p.app_port, servicePort),
-        protocol,
-      });
+      const appPort = port(`WEFT_PORTS[${i}].app_port`, p.app_port, servicePort);
+      // Captured: peers send to the app's own port and the capture hands it to the inbound listener,
+      // which forwards to that same original destination — another endpoint port would reach no app.
+      const endpointPort = port(`WEFT_PORTS[${i}].endpoint_port`, p.endpoint_port, interceptionMode === 'REDIRECT' ? appPort : servicePort);
+      if (interceptionMode === 'REDIRECT' && endpointPort !== appPort && endpointPort !== 0 && appPort !== 0)
+        errors.push(`node.metadata.WEFT_PORTS[${i}].endpoint_port: ${endpointPort} differs from app_port ${appPort}; under INTERCEPTION_MODE REDIRECT peers reach the app on its own port`);
+      ports.push({ servicePort, endpointPort, appPort, protocol });
     });
   // The service name becomes part of a hostname: a dot in it would let a node name another namespace's service.
   // Without WEFT_SERVICE, node.cluster names the service; Istio's bootstrap writes it `<service>.<namespace>`.
@@ -174,6 +196,7 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
     ports,
     outboundPort: port('WEFT_OUTBOUND_PORT', md.WEFT_OUTBOUND_PORT, 15001),
     inboundPort: port('WEFT_INBOUND_PORT', md.WEFT_INBOUND_PORT, 15006),
+    interceptionMode,
   };
   if (typeof node.user_agent_version === 'string' && /^[\w.+-]{1,64}$/.test(node.user_agent_version)) parsed.version = node.user_agent_version;
   const loc = node.locality;

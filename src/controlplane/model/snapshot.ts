@@ -8,6 +8,7 @@ import type { ConfigListName, ConfigSet, DestinationRule, MeshResource, ServiceE
 import { defaultMeshConfig, type MeshConfig } from '../../config/mesh-config.js';
 import { hostMatches, resolveHost, serviceFqdn } from './hosts.js';
 import type { ProxyNode } from './proxy-node.js';
+import { allocateVips, defaultVipRange, type VipRange } from './vips.js';
 
 export interface MeshPort {
   port: number;
@@ -28,6 +29,12 @@ export interface MeshService {
   /** "namespace/serviceAccount" of its endpoints that have a sidecar with an identity (sorted):
    * auto mTLS goes to those, and a client accepts exactly these SPIFFE IDs. */
   identities: string[];
+  /** Where apps reach it under transparent capture: a ServiceEntry's `addresses` (IPs or CIDRs), or
+   * one VIP auto-allocated from the snapshot's range (vips.ts); empty for a ServiceEntry with
+   * resolution NONE and no addresses (its traffic passes through to the original destination). */
+  addresses: string[];
+  /** A ServiceEntry with resolution NONE: the caller's original destination is the endpoint. */
+  passthrough: boolean;
 }
 
 export interface MeshEndpoint {
@@ -128,11 +135,13 @@ export interface SnapshotInput {
   mesh?: MeshConfig;
   /** Key sets fetched for jwksUris (absent: none fetched yet). */
   jwks?: ReadonlyMap<string, string>;
+  /** Where services without declared addresses get their VIP (--service-vip-range; Istio's 240.240.0.0/16). */
+  vipRange?: VipRange;
 }
 
 const NO_JWKS: ReadonlyMap<string, string> = new Map();
 
-export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfig, jwks = NO_JWKS }: SnapshotInput): MeshSnapshot {
+export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfig, jwks = NO_JWKS, vipRange = defaultVipRange }: SnapshotInput): MeshSnapshot {
   const services = new Map<string, MeshService>();
   const endpoints = new Map<string, MeshEndpoint[]>();
   const addEndpoint = (hostname: string, servicePort: number, ep: MeshEndpoint) => {
@@ -147,7 +156,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     const hostname = serviceFqdn(p.service, p.namespace, domain);
     let svc = services.get(hostname);
     if (!svc) {
-      svc = { hostname, namespace: p.namespace, ports: [], resolution: 'EDS', external: false, origin: 'registry', identities: [] };
+      svc = { hostname, namespace: p.namespace, ports: [], resolution: 'EDS', external: false, origin: 'registry', identities: [], addresses: [], passthrough: false };
       services.set(hostname, svc);
     }
     for (const port of p.ports) {
@@ -180,6 +189,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
   for (const se of config.serviceEntries) addServiceEntry(se, config, proxies, domain, services, addEndpoint);
 
   const sortedServices = [...services.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
+  assignVips(sortedServices, vipRange);
   for (const s of sortedServices) s.ports.sort((a, b) => a.port - b.port);
   for (const list of endpoints.values())
     list.sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1));
@@ -255,6 +265,8 @@ function addServiceEntry(
       external: se.spec.location !== 'MESH_INTERNAL',
       origin,
       identities: [],
+      addresses: [...se.spec.addresses],
+      passthrough: se.spec.resolution === 'NONE' && !hasEndpoints,
     });
     for (const port of ports) {
       if (!hasEndpoints) {
@@ -281,6 +293,15 @@ function addServiceEntry(
       }
     }
   }
+}
+
+/** Services without declared addresses get one VIP each (a passthrough ServiceEntry needs none: the
+ * app connects to the real destination). Declared addresses are never handed out again. */
+function assignVips(services: MeshService[], range: VipRange): void {
+  const taken = new Set(services.flatMap((s) => s.addresses));
+  const need = services.filter((s) => s.addresses.length === 0 && !s.passthrough);
+  const vips = allocateVips(need.map((s) => s.hostname), range, taken);
+  for (const s of need) s.addresses = [vips.get(s.hostname)!];
 }
 
 function workloadEndpoint(we: WorkloadEntrySpec, port: MeshPort, workload: string, namespace: string): MeshEndpoint {

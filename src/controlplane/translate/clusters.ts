@@ -1,27 +1,32 @@
 // CDS: one cluster per service port, one more per DestinationRule subset, and the inbound clusters.
 import type { TrafficPolicy } from '../../config/types.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
-import type { ProxyNode } from '../model/proxy-node.js';
+import type { InterceptionMode, ProxyNode } from '../model/proxy-node.js';
 import { connectionPoolFields, outlierDetectionFields, withCommonLbConfig } from './cluster-resilience.js';
 import { destinationRuleFor, effectivePolicy } from './destination-rules.js';
 import { clusterLbFields, isPassthrough } from './load-balancing.js';
 import { clusterTlsFields } from './cluster-tls.js';
 import { dnsLoadAssignment } from './endpoints.js';
-import { inboundClusterName, isHttpProtocol, outboundClusterName } from './names.js';
+import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_BIND, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, isHttpProtocol, outboundClusterName, PASSTHROUGH_CLUSTER } from './names.js';
 import { upstreamProtocol, upstreamProtocolFields } from './upstream-protocol.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000; // Istio's default
 
-/** Outbound clusters depend only on config, services and the client's namespace. */
-export function outboundClusters(snap: MeshSnapshot, clientNamespace: string): XdsResource[] {
+/** Outbound clusters depend only on config, services, the client's namespace and capture mode: a
+ * captured client sends a ServiceEntry with resolution NONE to the original destination (Istio's
+ * ORIGINAL_DST cluster); an explicit one has no original destination and resolves the host by DNS. */
+export function outboundClusters(snap: MeshSnapshot, clientNamespace: string, mode: InterceptionMode = 'NONE'): XdsResource[] {
   const out: XdsResource[] = [];
   for (const svc of snap.services) {
     const dr = destinationRuleFor(snap, svc.hostname, clientNamespace, svc.namespace);
+    const policyOf = (port: number, subset?: string): TrafficPolicy => {
+      const policy = effectivePolicy(dr, port, subset);
+      return mode === 'REDIRECT' && svc.passthrough ? { ...policy, loadBalancer: { simple: 'PASSTHROUGH' } } : policy;
+    };
     for (const port of svc.ports) {
-      out.push(outboundCluster(snap, svc, port.port, '', effectivePolicy(dr, port.port)));
-      for (const subset of dr?.spec.subsets ?? [])
-        out.push(outboundCluster(snap, svc, port.port, subset.name, effectivePolicy(dr, port.port, subset.name)));
+      out.push(outboundCluster(snap, svc, port.port, '', policyOf(port.port)));
+      for (const subset of dr?.spec.subsets ?? []) out.push(outboundCluster(snap, svc, port.port, subset.name, policyOf(port.port, subset.name)));
     }
   }
   return out;
@@ -80,24 +85,58 @@ function withProtocolOptions(body: Record<string, unknown>, fields: Record<strin
   body.typed_extension_protocol_options = typed;
 }
 
-/** Inbound clusters send to the local app; they depend only on the proxy's own ports. */
-export function inboundClusters(proxy: ProxyNode): XdsResource[] {
+/** Inbound clusters send to the local app; they depend only on the proxy's own ports. Explicit
+ * mode: to 127.0.0.1:<app port>. Captured, as Istio does since 1.10: to the connection's original
+ * destination (the pod's own address and the app's port, so an app bound to its pod IP is reached
+ * too), from 127.0.0.6 so the capture rules let the connection through to the app; the cluster is
+ * named by that port (Istio's `inbound|<endpoint port>||`). */
+export function inboundClusters(proxy: ProxyNode, mode: InterceptionMode = 'NONE'): XdsResource[] {
+  const captured = mode === 'REDIRECT';
   return proxy.ports.map((p) => {
-    const name = inboundClusterName(p.servicePort);
-    const body: Record<string, unknown> = {
-      name,
-      type: 'STATIC',
-      connect_timeout: duration(DEFAULT_CONNECT_TIMEOUT_MS),
-      lb_policy: 'ROUND_ROBIN',
-      // Istio's unlimited thresholds; no budget: inbound routes do not retry.
-      ...connectionPoolFields({}, { retryBudget: false }),
-      load_assignment: {
-        cluster_name: name,
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', p.appPort) } }] }],
-      },
-    };
+    const name = inboundClusterName(captured ? p.appPort : p.servicePort);
+    const body: Record<string, unknown> = captured
+      ? {
+          name,
+          ...originalDestination(DEFAULT_CONNECT_TIMEOUT_MS),
+          // Istio's unlimited thresholds; no budget: inbound routes do not retry.
+          ...connectionPoolFields({}, { retryBudget: false }),
+          upstream_bind_config: { source_address: socketAddress(INBOUND_PASSTHROUGH_BIND, 0).socket_address },
+        }
+      : {
+          name,
+          type: 'STATIC',
+          connect_timeout: duration(DEFAULT_CONNECT_TIMEOUT_MS),
+          lb_policy: 'ROUND_ROBIN',
+          ...connectionPoolFields({}, { retryBudget: false }),
+          load_assignment: {
+            cluster_name: name,
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', p.appPort) } }] }],
+          },
+        };
     // To the app in its own protocol: HTTP/2 for a gRPC or HTTP/2 port (the caller's, if unknown).
     if (isHttpProtocol(p.protocol)) withProtocolOptions(body, upstreamProtocolFields(upstreamProtocol(p.protocol, undefined), undefined));
     return { name, body };
   });
+}
+
+/** An ORIGINAL_DST cluster: each connection goes where the downstream connection was headed. */
+function originalDestination(connectTimeoutMs: number): Record<string, unknown> {
+  return { type: 'ORIGINAL_DST', connect_timeout: duration(connectTimeoutMs), lb_policy: 'CLUSTER_PROVIDED' };
+}
+
+/** The fixed clusters of the captured layout: PassthroughCluster
+ * (ALLOW_ANY's destination), BlackHoleCluster (REGISTRY_ONLY's, and the capture ports' own: a
+ * connection straight to 15001/15006 would loop), InboundPassthroughClusterIpv4 (inbound traffic to
+ * a port no service declares, to the app from 127.0.0.6). */
+export function captureClusters(mesh: Pick<MeshSnapshot['mesh'], 'connectTimeoutMs'>): XdsResource[] {
+  const passthrough = { name: PASSTHROUGH_CLUSTER, ...originalDestination(mesh.connectTimeoutMs), ...connectionPoolFields({}, { retryBudget: false }) };
+  // Envoy takes a STATIC cluster without endpoints; the empty assignment says so explicitly.
+  const blackhole = { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: duration(mesh.connectTimeoutMs), lb_policy: 'ROUND_ROBIN', load_assignment: { cluster_name: BLACKHOLE_CLUSTER, endpoints: [] } };
+  const inbound = {
+    name: INBOUND_PASSTHROUGH_CLUSTER,
+    ...originalDestination(mesh.connectTimeoutMs),
+    ...connectionPoolFields({}, { retryBudget: false }),
+    upstream_bind_config: { source_address: socketAddress(INBOUND_PASSTHROUGH_BIND, 0).socket_address },
+  };
+  return [passthrough, blackhole, inbound].map((body) => ({ name: body.name, body }));
 }

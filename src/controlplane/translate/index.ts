@@ -4,7 +4,7 @@
 import { PUSH_ORDER, type XdsType } from '../../api/envoy.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
-import { COMPOSITIONS, type ClientKind } from '../xds/compositions.js';
+import { COMPOSITIONS, sidecarKind, type ClientKind } from '../xds/compositions.js';
 import { runPart } from '../xds/part-inputs.js';
 import type { ResourceSet, XdsResource } from './types.js';
 
@@ -14,9 +14,9 @@ export function translateFor(snap: MeshSnapshot, proxy: ProxyNode, kind: ClientK
   return Object.fromEntries(PUSH_ORDER.map((type) => [type, composition[type].flatMap((part) => runPart(part, snap, proxy))])) as Record<XdsType, XdsResource[]>;
 }
 
-/** What a state-of-the-world sidecar runs. */
+/** What a state-of-the-world sidecar runs (the captured layout for a captured one, as the cache picks). */
 export function translate(snap: MeshSnapshot, proxy: ProxyNode): ResourceSet {
-  const { virtualHost: _none, ...set } = translateFor(snap, proxy, 'sidecar-sotw');
+  const { virtualHost: _none, ...set } = translateFor(snap, proxy, sidecarKind('sotw', proxy));
   return set;
 }
 

@@ -13,8 +13,8 @@ import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMA
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
 
 const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
-const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
-const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
+export const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
+export const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
 const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEMAND_TYPE_URL } };
 
 export interface ListenerOptions extends InboundPolicyInputs {
@@ -29,7 +29,7 @@ export interface ListenerOptions extends InboundPolicyInputs {
 
 /** What every sidecar HCM gets, as Istio sets it: the mesh's path normalisation (Istio's default
  * BASE: RFC 3986 normalisation, escaped slashes kept) and WebSocket upgrades allowed. */
-function hcmFilter(mesh: MeshConfig, config: Record<string, unknown>) {
+export function hcmFilter(mesh: MeshConfig, config: Record<string, unknown>) {
   return {
     name: HCM_FILTER,
     typed_config: { '@type': HCM_TYPE_URL, ...hcmPathFields(mesh.pathNormalization), upgrade_configs: [{ upgrade_type: 'websocket' }], ...config },
@@ -57,28 +57,12 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
   if (proxy.ports.length) {
     // One inbound listener; with one app port per proxy every request goes to that port's cluster.
     const port = proxy.ports[0];
-    const cluster = inboundClusterName(port.servicePort);
     // Explicit mode: the inbound listener's own port stands for the workload port policies name.
-    const policy = inboundPolicyFilters(proxy, mesh, opts, { workloadPort: port.appPort, listenerPort: proxy.inboundPort });
+    const listenerPort = { workloadPort: port.appPort, listenerPort: proxy.inboundPort };
     // A TCP port gets tcp_proxy behind network RBAC (inbound-tcp.ts); HTTP ports the HCM.
     const filters = isInboundTcp(port.protocol)
-      ? inboundTcpFilters({ servicePort: port.servicePort, rbac: policy.network })
-      : [
-          hcmFilter(mesh, {
-            stat_prefix: `inbound_0.0.0.0_${proxy.inboundPort}`,
-            route_config: {
-              name: cluster,
-              virtual_hosts: [
-                {
-                  name: `inbound|http|${port.servicePort}`,
-                  domains: ['*'],
-                  routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
-                },
-              ],
-            },
-            http_filters: [...policy.http, routerFilter],
-          }),
-        ];
+      ? inboundTcpFilters({ servicePort: port.servicePort, rbac: inboundPolicyFilters(proxy, mesh, opts, listenerPort).network })
+      : inboundHttpFilters(proxy, { cluster: inboundClusterName(port.servicePort), statPrefix: `inbound_0.0.0.0_${proxy.inboundPort}`, port: port.servicePort }, opts, listenerPort);
     const inbound = {
       name: INBOUND_LISTENER,
       address: socketAddress(proxy.address, proxy.inboundPort),
@@ -89,12 +73,47 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
   return result;
 }
 
+/** An inbound HTTP chain's network filters: one HCM whose only route sends every request to the
+ * port's inbound cluster, behind the workload's JWT and RBAC filters (`listenerPort`: see
+ * inboundPolicyFilters). */
+export function inboundHttpFilters(
+  proxy: ProxyNode,
+  target: { cluster: string; statPrefix: string; port: number },
+  opts: ListenerOptions,
+  listenerPort?: { workloadPort: number; listenerPort: number },
+): unknown[] {
+  const mesh = opts.mesh ?? defaultMeshConfig;
+  const { cluster } = target;
+  return [
+    hcmFilter(mesh, {
+      stat_prefix: target.statPrefix,
+      route_config: {
+        name: cluster,
+        virtual_hosts: [
+          {
+            name: `inbound|http|${target.port}`,
+            domains: ['*'],
+            routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }],
+          },
+        ],
+      },
+      http_filters: [...inboundPolicyFilters(proxy, mesh, opts, listenerPort).http, routerFilter],
+    }),
+  ];
+}
+
 /** The inbound port's chains: a proxy holding a workload certificate takes mTLS as its
  * PeerAuthentication says (PERMISSIVE by default); one without an identity can only take plaintext
  * (a STRICT policy for it is reported by analyze, not enforced by refusing everything). */
 function inboundTransport(proxy: ProxyNode, appPort: number, mesh: MeshConfig, policies: readonly PeerAuthenticationLike[], filters: unknown[], alpn: readonly string[]): Record<string, unknown> {
   if (proxy.labels[TLS_MODE_LABEL] !== 'istio') return { filter_chains: [{ filters }] };
-  const mode = modeForPort(effectivePeerAuthentication(policies, { namespace: proxy.namespace, labels: proxy.labels }, mesh.rootNamespace), appPort);
-  const { listener_filters, filter_chains } = inboundChains(mode, filters, alpn);
+  const { listener_filters, filter_chains } = inboundChains(inboundMtlsMode(proxy, appPort, mesh, policies), filters, alpn);
   return listener_filters.length ? { listener_filters, filter_chains } : { filter_chains };
+}
+
+/** The mTLS mode an inbound port takes (`appPort` undefined: the workload-wide mode). */
+export function inboundMtlsMode(proxy: ProxyNode, appPort: number | undefined, mesh: MeshConfig, policies: readonly PeerAuthenticationLike[]): 'STRICT' | 'PERMISSIVE' | 'DISABLE' {
+  if (proxy.labels[TLS_MODE_LABEL] !== 'istio') return 'DISABLE';
+  const effective = effectivePeerAuthentication(policies, { namespace: proxy.namespace, labels: proxy.labels }, mesh.rootNamespace);
+  return appPort === undefined ? effective.mode : modeForPort(effective, appPort);
 }

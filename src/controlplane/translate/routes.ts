@@ -47,18 +47,22 @@ function outboundVirtualHosts(snap: MeshSnapshot, client: Pick<ProxyNode, 'names
     if (!httpPorts.length) continue;
     // A bare host (no port) means port 80 if the service has it, else its first HTTP port.
     const barePort = (httpPorts.find((p) => p.port === 80) ?? httpPorts[0]).port;
-    const vs = virtualServiceFor(snap, svc.hostname, client.namespace);
     const aliases = hostAliases(svc.hostname, client.namespace, snap.domain);
     for (const port of httpPorts) {
       const domains = aliases.flatMap((a) => (port.port === barePort ? [a, `${a}:${port.port}`] : [`${a}:${port.port}`]));
-      const routes = vs
-        ? vs.spec.http.flatMap((r, i) => httpRoutes(snap, vs, r, i, svc, port.port, client))
-        : [defaultRoute(snap, svc, port.port, client.namespace)];
-      // The mesh default retry policy sits once on the virtual host; a route that sets its own replaces it.
-      virtualHosts.push({ name: `${svc.hostname}:${port.port}`, domains, routes, retry_policy: defaultRetry(hashing(snap, svc, port.port, client.namespace)) });
+      virtualHosts.push(serviceVirtualHost(snap, client, svc, port.port, domains));
     }
   }
   return virtualHosts;
+}
+
+/** The virtual host of one service port: routes from the VirtualService that covers the service, or
+ * a default route to the whole service; `domains` are the names it answers to. */
+export function serviceVirtualHost(snap: MeshSnapshot, client: Pick<ProxyNode, 'namespace' | 'labels'>, svc: MeshService, port: number, domains: string[]): Record<string, unknown> {
+  const vs = virtualServiceFor(snap, svc.hostname, client.namespace);
+  const routes = vs ? vs.spec.http.flatMap((r, i) => httpRoutes(snap, vs, r, i, svc, port, client)) : [defaultRoute(snap, svc, port, client.namespace)];
+  // The mesh default retry policy sits once on the virtual host; a route that sets its own replaces it.
+  return { name: `${svc.hostname}:${port}`, domains, routes, retry_policy: defaultRetry(hashing(snap, svc, port, client.namespace)) };
 }
 
 /** The VirtualService bound to the mesh that covers `hostname`: the client's namespace first, then

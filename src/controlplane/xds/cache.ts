@@ -146,7 +146,7 @@ export class XdsCache {
   resourcesFor(proxy: ProxyNode, protocol: XdsProtocol): EncodedSet {
     const snap = this.snap;
     if (!snap) throw new Error('no snapshot yet');
-    const kind = sidecarKind(protocol);
+    const kind = sidecarKind(protocol, proxy);
     const composition = (this.opts.compositions ?? COMPOSITIONS)[kind];
     const set = {} as EncodedSet;
     for (const type of PUSH_ORDER) {

@@ -2,11 +2,15 @@
 // (production) and by the golden tests alike. A new translator (authorization, authentication, SDS
 // secrets, a proxyless gRPC listener) is a TranslatorPart added to the compositions that need it.
 import type { XdsProtocol, XdsType } from '../../api/envoy.js';
-import { inboundClusters, outboundClusters } from '../translate/clusters.js';
+import { captureClusters, inboundClusters, outboundClusters } from '../translate/clusters.js';
 import { clusterLoadAssignments } from '../translate/endpoints.js';
 import { listeners } from '../translate/listeners.js';
 import { smiAccessInput } from '../translate/smi-access.js';
 import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
+import { virtualInboundListener } from '../translate/transparent-inbound.js';
+import { portListeners, virtualOutboundListener } from '../translate/transparent-outbound.js';
+import { transparentRouteConfigs } from '../translate/transparent-routes.js';
+import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import type { SnapshotInput, TranslatorPart } from '../translate/types.js';
 
@@ -87,15 +91,63 @@ export const PARTS = {
     proxy: ['workload', 'namespace', 'labels', 'identity'],
     build: (snap, proxy) => listeners(proxy, { onDemandVhds: true, ...policyInputs(snap) }),
   },
+  // Captured sidecars (INTERCEPTION_MODE REDIRECT): Istio's transparent layout. A ServiceEntry with
+  // resolution NONE goes to the original destination; inbound clusters to the app's original one.
+  outboundClustersCaptured: {
+    name: 'cds-outbound-captured',
+    type: 'cluster',
+    snapshot: ['destinationRules', 'services', 'dnsEndpoints', 'mesh'],
+    proxy: ['namespace'],
+    build: (snap, proxy) => outboundClusters(snap, proxy.namespace, 'REDIRECT'),
+  },
+  inboundClustersCaptured: { name: 'cds-inbound-captured', type: 'cluster', snapshot: [], proxy: ['workload'], build: (_snap, proxy) => inboundClusters(proxy, 'REDIRECT') },
+  // PassthroughCluster, BlackHoleCluster, InboundPassthroughClusterIpv4.
+  captureClusters: { name: 'cds-capture', type: 'cluster', snapshot: ['mesh'], proxy: [], build: (snap) => captureClusters(snap.mesh) },
+  // virtualOutbound (its catch-all follows outboundTrafficPolicy) and virtualInbound (its chains
+  // follow the workload's ports and policies, as the explicit inbound listener does).
+  listenersCaptured: {
+    name: 'lds-captured',
+    type: 'listener',
+    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS],
+    proxy: ['workload', 'namespace', 'labels', 'identity'],
+    build: (snap, proxy) => capturedListeners(snap, proxy),
+  },
+  // The listener of each destination (`0.0.0.0_<port>` for HTTP ports, `<VIP>_<port>` for TCP services).
+  portListeners: { name: 'lds-ports', type: 'listener', snapshot: ['services', 'mesh'], proxy: ['workload'], build: (snap, proxy) => portListeners(snap, proxy) },
+  // One route table per HTTP port, whole in SotW and Delta alike (Istio serves these without VHDS);
+  // its catch-all virtual host follows outboundTrafficPolicy.
+  portRoutes: {
+    name: 'rds-ports',
+    type: 'route',
+    snapshot: ['virtualServices', 'destinationRules', 'services', 'mesh'],
+    proxy: ['namespace', 'sourceLabels'],
+    build: (snap, proxy) => transparentRouteConfigs(snap, proxy),
+  },
   // Secrets sent over ADS (credentialName secrets, later); the workload's own certificate and roots
   // come from the proxy's SDS (`default`, `ROOTCA`), as in Istio.
   secrets: { name: 'sds', type: 'secret', snapshot: [], proxy: [], build: () => [] },
 } as const satisfies Record<string, TranslatorPart>;
 
+function capturedListeners(snap: MeshSnapshot, proxy: ProxyNode) {
+  return [virtualOutboundListener(snap.mesh, proxy.outboundPort), virtualInboundListener(proxy, { onDemandVhds: false, ...policyInputs(snap) })];
+}
+
 /** What one client kind runs: the parts of every xDS type, in push order. */
 export type Composition = { readonly [T in XdsType]: readonly TranslatorPart[] };
 
-export type ClientKind = 'sidecar-sotw' | 'sidecar-delta';
+/** Explicit-mode sidecars by ADS protocol, and captured ones (`captured-*`: node metadata
+ * INTERCEPTION_MODE REDIRECT), which run Istio's transparent listener layout. */
+export type ClientKind = 'sidecar-sotw' | 'sidecar-delta' | 'captured-sotw' | 'captured-delta';
+
+/** Captured sidecars: virtualOutbound/virtualInbound and a listener per destination, a route table per port. */
+const CAPTURED: Composition = {
+  cluster: [PARTS.outboundClustersCaptured, PARTS.inboundClustersCaptured, PARTS.captureClusters],
+  endpoint: [PARTS.endpoints],
+  listener: [PARTS.listenersCaptured, PARTS.portListeners],
+  route: [PARTS.portRoutes],
+  virtualHost: [],
+  secret: [PARTS.secrets],
+};
 
 export const COMPOSITIONS: { readonly [K in ClientKind]: Composition } = {
   // State of the world: the whole outbound route table in RDS; no VHDS.
@@ -116,7 +168,12 @@ export const COMPOSITIONS: { readonly [K in ClientKind]: Composition } = {
     virtualHost: [PARTS.virtualHosts],
     secret: [PARTS.secrets],
   },
+  // Captured streams get the same resources over SotW and Delta (no VHDS: the per-port tables are whole).
+  'captured-sotw': CAPTURED,
+  'captured-delta': CAPTURED,
 };
 
-/** A sidecar's composition follows its ADS protocol (proxyless gRPC clients will be told apart by node metadata). */
-export const sidecarKind = (protocol: XdsProtocol): ClientKind => (protocol === 'delta' ? 'sidecar-delta' : 'sidecar-sotw');
+/** A sidecar's composition follows its capture mode (node metadata, read once into ProxyNode) and
+ * its ADS protocol (proxyless gRPC clients will be told apart by node metadata too). */
+export const sidecarKind = (protocol: XdsProtocol, proxy: Pick<ProxyNode, 'interceptionMode'>): ClientKind =>
+  proxy.interceptionMode === 'REDIRECT' ? (protocol === 'delta' ? 'captured-delta' : 'captured-sotw') : protocol === 'delta' ? 'sidecar-delta' : 'sidecar-sotw';

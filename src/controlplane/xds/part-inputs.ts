@@ -34,6 +34,7 @@ const PROXY_FIELDS: { readonly [F in keyof ProxyNode]-?: readonly ProxyInput[] }
   ports: ['workload'],
   outboundPort: ['workload'],
   inboundPort: ['workload'],
+  interceptionMode: ['workload'],
   locality: ['locality'],
   version: [], // never: metrics only, config must not depend on the proxy's build
 };
@@ -122,7 +123,7 @@ const PROXY_KEYS: { readonly [I in ProxyInput]: (p: ProxyNode, snap: MeshSnapsho
   sourceLabels: (p, snap) => snap.sourceLabelKeys.map((k) => `${k}=${p.labels[k] ?? ''}`).join(','),
   failoverLabels: (p, snap) => failoverLabelKeys(snap).map((k) => `${k}=${p.labels[k] ?? ''}`).join(','),
   locality: (p) => p.locality ?? '',
-  workload: (p) => JSON.stringify([p.address, p.ports, p.outboundPort, p.inboundPort]),
+  workload: (p) => JSON.stringify([p.address, p.ports, p.outboundPort, p.inboundPort, p.interceptionMode]),
   identity: (p) => JSON.stringify([p.service, p.serviceAccount, p.workloadName]),
 };
 

@@ -26,6 +26,7 @@ import type { HttpStream } from './stream.js';
 import { grpcStatusOf, RetryState, type RetryDecision } from './retry-state.js';
 import { addSetCookies, NO_HASH, requestHash } from './hash-policy.js';
 import type { LbContext } from '../upstream/load-balancer.js';
+import { originalDstFor } from '../upstream/original-dst-hosts.js';
 
 /** Bodies up to this size are kept so a retry can resend them; larger ones stream once. */
 export const MAX_REPLAY_BODY = 64 * 1024;
@@ -136,7 +137,7 @@ export class Forward {
       action.hashPolicy.length === 0
         ? NO_HASH
         : requestHash(action.hashPolicy, { header: (n) => stream.header(n), queryParam: (n) => stream.queryParam(n), sourceIp: stream.req.socket.remoteAddress });
-    this.lbContext = { hash: rh.hash };
+    this.lbContext = cluster.config.originalDst ? { hash: rh.hash, originalDst: originalDstFor(cluster.config.originalDst, (n) => stream.header(n), stream.connection) } : { hash: rh.hash };
     this.setCookies = rh.setCookies;
     const p = cluster.config.httpProtocol;
     this.protocol = p === 'downstream' ? (stream.req.httpVersion === '2' ? 'http2' : 'http1') : p;
@@ -510,3 +511,4 @@ function localOrigin(f: UpstreamFailure): LocalOriginFailure {
 function retryLimitReached(d: RetryDecision): boolean {
   return d === 'exhausted' || d === 'overflow';
 }
+

@@ -12,6 +12,10 @@ import { createTerminal, type ChainTerminal, type TerminalFactory } from './chai
 import { attachConnectionInfo, type ConnectionInfo } from './connection-info.js';
 import { FilterChainSelector } from './filter-chain.js';
 import { detectProtocol, detectTls } from './listener-filters.js';
+import { restoreOriginalDst } from './original-dst-filter.js';
+
+/** Finds the listener for a restored original destination (use_original_dst hand-off). */
+export type ListenerLookup = (address: string, port: number) => ActiveListener | undefined;
 
 /** What a connection is handed to: the chain's transport and its terminal. */
 interface SelectedChain {
@@ -28,6 +32,8 @@ export interface ListenerStats {
   no_filter_chain_match: number;
   /** Refused by the overload manager's global connection cap. */
   downstream_cx_overflow: number;
+  /** Connections this use_original_dst listener handed over to the listener of their original destination. */
+  downstream_cx_handed_off: number;
   /** Protocol detection ran out of time (listener_filters_timeout). */
   downstream_listener_filter_timeout: number;
   /** TLS handshakes that failed or were refused (Envoy's ssl.connection_error), and those done. */
@@ -48,6 +54,7 @@ export class ActiveListener {
     downstream_cx_active: 0,
     no_filter_chain_match: 0,
     downstream_cx_overflow: 0,
+    downstream_cx_handed_off: 0,
     downstream_listener_filter_timeout: 0,
     ssl_connection_error: 0,
     ssl_handshake: 0,
@@ -61,6 +68,8 @@ export class ActiveListener {
   private readonly retiring = new Set<Promise<void>>();
   draining = false;
   private drainPromise: Promise<void> | undefined;
+  /** Set by the ListenerManager: where use_original_dst looks up the listener for an address. */
+  lookup: ListenerLookup = () => undefined;
 
   constructor(
     config: Listener,
@@ -93,7 +102,10 @@ export class ActiveListener {
     return n;
   }
 
+  /** Bind the listener's address; a bind_to_port:false listener has none of its own and only takes
+   * connections handed over by a use_original_dst listener. */
   bind(): Promise<void> {
+    if (!this.config.bindToPort) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen({ host: this.config.address.host, port: this.config.address.port, exclusive: true }, () => {
@@ -167,8 +179,35 @@ export class ActiveListener {
       transportProtocol: 'raw_buffer',
     };
     attachConnectionInfo(socket, conn);
-    if (this.config.listenerFilters.some((f) => f.kind === 'tls_inspector')) return void this.inspectTls(socket, conn);
+    this.runListenerFilters(socket, conn);
+  }
+
+  /** Listener filters in Envoy's order of need: original_dst first (it can hand the connection to
+   * another listener), then the TLS and HTTP inspectors, then the filter chain. */
+  private runListenerFilters(socket: net.Socket, conn: ConnectionInfo): void {
+    const filters = this.config.listenerFilters;
+    if (!conn.localAddressRestored && filters.some((f) => f.kind === 'original_dst')) restoreOriginalDst(socket, conn);
+    if (this.config.useOriginalDst && conn.localAddressRestored) {
+      // Envoy: the listener bound to exactly IP:port, else 0.0.0.0:port; none: this one keeps it.
+      const target = this.lookup(conn.localAddress!, conn.localPort!);
+      if (target && target !== this) {
+        this.stats.downstream_cx_handed_off++;
+        return target.adopt(socket, conn);
+      }
+    }
+    if (filters.some((f) => f.kind === 'tls_inspector')) return void this.inspectTls(socket, conn);
     this.detectHttp(socket, conn, undefined);
+  }
+
+  /** A connection another listener accepted and handed over (use_original_dst): it runs this
+   * listener's filters and chain selection as if accepted here, its original destination kept. */
+  adopt(socket: net.Socket, conn: ConnectionInfo): void {
+    const stats = this.stats;
+    if (this.draining) return void socket.destroy();
+    stats.downstream_cx_total++;
+    stats.downstream_cx_active++;
+    socket.once('close', () => stats.downstream_cx_active--);
+    this.runListenerFilters(socket, conn);
   }
 
   /** tls_inspector: a ClientHello sets transport `tls`, the SNI and the ALPN offered. */

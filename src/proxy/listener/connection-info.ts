@@ -2,7 +2,7 @@
 // the peer. The listener fills it while it selects a filter chain and attaches it to the socket it
 // hands to the chain's terminal; HTTP streams (RBAC, JWT, access logs) and tcp_proxy read it back
 // from their socket. A WeakMap keeps it off the socket object and dies with the socket.
-import type net from 'node:net';
+import net from 'node:net';
 
 /** What the TLS transport socket learnt during the handshake. */
 export interface TlsInfo {
@@ -23,8 +23,14 @@ export interface TlsInfo {
 }
 
 export interface ConnectionInfo {
+  /** The local address; once the original_dst listener filter ran on a redirected connection, the
+   * address the client was going to (what filter_chain_match destination_port/prefix_ranges and
+   * ORIGINAL_DST clusters read). */
   localAddress?: string;
   localPort?: number;
+  /** Set by the original_dst listener filter when localAddress/localPort are the restored original
+   * destination (Envoy's localAddressRestored()). */
+  localAddressRestored?: boolean;
   remoteAddress?: string;
   remotePort?: number;
   /** Set by the listener: 'raw_buffer', or 'tls' once the TLS inspector saw a ClientHello. */
@@ -51,4 +57,14 @@ export function connectionInfoOf(socket: net.Socket): ConnectionInfo {
     infos.set(socket, info);
   }
   return info;
+}
+
+/** An IPv4 address as a dual-stack socket reports it (::ffff:a.b.c.d) in its plain form. */
+export function unmappedAddress(address: string): string {
+  return address.startsWith('::ffff:') && net.isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** The original destination the original_dst listener filter restored; undefined when none was. */
+export function restoredDestination(conn: ConnectionInfo): { address: string; port: number } | undefined {
+  return conn.localAddressRestored && conn.localAddress && conn.localPort ? { address: conn.localAddress, port: conn.localPort } : undefined;
 }

@@ -1,13 +1,13 @@
 // Filter-chain selection, once per connection, as Envoy's FilterChainMatch does it: criteria are
 // taken in Envoy's order (destination port, destination IP, server name, transport protocol,
-// application protocols, source IP) and at each level only the most specific matching chains go on
+// application protocols, source type, source IP) and at each level only the most specific matching chains go on
 // — a chain that names a value beats one that leaves it unset (for server names: exact, then the
 // longest `*.` wildcard); when no chain at a level fits, the connection gets the default filter
 // chain (or is closed). The TLS inspector supplies the SNI, `tls` and the ALPN offered.
 import { isIP } from 'node:net';
 import type { Cidr, FilterChainMatch } from '../xds/model.js';
 import { ipBytes } from '../xds/validate-listener.js';
-import type { ConnectionInfo } from './connection-info.js';
+import { unmappedAddress, type ConnectionInfo } from './connection-info.js';
 
 export type { ConnectionInfo } from './connection-info.js';
 
@@ -64,7 +64,8 @@ function isCatchAll(m: FilterChainMatch): boolean {
     m.sourcePrefixRanges.length === 0 &&
     m.serverNames.length === 0 &&
     m.transportProtocol !== 'tls' &&
-    m.applicationProtocols.length === 0
+    m.applicationProtocols.length === 0 &&
+    m.sourceType === 'ANY'
   );
 }
 
@@ -101,8 +102,17 @@ const levels: Level<unknown>[] = [
   (chains, conn) => level<unknown>((m) => m.transportProtocol !== undefined, (m) => m.transportProtocol === (conn.transportProtocol ?? 'raw_buffer'))(chains, conn),
   (chains, conn) =>
     level<unknown>((m) => m.applicationProtocols.length > 0, (m) => m.applicationProtocols.some((p) => conn.applicationProtocols?.includes(p) ?? false))(chains, conn),
+  (chains, conn) => level<unknown>((m) => m.sourceType !== 'ANY', (m) => m.sourceType === sourceTypeOf(conn))(chains, conn),
   cidrLevel((m) => m.sourcePrefixRanges, (c) => c.remoteAddress),
 ];
+
+/** Envoy's source_type: a peer on loopback or at the connection's own local address is local. */
+function sourceTypeOf(conn: ConnectionInfo): 'SAME_IP_OR_LOOPBACK' | 'EXTERNAL' {
+  const peer = unmappedAddress(conn.remoteAddress ?? '');
+  if (peer === '::1' || peer.startsWith('127.')) return 'SAME_IP_OR_LOOPBACK';
+  return peer !== '' && peer === unmappedAddress(conn.localAddress ?? '') ? 'SAME_IP_OR_LOOPBACK' : 'EXTERNAL';
+}
+
 
 /** server_names: an exact name beats the longest matching `*.suffix`; chains without names come last. */
 function serverNameLevel<T>(chains: Candidate<T>[], conn: ConnectionInfo): Candidate<T>[] {
@@ -124,7 +134,7 @@ function serverNameLevel<T>(chains: Candidate<T>[], conn: ConnectionInfo): Candi
 
 function longestMatch(ranges: readonly Cidr[], address: string | undefined): number {
   if (!address) return -1;
-  const ip = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const ip = unmappedAddress(address);
   const family = isIP(ip);
   if (family === 0) return -1;
   let best = -1;

@@ -2,6 +2,8 @@
 // listener's address swaps its config in place (in-flight and keep-alive connections carry
 // on); a new address binds first and the whole update is refused (NACK) if any bind fails —
 // nothing changes until every new socket is ready. Removed listeners stop accepting and drain.
+// Listeners with bind_to_port:false are keyed the same way but never listen: a use_original_dst
+// listener hands them the connections whose original destination is their address (lookup()).
 import type { SecretStore } from '../tls/secret-store.js';
 import type { Listener } from '../xds/model.js';
 import { ActiveListener, type ConnectionBudget } from './active-listener.js';
@@ -65,6 +67,7 @@ export class ListenerManager {
         this.o.maxActiveRequestsPerListener ?? DEFAULT_MAX_ACTIVE_REQUESTS_PER_LISTENER,
         this.o.secrets,
       );
+      al.lookup = (address, port) => this.lookup(address, port);
       try {
         await al.bind();
         fresh.set(key, al);
@@ -89,10 +92,21 @@ export class ListenerManager {
       if (existing) existing.update(l);
       else {
         this.byKey.set(key, fresh.get(key)!);
-        this.o.log?.(`listener ${l.name}: listening on ${l.address.host}:${fresh.get(key)!.port}`);
+        if (l.bindToPort) this.o.log?.(`listener ${l.name}: listening on ${l.address.host}:${fresh.get(key)!.port}`);
       }
     }
     return [];
+  }
+
+  /** Envoy's hand-off lookup: the listener at exactly address:port, else the wildcard one on port
+   * (0.0.0.0 for IPv4, :: for IPv6). */
+  lookup(address: string, port: number): ActiveListener | undefined {
+    const wildcard = address.includes(':') ? '::' : '0.0.0.0';
+    for (const host of [address, wildcard]) {
+      const l = this.byKey.get(`${host}|${port}|unbound`) ?? this.byKey.get(`${host}|${port}`);
+      if (l) return l;
+    }
+    return undefined;
   }
 
   private track(p: Promise<void>): void {
@@ -122,5 +136,7 @@ export class ListenerManager {
 
 function keyOf(l: Listener): string {
   // Port 0 asks for any free port: two such listeners never share a socket.
-  return l.address.port === 0 ? `${l.address.host}|0|${l.name}` : `${l.address.host}|${l.address.port}`;
+  if (l.address.port === 0) return `${l.address.host}|0|${l.name}`;
+  // One that does not bind shares no socket either; it changes into a bound one only by a new listener.
+  return l.bindToPort ? `${l.address.host}|${l.address.port}` : `${l.address.host}|${l.address.port}|unbound`;
 }

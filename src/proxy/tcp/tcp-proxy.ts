@@ -9,6 +9,8 @@ import { pickIndex } from '../upstream/load-balancer.js';
 import { murmur3 } from '../upstream/hash.js';
 import type { ClusterManager, ClusterRuntime } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import type { LbContext } from '../upstream/load-balancer.js';
+import { connectionInfoOf, restoredDestination } from '../listener/connection-info.js';
 import type { TcpProxy } from '../xds/model.js';
 
 export interface TcpProxyStats {
@@ -123,7 +125,7 @@ class TcpSession {
     const proxy = this.proxy;
     const name = proxy.pickClusterName();
     const cluster = this.clusters.get(name);
-    const host = cluster?.pick(this.host, proxy.config.hashSourceIp ? { hash: murmur3(this.downstream.remoteAddress ?? '') } : undefined);
+    const host = cluster?.pick(this.host, this.lbContext(cluster));
     if (!cluster || !host) {
       proxy.stats.downstream_cx_no_route++;
       return this.close();
@@ -160,6 +162,14 @@ class TcpSession {
       }
       this.close();
     });
+  }
+
+  /** The hash of the client's address (hash_policy source_ip), and for an ORIGINAL_DST cluster
+   * the connection's original destination. */
+  private lbContext(cluster: ClusterRuntime | undefined): LbContext | undefined {
+    const hash = this.proxy.config.hashSourceIp ? murmur3(this.downstream.remoteAddress ?? '') : undefined;
+    if (!cluster?.config.originalDst) return hash === undefined ? undefined : { hash };
+    return { hash, originalDst: restoredDestination(connectionInfoOf(this.downstream)) };
   }
 
   private relay(up: net.Socket): void {

@@ -8,6 +8,7 @@ import { OutlierDetector, type UpstreamResult } from './outlier-detector.js';
 import { DnsResolver, type ResolvedEndpoint } from './dns.js';
 import { poolKey, UpstreamHost, type PoolSettings } from './host.js';
 import type { LbContext, LoadBalancer } from './load-balancer.js';
+import { OriginalDstHosts } from './original-dst-hosts.js';
 import { createPrioritySetLb, DEFAULT_OVERPROVISIONING_FACTOR } from './priority-set.js';
 
 export interface ClusterStats {
@@ -88,6 +89,8 @@ export class ClusterRuntime {
   private overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR;
   private transports: Transports | undefined;
   private readonly secrets: SecretStore;
+  /** ORIGINAL_DST clusters: hosts made per original destination, dropped when unused. */
+  private originalDst: OriginalDstHosts | undefined;
 
   constructor(
     config: Cluster,
@@ -100,11 +103,12 @@ export class ClusterRuntime {
 
   /** Build the connectors when the transport config changed (hosts then get new pools). */
   private configureTransports(config: Cluster): Transports {
-    const key = JSON.stringify([config.transport, config.transportMatches]);
+    const key = JSON.stringify([config.transport, config.transportMatches, config.upstreamBindAddress]);
     if (this.transports?.key === key) return this.transports;
     for (const c of this.transports?.byName.values() ?? []) c.close();
-    const byName = new Map<string, Connector>([[DEFAULT_TRANSPORT, createConnector(config.transport, this.secrets)]]);
-    for (const m of config.transportMatches) if (!byName.has(m.name)) byName.set(m.name, createConnector(m.transport, this.secrets));
+    const bind = config.upstreamBindAddress;
+    const byName = new Map<string, Connector>([[DEFAULT_TRANSPORT, createConnector(config.transport, this.secrets, bind)]]);
+    for (const m of config.transportMatches) if (!byName.has(m.name)) byName.set(m.name, createConnector(m.transport, this.secrets, bind));
     this.transports = { key, byName, matches: config.transportMatches.map((m) => ({ name: m.name, match: m.match })) };
     return this.transports;
   }
@@ -133,6 +137,7 @@ export class ClusterRuntime {
 
   /** `ctx.hash`: the request's hash from the route's hash_policy (src/proxy/http/hash-policy.ts). */
   pick(avoid?: UpstreamHost, ctx?: LbContext): UpstreamHost | undefined {
+    if (this.originalDst) return this.originalDst.pick(ctx?.originalDst);
     return this.lb.pick(avoid, ctx);
   }
 
@@ -143,6 +148,9 @@ export class ClusterRuntime {
     this.configureOutlierDetection(config);
     this.dns?.stop();
     this.dns = undefined;
+    if (config.type === 'ORIGINAL_DST') return this.configureOriginalDst(config);
+    this.originalDst?.close();
+    this.originalDst = undefined;
     if (config.type === 'EDS') this.setEndpoints(eds?.endpoints ?? [], eds?.overprovisioningFactor);
     else if (config.type === 'STATIC') this.setEndpoints(config.loadAssignment?.endpoints ?? []);
     else {
@@ -158,15 +166,9 @@ export class ClusterRuntime {
     }
   }
 
-  /** Replace the host set, keeping the pools of hosts that stay (with unchanged pool settings). */
-  setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[], overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR): void {
-    this.overprovisioningFactor = overprovisioningFactor;
-    // Slow start applies to hosts that join a cluster already serving, not to its first hosts.
-    const joinedAt = this.hosts.length > 0 ? (this.o.now ?? Date.now)() : undefined;
-    // A host rebuilt for new pool settings is not new to the cluster.
-    const joined = new Map(this.hosts.map((h) => [h.key, h.addedAtMs]));
+  private poolSettings(): PoolSettings {
     const co = this.config.connectionOptions;
-    const settings: PoolSettings = {
+    return {
       h2MaxConnections: this.config.circuitBreakers.maxConnections,
       connectTimeoutMs: this.config.connectTimeoutMs,
       idleTimeoutMs: co.idleTimeoutMs,
@@ -174,6 +176,42 @@ export class ClusterRuntime {
       tcpKeepaliveMs: co.tcpKeepaliveTimeMs,
       h2MaxConcurrentStreams: this.config.http2MaxConcurrentStreams,
     };
+  }
+
+  /** ORIGINAL_DST: a new config drops the hosts made so far (their pools may have other settings). */
+  private configureOriginalDst(config: Cluster): void {
+    for (const h of this.hosts) h.retire();
+    this.hosts = [];
+    this.originalDst?.close();
+    const transports = this.configureTransports(config);
+    const settings = this.poolSettings();
+    this.originalDst = new OriginalDstHosts(config.originalDst!, {
+      make: (address, port) =>
+        new UpstreamHost({
+          ip: address,
+          port,
+          hostname: address,
+          health: 'HEALTHY',
+          weight: 1,
+          priority: 0,
+          resources: this.resources,
+          ...settings,
+          connector: transports.byName.get(DEFAULT_TRANSPORT)!,
+          transportName: DEFAULT_TRANSPORT,
+          poolKeySuffix: transports.key,
+        }),
+      onChange: (hosts) => (this.hosts = hosts),
+    });
+  }
+
+  /** Replace the host set, keeping the pools of hosts that stay (with unchanged pool settings). */
+  setEndpoints(endpoints: readonly (LbEndpoint | ResolvedEndpoint)[], overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR): void {
+    this.overprovisioningFactor = overprovisioningFactor;
+    // Slow start applies to hosts that join a cluster already serving, not to its first hosts.
+    const joinedAt = this.hosts.length > 0 ? (this.o.now ?? Date.now)() : undefined;
+    // A host rebuilt for new pool settings is not new to the cluster.
+    const joined = new Map(this.hosts.map((h) => [h.key, h.addedAtMs]));
+    const settings = this.poolSettings();
     const transports = this.configureTransports(this.config);
     const wantPool = `${poolKey(settings)}|${transports.key}`;
     const old = new Map(this.hosts.filter((h) => h.poolKey === wantPool).map((h) => [h.key, h]));
@@ -264,6 +302,8 @@ export class ClusterRuntime {
   close(): void {
     this.dns?.stop();
     this.outlier?.stop();
+    this.originalDst?.close();
+    this.originalDst = undefined;
     for (const h of this.hosts) h.retire();
     this.hosts = [];
     this.lb = { pick: () => undefined };
@@ -273,6 +313,8 @@ export class ClusterRuntime {
   destroy(): void {
     this.dns?.stop();
     this.outlier?.stop();
+    this.originalDst?.close();
+    this.originalDst = undefined;
     for (const h of this.hosts) h.destroy();
     this.hosts = [];
     this.closeTransports();

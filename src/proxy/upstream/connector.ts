@@ -30,6 +30,8 @@ export interface ConnectTarget {
   /** ALPN to offer when the transport's context names none (the pool's codec). */
   alpn?: readonly string[];
   allowHalfOpen?: boolean;
+  /** The local address to bind (upstream_bind_config.source_address). */
+  localAddress?: string;
 }
 
 /** Called once: the transport is ready (TCP connected, or TLS handshake done and peer verified). */
@@ -45,7 +47,15 @@ export interface Connector {
 const DEFAULT_KEEPALIVE_MS = 60_000;
 
 function tcpConnect(t: ConnectTarget): net.Socket {
-  return net.connect({ host: t.ip, port: t.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: t.keepAliveMs ?? DEFAULT_KEEPALIVE_MS, allowHalfOpen: t.allowHalfOpen });
+  return net.connect({
+    host: t.ip,
+    port: t.port,
+    noDelay: true,
+    keepAlive: true,
+    keepAliveInitialDelay: t.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
+    allowHalfOpen: t.allowHalfOpen,
+    ...(t.localAddress ? { localAddress: t.localAddress } : {}),
+  });
 }
 
 export const plaintextConnector: Connector = {
@@ -125,7 +135,13 @@ function tlsError(reason: string): NodeJS.ErrnoException {
   return new ProxyError(UPSTREAM_TLS_ERROR, reason) as unknown as NodeJS.ErrnoException;
 }
 
-/** The connector for a transport socket. */
-export function createConnector(transport: UpstreamTransport, secrets: SecretStore): Connector {
-  return transport.kind === 'tls' ? new TlsConnector(transport, secrets) : plaintextConnector;
+/** The connector for a transport socket; `bindAddress`: the source address of every connection. */
+export function createConnector(transport: UpstreamTransport, secrets: SecretStore, bindAddress?: string): Connector {
+  const inner = transport.kind === 'tls' ? new TlsConnector(transport, secrets) : plaintextConnector;
+  if (!bindAddress) return inner;
+  return {
+    kind: inner.kind,
+    open: (t, onReady) => inner.open({ ...t, localAddress: bindAddress }, onReady),
+    close: () => inner.close(),
+  };
 }

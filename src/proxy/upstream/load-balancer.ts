@@ -19,6 +19,8 @@ export interface Balanceable {
 /** Per-request input to a pick: the hash from the route's hash_policy, when one produced a value. */
 export interface LbContext {
   hash?: number;
+  /** ORIGINAL_DST clusters: where the downstream connection was going (or what the header named). */
+  originalDst?: { address: string; port: number };
 }
 
 export interface LoadBalancer<H extends Balanceable> {
@@ -60,6 +62,9 @@ export function createLoadBalancer<H extends Balanceable>(policy: LbPolicy, host
       return new RingHash(hosts, o.ringHash ?? defaultRingHash, random);
     case 'MAGLEV':
       return new Maglev(hosts, o.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE, random);
+    case 'CLUSTER_PROVIDED':
+      // An ORIGINAL_DST cluster picks by each connection's original destination (original-dst-hosts.ts).
+      return { pick: () => undefined };
   }
 }
 

@@ -235,6 +235,8 @@ export interface FilterChainMatch {
   transportProtocol: 'raw_buffer' | 'tls' | undefined;
   /** ALPN offered or detected protocols ('h2', 'http/1.1', 'h2c', …); empty: any. */
   applicationProtocols: string[];
+  /** source_type: the peer is this host (same IP as the local address, or loopback), or not. */
+  sourceType: 'ANY' | 'SAME_IP_OR_LOOPBACK' | 'EXTERNAL';
 }
 
 /** An HTTP filter of the HCM's chain: its name (the typed_per_filter_config key), its type and
@@ -344,7 +346,7 @@ export interface FilterChain {
 }
 
 /** Listener filters run on each accepted connection before the chain is chosen. */
-export type ListenerFilter = { kind: 'http_inspector' } | { kind: 'tls_inspector' };
+export type ListenerFilter = { kind: 'http_inspector' } | { kind: 'tls_inspector' } | { kind: 'original_dst' };
 
 export interface Listener {
   name: string;
@@ -356,12 +358,31 @@ export interface Listener {
   continueOnListenerFiltersTimeout: boolean;
   filterChains: FilterChain[];
   defaultFilterChain: FilterChain | undefined;
+  /** use_original_dst: a connection whose original destination (restored by the original_dst
+   * listener filter) is another listener's address is handed to that listener. */
+  useOriginalDst: boolean;
+  /** bind_to_port false: no socket of its own; it only takes connections handed over by a
+   * use_original_dst listener (Istio's per-service outbound listeners). */
+  bindToPort: boolean;
 }
 
 // ---------- CDS / EDS ----------
 
-export type DiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
+export type DiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
+/** CLUSTER_PROVIDED: the cluster picks its own host (ORIGINAL_DST, and only it). */
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';
+
+/** An ORIGINAL_DST cluster's settings: hosts are made per original destination and forgotten when unused. */
+export interface OriginalDstConfig {
+  /** original_dst_lb_config.use_http_header: the header (when present) names the host. */
+  useHttpHeader: boolean;
+  /** http_header_name (Envoy's default x-envoy-original-dst-host), lower-case. */
+  httpHeaderName: string;
+  /** upstream_port_override: connect to this port instead of the original one. */
+  portOverride: number | undefined;
+  /** cleanup_interval: hosts unused for this long are removed (Envoy default 5 s). */
+  cleanupIntervalMs: number;
+}
 
 /** The lb_config oneof, slow start and common_lb_config parts the balancers read. */
 export interface ClusterLbConfig {
@@ -448,6 +469,10 @@ export interface Cluster {
   httpProtocol: UpstreamHttpProtocol;
   /** Streams per HTTP/2 session this side opens at most (0: the peer's SETTINGS limit). */
   http2MaxConcurrentStreams: number;
+  /** Present on ORIGINAL_DST clusters. */
+  originalDst: OriginalDstConfig | undefined;
+  /** upstream_bind_config.source_address: the local address upstream sockets bind (Istio's 127.0.0.6). */
+  upstreamBindAddress: string | undefined;
 }
 
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';

@@ -22,7 +22,12 @@ export interface WorkloadIdentity {
   id?: string;
   /** "region/zone/subzone" (node.locality); the control plane ranks endpoints by it. */
   locality?: string;
+  /** explicit (default): the app sends to the outbound listener; transparent: iptables captures
+   * the pod's traffic and the control plane sends Istio's transparent listener layout. */
+  capture?: CaptureMode;
 }
+
+export type CaptureMode = 'explicit' | 'transparent';
 
 export const USER_AGENT_NAME = 'weft';
 
@@ -31,6 +36,21 @@ export function defaultNodeId(w: WorkloadIdentity, pid: number = process.pid): s
 }
 
 export function nodeMetadata(w: WorkloadIdentity): Record<string, Json> {
+  if (w.capture === 'transparent') {
+    return {
+      ...explicitMetadata(w),
+      // Captured: peers reach the app's own port, iptables hands it to the inbound listener.
+      WEFT_PORTS: [{ service_port: w.servicePort, endpoint_port: w.appPort, app_port: w.appPort, protocol: w.protocol }],
+      WEFT_CAPTURE: 'transparent',
+      // Istio's key (pilot-agent sets it from the injector's interceptionMode): REDIRECT is iptables
+      // REDIRECT capture, which asks for virtualOutbound/virtualInbound and bind_to_port:false listeners.
+      INTERCEPTION_MODE: 'REDIRECT',
+    };
+  }
+  return explicitMetadata(w);
+}
+
+function explicitMetadata(w: WorkloadIdentity): Record<string, Json> {
   return {
     NAMESPACE: w.namespace,
     LABELS: { ...w.labels },

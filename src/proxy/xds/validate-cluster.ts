@@ -1,14 +1,15 @@
 // envoy.config.cluster.v3.Cluster → Cluster and envoy.config.endpoint.v3.ClusterLoadAssignment
 // → ClusterLoadAssignment (typed).
 import { isIP } from 'node:net';
-import { clusterLbConfig, lbPolicyProblem, ORIGINAL_DST_MISSING } from './validate-lb.js';
+import { clusterLbConfig, lbPolicyProblem } from './validate-lb.js';
+import { originalDstOf, upstreamBindAddressOf } from './validate-original-dst.js';
 import type { Cluster, ClusterLoadAssignment, DiscoveryType, HealthStatus, LbEndpoint, LbPolicy } from './model.js';
 import { upstreamHttpProtocol } from './validate-upstream-protocol.js';
 import { durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 import { circuitBreakersOf, connectionOptionsOf, healthyPanicThresholdOf, outlierDetectionOf } from './validate-resilience.js';
 import { structStrings, TRANSPORT_SOCKET_MATCH_KEY, transportSocketMatches, upstreamTransport } from './validate-tls.js';
 
-const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS']);
+const discoveryTypes = new Set<DiscoveryType>(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST']);
 const healthStatuses = new Set<HealthStatus>(['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED']);
 const dnsFamilies: Record<string, 0 | 4 | 6> = { AUTO: 0, V4_ONLY: 4, V6_ONLY: 6, V4_PREFERRED: 0, ALL: 0 };
 
@@ -24,12 +25,13 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
   if (has(raw, 'cluster_type')) p.add('cluster_type', `custom cluster type "${str(obj(raw.cluster_type).name)}" is not supported`);
   const typeName = str(raw.type) || 'STATIC';
   const type = typeName as DiscoveryType;
-  if (typeName === 'ORIGINAL_DST') p.add('type', `ORIGINAL_DST is not supported: ${ORIGINAL_DST_MISSING}`);
-  else if (!discoveryTypes.has(type)) p.add('type', `${typeName} is not supported (supported: ${[...discoveryTypes].join(', ')})`);
+  if (!discoveryTypes.has(type)) p.add('type', `${typeName} is not supported (supported: ${[...discoveryTypes].join(', ')})`);
   const lbName = str(raw.lb_policy) || 'ROUND_ROBIN';
   const lbPolicy = lbName as LbPolicy;
   const lbProblem = lbPolicyProblem(lbName);
   if (lbProblem) p.add('lb_policy', lbProblem);
+  const originalDst = originalDstOf(raw, typeName, lbName, p);
+  const upstreamBindAddress = upstreamBindAddressOf(raw, p);
   if (has(raw, 'load_balancing_policy')) p.add('load_balancing_policy', 'not supported; use lb_policy');
   const transport = upstreamTransport(obj(raw.transport_socket), 'transport_socket', p);
   const transportMatches = transportSocketMatches(raw.transport_socket_matches, 'transport_socket_matches', p);
@@ -49,8 +51,14 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     edsServiceName = str(eds.service_name) || name;
   }
   let loadAssignment: ClusterLoadAssignment | undefined;
-  if (type !== 'EDS' && discoveryTypes.has(type)) {
-    if (!has(raw, 'load_assignment')) p.add('load_assignment', `is required for ${type} clusters`);
+  if (type === 'ORIGINAL_DST') {
+    // Its hosts are the original destinations; Envoy refuses endpoints of its own.
+    if (has(raw, 'load_assignment') && list(obj(raw.load_assignment).endpoints).length > 0) p.add('load_assignment', 'an ORIGINAL_DST cluster takes no endpoints');
+  } else if (type !== 'EDS' && discoveryTypes.has(type)) {
+    // Envoy takes a STATIC cluster without endpoints (Istio's BlackHoleCluster): every pick finds none.
+    if (!has(raw, 'load_assignment')) {
+      if (type !== 'STATIC') p.add('load_assignment', `is required for ${type} clusters`);
+    }
     else loadAssignment = loadAssignmentOf(obj(raw.load_assignment), 'load_assignment', p, type === 'STATIC');
     if (type === 'LOGICAL_DNS' && loadAssignment && loadAssignment.endpoints.length !== 1) {
       p.add('load_assignment', 'LOGICAL_DNS clusters take exactly one endpoint');
@@ -80,6 +88,8 @@ export function validateCluster(raw: Raw): ValidationResult<Cluster> {
     transportMatches,
     httpProtocol: upstream.protocol,
     http2MaxConcurrentStreams: upstream.http2MaxConcurrentStreams,
+    originalDst,
+    upstreamBindAddress,
   };
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `cluster ${name || '(unnamed)'}: ${e}`) };
   return { valid: true, result };

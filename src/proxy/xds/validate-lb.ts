@@ -1,6 +1,6 @@
 // The load-balancing parts of envoy.config.cluster.v3.Cluster: the lb_config oneof (ring hash,
-// Maglev, least request, round robin with slow start), common_lb_config, and the original-destination
-// pieces we cannot run yet, each refused with what is missing rather than ignored.
+// Maglev, least request, round robin with slow start) and common_lb_config. ORIGINAL_DST /
+// CLUSTER_PROVIDED live in validate-original-dst.ts.
 import type { ClusterLbConfig, LbPolicy } from './model.js';
 import { durationMs, has, isObj, join, num, obj, Problems, str, wrapped, type Raw } from './validate-common.js';
 import { isPrime, DEFAULT_MAGLEV_TABLE_SIZE } from '../upstream/maglev.js';
@@ -9,18 +9,11 @@ import { defaultRingHash } from '../upstream/ring-hash.js';
 const MAX_RING_SIZE = 8_388_608; // Envoy's bound on both ring sizes
 const MAX_MAGLEV_TABLE_SIZE = 5_000_011;
 
-/** Why an ORIGINAL_DST cluster (Istio's PASSTHROUGH) cannot run here yet: precise, for the NACK. */
-export const ORIGINAL_DST_MISSING =
-  'ORIGINAL_DST clusters (lb_policy CLUSTER_PROVIDED) send each request to the address the downstream connection was ' +
-  'originally destined to; this sidecar runs in explicit mode, where the app connects to the outbound listener itself, so there is ' +
-  'no original destination (SO_ORIGINAL_DST needs transparent capture, not implemented yet) and original_dst_lb_config.use_http_header ' +
-  '(x-envoy-original-dst-host) is not implemented either';
-
 /** The lb_policy and type values a cluster may name, with a reason for the ones we refuse. */
 export function lbPolicyProblem(name: string): string | undefined {
-  if (['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV'].includes(name)) return undefined;
-  if (name === 'CLUSTER_PROVIDED') return `CLUSTER_PROVIDED is not supported: ${ORIGINAL_DST_MISSING}`;
-  return `${name} is not supported (supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)`;
+  // CLUSTER_PROVIDED is checked with the cluster's type (validate-original-dst.ts).
+  if (['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV', 'CLUSTER_PROVIDED'].includes(name)) return undefined;
+  return `${name} is not supported (supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV, and CLUSTER_PROVIDED for ORIGINAL_DST clusters)`;
 }
 
 export function clusterLbConfig(raw: Raw, policy: LbPolicy, p: Problems): ClusterLbConfig {
@@ -41,7 +34,6 @@ export function clusterLbConfig(raw: Raw, policy: LbPolicy, p: Problems): Cluste
   for (const [field, want] of Object.entries(owner)) {
     if (has(raw, field) && policy !== want) p.add(field, `only applies to lb_policy ${want} (the cluster's is ${policy})`);
   }
-  if (has(raw, 'original_dst_lb_config')) p.add('original_dst_lb_config', `not supported: ${ORIGINAL_DST_MISSING}`);
 
   const rh = obj(raw.ring_hash_lb_config);
   if (has(rh, 'minimum_ring_size')) out.ringHash.minimumRingSize = wrapped(rh.minimum_ring_size, defaultRingHash.minimumRingSize);

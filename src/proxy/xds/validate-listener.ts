@@ -1,6 +1,6 @@
 // envoy.config.listener.v3.Listener (its listener filters, filter chains and their terminal
 // network filter: HCM or tcp_proxy) → Listener (typed).
-import { HTTP_INSPECTOR_TYPE_URL, TLS_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
+import { HTTP_INSPECTOR_TYPE_URL, ORIGINAL_DST_TYPE_URL, TLS_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
 import type { Cidr, FilterChain, FilterChainMatch, ListenerFilter, Listener, NetworkFilter, SocketAddress } from './model.js';
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw, type ValidationResult } from './validate-common.js';
 import { cidr } from './validate-matchers.js';
@@ -16,7 +16,15 @@ const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000; // Envoy's listener_filters_
 const listenerFilterKinds: Record<string, ListenerFilter['kind']> = {
   [HTTP_INSPECTOR_TYPE_URL]: 'http_inspector',
   [TLS_INSPECTOR_TYPE_URL]: 'tls_inspector',
+  [ORIGINAL_DST_TYPE_URL]: 'original_dst',
 };
+
+const sourceTypes = new Set<FilterChainMatch['sourceType']>(['ANY', 'SAME_IP_OR_LOOPBACK', 'EXTERNAL']);
+
+/** A BoolValue (or a plain bool from JSON-shaped input) with its default. */
+function boolValue(v: unknown, dflt: boolean): boolean {
+  return typeof v === 'boolean' ? v : wrapped(v, dflt);
+}
 
 export function validateListener(raw: Raw): ValidationResult<Listener> {
   const p = new Problems();
@@ -26,8 +34,8 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
   for (const k of ['additional_addresses', 'api_listener', 'internal_listener', 'udp_listener_config', 'filter_chain_matcher']) {
     if (has(raw, k) && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0)) p.add(k, 'not supported');
   }
-  if (raw.use_original_dst === true || wrapped(raw.use_original_dst, false) === true) p.add('use_original_dst', 'not supported yet');
-  if (has(raw, 'bind_to_port') && wrapped(raw.bind_to_port, true) === false) p.add('bind_to_port', 'listeners that do not bind are not supported');
+  const useOriginalDst = boolValue(raw.use_original_dst, false);
+  const bindToPort = boolValue(raw.bind_to_port, true);
   const listenerFilters: ListenerFilter[] = [];
   list(raw.listener_filters).forEach((f, i) => {
     const fo = obj(f);
@@ -55,6 +63,13 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
   if (filterChains.some((fc) => fc.match.serverNames.length > 0 || fc.match.transportProtocol === 'tls') && !hasFilter('tls_inspector')) {
     p.add('listener_filters', 'a filter chain matches server_names or transport_protocol "tls", which needs the tls_inspector listener filter');
   }
+  // Envoy adds the original_dst listener filter itself to a use_original_dst listener (Istio's
+  // virtualOutbound lists none): the hand-off needs the restored destination.
+  if (useOriginalDst && !hasFilter('original_dst')) listenerFilters.unshift({ kind: 'original_dst' });
+  if (!bindToPort && useOriginalDst) p.add('bind_to_port', 'a listener that does not bind cannot hand connections over (use_original_dst)');
+  listenerFilters.forEach((f, i) => {
+    if (f.kind === 'original_dst' && listenerFilters.findIndex((g) => g.kind === 'original_dst') !== i) p.add(`listener_filters[${i}]`, 'original_dst is listed twice');
+  });
   if (!p.empty) return { valid: false, errors: p.list.map((e) => `listener ${name || '(unnamed)'}: ${e}`) };
   return {
     valid: true,
@@ -66,6 +81,8 @@ export function validateListener(raw: Raw): ValidationResult<Listener> {
       continueOnListenerFiltersTimeout: raw.continue_on_listener_filters_timeout === true,
       filterChains,
       defaultFilterChain,
+      useOriginalDst,
+      bindToPort,
     },
   };
 }
@@ -126,7 +143,8 @@ function filterChainMatch(raw: Raw, path: string, p: Problems): FilterChainMatch
   for (const k of ['direct_source_prefix_ranges', 'source_ports']) {
     if (list(raw[k]).length > 0) p.add(join(path, k), 'not supported yet');
   }
-  if (has(raw, 'source_type') && str(raw.source_type) !== 'ANY') p.add(join(path, 'source_type'), 'not supported yet');
+  const sourceType = (str(raw.source_type) || 'ANY') as FilterChainMatch['sourceType'];
+  if (!sourceTypes.has(sourceType)) p.add(join(path, 'source_type'), `unknown source type "${str(raw.source_type)}" (ANY, SAME_IP_OR_LOOPBACK or EXTERNAL)`);
   const tp = str(raw.transport_protocol) || undefined;
   if (tp && tp !== 'raw_buffer' && tp !== 'tls') p.add(join(path, 'transport_protocol'), `unknown transport protocol "${tp}"`);
   const applicationProtocols = list(raw.application_protocols).map((a) => str(a));
@@ -144,5 +162,6 @@ function filterChainMatch(raw: Raw, path: string, p: Problems): FilterChainMatch
       .filter((c): c is Cidr => !!c),
     transportProtocol: tp === 'raw_buffer' || tp === 'tls' ? tp : undefined,
     applicationProtocols,
+    sourceType: sourceTypes.has(sourceType) ? sourceType : 'ANY',
   };
 }

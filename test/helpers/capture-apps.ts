@@ -1,0 +1,83 @@
+// Plain apps for transparent-capture tests, run as processes inside a test host's namespace. They know
+// nothing of the mesh: the server side answers with the peer address it sees (so a test can tell the
+// sidecar's 127.0.0.6 from a direct caller), the client side connects where it is told and prints JSON.
+//   serve <http-port> <echo-port> <banner-port> [<echo-port>...]  HTTP, TCP echo, server-speaks-first TCP
+//   get <url> [<host>]        one HTTP GET (with that Host header) → {status, body}
+//   tcp <host> <port> <text>  send text, half-close, read to the end → {reply}
+//   banner <host> <port>      read what the server says first → {reply}
+//   admin <port> <path>       GET 127.0.0.1:<port><path> → the body
+import http from 'node:http';
+import net from 'node:net';
+
+const peer = (s: net.Socket) => s.remoteAddress ?? '';
+const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v)}\n`);
+
+function serve(httpPort: number, echoPort: number, bannerPort: number, extraEcho: number[]): void {
+  let up = 0;
+  const ready = () => ++up === 3 + extraEcho.length && console.log('ready');
+  http.createServer((req, res) => res.end(JSON.stringify({ app: 'http', peer: peer(req.socket), host: req.headers.host, url: req.url }))).listen(httpPort, '0.0.0.0', ready);
+  for (const port of [echoPort, ...extraEcho]) {
+    net
+      .createServer({ allowHalfOpen: true }, (s) => {
+        const chunks: Buffer[] = [];
+        s.on('data', (c: Buffer) => chunks.push(c));
+        s.on('end', () => s.end(`echo:${port} peer=${peer(s)} ${Buffer.concat(chunks).toString()}`));
+        s.on('error', () => {});
+      })
+      .listen(port, '0.0.0.0', ready);
+  }
+  net
+    .createServer((s) => {
+      s.on('error', () => {});
+      s.end(`banner peer=${peer(s)}\n`);
+    })
+    .listen(bannerPort, '0.0.0.0', ready);
+}
+
+/** What the peer sent until it closed; a reset is reported as `error` (a proxy that refuses a
+ * connection may close it either way), a silence of 10 s fails. */
+function readAll(s: net.Socket): Promise<{ reply: string; error?: string }> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    s.on('data', (c: Buffer) => (got += c.toString()));
+    s.on('end', () => resolve({ reply: got }));
+    s.on('close', () => resolve({ reply: got }));
+    s.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve({ reply: got, error: err.code }) : reject(err)));
+    s.setTimeout(10_000, () => s.destroy(new Error(`no end after 10 s; got ${JSON.stringify(got)}`)));
+  });
+}
+
+function get(url: URL, host: string | undefined): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: url.hostname, port: url.port, path: url.pathname, headers: host ? { host } : {}, timeout: 10_000, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer after 10 s')));
+    req.on('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const [mode, ...a] = process.argv.slice(2);
+  if (mode === 'serve') return serve(Number(a[0]), Number(a[1]), Number(a[2]), a.slice(3).map(Number));
+  if (mode === 'get') return print(await get(new URL(a[0]), a[1]));
+  if (mode === 'tcp') {
+    const s = net.connect({ host: a[0], port: Number(a[1]), allowHalfOpen: true });
+    s.once('connect', () => s.end(a[2]));
+    return print(await readAll(s));
+  }
+  if (mode === 'banner') return print(await readAll(net.connect({ host: a[0], port: Number(a[1]) })));
+  if (mode === 'admin') {
+    const res = await fetch(`http://127.0.0.1:${a[0]}${a[1]}`, { signal: AbortSignal.timeout(5_000) });
+    return void process.stdout.write(await res.text());
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`capture-apps: ${err.message}\n`);
+  process.exit(1);
+});
