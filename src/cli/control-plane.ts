@@ -5,6 +5,7 @@ import { parseDuration } from '../config/duration.js';
 import { isDns1123Subdomain } from '../config/validate/common.js';
 import { ControlPlane, type ControlPlaneOptions } from '../controlplane/control-plane.js';
 import { splitHostPort } from '../controlplane/monitor.js';
+import { injectOptionsFromFlags } from './inject.js';
 import { parseVipRange } from '../controlplane/model/vips.js';
 
 /** The flags of `weft control-plane` as commander names them (camelCase); `weft install` builds the
@@ -31,6 +32,12 @@ export interface ControlPlaneFlags {
   kubeApiServer?: string;
   kubeCaFile?: string;
   kubeTokenFile?: string;
+  webhookPort: string;
+  injectImage: string;
+  injectXdsAddress: string;
+  injectCni?: boolean;
+  injectNativeSidecar: boolean;
+  injectCaRootConfigmap?: string;
   servingDnsNames?: string;
 }
 
@@ -65,9 +72,11 @@ export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
     if (mesh.trustDomain === defaultMeshConfig.trustDomain) mesh = withVersion({ ...mesh, trustDomain: security.trustDomain });
     else security.trustDomain = mesh.trustDomain;
   }
+  const webhook = webhookOptions(flags, security !== undefined, log);
   if (!security) log('--insecure-registration without --ca-dir: no CA, no mTLS, no secure xDS port; any process can register as any service (local development only)');
   const cp = new ControlPlane({
     security,
+    webhook,
     mesh,
     vipRange: vips.ok ? vips.range : undefined,
     configDir: flags.configDir,
@@ -90,6 +99,7 @@ export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
     fail(`cannot start: ${(err as Error).message}`);
   }
   if (security) log(`serving xDS over mTLS and the CA on ${security.secureXdsAddress.replace(/:0$/, ':' + cp.secureXdsPort)}${security.plaintextXds ? '' : ' (plaintext xDS off)'}`);
+  if (webhook) log(`serving the injection webhook on https://${webhook.address.replace(/:0$/, ':' + cp.webhookPort)}/inject`);
   if (!security || security.plaintextXds) log(`serving ADS on ${flags.xdsAddress.replace(/:0$/, ':' + cp.xdsPort)}, monitoring on ${flags.monitorAddress.replace(/:0$/, ':' + cp.monitorPort)}, config from ${flags.configDir}`);
   let stopping = false;
   const stop = async () => {
@@ -155,6 +165,28 @@ function kubernetesReview(flags: ControlPlaneFlags): NonNullable<ControlPlaneOpt
     }
   };
   return { apiServer: flags.kubeApiServer, ca: read('kube-ca-file', flags.kubeCaFile), reviewerToken: read('kube-token-file', flags.kubeTokenFile), audiences: ['istio-ca'] };
+}
+
+/** --webhook-port (0: off) on the host of --xds-address, with the injection flags; it needs the CA. */
+function webhookOptions(flags: ControlPlaneFlags, haveCa: boolean, log: (msg: string) => void): ControlPlaneOptions['webhook'] {
+  const port = Number(flags.webhookPort);
+  if (!/^\d+$/.test(flags.webhookPort) || port > 65535) fail(`--webhook-port: expected a port number 0..65535 (0: no webhook), got "${flags.webhookPort}"`);
+  if (port === 0) return undefined;
+  if (!haveCa) {
+    log('the injection webhook is off: it needs --ca-dir for its serving certificate');
+    return undefined;
+  }
+  const [host] = splitHostPort(flags.xdsAddress);
+  const inject = injectOptionsFromFlags({
+    image: flags.injectImage,
+    xdsAddress: flags.injectXdsAddress,
+    nativeSidecar: flags.injectNativeSidecar,
+    cni: flags.injectCni === true,
+    trustDomain: flags.trustDomain,
+    caRootConfigmap: flags.injectCaRootConfigmap,
+  });
+  // Without a ConfigMap named, each pod carries the CA's current root (nothing publishes one yet).
+  return { address: `${host.includes(':') ? `[${host}]` : host}:${port}`, inject, carryCaRoot: flags.injectCaRootConfigmap === undefined };
 }
 
 function fail(msg: string): never {

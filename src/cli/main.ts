@@ -1,6 +1,7 @@
 // `weft` — one binary, one subcommand per program. This file only parses arguments and hands off;
 // each command module is loaded lazily so `weft proxy` never pays for control-plane code.
 import { Command, Option } from 'commander';
+import { defaultInjectOptions as injectDefaults } from '../inject/options.js';
 import { WEFT_VERSION } from '../api/version.js';
 
 const program = new Command('weft').description('Weft service mesh').version(WEFT_VERSION);
@@ -30,6 +31,12 @@ program
   .option('--plaintext-xds <bool>', 'also serve plaintext xDS on --xds-address (true|false; needs --ca-dir to turn off)', 'true')
   .option('--serving-dns-names <names>', "with --ca-dir: more DNS names (comma-separated) in the control plane's serving certificate, e.g. its Service's weft-control-plane.weft-system.svc")
   .option('--insecure-registration', 'let proxies without a credential register as any identity (local development): with --ca-dir beside the CA, without it instead of one')
+  .option('--webhook-port <port>', 'the sidecar injection webhook, HTTPS POST /inject (on the host of --xds-address; needs --ca-dir; 0: off)', '15017')
+  .option('--inject-image <image>', 'webhook: the Weft image injected pods run', injectDefaults.image)
+  .option('--inject-xds-address <host:port>', "webhook: the control plane's secure xDS address as pods reach it", injectDefaults.xdsAddress)
+  .option('--no-inject-native-sidecar', 'webhook: inject a plain sidecar container instead of a native (restartPolicy: Always) init container')
+  .option('--inject-cni', 'webhook: capture is done by weft-cni; no capture init container')
+  .option('--inject-ca-root-configmap <name>', "webhook: the ConfigMap with the mesh root certificate in each namespace (default: the CA's root carried in each pod)")
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -65,6 +72,7 @@ program
   .option('--mode <mode>', "explicit (the app sends to the outbound port) or transparent (iptables capture; needs SO_ORIGINAL_DST: Linux and the native addon npm install builds)", 'explicit')
   .option('--proxy-uid <uid>', 'when started as root: run as this uid (the capture rules exempt it; Istio 1337)')
   .option('--proxy-gid <gid>', 'when started as root: run as this gid (default: --proxy-uid)')
+  .option('--status-port <port>', "status port on all addresses, for the kubelet (Istio's 15020): /healthz/ready and the app probes in ISTIO_KUBE_APP_PROBERS under /app-health/ (0: none)", '0')
   .action(async (opts) => (await import('./proxy.js')).runProxyCommand(opts));
 
 const token = program.command('token').description('workload tokens for universal mode');
@@ -91,6 +99,32 @@ program
   .option('--step-timeout <duration>', 'how long each step may take to be confirmed', '60s')
   .action(async (opts) => {
     process.exitCode = await (await import('./ca.js')).runCaRotate(opts);
+  });
+
+program
+  .command('inject')
+  .description('add the Weft sidecar (and its capture init container) to Kubernetes manifests, like istioctl kube-inject')
+  .requiredOption('-f, --filename <file>', "manifest file, or - for stdin")
+  .option('-o, --output <file>', 'write the injected manifests here (default: stdout)')
+  .option('--image <image>', 'the Weft image the sidecar and init container run', injectDefaults.image)
+  .option('--xds-address <host:port>', "the control plane's secure xDS address as pods reach it", injectDefaults.xdsAddress)
+  .option('--no-native-sidecar', 'a plain sidecar container (app held until the proxy is ready) instead of an init container with restartPolicy: Always')
+  .option('--cni', 'capture is set up by the weft-cni plugin: no capture init container')
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+  .option('--ca-root-configmap <name>', "ConfigMap with the mesh root certificate (root-cert.pem) in the pod's namespace (default: weft-ca-root-cert)")
+  .option('--ca-root-file <file>', "instead of the ConfigMap: carry this root certificate (the CA dir's root-cert.pem) in each pod")
+  .action(async (opts) => {
+    process.exitCode = (await import('./inject.js')).runInject(opts);
+  });
+
+program
+  .command('wait')
+  .description("wait until a URL answers 200 (the sidecar's postStart hook: hold the app until the proxy is ready)")
+  .option('--url <url>', 'the URL to poll', 'http://127.0.0.1:15020/healthz/ready')
+  .option('--timeout <duration>', 'give up (exit 1) after this long', '600s')
+  .option('--period-ms <ms>', 'time between tries', '200')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./wait.js')).runWait(opts);
   });
 
 program

@@ -7,6 +7,9 @@ import { XDS_PROTOCOLS, type XdsProtocol } from '../api/envoy.js';
 import { ProxyErrorCodes } from '../proxy/errors.js';
 import { Proxy, type ProxyOptions } from '../proxy/proxy.js';
 import type { WorkloadIdentity } from '../proxy/xds/node.js';
+import { parseAppProbers, type AppProber } from '../proxy/health/app-prober.js';
+import { StatusServer } from '../proxy/health/status-server.js';
+import { APP_PROBERS_ENV } from '../inject/probes.js';
 import { requireOriginalDst } from '../proxy/listener/original-dst.js';
 
 /** The options commander hands over for `weft proxy` (see src/cli/main.ts). */
@@ -33,6 +36,7 @@ export interface ProxyFlags {
   caRootFile?: string;
   caAddress?: string;
   trustDomain?: string;
+  statusPort?: string;
   mode?: string;
   proxyUid?: string;
   proxyGid?: string;
@@ -208,6 +212,18 @@ function identityOptions(f: ProxyFlags, p: ParsedProxyFlags): Pick<ProxyOptions,
   };
 }
 
+/** --status-port (0: none) and the app probes the injector moved there (ISTIO_KUBE_APP_PROBERS). */
+export function statusOptions(f: ProxyFlags, env: NodeJS.ProcessEnv): { ok: true; port: number; probers: Map<string, AppProber> } | { ok: false; error: string } {
+  const v = f.statusPort ?? '0';
+  if (!/^\d+$/.test(v) || Number(v) > 65535) return { ok: false, error: `--status-port: must be a port number 0..65535 (0: none), got ${JSON.stringify(v)}` };
+  const raw = env[APP_PROBERS_ENV];
+  if (raw === undefined || raw === '') return { ok: true, port: Number(v), probers: new Map() };
+  if (Number(v) === 0) return { ok: false, error: `${APP_PROBERS_ENV} is set but --status-port is 0: the rewritten probes would have nowhere to go` };
+  const parsed = parseAppProbers(raw);
+  if (!parsed.ok) return { ok: false, error: `${APP_PROBERS_ENV}: ${parsed.errors.join('; ')}` };
+  return { ok: true, port: Number(v), probers: parsed.probers };
+}
+
 export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
   const parsed = parseProxyFlags(flags);
   if (!parsed.ok) {
@@ -255,9 +271,24 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     log,
     onShutdown: () => process.exit(0),
   };
+  const status = statusOptions(flags, process.env);
+  if (!status.ok) {
+    process.stderr.write(`weft proxy: ${status.error} [WEFT_E_BAD_FLAG]\n`);
+    process.exit(2);
+  }
   const proxy = new Proxy(opts);
   try {
     await proxy.start();
+    if (status.port !== 0) {
+      const server = new StatusServer({ ready: () => proxy.ready, probers: status.probers, shutdown: () => {
+          // As the admin port's /quitquitquit: close gracefully, then exit 0 (a Job's pod completes).
+          log('POST /quitquitquit on the status port: closing');
+          void proxy.close().then(() => process.exit(0));
+        },
+      });
+      await server.listen('0.0.0.0', status.port);
+      log(`status port ${server.port}: /healthz/ready${status.probers.size ? `, ${status.probers.size} app probe(s) under /app-health/` : ''}`);
+    }
   } catch (err) {
     log(`cannot start: ${(err as Error).message}`);
     proxy.destroy();

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { CaptureError } from '../capture/errors.js';
 import { parseCaptureSettings, type CaptureSettings, type RawCaptureSettings } from '../capture/settings.js';
 import { CNI_CODE, CniError } from './errors.js';
+import { ANNOTATIONS } from '../inject/annotation-names.js';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] as const;
 export type Command = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
@@ -125,9 +126,9 @@ export function annotationsOf(pod: Pod | undefined, cfg: PluginConfig): Record<s
   return isObject(entry) ? Object.fromEntries(Object.entries(entry).map(([k, v]) => [k, String(v)])) : {};
 }
 
-const INJECT = ['weft.dev/inject', 'sidecar.istio.io/inject'];
+const INJECT = ANNOTATIONS.inject;
 /** Per-pod overrides, as the injector reads them: Weft's annotation name first, then Istio's. */
-const OVERRIDES: Array<[string, keyof RawCaptureSettings]> = [
+const OVERRIDES: Array<[keyof typeof ANNOTATIONS, keyof RawCaptureSettings]> = [
   ['includeInboundPorts', 'includeInboundPorts'],
   ['excludeInboundPorts', 'excludeInboundPorts'],
   ['includeOutboundIPRanges', 'includeOutboundCidrs'],
@@ -149,7 +150,7 @@ export function podSettings(cfg: PluginConfig, annotations: Record<string, strin
   const raw: RawCaptureSettings = { ...cfg.capture };
   const from = new Map<keyof RawCaptureSettings, string>();
   for (const [suffix, key] of OVERRIDES) {
-    const name = [`traffic.weft.dev/${suffix}`, `traffic.sidecar.istio.io/${suffix}`].find((n) => annotations[n] !== undefined);
+    const name = ANNOTATIONS[suffix].find((n) => annotations[n] !== undefined);
     if (name) {
       raw[key] = annotations[name];
       from.set(key, `annotation ${name}`);

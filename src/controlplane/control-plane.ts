@@ -19,6 +19,13 @@ import { policyWarnings } from '../config/policy-warnings.js';
 import type { ConfigSet } from '../config/types.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
+import { isIP } from 'node:net';
+import { CONTROL_PLANE_NAMESPACE } from '../api/spiffe.js';
+import type { InjectOptions } from '../inject/options.js';
+import { InjectionWebhook } from './webhook/server.js';
+
+/** The Service the API server calls the webhook through (its certificate names it). */
+export const CONTROL_PLANE_SERVICE = 'weft-control-plane';
 
 export interface ControlPlaneOptions {
   configDir: string;
@@ -45,6 +52,14 @@ export interface ControlPlaneOptions {
     /** Serve the plaintext port too (--plaintext-xds). */
     plaintextXds: boolean;
   };
+  /** The injection webhook (Istio's 15017); needs `security` for its certificate. */
+  webhook?: {
+    address: string;
+    inject: InjectOptions;
+    /** Put the CA's current root into each pod (annotation + downward API) instead of inject.caRoot. */
+    carryCaRoot?: boolean;
+    maxBodyBytes?: number;
+  };
 }
 
 export class ControlPlane {
@@ -57,6 +72,8 @@ export class ControlPlane {
   private started = false;
   private warmupTimer: NodeJS.Timeout | undefined;
   private meshCa: MeshCa | undefined;
+  private webhook: InjectionWebhook | undefined;
+  webhookPort = 0;
   /** Fetches RequestAuthentication jwksUris; a changed key set triggers a push. */
   private readonly jwks: JwksResolver;
   /** istiod-named metrics on the monitor port (/metrics). */
@@ -125,6 +142,7 @@ export class ControlPlane {
       this.ads.admit = this.meshCa.admit;
       this.secureXdsPort = await this.ads.listen(security.secureXdsAddress, ads, { credentials: this.meshCa.servingCredentials, services: [this.meshCa.caService] });
     }
+    if (this.opts.webhook) await this.startWebhook(this.opts.webhook);
     if (!security || security.plaintextXds) this.xdsPort = await this.ads.listen(this.opts.xdsAddress, ads);
     this.monitor = await startMonitor(this.opts.monitorAddress, {
       ready: () => this.started,
@@ -148,6 +166,26 @@ export class ControlPlane {
     const addr = this.monitor.address();
     this.monitorPort = typeof addr === 'object' && addr ? addr.port : 0;
     this.started = true;
+  }
+
+  private async startWebhook(w: NonNullable<ControlPlaneOptions['webhook']>): Promise<void> {
+    const meshCa = this.meshCa;
+    if (!meshCa) throw new Error('the injection webhook needs the CA (--ca-dir) for its serving certificate');
+    const host = w.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const svc = `${CONTROL_PLANE_SERVICE}.${CONTROL_PLANE_NAMESPACE}`;
+    // The Service names in the default namespace, and those --serving-dns-names gives (weft install's, in its namespace).
+    const dnsNames = [...new Set([CONTROL_PLANE_SERVICE, svc, `${svc}.svc`, `${svc}.svc.${this.opts.domain}`, 'localhost', ...(isIP(host) ? [] : [host]), ...(this.opts.security?.servingDnsNames ?? [])])];
+    const ips = ['127.0.0.1', ...(isIP(host) && host !== '127.0.0.1' && host !== '0.0.0.0' && host !== '::' ? [host] : [])];
+    this.webhook = await InjectionWebhook.start({
+      host,
+      port: Number(/:(\d+)$/.exec(w.address)?.[1] ?? 0),
+      inject: () => (w.carryCaRoot ? { ...w.inject, caRoot: { pem: meshCa.rootsPem } } : w.inject),
+      maxBodyBytes: w.maxBodyBytes,
+      log: this.opts.log ?? (() => {}),
+      certificate: (apply) => meshCa.certificate({ purpose: 'injection webhook', dnsNames, ips }, apply),
+      onOutcome: (outcome) => this.metrics.injectionOutcome(outcome),
+    });
+    this.webhookPort = this.webhook.port;
   }
 
   /** Something the snapshot is built from changed: count why, and rebuild after the debounce. */
@@ -194,6 +232,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     clearTimeout(this.warmupTimer);
+    await this.webhook?.close();
     this.meshCa?.close();
     this.jwks.close();
     this.debouncer.cancel();

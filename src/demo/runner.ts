@@ -113,7 +113,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const secureXdsPort = opts.basePort + 2;
     launch('control-plane', [
       'control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--monitor-address', `127.0.0.1:${monitorPort}`, '--debounce-ms', '50',
-      '--ca-dir', identity.caDir, '--secure-xds-port', String(secureXdsPort), '--plaintext-xds=false',
+      '--ca-dir', identity.caDir, '--secure-xds-port', String(secureXdsPort), '--plaintext-xds=false', '--webhook-port', '0',
     ]);
     // Sidecars start once the CA answers, so none of them spends the demo's first seconds in backoff.
     await controlPlaneReady(monitorPort, () => stopped);

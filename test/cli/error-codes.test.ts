@@ -7,13 +7,14 @@ import { test } from 'node:test';
 import { EbpfErrorCodes } from '../../src/capture/ebpf/errors.js';
 import { ConfigErrorCodes } from '../../src/config/errors.js';
 import { ControlPlaneErrorCodes } from '../../src/controlplane/errors.js';
+import { InjectErrorCodes } from '../../src/inject/errors.js';
 import { InstallErrorCodes } from '../../src/install/errors.js';
 import { ProxyErrorCodes } from '../../src/proxy/errors.js';
 import { CaptureErrorCodes } from '../../src/capture/errors.js';
 import { CniErrorCodes } from '../../src/cni/errors.js';
 import { repoRoot } from '../helpers/paths.js';
 
-const registries = { config: ConfigErrorCodes, controlPlane: ControlPlaneErrorCodes, proxy: ProxyErrorCodes, capture: CaptureErrorCodes, cni: CniErrorCodes, ebpf: EbpfErrorCodes, install: InstallErrorCodes } as Record<string, Record<string, string>>;
+const registries = { config: ConfigErrorCodes, controlPlane: ControlPlaneErrorCodes, proxy: ProxyErrorCodes, capture: CaptureErrorCodes, cni: CniErrorCodes, ebpf: EbpfErrorCodes, install: InstallErrorCodes, inject: InjectErrorCodes } as Record<string, Record<string, string>>;
 
 test('WEFT_E_* codes are unique across components and documented', () => {
   const seen = new Map<string, string>();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { aggregatedDiscoveryService, TypeUrl, type DiscoveryResponseWire } from '../../src/api/envoy.js';
 import { istioCertificateService, type IstioCertificateResponseWire } from '../../src/api/istio-ca.js';
-import { ControlPlane } from '../../src/controlplane/control-plane.js';
+import { ControlPlane, type ControlPlaneOptions } from '../../src/controlplane/control-plane.js';
 import { buildNode, type WorkloadIdentity } from '../../src/proxy/xds/node.js';
 import { spawnWeft, waitFor, weftBin, type Proc } from './processes.js';
 
@@ -21,7 +21,7 @@ export interface SecureControlPlane {
   close(): Promise<void>;
 }
 
-export async function startSecureControlPlane(o: { insecureRegistration?: boolean; workloadCertTtlMs?: number } = {}): Promise<SecureControlPlane> {
+export async function startSecureControlPlane(o: { insecureRegistration?: boolean; workloadCertTtlMs?: number; webhook?: ControlPlaneOptions['webhook'] } = {}): Promise<SecureControlPlane> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-identity-'));
   const caDir = path.join(dir, 'ca');
   fs.mkdirSync(path.join(dir, 'config'));
@@ -42,6 +42,7 @@ export async function startSecureControlPlane(o: { insecureRegistration?: boolea
       secureXdsAddress: '127.0.0.1:0',
       plaintextXds: true,
     },
+    webhook: o.webhook,
   });
   await cp.start();
   return {
@@ -121,7 +122,7 @@ export function adsFirstResponse(address: string, creds: grpc.ChannelCredentials
 export async function spawnSecureControlPlane(dir: string, caDir: string, ports: { xds: number; secure: number; monitor: number }, procs: Proc[]): Promise<Proc> {
   fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
   const cp = spawnWeft('control-plane', [
-    'control-plane', '--config-dir', path.join(dir, 'config'), '--ca-dir', caDir, '--xds-address', `127.0.0.1:${ports.xds}`,
+    'control-plane', '--config-dir', path.join(dir, 'config'), '--ca-dir', caDir, '--webhook-port', '0', '--xds-address', `127.0.0.1:${ports.xds}`,
     '--secure-xds-port', String(ports.secure), '--plaintext-xds=false', '--monitor-address', `127.0.0.1:${ports.monitor}`, '--debounce-ms', '20',
   ]);
   procs.push(cp);

@@ -21,10 +21,13 @@ process.on('exit', () => {
   for (const p of running) p.child.kill('SIGKILL');
 });
 
-export function spawnWeft(name: string, args: string[]): Proc {
-  // Sidecars of parallel tests would all bind the default telemetry port (15020): off unless a test asks.
+/** `env`: variables added to this process's environment for the child. */
+export function spawnWeft(name: string, args: string[], env?: Record<string, string>): Proc {
+  // Processes of parallel tests would all bind the default telemetry port (15020) and the webhook
+  // port (15017): off unless a test asks.
   if (args[0] === 'proxy' && !args.includes('--telemetry-port')) args = [...args, '--telemetry-port', '0'];
-  const child = spawn(process.execPath, [weftBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (args[0] === 'control-plane' && !args.some((a) => a.startsWith('--webhook-port'))) args = [...args, '--webhook-port', '0'];
+  const child = spawn(process.execPath, [weftBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : undefined });
   let out = '';
   const keep = (b: Buffer) => {
     out += b.toString();

@@ -76,7 +76,7 @@ before(async () => {
   );
   procs.push(
     spawnWeft('control-plane', [
-      'control-plane', '--config-dir', configDir, '--ca-dir', caDir, '--workload-cert-ttl', CERT_TTL, '--xds-address', `127.0.0.1:${p.xds}`,
+      'control-plane', '--config-dir', configDir, '--ca-dir', caDir, '--webhook-port', '0', '--workload-cert-ttl', CERT_TTL, '--xds-address', `127.0.0.1:${p.xds}`,
       '--secure-xds-port', String(p.secure), '--plaintext-xds=false', '--monitor-address', `127.0.0.1:${p.monitor}`, '--debounce-ms', '20',
     ]),
   );

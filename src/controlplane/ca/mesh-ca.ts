@@ -10,7 +10,8 @@ import { Authenticator, type CallerView } from './authenticate.js';
 import { CertificateAuthority } from './authority.js';
 import { caPath } from './ca-files.js';
 import { caServiceHandlers, type CsrOutcome } from './ca-service.js';
-import { servingCertificate, type ServingCertificate } from './serving.js';
+import type { SecureContextOptions } from 'node:tls';
+import { renewingCertificate, servingCertificate, type ServingCertificate } from './serving.js';
 import { TokenAuthority } from './tokens.js';
 import { xdsAdmission } from './xds-admission.js';
 
@@ -39,6 +40,8 @@ export const NINETY_DAYS_MS = 90 * 24 * 3600 * 1000;
 
 export class MeshCa {
   private watching = false;
+  /** Further certificates of the control plane's identity (the injection webhook's), renewed and reissued with the CA. */
+  private readonly others: { reissue(): Promise<void>; close(): void }[] = [];
 
   private constructor(
     /** The one place the current CA lives: the CA service and the serving certificate read it here. */
@@ -75,6 +78,17 @@ export class MeshCa {
     return this.serving.credentials;
   }
 
+  /** A TLS certificate of the control plane for another port (the injection webhook), with these
+   * names: each issue and renewal goes to `apply`, the first before this resolves. */
+  async certificate(o: { purpose: string; dnsNames: string[]; ips: string[] }, apply: (context: SecureContextOptions) => void): Promise<void> {
+    this.others.push(await renewingCertificate({ ...o, authority: () => this.ca.current, ttlMs: this.o.workloadCertTtlMs, log: this.o.log }, apply));
+  }
+
+  /** The trust bundle (every root, several during a rotation). */
+  get rootsPem(): string {
+    return this.ca.current.rootsPem;
+  }
+
   /** What /debug/ca shows: roots, the signing certificate and the latest certificate per identity. */
   describe(): ReturnType<CertificateAuthority['describe']> {
     return this.ca.current.describe();
@@ -94,6 +108,7 @@ export class MeshCa {
       next.issued = this.ca.current.issued;
       this.ca.current = next;
       await this.serving.reissue();
+      for (const c of this.others) await c.reissue();
       this.o.log(`ca: reloaded from ${this.o.dir}: ${next.describe().roots.length} root(s) in the trust bundle`);
     } catch (err) {
       this.o.log(`ca: reloading ${this.o.dir} failed, the current CA keeps signing: ${(err as Error).message}`);
@@ -103,5 +118,6 @@ export class MeshCa {
   close(): void {
     if (this.watching) for (const f of ['rootCert', 'caCert'] as const) fs.unwatchFile(caPath(this.o.dir, f));
     this.serving.close();
+    for (const c of this.others) c.close();
   }
 }

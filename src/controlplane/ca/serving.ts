@@ -31,13 +31,20 @@ export interface ServingCertificate {
   close(): void;
 }
 
-export async function servingCertificate(o: {
+export interface ServingCertificateOptions {
   authority: () => CertificateAuthority;
   ttlMs: number;
   dnsNames: string[];
   ips: string[];
   log: (msg: string) => void;
-}): Promise<ServingCertificate> {
+}
+
+/** A certificate of the control plane's identity that renews itself: each new one goes to `apply`
+ * (the first before this resolves). Shared by the secure xDS port and the injection webhook. */
+export async function renewingCertificate(
+  o: ServingCertificateOptions & { purpose: string },
+  apply: (context: SecureContextOptions) => void,
+): Promise<{ reissue(): Promise<void>; close(): void }> {
   const identity = { trustDomain: o.authority().trustDomain, namespace: CONTROL_PLANE_NAMESPACE, serviceAccount: CONTROL_PLANE_SERVICE_ACCOUNT };
   const issue = async (): Promise<{ context: SecureContextOptions; notAfter: Date }> => {
     const keys = (await subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -46,16 +53,16 @@ export async function servingCertificate(o: {
     return { context: { ca: authority.rootsPem, cert: issued.chain.join(''), key: await privateKeyPem(keys.privateKey) }, notAfter: issued.notAfter };
   };
   const first = await issue();
-  const credentials = new ClientCertificateIfGiven(first.context);
+  apply(first.context);
   let timer: NodeJS.Timeout | undefined;
   const renew = () =>
     issue().then(
       (next) => {
-        credentials.replace(next.context);
+        apply(next.context);
         schedule(next.notAfter);
       },
       (err: Error) => {
-        o.log(`ca: renewing the control plane's serving certificate failed: ${err.message}; retrying in 20 s`);
+        o.log(`ca: renewing the control plane's ${o.purpose} certificate failed: ${err.message}; retrying in 20 s`);
         schedule(new Date(Date.now() + 40_000));
       },
     );
@@ -66,5 +73,14 @@ export async function servingCertificate(o: {
     timer.unref();
   };
   schedule(first.notAfter);
-  return { credentials, reissue: renew, close: () => clearTimeout(timer) };
+  return { reissue: renew, close: () => clearTimeout(timer) };
+}
+
+export async function servingCertificate(o: ServingCertificateOptions): Promise<ServingCertificate> {
+  let credentials: ClientCertificateIfGiven | undefined;
+  const renewing = await renewingCertificate({ ...o, purpose: 'serving' }, (context) => {
+    if (credentials) credentials.replace(context);
+    else credentials = new ClientCertificateIfGiven(context);
+  });
+  return { credentials: credentials!, ...renewing };
 }

@@ -5,6 +5,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type RegistryContentType } from 'prom-client';
 import type { XdsType } from '../../api/envoy.js';
 import type { CsrOutcome } from '../ca/ca-service.js';
+import type { WebhookOutcome } from '../webhook/server.js';
 
 /** Istio's short type names (pilot/pkg/model: v3.GetShortType); VHDS is Weft's addition. */
 export const SHORT_TYPE: Record<XdsType, string> = { listener: 'lds', route: 'rds', cluster: 'cds', endpoint: 'eds', secret: 'sds', virtualHost: 'vhds' };
@@ -157,6 +158,14 @@ export class PilotMetrics {
   validated(group: string, version: string, kind: string, failure?: string): void {
     if (failure === undefined) this.validationPassed.inc({ group, version, resource: kind });
     else this.validationFailed.inc({ group, version, resource: kind, reason: failure });
+  }
+
+  /** One request to the injection webhook, by how it ended. */
+  injectionOutcome(outcome: WebhookOutcome): void {
+    this.injection.requests.inc();
+    if (outcome === 'injected') this.injection.success.inc();
+    else if (outcome === 'skipped') this.injection.skip.inc();
+    else this.injection.failure.inc({ type: outcome === 'denied' ? 'denied' : outcome === 'rejected' ? 'malformed' : 'internal' });
   }
 
   csrOutcome(outcome: CsrOutcome): void {

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { ClusterRuntime } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
+import { boundPort, listenOn } from '../../api/net-server.js';
 import { checkMutation } from './mutation-guard.js';
 
 export interface AdminSource {
@@ -39,18 +40,11 @@ export class AdminServer {
 
   listen(host: string, port: number): Promise<void> {
     this.host = host;
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   get port(): number {
-    const a = this.server.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return boundPort(this.server);
   }
 
   close(): Promise<void> {
