@@ -36,6 +36,7 @@ const NEEDS: Record<CaptureMode, Need[]> = {
   ebpf: ['netns', 'cni', 'cgroup2', 'clang', 'bpftool', 'tcpdump'],
 };
 const modes = (process.env.WEFT_CAPTURE_MODES?.split(',') ?? [...CAPTURE_MODES]) as CaptureMode[];
+for (const m of modes) if (!CAPTURE_MODES.includes(m)) throw new Error(`WEFT_CAPTURE_MODES: "${m}" is not one of ${CAPTURE_MODES.join(', ')}`);
 
 type Reply = { status?: number; body?: string; reply?: string; error?: string };
 
