@@ -68,12 +68,12 @@ for (const mode of modes) {
 
     before(async () => {
       net = await PodNet.create({ prefix: 'wt-', capture: mode });
+      // The first pod alone (it creates the bridge and, under eBPF, fills the object cache), the rest
+      // and the control plane at once.
       pods.client = await net.addPod('client', { outboundPorts: [DIRECT_PORT] });
-      pods.web = await net.addPod('web', { inboundPorts: [DIRECT_PORT] });
-      pods.rpc = await net.addPod('rpc');
-      pods.echo = await net.addPod('echo');
-      pods.hello = await net.addPod('hello');
-      mesh = await PodMesh.start(net);
+      [mesh, pods.web, pods.rpc, pods.echo, pods.hello] = await Promise.all([
+        PodMesh.start(net), net.addPod('web', { inboundPorts: [DIRECT_PORT] }), net.addPod('rpc'), net.addPod('echo'), net.addPod('hello'),
+      ]);
       const apps$ = [
         ['web', ['serve', HTTP_PORT, ECHO_PORT, BANNER_PORT, DIRECT_PORT]],
         ['echo', ['serve', HTTP_PORT, ECHO_PORT, BANNER_PORT]],

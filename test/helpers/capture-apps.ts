@@ -80,7 +80,8 @@ function grpcServe(port: number): void {
 
 function grpcSay(host: string, port: number, text: string): Promise<{ reply?: string; error?: string }> {
   const Client = grpc.makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
-  const client = new Client(`${host}:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Say: (req: string, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: string) => void) => void };
+  // No TXT lookup for a service config: a pod here has no DNS server, and grpc-js would wait for it.
+  const client = new Client(`${host}:${port}`, grpc.credentials.createInsecure(), { 'grpc.service_config_disable_resolution': 1 }) as unknown as grpc.Client & { Say: (req: string, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: string) => void) => void };
   return new Promise((resolve) =>
     client.Say(text, { deadline: Date.now() + 10_000 }, (err, res) => {
       client.close();
