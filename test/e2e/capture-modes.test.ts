@@ -163,15 +163,14 @@ for (const mode of modes) {
       assert.equal(delta(c0, await stats(pods.client!), /^listener\.virtualOutbound\.downstream_cx_total$/), 0);
     });
 
-    // eBPF: the sidecar's mTLS connection to its own pod's address goes over lo, where neither the
-    // tc programs nor connect4 (the proxy's uid is exempt) send it to 15006, so the app gets TLS bytes.
-    // iptables has a rule for it (the proxy to a local non-loopback address → inbound); eBPF needs the
-    // same in connect4 (Merbridge's local-pod-IP check). Not built yet.
-    const selfCall = mode === 'ebpf' ? { todo: 'eBPF: the proxy calling its own pod IP is not redirected to 15006 yet' } : {};
-    test('an app calling its own service works', selfCall, async () => {
+    test('an app calling its own service works, through its own sidecar\'s inbound side', async () => {
+      const c0 = await stats(pods.client!);
       const r = await run(pods.client!, ['get', `http://client:${CLIENT_PORT}/self`]);
       assert.equal(r.status, 200, JSON.stringify(r));
-      assert.equal((JSON.parse(r.body!) as { url: string }).url, '/self');
+      assert.deepEqual(JSON.parse(r.body!), { app: 'http', peer: PASSTHROUGH_SOURCE, host: `client:${CLIENT_PORT}`, url: '/self' });
+      const c1 = await stats(pods.client!);
+      assert.equal(delta(c0, c1, /^http\.outbound_0\.0\.0\.0_9080\.downstream_rq_2xx$/), 1, 'out through the sidecar');
+      assert.equal(delta(c0, c1, /^http\.inbound_0\.0\.0\.0_9080\.downstream_rq_2xx$/), 1, 'and back in through its inbound side');
     });
 
     test('destroy leaves nothing: namespaces, cgroups, CNI leases, bpffs pins, processes', async () => {
