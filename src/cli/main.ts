@@ -248,6 +248,8 @@ program
   .option('--no-auto-split', 'do not write the 90/10 reviews split after a few seconds')
   .option('--duration <seconds>', 'stop by itself after this many seconds (default: run until Ctrl-C)')
   .option('--scenario <name>', 'switch to a live scenario after a few seconds: fault, breaker, outlier, authz or plaintext (keys f/b/o/a/p/n switch in the table)')
+  .option('--netns', 'as root: every workload in its own network namespace, apps calling services by name, traffic captured transparently')
+  .option('--capture <mode>', 'with --netns: how traffic is captured: iptables, cni (weft-cni in the CNI chain) or ebpf', 'iptables')
   .action(async (opts) => (await import('./demo.js')).runDemo(opts));
 
 await program.parseAsync(process.argv);

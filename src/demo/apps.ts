@@ -1,5 +1,7 @@
-// The demo's sample application: a bookinfo-like set of tiny HTTP services. Each instance calls its
-// dependencies through its own sidecar's outbound port, naming the destination in the Host header.
+// The demo's sample application: a bookinfo-like set of tiny HTTP services. In explicit mode each
+// instance calls its dependencies through its own sidecar's outbound port, naming the destination in
+// the Host header; in transparent mode (`weft demo --netns`) it calls http://<service>:9080 like any
+// app that knows nothing of a mesh, and capture takes the call to the sidecar.
 import http from 'node:http';
 import type { Stats } from './stats.js';
 
@@ -26,10 +28,17 @@ export interface CallResult {
   version: string;
 }
 
-/** One HTTP call through a sidecar's outbound listener; the answering version comes back in a header. */
-export function callThroughSidecar(outboundPort: number, service: string, path: string, headers: http.OutgoingHttpHeaders = {}): Promise<CallResult> {
+/** How an app reaches its dependencies: through the sidecar's explicit outbound port, or by name. */
+export type Caller = { mode: 'explicit'; outboundPort: number } | { mode: 'transparent' };
+
+export const SERVICE_PORT = 9080;
+
+/** One HTTP call to a service; the answering version comes back in a header. */
+export function callService(via: Caller, service: string, path: string, headers: http.OutgoingHttpHeaders = {}): Promise<CallResult> {
+  const target =
+    via.mode === 'explicit' ? { host: '127.0.0.1', port: via.outboundPort, headers: { ...headers, host: `${service}:${SERVICE_PORT}` } } : { host: service, port: SERVICE_PORT, headers };
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port: outboundPort, path, agent, headers: { ...headers, host: `${service}:9080` }, timeout: 5000 }, (res) => {
+    const req = http.request({ ...target, path, agent, timeout: 5000 }, (res) => {
       res.resume();
       // A reply the mesh made itself has no app version: show its response flag instead (why it failed).
       const flag = /^[A-Z]+/.exec(String(res.headers['x-weft-reason'] ?? ''))?.[0];
@@ -41,8 +50,8 @@ export function callThroughSidecar(outboundPort: number, service: string, path: 
   });
 }
 
-/** Start one app instance on 127.0.0.1:port; callers' outcomes are recorded in `stats`. */
-export function startApp(spec: AppSpec, port: number, outboundPort: number, stats: Stats, knobs?: { failing: Set<string> }): Promise<http.Server> {
+/** Start one app instance on port (127.0.0.1 in explicit mode, every address of its pod in transparent mode); callers' outcomes are recorded in `stats`. */
+export function startApp(spec: AppSpec, port: number, via: Caller, stats: Pick<Stats, 'record'>, knobs?: { failing: Set<string> }): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     if (knobs?.failing.has(`${spec.service} ${spec.version}`)) {
       // A scenario made this instance fail (outlier detection should eject it).
@@ -53,7 +62,7 @@ export function startApp(spec: AppSpec, port: number, outboundPort: number, stat
     const endUser = req.headers['end-user'];
     const results = await Promise.all(
       spec.calls.map(async (dep) => {
-        const r = await callThroughSidecar(outboundPort, dep, `/${dep}/0`, endUser ? { 'end-user': endUser } : {});
+        const r = await callService(via, dep, `/${dep}/0`, endUser ? { 'end-user': endUser } : {});
         stats.record(dep, r.version, r.status);
         return [dep, r] as const;
       }),
@@ -66,7 +75,7 @@ export function startApp(spec: AppSpec, port: number, outboundPort: number, stat
   server.keepAliveTimeout = 30_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, via.mode === 'explicit' ? '127.0.0.1' : '0.0.0.0', () => resolve(server));
   });
 }
 

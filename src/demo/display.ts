@@ -13,13 +13,17 @@ export interface View {
   edges?: string[];
   uptimeSeconds: number;
   tty: boolean;
+  /** What the title says of where the workloads run (default: loopback, explicit sidecars). */
+  where?: string;
+  /** How to see the proxies' sync state (default: the monitor port on loopback). */
+  syncHint?: string;
 }
 
 const BAR_WIDTH = 30;
 
 export function render(v: View): string {
   const lines = [
-    `Weft demo — bookinfo on loopback, every workload behind its own weft proxy   (up ${Math.round(v.uptimeSeconds)}s)`,
+    `Weft demo — bookinfo ${v.where ?? 'on loopback, every workload behind its own weft proxy'}   (up ${Math.round(v.uptimeSeconds)}s)`,
     '',
     `${'service'.padEnd(13)}${'version'.padEnd(9)}${'req/s'.padStart(7)}${'success'.padStart(10)}   share of service`,
   ];
@@ -35,8 +39,9 @@ export function render(v: View): string {
     ...(v.edges?.length ? [...v.edges, ''] : []),
     ...(v.counters ? [v.counters] : []),
     v.message,
-    `config: ${v.configDir}   proxies' sync state: http://127.0.0.1:${v.monitorPort}/debug/syncz`,
+    `config: ${v.configDir}   proxies' sync state: ${v.syncHint ?? `http://127.0.0.1:${v.monitorPort}/debug/syncz`}`,
     'Ctrl-C stops the demo and every process it started.',
+    ...(v.where === undefined ? ['Transparent version (apps call services by name, capture in network namespaces): sudo weft demo --netns [--capture iptables|cni|ebpf]'] : []),
   );
   const block = lines.join('\n') + '\n';
   return v.tty ? `\x1b[H\x1b[2J${block}` : `${block}\n`;

@@ -36,12 +36,33 @@ interface Sample {
 /** How many polls (a second apart) a handshake may take before its connection is taken for plaintext. */
 const HANDSHAKE_POLLS = 3;
 
+/** A sidecar's admin /stats?format=json body. */
+export interface StatsBody {
+  stats: { name: string; value: number }[];
+}
+
+/** Reads one end's sidecar stats; undefined when it does not answer. */
+export type StatsReader = (end: EdgeEnd) => Promise<StatsBody | undefined>;
+
+/** The sidecar's admin port on this host's loopback (explicit mode: every sidecar is local). */
+export const loopbackStats: StatsReader = async (end) => {
+  try {
+    const res = await fetch(`http://127.0.0.1:${end.adminPort}/stats?format=json`, { signal: AbortSignal.timeout(2000) });
+    return (await res.json()) as StatsBody;
+  } catch {
+    return undefined;
+  }
+};
+
 export class EdgeWatch {
   private readonly edges: Edge[];
   /** Per server: the last polls' samples, oldest first (an old `total` bounds what may be plaintext now). */
   private readonly history = new Map<string, Sample[]>();
 
-  constructor(private readonly ends: EdgeEnd[]) {
+  constructor(
+    private readonly ends: EdgeEnd[],
+    private readonly readStats: StatsReader = loopbackStats,
+  ) {
     const seen = new Set<string>();
     this.edges = [];
     for (const e of ends)
@@ -72,8 +93,8 @@ export class EdgeWatch {
     const servers = [...new Set(this.edges.map((e) => e.to))];
     await Promise.all(
       servers.map(async (to) => {
-        const ports = this.ends.filter((e) => e.service === to).map((e) => e.adminPort);
-        const samples = await Promise.all(ports.map(readSample));
+        const ends = this.ends.filter((e) => e.service === to);
+        const samples = await Promise.all(ends.map(async (e) => sampleOf(await this.readStats(e))));
         if (samples.some((s) => s === undefined)) return;
         const now = samples.reduce<Sample>((a, s) => add(a, s!), { total: 0, tls: 0, refused: 0, denied: 0 });
         const history = this.history.get(to) ?? [];
@@ -100,22 +121,17 @@ function add(a: Sample, b: Sample): Sample {
   return { total: a.total + b.total, tls: a.tls + b.tls, refused: a.refused + b.refused, denied: a.denied + b.denied };
 }
 
-async function readSample(adminPort: number): Promise<Sample | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${adminPort}/stats?format=json`, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as { stats: { name: string; value: number }[] };
-    const s: Sample = { total: 0, tls: 0, refused: 0, denied: 0 };
-    for (const { name, value } of body.stats) {
-      if (name === 'listener.virtualInbound.downstream_cx_total') s.total += value;
-      else if (name === 'listener.virtualInbound.ssl_handshake') s.tls += value;
-      else if (name === 'listener.virtualInbound.ssl_connection_error' || name === 'listener.virtualInbound.no_filter_chain_match') s.refused += value;
-      // The inbound connection manager's HTTP RBAC filter (`http.inbound_….rbac.denied`).
-      else if (name.startsWith('http.inbound') && name.endsWith('.rbac.denied')) s.denied += value;
-    }
-    return s;
-  } catch {
-    return undefined;
+function sampleOf(body: StatsBody | undefined): Sample | undefined {
+  if (!body) return undefined;
+  const s: Sample = { total: 0, tls: 0, refused: 0, denied: 0 };
+  for (const { name, value } of body.stats) {
+    if (name === 'listener.virtualInbound.downstream_cx_total') s.total += value;
+    else if (name === 'listener.virtualInbound.ssl_handshake') s.tls += value;
+    else if (name === 'listener.virtualInbound.ssl_connection_error' || name === 'listener.virtualInbound.no_filter_chain_match') s.refused += value;
+    // The inbound connection manager's HTTP RBAC filter (`http.inbound_….rbac.denied`).
+    else if (name.startsWith('http.inbound') && name.endsWith('.rbac.denied')) s.denied += value;
   }
+  return s;
 }
 
 /** The edge list under the table: one line per edge, indented. */

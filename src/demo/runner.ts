@@ -6,7 +6,7 @@ import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOOKINFO, callThroughSidecar, closeApps, startApp, type AppSpec } from './apps.js';
+import { BOOKINFO, callService, closeApps, startApp, type AppSpec } from './apps.js';
 import { render } from './display.js';
 import { EdgeWatch, renderEdges } from './edges.js';
 import { prepareDemoIdentity } from './identity.js';
@@ -118,7 +118,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // Sidecars start once the CA answers, so none of them spends the demo's first seconds in backoff.
     await controlPlaneReady(monitorPort, () => stopped);
     for (const w of workloads) {
-      if (w.service !== 'loadgen') servers.push(await startApp(w, w.appPort, w.outboundPort, stats, knobs));
+      if (w.service !== 'loadgen') servers.push(await startApp(w, w.appPort, { mode: 'explicit', outboundPort: w.outboundPort }, stats, knobs));
       const serviceAccount = `bookinfo-${w.service}`;
       launch(`${w.service}-${w.version}`, [
         'proxy', '--xds-address', `127.0.0.1:${secureXdsPort}`, '--service', w.service, '--labels', `app=${w.service},version=${w.version}`,
@@ -153,7 +153,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   timers.push(
     setInterval(() => {
       for (let i = 0; i < opts.rps / 10; i++)
-        void callThroughSidecar(loadgen.outboundPort, 'productpage', '/productpage').then((r) => stats.record('productpage', r.version, r.status));
+        void callService({ mode: 'explicit', outboundPort: loadgen.outboundPort }, 'productpage', '/productpage').then((r) => stats.record('productpage', r.version, r.status));
     }, 100),
   );
   message = `steer it yourself: edit ${reviewsFile}`;
@@ -161,7 +161,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   timers.push(
     setInterval(() => {
       for (let i = 0; i < knobs.burst; i++)
-        void callThroughSidecar(loadgen.outboundPort, 'productpage', '/productpage').then((r) => stats.record('productpage', r.version, r.status));
+        void callService({ mode: 'explicit', outboundPort: loadgen.outboundPort }, 'productpage', '/productpage').then((r) => stats.record('productpage', r.version, r.status));
     }, 1000),
   );
   const switchTo = (s: Scenario) => {

@@ -4,21 +4,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
+import { parseBlocks } from '../helpers/demo-table.js';
 import { spawnWeft } from '../helpers/processes.js';
-
-interface Block { up: number; message: string; rows: Map<string, { rps: number; success: number; share: number }>; edges: Map<string, string> }
-
-function parseBlocks(output: string): Block[] {
-  return output.split('Weft demo — ').slice(1).map((chunk) => {
-    const up = Number(/\(up (\d+)s\)/.exec(chunk)?.[1] ?? -1);
-    const rows = new Map<string, { rps: number; success: number; share: number }>();
-    for (const m of chunk.matchAll(/^(\w+)\s+(v\d)\s+([\d.]+)\s+([\d.]+)%\s+\S+\s+(\d+)%$/gm))
-      rows.set(`${m[1]} ${m[2]}`, { rps: Number(m[3]), success: Number(m[4]), share: Number(m[5]) });
-    const edges = new Map<string, string>();
-    for (const m of chunk.matchAll(/^ {2}(\w+ → \w+)\s+(\S+)\s+(\d+ mTLS \/ \d+ plaintext)/gm)) edges.set(m[1], `${m[2]} ${m[3]}`);
-    return { up, message: /^(steer it yourself|wrote a 90\/10|starting)/m.exec(chunk)?.[1] ?? '', rows, edges };
-  });
-}
 
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {

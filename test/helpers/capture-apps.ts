@@ -6,8 +6,12 @@
 //   tcp <host> <port> <text>  send text, half-close, read to the end → {reply}
 //   banner <host> <port>      read what the server says first → {reply}
 //   admin <port> <path>       GET 127.0.0.1:<port><path> → the body
+//   grpc-serve <port>         a @grpc/grpc-js server: unary /weft.test.Echo/Say answers "<text> peer=<peer>"
+//   grpc-say <host> <port> <text>  one unary call by that name → {reply} or {error}
 import http from 'node:http';
 import net from 'node:net';
+
+import * as grpc from '@grpc/grpc-js';
 
 const peer = (s: net.Socket) => s.remoteAddress ?? '';
 const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v)}\n`);
@@ -60,6 +64,32 @@ function get(url: URL, host: string | undefined): Promise<{ status: number; body
   });
 }
 
+// A service definition without a .proto: the messages are UTF-8 strings.
+const utf8 = { serialize: (s: string) => Buffer.from(s), deserialize: (b: Buffer) => b.toString() };
+const ECHO_SERVICE: grpc.ServiceDefinition = {
+  Say: { path: '/weft.test.Echo/Say', requestStream: false, responseStream: false, requestSerialize: utf8.serialize, requestDeserialize: utf8.deserialize, responseSerialize: utf8.serialize, responseDeserialize: utf8.deserialize },
+};
+
+function grpcServe(port: number): void {
+  const server = new grpc.Server();
+  server.addService(ECHO_SERVICE, {
+    Say: (call: grpc.ServerUnaryCall<string, string>, done: grpc.sendUnaryData<string>) => done(null, `${call.request} peer=${call.getPeer().replace(/:\d+$/, '')}`),
+  });
+  server.bindAsync(`0.0.0.0:${port}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? process.exit(1) : console.log('ready')));
+}
+
+function grpcSay(host: string, port: number, text: string): Promise<{ reply?: string; error?: string }> {
+  const Client = grpc.makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
+  // No TXT lookup for a service config: a pod here has no DNS server, and grpc-js would wait for it.
+  const client = new Client(`${host}:${port}`, grpc.credentials.createInsecure(), { 'grpc.service_config_disable_resolution': 1 }) as unknown as grpc.Client & { Say: (req: string, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: string) => void) => void };
+  return new Promise((resolve) =>
+    client.Say(text, { deadline: Date.now() + 10_000 }, (err, res) => {
+      client.close();
+      resolve(err ? { error: `${err.code} ${err.details}` } : { reply: res });
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   const [mode, ...a] = process.argv.slice(2);
   if (mode === 'serve') return serve(Number(a[0]), Number(a[1]), Number(a[2]), a.slice(3).map(Number));
@@ -70,6 +100,8 @@ async function main(): Promise<void> {
     return print(await readAll(s));
   }
   if (mode === 'banner') return print(await readAll(net.connect({ host: a[0], port: Number(a[1]) })));
+  if (mode === 'grpc-serve') return grpcServe(Number(a[0]));
+  if (mode === 'grpc-say') return print(await grpcSay(a[0]!, Number(a[1]), a[2]!));
   if (mode === 'admin') {
     const res = await fetch(`http://127.0.0.1:${a[0]}${a[1]}`, { signal: AbortSignal.timeout(5_000) });
     return void process.stdout.write(await res.text());

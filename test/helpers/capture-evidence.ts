@@ -5,6 +5,11 @@ import type { ChildProcess } from 'node:child_process';
 
 import type { TestNet } from './netns.js';
 
+/** What starts a process in a namespace by name: a TestNet, or src/demo/netns's PodNet. */
+export interface NamespaceSpawner {
+  spawnIn(ns: string, cmd: string, args: string[]): ChildProcess;
+}
+
 export interface Endpoint {
   ip: string;
   port: number;
@@ -56,9 +61,9 @@ export class PacketCapture {
     child.stdout!.on('data', (b: Buffer) => (this.out += b.toString()));
   }
 
-  /** Starts tcpdump and resolves once it listens (its "listening on" line). */
-  static async start(net: TestNet, ns: string, iface: string, filter = 'tcp'): Promise<PacketCapture> {
-    const child = net.spawnIn(ns, 'tcpdump', ['-i', iface, '-nn', '-l', '-q', '--immediate-mode', ...filter.split(' ')]);
+  /** Starts tcpdump and resolves once it listens (its "listening on" line); `payloads` keeps each packet's bytes as ASCII (-A) for text(). */
+  static async start(net: NamespaceSpawner, ns: string, iface: string, filter = 'tcp', opts: { payloads?: boolean } = {}): Promise<PacketCapture> {
+    const child = net.spawnIn(ns, 'tcpdump', ['-i', iface, '-nn', '-l', opts.payloads ? '-A' : '-q', '--immediate-mode', ...filter.split(' ')]);
     const capture = new PacketCapture(child);
     await new Promise<void>((resolve, reject) => {
       let err = '';
@@ -80,6 +85,15 @@ export class PacketCapture {
         this.child.kill('SIGINT');
       });
     }
+    return this.packets();
+  }
+
+  /** Everything tcpdump printed (with `payloads`, the packets' bytes too): read after stop(). */
+  text(): string {
+    return this.out;
+  }
+
+  private packets(): Packet[] {
     const packets: Packet[] = [];
     for (const m of this.out.matchAll(/IP6? (\S+)\.(\d+) > (\S+)\.(\d+):/g))
       packets.push({ src: { ip: m[1]!, port: Number(m[2]) }, dst: { ip: m[3]!, port: Number(m[4]) } });

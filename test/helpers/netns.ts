@@ -7,6 +7,8 @@ import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } f
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 
+import { alive } from '../../src/demo/netns/leftovers.js';
+
 const run = promisify(execFile);
 export const NETNS_PREFIX = 'wt-';
 
@@ -23,14 +25,7 @@ export interface TestNetOptions {
   ipv6?: boolean;
 }
 
-export const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+export { alive };
 
 /** Deletes namespaces (and their /etc/netns hosts files) left by test processes that are gone. */
 export function removeLeftovers(): void {

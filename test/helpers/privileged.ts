@@ -7,8 +7,10 @@ import { describe, test } from 'node:test';
 
 export type Need = 'root' | 'netns' | 'iptables' | 'ip6tables' | 'iptables-legacy' | 'cni' | 'clang' | 'bpftool' | 'cgroup2' | 'tcpdump' | 'conntrack';
 
-export const CGROUP2_ROOT = '/sys/fs/cgroup/unified';
-export const CNI_BIN_DIR = '/usr/lib/cni';
+import { CNI_BIN_DIR } from '../../src/demo/netns/cni-chain.js';
+import { CGROUP2_ROOT } from '../../src/demo/netns/leftovers.js';
+
+export { CGROUP2_ROOT, CNI_BIN_DIR };
 
 const has = (cmd: string, args: string[] = ['--version']): boolean => {
   try {

@@ -85,6 +85,7 @@ export async function install(o: InstallOptions, log: (line: string) => void = (
     fs.mkdirSync(state.pinDir, { recursive: true });
     await bpftool.loadAll(built.object, path.join(state.pinDir, 'progs'), path.join(state.pinDir, 'maps'));
     await writeExclusions(bpftool, path.join(state.pinDir, 'maps'), state.exclusions);
+    if (o.inbound) await writePodAddresses(bpftool, path.join(state.pinDir, 'maps'), o.inbound);
     for (const p of CAPTURE_PROGRAMS) {
       const pin = path.join(state.pinDir, 'progs', p.name);
       const progId = await bpftool.progId(pin);
@@ -102,6 +103,14 @@ export async function install(o: InstallOptions, log: (line: string) => void = (
     throw err;
   }
   return state;
+}
+
+/** The pod interface's IPv4 addresses into weft_pod_ips: the proxy calling one of them goes to the inbound port. */
+async function writePodAddresses(bpftool: Bpftool, mapDir: string, inbound: { dev: string; netns?: string }): Promise<void> {
+  const ip = ['ip', '-j', '-4', 'addr', 'show', 'dev', inbound.dev];
+  const out = execFileSync(inbound.netns ? 'nsenter' : ip[0]!, inbound.netns ? [`--net=${inbound.netns}`, ...ip] : ip.slice(1), { encoding: 'utf8' });
+  const addrs = (JSON.parse(out) as { addr_info?: { local?: string }[] }[]).flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? '')).filter(Boolean).slice(0, 16);
+  for (const a of addrs) await bpftool.run(['map', 'update', 'pinned', path.join(mapDir, 'weft_pod_ips'), 'key', ...a.split('.').map((b) => `0x${Number(b).toString(16).padStart(2, '0')}`), 'value', '0x01']);
 }
 
 /** Detaches, unpins and unmounts what an install recorded; returns what it could not undo. */

@@ -42,11 +42,48 @@ static __always_inline int remember(struct bpf_sock_addr *ctx, struct weft_addr 
 	return bpf_map_update_elem(&weft_connecting, &cookie, dst, BPF_ANY) == 0;
 }
 
+/* Istio keeps 15000-15090 for the proxy itself (admin, status, metrics, the capture ports): never
+ * captured inbound. */
+static __always_inline int reserved_port(__u16 port)
+{
+	return port >= 15000 && port <= 15090;
+}
+
+/* Whether a connection to this port of the pod is captured inbound (--include/--exclude-inbound-ports). */
+static __always_inline int inbound_port_captured(__u16 port)
+{
+	__u8 flags = port_flags(port);
+	return !reserved_port(port) && !(flags & WEFT_PORT_EXCLUDE_INBOUND) && (!(port_flags(0) & WEFT_PORT_INCLUDE_INBOUND) || (flags & WEFT_PORT_INCLUDE_INBOUND));
+}
+
+/* The proxy calling its own pod's address (the app called its own service): to the inbound port, so
+ * the request passes the inbound side. Its hand-off to the app, bound to 127.0.0.6, goes direct. */
+static __always_inline int proxy_to_own_pod4(struct bpf_sock_addr *ctx)
+{
+	__u32 ip = ctx->user_ip4;
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	if (!bpf_map_lookup_elem(&weft_pod_ips, &ip) || !inbound_port_captured(port))
+		return 1;
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk || sk->src_ip4 == bpf_htonl(0x7f000006))
+		return 1;
+	struct weft_addr dst = {};
+	dst.family = WEFT_AF_INET;
+	dst.ip[0] = ip;
+	dst.port = port;
+	if (!remember(ctx, &dst))
+		return 0;
+	ctx->user_port = bpf_htons(WEFT_INBOUND_PORT);
+	return 1;
+}
+
 SEC("cgroup/connect4")
 int weft_connect4(struct bpf_sock_addr *ctx)
 {
-	if (ctx->protocol != WEFT_IPPROTO_TCP || is_proxy())
+	if (ctx->protocol != WEFT_IPPROTO_TCP)
 		return 1;
+	if (is_proxy())
+		return proxy_to_own_pod4(ctx);
 	if ((bpf_ntohl(ctx->user_ip4) >> 24) == 127)
 		return 1; /* loopback: the app's own host, and the proxy itself */
 	struct weft_addr dst = {};
@@ -110,7 +147,16 @@ int weft_sockops(struct bpf_sock_ops *skops)
 		struct weft_addr local = {};
 		__u32 ip6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };
 		fill(&local, skops->family, skops->local_ip4, ip6, (__u16)skops->local_port);
-		bpf_map_update_elem(&weft_orig_dst, &local, &orig, BPF_ANY);
+		if (remote_port(skops) == WEFT_INBOUND_PORT) {
+			/* The proxy to its own pod (proxy_to_own_pod4): found by the inbound side as a client. */
+			struct weft_flow flow = {};
+			flow.peer = local;
+			__u32 r6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2], skops->remote_ip6[3] };
+			fill(&flow.local, skops->family, skops->remote_ip4, r6, 0);
+			bpf_map_update_elem(&weft_inbound, &flow, &orig, BPF_ANY);
+		} else {
+			bpf_map_update_elem(&weft_orig_dst, &local, &orig, BPF_ANY);
+		}
 		bpf_map_delete_elem(&weft_connecting, &cookie);
 		return 1;
 	}
@@ -237,12 +283,6 @@ int weft_sockname6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
-/* Istio keeps 15000-15090 for the proxy itself (admin, status, metrics, the capture ports): never
- * captured inbound. */
-static __always_inline int reserved_port(__u16 port)
-{
-	return port >= 15000 && port <= 15090;
-}
 
 /* Where the TCP header of a packet is, and its flow as seen from the pod (peer = the remote side). */
 struct weft_packet {
@@ -308,8 +348,7 @@ int weft_tc_ingress(struct __sk_buff *skb)
 	if (!parse(skb, &p, 1))
 		return TC_ACT_OK;
 	if (p.syn_only) {
-		__u8 flags = port_flags(p.dport);
-		if (reserved_port(p.dport) || (flags & WEFT_PORT_EXCLUDE_INBOUND) || ((port_flags(0) & WEFT_PORT_INCLUDE_INBOUND) && !(flags & WEFT_PORT_INCLUDE_INBOUND)))
+		if (!inbound_port_captured(p.dport))
 			return TC_ACT_OK;
 		struct weft_addr orig = p.flow.local;
 		orig.port = p.dport;

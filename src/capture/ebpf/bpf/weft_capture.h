@@ -104,6 +104,16 @@ struct {
 	__type(value, __u8);
 } weft_skip_cidrs SEC(".maps");
 
+/* The pod's own IPv4 addresses (network order), written at install when inbound is captured: the
+ * proxy connecting to one of them (the app called its own service) is sent to the inbound port, as
+ * iptables' "proxy to a local non-loopback address → inbound" rule does. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, __u32);
+	__type(value, __u8);
+} weft_pod_ips SEC(".maps");
+
 static __always_inline __u8 port_flags(__u32 port)
 {
 	__u8 *f = bpf_map_lookup_elem(&weft_ports, &port);
