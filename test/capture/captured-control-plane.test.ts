@@ -5,15 +5,12 @@
 // /debug/vips?format=hosts) and knows nothing of the mesh; the call passes both sidecars (the server
 // app's peer is 127.0.0.6), and a destination the mesh does not know passes through (ALLOW_ANY) or,
 // under REGISTRY_ONLY, does not.
-//
-// Until the proxy's transparent mode is merged (`weft proxy --mode`), the suite is skipped with that
-// reason; with it, it runs for real.
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { TestNet, type TestHost } from '../helpers/netns.js';
 import { privilegedSuite } from '../helpers/privileged.js';
 import { weftBin } from '../helpers/processes.js';
@@ -34,14 +31,6 @@ const GET = (url: string) => `fetch(${JSON.stringify(url)}).then(async (r) => co
 const TCP = (host: string, port: number, text: string) => `
 const s = require('node:net').connect(${port}, ${JSON.stringify(host)}, () => s.end(${JSON.stringify(text)}));
 let d = ''; s.on('data', (c) => (d += c)); s.on('close', () => console.log(JSON.stringify({ reply: d }))); s.on('error', () => {});`;
-
-const proxyHasTransparentMode = (): boolean => {
-  try {
-    return execFileSync(process.execPath, [weftBin, 'proxy', '--help'], { encoding: 'utf8' }).includes('--mode');
-  } catch {
-    return false;
-  }
-};
 
 function waitForLine(child: ChildProcess, line: RegExp, what: string, timeoutMs = 20_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -108,8 +97,7 @@ function capturedMesh(meshConfig: string) {
   return { m, run };
 }
 
-const suite = (name: string, body: () => void) =>
-  proxyHasTransparentMode() ? privilegedSuite(name, ['netns', 'iptables'], body) : describe(name, { skip: 'needs the proxy\'s transparent mode (weft proxy --mode transparent, the transparent-proxy half)' }, body);
+const suite = (name: string, body: () => void) => privilegedSuite(name, ['netns', 'iptables'], body);
 
 suite('captured sidecars on the Weft control plane: ALLOW_ANY', () => {
   const { m, run } = capturedMesh('outboundTrafficPolicy: { mode: ALLOW_ANY }\n');
