@@ -6,14 +6,13 @@
 // app's peer is 127.0.0.6), and a destination the mesh does not know passes through (ALLOW_ANY) or,
 // under REGISTRY_ONLY, does not.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestNet, type TestHost } from '../helpers/netns.js';
 import { privilegedSuite } from '../helpers/privileged.js';
-import { weftBin } from '../helpers/processes.js';
+import { waitForLine, weftBin } from '../helpers/processes.js';
 
 const HTTP_PORT = 8080;
 const UNKNOWN_PORT = 5002;
@@ -32,25 +31,6 @@ const TCP = (host: string, port: number, text: string) => `
 const s = require('node:net').connect(${port}, ${JSON.stringify(host)}, () => s.end(${JSON.stringify(text)}));
 let d = ''; s.on('data', (c) => (d += c)); s.on('close', () => console.log(JSON.stringify({ reply: d }))); s.on('error', () => {});`;
 
-function waitForLine(child: ChildProcess, line: RegExp, what: string, timeoutMs = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what}: not ready after ${timeoutMs} ms: ${out}`)), timeoutMs);
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      if (line.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited ${code}: ${out}`));
-    });
-  });
-}
 
 /** One mesh: control plane (with `meshConfig` YAML), server and client pods, the client's hosts file from /debug/vips. */
 function capturedMesh(meshConfig: string) {

@@ -19,7 +19,7 @@ import { applyCaptureRules, PROXY_UID } from '../helpers/capture-rules.js';
 import { TestNet, type TestHost } from '../helpers/netns.js';
 import { repoRoot } from '../helpers/paths.js';
 import { privilegedSuite } from '../helpers/privileged.js';
-import { weftBin } from '../helpers/processes.js';
+import { waitForLine, weftBin } from '../helpers/processes.js';
 import { INBOUND_PASSTHROUGH_SOURCE, transparentClusters, transparentListeners, type TransparentLayout } from '../proxy/helpers/transparent-resources.js';
 
 const HTTP_PORT = 8080;
@@ -33,26 +33,6 @@ const ADMIN_PORT = 15000;
 const apps = path.join(repoRoot, 'dist/test/helpers/capture-apps.js');
 const staticXds = path.join(repoRoot, 'dist/bench/dataplane/static-xds.js');
 
-/** Resolves once the child printed `line`; rejects with its output if it exits first. */
-function waitForLine(child: ChildProcess, line: RegExp, what: string, timeoutMs = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what}: not ready after ${timeoutMs} ms: ${out}`)), timeoutMs);
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      if (line.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited ${code}: ${out}`));
-    });
-  });
-}
 
 privilegedSuite('transparent proxy mode (iptables REDIRECT in network namespaces)', ['netns', 'iptables', 'conntrack'], () => {
   let net: TestNet;

@@ -126,3 +126,24 @@ export async function waitForDisconnected(adminPorts: number[], procs: Proc[] = 
   };
   await waitFor('every proxy to notice the control plane is gone', async () => !(await Promise.all(adminPorts.map(connected))).some(Boolean), 10_000, procs);
 }
+
+/** Resolves once the child printed `line`; rejects with its output if it exits first. */
+export function waitForLine(child: ChildProcess, line: RegExp, what: string, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: not ready after ${timeoutMs} ms: ${out}`)), timeoutMs);
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      if (line.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited ${code}: ${out}`));
+    });
+  });
+}
