@@ -12,6 +12,7 @@ import { injectManifest } from '../../src/inject/manifest.js';
 import { defaultInjectOptions, type InjectOptions } from '../../src/inject/options.js';
 import { fixturesDir, repoRoot } from '../helpers/paths.js';
 import { weftBin } from '../helpers/processes.js';
+import { validateWithKubernetesSchema } from '../helpers/k8s-schema.js';
 import { assertValidInjectedPod, templatesOf } from './pod-checks.js';
 
 const goldenDir = path.join(repoRoot, 'test/inject/golden');
@@ -45,7 +46,7 @@ for (const file of inputs) {
   for (const [suffix, o] of Object.entries(variants)) {
     // Variants for the files whose shape they change; every file gets the default.
     if (suffix !== '' && !['hello', 'job', 'cronjob', 'hello-probes', 'traffic-annotations'].includes(base)) continue;
-    test(`inject ${base}${suffix}: validates, matches its golden file, and injecting again changes nothing`, () => {
+    test(`inject ${base}${suffix}: validates, matches its golden file, and injecting again changes nothing`, async () => {
       const text = fs.readFileSync(file, 'utf8');
       const got = inject(text, file, o);
       const golden = path.join(goldenDir, `${base}${suffix}.yaml`);
@@ -64,6 +65,9 @@ for (const file of inputs) {
           assert.deepEqual(doc, before[i], `document ${i + 1} (no workload, or opted out) passes through unchanged`);
           continue;
         }
+        // The whole injected object against its Kubernetes schema (each item of a List).
+        for (const obj of doc.kind === 'List' ? doc.items : [doc])
+          await validateWithKubernetesSchema(obj).catch((err: Error) => assert.fail(`${base} document ${i + 1} ${obj.kind}: ${err.message}`));
         for (const [j, pod] of pods.entries()) {
           assertValidInjectedPod(pod, `${base} document ${i + 1} template ${j + 1}`);
           // The app's own containers are all still there, in their order.

@@ -15,19 +15,11 @@ import { KIND_ENTRIES } from '../../src/config/kinds.js';
 import { Issues } from '../../src/config/validate/issues.js';
 import { installation } from '../../src/install/install.js';
 import type { K8sObject } from '../../src/install/manifest.js';
+import { validateWithKubernetesSchema } from '../helpers/k8s-schema.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 const ROOT_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const everything = installation({ namespace: 'weft-system', image: 'weft:test', caRootPem: ROOT_PEM, trustDomain: 'cluster.local', cni: true, skipCrds: false }).objects;
-
-/** kubernetes-models' validate() for the object's apiVersion and kind; throws with the field path. */
-async function validateWithKubernetesSchema(obj: K8sObject): Promise<void> {
-  const groupVersion = obj.apiVersion.includes('/') ? obj.apiVersion : `v1`;
-  const mod = (await import(`kubernetes-models/${groupVersion}/${obj.kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
-  const Model = mod[obj.kind];
-  assert.ok(Model, `kubernetes-models has no ${obj.apiVersion} ${obj.kind}`);
-  new Model(structuredClone(obj)).validate();
-}
 
 test('every object of `weft install --cni` validates against its Kubernetes schema', async () => {
   const kinds = new Set(everything.map((o) => o.kind));
