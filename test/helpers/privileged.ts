@@ -5,9 +5,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
 
+import { CGROUP2_ROOT } from '../../bench/lib/cgroups.js';
+
 export type Need = 'root' | 'netns' | 'iptables' | 'ip6tables' | 'iptables-legacy' | 'cni' | 'clang' | 'bpftool' | 'cgroup2' | 'tcpdump' | 'conntrack';
 
-export const CGROUP2_ROOT = '/sys/fs/cgroup/unified';
+export { CGROUP2_ROOT } from '../../bench/lib/cgroups.js';
 export const CNI_BIN_DIR = '/usr/lib/cni';
 
 const has = (cmd: string, args: string[] = ['--version']): boolean => {

@@ -186,7 +186,7 @@ export class ActiveListener {
    * another listener), then the TLS and HTTP inspectors, then the filter chain. */
   private runListenerFilters(socket: net.Socket, conn: ConnectionInfo): void {
     const filters = this.config.listenerFilters;
-    if (!conn.localAddressRestored && filters.some((f) => f.kind === 'original_dst')) restoreOriginalDst(socket, conn);
+    if (!conn.localAddressRestored && filters.some((f) => f.kind === 'original_dst')) restoreOriginalDst(socket, conn, this.port);
     if (this.config.useOriginalDst && conn.localAddressRestored) {
       // Envoy: the listener bound to exactly IP:port, else 0.0.0.0:port; none: this one keeps it.
       const target = this.lookup(conn.localAddress!, conn.localPort!);
