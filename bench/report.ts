@@ -3,6 +3,7 @@
 import type { DataplaneResult, RowResult } from './dataplane/run.js';
 import type { ControlplaneResult, StepResult } from './controlplane/run.js';
 import { mtlsMd } from './report-mtls.js';
+import { captureMd } from './report-capture.js';
 
 export interface Target {
   name: string;
@@ -94,6 +95,9 @@ export function evaluateTargets(rep: BenchReport): Target[] {
 }
 
 function dataplaneMd(dp: DataplaneResult): string[] {
+  const capture = captureMd(dp);
+  // `--rows capture` alone: only its table (its rows run in namespaces, not on loopback).
+  if (dp.rows.every((r) => groupOf(r) === 'capture')) return capture;
   const hap = row(dp, 'haproxy');
   const direct = row(dp, 'direct');
   const c = dp.config;
@@ -140,6 +144,7 @@ function dataplaneMd(dp: DataplaneResult): string[] {
   if (dp.rows.some((r) => groupOf(r) !== 'http1' && !r.name.endsWith('-direct'))) lines.push('', ...protocolRowsMd(dp));
   const mtls = mtlsMd(dp);
   if (mtls.length) lines.push('', ...mtls);
+  if (capture.length) lines.push('', ...capture);
   return lines;
 }
 

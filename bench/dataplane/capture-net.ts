@@ -61,9 +61,8 @@ export class CaptureNet {
   }
 
   static async create(o: { dir: string; weftBin: string; nodeArgs: string[]; nginx: string }): Promise<CaptureNet> {
+    // Under the run's scratch dir (which the loopback backend's config opened to nginx's workers).
     fs.mkdirSync(o.dir, { recursive: true });
-    // nginx's workers and the uid-1337 sidecars read files under the scratch dir.
-    for (let d = o.dir; d !== path.dirname(d) && d.startsWith(os.tmpdir()); d = path.dirname(d)) fs.chmodSync(d, 0o711);
     return new CaptureNet(await TestNet.create(), o);
   }
 
