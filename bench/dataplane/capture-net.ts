@@ -45,6 +45,15 @@ export interface Pod extends InPod {
   proxyCgroup?: string;
 }
 
+export interface CaptureNetOptions {
+  /** Scratch directory (configs, logs). */
+  dir: string;
+  weftBin: string;
+  nodeArgs: string[];
+  /** The nginx binary for backend() (a test that brings its own app leaves it out). */
+  nginx?: string;
+}
+
 export class CaptureNet {
   private readonly procs: Started[] = [];
   private cp?: Started;
@@ -55,12 +64,12 @@ export class CaptureNet {
 
   private constructor(
     readonly net: TestNet,
-    private readonly o: { dir: string; weftBin: string; nodeArgs: string[]; nginx: string },
+    private readonly o: CaptureNetOptions,
   ) {
     process.on('exit', this.onExit);
   }
 
-  static async create(o: { dir: string; weftBin: string; nodeArgs: string[]; nginx: string }): Promise<CaptureNet> {
+  static async create(o: CaptureNetOptions): Promise<CaptureNet> {
     // Under the run's scratch dir (which the loopback backend's config opened to nginx's workers).
     fs.mkdirSync(o.dir, { recursive: true });
     return new CaptureNet(await TestNet.create(), o);
@@ -90,6 +99,7 @@ export class CaptureNet {
     const dir = path.join(this.o.dir, `${row}-app`);
     fs.mkdirSync(dir, { recursive: true });
     const conf = backendConf(dir, { http1: APP_PORT, h2c: APP_PORT + 1, grpc: APP_PORT + 2 }, '0.0.0.0');
+    if (!this.o.nginx) throw new Error('CaptureNet.backend: no nginx binary given');
     const app = this.startIn(server, `${row}-app`, this.o.nginx, ['-e', path.join(dir, 'backend.error.log'), '-c', conf]);
     await waitFor(`${row} app on ${server.host.ip}:${APP_PORT}`, async () => (await statusIn({ ns: server.ns }, '127.0.0.1', APP_PORT, '/', 'app')) === 200, 10_000, app);
     return app;
@@ -172,14 +182,19 @@ export class CaptureNet {
   }
 }
 
-/** A one-shot GET from inside a pod (joining its cgroup, so eBPF captures it like the app): the status, 0 on error. */
-export async function statusIn(where: InPod, address: string, port: number, urlPath: string, host: string): Promise<number> {
+/** A one-shot GET from inside a pod (joining its cgroup, so eBPF captures it like the app): status
+ * and body, status 0 on a connection error. */
+export async function getIn(where: InPod, address: string, port: number, urlPath: string, host: string): Promise<{ status: number; body: string }> {
   const script = `const r = require('node:http').request({ host: ${JSON.stringify(address)}, port: ${port}, path: ${JSON.stringify(urlPath)}, headers: { host: ${JSON.stringify(host)} }, agent: false },
-    (s) => { s.resume(); s.on('end', () => console.log(s.statusCode)); });
-  r.on('error', () => console.log(0)); r.setTimeout(2000, () => r.destroy()); r.end();`;
+    (s) => { let b = ''; s.on('data', (d) => (b += d)); s.on('end', () => console.log(JSON.stringify({ status: s.statusCode, body: b }))); });
+  r.on('error', () => console.log(JSON.stringify({ status: 0, body: '' }))); r.setTimeout(2000, () => r.destroy()); r.end();`;
   const [bin, ...pre] = podWrap(where);
-  const { stdout } = await exec(bin, [...pre, process.execPath, '-e', script]);
-  return Number(stdout.trim()) || 0;
+  const { stdout } = await exec(bin, [...pre, process.execPath, '-e', script], { maxBuffer: 16 << 20 });
+  return JSON.parse(stdout) as { status: number; body: string };
+}
+
+export async function statusIn(where: InPod, address: string, port: number, urlPath: string, host: string): Promise<number> {
+  return (await getIn(where, address, port, urlPath, host)).status;
 }
 
 async function fetchIn(where: InPod, url: string): Promise<string> {
