@@ -257,13 +257,18 @@ export function renderMarkdown(rep: BenchReport): string {
     '',
     `Machine: ${m.nproc} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}. Run took ${rep.durationSeconds ?? '?'} s.`,
     '',
-    '## Targets',
-    '',
-    '| target | goal | measured | |',
-    '| --- | --- | --- | --- |',
-    ...rep.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${t.status === 'pass' ? 'PASS' : t.status === 'fail' ? 'FAIL' : 'n/a'} |`),
-    '',
   ];
+  // A run of rows no target reads (e.g. `--rows capture`) has no Targets table.
+  if (rep.targets.some((t) => t.status !== 'n/a')) {
+    lines.push(
+      '## Targets',
+      '',
+      '| target | goal | measured | |',
+      '| --- | --- | --- | --- |',
+      ...rep.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${t.status === 'pass' ? 'PASS' : t.status === 'fail' ? 'FAIL' : 'n/a'} |`),
+      '',
+    );
+  }
   if (rep.dataplane) lines.push(...dataplaneMd(rep.dataplane), '');
   if (rep.controlplane) lines.push(...controlplaneMd(rep.controlplane), '');
   if (rep.errors?.length) lines.push('## Errors', '', ...rep.errors.map((e) => `- ${e.split('\n')[0]}`), '');
