@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TestNet, NETNS_PREFIX, type TestHost } from '../lib/netns.js';
+import { mountPoints } from '../../src/capture/ebpf/preflight.js';
+import { TestNet, NETNS_PREFIX, alive, type TestHost } from '../lib/netns.js';
 import { TestCgroups } from '../lib/cgroups.js';
 import { start, waitFor, type Started } from '../lib/procs.js';
 import { backendConf } from './peers.js';
@@ -45,6 +46,27 @@ export interface Pod extends InPod {
   proxyCgroup?: string;
 }
 
+const EBPF_DIR_PREFIX = `${NETNS_PREFIX}ebpf-`;
+
+/** An earlier run killed outright (its PID gone) may leave its eBPF dir with a bpffs mounted in it,
+ * whose pins keep its programs loaded: unmount and remove it. (Its cgroups and namespaces are swept
+ * by TestCgroups and TestNet.) */
+function removeEbpfLeftovers(): void {
+  for (const n of fs.readdirSync(os.tmpdir()).filter((e) => e.startsWith(EBPF_DIR_PREFIX) && e.includes('-bench-'))) {
+    const pid = Number(n.slice(EBPF_DIR_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || alive(pid)) continue;
+    const dir = path.join(os.tmpdir(), n);
+    for (const m of mountPoints('bpf').filter((p) => p.startsWith(`${dir}/`)).reverse()) {
+      try {
+        execFileSync('umount', [m], { stdio: 'ignore' });
+      } catch {
+        /* not mounted any more */
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface CaptureNetOptions {
   /** Scratch directory (configs, logs). */
   dir: string;
@@ -72,6 +94,7 @@ export class CaptureNet {
   static async create(o: CaptureNetOptions): Promise<CaptureNet> {
     // Under the run's scratch dir (which the loopback backend's config opened to nginx's workers).
     fs.mkdirSync(o.dir, { recursive: true });
+    removeEbpfLeftovers();
     return new CaptureNet(await TestNet.create(), o);
   }
 
@@ -135,7 +158,7 @@ export class CaptureNet {
     if (mode === 'iptables') {
       await exec('ip', ['netns', 'exec', pod.ns, process.execPath, this.o.weftBin, 'iptables', '--proxy-uid', String(PROXY_UID), '--proxy-gid', String(PROXY_UID)]);
     } else if (mode === 'ebpf') {
-      this.ebpfDir ??= fs.mkdtempSync(path.join(os.tmpdir(), `${NETNS_PREFIX}ebpf-${process.pid}-bench-`));
+      this.ebpfDir ??= fs.mkdtempSync(path.join(os.tmpdir(), `${EBPF_DIR_PREFIX}${process.pid}-bench-`));
       const name = `bench-${pod.host.name}-${process.pid}`;
       const d = this.ebpfDir;
       await exec(process.execPath, [
