@@ -3,6 +3,7 @@
 import type { DataplaneResult, RowResult } from './dataplane/run.js';
 import type { ControlplaneResult, StepResult } from './controlplane/run.js';
 import { mtlsMd } from './report-mtls.js';
+import { captureMd } from './report-capture.js';
 
 export interface Target {
   name: string;
@@ -94,6 +95,9 @@ export function evaluateTargets(rep: BenchReport): Target[] {
 }
 
 function dataplaneMd(dp: DataplaneResult): string[] {
+  const capture = captureMd(dp);
+  // `--rows capture` alone: only its table (its rows run in namespaces, not on loopback).
+  if (dp.rows.every((r) => groupOf(r) === 'capture')) return capture;
   const hap = row(dp, 'haproxy');
   const direct = row(dp, 'direct');
   const c = dp.config;
@@ -140,6 +144,7 @@ function dataplaneMd(dp: DataplaneResult): string[] {
   if (dp.rows.some((r) => groupOf(r) !== 'http1' && !r.name.endsWith('-direct'))) lines.push('', ...protocolRowsMd(dp));
   const mtls = mtlsMd(dp);
   if (mtls.length) lines.push('', ...mtls);
+  if (capture.length) lines.push('', ...capture);
   return lines;
 }
 
@@ -252,13 +257,18 @@ export function renderMarkdown(rep: BenchReport): string {
     '',
     `Machine: ${m.nproc} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}. Run took ${rep.durationSeconds ?? '?'} s.`,
     '',
-    '## Targets',
-    '',
-    '| target | goal | measured | |',
-    '| --- | --- | --- | --- |',
-    ...rep.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${t.status === 'pass' ? 'PASS' : t.status === 'fail' ? 'FAIL' : 'n/a'} |`),
-    '',
   ];
+  // A run of rows no target reads (e.g. `--rows capture`) has no Targets table.
+  if (rep.targets.some((t) => t.status !== 'n/a')) {
+    lines.push(
+      '## Targets',
+      '',
+      '| target | goal | measured | |',
+      '| --- | --- | --- | --- |',
+      ...rep.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${t.status === 'pass' ? 'PASS' : t.status === 'fail' ? 'FAIL' : 'n/a'} |`),
+      '',
+    );
+  }
   if (rep.dataplane) lines.push(...dataplaneMd(rep.dataplane), '');
   if (rep.controlplane) lines.push(...controlplaneMd(rep.controlplane), '');
   if (rep.errors?.length) lines.push('## Errors', '', ...rep.errors.map((e) => `- ${e.split('\n')[0]}`), '');

@@ -20,7 +20,9 @@ const HELP = `usage: npm run bench -- [options]
   --rows <names>          data-plane rows or groups, each with its direct baseline (default: all).
                           rows: haproxy nginx weft weft-static haproxy-tls weft-mtls h2c-haproxy h2c-weft grpc-haproxy
                           grpc-weft tcp-haproxy tcp-weft tcp-haproxy-tls tcp-weft-mtls;
-                          groups: http1 h2c grpc tcp, mtls (the TLS rows and their plaintext twins)
+                          direct-netns weft-explicit-netns weft-iptables-netns weft-ebpf-netns (root);
+                          groups: http1 h2c grpc tcp, mtls (the TLS rows and their plaintext twins),
+                          capture (pairs across network namespaces per capture mode; not in the default run)
                           (e.g. --rows h2c,grpc,tcp,haproxy,weft)
   --proxies <counts>      control-plane steps (default: 100,500,1000,2000)
   --xds <protocols>       control-plane rows per step: delta (Weft's default, with VHDS), sotw (default: delta,sotw)
@@ -173,7 +175,9 @@ async function main(): Promise<void> {
   if (!values['no-save']) {
     const outDir = path.join(repoRoot, 'bench', 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    const base = `${startedAt.toISOString().slice(0, 10)}-${commit}${dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`;
+    // `--rows capture`: results of their own, beside the full runs'.
+    const captureOnly = report.dataplane !== undefined && report.dataplane.rows.every((r) => r.group === 'capture');
+    const base = `${startedAt.toISOString().slice(0, 10)}-${commit}${dirty ? '-dirty' : ''}${captureOnly ? '-capture' : ''}${quick ? '-quick' : ''}`;
     fs.writeFileSync(path.join(outDir, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
     fs.writeFileSync(path.join(outDir, `${base}.md`), md);
     log(`wrote bench/results/${base}.json and .md`);

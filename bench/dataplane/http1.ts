@@ -36,8 +36,9 @@ export class Http1Connection implements LoadConnection {
     port: number,
     private readonly request: Buffer,
     private readonly cb: ConnectionCallbacks,
+    address = '127.0.0.1',
   ) {
-    this.socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    this.socket = net.connect({ host: address, port, noDelay: true });
     this.socket.on('connect', () => (this.connected = true));
     this.socket.on('data', (d) => this.onData(d));
     this.socket.on('error', (e) => this.finish(e));

@@ -15,6 +15,8 @@ import { summarize, type Percentiles } from '../lib/stats.js';
 
 export interface LoadgenJob {
   port: number;
+  /** Where to connect (HTTP/1.1 only; default 127.0.0.1): the capture rows call a pod or a service VIP. */
+  address?: string;
   host: string;
   rps: number;
   durationMs: number;
@@ -58,7 +60,7 @@ export async function runLoad(job: LoadgenJob): Promise<LoadgenResult> {
   const pool = protocol === 'http1' ? undefined : new H2SessionPool(job.port, job.h2Sessions ?? 1);
   const h2req = protocol === 'http1' ? undefined : h2Request(protocol, job.host, grpcFrame(GRPC_REQUEST_MESSAGE));
   const connect = (slot: number, cb: ConnectionCallbacks): LoadConnection =>
-    pool && h2req ? new H2Slot(pool, slot % pool.size, h2req, cb) : new Http1Connection(job.port, request, cb);
+    pool && h2req ? new H2Slot(pool, slot % pool.size, h2req, cb) : new Http1Connection(job.port, request, cb, job.address);
   const intervalNs = 1e9 / job.rps;
   const total = Math.round((job.rps * (job.warmupMs + job.durationMs)) / 1000);
   const warmCount = Math.round((job.rps * job.warmupMs) / 1000);

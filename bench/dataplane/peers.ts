@@ -56,7 +56,8 @@ export interface BackendPorts {
  * and its static module refuses POST with 405, which `error_page 405 =200` turns back into the
  * file (an error_page redirect is made as a GET). nginx never parses the request message, which
  * is what a unary echo-less method costs a server; the proxies see gRPC's full wire shape. */
-export function backendConf(dir: string, ports: BackendPorts): string {
+/** `address`: where it listens (the capture rows' server pod: every address of the pod). */
+export function backendConf(dir: string, ports: BackendPorts, address = '127.0.0.1'): string {
   const file = path.join(dir, 'backend.conf');
   const grpcRoot = path.join(dir, 'grpc-root');
   fs.mkdirSync(grpcRoot, { recursive: true });
@@ -68,15 +69,15 @@ export function backendConf(dir: string, ports: BackendPorts): string {
     file,
     `${nginxPrologue(dir, 'backend')}
   server {
-    listen 127.0.0.1:${ports.http1} reuseport backlog=4096;
+    listen ${address}:${ports.http1} reuseport backlog=4096;
     location / { default_type text/plain; return 200 "${BODY_1K.replace(/\n/g, '\\n')}"; }
   }
   server {
-    listen 127.0.0.1:${ports.h2c} http2 backlog=4096;
+    listen ${address}:${ports.h2c} http2 backlog=4096;
     location / { default_type text/plain; return 200 "${BODY_1K.replace(/\n/g, '\\n')}"; }
   }
   server {
-    listen 127.0.0.1:${ports.grpc} http2 backlog=4096;
+    listen ${address}:${ports.grpc} http2 backlog=4096;
     root ${grpcRoot};
     etag off;
     location / {

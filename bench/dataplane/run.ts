@@ -18,6 +18,7 @@ import type { LoadgenJob, LoadgenResult } from './loadgen.js';
 import { runWrk, type WrkResult } from './wrk.js';
 import { runConnRate, type ConnRateResult } from './conn-rate.js';
 import { makeMeshCerts, type MeshCerts } from './mtls.js';
+import { CaptureNet, podWrap, type InPod } from './capture-net.js';
 
 export interface DataplaneOptions {
   dir: string;
@@ -104,8 +105,13 @@ function medianOfRounds(rounds: Percentiles[], merged: Percentiles): Percentiles
 
 class Loadgen {
   private constructor(private readonly proc: Started) {}
-  static async start(): Promise<Loadgen> {
-    const proc = start('loadgen', new URL('./loadgen.js', import.meta.url).pathname, [], { ipc: true });
+  /** `pod`: run it inside a capture row's client pod (its namespace, and cgroup under eBPF). */
+  static async start(pod?: InPod): Promise<Loadgen> {
+    const wrap = pod ? podWrap(pod) : undefined;
+    const proc = start('loadgen', new URL('./loadgen.js', import.meta.url).pathname, [], {
+      ipc: true,
+      ...(wrap ? { execPath: wrap[0], execArgv: [...wrap.slice(1), process.execPath] } : {}),
+    });
     // The generator's timing is the ruler: let it win the CPU when it wakes (we run as root).
     try {
       os.setPriority(proc.pid, -10);
@@ -138,7 +144,8 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
   const h2 = (t: Topology): boolean => t.group === 'h2c' || t.group === 'grpc';
   const tools = requireTools([TOOLS.nginx, TOOLS.wrk, ...rows.flatMap((t) => t.needs), ...(rows.some(h2) ? [TOOLS.h2load] : [])]);
   fs.mkdirSync(opts.dir, { recursive: true });
-  const short = (t: Topology): boolean => t.group !== 'http1';
+  // The capture group keeps the long rounds: its rows are what its note compares.
+  const short = (t: Topology): boolean => t.group !== 'http1' && t.group !== 'capture';
 
   const [backendPort, h2cPort, grpcPort] = await freePorts(3);
   const backendPorts = { http1: backendPort, h2c: h2cPort, grpc: grpcPort };
@@ -149,6 +156,9 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
   const samples = new Map<Topology, number[]>();
   const serviceSamples = new Map<Topology, number[]>();
   let certs: MeshCerts | undefined;
+  let captureNet: Promise<CaptureNet> | undefined;
+  /** Capture rows: a generator of their own inside their client pod. */
+  const podLoadgens = new Map<Topology, Loadgen>();
   try {
     for (const port of [backendPort, h2cPort, grpcPort]) await waitFor('backend nginx', () => portOpen(port), 10_000, backend);
     const ctx: Context = {
@@ -160,6 +170,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
       weftBin: opts.weftBin,
       nodeArgs: opts.nodeArgs,
       meshCerts: () => (certs ??= makeMeshCerts(opts.dir)),
+      captureNet: () => (captureNet ??= CaptureNet.create({ dir: path.join(opts.dir, 'capture'), weftBin: opts.weftBin, nodeArgs: opts.nodeArgs, nginx: tools.nginx.path })),
     };
 
     for (const t of rows) {
@@ -169,6 +180,7 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         opts.log(`dataplane: starting ${t.name}`);
         const run = await t.start(ctx);
         running.set(t, run);
+        if (run.generator) podLoadgens.set(t, await Loadgen.start(run.generator.pod));
         if (run.tls) {
           r.tls = run.tls;
           opts.log(`  ${t.name}: server hop negotiates ${run.tls}`);
@@ -193,9 +205,10 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
         opts.log(`dataplane: ${t.name} open loop ${opts.rps} rps, round ${round + 1}/${opts.rounds}`);
         const cpu0 = run.proxies.map((p) => cpuSeconds(p.proc.pid));
         const samplers = run.proxies.map((p) => new RssSampler(p.proc.pid));
-        const res = await loadgen.run({
+        const res = await (podLoadgens.get(t) ?? loadgen).run({
           port: run.port,
-          host: ctx.host,
+          host: run.generator?.host ?? ctx.host,
+          ...(run.generator ? { address: run.generator.address } : {}),
           rps: opts.rps,
           durationMs: (short(t) ? opts.shortSeconds : opts.seconds) * 1000,
           warmupMs: (short(t) ? opts.shortWarmupSeconds : opts.warmupSeconds) * 1000,
@@ -251,7 +264,8 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
               })
             : await runWrk(tools.wrk.path, {
                 port: run.port,
-                host: ctx.host,
+                host: run.generator?.host ?? ctx.host,
+                ...(run.generator ? { address: run.generator.address, wrap: podWrap(run.generator.pod) } : {}),
                 connections: opts.wrkConnections,
                 threads: 1,
                 seconds,
@@ -310,6 +324,8 @@ export async function runDataplane(opts: DataplaneOptions): Promise<DataplaneRes
     }
   } finally {
     for (const run of running.values()) await Promise.all(run.all.map((p) => p.stop()));
+    for (const g of podLoadgens.values()) await g.stop();
+    if (captureNet) await (await captureNet.catch(() => undefined))?.destroy();
     await loadgen.stop();
     await backend.stop();
   }

@@ -12,6 +12,8 @@ import { haproxyConf, nginxProxyConf, type BackendPorts, type HaproxyMode } from
 import { startWeftPair, type PairProtocol } from './weft-static.js';
 import { probeGrpc, probeH2c } from './h2.js';
 import { haproxyTls, negotiatedTls, type MeshCerts } from './mtls.js';
+import { CAPTURE_TOPOLOGIES } from './capture-rows.js';
+import type { CaptureNet, InPod } from './capture-net.js';
 
 export interface Context {
   /** Scratch directory of this run (configs, logs). */
@@ -28,6 +30,8 @@ export interface Context {
   nodeArgs: string[];
   /** The mTLS rows' certificates (made with openssl on first use). */
   meshCerts(): MeshCerts;
+  /** The capture rows' namespaces, control plane and captures (made on first use, destroyed at the end). */
+  captureNet(): Promise<CaptureNet>;
 }
 
 export interface Running {
@@ -39,17 +43,21 @@ export interface Running {
   all: Started[];
   /** TLS rows: what the server hop negotiated (openssl s_client). */
   tls?: string;
+  /** Capture rows: the load generator and wrk run inside this pod and connect to `address:port` with this Host. */
+  generator?: { pod: InPod; address: string; host: string };
 }
 
 /** What the load generator speaks to a row. TCP rows carry HTTP/1.1 as opaque bytes. */
 export type RowProtocol = 'http1' | 'h2c' | 'grpc' | 'tcp';
+/** A table: a protocol, or `capture` (HTTP/1.1 between pods in network namespaces, per capture mode). */
+export type RowGroup = RowProtocol | 'capture';
 
 export interface Topology {
   name: string;
   description: string;
   needs: Tool[];
   /** The table the row belongs to; `--rows <group>` selects all of its rows. */
-  group: RowProtocol;
+  group: RowGroup;
   /** The direct row whose latency this row's "added" figures subtract. */
   baseline: string;
   /** Only the open loop (a direct row whose max throughput no figure uses). */
@@ -326,14 +334,16 @@ export const TOPOLOGIES: Topology[] = [
   weftOf('tcp'),
   tlsPairOf('haproxy', 'tcp'),
   tlsPairOf('weft', 'tcp'),
+  ...CAPTURE_TOPOLOGIES,
 ];
 
 /** `--rows` names rows or groups (`h2c`, `grpc`, `tcp`, `http1`); each chosen row brings its baseline. */
 export function selectRows(names: string[] | undefined): Topology[] {
-  if (!names) return TOPOLOGIES;
+  // The capture rows need root (namespaces, iptables, cgroups, eBPF): only when asked for.
+  if (!names) return TOPOLOGIES.filter((t) => t.group !== 'capture');
   const known = new Set(['mtls', ...TOPOLOGIES.flatMap((t) => [t.name, t.group])]);
   const bad = names.filter((n) => !known.has(n));
-  if (bad.length) throw new Error(`--rows: unknown ${bad.join(', ')}; rows: ${TOPOLOGIES.map((t) => t.name).join(', ')}; groups: http1, h2c, grpc, tcp, mtls`);
+  if (bad.length) throw new Error(`--rows: unknown ${bad.join(', ')}; rows: ${TOPOLOGIES.map((t) => t.name).join(', ')}; groups: http1, h2c, grpc, tcp, mtls, capture`);
   // `mtls`: the four TLS rows and the plaintext rows they are compared with.
   const mtls = (t: Topology): boolean => names.includes('mtls') && /^(tcp-)?(haproxy|weft)(-m?tls|-static)?$/.test(t.name);
   const chosen = TOPOLOGIES.filter((t) => names.includes(t.name) || names.includes(t.group) || mtls(t));

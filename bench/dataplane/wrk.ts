@@ -35,9 +35,22 @@ export function parseWrk(out: string): WrkResult {
 
 export async function runWrk(
   wrkPath: string,
-  opts: { port: number; host: string; connections: number; threads: number; seconds: number; headers?: string[] },
+  opts: {
+    port: number;
+    host: string;
+    connections: number;
+    threads: number;
+    seconds: number;
+    headers?: string[];
+    /** Default 127.0.0.1. */
+    address?: string;
+    /** A command that runs wrk elsewhere (e.g. inside a pod's namespace): `[...wrap, wrk, args]`. */
+    wrap?: string[];
+  },
 ): Promise<WrkResult> {
-  const proc = start('wrk', wrkPath, [
+  const [cmd, ...pre] = [...(opts.wrap ?? []), wrkPath];
+  const proc = start('wrk', cmd, [
+    ...pre,
     '-t',
     String(opts.threads),
     '-c',
@@ -48,7 +61,7 @@ export async function runWrk(
     '-H',
     `Host: ${opts.host}`,
     ...(opts.headers ?? []).flatMap((h) => ['-H', h]),
-    `http://127.0.0.1:${opts.port}/`,
+    `http://${opts.address ?? '127.0.0.1'}:${opts.port}/`,
   ]);
   let out = '';
   proc.child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));

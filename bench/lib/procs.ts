@@ -53,6 +53,8 @@ export interface StartOptions {
   /** Use child_process.fork (an IPC channel) for a Node module instead of spawn. */
   ipc?: boolean;
   execArgv?: string[];
+  /** With ipc: the program fork runs instead of node (`execPath execArgv module args`), e.g. a wrapper that enters a namespace. */
+  execPath?: string;
 }
 
 export function start(name: string, command: string, args: string[], opts: StartOptions = {}): Started {
@@ -64,6 +66,7 @@ export function start(name: string, command: string, args: string[], opts: Start
         cwd: opts.cwd,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         execArgv: opts.execArgv ?? [],
+        ...(opts.execPath ? { execPath: opts.execPath } : {}),
       })
     : spawn(command, args, { detached: true, env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`cannot start ${name}: ${command}`);
