@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 
 import { alive } from '../../src/demo/netns/leftovers.js';
+import { terminate } from '../../src/demo/terminate.js';
 
 const run = promisify(execFile);
 export const NETNS_PREFIX = 'wt-';
@@ -145,20 +146,7 @@ export class TestNet {
 
   /** Kills this net's processes by PID, then deletes every namespace it made. */
   async destroy(): Promise<void> {
-    await Promise.all(
-      [...this.children].map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            const t = setTimeout(() => c.kill('SIGKILL'), 2000);
-            c.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...this.children].map((c) => terminate(c, 2000)));
     this.destroySync();
   }
 

@@ -128,7 +128,8 @@ export class ControlPlane {
       this.warmupTimer.unref();
     }
     this.rebuild();
-    this.events.config(this.store.current().config, this.store.current().errors);
+    const loaded = this.store.current();
+    this.events.config(loaded.config, loaded.errors);
     this.store.onChange((state) => {
       this.events.config(state.config, state.errors);
       this.changed('config');

@@ -11,6 +11,7 @@ import { render } from './display.js';
 import { EdgeWatch, renderEdges } from './edges.js';
 import { prepareDemoIdentity } from './identity.js';
 import { Stats } from './stats.js';
+import { terminate } from './terminate.js';
 import { applyScenario, clearScenarioFiles, destinationRules, SCENARIO_KEYS, type AppKnobs, type Scenario } from './scenarios.js';
 import type { ProxyStatus } from '../controlplane/xds/server.js';
 import { isSynced } from '../controlplane/xds/sync-state.js';
@@ -89,7 +90,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     stopped = true;
     for (const t of timers) clearInterval(t);
     closeApps(servers);
-    await Promise.all(children.map((c) => terminate(c)));
+    await Promise.all(children.map((c) => terminate(c, 2000)));
     out.write(`\nweft demo stopped; every process it started has exited. Logs: ${logDir}\n`);
     process.exitCode = code;
   };
@@ -240,14 +241,3 @@ async function syncedProxies(monitorPort: number): Promise<number> {
   }
 }
 
-function terminate(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 2000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}

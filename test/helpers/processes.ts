@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
+import { terminate } from '../../src/demo/terminate.js';
 import { repoRoot } from './paths.js';
 
 export { repoRoot };
@@ -39,17 +40,10 @@ export function spawnWeft(name: string, args: string[], env?: Record<string, str
     name,
     child,
     output: () => out,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        running.delete(proc);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: () => {
+      running.delete(proc);
+      return terminate(child);
+    },
   };
   running.add(proc);
   return proc;

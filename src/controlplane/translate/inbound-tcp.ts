@@ -4,11 +4,9 @@
 // AuthorizationPolicy enforced by envoy.filters.network.rbac before it (a deny closes the
 // connection). Only the TCP-meaningful rule parts reach it; authorization.ts drops the rest as Istio
 // does. Used by every inbound listener layout (explicit port, transparent capture).
-import { TCP_PROXY_TYPE_URL } from '../../api/envoy.js';
-import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL } from '../../api/mesh-names.js';
+import { istioStatsFilter, tcpProxyFilter } from './filters.js';
 import { inboundClusterName, isHttpProtocol } from './names.js';
 
-export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 
 /** Whether an inbound port gets the TCP chain rather than the HTTP connection manager. */
 export const isInboundTcp = (protocol: string): boolean => !isHttpProtocol(protocol);
@@ -17,11 +15,8 @@ export const isInboundTcp = (protocol: string): boolean => !isHttpProtocol(proto
  * are the app's, whatever a client offers). */
 export const inboundAlpn = (protocol: string): string[] => (isInboundTcp(protocol) ? [] : ['h2', 'http/1.1']);
 
-/** Istio's istio.stats as a network filter, right before a tcp_proxy: the TCP metrics of the chain. */
-export const tcpStatsFilter = { name: ISTIO_STATS_FILTER, typed_config: { '@type': ISTIO_STATS_TYPE_URL } };
-
 /** The chain's network filters: the RBAC filters (in Istio's order), the stats filter, then tcp_proxy to the app. */
 export function inboundTcpFilters(o: { servicePort: number; rbac: readonly unknown[] }): unknown[] {
   const cluster = inboundClusterName(o.servicePort);
-  return [...o.rbac, tcpStatsFilter, { name: TCP_PROXY_FILTER, typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: cluster, cluster } }];
+  return [...o.rbac, istioStatsFilter, tcpProxyFilter(cluster, cluster)];
 }

@@ -1,7 +1,7 @@
 // LDS: the explicit outbound listener (app → 127.0.0.1:outboundPort, destination in Host) and the
 // inbound listener that other sidecars send to: an HTTP connection manager for an HTTP port, tcp_proxy
 // behind network RBAC for any other (inbound-tcp.ts); its policy filters from inbound-policy.ts.
-import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL, ROUTER_TYPE_URL } from '../../api/envoy.js';
+import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL } from '../../api/envoy.js';
 import { defaultMeshConfig, hcmPathFields, type MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import { TLS_MODE_LABEL } from '../model/snapshot.js';
@@ -9,17 +9,11 @@ import { inboundAlpn, inboundTcpFilters, isInboundTcp } from './inbound-tcp.js';
 import { inboundPolicyFilters, type InboundPolicyInputs } from './inbound-policy.js';
 import { inboundChains } from './mtls.js';
 import { effectivePeerAuthentication, modeForPort, type PeerAuthenticationLike } from './peer-authentication.js';
-import { FAULT_FILTER, HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE, ROUTER_FILTER } from './names.js';
+import { faultFilter, istioStatsFilter, routerFilter } from './filters.js';
+import { HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
-import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL } from '../../api/mesh-names.js';
 
-const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
-export const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
-export const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
 const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEMAND_TYPE_URL } };
-/** Istio's istio.stats filter, last before the router on both sidecar HCMs: the listener's
- * traffic_direction makes it report as source (outbound) or destination (inbound). */
-export const statsFilter = { name: ISTIO_STATS_FILTER, typed_config: { '@type': ISTIO_STATS_TYPE_URL } };
 
 export interface ListenerOptions extends InboundPolicyInputs {
   /** Mesh-wide settings (--mesh-config); Istio's defaults when absent. */
@@ -52,7 +46,7 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
           hcmFilter(mesh, {
             stat_prefix: `outbound_0.0.0.0_${proxy.outboundPort}`,
             rds: { route_config_name: OUTBOUND_ROUTE, config_source: ADS_CONFIG_SOURCE },
-            http_filters: opts.onDemandVhds ? [onDemandFilter, faultFilter, statsFilter, routerFilter] : [faultFilter, statsFilter, routerFilter],
+            http_filters: opts.onDemandVhds ? [onDemandFilter, faultFilter, istioStatsFilter, routerFilter] : [faultFilter, istioStatsFilter, routerFilter],
           }),
         ],
       },
@@ -103,7 +97,7 @@ export function inboundHttpFilters(
           },
         ],
       },
-      http_filters: [...inboundPolicyFilters(proxy, mesh, opts, listenerPort).http, statsFilter, routerFilter],
+      http_filters: [...inboundPolicyFilters(proxy, mesh, opts, listenerPort).http, istioStatsFilter, routerFilter],
     }),
   ];
 }

@@ -9,11 +9,12 @@ import { HTTP_INSPECTOR_TYPE_URL } from '../../api/envoy.js';
 import { defaultMeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode, ProxyPort } from '../model/proxy-node.js';
 import { inboundPolicyFilters } from './inbound-policy.js';
-import { inboundTcpFilters, tcpStatsFilter } from './inbound-tcp.js';
+import { istioStatsFilter, tcpProxyFilter } from './filters.js';
+import { inboundTcpFilters } from './inbound-tcp.js';
 import { inboundHttpFilters, inboundMtlsMode, type ListenerOptions } from './listeners.js';
 import { inboundChains, tlsInspectorFilter } from './mtls.js';
 import { BLACKHOLE_CLUSTER, INBOUND_LISTENER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, isHttpProtocol } from './names.js';
-import { originalDstFilter, tcpProxyFilter } from './transparent-outbound.js';
+import { originalDstFilter } from './transparent-outbound.js';
 import { socketAddress, type XdsResource } from './types.js';
 
 const httpInspectorFilter = { name: 'envoy.filters.listener.http_inspector', typed_config: { '@type': HTTP_INSPECTOR_TYPE_URL } };
@@ -40,7 +41,7 @@ export function inboundTcpChain(proxy: ProxyNode, port: ProxyPort, opts: Listene
 /** A port no service declares: Istio passes it through to the app (as TCP, from 127.0.0.6). */
 export function inboundPassthroughChain(proxy: ProxyNode, opts: ListenerOptions): InboundChainFilters {
   const rbac = inboundPolicyFilters(proxy, opts.mesh ?? defaultMeshConfig, opts).network;
-  return { filters: [...rbac, tcpStatsFilter, tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)], alpn: [] };
+  return { filters: [...rbac, istioStatsFilter, tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)], alpn: [] };
 }
 
 export function virtualInboundListener(proxy: ProxyNode, listenerOpts: ListenerOptions): XdsResource {

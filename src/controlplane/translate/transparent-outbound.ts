@@ -4,12 +4,12 @@
 // "<port>") — and keeps what none of them claims: to PassthroughCluster under ALLOW_ANY, to
 // BlackHoleCluster under REGISTRY_ONLY. The per-destination listeners do not bind (bind_to_port
 // false): they exist to be handed connections.
-import { ORIGINAL_DST_TYPE_URL, TCP_PROXY_TYPE_URL } from '../../api/envoy.js';
+import { ORIGINAL_DST_TYPE_URL } from '../../api/envoy.js';
 import type { MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
-import { tcpStatsFilter } from './inbound-tcp.js';
-import { faultFilter, hcmFilter, routerFilter, statsFilter } from './listeners.js';
+import { faultFilter, istioStatsFilter, routerFilter, tcpProxyFilter } from './filters.js';
+import { hcmFilter } from './listeners.js';
 import { BLACKHOLE_CLUSTER, isHttpProtocol, OUTBOUND_LISTENER, outboundClusterName, PASSTHROUGH_CLUSTER, portListenerName, portRouteName } from './names.js';
 import { httpServicePorts } from './transparent-routes.js';
 import { ADS_CONFIG_SOURCE, socketAddress, type XdsResource } from './types.js';
@@ -18,11 +18,6 @@ const WILDCARD = '0.0.0.0';
 
 /** Restores a redirected connection's original destination (SO_ORIGINAL_DST). */
 export const originalDstFilter = { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': ORIGINAL_DST_TYPE_URL } };
-
-/** A tcp_proxy filter to one cluster. */
-export function tcpProxyFilter(statPrefix: string, cluster: string): Record<string, unknown> {
-  return { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: statPrefix, cluster } };
-}
 
 /** Where a connection no listener claims goes, per outboundTrafficPolicy.mode. */
 export const unknownDestinationCluster = (mesh: Pick<MeshConfig, 'outboundTrafficPolicy'>): string =>
@@ -42,7 +37,7 @@ export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number):
     traffic_direction: 'OUTBOUND',
     filter_chains: [
       { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: { value: outboundPort } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)] },
-      { name: 'virtualOutbound-catchall-tcp', filters: [tcpStatsFilter, tcpProxyFilter(fallback, fallback)] },
+      { name: 'virtualOutbound-catchall-tcp', filters: [istioStatsFilter, tcpProxyFilter(fallback, fallback)] },
     ],
   };
   return { name: OUTBOUND_LISTENER, body };
@@ -87,14 +82,14 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
     const chains: Record<string, unknown>[] = (ranges.get(port) ?? []).map(({ svc, cidr }) => {
       const [prefix, len] = cidr.split('/');
       const cluster = outboundClusterName(port, '', svc.hostname);
-      return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [tcpStatsFilter, tcpProxyFilter(cluster, cluster)] };
+      return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [istioStatsFilter, tcpProxyFilter(cluster, cluster)] };
     });
     chains.push({ filters: [defaultChainFilter(mesh, port, httpPorts.has(port), addressless.get(port))] });
     out.push(portListener(WILDCARD, port, chains));
   }
   for (const { svc, port, address } of [...exact.values()].sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1))) {
     const cluster = outboundClusterName(port, '', svc.hostname);
-    out.push(portListener(address, port, [{ filters: [tcpStatsFilter, tcpProxyFilter(cluster, cluster)] }]));
+    out.push(portListener(address, port, [{ filters: [istioStatsFilter, tcpProxyFilter(cluster, cluster)] }]));
   }
   return out;
 }
@@ -104,7 +99,7 @@ function defaultChainFilter(mesh: MeshConfig, port: number, http: boolean, tcp: 
     return hcmFilter(mesh, {
       stat_prefix: `outbound_0.0.0.0_${port}`,
       rds: { route_config_name: portRouteName(port), config_source: ADS_CONFIG_SOURCE },
-      http_filters: [faultFilter, statsFilter, routerFilter],
+      http_filters: [faultFilter, istioStatsFilter, routerFilter],
     });
   }
   if (tcp) {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { terminate } from '../terminate.js';
 import { CniChain, type ConfList, type PodRef } from './cni-chain.js';
 import { CGROUP2_ROOT, deleteNamespace, removeCgroupTree, removeLeftovers, removeRunDir, weftBin } from './leftovers.js';
 
@@ -218,14 +219,3 @@ function run(cmd: string, args: string[]): Promise<string> {
   );
 }
 
-export function terminate(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}

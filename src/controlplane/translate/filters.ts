@@ -1,0 +1,22 @@
+// The filter configs every listener layout shares (explicit and captured, inbound and outbound), in
+// one place: the router, fault and istio.stats HTTP filters, and tcp_proxy with the istio.stats
+// network filter before it.
+import { ROUTER_TYPE_URL, TCP_PROXY_TYPE_URL } from '../../api/envoy.js';
+import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL } from '../../api/mesh-names.js';
+import { FAULT_FILTER, ROUTER_FILTER } from './names.js';
+
+const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+
+export const routerFilter = { name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE_URL } };
+export const faultFilter = { name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE_URL } };
+
+/** Istio's istio.stats: an HTTP filter last before the router on every sidecar HCM, and a network
+ * filter right before every tcp_proxy; the listener's traffic_direction makes it report as source
+ * (outbound) or destination (inbound). */
+export const istioStatsFilter = { name: ISTIO_STATS_FILTER, typed_config: { '@type': ISTIO_STATS_TYPE_URL } };
+
+/** A tcp_proxy filter to one cluster. */
+export function tcpProxyFilter(statPrefix: string, cluster: string): Record<string, unknown> {
+  return { name: TCP_PROXY_FILTER, typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: statPrefix, cluster } };
+}
