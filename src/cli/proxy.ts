@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE_ACCOUNT, spiffeUri } from '../api/spiffe.js';
-import { XDS_PROTOCOLS, type XdsProtocol } from '../api/envoy.js';
+import { aggregatedDiscoveryService, resourceRoot, XDS_PROTOCOLS, type XdsProtocol } from '../api/envoy.js';
+import { istioCertificateService } from '../api/istio-ca.js';
 import { ProxyErrorCodes } from '../proxy/errors.js';
 import { Proxy, type ProxyOptions } from '../proxy/proxy.js';
 import type { WorkloadIdentity } from '../proxy/xds/node.js';
@@ -232,13 +233,6 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     process.exit(2);
   }
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} weft proxy: ${msg}\n`);
-  if (parsed.value.runAs) {
-    const why = dropPrivileges(parsed.value.runAs);
-    if (why) {
-      process.stderr.write(`weft proxy: ${why} [WEFT_E_BAD_FLAG]\n`);
-      process.exit(2);
-    }
-  }
   if (parsed.value.workload.capture === 'transparent') {
     // Refuse before connecting anywhere: without original destinations every captured
     // connection would be lost. Explicit mode never loads the addon.
@@ -255,6 +249,19 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
   } catch (err) {
     process.stderr.write(`weft proxy: ${(err as Error).message} [WEFT_E_BAD_FLAG]\n`);
     process.exit(2);
+  }
+  if (parsed.value.runAs) {
+    // What the proxy loads from its package (the SO_ORIGINAL_DST addon above, the protos) and its
+    // credentials (read above) are read as the user that started it, then it drops to the proxy's
+    // uid before opening any socket: the package need not be readable by that uid.
+    resourceRoot();
+    aggregatedDiscoveryService();
+    istioCertificateService();
+    const why = dropPrivileges(parsed.value.runAs);
+    if (why) {
+      process.stderr.write(`weft proxy: ${why} [WEFT_E_BAD_FLAG]\n`);
+      process.exit(2);
+    }
   }
   const opts: ProxyOptions = {
     ...security,
