@@ -197,6 +197,8 @@ export interface NodeWire {
   user_agent_name?: string;
   /** The proxy's build version (Envoy's `user_agent_version`): pilot_xds counts proxies by it. */
   user_agent_version?: string;
+  /** What the client supports beyond the protocol (gRPC sends `envoy.lb.does_not_support_overprovisioning`). */
+  client_features?: string[];
   locality?: { region?: string; zone?: string; sub_zone?: string } | null;
 }
 

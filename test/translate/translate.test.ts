@@ -168,12 +168,17 @@ const capturedGoldens: Array<[string, ReturnType<typeof configFrom>, ProxyNode?]
 const capturedClient = capturedProxy('productpage', 'v1', 2);
 // One golden file per client kind, from the same compositions production serves (xds/compositions.ts):
 // `<name>.json` for SotW sidecars (the ResourceSet of translate()), `<name>.delta.json` for Delta ones.
+// `<name>.proxyless.json` for proxyless gRPC clients (an application in productpage's namespace, no sidecar).
+const proxylessClient: ProxyNode = { ...client, id: 'proxyless~127.0.0.2~productpage-v1.default~default.svc.cluster.local', client: 'grpc', ports: [] };
 const goldenOutput = (kind: ClientKind, snap: MeshSnapshot, p?: ProxyNode) => {
+  if (kind === 'proxyless-grpc') return translateFor(snap, proxylessClient, kind);
   const c = p ?? (kind.startsWith('captured-') ? capturedClient : client);
   return kind === 'sidecar-sotw' ? translate(snap, c) : translateFor(snap, c, kind);
 };
-const goldenFile = (name: string, kind: ClientKind) => (kind.endsWith('-sotw') ? `${name}.json` : `${name}.delta.json`);
-const kindsOf = (captured: boolean) => (Object.keys(COMPOSITIONS) as ClientKind[]).filter((k) => k.startsWith('captured-') === captured);
+const goldenFile = (name: string, kind: ClientKind) =>
+  kind === 'proxyless-grpc' ? `${name}.proxyless.json` : kind.endsWith('-sotw') ? `${name}.json` : `${name}.delta.json`;
+// Proxyless clients run beside the explicit-mode mesh, not the captured one.
+const kindsOf = (captured: boolean) => (Object.keys(COMPOSITIONS) as ClientKind[]).filter((k) => k.startsWith('captured-') === captured && (!captured || k !== 'proxyless-grpc'));
 for (const [captured, list] of [[false, goldens], [true, capturedGoldens]] as const) {
   for (const [name, config, goldenClient] of list) {
     for (const kind of kindsOf(captured)) {
@@ -196,5 +201,6 @@ test('golden: every client kind has its goldens (a new composition gets golden f
   for (const [name] of [...goldens, ...capturedGoldens]) {
     assert.ok(files.has(`${name}.json`) && files.has(`${name}.delta.json`), `${name}: SotW and Delta goldens`);
   }
-  assert.deepEqual(Object.keys(COMPOSITIONS).sort(), ['captured-delta', 'captured-sotw', 'sidecar-delta', 'sidecar-sotw']);
+  for (const [name] of goldens) assert.ok(files.has(`${name}.proxyless.json`), `${name}: proxyless gRPC golden`);
+  assert.deepEqual(Object.keys(COMPOSITIONS).sort(), ['captured-delta', 'captured-sotw', 'proxyless-grpc', 'sidecar-delta', 'sidecar-sotw']);
 });

@@ -62,7 +62,8 @@ const clients: ProxyNode[] = [
   proxy('productpage', 'v1', 2, { interceptionMode: 'REDIRECT', ports: [{ servicePort: 9080, endpointPort: 9080, appPort: 9080, protocol: 'HTTP' }] }),
 ];
 /** A client of `kind` (captured kinds need a captured proxy: the cache picks the kind from the node). */
-const clientOf = (kind: ClientKind): ProxyNode => (kind.startsWith('captured-') ? clients[clients.length - 1] : clients[0]);
+const clientOf = (kind: ClientKind): ProxyNode =>
+  kind === 'proxyless-grpc' ? { ...clients[0], client: 'grpc', ports: [] } : kind.startsWith('captured-') ? clients[clients.length - 1] : clients[0];
 
 describe('translator parts', () => {
   it('every part of every composition runs on every variant without reading an undeclared input', () => {
@@ -72,6 +73,13 @@ describe('translator parts', () => {
           const out = translateFor(s, c, kind);
           assert.ok(out.cluster.length > 0 && out.endpoint.length > 0, kind);
           const names = out.listener.map((l) => l.name);
+          if (kind === 'proxyless-grpc') {
+            // An API listener per dial target, a route table per service port; no sidecar listeners.
+            assert.ok(names.includes('reviews.default.svc.cluster.local:9080') && names.includes(c.namespace === 'default' ? 'reviews:9080' : 'reviews.default:9080'), names.join());
+            assert.ok(!names.includes('virtualOutbound'));
+            assert.ok(out.route.every((r) => (r.body.virtual_hosts as unknown[]).length === 1), 'one virtual host per route table');
+            continue;
+          }
           // Captured kinds add a listener per destination after the two capture listeners.
           assert.deepEqual(kind.startsWith('captured-') ? names.slice(0, 2) : names, ['virtualOutbound', 'virtualInbound']);
           assert.equal(names.includes('0.0.0.0_9080'), kind.startsWith('captured-'), kind);

@@ -4,6 +4,7 @@
 // stream and never reaches the snapshot every sidecar's EDS is built from.
 import { isIP } from 'node:net';
 import { fromStruct, type Json, type NodeWire, type StructWire } from '../../api/envoy.js';
+import { istioNodeId, nodeClientOf, type NodeClient } from './client-kind.js';
 
 export interface ProxyPort {
   /** The port clients name (`reviews:9080`). */
@@ -24,6 +25,10 @@ export type InterceptionMode = 'NONE' | 'REDIRECT';
 
 export interface ProxyNode {
   id: string;
+  /** Which kind of client (client-kind.ts): it picks the composition the node is served. Parsed
+   * nodes always carry it; absent (hand-built nodes in tests and tools) means a Weft proxy. */
+  client?: NodeClient;
+  /** '' for an Envoy or a proxyless gRPC client that names no service (it is then not registered). */
   service: string;
   namespace: string;
   labels: Record<string, string>;
@@ -178,17 +183,28 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
   // The service name becomes part of a hostname: a dot in it would let a node name another namespace's service.
   // Without WEFT_SERVICE, node.cluster names the service; Istio's bootstrap writes it `<service>.<namespace>`.
   const [clusterService, clusterNamespace] = /^[a-z0-9-]+\.[a-z0-9-]+$/.test(node.cluster ?? '') ? node.cluster!.split('.') : [node.cluster, undefined];
-  const service = str('WEFT_SERVICE', clusterService || undefined, dnsLabel);
+  // An Envoy or a proxyless gRPC client need not carry Weft's metadata: Istio's keys (with or
+  // without the ISTIO_META_ prefix of the bootstrap's environment) and its node id form stand in.
+  const client = nodeClientOf(node, md);
+  const lenient = client !== 'weft';
+  const istioId = istioNodeId(node.id);
+  const istio = (key: string): string | undefined => {
+    const v = Object.hasOwn(md, `ISTIO_META_${key}`) ? md[`ISTIO_META_${key}`] : undefined;
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const appLabel = typeof labels.app === 'string' && DNS_LABEL.test(labels.app) ? labels.app : undefined;
+  const service = str('WEFT_SERVICE', clusterService || (lenient ? (appLabel ?? '') : undefined), dnsLabel);
   // Every address a node lists must be an IP: one hostname would make every sidecar NACK the EDS it lands in.
-  const ips = str('INSTANCE_IPS', '127.0.0.1').split(',').map((ip) => ip.trim());
+  const ips = str('INSTANCE_IPS', istio('INSTANCE_IPS') ?? (lenient && istioId && isIP(istioId.ip) ? istioId.ip : '127.0.0.1')).split(',').map((ip) => ip.trim());
   ips.forEach((ip, i) => {
     const problem = endpointIpProblem(ip);
     if (problem) errors.push(`node.metadata.INSTANCE_IPS[${i}]: ${JSON.stringify(ip.slice(0, 80))} ${problem}`);
   });
   const parsed: ProxyNode = {
     id: node.id,
+    client,
     service,
-    namespace: str('NAMESPACE', clusterNamespace ?? 'default', dnsLabel),
+    namespace: str('NAMESPACE', clusterNamespace ?? istio('NAMESPACE') ?? istioId?.namespace ?? 'default', dnsLabel),
     labels,
     serviceAccount: str('SERVICE_ACCOUNT', 'default', name),
     address: ips[0],

@@ -9,7 +9,7 @@ import type { MeshSnapshot } from '../model/snapshot.js';
 import { destinationRuleFor } from '../translate/destination-rules.js';
 import { OUTBOUND_ROUTE } from '../translate/names.js';
 import type { TranslatorPart, XdsResource } from '../translate/types.js';
-import { COMPOSITIONS, sidecarKind, type ClientKind, type Composition } from './compositions.js';
+import { clientKind, COMPOSITIONS, type ClientKind, type Composition } from './compositions.js';
 import { checkConsistency, referencesOf, TARGET, type ConsistencyProblem, type ConsistencyResult, type Reference } from './consistency.js';
 import { partKey, runPart } from './part-inputs.js';
 import { VirtualHostIndex } from './vhds-index.js';
@@ -146,7 +146,7 @@ export class XdsCache {
   resourcesFor(proxy: ProxyNode, protocol: XdsProtocol): EncodedSet {
     const snap = this.snap;
     if (!snap) throw new Error('no snapshot yet');
-    const kind = sidecarKind(protocol, proxy);
+    const kind = clientKind(protocol, proxy);
     const composition = (this.opts.compositions ?? COMPOSITIONS)[kind];
     const set = {} as EncodedSet;
     for (const type of PUSH_ORDER) {

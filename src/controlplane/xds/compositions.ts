@@ -11,6 +11,9 @@ import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../trans
 import { virtualInboundListener } from '../translate/transparent-inbound.js';
 import { portListeners, virtualOutboundListener } from '../translate/transparent-outbound.js';
 import { transparentRouteConfigs } from '../translate/transparent-routes.js';
+import { proxylessClusters, proxylessEndpoints } from '../translate/proxyless/clusters.js';
+import { proxylessListeners } from '../translate/proxyless/listeners.js';
+import { proxylessRouteConfigs } from '../translate/proxyless/routes.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import type { SnapshotInput, TranslatorPart } from '../translate/types.js';
@@ -146,6 +149,31 @@ export const PARTS = {
     proxy: ['namespace', 'sourceLabels'],
     build: (snap, proxy) => transparentRouteConfigs(snap, proxy),
   },
+  // Proxyless gRPC (translate/proxyless/): an API listener per dial target, a route table per
+  // service port, the outbound clusters and endpoints reshaped to what gRPC validates. Same inputs
+  // as the sidecar parts they derive from.
+  proxylessClusters: {
+    name: 'cds-proxyless',
+    type: 'cluster',
+    snapshot: ['destinationRules', 'services', 'dnsEndpoints', 'mesh'],
+    proxy: ['namespace'],
+    build: (snap, proxy) => proxylessClusters(snap, proxy.namespace),
+  },
+  proxylessEndpoints: {
+    name: 'eds-proxyless',
+    type: 'endpoint',
+    snapshot: ['destinationRules', 'services', 'endpoints', 'peerAuthentications', 'mesh'],
+    proxy: ['namespace', 'locality', 'failoverLabels'],
+    build: (snap, proxy) => proxylessEndpoints(snap, proxy.namespace, { locality: proxy.locality ?? '', labels: proxy.labels }),
+  },
+  proxylessListeners: { name: 'lds-proxyless', type: 'listener', snapshot: ['services'], proxy: ['namespace'], build: (snap, proxy) => proxylessListeners(snap, proxy.namespace) },
+  proxylessRoutes: {
+    name: 'rds-proxyless',
+    type: 'route',
+    snapshot: ['virtualServices', 'destinationRules', 'services'],
+    proxy: ['namespace', 'sourceLabels'],
+    build: (snap, proxy) => proxylessRouteConfigs(snap, proxy),
+  },
   // Secrets sent over ADS (credentialName secrets, later); the workload's own certificate and roots
   // come from the proxy's SDS (`default`, `ROOTCA`), as in Istio.
   secrets: { name: 'sds', type: 'secret', snapshot: [], proxy: [], build: () => [] },
@@ -161,7 +189,7 @@ export type Composition = { readonly [T in XdsType]: readonly TranslatorPart[] }
 
 /** Explicit-mode sidecars by ADS protocol, and captured ones (`captured-*`: node metadata
  * INTERCEPTION_MODE REDIRECT), which run Istio's transparent listener layout. */
-export type ClientKind = 'sidecar-sotw' | 'sidecar-delta' | 'captured-sotw' | 'captured-delta';
+export type ClientKind = 'sidecar-sotw' | 'sidecar-delta' | 'captured-sotw' | 'captured-delta' | 'proxyless-grpc';
 
 /** Captured sidecars: virtualOutbound/virtualInbound and a listener per destination, a route table per port. */
 const CAPTURED: Composition = {
@@ -195,9 +223,23 @@ export const COMPOSITIONS: { readonly [K in ClientKind]: Composition } = {
   // Captured streams get the same resources over SotW and Delta (no VHDS: the per-port tables are whole).
   'captured-sotw': CAPTURED,
   'captured-delta': CAPTURED,
+  // gRPC's xDS clients (SotW; named LDS/RDS/CDS/EDS subscriptions): no sidecar, no inbound side.
+  'proxyless-grpc': {
+    cluster: [PARTS.proxylessClusters],
+    endpoint: [PARTS.proxylessEndpoints],
+    listener: [PARTS.proxylessListeners],
+    route: [PARTS.proxylessRoutes],
+    virtualHost: [],
+    secret: [],
+  },
 };
 
+/** The composition a node is served: a proxyless gRPC client's own; a proxy's (Weft or Envoy)
+ * follows its capture mode and its ADS protocol. */
+export const clientKind = (protocol: XdsProtocol, proxy: Pick<ProxyNode, 'client' | 'interceptionMode'>): ClientKind =>
+  proxy.client === 'grpc' ? 'proxyless-grpc' : sidecarKind(protocol, proxy);
+
 /** A sidecar's composition follows its capture mode (node metadata, read once into ProxyNode) and
- * its ADS protocol (proxyless gRPC clients will be told apart by node metadata too). */
+ * its ADS protocol. */
 export const sidecarKind = (protocol: XdsProtocol, proxy: Pick<ProxyNode, 'interceptionMode'>): ClientKind =>
   proxy.interceptionMode === 'REDIRECT' ? (protocol === 'delta' ? 'captured-delta' : 'captured-sotw') : protocol === 'delta' ? 'sidecar-delta' : 'sidecar-sotw';

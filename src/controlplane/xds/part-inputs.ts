@@ -25,6 +25,7 @@ const SNAPSHOT_FIELDS: { readonly [F in keyof MeshSnapshot]-?: readonly Snapshot
 
 const PROXY_FIELDS: { readonly [F in keyof ProxyNode]-?: readonly ProxyInput[] } = {
   id: [], // never: config depends on what a node is, not on what it is called
+  client: [], // never read by a part: it picks the composition (compositions.ts)
   namespace: ['namespace'],
   labels: ['labels', 'sourceLabels', 'failoverLabels'], // filtered to the declared keys, below
   service: ['identity'],

@@ -1,6 +1,7 @@
 // A state-of-the-world ADS stream (StreamAggregatedResources): what Envoy on SotW, gRPC's proxyless
-// xDS clients and `weft proxy --xds-protocol sotw` speak. Wildcard types get the whole set on every
-// change; named types (EDS, RDS) get the subscribed resources whose bytes changed.
+// xDS clients and `weft proxy --xds-protocol sotw` speak. Wildcard LDS/CDS get the whole set on every
+// change, named LDS/CDS every subscribed resource when one changed; RDS and EDS the subscribed
+// resources whose bytes changed.
 import {
   PUSH_ORDER,
   TypeUrl,
@@ -83,9 +84,22 @@ export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryRespons
     const encoded = this.resources()[type];
     if (!force && encoded.version === state.sent) return;
     let resources: AnyWire[];
-    if (type === 'listener' || type === 'cluster') {
-      // Wildcard types: every response is the whole set (the proxy removes what is absent).
+    const wildcard = isWildcard(type, state.subscribed);
+    if (wildcard) {
+      // Wildcard LDS/CDS: every response is the whole set (the proxy removes what is absent).
       resources = allResources(encoded);
+    } else if (type === 'listener' || type === 'cluster') {
+      // Named LDS/CDS (gRPC asks for the listener of its dial target, then the clusters its routes
+      // name): every response holds each subscribed resource that exists, since the client takes
+      // one that is absent as removed; sent again only when one of them changed.
+      const named = new Map<string, AnyWire>();
+      for (const name of state.subscribed) {
+        const r = lookup(encoded, name);
+        if (r) named.set(name, r);
+      }
+      if (!force && sameResources(named, state.sentResources)) return;
+      state.sentResources = named;
+      resources = [...named.values()];
     } else {
       // Named types: the proxy keeps what a response omits, so send only the subscribed resources
       // whose bytes changed since this stream last sent them (xDS protocol, "SotW" for RDS/EDS).
@@ -93,8 +107,7 @@ export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryRespons
       for (const name of state.subscribed) {
         const r = lookup(encoded, name);
         if (!r) continue;
-        const prev = state.sentResources.get(name);
-        if (prev === r || (prev && prev.value.length === r.value.length && Buffer.compare(prev.value, r.value) === 0)) continue;
+        if (sameBytes(state.sentResources.get(name), r)) continue;
         resources.push(r);
         state.sentResources.set(name, r);
       }
@@ -103,9 +116,25 @@ export class SotwStream extends XdsStream<DiscoveryRequestWire, DiscoveryRespons
     state.nonce = String(++this.nonce);
     state.sent = encoded.version;
     state.sentAt = new Date().toISOString();
-    state.resources = type === 'listener' || type === 'cluster' ? resources.length : state.sentResources.size;
+    state.resources = wildcard ? resources.length : state.sentResources.size;
     let bytes = 0;
     for (const r of resources) bytes += r.value.length;
     this.write({ version_info: encoded.version, resources, type_url: TypeUrl[type], nonce: state.nonce }, bytes, type);
   }
+}
+
+/** LDS and CDS are wildcard unless the request names resources (xDS protocol: an empty list, or
+ * `*`, subscribes to all); RDS and EDS are always named. */
+function isWildcard(type: XdsType, subscribed: readonly string[]): boolean {
+  return (type === 'listener' || type === 'cluster') && (subscribed.length === 0 || subscribed.includes('*'));
+}
+
+function sameBytes(a: AnyWire | undefined, b: AnyWire): boolean {
+  return a === b || (a !== undefined && a.value.length === b.value.length && Buffer.compare(a.value, b.value) === 0);
+}
+
+function sameResources(next: ReadonlyMap<string, AnyWire>, prev: ReadonlyMap<string, AnyWire>): boolean {
+  if (next.size !== prev.size) return false;
+  for (const [name, r] of next) if (!sameBytes(prev.get(name), r)) return false;
+  return true;
 }

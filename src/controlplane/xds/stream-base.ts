@@ -4,7 +4,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NodeWire, XdsProtocol, XdsType } from '../../api/envoy.js';
 import { parseProxyNode, type ProxyNode } from '../model/proxy-node.js';
-import type { ProxyRegistry } from '../registry/proxy-registry.js';
+import { registersWorkload } from '../model/client-kind.js';
+import type { Admission, ProxyRegistry } from '../registry/proxy-registry.js';
 import type { EncodedSet, XdsCache } from './cache.js';
 import type { WriteBudget, WriteTicket } from './write-budget.js';
 
@@ -124,10 +125,14 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
       this.refuse(grpc.status.INVALID_ARGUMENT, `${parsed.errors.join('; ')} [WEFT_E_NODE_INVALID]`);
       return false;
     }
-    const admission = this.host.registry.connect(parsed.node, {
-      peer: this.call.getPeer(),
-      replaced: (message) => this.refuse(grpc.status.ABORTED, message),
-    });
+    // A proxyless gRPC client (or an Envoy naming no service) is served, not registered: it is an
+    // app calling the mesh, not an endpoint of it.
+    const admission: Admission = registersWorkload(parsed.node)
+      ? this.host.registry.connect(parsed.node, {
+          peer: this.call.getPeer(),
+          replaced: (message) => this.refuse(grpc.status.ABORTED, message),
+        })
+      : { ok: true, release: () => {} };
     if (!admission.ok) {
       this.refuse(admission.code, `${admission.message} [${admission.errorCode}]`);
       return false;
@@ -135,7 +140,7 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
     this.proxy = parsed.node;
     this.release = admission.release;
     this.held = hasConfig && this.host.warming;
-    this.host.log(`proxy connected (${this.protocol}${this.held ? ', held until warm-up ends' : ''}): ${this.proxy.id}`);
+    this.host.log(`${this.proxy.client === 'grpc' ? 'proxyless gRPC client' : 'proxy'} connected (${this.protocol}${this.held ? ', held until warm-up ends' : ''}): ${this.proxy.id}`);
     return true;
   }
 
