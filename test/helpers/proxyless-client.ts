@@ -22,10 +22,11 @@ const clientFor = (target: string) => {
   return c;
 };
 
-function call(c: grpc.Client, md: grpc.Metadata, deadlineMs: number): Promise<string> {
+/** The answering server's name, or `error:<CODE>`; `details` keeps the last error's message. */
+function call(c: grpc.Client, md: grpc.Metadata, deadlineMs: number): Promise<{ key: string; details?: string }> {
   return new Promise((resolve) =>
     c.makeUnaryRequest(ECHO_METHOD, (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), md, { deadline: Date.now() + deadlineMs }, (err, res) =>
-      resolve(err ? `error:${grpc.status[err.code ?? grpc.status.UNKNOWN]}` : res!.toString()),
+      resolve(err ? { key: `error:${grpc.status[err.code ?? grpc.status.UNKNOWN]}`, details: err.details } : { key: res!.toString() }),
     ),
   );
 }
@@ -40,8 +41,8 @@ rl.on('line', async (line) => {
   let lastError = '';
   for (let i = 0; i < cmd.calls; i++) {
     const r = await call(c, md, cmd.deadlineMs ?? 5000);
-    counts[r] = (counts[r] ?? 0) + 1;
-    if (r.startsWith('error:')) lastError = r;
+    counts[r.key] = (counts[r.key] ?? 0) + 1;
+    if (r.details !== undefined) lastError = `${r.key}: ${r.details}`;
   }
   process.stdout.write(JSON.stringify({ counts, lastError }) + '\n');
 });
