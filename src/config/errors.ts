@@ -23,6 +23,7 @@ export const ConfigErrorCodes = {
   WEFT_E_UNSUPPORTED: 'valid Istio configuration that Weft does not implement yet',
   WEFT_E_SMI_NOT_ENFORCED: 'warning (weft analyze): part of an SMI TrafficTarget is left out by the translator (a route or match it names is missing, a UDPRoute rule, a regex that is not an exact, prefix or suffix form): that part allows nothing',
   WEFT_E_TELEMETRY_PROVIDER: 'warning: a Telemetry names a provider the mesh config (extensionProviders, or the built-in envoy and prometheus) does not define, or one of the wrong kind for its use (an access-log provider for tracing); that provider is ignored',
+  WEFT_E_PROXYLESS_ROUTE: 'warning (weft analyze): a VirtualService http route uses what proxyless gRPC clients cannot do (a direct response, a redirect, a query match: the route is not served to them; mirrors, rewrites, header operations: ignored by them; 0 retries: a policy that retries nothing)',
   WEFT_E_STRICT_WITHOUT_SIDECAR: 'warning (weft analyze): a STRICT PeerAuthentication selects a workload without a sidecar (a WorkloadEntry or MESH_INTERNAL ServiceEntry endpoint without the security.istio.io/tlsMode=istio label), where STRICT cannot be enforced',
 } as const;
 

@@ -9,6 +9,7 @@
 // the proxies cannot disagree.
 import { TLS_MODE_LABEL } from '../api/mesh-names.js';
 import { effectivePeerAuthentication } from '../controlplane/translate/peer-authentication.js';
+import { proxylessRouteNotes } from '../controlplane/translate/proxyless/route-support.js';
 import { smiAccessInput, trafficTargetRules } from '../controlplane/translate/smi-access.js';
 import type { ConfigErrorCode } from './errors.js';
 import { defaultMeshConfig } from './mesh-config.js';
@@ -51,7 +52,14 @@ function smiWarnings(config: ConfigSet): ConfigError[] {
 }
 
 export function policyWarnings(config: ConfigSet, rootNamespace = defaultMeshConfig.rootNamespace): ConfigError[] {
-  return [...smiWarnings(config), ...strictWithoutSidecar(config, rootNamespace)];
+  return [...smiWarnings(config), ...strictWithoutSidecar(config, rootNamespace), ...proxylessWarnings(config)];
+}
+
+/** Mesh VirtualService routes that proxyless gRPC clients are served differently (or not at all). */
+function proxylessWarnings(config: ConfigSet): ConfigError[] {
+  return config.virtualServices
+    .filter((vs) => vs.spec.gateways.length === 0 || vs.spec.gateways.includes('mesh'))
+    .flatMap((vs) => vs.spec.http.flatMap((r, i) => proxylessRouteNotes(r).map((n) => warning(vs, 'WEFT_E_PROXYLESS_ROUTE', `spec.http[${i}].${n.path}`, n.message))));
 }
 
 function strictWithoutSidecar(config: ConfigSet, rootNamespace: string): ConfigError[] {

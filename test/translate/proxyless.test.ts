@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { packAny, TypeUrl, type XdsType } from '../../src/api/envoy.js';
+import { policyWarnings } from '../../src/config/policy-warnings.js';
 import { translateFor } from '../../src/controlplane/translate/index.js';
 import { grpcCluster } from '../../src/controlplane/translate/proxyless/clusters.js';
 import { grpcRoute } from '../../src/controlplane/translate/proxyless/routes.js';
@@ -148,4 +149,16 @@ test("the checker bites: the sidecar's own route table of the same config is wha
   assert.ok(errors.some((e) => /unsupported action|direct_response|redirect/.test(e)), errors.join('\n'));
   assert.ok(errors.some((e) => /num_retries/.test(e)), errors.join('\n'));
   assert.ok(errors.some((e) => /lb_policy/.test(e)), errors.join('\n'));
+});
+
+test('weft analyze warns of each route proxyless gRPC clients are served differently', () => {
+  const warnings = policyWarnings(configFrom(HOSTILE)).filter((w) => w.code === 'WEFT_E_PROXYLESS_ROUTE');
+  assert.deepEqual(warnings.map((w) => `${w.resource} ${w.path}`), [
+    'VirtualService default/ratings spec.http[0].directResponse',
+    'VirtualService default/ratings spec.http[1].redirect',
+    'VirtualService default/ratings spec.http[2].match[0].queryParams',
+    'VirtualService default/ratings spec.http[3].retries.attempts',
+  ]);
+  assert.match(warnings[0].message, /not served to proxyless gRPC clients/);
+  assert.deepEqual(policyWarnings(configFrom(DR_ALL, fixture('istio/bookinfo/networking/virtual-service-reviews-80-20.yaml'))), [], 'a plain split warns of nothing');
 });
