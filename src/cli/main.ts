@@ -137,6 +137,21 @@ program
   });
 
 program
+  .command('bootstrap')
+  .description("print a client's bootstrap JSON: --proxyless for a gRPC application's xDS resolver (no sidecar), in Istio's shape")
+  .option('--proxyless', 'a proxyless gRPC client (GRPC_XDS_BOOTSTRAP=<file> or GRPC_XDS_BOOTSTRAP_CONFIG=<json>)')
+  .option('--service <name>', "the application's service (its node id and app label)")
+  .option('--namespace <ns>', 'its namespace: short hosts (xds:///echo:7070) resolve there', 'default')
+  .option('--xds-address <host:port>', "the control plane's plaintext xDS address", '127.0.0.1:15010')
+  .option('--address <ip>', "the application's address (node id, INSTANCE_IPS)", '127.0.0.1')
+  .option('--locality <region/zone/subzone>', "the application's locality (locality-aware endpoints)")
+  .option('--labels <k=v,...>', 'more workload labels (sourceLabels matches)', '')
+  .option('--domain <suffix>', 'cluster DNS suffix', 'cluster.local')
+  .action(async (opts) => {
+    process.exitCode = (await import('./bootstrap.js')).runBootstrap(opts);
+  });
+
+program
   .command('proxy-status')
   .description("show each connected proxy's xDS sync state (SYNCED, STALE, NACKED) per type; exits 1 unless all are SYNCED")
   .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')

@@ -1,14 +1,13 @@
 // A control plane, two versions of a plain gRPC echo service (registered by WorkloadEntry under a
 // MESH_INTERNAL ServiceEntry) and a real proxyless gRPC client in a child process, all on loopback.
 // No sidecar on the gRPC path: the client's xDS resolver talks to the control plane directly.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { proxylessBootstrap } from '../../src/api/grpc-bootstrap.js';
 import { startEchoServer, type EchoServer } from './grpc-echo.js';
-import { freePorts, spawnWeft, stopAll, waitFor, type Proc } from './processes.js';
+import { freePorts, spawnWeft, stopAll, waitFor, weftBin, type Proc } from './processes.js';
 
 export const ECHO_HOST = 'echo.default.svc.cluster.local';
 export const ECHO_PORT = 7070;
@@ -91,11 +90,12 @@ export async function startProxylessMesh(routing: string, opts: { weftProxy?: bo
       ]));
       await waitFor('weft proxy ready', async () => (await fetch(`http://127.0.0.1:${admin}/ready`)).ok, 15_000, procs);
     }
-    const bootstrap = proxylessBootstrap({ service: 'echo-client', namespace: 'default', xdsAddress: `127.0.0.1:${xds}` });
+    // What a user runs: `weft bootstrap --proxyless` (Istio's shape, no Weft metadata).
+    const bootstrap = execFileSync(process.execPath, [weftBin, 'bootstrap', '--proxyless', '--service', 'echo-client', '--namespace', 'default', '--xds-address', `127.0.0.1:${xds}`], { encoding: 'utf8' });
     const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'proxyless-client.js');
     // PROXYLESS_CLIENT_LOG=<file> keeps the client's stderr (with GRPC_TRACE=xds_client,… for its xDS view).
     const stderr = process.env.PROXYLESS_CLIENT_LOG ? fs.openSync(process.env.PROXYLESS_CLIENT_LOG, 'w') : 'inherit';
-    client = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', stderr], env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap) } });
+    client = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', stderr], env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: bootstrap } });
   } catch (err) {
     await stop();
     throw err;
