@@ -106,6 +106,18 @@ test('retries on unavailable turn a 30%-failing instance into ≥ 99% success; a
   }
 });
 
+test('a route timeout reaches gRPC as max_stream_duration: a delayed call ends DEADLINE_EXCEEDED', async () => {
+  await mesh.applyRouting(virtualService(`  - match: [{ headers: { x-slow: { exact: "1" } } }]
+    timeout: 0.3s
+    fault: { delay: { fixedDelay: 2s, percentage: { value: 100 } } }
+    route: [${dest('v1')}]
+  - route: [${dest('v1')}]
+`));
+  const slow = await mesh.call(TARGET, 3, { 'x-slow': '1' });
+  assert.deepEqual(slow.counts, { 'error:DEADLINE_EXCEEDED': 3 }, slow.lastError);
+  assert.deepEqual((await mesh.call(TARGET, 3)).counts, { v1: 3 });
+});
+
 test('a consistentHash header pins each key to one instance', async () => {
   await mesh.applyRouting(consistentHash);
   const seen = new Set<string>();
