@@ -18,7 +18,14 @@ export interface ProxylessBootstrapOptions {
   /** region/zone/subzone. */
   locality?: string;
   domain?: string;
+  /** An xDS-enabled gRPC server (A36): the port it serves. The node then names its service and
+   * port (WEFT_SERVICE, WEFT_PORTS), joins the registry as an endpoint of the service, and is
+   * served the inbound listener of that port. */
+  servePort?: number;
 }
+
+/** gRPC's default name for a server's listener (A36), as grpc-go and grpc-java use it. */
+export const SERVER_LISTENER_TEMPLATE = 'grpc/server?xds.resource.listening_address=%s';
 
 export function proxylessBootstrap(o: ProxylessBootstrapOptions): Record<string, unknown> {
   const address = o.address ?? '127.0.0.1';
@@ -27,6 +34,7 @@ export function proxylessBootstrap(o: ProxylessBootstrapOptions): Record<string,
   const locality = Object.fromEntries(Object.entries({ region, zone, sub_zone: subZone }).filter(([, v]) => v !== ''));
   return {
     xds_servers: [{ server_uri: o.xdsAddress, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE,
     node: {
       id: `proxyless~${address}~${o.name ?? o.service}.${o.namespace}~${o.namespace}.svc.${domain}`,
       locality,
@@ -35,6 +43,7 @@ export function proxylessBootstrap(o: ProxylessBootstrapOptions): Record<string,
         NAMESPACE: o.namespace,
         INSTANCE_IPS: address,
         LABELS: { app: o.service, ...o.labels },
+        ...(o.servePort ? { WEFT_SERVICE: o.service, WEFT_PORTS: [{ service_port: o.servePort, protocol: 'GRPC' }] } : {}),
       },
     },
   };

@@ -13,6 +13,7 @@ export interface BootstrapFlags {
   locality?: string;
   labels?: string;
   domain: string;
+  servePort?: string;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -36,7 +37,9 @@ function printProxyless(f: BootstrapFlags): number {
     if (eq <= 0) return usage(`--labels: expected k=v[,k=v...], got ${JSON.stringify(part)}`);
     labels[part.slice(0, eq)] = part.slice(eq + 1);
   }
-  const boot = proxylessBootstrap({ service: f.service, namespace: f.namespace, xdsAddress: f.xdsAddress, address: f.address, locality: f.locality, labels, domain: f.domain });
+  const servePort = f.servePort === undefined ? undefined : Number(f.servePort);
+  if (servePort !== undefined && !(Number.isInteger(servePort) && servePort > 0 && servePort < 65536)) return usage(`--serve-port: expected a port 1..65535, got ${JSON.stringify(f.servePort)}`);
+  const boot = proxylessBootstrap({ service: f.service, namespace: f.namespace, xdsAddress: f.xdsAddress, address: f.address, locality: f.locality, labels, domain: f.domain, servePort });
   process.stdout.write(`${JSON.stringify(boot, null, 2)}\n`);
   return 0;
 }

@@ -147,6 +147,7 @@ program
   .option('--locality <region/zone/subzone>', "the application's locality (locality-aware endpoints)")
   .option('--labels <k=v,...>', 'more workload labels (sourceLabels matches)', '')
   .option('--domain <suffix>', 'cluster DNS suffix', 'cluster.local')
+  .option('--serve-port <port>', 'an xDS-enabled gRPC server (XdsServer): the port it serves; it registers as an endpoint of --service and gets that inbound listener')
   .action(async (opts) => {
     process.exitCode = (await import('./bootstrap.js')).runBootstrap(opts);
   });

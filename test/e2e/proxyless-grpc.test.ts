@@ -3,8 +3,13 @@
 // same config served at once to a `weft proxy`, which must route alike.
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ECHO_METHOD } from '../helpers/grpc-echo.js';
+import { freePorts, weftBin } from '../helpers/processes.js';
 import { ECHO_HOST, ECHO_PORT, startProxylessMesh, type ProxylessMesh } from '../helpers/proxyless-mesh.js';
 
 const TARGET = `xds:///${ECHO_HOST}:${ECHO_PORT}`;
@@ -185,4 +190,24 @@ test('the same config served at once to a weft proxy and the proxyless client: b
   const proxyless = (await mesh.call(TARGET, 1000)).counts;
   for (const [who, counts] of [['weft proxy', viaProxy], ['proxyless', proxyless]] as const)
     assert.ok(Math.abs(share(counts, 'v1', 1000) - 80) <= 4, `${who}: ${JSON.stringify(counts)}`);
+});
+
+test('an xDS-enabled gRPC server (A36) gets its inbound listener, registers, and proxyless clients reach it', async () => {
+  const [port] = await freePorts(1);
+  const boot = execFileSync(process.execPath, [weftBin, 'bootstrap', '--proxyless', '--service', 'echo-xds', '--namespace', 'default', '--xds-address', `127.0.0.1:${mesh.xds}`, '--serve-port', String(port)], { encoding: 'utf8' });
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helpers/xds-echo-server.js');
+  const child = spawn(process.execPath, [script, `127.0.0.1:${port}`, 'xds-server'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: boot } });
+  try {
+    const lines = readline.createInterface({ input: child.stdout! });
+    const first = await Promise.race([
+      new Promise<string>((resolve) => lines.once('line', resolve)),
+      new Promise<string>((resolve) => setTimeout(() => resolve('no serving state within 15 s'), 15_000).unref()),
+    ]);
+    assert.equal(first, 'serving', 'the server took its listener');
+    const target = `xds:///echo-xds.default.svc.cluster.local:${port}`;
+    const r = await mesh.call(target, 10);
+    assert.deepEqual(r.counts, { 'xds-server': 10 }, r.lastError);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });

@@ -162,3 +162,17 @@ test('weft analyze warns of each route proxyless gRPC clients are served differe
   assert.match(warnings[0].message, /not served to proxyless gRPC clients/);
   assert.deepEqual(policyWarnings(configFrom(DR_ALL, fixture('istio/bookinfo/networking/virtual-service-reviews-80-20.yaml'))), [], 'a plain split warns of nothing');
 });
+
+test('an xDS-enabled gRPC server (a gRPC node with WEFT_PORTS) gets the inbound listener of its port, which grpc-js-xds takes', () => {
+  const server: ProxyNode = { ...client, address: '10.0.0.5', ports: [{ servicePort: 7070, endpointPort: 7070, appPort: 7070, protocol: 'GRPC' }] };
+  const set = translateFor(snapshot(configFrom()), server, 'proxyless-grpc');
+  const inbound = set.listener.filter((l) => l.name.startsWith('grpc/server?'));
+  assert.deepEqual(inbound.map((l) => l.name), [
+    'grpc/server?xds.resource.listening_address=10.0.0.5:7070',
+    'grpc/server?xds.resource.listening_address=0.0.0.0:7070',
+    'grpc/server?xds.resource.listening_address=[::]:7070',
+  ]);
+  assert.deepEqual((inbound[0].body.address as any).socket_address, { address: '10.0.0.5', port_value: 7070 });
+  assert.deepEqual(grpcErrors({ ...set, listener: inbound }), []);
+  assert.equal(translateFor(snapshot(configFrom()), client, 'proxyless-grpc').listener.filter((l) => l.name.startsWith('grpc/server?')).length, 0, 'a plain client gets none');
+});

@@ -14,6 +14,7 @@ import { transparentRouteConfigs } from '../translate/transparent-routes.js';
 import { proxylessClusters, proxylessEndpoints } from '../translate/proxyless/clusters.js';
 import { proxylessListeners } from '../translate/proxyless/listeners.js';
 import { proxylessRouteConfigs } from '../translate/proxyless/routes.js';
+import { proxylessServerListeners } from '../translate/proxyless/server-listeners.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshSnapshot } from '../model/snapshot.js';
 import type { SnapshotInput, TranslatorPart } from '../translate/types.js';
@@ -167,6 +168,8 @@ export const PARTS = {
     build: (snap, proxy) => proxylessEndpoints(snap, proxy.namespace, { locality: proxy.locality ?? '', labels: proxy.labels }),
   },
   proxylessListeners: { name: 'lds-proxyless', type: 'listener', snapshot: ['services'], proxy: ['namespace'], build: (snap, proxy) => proxylessListeners(snap, proxy.namespace) },
+  // xDS-enabled gRPC servers (A36): the inbound listener of each port a registered gRPC node declares.
+  proxylessServerListeners: { name: 'lds-proxyless-server', type: 'listener', snapshot: [], proxy: ['workload'], build: (_snap, proxy) => proxylessServerListeners(proxy) },
   proxylessRoutes: {
     name: 'rds-proxyless',
     type: 'route',
@@ -227,7 +230,7 @@ export const COMPOSITIONS: { readonly [K in ClientKind]: Composition } = {
   'proxyless-grpc': {
     cluster: [PARTS.proxylessClusters],
     endpoint: [PARTS.proxylessEndpoints],
-    listener: [PARTS.proxylessListeners],
+    listener: [PARTS.proxylessListeners, PARTS.proxylessServerListeners],
     route: [PARTS.proxylessRoutes],
     virtualHost: [],
     secret: [],
