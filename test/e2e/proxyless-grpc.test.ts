@@ -20,7 +20,7 @@ spec:
   host: ${ECHO_HOST}
   subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
 `;
-const virtualService = (http: string) => `${SUBSETS}---
+const virtualService = (http: string, destinationRule = SUBSETS) => `${destinationRule}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: echo, namespace: default }
@@ -40,24 +40,9 @@ const faultAbort = virtualService(`  - fault: { abort: { grpcStatus: UNAVAILABLE
 const retries = (attempts: number) => virtualService(`  - retries: { attempts: ${attempts}${attempts ? ', retryOn: unavailable' : ''} }
     route: [${dest('v1')}]
 `);
-const consistentHash = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: echo, namespace: default }
-spec:
-  host: ${ECHO_HOST}
-  trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: x-user } } }
-  # Subsets stay: grpc-js-xds 1.14 keeps a cluster it was told does not exist as "does not exist"
-  # when it comes back unchanged (docs/proxyless.md, "Known client limits").
-  subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: echo, namespace: default }
-spec:
-  hosts: [${ECHO_HOST}]
-  http:
-  - route: [{ destination: { host: ${ECHO_HOST} } }]
-`;
+// Subsets stay: grpc-js-xds 1.14 keeps a cluster it was told does not exist as "does not exist"
+// when it comes back unchanged (docs/proxyless.md, "Known client limits").
+const consistentHash = virtualService(`  - route: [{ destination: { host: ${ECHO_HOST} } }]\n`, SUBSETS.replace('  subsets:', '  trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: x-user } } }\n  subsets:'));
 
 let mesh: ProxylessMesh;
 before(async () => {

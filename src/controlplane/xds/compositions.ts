@@ -53,14 +53,21 @@ function telemetryInput(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'namespace' |
   return { telemetry: telemetryFor({ mesh: snap.mesh, telemetries: snap.config.telemetries, domain: snap.domain }, proxy) };
 }
 
+/** Inputs of the outbound clusters, endpoints and route tables, declared once for the sidecar parts
+ * and the proxyless parts derived from the same translators. */
+const OUTBOUND_CLUSTER_INPUTS = { snapshot: ['destinationRules', 'services', 'dnsEndpoints', 'mesh'], proxy: ['namespace'] } as const;
+// Endpoints' tlsMode metadata follows their PeerAuthentication (DISABLE drops it).
+const ENDPOINT_INPUTS = { snapshot: ['destinationRules', 'services', 'endpoints', 'peerAuthentications', 'mesh'], proxy: ['namespace', 'locality', 'failoverLabels'] } as const;
+// Routes carry hash_policy from DestinationRules' consistentHash; client labels only through sourceLabels.
+const ROUTE_INPUTS = { snapshot: ['virtualServices', 'destinationRules', 'services'], proxy: ['namespace', 'sourceLabels'] } as const;
+
 // Outbound parts depend on config, services[, endpoints] and the client's namespace[, labels]; the
 // inbound ones on the proxy itself. An endpoint change therefore re-encodes only EDS.
 export const PARTS = {
   outboundClusters: {
     name: 'cds-outbound',
     type: 'cluster',
-    snapshot: ['destinationRules', 'services', 'dnsEndpoints', 'mesh'],
-    proxy: ['namespace'],
+    ...OUTBOUND_CLUSTER_INPUTS,
     build: (snap, proxy) => outboundClusters(snap, proxy.namespace),
   },
   inboundClusters: { name: 'cds-inbound', type: 'cluster', snapshot: [], proxy: ['workload'], build: (_snap, proxy) => inboundClusters(proxy) },
@@ -68,25 +75,20 @@ export const PARTS = {
   endpoints: {
     name: 'eds',
     type: 'endpoint',
-    // Endpoints' tlsMode metadata follows their PeerAuthentication (DISABLE drops it).
-    snapshot: ['destinationRules', 'services', 'endpoints', 'peerAuthentications', 'mesh'],
-    proxy: ['namespace', 'locality', 'failoverLabels'],
+    ...ENDPOINT_INPUTS,
     build: (snap, proxy) => clusterLoadAssignments(snap, proxy.namespace, { locality: proxy.locality ?? '', labels: proxy.labels }),
   },
-  // Routes carry hash_policy from DestinationRules' consistentHash; client labels only through sourceLabels.
   routes: {
     name: 'rds',
     type: 'route',
-    snapshot: ['virtualServices', 'destinationRules', 'services'],
-    proxy: ['namespace', 'sourceLabels'],
+    ...ROUTE_INPUTS,
     build: (snap, proxy) => [outboundRouteConfig(snap, proxy)],
   },
   vhdsRouteConfig: { name: 'rds-vhds', type: 'route', snapshot: [], proxy: [], build: () => [vhdsRouteConfig()] },
   virtualHosts: {
     name: 'vhds',
     type: 'virtualHost',
-    snapshot: ['virtualServices', 'destinationRules', 'services'],
-    proxy: ['namespace', 'sourceLabels'],
+    ...ROUTE_INPUTS,
     build: (snap, proxy) => vhdsVirtualHosts(snap, proxy),
   },
   listeners: {
@@ -109,8 +111,7 @@ export const PARTS = {
   outboundClustersCaptured: {
     name: 'cds-outbound-captured',
     type: 'cluster',
-    snapshot: ['destinationRules', 'services', 'dnsEndpoints', 'mesh'],
-    proxy: ['namespace'],
+    ...OUTBOUND_CLUSTER_INPUTS,
     build: (snap, proxy) => outboundClusters(snap, proxy.namespace, 'REDIRECT'),
   },
   inboundClustersCaptured: { name: 'cds-inbound-captured', type: 'cluster', snapshot: [], proxy: ['workload'], build: (_snap, proxy) => inboundClusters(proxy, 'REDIRECT') },
@@ -156,15 +157,13 @@ export const PARTS = {
   proxylessClusters: {
     name: 'cds-proxyless',
     type: 'cluster',
-    snapshot: ['destinationRules', 'services', 'dnsEndpoints', 'mesh'],
-    proxy: ['namespace'],
+    ...OUTBOUND_CLUSTER_INPUTS,
     build: (snap, proxy) => proxylessClusters(snap, proxy.namespace),
   },
   proxylessEndpoints: {
     name: 'eds-proxyless',
     type: 'endpoint',
-    snapshot: ['destinationRules', 'services', 'endpoints', 'peerAuthentications', 'mesh'],
-    proxy: ['namespace', 'locality', 'failoverLabels'],
+    ...ENDPOINT_INPUTS,
     build: (snap, proxy) => proxylessEndpoints(snap, proxy.namespace, { locality: proxy.locality ?? '', labels: proxy.labels }),
   },
   proxylessListeners: { name: 'lds-proxyless', type: 'listener', snapshot: ['services'], proxy: ['namespace'], build: (snap, proxy) => proxylessListeners(snap, proxy.namespace) },
@@ -173,8 +172,7 @@ export const PARTS = {
   proxylessRoutes: {
     name: 'rds-proxyless',
     type: 'route',
-    snapshot: ['virtualServices', 'destinationRules', 'services'],
-    proxy: ['namespace', 'sourceLabels'],
+    ...ROUTE_INPUTS,
     build: (snap, proxy) => proxylessRouteConfigs(snap, proxy),
   },
   // Secrets sent over ADS (credentialName secrets, later); the workload's own certificate and roots
