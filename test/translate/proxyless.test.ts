@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { packAny, TypeUrl, type XdsType } from '../../src/api/envoy.js';
 import { policyWarnings } from '../../src/config/policy-warnings.js';
 import { translateFor } from '../../src/controlplane/translate/index.js';
+import { XdsCache } from '../../src/controlplane/xds/cache.js';
 import { grpcCluster } from '../../src/controlplane/translate/proxyless/clusters.js';
 import { grpcRoute } from '../../src/controlplane/translate/proxyless/routes.js';
 import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
@@ -175,4 +176,24 @@ test('an xDS-enabled gRPC server (a gRPC node with WEFT_PORTS) gets the inbound 
   assert.deepEqual((inbound[0].body.address as any).socket_address, { address: '10.0.0.5', port_value: 7070 });
   assert.deepEqual(grpcErrors({ ...set, listener: inbound }), []);
   assert.equal(translateFor(snapshot(configFrom()), client, 'proxyless-grpc').listener.filter((l) => l.name.startsWith('grpc/server?')).length, 0, 'a plain client gets none');
+});
+
+test('a PASSTHROUGH destination (ORIGINAL_DST, which gRPC cannot run) leaves out its cluster and the routes to it', () => {
+  const passthrough = yaml('pt.yaml', `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: details }
+spec:
+  host: details
+  trafficPolicy: { loadBalancer: { simple: PASSTHROUGH } }
+`);
+  const set = translateFor(snapshot(configFrom(passthrough)), client, 'proxyless-grpc');
+  assert.equal(set.cluster.some((c) => c.name === 'outbound|9080||details.default.svc.cluster.local'), false);
+  const details = set.route.find((r) => r.name === 'details.default.svc.cluster.local:9080')!;
+  assert.deepEqual((details.body.virtual_hosts as Array<{ routes: unknown[] }>)[0].routes, []);
+  assert.deepEqual(grpcErrors(set), []);
+  // The cache would hold back a set naming a cluster it lacks: this one is published.
+  const cache = new XdsCache();
+  cache.setSnapshot(snapshot(configFrom(passthrough)));
+  cache.resourcesFor(client, 'sotw');
+  assert.deepEqual(cache.consistencyReport().inconsistent, []);
 });

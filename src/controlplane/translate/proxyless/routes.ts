@@ -5,6 +5,8 @@
 // `weft analyze` reports the same routes (route-support.ts).
 import type { ProxyNode } from '../../model/proxy-node.js';
 import type { MeshSnapshot } from '../../model/snapshot.js';
+import { destinationRuleFor, effectivePolicy } from '../destination-rules.js';
+import { isPassthrough } from '../load-balancing.js';
 import { serviceVirtualHost } from '../routes.js';
 import type { XdsResource } from '../types.js';
 import { proxylessTargets } from './targets.js';
@@ -17,15 +19,30 @@ const NO_RETRY = Object.freeze({ retry_on: '', num_retries: { value: 1 } });
 const CHANNEL_ID_HASH = Object.freeze({ filter_state: { key: 'io.grpc.channel_id' } });
 
 export function proxylessRouteConfigs(snap: MeshSnapshot, client: Pick<ProxyNode, 'namespace' | 'labels'>): XdsResource[] {
+  // A PASSTHROUGH destination is an ORIGINAL_DST cluster, which gRPC cannot run (clusters.ts leaves
+  // it out): a route to one is left out too, so the set stays consistent.
+  const servable = (cluster: string) => !isPassthroughCluster(snap, client.namespace, cluster);
   return proxylessTargets(snap, client.namespace).map((t) => {
-    const vh = grpcVirtualHost(serviceVirtualHost(snap, client, t.svc, t.port, t.names));
+    const vh = grpcVirtualHost(serviceVirtualHost(snap, client, t.svc, t.port, t.names), servable);
     return { name: t.route, body: { name: t.route, virtual_hosts: [vh] } };
   });
 }
 
-/** A sidecar virtual host as gRPC takes it. */
-export function grpcVirtualHost(vh: Obj): Obj {
-  const routes = (vh.routes as Obj[]).map(grpcRoute).filter((r): r is Obj => r !== undefined);
+function isPassthroughCluster(snap: MeshSnapshot, clientNamespace: string, cluster: string): boolean {
+  const [direction, port, subset, host] = cluster.split('|');
+  const svc = direction === 'outbound' ? snap.serviceByHost.get(host) : undefined;
+  return svc !== undefined && isPassthrough(effectivePolicy(destinationRuleFor(snap, host, clientNamespace, svc.namespace), Number(port), subset || undefined));
+}
+
+/** The clusters a route action sends to. */
+const routeClusters = (action: Obj): string[] =>
+  typeof action.cluster === 'string' ? [action.cluster] : ((action.weighted_clusters as { clusters?: Array<{ name: string }> } | undefined)?.clusters ?? []).map((c) => c.name);
+
+/** A sidecar virtual host as gRPC takes it; `servable` says which clusters gRPC is sent. */
+export function grpcVirtualHost(vh: Obj, servable: (cluster: string) => boolean = () => true): Obj {
+  const routes = (vh.routes as Obj[])
+    .map(grpcRoute)
+    .filter((r): r is Obj => r !== undefined && routeClusters(r.route as Obj).every(servable));
   return { ...vh, routes, ...(vh.retry_policy ? { retry_policy: grpcRetry(vh.retry_policy as Obj) } : {}) };
 }
 
