@@ -18,6 +18,7 @@ import { ResponseFlag } from './response-flags.js';
 import type { RouteSlot, RouteStore } from './route-store.js';
 import { RouteTable } from './route-table.js';
 import { HttpStream } from './stream.js';
+import type { Logger } from '../log.js';
 
 export interface HcmStats {
   downstream_rq_total: number;
@@ -72,6 +73,8 @@ export interface HcmDeps {
   /** The proxy's telemetry (absent: metrics off) and the listener's traffic direction (its reporter). */
   telemetry?: ProxyTelemetry;
   direction?: TrafficDirection;
+  /** The `http` logger: one debug line per finished stream when it is at debug. */
+  log?: Logger;
 }
 
 const IDLE_SWEEP_MIN_MS = 250;
@@ -83,6 +86,7 @@ export class HcmRuntime {
   readonly filters: HttpFilter[];
   readonly stats: HcmStats;
   private readonly load: ListenerLoad;
+  private readonly log: Logger | undefined;
   /** Streams under way (stream_idle_timeout reads their last activity). */
   private readonly active = new Set<HttpStream>();
   private idleSweep: NodeJS.Timeout | undefined;
@@ -90,6 +94,7 @@ export class HcmRuntime {
   constructor(config: HttpConnectionManager, deps: HcmDeps) {
     this.config = config;
     this.load = deps.load;
+    this.log = deps.log;
     this.routes =
       config.routes.kind === 'rds'
         ? deps.routes.slot(config.routes.name)
@@ -211,6 +216,9 @@ export class HcmRuntime {
     if (code >= 100 && stream.res.finished) stats[`downstream_rq_${Math.floor(code / 100)}xx` as 'downstream_rq_2xx']++;
     if (info.hasFlag(ResponseFlag.noRouteFound) && code === 404) stats.downstream_rq_no_route++;
     for (const f of info.responseFlags) stats[`response_flag.${f}`] = (stats[`response_flag.${f}`] ?? 0) + 1;
+    // Off (the default): one boolean read, no string built.
+    if (this.log?.debugOn)
+      this.log.debug(`${this.config.statPrefix}: ${stream.method} ${stream.authority}${stream.path} route=${info.routeName || '-'} cluster=${info.clusterName || '-'} upstream=${info.upstreamHost || '-'} code=${code} flags=${info.responseFlags.join(',') || '-'}`);
   }
 
   private startIdleSweep(): void {

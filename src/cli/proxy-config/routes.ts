@@ -1,0 +1,45 @@
+// `weft proxy-config routes`: one row per route of each virtual host, istioctl's columns (NAME, VHOST
+// NAME, DOMAINS, MATCH, VIRTUAL SERVICE). A virtual host without routes shows `/*` and `404`.
+import { list, obj, str, type Raw } from './dump.js';
+import { describePathMatch } from './listeners.js';
+import { textTable } from './text-table.js';
+
+export interface RouteFilter {
+  name?: string;
+}
+
+export const filterRoutes = (routes: Raw[], f: RouteFilter): Raw[] => routes.filter((r) => f.name === undefined || str(r.name) === f.name);
+
+/** istioctl's DOMAINS: the one domain, else the shortest that does not start with a digit and a count. */
+export function describeDomains(domains: string[]): string {
+  if (domains.length <= 1) return domains[0] ?? '';
+  let candidate = domains[0];
+  for (const d of domains) if (d && !/^[1-9]/.test(d) && d.length < candidate.length) candidate = d;
+  return `${candidate} + ${domains.length - 1} more...`;
+}
+
+/**
+ * The VirtualService a route came from, as `name.namespace`: Istio's route metadata
+ * (filter_metadata.istio.config, `/apis/networking.istio.io/v1/namespaces/NS/virtual-service/NAME`)
+ * when present, else the name Weft's translator gives a VirtualService's routes, `NS/NAME.http[i]…`.
+ */
+export function virtualServiceOf(route: Raw): string {
+  const config = str(obj(obj(obj(obj(route.metadata).filter_metadata).istio)).config);
+  const fromMeta = /\/namespaces\/([^/]+)\/virtual-service\/([^/]+)$/.exec(config);
+  if (fromMeta) return `${fromMeta[2]}.${fromMeta[1]}`;
+  const fromName = /^([a-z0-9-]+)\/([a-z0-9.-]+?)\.http\[\d+\]/.exec(str(route.name));
+  return fromName ? `${fromName[2]}.${fromName[1]}` : '';
+}
+
+export function routesTable(routes: Raw[]): string {
+  const rows: string[][] = [];
+  const sorted = [...routes].sort((a, b) => str(a.name).localeCompare(str(b.name), 'en', { numeric: true }));
+  for (const rc of sorted)
+    for (const vh of list(rc.virtual_hosts)) {
+      const domains = describeDomains(list(vh.domains) as unknown as string[]);
+      const routesOfHost = list(vh.routes);
+      for (const r of routesOfHost) rows.push([str(rc.name), str(vh.name), domains, describePathMatch(obj(r.match)), virtualServiceOf(r)]);
+      if (routesOfHost.length === 0) rows.push([str(rc.name), str(vh.name), domains, '/*', '404']);
+    }
+  return textTable(['NAME', 'VHOST NAME', 'DOMAINS', 'MATCH', 'VIRTUAL SERVICE'], rows, 1);
+}
