@@ -121,3 +121,113 @@ test('proxy-config tables: golden files from a real proxy', async () => {
   }
   golden('bootstrap', renderSection('bootstrap', view, { monitorAddress: '', output: 'yaml' }).replace(/user_agent_version: .*/, 'user_agent_version: <version>'));
 });
+
+test('proxy-config through the CLI: PROXY found in /debug/syncz by its workload part; -o json is the raw Envoy config', async () => {
+  const id = await productpageId();
+  const workloadPart = id.split('~')[2];
+  const r = await weft(['proxy-config', 'clusters', workloadPart, ...monitor(), '--direction', 'outbound']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^SERVICE FQDN +PORT SUBSET DIRECTION TYPE +DESTINATION RULE$/m);
+  assert.match(r.stdout, /^reviews\.default\.svc\.cluster\.local +9080 +- +outbound +EDS$/m);
+  assert.doesNotMatch(r.stdout, /inbound/);
+  const json = await weft(['proxy-config', 'listeners', '--admin-address', `127.0.0.1:${p.ppAdmin}`, '--port', String(p.ppOut), '-o', 'json']);
+  assert.equal(json.code, 0, json.stderr);
+  const listeners = JSON.parse(json.stdout) as Array<{ '@type': string; address: { socket_address: { port_value: number } } }>;
+  assert.deepEqual(listeners.map((l) => [l['@type'], l.address.socket_address.port_value]), [['type.googleapis.com/envoy.config.listener.v3.Listener', p.ppOut]]);
+  const unknown = await weft(['proxy-config', 'routes', 'no-such-proxy', ...monitor()]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no connected proxy matches "no-such-proxy"/);
+});
+
+test('proxy-config secrets: the real certificate, serial and SPIFFE ID; no key material anywhere in the output', async () => {
+  const r = await weft(['proxy-config', 'secrets', await productpageId(), ...monitor()]);
+  assert.equal(r.code, 0, r.stderr);
+  const dump = await httpGetJson<{ configs: Array<Record<string, unknown>> }>(`http://127.0.0.1:${p.ppAdmin}/config_dump`);
+  const secrets = dump.configs.find((c) => c['@type'] === 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump')!.dynamic_active_secrets as Array<{ name: string; tls_certificate?: { cert_chain: Array<{ serial_number: string }> } }>;
+  const serial = secrets.find((s) => s.name === 'default')!.tls_certificate!.cert_chain[0].serial_number.toLowerCase().replace(/^0+/, '');
+  assert.match(r.stdout, new RegExp(`^default +Cert Chain +ACTIVE +true +${serial} +\\S+Z +\\S+Z +spiffe://cluster\\.local/ns/default/sa/productpage$`, 'm'));
+  const yaml = await weft(['proxy-config', 'secrets', await productpageId(), ...monitor(), '-o', 'yaml']);
+  assert.equal(yaml.code, 0, yaml.stderr);
+  for (const out of [r.stdout, yaml.stdout]) assert.doesNotMatch(out, /PRIVATE KEY|BEGIN CERTIFICATE|private_key/);
+});
+
+test('proxy-status PROXY: every type matches for a synced proxy; a NACKed change shows as the diff the proxy lacks', async () => {
+  const id = await productpageId();
+  const synced = await weft(['proxy-status', id, ...monitor()]);
+  assert.equal(synced.code, 0, synced.stdout + synced.stderr);
+  for (const t of ['Clusters', 'Listeners', 'Endpoints', 'Routes', 'Virtual Hosts']) assert.match(synced.stdout, new RegExp(`^${t} Match$`, 'm'));
+  // A regex with an RE2 flag group: the control plane's validation accepts it, the proxy's regex engine
+  // does not, so the proxy NACKs the virtual host and keeps running the old one.
+  fs.writeFileSync(
+    path.join(dir, 'config', 'reviews-regex.yaml'),
+    `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews-regex, namespace: default }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ uri: { regex: "(?s)/reviews/.*" } }]
+    route: [{ destination: { host: reviews } }]
+`,
+  );
+  const nacked = await waitFor(
+    'the proxy to NACK the new virtual host',
+    async () => {
+      const r = await weft(['proxy-status', id, ...monitor()]);
+      return /Delta +SYNCED +SYNCED +SYNCED +SYNCED +NACKED/.test(r.stdout) && r;
+    },
+    20_000,
+    procs,
+  );
+  assert.equal(nacked.code, 1);
+  assert.match(nacked.stdout, /^Clusters Match$/m);
+  assert.match(nacked.stdout, /^Virtual Hosts Don't Match$/m);
+  assert.match(nacked.stdout, /^--- control plane virtual host virtualOutbound\/reviews\.default\.svc\.cluster\.local:9080$/m);
+  assert.match(nacked.stdout, /^\+\+\+ proxy virtual host virtualOutbound\/reviews\.default\.svc\.cluster\.local:9080$/m);
+  // The control plane's side has the route with the regex; the proxy's does not.
+  assert.match(nacked.stdout, /^- +"regex": "\(\?s\)\/reviews\/\.\*"$/m);
+  assert.match(nacked.stdout, /^@@ -\d+,\d+ \+\d+,\d+ @@$/m);
+  assert.match(nacked.stdout, /reviews-regex/);
+  fs.rmSync(path.join(dir, 'config', 'reviews-regex.yaml'));
+  await waitFor('back in sync', async () => (await weft(['proxy-status', id, ...monitor()])).code === 0, 20_000, procs);
+});
+
+test('proxy-config log: a live level change shows in the proxy output, and back', async () => {
+  const id = await productpageId();
+  const debugLines = () => productpage.output().split('\n').filter((l) => l.includes('[debug][http]')).length;
+  const before = await weft(['proxy-config', 'log', id, ...monitor()]);
+  assert.equal(before.code, 0, before.stderr);
+  assert.match(before.stdout, /^ {2}http: info$/m);
+  await meshGet(p.ppOut, 'reviews:9080');
+  assert.equal(debugLines(), 0, 'no debug line at info');
+  const on = await weft(['proxy-config', 'log', id, ...monitor(), '--level', 'http:debug']);
+  assert.equal(on.code, 0, on.stderr);
+  assert.match(on.stdout, /^ {2}http: debug$/m);
+  assert.match(on.stdout, /^ {2}config: info$/m);
+  assert.equal((await meshGet(p.ppOut, 'reviews:9080')).status, 200);
+  await waitFor('a debug line for the request', async () => debugLines() === 1, 5000, procs);
+  assert.match(productpage.output(), /\[debug\]\[http\] outbound_0\.0\.0\.0_\d+: GET reviews:9080\/ route=default cluster=outbound\|9080\|\|reviews\.default\.svc\.cluster\.local upstream=127\.0\.0\.1:\d+ code=200 flags=-/);
+  const reset = await weft(['proxy-config', 'log', id, ...monitor(), '--reset']);
+  assert.match(reset.stdout, /^ {2}http: info$/m);
+  await meshGet(p.ppOut, 'reviews:9080');
+  const stats = await httpGetJson<{ stats: Array<{ name: string; value: number }> }>(`http://127.0.0.1:${p.ppAdmin}/stats?format=json`);
+  assert.ok(stats.stats.length > 0);
+  assert.equal(debugLines(), 1, 'no debug line after the reset');
+  const bad = await weft(['proxy-config', 'log', id, ...monitor(), '--level', 'loud']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /"loud" is not one of trace, debug/);
+});
+
+test('proxy-config stats: Envoy text with --filter, Prometheus text with --prometheus', async () => {
+  const id = await productpageId();
+  const text = await weft(['proxy-config', 'stats', id, ...monitor(), '--filter', 'upstream_rq_total']);
+  assert.equal(text.code, 0, text.stderr);
+  const lines = text.stdout.trim().split('\n');
+  assert.ok(lines.length > 0 && lines.every((l) => /upstream_rq_total: \d+$/.test(l)), text.stdout);
+  assert.match(text.stdout, /^cluster\.outbound\|9080\|\|reviews\.default\.svc\.cluster\.local\.upstream_rq_total: [1-9]\d*$/m);
+  const prom = await weft(['proxy-config', 'stats', id, ...monitor(), '--prometheus', '--filter', '^envoy_cluster_upstream_rq_total$']);
+  assert.equal(prom.code, 0, prom.stderr);
+  assert.match(prom.stdout, /^# TYPE envoy_cluster_upstream_rq_total counter$/m);
+  assert.match(prom.stdout, /^envoy_cluster_upstream_rq_total\{cluster_name="outbound\|9080\|\|reviews\.default\.svc\.cluster\.local"\} [1-9]\d*$/m);
+  assert.ok(prom.stdout.trim().split('\n').every((l) => l.includes('envoy_cluster_upstream_rq_total')), prom.stdout);
+});
