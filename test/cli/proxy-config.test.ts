@@ -48,7 +48,8 @@ before(async () => {
   await new Promise<void>((r) => app.listen(p.app, '127.0.0.1', r));
   await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs);
   productpage = spawnPairSidecar(p, dir, caDir, 'productpage', p.ppOut, p.ppIn, p.ppAdmin, {}, ['--labels', 'app=productpage,version=v1']);
-  procs.push(spawnPairSidecar(p, dir, caDir, 'reviews', p.rvOut, p.rvIn, p.rvAdmin, {}, ['--labels', 'app=reviews,version=v2']), productpage);
+  // reviews on state-of-the-world xDS, productpage on Delta (VHDS): the diff is checked for both.
+  procs.push(spawnPairSidecar(p, dir, caDir, 'reviews', p.rvOut, p.rvIn, p.rvAdmin, {}, ['--labels', 'app=reviews,version=v2', '--xds-protocol', 'sotw']), productpage);
   for (const admin of [p.rvAdmin, p.ppAdmin]) await waitFor('sidecar ready', async () => (await fetch(`http://127.0.0.1:${admin}/ready`)).ok, 30_000, procs);
   // productpage's app calls reviews once, so its on-demand route table holds reviews' virtual host.
   await waitFor('reviews reachable through productpage', async () => (await meshGet(p.ppOut, 'reviews:9080')).status === 200, 15_000, procs);
@@ -156,6 +157,11 @@ test('proxy-status PROXY: every type matches for a synced proxy; a NACKed change
   const synced = await weft(['proxy-status', id, ...monitor()]);
   assert.equal(synced.code, 0, synced.stdout + synced.stderr);
   for (const t of ['Clusters', 'Listeners', 'Endpoints', 'Routes', 'Virtual Hosts']) assert.match(synced.stdout, new RegExp(`^${t} Match$`, 'm'));
+  const reviews = (await proxies()).find((x) => x.service === 'reviews')!;
+  const sotw = await weft(['proxy-status', reviews.id, ...monitor()]);
+  assert.equal(sotw.code, 0, sotw.stdout + sotw.stderr);
+  assert.match(sotw.stdout, /SotW +SYNCED +SYNCED +SYNCED +SYNCED +N\/A/);
+  assert.deepEqual(sotw.stdout.split('\n').filter((l) => / Match$| Don't Match$/.test(l)), ['Clusters Match', 'Listeners Match', 'Endpoints Match', 'Routes Match']);
   // A regex with an RE2 flag group: the control plane's validation accepts it, the proxy's regex engine
   // does not, so the proxy NACKs the virtual host and keeps running the old one.
   fs.writeFileSync(
