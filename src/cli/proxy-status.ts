@@ -7,7 +7,7 @@
 import type { ProxyStatus } from '../controlplane/xds/server.js';
 import { isSynced, proxyTypeState, SYNC_TYPES as TYPES } from '../controlplane/xds/sync-state.js';
 import { compareDumps, renderComparison } from './proxy-config/config-diff.js';
-import { bootstrapOf, str, type ConfigDump } from './proxy-config/dump.js';
+import { bootstrapOf, obj, str, type ConfigDump } from './proxy-config/dump.js';
 import { CliError, findProxy, getJson } from './proxy-config/target.js';
 
 export function renderProxyStatus(proxies: ProxyStatus[]): string {
@@ -35,7 +35,8 @@ async function runOneProxy(name: string | undefined, proxies: ProxyStatus[], opt
   let running: ConfigDump | undefined;
   if (admin && !id) {
     running = await proxyDump();
-    id = str(bootstrapOf(running)?.node && (bootstrapOf(running)!.node as Record<string, unknown>).id);
+    // Only the admin given: the proxy's own bootstrap says which node it is.
+    id = str(obj(bootstrapOf(running)?.node).id);
   }
   const p = findProxy(proxies, id ?? '');
   admin ??= p.adminAddress;

@@ -43,7 +43,11 @@ before(async () => {
   p = await pairPorts();
   app = http.createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.end('reviews says hi'));
+    req.on('end', () => {
+      // /fail answers 503 (the outlier test); everything else 200.
+      res.statusCode = req.url === '/fail' ? 503 : 200;
+      res.end('reviews says hi');
+    });
   });
   await new Promise<void>((r) => app.listen(p.app, '127.0.0.1', r));
   await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs);
@@ -236,4 +240,38 @@ test('proxy-config stats: Envoy text with --filter, Prometheus text with --prome
   assert.match(prom.stdout, /^# TYPE envoy_cluster_upstream_rq_total counter$/m);
   assert.match(prom.stdout, /^envoy_cluster_upstream_rq_total\{cluster_name="outbound\|9080\|\|reviews\.default\.svc\.cluster\.local"\} [1-9]\d*$/m);
   assert.ok(prom.stdout.trim().split('\n').every((l) => l.includes('envoy_cluster_upstream_rq_total')), prom.stdout);
+});
+
+test('proxy-config endpoints: a host the outlier detector ejected shows OUTLIER CHECK FAILED', async () => {
+  const id = await productpageId();
+  fs.writeFileSync(
+    path.join(dir, 'config', 'reviews-outlier.yaml'),
+    `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews-outlier, namespace: default }
+spec:
+  host: reviews
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 60s, maxEjectionPercent: 100 }
+`,
+  );
+  const row = new RegExp(`^127\\.0\\.0\\.1:${p.rvIn} +HEALTHY +(OK|FAILED) +outbound\\|9080\\|\\|reviews\\.default\\.svc\\.cluster\\.local$`, 'm');
+  await waitFor('the outlier detection config applied', async () => (await weft(['proxy-status', id, ...monitor()])).code === 0, 20_000, procs);
+  const before = await weft(['proxy-config', 'endpoints', id, ...monitor(), '--fqdn', 'reviews']);
+  assert.equal(row.exec(before.stdout)?.[1], 'OK', before.stdout);
+  const ejected = await waitFor(
+    'reviews ejected after a 503',
+    async () => {
+      await new Promise<void>((resolve) => {
+        const req = http.request({ host: '127.0.0.1', port: p.ppOut, path: '/fail', headers: { host: 'reviews:9080' }, agent: false }, (res) => res.resume().on('end', resolve));
+        req.on('error', () => resolve());
+        req.end();
+      });
+      const r = await weft(['proxy-config', 'endpoints', id, ...monitor(), '--fqdn', 'reviews']);
+      return row.exec(r.stdout)?.[1] === 'FAILED' && r;
+    },
+    15_000,
+    procs,
+  );
+  assert.equal(ejected.code, 0);
 });
