@@ -9,16 +9,15 @@ import { isSynced, proxyTypeState, SYNC_TYPES as TYPES } from '../controlplane/x
 import { compareDumps, renderComparison } from './proxy-config/config-diff.js';
 import { bootstrapOf, obj, str, type ConfigDump } from './proxy-config/dump.js';
 import { CliError, findProxy, getJson } from './proxy-config/target.js';
+import { textTable } from './proxy-config/text-table.js';
 
 export function renderProxyStatus(proxies: ProxyStatus[]): string {
   const header = ['NAME', 'SERVICE', 'ADDRESS', 'XDS', ...TYPES.map(([, n]) => n)];
   const rows = proxies.map((p) => [p.id, `${p.service}.${p.namespace}`, p.address, p.protocol === 'delta' ? 'Delta' : 'SotW', ...TYPES.map(([t]) => proxyTypeState(p, t))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const nacks = proxies.flatMap((p) =>
     TYPES.flatMap(([t, n]) => (p.types[t]?.nack ? [`${p.id} ${n} NACK of ${p.types[t]!.nack!.version} at ${p.types[t]!.nack!.at}: ${p.types[t]!.nack!.message}`] : [])),
   );
-  return [line(header), ...rows.map(line), ...(nacks.length ? ['', 'Last NACKs:', ...nacks] : [])].join('\n') + '\n';
+  return textTable(header, rows, 2) + (nacks.length ? ['', 'Last NACKs:', ...nacks].join('\n') + '\n' : '');
 }
 
 export interface ProxyStatusFlags {
