@@ -186,7 +186,7 @@ for (const [section, aliases, what] of [
     });
 }
 targetOptions(proxyConfig.command('log').alias('o').description("show, or with --level change live, the proxy's log levels (Envoy's POST /logging)"))
-  .option('--level <level>', 'trace, debug, info, warning, error, critical, off for every logger, or name:level,… for some (admin, config, connection, http, main, upstream)')
+  .option('--level <level>', 'trace, debug, info, warning, error, critical, off for every logger, or name:level,… for some (admin, config, http, main, upstream)')
   .option('--reset', 'every logger back to info')
   .action(async (proxy: string | undefined, opts) => {
     process.exitCode = await (await import('./proxy-config.js')).runProxyLog(proxy, opts);

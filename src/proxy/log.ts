@@ -5,7 +5,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'error', 'critic
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Envoy's logger names, the ones this proxy writes to. */
-export const LOGGER_NAMES = ['admin', 'config', 'connection', 'http', 'main', 'upstream'] as const;
+export const LOGGER_NAMES = ['admin', 'config', 'http', 'main', 'upstream'] as const;
 export type LoggerName = (typeof LOGGER_NAMES)[number];
 
 export function isLogLevel(v: string): v is LogLevel {

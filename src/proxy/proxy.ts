@@ -113,7 +113,8 @@ export class Proxy {
     // A sidecar with an identity agent holds mesh certificates: it says so as Istio's injector does
     // (label security.istio.io/tlsMode=istio), and the control plane then sends it and its callers mTLS.
     this.node = o.node ?? buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
-    this.clusters = new ClusterManager({ random, log, now: o.now, secrets: this.secrets });
+    const upstream = this.loggers.get('upstream');
+    this.clusters = new ClusterManager({ random, log: (m) => upstream.info(m), now: o.now, secrets: this.secrets });
     if (o.workload && o.metrics !== false) {
       const w = o.workload;
       // This workload's principal: its certificate's URI SAN (the identity agent's or one sent over SDS).

@@ -71,6 +71,8 @@ export class AdminServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     const json = url.searchParams.get('format') === 'json';
+    const log = this.source.loggers.get('admin');
+    if (log.debugOn) log.debug(`${req.method} ${url.pathname}${url.search}`);
     if (MUTATIONS.has(url.pathname)) {
       const verdict = checkMutation(req, this.host);
       if (!verdict.ok) {
