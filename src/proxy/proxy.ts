@@ -112,7 +112,8 @@ export class Proxy {
     const log = (msg: string) => main.info(msg);
     // A sidecar with an identity agent holds mesh certificates: it says so as Istio's injector does
     // (label security.istio.io/tlsMode=istio), and the control plane then sends it and its callers mTLS.
-    this.node = o.node ?? buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
+    // A copy: start() adds the admin address to its metadata, and a caller's node is left as it was.
+    this.node = o.node ? { ...o.node } : buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
     const upstream = this.loggers.get('upstream');
     this.clusters = new ClusterManager({ random, log: (m) => upstream.info(m), now: o.now, secrets: this.secrets });
     if (o.workload && o.metrics !== false) {
@@ -184,8 +185,7 @@ export class Proxy {
     await this.admin.listen(adminHost, this.o.adminPort ?? 15000);
     // Where `weft proxy-config` reaches this admin, told to the control plane in the node (its
     // /debug/syncz shows it); known only now when the port was 0.
-    this.node.metadata ??= { fields: {} };
-    this.node.metadata.fields[ADMIN_ADDRESS_METADATA] = { stringValue: `${adminHost}:${this.admin.port}` };
+    this.node.metadata = { fields: { ...this.node.metadata?.fields, [ADMIN_ADDRESS_METADATA]: { stringValue: `${adminHost}:${this.admin.port}` } } };
     if (this.telemetryServer) {
       const host = this.o.telemetryHost ?? '0.0.0.0';
       await this.telemetryServer.listen(host, this.o.telemetryPort!).catch((err: NodeJS.ErrnoException) => {
