@@ -72,8 +72,9 @@ function normalizeRun(text: string, pid: number | undefined): string {
     [p.ppOut, 25001], [p.ppIn, 25006], [p.ppAdmin, 25000], [p.rvOut, 26001], [p.rvIn, 26006], [p.rvAdmin, 26000],
     [p.app, 29080], [p.secure, 25012], [p.xds, 25010], [p.monitor, 25014],
   ];
-  let out = text;
-  for (const [from, to] of fixed) out = out.replace(new RegExp(`\\b${from}\\b`, 'g'), String(to));
+  // One pass: a random port that happens to equal another's fixed value is not replaced twice.
+  const map = new Map(fixed.map(([from, to]) => [String(from), String(to)]));
+  let out = text.replace(/\b\d{5}\b/g, (n) => map.get(n) ?? n);
   if (pid) out = out.replaceAll(`productpage-${pid}.`, 'productpage-4711.');
   return out;
 }
