@@ -131,10 +131,7 @@ export class Proxy {
       this.telemetryServer = new TelemetryServer();
       this.telemetryServer.mount(
         prometheusHandler({
-          render: (out, openMetrics) => {
-            this.telemetry?.metrics.registry.render(out, openMetrics);
-            renderEnvoyPrometheus(this.statEntries(), out, openMetrics);
-          },
+          render: (out, openMetrics) => this.renderPrometheus(out, openMetrics),
           appMetrics: o.appMetrics,
         }),
       );
@@ -250,10 +247,15 @@ export class Proxy {
   /** /stats/prometheus without app metrics (the admin port's; the telemetry port merges the app's). */
   prometheusText(openMetrics: boolean): string {
     const out: string[] = [];
-    this.telemetry?.metrics.registry.render(out, openMetrics);
-    renderEnvoyPrometheus(this.statEntries(), out, openMetrics);
+    this.renderPrometheus(out, openMetrics);
     if (openMetrics) out.push('# EOF\n');
     return out.join('');
+  }
+
+  /** Istio's metrics, then the proxy's own stats with Envoy's Prometheus names. */
+  private renderPrometheus(out: string[], openMetrics: boolean): void {
+    this.telemetry?.metrics.registry.render(out, openMetrics);
+    renderEnvoyPrometheus(this.statEntries(), out, openMetrics);
   }
 
   stats(): Record<string, number> {
