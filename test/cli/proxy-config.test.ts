@@ -33,6 +33,8 @@ function weft(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   );
 }
 
+/** A config file for the control plane's watched directory. */
+const writeConfig = (file: string, yaml: string) => fs.writeFileSync(path.join(dir, 'config', file), yaml);
 const monitor = () => ['--monitor-address', `127.0.0.1:${p.monitor}`];
 const proxies = () => httpGetJson<{ proxies: ProxyStatus[] }>(`http://127.0.0.1:${p.monitor}/debug/syncz`).then((b) => b.proxies);
 const productpageId = async () => (await proxies()).find((x) => x.service === 'productpage')!.id;
@@ -169,8 +171,8 @@ test('proxy-status PROXY: every type matches for a synced proxy; a NACKed change
   assert.deepEqual(sotw.stdout.split('\n').filter((l) => / Match$| Don't Match$/.test(l)), ['Clusters Match', 'Listeners Match', 'Endpoints Match', 'Routes Match']);
   // A regex with an RE2 flag group: the control plane's validation accepts it, the proxy's regex engine
   // does not, so the proxy NACKs the virtual host and keeps running the old one.
-  fs.writeFileSync(
-    path.join(dir, 'config', 'reviews-regex.yaml'),
+  writeConfig(
+    'reviews-regex.yaml',
     `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews-regex, namespace: default }
@@ -245,8 +247,8 @@ test('proxy-config stats: Envoy text with --filter, Prometheus text with --prome
 
 test('proxy-config endpoints: a host the outlier detector ejected shows OUTLIER CHECK FAILED', async () => {
   const id = await productpageId();
-  fs.writeFileSync(
-    path.join(dir, 'config', 'reviews-outlier.yaml'),
+  writeConfig(
+    'reviews-outlier.yaml',
     `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: reviews-outlier, namespace: default }
