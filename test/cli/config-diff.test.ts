@@ -7,6 +7,7 @@ import { compareDumps } from '../../src/cli/proxy-config/config-diff.js';
 import { unifiedDiff } from '../../src/cli/proxy-config/line-diff.js';
 import { VIRTUAL_HOSTS_DUMP } from '../../src/api/config-dump-types.js';
 import { Loggers, parseLogLevelQuery } from '../../src/proxy/log.js';
+import { describeDomains } from '../../src/cli/proxy-config/routes.js';
 
 const lines = (n: number, change?: [number, string]) => Array.from({ length: n }, (_, i) => (change && change[0] === i ? change[1] : `line ${i}`)).join('\n');
 
@@ -81,3 +82,10 @@ test('a logger at info builds no debug line and flags it off; at debug it writes
   http.error('bad');
   assert.deepEqual(out, ['shown', '[debug][http] now shown', '[error][http] bad']);
 });
+
+const domainCases: Array<{ domains: string[]; want: string }> = [
+  { domains: ['*'], want: '*' },
+  { domains: ['reviews.default.svc.cluster.local', 'reviews.default.svc.cluster.local:9080', 'reviews', 'reviews:9080', 'reviews.default.svc', 'reviews.default', '240.240.0.3'], want: 'reviews, reviews.default + 1 more...' },
+  { domains: ['[fd00:10:96::7fc7]', '[fd00:10:96::7fc7]:9080', 'a.b'], want: '[fd00:10:96::7fc7], a.b' },
+];
+for (const c of domainCases) test(`routes DOMAINS column: ${c.domains.join(' ')}`, () => assert.equal(describeDomains(c.domains), c.want));

@@ -135,7 +135,7 @@ test('proxy-config through the CLI: PROXY found in /debug/syncz by its workload 
   const workloadPart = id.split('~')[2];
   const r = await weft(['proxy-config', 'clusters', workloadPart, ...monitor(), '--direction', 'outbound']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^SERVICE FQDN +PORT SUBSET DIRECTION TYPE +DESTINATION RULE$/m);
+  assert.match(r.stdout, /^SERVICE FQDN +PORT +SUBSET +DIRECTION +TYPE +DESTINATION RULE$/m);
   assert.match(r.stdout, /^reviews\.default\.svc\.cluster\.local +9080 +- +outbound +EDS$/m);
   assert.doesNotMatch(r.stdout, /inbound/);
   const json = await weft(['proxy-config', 'listeners', '--admin-address', `127.0.0.1:${p.ppAdmin}`, '--port', String(p.ppOut), '-o', 'json']);

@@ -43,8 +43,9 @@ export function clustersTable(clusters: Raw[]): string {
     const k = keyOf(str(c.name));
     return { k, row: [k.fqdn, k.port === undefined ? '-' : String(k.port), k.subset || '-', k.direction || '-', clusterType(c), destinationRuleOf(c)] };
   });
-  rows.sort((a, b) => a.k.fqdn.localeCompare(b.k.fqdn) || (a.k.port ?? 0) - (b.k.port ?? 0) || a.k.subset.localeCompare(b.k.subset) || a.k.direction.localeCompare(b.k.direction));
-  return textTable(['SERVICE FQDN', 'PORT', 'SUBSET', 'DIRECTION', 'TYPE', 'DESTINATION RULE'], rows.map((r) => r.row), 1);
+  // istioctl's order: name, subset, port, direction.
+  rows.sort((a, b) => a.k.fqdn.localeCompare(b.k.fqdn) || a.k.subset.localeCompare(b.k.subset) || (a.k.port ?? 0) - (b.k.port ?? 0) || a.k.direction.localeCompare(b.k.direction));
+  return textTable(['SERVICE FQDN', 'PORT', 'SUBSET', 'DIRECTION', 'TYPE', 'DESTINATION RULE'], rows.map((r) => r.row), 5);
 }
 
 export interface EndpointFilter extends Omit<ClusterFilter, 'port'> {

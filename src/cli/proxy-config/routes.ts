@@ -10,12 +10,15 @@ export interface RouteFilter {
 
 export const filterRoutes = (routes: Raw[], f: RouteFilter): Raw[] => routes.filter((r) => f.name === undefined || str(r.name) === f.name);
 
-/** istioctl's DOMAINS: the one domain, else the shortest that does not start with a digit and a count. */
+/** istioctl's DOMAINS: the one domain; else those without a port (a bare IPv6 address kept), less the
+ * expansions of a shorter one (`x.svc.cluster.local`, `x.svc` beside `x`), the first two and a count. */
 export function describeDomains(domains: string[]): string {
   if (domains.length <= 1) return domains[0] ?? '';
-  let candidate = domains[0];
-  for (const d of domains) if (d && !/^[1-9]/.test(d) && d.length < candidate.length) candidate = d;
-  return `${candidate} + ${domains.length - 1} more...`;
+  const withoutPort = domains.filter((d) => !d.includes(':') || ((d.match(/:/g) ?? []).length > 2 && d.endsWith(']')));
+  const present = new Set(withoutPort);
+  const expansion = (d: string) => [d.replace(/\.svc\.cluster\.local$/, ''), d.replace(/\.svc$/, '')].some((s) => s !== d && present.has(s));
+  const shown = withoutPort.filter((d) => !expansion(d));
+  return shown.length > 2 ? `${shown.slice(0, 2).join(', ')} + ${shown.length - 2} more...` : shown.join(', ');
 }
 
 /**
@@ -38,8 +41,9 @@ export function routesTable(routes: Raw[]): string {
     for (const vh of list(rc.virtual_hosts)) {
       const domains = describeDomains(list(vh.domains) as unknown as string[]);
       const routesOfHost = list(vh.routes);
-      for (const r of routesOfHost) rows.push([str(rc.name), str(vh.name), domains, describePathMatch(obj(r.match)), virtualServiceOf(r)]);
+      // Routes to the passthrough cluster are left out, as istioctl does.
+      for (const r of routesOfHost) if (str(obj(r.route).cluster) !== 'PassthroughCluster') rows.push([str(rc.name), str(vh.name), domains, describePathMatch(obj(r.match)), virtualServiceOf(r)]);
       if (routesOfHost.length === 0) rows.push([str(rc.name), str(vh.name), domains, '/*', '404']);
     }
-  return textTable(['NAME', 'VHOST NAME', 'DOMAINS', 'MATCH', 'VIRTUAL SERVICE'], rows, 1);
+  return textTable(['NAME', 'VHOST NAME', 'DOMAINS', 'MATCH', 'VIRTUAL SERVICE'], rows, 5);
 }
