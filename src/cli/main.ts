@@ -164,7 +164,7 @@ const sectionOptions: Record<string, (c: Command) => Command> = {
   endpoints: (c) =>
     c.option('--address <ip>', 'endpoints with this address').option('--port <port>', 'endpoints with this port').option('--cluster <name>', 'endpoints of this cluster')
       .option('--fqdn <fqdn>', "endpoints of this service's clusters").option('--subset <subset>', 'endpoints of this subset').option('--direction <dir>', 'inbound or outbound')
-      .option('--status <status>', 'HEALTHY, UNHEALTHY, DRAINING, DEGRADED, UNKNOWN'),
+      .option('--status <status>', 'HEALTHY, UNHEALTHY, DRAINING, DEGRADED (a host with no EDS health counts as HEALTHY)'),
   secrets: (c) => c.option('--name <name>', 'one secret'),
   bootstrap: (c) => c,
   all: (c) => c,
