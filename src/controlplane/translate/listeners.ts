@@ -4,6 +4,7 @@
 import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL } from '../../api/envoy.js';
 import { defaultMeshConfig, hcmPathFields, type MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
+import type { ProxyTelemetryPolicy } from '../../config/telemetry-types.js';
 import { TLS_MODE_LABEL } from '../model/snapshot.js';
 import { inboundAlpn, inboundTcpFilters, isInboundTcp } from './inbound-tcp.js';
 import { inboundPolicyFilters, type InboundPolicyInputs } from './inbound-policy.js';
@@ -23,6 +24,8 @@ export interface ListenerOptions extends InboundPolicyInputs {
   /** Delta streams get their outbound virtual hosts over VHDS: the on-demand filter asks for a host
    * the route table does not have yet (Envoy needs it before the router for on-demand VHDS). */
   onDemandVhds: boolean;
+  /** The proxy's tracing, access logs and metric overrides (telemetry-policy.ts); absent: none. */
+  telemetry?: ProxyTelemetryPolicy;
 }
 
 /** What every sidecar HCM gets, as Istio sets it: the mesh's path normalisation (Istio's default

@@ -6,6 +6,7 @@
 // false): they exist to be handed connections.
 import { ORIGINAL_DST_TYPE_URL } from '../../api/envoy.js';
 import type { MeshConfig } from '../../config/mesh-config.js';
+import type { ProxyTelemetryPolicy } from '../../config/telemetry-types.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
 import { faultFilter, istioStatsFilter, routerFilter, tcpProxyFilter } from './filters.js';
@@ -25,7 +26,7 @@ export const unknownDestinationCluster = (mesh: Pick<MeshConfig, 'outboundTraffi
 
 /** The capture listener: connections straight to the capture port itself are dropped (they would
  * loop); everything else without a listener of its own follows the outbound traffic policy. */
-export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number): XdsResource {
+export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number, _telemetry?: ProxyTelemetryPolicy): XdsResource {
   const fallback = unknownDestinationCluster(mesh);
   const body = {
     name: OUTBOUND_LISTENER,
@@ -56,7 +57,7 @@ interface TcpTarget {
  * listener's default chain when it has no address at all (a resolution-NONE ServiceEntry) and no
  * HTTP port claims it.
  */
-export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort'>): XdsResource[] {
+export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort'>, _telemetry?: ProxyTelemetryPolicy): XdsResource[] {
   const mesh = snap.mesh;
   const httpPorts = new Set(httpServicePorts(snap));
   const exact = new Map<string, TcpTarget & { address: string }>();
