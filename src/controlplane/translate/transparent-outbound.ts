@@ -13,6 +13,7 @@ import { faultFilter, istioStatsFilter, routerFilter, tcpProxyFilter } from './f
 import { hcmFilter } from './listeners.js';
 import { BLACKHOLE_CLUSTER, isHttpProtocol, OUTBOUND_LISTENER, outboundClusterName, PASSTHROUGH_CLUSTER, portListenerName, portRouteName } from './names.js';
 import { httpServicePorts } from './transparent-routes.js';
+import { tracingField } from './tracing.js';
 import { ADS_CONFIG_SOURCE, socketAddress, type XdsResource } from './types.js';
 
 const WILDCARD = '0.0.0.0';
@@ -57,7 +58,8 @@ interface TcpTarget {
  * listener's default chain when it has no address at all (a resolution-NONE ServiceEntry) and no
  * HTTP port claims it.
  */
-export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort'>, _telemetry?: ProxyTelemetryPolicy): XdsResource[] {
+export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort' | 'namespace' | 'labels'>, telemetry?: ProxyTelemetryPolicy): XdsResource[] {
+  const tracing = tracingField(telemetry?.client.tracing, proxy);
   const mesh = snap.mesh;
   const httpPorts = new Set(httpServicePorts(snap));
   const exact = new Map<string, TcpTarget & { address: string }>();
@@ -85,7 +87,7 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
       const cluster = outboundClusterName(port, '', svc.hostname);
       return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [istioStatsFilter, tcpProxyFilter(cluster, cluster)] };
     });
-    chains.push({ filters: [defaultChainFilter(mesh, port, httpPorts.has(port), addressless.get(port))] });
+    chains.push({ filters: [defaultChainFilter(mesh, port, httpPorts.has(port), addressless.get(port), tracing)] });
     out.push(portListener(WILDCARD, port, chains));
   }
   for (const { svc, port, address } of [...exact.values()].sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1))) {
@@ -95,12 +97,13 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
   return out;
 }
 
-function defaultChainFilter(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined): Record<string, unknown> {
+function defaultChainFilter(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined, tracing: { tracing?: object }): Record<string, unknown> {
   if (http) {
     return hcmFilter(mesh, {
       stat_prefix: `outbound_0.0.0.0_${port}`,
       rds: { route_config_name: portRouteName(port), config_source: ADS_CONFIG_SOURCE },
       http_filters: [faultFilter, istioStatsFilter, routerFilter],
+      ...tracing,
     });
   }
   if (tcp) {

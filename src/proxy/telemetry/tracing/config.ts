@@ -3,10 +3,10 @@
 // request_header custom tags and the OpenTelemetry provider (OTLP over http_service or an envoy_grpc
 // grpc_service, service_name). Everything else that would change what is traced is a NACK naming
 // the field: verbose, metadata tags, resource detectors, samplers, other tracers (zipkin, …).
+import { OTEL_TRACER_CONFIG_TYPE_URL } from '../../../api/envoy.js';
 import type { HcmTracing, OtlpExporterConfig, TraceProvider, TracingCustomTag } from '../../xds/model.js';
 import { anyTypeUrl, durationMs, has, join, list, num, obj, rejectUnknownFields, str, wrapped, type Problems, type Raw } from '../../xds/validate-common.js';
 
-export const OTEL_TRACER_CONFIG_TYPE_URL = 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig';
 /** Envoy's default max_path_tag_length. */
 export const DEFAULT_MAX_PATH_TAG_LENGTH = 256;
 /** An export's timeout when the config names none. */
