@@ -202,6 +202,7 @@ describe('tracing through four sidecars', () => {
     const spans = chain(await traceOf(traceId));
     assert.equal(spans[0].parentSpanId, '00f067aa0ba902b7');
     assert.equal(spans.length, SPANS_PER_CALL);
+    assert.deepEqual(spans.map((s) => s.traceState), Array(SPANS_PER_CALL).fill('vendor=1'), 'tracestate travels with the context');
   });
 
   it('a B3-multi caller and a B3-single caller are continued (64-bit ids padded to 128)', async () => {

@@ -33,6 +33,7 @@ export interface ReceivedSpan {
   spanId: string;
   /** '' for a root span. */
   parentSpanId: string;
+  traceState: string;
   name: string;
   /** OTLP's SpanKind: 2 SERVER, 3 CLIENT. */
   kind: number;
@@ -81,6 +82,7 @@ export function decodeExport(body: Uint8Array): ReceivedSpan[] {
           traceId: hex(s.trace_id as Uint8Array),
           spanId: hex(s.span_id as Uint8Array),
           parentSpanId: hex(s.parent_span_id as Uint8Array | undefined),
+          traceState: String(s.trace_state ?? ''),
           name: String(s.name ?? ''),
           kind: Number(s.kind ?? 0),
           startNs: BigInt(String(s.start_time_unix_nano ?? '0')),

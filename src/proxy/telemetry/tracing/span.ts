@@ -6,7 +6,7 @@
 // exchange told it (peer.workload, peer.namespace, peer.app, peer.version). The objects are plain
 // ReadableSpans for the SDK's batch processor: no Tracer, no context API, nothing for unsampled streams.
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
+import { TraceState, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { PeerWorkload } from '../../../api/peer-metadata.js';
@@ -105,7 +105,8 @@ export function streamSpans(stream: HttpStream, trace: StreamTrace, t: SpanTempl
   const durationMs = info.durationMs ?? 0;
   const start = hrTime(info.startTime);
   const end = hrTime(info.startTime + durationMs);
-  const ctx: SpanContext = { traceId: trace.traceId, spanId: trace.spanId, ...SAMPLED_NOT_REMOTE };
+  const traceState = trace.traceState ? new TraceState(trace.traceState) : undefined;
+  const ctx: SpanContext = { traceId: trace.traceId, spanId: trace.spanId, ...SAMPLED_NOT_REMOTE, ...(traceState ? { traceState } : {}) };
   const parent: SpanContext | undefined = trace.parentSpanId ? { traceId: trace.traceId, spanId: trace.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true } : undefined;
   const main = spanOf({ name, kind: t.kind, ctx, parent, start, end, durationMs, attributes, error, t });
   if (!trace.upstreamSpanId) return [main];
@@ -114,7 +115,7 @@ export function streamSpans(stream: HttpStream, trace: StreamTrace, t: SpanTempl
   const child = spanOf({
     name: `router ${info.clusterName || '-'} egress`,
     kind: SpanKind.CLIENT,
-    ctx: { traceId: trace.traceId, spanId: trace.upstreamSpanId, ...SAMPLED_NOT_REMOTE },
+    ctx: { traceId: trace.traceId, spanId: trace.upstreamSpanId, ...SAMPLED_NOT_REMOTE, ...(traceState ? { traceState } : {}) },
     parent: ctx,
     start,
     end,
