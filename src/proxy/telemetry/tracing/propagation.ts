@@ -31,18 +31,30 @@ function one(h: Headers, name: string): string | undefined {
   return v === undefined ? undefined : Array.isArray(v) ? v[0] : String(v);
 }
 
+/** v[from, to) is lower-case hex, and not all zeros when `nonZero`. A char loop: no slices, no regex. */
+function lowerHex(v: string, from: number, to: number, nonZero: boolean): boolean {
+  let zero = true;
+  for (let i = from; i < to; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 48) continue;
+    if (!((c > 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+    zero = false;
+  }
+  return !(nonZero && zero);
+}
+
 /** A W3C traceparent, or undefined if it is not valid (https://www.w3.org/TR/trace-context/#traceparent-header). */
 export function parseTraceparent(v: string): { traceId: string; spanId: string; sampled: boolean } | undefined {
   // version 00 is exactly 55 characters; a later version may append fields after a '-'.
   if (v.length < 55 || v.charCodeAt(2) !== 45 || v.charCodeAt(35) !== 45 || v.charCodeAt(52) !== 45) return undefined;
-  const version = v.slice(0, 2);
-  if (!/^[0-9a-f]{2}$/.test(version) || version === 'ff') return undefined;
-  if (version === '00' ? v.length !== 55 : v.length > 55 && v.charCodeAt(55) !== 45) return undefined;
-  const traceId = v.slice(3, 35);
-  const spanId = v.slice(36, 52);
-  const flags = v.slice(53, 55);
-  if (!HEX32.test(traceId) || traceId === ZERO32 || !HEX16.test(spanId) || spanId === ZERO16 || !/^[0-9a-f]{2}$/.test(flags)) return undefined;
-  return { traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 };
+  if (!lowerHex(v, 0, 2, false) || (v.charCodeAt(0) === 102 && v.charCodeAt(1) === 102)) return undefined;
+  const v00 = v.charCodeAt(0) === 48 && v.charCodeAt(1) === 48;
+  if (v00 ? v.length !== 55 : v.length > 55 && v.charCodeAt(55) !== 45) return undefined;
+  if (!lowerHex(v, 3, 35, true) || !lowerHex(v, 36, 52, true) || !lowerHex(v, 53, 55, false)) return undefined;
+  const low = v.charCodeAt(54);
+  // Bit 0 of the flags: the last hex digit is odd.
+  const sampled = ((low <= 57 ? low - 48 : low - 87) & 1) === 1;
+  return { traceId: v.slice(3, 35), spanId: v.slice(36, 52), sampled };
 }
 
 /** A B3 trace id (64 or 128 bit) as 128-bit hex; undefined if invalid. */
@@ -105,7 +117,7 @@ export function extractContext(h: Headers): IncomingContext | undefined {
   const b3Style: B3Style = b3 !== undefined ? 'single' : h['x-b3-traceid'] !== undefined || h['x-b3-sampled'] !== undefined || h['x-b3-flags'] !== undefined ? 'multi' : 'none';
   const tp = one(h, 'traceparent');
   if (tp !== undefined) {
-    const w3c = parseTraceparent(tp.trim());
+    const w3c = parseTraceparent(tp.length === 55 ? tp : tp.trim());
     if (w3c) return { traceId: w3c.traceId, parentSpanId: w3c.spanId, sampled: w3c.sampled, traceState: one(h, 'tracestate') ?? '', b3: b3Style };
   }
   if (b3Style === 'none') return undefined;
