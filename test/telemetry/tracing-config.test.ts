@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HCM_TYPE_URL, OTEL_TRACER_CONFIG_TYPE_URL, packAny, TypeUrl, unpackAny } from '../../src/api/envoy.js';
 import type { TracingPolicy } from '../../src/config/telemetry-types.js';
+import { parseMeshConfig } from '../../src/config/mesh-config.js';
+import { translate } from '../../src/controlplane/translate/index.js';
 import { hcmTracing as cpTracing } from '../../src/controlplane/translate/tracing.js';
+import { capturedProxy, configFrom, proxy, snapshot, yaml } from '../translate/fixtures.js';
 import { validateResource } from '../../src/proxy/xds/decode.js';
 import type { HcmTracing, Listener } from '../../src/proxy/xds/model.js';
 
@@ -166,5 +169,46 @@ describe('hcmTracing (control plane)', () => {
     const r = parse(cpTracing(policy(), { namespace: 'ns', labels: { app: 'a', 'service.istio.io/canonical-name': 'canon', 'service.istio.io/canonical-revision': 'r9' } })!);
     assert.equal(r.tracing?.provider?.serviceName, 'canon.ns');
     assert.deepEqual(r.tracing?.customTags.slice(0, 2).map((t) => t.kind === 'literal' && t.value), ['r9', 'canon']);
+  });
+});
+
+describe('every sidecar HCM carries its direction\'s tracing', () => {
+  const MESH = ['extensionProviders:', '- name: otel', '  opentelemetry: { service: 127.0.0.1, port: 4318, http: { path: /v1/traces } }', 'defaultProviders: { tracing: [otel] }'].join('\n');
+  const TELEMETRY = `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: split, namespace: istio-system }
+spec:
+  tracing:
+  - match: { mode: CLIENT }
+    randomSamplingPercentage: 40
+  - match: { mode: SERVER }
+    randomSamplingPercentage: 60
+`;
+  /** [listener name, traffic_direction, random_sampling] of every HCM in the LDS output. */
+  function hcms(resources: Array<{ name: string; body: Record<string, unknown> }>): Array<[string, string, number | undefined]> {
+    const out: Array<[string, string, number | undefined]> = [];
+    for (const l of resources) {
+      for (const chain of (l.body.filter_chains ?? []) as Array<{ filters: Array<{ typed_config: Record<string, unknown> }> }>) {
+        for (const f of chain.filters) {
+          if (f.typed_config['@type'] !== HCM_TYPE_URL) continue;
+          const t = f.typed_config.tracing as { random_sampling: { value: number } } | undefined;
+          out.push([l.name, String(l.body.traffic_direction), t?.random_sampling.value]);
+        }
+      }
+    }
+    return out;
+  }
+
+  it('explicit and captured layouts: CLIENT sampling outbound, SERVER sampling inbound; every HCM set', () => {
+    const parsed = parseMeshConfig(MESH, 'mesh.yaml');
+    assert.ok(parsed.ok);
+    const config = configFrom(yaml('telemetry.yaml', TELEMETRY));
+    for (const p of [proxy('reviews', 'v1', 4), capturedProxy('reviews', 'v1', 4)]) {
+      const snap = snapshot(config, [p, proxy('ratings', 'v1', 7)], parsed.mesh);
+      const found = hcms(translate(snap, p).listener);
+      assert.ok(found.length >= 2, JSON.stringify(found));
+      for (const [name, direction, sampling] of found) assert.equal(sampling, direction === 'INBOUND' ? 60 : 40, `${p.interceptionMode} ${name}`);
+      assert.ok(found.some(([, d]) => d === 'INBOUND') && found.some(([, d]) => d === 'OUTBOUND'));
+    }
   });
 });
