@@ -1,7 +1,8 @@
 // The HTTP connection manager: for each request, normalise the path, pick the virtual host and route
 // from the current route table, create the stream record and run the filter chain (fault → router,
 // with on-demand VHDS a filter like the others). The stream ends in one place, complete(): it seals
-// the record, tells every filter (the router lets its upstream go there) and counts the outcome.
+// the record, tells every filter (the router lets its upstream go there), counts the outcome and
+// hands the record to the HCM's tracer (its `tracing` field), which also saw the request head.
 import type { OutgoingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { DownstreamRequest, DownstreamResponse } from './codec.js';

@@ -64,10 +64,13 @@ export class ClusterOtlpExporter implements SpanExporter {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      host.onRequestEnd();
       if (why) return fail(why);
       this.stats.spans_sent += spans.length;
       done({ code: ExportResultCode.SUCCESS });
     };
+    // Counted as a request of the host, so least-request balancing sees exports in flight.
+    host.onRequestStart();
     const exchange = pool.request(
       { method: 'POST', path: grpc ? OTLP_GRPC_EXPORT_PATH : (c as { path: string }).path, headers, body },
       {
