@@ -217,10 +217,13 @@ describe('tracing through four sidecars', () => {
     assert.equal(s.length, SPANS_PER_CALL);
   });
 
-  it('100 % sampling traces every call, exactly', async () => {
+  it('100 % sampling traces every call, exactly; a caller\'s B3 "not sampled" is honoured', async () => {
     const before = receiver.spans.length;
     const N = 20;
     for (let i = 0; i < N; i++) assert.equal((await call()).status, 200);
+    // Neither of these may add a span.
+    assert.equal((await call({ b3: '0' })).status, 200);
+    assert.equal((await call({ 'x-b3-traceid': 'e'.repeat(32), 'x-b3-spanid': 'f'.repeat(16), 'x-b3-sampled': '0' })).status, 200);
     await waitFor(`${N * SPANS_PER_CALL} new spans`, async () => receiver.spans.length - before >= N * SPANS_PER_CALL, 15_000, procs);
     // A marker sent last: once its spans are in, nothing earlier is still queued in any sidecar.
     const marker = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1';
