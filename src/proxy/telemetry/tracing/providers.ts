@@ -41,7 +41,7 @@ export class TraceProviders {
       resource: resourceFromAttributes({ 'service.name': provider.serviceName || 'unknown_service:weft' }),
       submit(span) {
         // Spans neither exported nor failed yet are in the queue (or in an export under way).
-        if (stats.spans_started - stats.spans_dropped - stats.spans_sent - stats.spans_failed >= MAX_QUEUED_SPANS) {
+        if (stats.spans_started - stats.spans_sent - stats.spans_failed >= MAX_QUEUED_SPANS) {
           stats.spans_dropped++;
           return;
         }
