@@ -153,3 +153,55 @@ describe('collector clusters', () => {
     assert.ok(decoded.ok, decoded.ok ? '' : decoded.errors.join('\n'));
   });
 });
+
+describe('metric overrides in the listeners', () => {
+  it('a Telemetry override reaches the stats filter of its direction as PluginConfig.metrics; no prometheus provider: no stats filter', () => {
+    const config = configFrom(
+      yaml(
+        'telemetry.yaml',
+        `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: reviews, namespace: default }
+spec:
+  selector: { matchLabels: { app: reviews } }
+  metrics:
+  - overrides:
+    - match: { metric: REQUEST_COUNT, mode: SERVER }
+      tagOverrides:
+        request_protocol: { operation: REMOVE }
+        destination_app: { value: "'front'" }
+    - match: { metric: REQUEST_SIZE }
+      disabled: true
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: quiet, namespace: default }
+spec:
+  selector: { matchLabels: { app: ratings } }
+  metrics:
+  - providers: []
+`,
+      ),
+    );
+    const reviews = proxy('reviews', 'v1', 1);
+    const snap = snapshot(config, [reviews, proxy('ratings', 'v1', 2)]);
+    const set = translate(snap, reviews);
+    const decoded = decodeSet(set);
+    assert.ok(decoded.ok, decoded.ok ? '' : decoded.errors.join('\n'));
+    const statsOf = (listener: string) => {
+      const l = set.listener.find((x) => x.name === listener)!.body as { filter_chains: Array<{ filters: Array<{ typed_config: { http_filters?: Array<{ name: string; typed_config: Record<string, unknown> }> } }> }> };
+      return l.filter_chains.flatMap((c) => c.filters.flatMap((f) => f.typed_config.http_filters ?? [])).filter((f) => f.name === 'istio.stats').map((f) => f.typed_config.metrics);
+    };
+    assert.deepEqual(statsOf('virtualInbound'), [
+      [
+        { name: 'requests_total', dimensions: { destination_app: "'front'" }, tags_to_remove: ['request_protocol'] },
+        { name: 'request_bytes', drop: true },
+      ],
+    ]);
+    assert.deepEqual(statsOf('virtualOutbound'), [[{ name: 'request_bytes', drop: true }]], 'CLIENT gets only the override for both modes');
+    const ratings = translate(snap, proxy('ratings', 'v1', 2));
+    const text = JSON.stringify(ratings.listener.map((l) => l.body));
+    assert.equal(text.split('"istio.stats"').length - 1, 2, 'the filter stays on both sides, for the peer metadata exchange');
+    assert.equal(text.split('"metrics":[{"name":"","drop":true}]').length - 1, 2, 'metrics off for ratings: every metric dropped');
+  });
+});

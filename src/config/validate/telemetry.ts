@@ -2,6 +2,7 @@
 // namespace), a namespace, or the workloads a selector picks. Provider names are checked against
 // the mesh config when a proxy's policy is resolved (the validator does not see the mesh config).
 import { ISTIO_METRIC_SELECTORS, type CustomTag, type IstioMetricSelector, type TagOverride, type TelemetryAccessLogging, type TelemetryMetrics, type TelemetryMetricsOverride, type TelemetrySpec, type TelemetryTracing, type WorkloadMode } from '../telemetry-types.js';
+import { ISTIO_LABELS } from '../../api/istio-labels.js';
 import { specFieldNames, type SpecShape } from '../spec-shape.js';
 import { fields, type Fields } from './fields.js';
 import type { Issues, Path } from './issues.js';
@@ -123,6 +124,10 @@ function override(issues: Issues, v: unknown, p: Path): TelemetryMetricsOverride
   for (const { key, value, path } of f.map('tagOverrides') ?? []) {
     const tf = fields(issues, value, path, ['operation', 'value']);
     if (!tf) continue;
+    if (!(ISTIO_LABELS as readonly string[]).includes(key)) {
+      issues.add('WEFT_E_UNSUPPORTED', path, `${JSON.stringify(key)} is not a label of Istio's standard metrics: new dimensions are not implemented`);
+      continue;
+    }
     const op = tf.oneOf('operation', ['UPSERT', 'REMOVE'] as const) ?? 'UPSERT';
     if (op === 'REMOVE') {
       out.tagOverrides[key] = { operation: 'REMOVE' } satisfies TagOverride;

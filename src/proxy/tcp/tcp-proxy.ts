@@ -69,7 +69,7 @@ export class TcpProxyRuntime {
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
-    this.istio = deps.telemetry && config.istioStats ? new TcpStatsReporter(deps.telemetry, reporterFor(deps.direction ?? 'UNSPECIFIED')) : undefined;
+    this.istio = deps.telemetry && config.istioStats && !config.istioStats.allDropped ? new TcpStatsReporter(deps.telemetry, reporterFor(deps.direction ?? 'UNSPECIFIED'), config.istioStats) : undefined;
     if (config.cluster.kind === 'weighted') {
       let sum = 0;
       for (const c of config.cluster.clusters) this.cumulative.push((sum += c.weight));
