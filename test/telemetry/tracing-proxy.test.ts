@@ -11,7 +11,7 @@ import { Proxy } from '../../src/proxy/proxy.js';
 import { OTLP_GRPC_EXPORT_PATH } from '../../src/proxy/telemetry/tracing/exporter.js';
 import { TestAdsServer } from '../proxy/helpers/ads-server.js';
 import { testWorkload } from '../proxy/helpers/proxy-under-test.js';
-import { eventually, hcmListener, request, startUpstream, staticCluster, type Upstream } from '../proxy/helpers/resources.js';
+import { eventually, freePort, hcmListener, request, startUpstream, staticCluster, type Upstream } from '../proxy/helpers/resources.js';
 import { decodeExport, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 
 const HTTP2 = {
@@ -54,7 +54,6 @@ before(async () => {
     return true;
   });
   await ads.start();
-  ads.set('cluster', 'c1', [staticCluster('app', [app.port]), staticCluster('otel', [collectorPort], { typed_extension_protocol_options: HTTP2 })]);
   const tracing = {
     random_sampling: { value: 100 },
     spawn_upstream_span: { value: true },
@@ -74,7 +73,13 @@ before(async () => {
       },
     ],
   };
-  ads.set('listener', 'l1', [{ ...hcmListener('out', 0, { route_config: routes, tracing }), traffic_direction: 'OUTBOUND' }]);
+  // A second HCM whose collector is down (its cluster's port is closed): requests must not notice.
+  const deadTracing = { provider: { name: 'envoy.tracers.opentelemetry', typed_config: { '@type': OTEL_TRACER_CONFIG_TYPE_URL, http_service: { http_uri: { uri: 'http://dead:1/v1/traces', cluster: 'dead', timeout: { seconds: 1 } } } } } };
+  ads.set('cluster', 'c1', [staticCluster('app', [app.port]), staticCluster('otel', [collectorPort], { typed_extension_protocol_options: HTTP2 }), staticCluster('dead', [await freePort()])]);
+  ads.set('listener', 'l1', [
+    { ...hcmListener('out', 0, { route_config: routes, tracing }), traffic_direction: 'OUTBOUND' },
+    { ...hcmListener('dead', 0, { route_config: routes, tracing: deadTracing }), traffic_direction: 'INBOUND' },
+  ]);
   proxy = new Proxy({ xdsAddress: ads.address, xdsProtocol: 'sotw', workload: testWorkload, adminPort: 0, xdsBackoff: { initialMs: 20, maxMs: 100 } });
   await proxy.start();
   await proxy.whenReady(5000);
@@ -137,5 +142,13 @@ describe('tracing in one proxy', () => {
     await request(port, { host: 'app.local', path: '/marker', headers: { traceparent: `00-${marker}-b7ad6b7169203331-01` } });
     await spansOf(marker, 2);
     assert.deepEqual(received.slice(before).filter((s) => s.traceId !== marker), []);
+  });
+
+  it('a collector that is down: requests are answered as before, the failed exports are counted', async () => {
+    const deadPort = proxy.listenerPort('dead')!;
+    for (let i = 0; i < 5; i++) assert.equal((await request(deadPort, { host: 'app.local', path: '/x' })).status, 200);
+    await proxy.traceProviders.flush();
+    await eventually(() => proxy.stats()['tracing.opentelemetry.export_failed'] >= 1, 5000, 'a failed export');
+    assert.ok(proxy.stats()['tracing.opentelemetry.spans_failed'] >= 5);
   });
 });

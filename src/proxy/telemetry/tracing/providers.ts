@@ -10,6 +10,8 @@ import { ClusterOtlpExporter, type ExportStats } from './exporter.js';
 
 /** Spans held for export at most (the SDK's default); beyond it new spans are dropped. */
 export const MAX_QUEUED_SPANS = 2048;
+/** close() waits this long for the last exports (a collector that is gone must not hold a shutdown). */
+const CLOSE_FLUSH_MS = 2000;
 
 export interface SpanPipeline {
   readonly resource: Resource;
@@ -61,6 +63,9 @@ export class TraceProviders {
   async close(): Promise<void> {
     const all = [...this.pipelines.values()];
     this.pipelines.clear();
-    await Promise.all(all.map((p) => p.processor.shutdown().catch(() => {})));
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_FLUSH_MS).unref()));
+    await Promise.race([Promise.all(all.map((p) => p.processor.shutdown().catch(() => {}))), cap]);
+    clearTimeout(timer);
   }
 }
