@@ -75,7 +75,7 @@ spec: { action: ${action}, rules: [{ to: [{ operation: { paths: ["/ratings*"] } 
   const b = snapshot(configFrom(policy('AUDIT')), [proxy('reviews', 'v1', 4)]);
   assert.deepEqual(Object.keys(a.versions).sort(), [
     'authorizationPolicies', 'destinationRules', 'dnsEndpoints', 'endpoints', 'httpRouteGroups', 'identityBindings', 'jwks', 'mesh',
-    'peerAuthentications', 'requestAuthentications', 'serviceEntries', 'services', 'tcpRoutes', 'trafficTargets', 'virtualServices', 'workloadEntries',
+    'peerAuthentications', 'requestAuthentications', 'serviceEntries', 'services', 'tcpRoutes', 'telemetries', 'trafficTargets', 'virtualServices', 'workloadEntries',
   ]);
   const changed = (Object.keys(a.versions) as (keyof typeof a.versions)[]).filter((k) => a.versions[k] !== b.versions[k]);
   assert.deepEqual(changed, ['authorizationPolicies']);
