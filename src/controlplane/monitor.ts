@@ -15,6 +15,8 @@ export interface MonitorSources {
   vips?: () => ServiceVips;
   /** Prometheus exposition (text 0.0.4, or OpenMetrics when the scraper's Accept asks for it). */
   metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
+  /** The dashboard's pages and JSON (/dashboard, /api/dashboard/*): true when it answered. */
+  dashboard?: (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string) => boolean;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -63,11 +65,12 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
         );
         return;
       default:
+        if (src.dashboard?.(req, res, path, query)) return;
         return notFound();
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips\n');
+      res.end('not found: try /dashboard, /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips\n');
     }
   });
   const [host, port] = splitHostPort(address);

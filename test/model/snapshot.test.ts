@@ -133,6 +133,10 @@ const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: obj
     metadata: { INTERCEPTION_MODE: 'REDIRECT', WEFT_PORTS: [{ service_port: 80, app_port: 8080, endpoint_port: 15006 }] },
     error: /WEFT_PORTS\[0\]\.endpoint_port: 15006 differs from app_port 8080; under INTERCEPTION_MODE REDIRECT/,
   },
+  // The dashboard scrapes the port a proxy reports; absent when it serves none.
+  { name: 'telemetry port', metadata: { WEFT_TELEMETRY_PORT: 15020 }, want: { telemetryPort: 15020 } },
+  { name: 'no telemetry port', metadata: {}, want: { telemetryPort: undefined } },
+  { name: 'bad telemetry port', metadata: { WEFT_TELEMETRY_PORT: 0 }, error: /WEFT_TELEMETRY_PORT: expected a port 1\.\.65535, got 0/ },
   { name: 'metadata depth', metadata: { DEEP: JSON.parse('['.repeat(40) + ']'.repeat(40)) }, error: /node\.metadata: nested deeper than 16 levels/ },
 ];
 test("node metadata: an Envoy with Istio's cluster convention (<service>.<namespace>) and no Weft metadata", () => {

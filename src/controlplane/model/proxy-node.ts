@@ -38,6 +38,9 @@ export interface ProxyNode {
   locality?: string;
   /** The proxy's build version (node.user_agent_version), for metrics only; absent when not sent. */
   version?: string;
+  /** The merged telemetry port (node.metadata.WEFT_TELEMETRY_PORT) the control plane scrapes for its
+   * dashboard; absent when the proxy serves none. Monitoring only: no config depends on it. */
+  telemetryPort?: number;
 }
 
 export type NodeParse = { ok: true; node: ProxyNode } | { ok: false; errors: string[] };
@@ -198,6 +201,7 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
     inboundPort: port('WEFT_INBOUND_PORT', md.WEFT_INBOUND_PORT, 15006),
     interceptionMode,
   };
+  if (md.WEFT_TELEMETRY_PORT !== undefined) parsed.telemetryPort = port('WEFT_TELEMETRY_PORT', md.WEFT_TELEMETRY_PORT);
   if (typeof node.user_agent_version === 'string' && /^[\w.+-]{1,64}$/.test(node.user_agent_version)) parsed.version = node.user_agent_version;
   const loc = node.locality;
   if (loc && (loc.region || loc.zone || loc.sub_zone)) parsed.locality = `${loc.region ?? ''}/${loc.zone ?? ''}/${loc.sub_zone ?? ''}`;

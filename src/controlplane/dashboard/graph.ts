@@ -1,0 +1,140 @@
+// The service graph's model and layout, computed on the server so the page only draws: each service
+// a box holding its workloads (one per version), edges from a source workload to the destination
+// workload, services in columns by call depth (the longest call chain that reaches them).
+import type { EdgeStats } from '../observe/edges.js';
+
+export interface GraphWorkload {
+  id: string;
+  name: string;
+  version: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface GraphService {
+  id: string;
+  name: string;
+  namespace: string;
+  depth: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  workloads: GraphWorkload[];
+}
+
+export interface GraphEdge extends EdgeStats {
+  from: string;
+  to: string;
+  /** SVG path and where its label goes. */
+  d: string;
+  labelX: number;
+  labelY: number;
+}
+
+export interface Graph {
+  width: number;
+  height: number;
+  services: GraphService[];
+  edges: GraphEdge[];
+}
+
+/** A workload known without traffic (a registered proxy): shown before the first request. */
+export interface KnownWorkload {
+  service: string;
+  namespace: string;
+  workload: string;
+  version: string;
+}
+
+const BOX_W = 190;
+const COL_W = 420;
+const HEAD = 26;
+const ROW = 36;
+const NODE_H = 28;
+const GAP = 28;
+const MARGIN = 20;
+
+const UNKNOWN = 'unknown';
+
+export function layoutGraph(edges: readonly EdgeStats[], known: readonly KnownWorkload[] = []): Graph {
+  const services = new Map<string, { name: string; namespace: string; workloads: Map<string, { name: string; version: string }> }>();
+  const addWorkload = (svc: string, ns: string, workload: string, version: string): string => {
+    const sid = `${ns}/${svc}`;
+    let s = services.get(sid);
+    if (!s) services.set(sid, (s = { name: svc, namespace: ns, workloads: new Map() }));
+    const name = workload === UNKNOWN ? `${svc} (unknown)` : workload;
+    const id = `${ns}/${name}`;
+    if (!s.workloads.has(id)) s.workloads.set(id, { name, version });
+    return id;
+  };
+  const serviceOfWorkload = new Map<string, string>();
+  const links: GraphEdge[] = [];
+  for (const e of edges) {
+    const srcSvc = e.source.app !== UNKNOWN ? e.source.app : e.source.workload;
+    const from = addWorkload(srcSvc, e.source.namespace, e.source.workload, e.source.version);
+    const dstSvc = e.destination.name !== UNKNOWN ? e.destination.name : e.destination.service.split('.')[0];
+    const dstNs = e.destination.namespace !== UNKNOWN ? e.destination.namespace : e.destination.workload !== UNKNOWN ? '' : e.source.namespace;
+    const to = addWorkload(dstSvc, dstNs || e.source.namespace, e.destination.workload, e.destination.version);
+    serviceOfWorkload.set(from, `${e.source.namespace}/${srcSvc}`);
+    serviceOfWorkload.set(to, `${dstNs || e.source.namespace}/${dstSvc}`);
+    links.push({ ...e, from, to, d: '', labelX: 0, labelY: 0 });
+  }
+  for (const k of known) addWorkload(k.service, k.namespace, k.workload, k.version);
+
+  // Depth: longest path from a service nobody calls, relaxed at most |services| times (cycles stop there).
+  const depth = new Map<string, number>([...services.keys()].map((s) => [s, 0]));
+  const svcEdges = links.map((l) => [serviceOfWorkload.get(l.from)!, serviceOfWorkload.get(l.to)!] as const).filter(([a, b]) => a !== b);
+  for (let i = 0; i < services.size; i++) {
+    let changed = false;
+    for (const [a, b] of svcEdges)
+      if (depth.get(b)! < depth.get(a)! + 1 && depth.get(a)! + 1 < services.size) {
+        depth.set(b, depth.get(a)! + 1);
+        changed = true;
+      }
+    if (!changed) break;
+  }
+
+  const columns = new Map<number, string[]>();
+  for (const [id, d] of depth) {
+    if (!columns.has(d)) columns.set(d, []);
+    columns.get(d)!.push(id);
+  }
+  const out: GraphService[] = [];
+  const pos = new Map<string, GraphWorkload>();
+  let height = 0;
+  for (const [d, ids] of [...columns].sort((a, b) => a[0] - b[0])) {
+    let y = MARGIN;
+    for (const id of ids.sort()) {
+      const s = services.get(id)!;
+      const x = MARGIN + d * COL_W;
+      const workloads = [...s.workloads]
+        .sort((a, b) => (a[1].version < b[1].version ? -1 : a[1].version > b[1].version ? 1 : a[0] < b[0] ? -1 : 1))
+        .map(([wid, w], i) => ({ id: wid, name: w.name, version: w.version, x: x + 10, y: y + HEAD + i * ROW, w: BOX_W - 20, h: NODE_H }));
+      const h = HEAD + workloads.length * ROW + 4;
+      out.push({ id, name: s.name, namespace: s.namespace, depth: d, x, y, w: BOX_W, h, workloads });
+      for (const w of workloads) pos.set(w.id, w);
+      y += h + GAP;
+    }
+    height = Math.max(height, y);
+  }
+  for (const l of links) {
+    const a = pos.get(l.from)!;
+    const b = pos.get(l.to)!;
+    const x1 = a.x + a.w;
+    const y1 = a.y + a.h / 2;
+    const x2 = b.x;
+    const y2 = b.y + b.h / 2;
+    const bend = Math.max(60, Math.abs(x2 - x1) / 2);
+    l.d = `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
+    // The label sits on the curve nearer the destination, where edges into one box fan apart.
+    const t = 0.68;
+    const [c0, c1, c2, c3] = [(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3];
+    l.labelX = c0 * x1 + c1 * (x1 + bend) + c2 * (x2 - bend) + c3 * x2;
+    l.labelY = c0 * y1 + c1 * y1 + c2 * y2 + c3 * y2;
+  }
+  const maxDepth = Math.max(0, ...depth.values());
+  return { width: MARGIN * 2 + maxDepth * COL_W + BOX_W, height: Math.max(height, 100), services: out, edges: links };
+}

@@ -1,0 +1,111 @@
+// The dashboard's embedded metrics against real sidecars (test/helpers/metrics-mesh.ts): the scrape
+// loop reads their /stats/prometheus and the window's edge counts equal the requests sent, on the
+// reporter Kiali would use; a fault-injected 503 shows as FI on the edge; a dead target is reported,
+// not fatal. Then the control plane's own dashboard API: proxies report their telemetry port, the
+// registry shows it, and the graph carries the edge.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, test } from 'node:test';
+import { deriveEdges } from '../../src/controlplane/observe/edges.js';
+import { ProxyScraper } from '../../src/controlplane/observe/scraper.js';
+import { freePorts, waitFor } from '../helpers/processes.js';
+import { callReviews, startMetricsMesh, writeFaultVirtualService, type MetricsMesh } from '../helpers/metrics-mesh.js';
+
+let mesh: MetricsMesh;
+let deadPort: number;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+const REVIEWS = 'reviews.default.svc.cluster.local';
+
+before(async () => {
+  mesh = await startMetricsMesh();
+  [deadPort] = await freePorts(1);
+  await waitFor('productpage reaches reviews over mTLS', async () => (await callReviews(mesh, agent)).status === 200, 20_000, mesh.procs);
+});
+
+after(async () => {
+  agent.destroy();
+  await mesh?.stop();
+});
+
+test('scraping real sidecars: the edge counts equal the requests sent; FI flags from the source; a dead target is reported', async () => {
+  const scraper = new ProxyScraper({
+    intervalMs: 60_000, // rounds are driven by the test
+    targets: () => [
+      { id: 'productpage', address: '127.0.0.1', port: mesh.telemetry.productpage },
+      { id: 'reviews', address: '127.0.0.1', port: mesh.telemetry.reviews },
+      { id: 'gone', address: '127.0.0.1', port: deadPort },
+    ],
+  });
+  try {
+    await scraper.scrapeOnce();
+    const N = 20;
+    for (let i = 0; i < N; i++) assert.equal((await callReviews(mesh, agent)).status, 200);
+    await scraper.scrapeOnce();
+    let rates = await scraper.read(300);
+    let edges = deriveEdges(rates);
+    const ok = edges.find((e) => e.source.workload === 'productpage-v1' && e.destination.service === REVIEWS && e.destination.version === 'v2');
+    assert.ok(ok, JSON.stringify(edges));
+    assert.equal(ok.reporter, 'destination', "reviews' sidecar reported the edge");
+    assert.equal(Math.round(ok.requests), N);
+    assert.equal(ok.successRate, 1);
+    assert.ok(ok.rps > 0);
+    assert.ok(ok.p50 !== null && ok.p95 !== null && ok.p99 !== null && ok.p50 <= ok.p95 && ok.p95 <= ok.p99, JSON.stringify(ok));
+    assert.deepEqual(ok.flags, {});
+    assert.deepEqual(Object.keys(ok.codes), ['200']);
+    assert.equal(scraper.status().reviews.ok, true);
+    assert.equal(scraper.status().gone.ok, false);
+    assert.ok(rates.errors.some((e) => e.startsWith('scrape gone:')), rates.errors.join('\n'));
+
+    writeFaultVirtualService(mesh);
+    await waitFor('the fault reaches productpage', async () => (await callReviews(mesh, agent, { 'x-fault': 'abort' })).flags === 'FI', 10_000, mesh.procs);
+    await scraper.scrapeOnce();
+    const fiCount = async () => deriveEdges(await scraper.read(300)).reduce((n, e) => n + (e.flags.FI ?? 0), 0);
+    const fiBefore = await fiCount();
+    const M = 12;
+    for (let i = 0; i < M; i++) assert.equal((await callReviews(mesh, agent, { 'x-fault': 'abort' })).status, 503);
+    await scraper.scrapeOnce();
+    edges = deriveEdges(await scraper.read(300));
+    const fi = edges.filter((e) => e.flags.FI);
+    assert.equal(fi.length, 1, JSON.stringify(edges));
+    assert.equal(fi[0].source.workload, 'productpage-v1');
+    assert.equal(fi[0].destination.service, REVIEWS);
+    assert.equal(fi[0].reporter, 'source', 'the destination never saw these requests');
+    assert.ok(fi[0].successRate !== null && fi[0].successRate < 1);
+    assert.equal(Math.round((await fiCount()) - fiBefore), M, 'exactly the M fault-injected requests were added');
+  } finally {
+    scraper.close();
+  }
+});
+
+test("the control plane's dashboard: proxies report their telemetry port, and the graph shows the edge", async () => {
+  const base = `http://127.0.0.1:${mesh.p.monitor}`;
+  const registry = (await (await fetch(`${base}/debug/registryz`)).json()) as { proxies: Array<{ workload: string; telemetryPort: number | null }> };
+  const port = (w: string) => registry.proxies.find((p) => p.workload === w)?.telemetryPort;
+  assert.equal(port('productpage-v1'), mesh.telemetry.productpage);
+  assert.equal(port('reviews-v2'), mesh.telemetry.reviews);
+  const proxies = (await (await fetch(`${base}/api/dashboard/proxies`)).json()) as Array<{ service: string; synced: boolean; telemetryPort: number; types: Array<{ type: string; state: string }> }>;
+  assert.deepEqual(proxies.map((p) => p.service).sort(), ['productpage', 'reviews']);
+  for (const p of proxies) assert.ok(p.types.some((t) => t.type === 'CDS' && t.state === 'SYNCED'), JSON.stringify(p));
+  // The control plane scrapes every 5 s: keep traffic going until its graph has two scrapes of it.
+  const graph = await waitFor(
+    'the edge in the control plane graph',
+    async () => {
+      for (let i = 0; i < 5; i++) await callReviews(mesh, agent);
+      const g = (await (await fetch(`${base}/api/dashboard/graph?range=60`)).json()) as { source: string; graph: { services: Array<{ name: string }>; edges: Array<{ from: string; to: string; rps: number }> } };
+      return g.graph.edges.some((e) => e.from === 'default/productpage-v1' && e.to === 'default/reviews-v2' && e.rps > 0) && g;
+    },
+    30_000,
+    mesh.procs,
+  );
+  assert.equal(graph.source, 'embedded');
+  assert.deepEqual(graph.graph.services.map((s) => s.name).sort(), ['productpage', 'reviews']);
+  const html = await fetch(`${base}/dashboard`);
+  assert.equal(html.status, 200);
+  assert.match(await html.text(), /<title>Weft dashboard<\/title>/);
+  const svc = (await (await fetch(`${base}/api/dashboard/service?name=reviews&namespace=default`)).json()) as { hostname: string; endpoints: Array<{ version: string; registration: string }>; routes: Array<{ name: string }> };
+  assert.equal(svc.hostname, REVIEWS);
+  assert.deepEqual(svc.endpoints.map((e) => [e.version, e.registration]), [['v2', 'connected']]);
+  assert.ok(svc.routes.some((r) => r.name === 'default/reviews-fault'), 'the fault VirtualService written by the first test');
+  assert.equal((await fetch(`${base}/api/dashboard/service?name=nope`)).status, 404);
+  assert.equal((await fetch(`${base}/dashboard`, { method: 'POST' })).status, 405);
+});
