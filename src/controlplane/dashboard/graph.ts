@@ -28,7 +28,7 @@ export interface GraphService {
 export interface GraphEdge extends EdgeStats {
   from: string;
   to: string;
-  /** SVG path and where its label goes. */
+  /** SVG path, and where its label goes: its right end and vertical middle. */
   d: string;
   labelX: number;
   labelY: number;
@@ -50,11 +50,13 @@ export interface KnownWorkload {
 }
 
 const BOX_W = 190;
-const COL_W = 420;
+const COL_W = 470;
 const HEAD = 26;
-const ROW = 36;
 const NODE_H = 28;
-const GAP = 28;
+/** Height of one edge label (two lines); a workload is as tall as the labels of its incoming edges. */
+const LABEL_H = 34;
+const NODE_GAP = 8;
+const GAP = 24;
 const MARGIN = 20;
 
 const UNKNOWN = 'unknown';
@@ -102,6 +104,11 @@ export function layoutGraph(edges: readonly EdgeStats[], known: readonly KnownWo
     if (!columns.has(d)) columns.set(d, []);
     columns.get(d)!.push(id);
   }
+  const incoming = new Map<string, GraphEdge[]>();
+  for (const l of links) {
+    if (!incoming.has(l.to)) incoming.set(l.to, []);
+    incoming.get(l.to)!.push(l);
+  }
   const out: GraphService[] = [];
   const pos = new Map<string, GraphWorkload>();
   let height = 0;
@@ -110,30 +117,38 @@ export function layoutGraph(edges: readonly EdgeStats[], known: readonly KnownWo
     for (const id of ids.sort()) {
       const s = services.get(id)!;
       const x = MARGIN + d * COL_W;
+      let wy = y + HEAD;
       const workloads = [...s.workloads]
         .sort((a, b) => (a[1].version < b[1].version ? -1 : a[1].version > b[1].version ? 1 : a[0] < b[0] ? -1 : 1))
-        .map(([wid, w], i) => ({ id: wid, name: w.name, version: w.version, x: x + 10, y: y + HEAD + i * ROW, w: BOX_W - 20, h: NODE_H }));
-      const h = HEAD + workloads.length * ROW + 4;
+        .map(([wid, w]) => {
+          const h = Math.max(NODE_H, (incoming.get(wid)?.length ?? 0) * LABEL_H);
+          const node = { id: wid, name: w.name, version: w.version, x: x + 10, y: wy, w: BOX_W - 20, h };
+          wy += h + NODE_GAP;
+          return node;
+        });
+      const h = wy - y;
       out.push({ id, name: s.name, namespace: s.namespace, depth: d, x, y, w: BOX_W, h, workloads });
       for (const w of workloads) pos.set(w.id, w);
       y += h + GAP;
     }
     height = Math.max(height, y);
   }
-  for (const l of links) {
-    const a = pos.get(l.from)!;
-    const b = pos.get(l.to)!;
-    const x1 = a.x + a.w;
-    const y1 = a.y + a.h / 2;
-    const x2 = b.x;
-    const y2 = b.y + b.h / 2;
-    const bend = Math.max(60, Math.abs(x2 - x1) / 2);
-    l.d = `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
-    // The label sits on the curve nearer the destination, where edges into one box fan apart.
-    const t = 0.68;
-    const [c0, c1, c2, c3] = [(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3];
-    l.labelX = c0 * x1 + c1 * (x1 + bend) + c2 * (x2 - bend) + c3 * x2;
-    l.labelY = c0 * y1 + c1 * y1 + c2 * y2 + c3 * y2;
+  // Each edge into a workload ends at its own height, its label just before the arrow, so labels of
+  // edges into one box stack instead of overlapping; sources top to bottom, so edges do not cross there.
+  for (const [to, edgesIn] of incoming) {
+    const b = pos.get(to)!;
+    edgesIn.sort((p, q) => pos.get(p.from)!.y - pos.get(q.from)!.y || pos.get(p.from)!.x - pos.get(q.from)!.x);
+    edgesIn.forEach((l, k) => {
+      const a = pos.get(l.from)!;
+      const x1 = a.x + a.w;
+      const y1 = a.y + a.h / 2;
+      const x2 = b.x;
+      const y2 = edgesIn.length === 1 ? b.y + b.h / 2 : b.y + LABEL_H * (k + 0.5);
+      const bend = Math.max(60, Math.abs(x2 - x1) / 3);
+      l.d = `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
+      l.labelX = x2 - 10;
+      l.labelY = y2;
+    });
   }
   const maxDepth = Math.max(0, ...depth.values());
   return { width: MARGIN * 2 + maxDepth * COL_W + BOX_W, height: Math.max(height, 100), services: out, edges: links };

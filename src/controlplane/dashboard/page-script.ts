@@ -24,7 +24,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     return n;
   }
   function table(caption, head, rows, numeric) {
-    var t = el('table', {}, [el('caption', { class: 'muted' }, [caption])]);
+    var t = el('table', {}, [el('caption', {}, [caption])]);
     t.appendChild(el('thead', {}, [el('tr', {}, head.map(function (h) { return el('th', { scope: 'col' }, [h]); }))]));
     var body = el('tbody');
     rows.forEach(function (r) {
@@ -72,7 +72,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       s.workloads.forEach(function (w) {
         var wg = sv('g', { class: 'wl', 'data-workload': w.name });
         wg.appendChild(sv('rect', { x: w.x, y: w.y, width: w.w, height: w.h, rx: '4' }));
-        wg.appendChild(sv('text', { x: w.x + 8, y: w.y + 18 }, [w.name + (w.version && w.version !== 'unknown' && w.name.indexOf(w.version) < 0 ? ' (' + w.version + ')' : '')]));
+        wg.appendChild(sv('text', { x: w.x + 8, y: w.y + w.h / 2 + 4 }, [w.name + (w.version && w.version !== 'unknown' && w.name.indexOf(w.version) < 0 ? ' (' + w.version + ')' : '')]));
         grp.appendChild(wg);
       });
       svg.appendChild(grp);
@@ -83,13 +83,12 @@ export const DASHBOARD_JS = String.raw`'use strict';
       svg.appendChild(sv('path', { class: 'edge ' + h, d: e.d, 'stroke-width': String(1.5 + 3 * Math.sqrt(e.rps / maxRps)), 'marker-end': 'url(#arrow-' + h + ')', 'data-edge': e.id }));
     });
     g.edges.forEach(function (e) {
-      var lines = [rps(e.rps) + ' rps · ' + pct(e.successRate), 'p50 ' + ms(e.p50) + ' p95 ' + ms(e.p95) + ' p99 ' + ms(e.p99) + ' ms'];
       var f = flagsText(e.flags);
-      if (f) lines.push(f);
-      var w = 8 + 6.2 * Math.max.apply(null, lines.map(function (l) { return l.length; }));
+      var lines = [rps(e.rps) + ' rps · ' + pct(e.successRate) + (f ? ' · ' + f : ''), 'p50 ' + ms(e.p50) + ' · p95 ' + ms(e.p95) + ' · p99 ' + ms(e.p99) + ' ms'];
+      var w = 10 + 6.3 * Math.max.apply(null, lines.map(function (l) { return l.length; }));
       var lg = sv('g', { class: 'label' });
-      lg.appendChild(sv('rect', { x: e.labelX - w / 2, y: e.labelY - 14, width: w, height: 6 + 14 * lines.length, rx: '3' }));
-      lines.forEach(function (l, i) { lg.appendChild(sv('text', { x: e.labelX - w / 2 + 4, y: e.labelY + i * 14 }, [l])); });
+      lg.appendChild(sv('rect', { x: e.labelX - w, y: e.labelY - 15, width: w, height: 30, rx: '3' }));
+      lines.forEach(function (l, i) { lg.appendChild(sv('text', { x: e.labelX - w + 5, y: e.labelY - 3 + i * 13 }, [l])); });
       svg.appendChild(lg);
     });
     return svg;
