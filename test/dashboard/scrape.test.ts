@@ -2,11 +2,19 @@
 // loop reads their /stats/prometheus and the window's edge counts equal the requests sent, on the
 // reporter Kiali would use; a fault-injected 503 shows as FI on the edge; a dead target is reported,
 // not fatal. Then the control plane's own dashboard API: proxies report their telemetry port, the
-// registry shows it, and the graph carries the edge.
+// registry shows it, and the graph carries the edge. Last, the same numbers from a real Prometheus
+// (Debian's package) scraping the same sidecars, through the same dashboard routes.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { deriveEdges } from '../../src/controlplane/observe/edges.js';
+import { terminate } from '../../src/demo/terminate.js';
+import { dashboardRoutes } from '../../src/controlplane/dashboard/routes.js';
+import { deriveEdges, type EdgeStats } from '../../src/controlplane/observe/edges.js';
+import { PrometheusSource } from '../../src/controlplane/observe/prometheus-source.js';
 import { ProxyScraper } from '../../src/controlplane/observe/scraper.js';
 import { freePorts, waitFor } from '../helpers/processes.js';
 import { callReviews, startMetricsMesh, writeFaultVirtualService, type MetricsMesh } from '../helpers/metrics-mesh.js';
@@ -108,4 +116,69 @@ test("the control plane's dashboard: proxies report their telemetry port, and th
   assert.ok(svc.routes.some((r) => r.name === 'default/reviews-fault'), 'the fault VirtualService written by the first test');
   assert.equal((await fetch(`${base}/api/dashboard/service?name=nope`)).status, 404);
   assert.equal((await fetch(`${base}/dashboard`, { method: 'POST' })).status, 405);
+});
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const noPrometheus = !fs.existsSync(PROMETHEUS) && !process.env.CI ? `no ${PROMETHEUS} (Debian's prometheus package)` : false;
+
+test('a real Prometheus as the source: the same edges, rates and flags through the same routes', { skip: noPrometheus, timeout: 90_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-prom-'));
+  const [promPort, routesPort] = await freePorts(2);
+  const targets = [mesh.telemetry.productpage, mesh.telemetry.reviews].map((p) => `'127.0.0.1:${p}'`).join(', ');
+  fs.writeFileSync(
+    path.join(dir, 'prometheus.yml'),
+    `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: weft-sidecars\n    metrics_path: /stats/prometheus\n    static_configs: [{ targets: [${targets}] }]\n`,
+  );
+  const prom = spawn(PROMETHEUS, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let promLog = '';
+  prom.stderr!.on('data', (b: Buffer) => (promLog = (promLog + b.toString()).slice(-4000)));
+  const server = http.createServer();
+  try {
+    const url = `http://127.0.0.1:${promPort}`;
+    await waitFor('Prometheus scraping both sidecars', async () => {
+      const r = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent('sum(up{job="weft-sidecars"})')}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      return r.data.result[0]?.value[1] === '2';
+    }, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${promLog}`);
+    });
+    // Bounded traffic: 40 good requests and 10 fault-injected ones, spread over a few scrapes.
+    for (let i = 0; i < 40; i++) {
+      assert.equal((await callReviews(mesh, agent)).status, 200);
+      if (i % 4 === 0) assert.equal((await callReviews(mesh, agent, { 'x-fault': 'abort' })).status, 503);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const source = new PrometheusSource(url);
+    const edges = await waitFor('Prometheus has the edges', async () => {
+      const r = await source.read(30);
+      assert.deepEqual(r.errors, []);
+      const es = deriveEdges(r);
+      const ok = es.find((e) => e.source.workload === 'productpage-v1' && e.destination.version === 'v2' && e.reporter === 'destination');
+      const fi = es.find((e) => e.flags.FI);
+      return ok && fi && ok.p99 !== null && ([ok, fi] as const);
+    }, 20_000);
+    const [ok, fi]: readonly [EdgeStats, EdgeStats] = edges;
+    assert.equal(ok.successRate, 1);
+    assert.ok(ok.rps > 0 && ok.p50 !== null && ok.p50 <= ok.p99!, JSON.stringify(ok));
+    assert.equal(fi.reporter, 'source');
+    assert.equal(fi.source.workload, 'productpage-v1');
+    assert.equal(fi.successRate, 0, 'every request on the FI edge was a 503');
+    // rate() extrapolates; over a range that covers the whole burst the counts land near what was sent.
+    assert.ok(Math.abs(ok.requests - 40) <= 40 * 0.25, `good requests ≈ 40: ${ok.requests}`);
+    assert.ok(Math.abs(fi.flags.FI - 10) <= 10 * 0.35, `FI requests ≈ 10: ${fi.flags.FI}`);
+
+    // The same routes the control plane serves, with Prometheus behind them.
+    const handler = dashboardRoutes({ metrics: source, snapshot: () => undefined, proxies: () => [], registered: () => [], configz: () => ({}) });
+    server.on('request', (req, res) => {
+      const [p, q = ''] = (req.url ?? '/').split('?');
+      if (!handler(req, res, p, q)) res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(routesPort, '127.0.0.1', r));
+    const g = (await (await fetch(`http://127.0.0.1:${routesPort}/api/dashboard/graph?range=30`)).json()) as { source: string; graph: { edges: Array<{ from: string; to: string }> } };
+    assert.equal(g.source, 'prometheus');
+    assert.ok(g.graph.edges.some((e) => e.from === 'default/productpage-v1' && e.to === 'default/reviews-v2'), JSON.stringify(g.graph.edges));
+  } finally {
+    server.close();
+    await terminate(prom, 3000);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
