@@ -3,6 +3,10 @@
 // Like Kiali, an edge is read from the destination's sidecar when one reported it, else from the
 // source's (a destination outside the mesh, or a request answered before it left the caller).
 
+import type { IstioLabel } from '../../proxy/telemetry/istio-metrics.js';
+
+/** The labels of Istio's request metrics that name an edge (typed against the proxy's label list, so a
+ * rename there is a compile error here). */
 export const EDGE_LABELS = [
   'source_workload',
   'source_workload_namespace',
@@ -14,7 +18,7 @@ export const EDGE_LABELS = [
   'destination_workload',
   'destination_workload_namespace',
   'destination_version',
-] as const;
+] as const satisfies readonly IstioLabel[];
 export type EdgeLabel = (typeof EDGE_LABELS)[number];
 export type EdgeLabels = Record<EdgeLabel, string>;
 export type Reporter = 'source' | 'destination';
