@@ -110,7 +110,19 @@ test("the control plane's dashboard: proxies report their telemetry port, and th
   const html = await fetch(`${base}/dashboard`);
   assert.equal(html.status, 200);
   assert.match(await html.text(), /<title>Weft dashboard<\/title>/);
-  const svc = (await (await fetch(`${base}/api/dashboard/service?name=reviews&namespace=default`)).json()) as { hostname: string; endpoints: Array<{ version: string; registration: string }>; routes: Array<{ name: string }> };
+  const svc = (await (await fetch(`${base}/api/dashboard/service?name=reviews&namespace=default`)).json()) as {
+    hostname: string;
+    endpoints: Array<{ version: string; registration: string }>;
+    routes: Array<{ name: string }>;
+    clusters: Array<{ cluster: string; callers: number; total: number; minHealthy: number; ejectionsActive: number }>;
+  };
+  // Both sidecars (each has every service's clusters) hold one healthy reviews host, none ejected:
+  // their Envoy-style gauges, as the control plane scraped them.
+  assert.deepEqual(
+    svc.clusters.find((c) => c.cluster === `outbound|9080||${REVIEWS}`),
+    { cluster: `outbound|9080||${REVIEWS}`, subset: '', callers: 2, total: 1, minHealthy: 1, ejectionsActive: 0, ejectedBy: [] },
+    JSON.stringify(svc.clusters),
+  );
   assert.equal(svc.hostname, REVIEWS);
   assert.deepEqual(svc.endpoints.map((e) => [e.version, e.registration]), [['v2', 'connected']]);
   assert.ok(svc.routes.some((r) => r.name === 'default/reviews-fault'), 'the fault VirtualService written by the first test');

@@ -141,9 +141,9 @@ export const DASHBOARD_JS = String.raw`'use strict';
         out.push(table('policies that select its workloads', ['Kind', 'Name', 'Summary'], s.policies.map(function (p) { return { cells: [p.kind, p.name, p.summary] }; })));
         out.push(el('h2', {}, ['Endpoints']));
         out.push(table('registered endpoints', ['Address', 'Version', 'Workload', 'Registration', 'Identity'], s.endpoints.map(function (e) { return { cells: [e.address, e.version, e.workload, e.registration, e.identity] }; })));
-        out.push(table("callers' view (their sidecars' clusters: healthy hosts, outlier ejections)", ['Caller proxy', 'Cluster', 'Healthy', 'Total', 'Ejected'], s.callers.map(function (c) {
-          return { cells: [c.proxy, c.cluster, c.healthy, c.total, el('span', { class: c.ejectionsActive > 0 ? 'bad' : '' }, [String(c.ejectionsActive)])] };
-        }), [0, 0, 1, 1, 1]));
+        out.push(table("as callers' sidecars hold it: healthy hosts (the fewest any caller sees) and outlier ejections", ['Cluster', 'Subset', 'Callers', 'Healthy', 'Total', 'Ejected', 'Ejected by'], s.clusters.map(function (c) {
+          return { cells: [c.cluster, c.subset, c.callers, el('span', { class: c.minHealthy < c.total ? 'warn' : '' }, [String(c.minHealthy)]), c.total, el('span', { class: c.ejectionsActive > 0 ? 'bad' : '' }, [String(c.ejectionsActive)]), c.ejectedBy.join(', ')] };
+        }), [0, 0, 1, 1, 1, 1, 0]));
         return out;
       });
     },

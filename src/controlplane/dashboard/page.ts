@@ -47,7 +47,8 @@ nav a[aria-current="page"] { text-decoration: underline; }
 main { padding: 12px 16px; }
 h2 { font-size: 16px; margin: 16px 0 8px; }
 table { border-collapse: collapse; margin: 4px 0 16px; }
-caption { text-align: left; color: var(--muted); padding: 2px 0; }
+caption { text-align: left; color: var(--muted); padding: 2px 0; white-space: nowrap; }
+main:focus { outline: none; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }

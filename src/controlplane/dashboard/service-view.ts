@@ -97,7 +97,31 @@ export function serviceView(snap: MeshSnapshot | undefined, name: string, namesp
     policies,
     endpoints,
     edges: inbound,
-    // What each caller's sidecar holds for this service's clusters (Envoy's membership and outlier gauges).
-    callers: o.clusters.filter((r) => r.cluster.endsWith(`|${host}`)).map((r) => ({ ...r, subset: r.cluster.split('|')[2] ?? '' })),
+    clusters: clusterHealth(o.clusters.filter((r) => r.cluster.endsWith(`|${host}`))),
   };
+}
+
+/** A proxy's node id (`sidecar~ip~name-pid.ns~domain`) or Prometheus instance, short enough for a table. */
+const shortProxy = (id: string): string => id.split('~')[2] ?? id;
+
+/** What callers' sidecars hold for each of the service's clusters (Envoy's membership and outlier
+ * gauges), one row per cluster: outlier detection is per caller, so ejections name who ejected. */
+function clusterHealth(rows: readonly ClusterHealthRow[]) {
+  const byCluster = new Map<string, ClusterHealthRow[]>();
+  for (const r of rows) {
+    if (!byCluster.has(r.cluster)) byCluster.set(r.cluster, []);
+    byCluster.get(r.cluster)!.push(r);
+  }
+  return [...byCluster]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([cluster, rs]) => ({
+      cluster,
+      subset: cluster.split('|')[2] ?? '',
+      callers: rs.length,
+      total: Math.max(...rs.map((r) => r.total)),
+      // The caller that sees the fewest healthy hosts: what its traffic can reach.
+      minHealthy: Math.min(...rs.map((r) => r.healthy)),
+      ejectionsActive: rs.reduce((n, r) => n + r.ejectionsActive, 0),
+      ejectedBy: rs.filter((r) => r.ejectionsActive > 0).map((r) => `${shortProxy(r.proxy)} (${r.ejectionsActive})`),
+    }));
 }
