@@ -25,6 +25,8 @@ import { prometheusHandler, type AppMetricsTarget } from './telemetry/prometheus
 import { TelemetryServer } from './telemetry/telemetry-server.js';
 import { MESH_DOMAIN, ProxyTelemetry } from './telemetry/telemetry.js';
 import { VhdsOnDemand } from './xds/vhds-on-demand.js';
+import { TraceProviders } from './telemetry/tracing/providers.js';
+import type { TracingDeps } from './telemetry/tracing/tracer.js';
 
 export interface ProxyOptions {
   /** host:port of the ADS server. */
@@ -95,6 +97,8 @@ export class Proxy {
   /** Istio metrics and the telemetry port (absent when metrics are off). */
   readonly telemetry: ProxyTelemetry | undefined;
   private readonly telemetryServer: TelemetryServer | undefined;
+  /** Span pipelines of the HCMs' tracing providers (exported through this.clusters). */
+  readonly traceProviders: TraceProviders;
 
   constructor(o: ProxyOptions) {
     if (!o.node && !o.workload) throw new TypeError('Proxy needs a workload or a node');
@@ -128,12 +132,14 @@ export class Proxy {
         }),
       );
     }
+    this.traceProviders = new TraceProviders(this.clusters);
+    const tracing: TracingDeps = { nodeId: this.node.id, zone: this.node.locality?.zone ?? '', providers: this.traceProviders, telemetry: this.telemetry, random };
     const protocol = o.xdsProtocol ?? 'delta';
     this.onDemand = new VhdsOnDemand({ subscribe: (names) => this.ads.subscribe('virtualHost', names), timeoutMs: o.onDemandTimeoutMs });
     this.routes = new RouteStore({ onDemand: (routeConfig, host) => this.onDemand.request(routeConfig, host) });
     this.listeners = new ListenerManager({
       terminals: {
-        hcm: (cfg, load, direction) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction }),
+        hcm: (cfg, load, direction) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction, tracing }),
         tcpProxy: (cfg, direction) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats, telemetry: this.telemetry, direction }),
         networkFilterStats: this.networkFilterStats,
       },
@@ -256,6 +262,8 @@ export class Proxy {
       add('listener', l.name, { ...l.stats, downstream_rq_active: l.load.active }, `${l.config.address.host}_${l.port}`);
     }
     for (const [prefix, s] of [...this.tcpStats].sort(([a], [b]) => a.localeCompare(b))) add('tcp', prefix, s);
+    // Envoy counts its OpenTelemetry tracer's work as tracing.opentelemetry.*.
+    for (const [k, v] of Object.entries(this.traceProviders.stats)) out.push({ scope: 'filter', stat: `tracing.opentelemetry.${k}`, value: v });
     for (const k of Object.keys(this.networkFilterStats).sort()) out.push({ scope: 'filter', stat: k, value: this.networkFilterStats[k] });
     const mem = process.memoryUsage();
     const uptime = Math.round(process.uptime());
@@ -296,6 +304,8 @@ export class Proxy {
       this.identity?.close();
       this.ads.close();
       await this.listeners.close();
+      // Queued spans go out before the collector's cluster closes.
+      await this.traceProviders.close();
       this.clusters.close();
       await this.admin.close();
       await this.telemetryServer?.close();
@@ -308,6 +318,7 @@ export class Proxy {
     this.identity?.close();
     this.ads.close();
     this.listeners.destroy();
+    void this.traceProviders.close();
     this.clusters.destroy();
     this.admin.destroy();
     this.telemetryServer?.destroy();
