@@ -78,10 +78,11 @@ export function layoutGraph(edges: readonly EdgeStats[], known: readonly KnownWo
     const srcSvc = e.source.app !== UNKNOWN ? e.source.app : e.source.workload;
     const from = addWorkload(srcSvc, e.source.namespace, e.source.workload, e.source.version);
     const dstSvc = e.destination.name !== UNKNOWN ? e.destination.name : e.destination.service.split('.')[0];
-    const dstNs = e.destination.namespace !== UNKNOWN ? e.destination.namespace : e.destination.workload !== UNKNOWN ? '' : e.source.namespace;
-    const to = addWorkload(dstSvc, dstNs || e.source.namespace, e.destination.workload, e.destination.version);
+    // A destination the caller could not name is taken to be in the caller's namespace (as a short host resolves).
+    const dstNs = e.destination.namespace !== UNKNOWN ? e.destination.namespace : e.source.namespace;
+    const to = addWorkload(dstSvc, dstNs, e.destination.workload, e.destination.version);
     serviceOfWorkload.set(from, `${e.source.namespace}/${srcSvc}`);
-    serviceOfWorkload.set(to, `${dstNs || e.source.namespace}/${dstSvc}`);
+    serviceOfWorkload.set(to, `${dstNs}/${dstSvc}`);
     links.push({ ...e, from, to, d: '', labelX: 0, labelY: 0 });
   }
   for (const k of known) addWorkload(k.service, k.namespace, k.workload, k.version);

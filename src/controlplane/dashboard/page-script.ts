@@ -195,11 +195,13 @@ export const DASHBOARD_JS = String.raw`'use strict';
   }
   function schedule() {
     clearInterval(timer);
-    if (liveEl.checked) timer = setInterval(refresh, 2000);
+    // A hidden tab does not poll: nobody reads it, and the control plane need not answer it.
+    if (liveEl.checked) timer = setInterval(function () { if (!document.hidden) refresh(); }, 2000);
   }
   window.addEventListener('hashchange', function () { refresh(); view.focus(); });
   rangeEl.addEventListener('change', refresh);
   liveEl.addEventListener('change', schedule);
+  document.addEventListener('visibilitychange', function () { if (!document.hidden) refresh(); });
   refresh();
   schedule();
 })();
