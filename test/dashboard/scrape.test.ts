@@ -133,7 +133,7 @@ test("the control plane's dashboard: proxies report their telemetry port, and th
 const PROMETHEUS = '/usr/bin/prometheus';
 const noPrometheus = !fs.existsSync(PROMETHEUS) && !process.env.CI ? `no ${PROMETHEUS} (Debian's prometheus package)` : false;
 
-test('a real Prometheus as the source: the same edges, rates and flags through the same routes', { skip: noPrometheus, timeout: 90_000 }, async () => {
+test('a real Prometheus as the source: the same edges, rates and flags through the same routes', { skip: noPrometheus, timeout: 90_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-prom-'));
   const [promPort, routesPort] = await freePorts(2);
   const targets = [mesh.telemetry.productpage, mesh.telemetry.reviews].map((p) => `'127.0.0.1:${p}'`).join(', ');
@@ -166,7 +166,8 @@ test('a real Prometheus as the source: the same edges, rates and flags through t
       const es = deriveEdges(r);
       const ok = es.find((e) => e.source.workload === 'productpage-v1' && e.destination.version === 'v2' && e.reporter === 'destination');
       const fi = es.find((e) => e.flags.FI);
-      return ok && fi && ok.p99 !== null && ([ok, fi] as const);
+      // Until Prometheus has scraped the last of them.
+      return ok && fi && ok.p99 !== null && ok.requests >= 39.5 && fi.flags.FI >= 9.5 && ([ok, fi] as const);
     }, 20_000);
     const [ok, fi]: readonly [EdgeStats, EdgeStats] = edges;
     assert.equal(ok.successRate, 1);
@@ -174,9 +175,11 @@ test('a real Prometheus as the source: the same edges, rates and flags through t
     assert.equal(fi.reporter, 'source');
     assert.equal(fi.source.workload, 'productpage-v1');
     assert.equal(fi.successRate, 0, 'every request on the FI edge was a 503');
-    // rate() extrapolates; over a range that covers the whole burst the counts land near what was sent.
-    assert.ok(Math.abs(ok.requests - 40) <= 40 * 0.25, `good requests ≈ 40: ${ok.requests}`);
-    assert.ok(Math.abs(fi.flags.FI - 10) <= 10 * 0.35, `FI requests ≈ 10: ${fi.flags.FI}`);
+    t.diagnostic(`Prometheus over 30 s: ${ok.requests.toFixed(1)} good requests (40 sent), ${fi.flags.FI.toFixed(1)} FI (10 sent); p50/p99 ${ok.p50}/${ok.p99} ms`);
+    // rate() extrapolates towards the range's edges, so its counts run above what was sent (13 % and
+    // 18 % here on one run), never by half.
+    assert.ok(ok.requests <= 40 * 1.5, `good requests ≈ 40: ${ok.requests}`);
+    assert.ok(fi.flags.FI <= 10 * 1.5, `FI requests ≈ 10: ${fi.flags.FI}`);
 
     // The same routes the control plane serves, with Prometheus behind them.
     const handler = dashboardRoutes({ metrics: source, snapshot: () => undefined, proxies: () => [], registered: () => [], configz: () => ({}) });
