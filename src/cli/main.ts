@@ -37,6 +37,8 @@ program
   .option('--no-inject-native-sidecar', 'webhook: inject a plain sidecar container instead of a native (restartPolicy: Always) init container')
   .option('--inject-cni', 'webhook: capture is done by weft-cni; no capture init container')
   .option('--inject-ca-root-configmap <name>', "webhook: the ConfigMap with the mesh root certificate in each namespace (default: the CA's root carried in each pod)")
+  .option('--prometheus-url <url>', "the dashboard's metrics from this Prometheus (HTTP API, Kiali's queries) instead of scraping the proxies itself")
+  .option('--dashboard-scrape-interval <duration>', "how often the dashboard scrapes the proxies' telemetry ports (without --prometheus-url; 0: never)", '5s')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -196,6 +198,15 @@ targetOptions(proxyConfig.command('stats').description("the proxy's stats (Envoy
   .option('--filter <regex>', 'only the stats whose name matches')
   .action(async (proxy: string | undefined, opts) => {
     process.exitCode = await (await import('./proxy-config.js')).runProxyStats(proxy, opts);
+  });
+
+program
+  .command('dashboard')
+  .description("print the control plane's dashboard URL and open it in a browser (live service graph, services, proxies, config)")
+  .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+  .option('--no-open', 'only print the URL')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./dashboard.js')).runDashboard(opts);
   });
 
 const ebpf = program.command('ebpf').description("eBPF capture (Merbridge-style): an app's outbound connect() goes to the local proxy, which reads the original destination with SO_ORIGINAL_DST or getsockname()");

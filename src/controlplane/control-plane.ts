@@ -24,6 +24,10 @@ import { isIP } from 'node:net';
 import { CONTROL_PLANE_NAMESPACE } from '../api/spiffe.js';
 import type { InjectOptions } from '../inject/options.js';
 import { InjectionWebhook } from './webhook/server.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import type { MetricsSource } from './observe/edges.js';
+import { PrometheusSource } from './observe/prometheus-source.js';
+import { ProxyScraper } from './observe/scraper.js';
 
 /** The Service the API server calls the webhook through (its certificate names it). */
 export const CONTROL_PLANE_SERVICE = 'weft-control-plane';
@@ -61,6 +65,9 @@ export interface ControlPlaneOptions {
     carryCaRoot?: boolean;
     maxBodyBytes?: number;
   };
+  /** Where the dashboard's numbers come from: a Prometheus (--prometheus-url), else the control plane
+   * scrapes its proxies' telemetry ports every scrapeIntervalMs (default 5 s; 0: no scraping). */
+  dashboard?: { prometheusUrl?: string; scrapeIntervalMs?: number };
 }
 
 export class ControlPlane {
@@ -75,6 +82,8 @@ export class ControlPlane {
   private meshCa: MeshCa | undefined;
   private webhook: InjectionWebhook | undefined;
   webhookPort = 0;
+  /** The dashboard's metrics: the embedded scraper or a Prometheus. */
+  private dashboardMetrics: MetricsSource | undefined;
   /** Fetches RequestAuthentication jwksUris; a changed key set triggers a push. */
   private readonly jwks: JwksResolver;
   /** istiod-named metrics on the monitor port (/metrics). */
@@ -146,13 +155,15 @@ export class ControlPlane {
     }
     if (this.opts.webhook) await this.startWebhook(this.opts.webhook);
     if (!security || security.plaintextXds) this.xdsPort = await this.ads.listen(this.opts.xdsAddress, ads);
+    const dashboardMetrics = this.startDashboardMetrics();
+    const configz = () => {
+      const s = this.store.current();
+      return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
+    };
     this.monitor = await startMonitor(this.opts.monitorAddress, {
       ready: () => this.started,
       syncz: () => ({ warming: this.ads.warming, pushes: this.ads.pushes, bytesPushed: this.ads.bytesPushed, proxies: this.ads.status() }),
-      configz: () => {
-        const s = this.store.current();
-        return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
-      },
+      configz,
       consistencyz: () => this.cache.consistencyReport(),
       configDump: (proxyId) => this.ads.configDump(proxyId),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
@@ -163,12 +174,33 @@ export class ControlPlane {
         return {
           services: snap?.services ?? [],
           endpoints: snap ? Object.fromEntries(snap.endpoints) : {},
+          proxies: this.registry.proxies().map((p) => ({ id: p.id, workload: p.workloadName, namespace: p.namespace, address: p.address, telemetryPort: p.telemetryPort ?? null })),
         };
       },
+      dashboard: dashboardRoutes({
+        metrics: dashboardMetrics,
+        snapshot: () => this.cache.snapshot(),
+        proxies: () => this.ads.status(),
+        registered: () => this.registry.proxies(),
+        configz,
+        scrapes: dashboardMetrics instanceof ProxyScraper ? () => dashboardMetrics.status() : undefined,
+      }),
     });
     const addr = this.monitor.address();
     this.monitorPort = typeof addr === 'object' && addr ? addr.port : 0;
     this.started = true;
+  }
+
+  private startDashboardMetrics(): MetricsSource {
+    const d = this.opts.dashboard ?? {};
+    if (d.prometheusUrl) return (this.dashboardMetrics = new PrometheusSource(d.prometheusUrl));
+    const scraper = new ProxyScraper({
+      intervalMs: d.scrapeIntervalMs || 5000,
+      // Every registered proxy that reports a telemetry port (node metadata WEFT_TELEMETRY_PORT).
+      targets: () => this.registry.proxies().flatMap((p) => (p.telemetryPort ? [{ id: p.id, address: p.address, port: p.telemetryPort }] : [])),
+    });
+    if (d.scrapeIntervalMs !== 0) scraper.start();
+    return (this.dashboardMetrics = scraper);
   }
 
   private async startWebhook(w: NonNullable<ControlPlaneOptions['webhook']>): Promise<void> {
@@ -237,6 +269,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     clearTimeout(this.warmupTimer);
+    this.dashboardMetrics?.close();
     await this.webhook?.close();
     this.meshCa?.close();
     this.jwks.close();

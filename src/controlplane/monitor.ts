@@ -17,6 +17,8 @@ export interface MonitorSources {
   metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
   /** istiod's /debug/config_dump?proxyID=ID: the resources the xDS cache holds for that connected proxy. */
   configDump?: (proxyId: string) => unknown;
+  /** The dashboard's pages and JSON (/dashboard, /api/dashboard/*): true when it answered. */
+  dashboard?: (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string) => boolean;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -74,11 +76,12 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
         );
         return;
       default:
+        if (src.dashboard?.(req, res, path, query)) return;
         return notFound();
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/config_dump?proxyID=, /debug/ca, /debug/vips\n');
+      res.end('not found: try /dashboard, /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/config_dump?proxyID=, /debug/ca, /debug/vips\n');
     }
   });
   const [host, port] = splitHostPort(address);
