@@ -34,8 +34,11 @@ export const ISTIO_TCP_LABELS = ISTIO_LABELS.filter((l) => l !== 'response_code'
 
 /** Istio's default duration buckets (ms), Envoy's default histogram buckets. */
 export const DURATION_BUCKETS_MS: readonly number[] = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
-/** Istio's size buckets (bytes): powers of ten, 1 B to 1 GB. */
-export const SIZE_BUCKETS_BYTES: readonly number[] = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+/** Istio's size buckets (bytes): the same Envoy defaults. Istio's stats filter gives its byte histograms
+ * no buckets of its own and its bootstrap sets `histogram_bucket_settings` only from the
+ * `sidecar.istio.io/statsHistogramBuckets` annotation, so a sidecar reports 0.5 … 3600000 for sizes too
+ * (the powers of ten were Mixer's `requestsize`, gone with telemetry v2). */
+export const SIZE_BUCKETS_BYTES: readonly number[] = DURATION_BUCKETS_MS;
 
 export const UNKNOWN = 'unknown';
 
@@ -85,6 +88,11 @@ export class IstioMetrics {
   readonly tcpReceived: CounterFamily;
   private readonly requestSeries = new Map<string, RequestSeries>();
   private readonly tcpSeries = new Map<string, TcpSeries>();
+  /** The same series by label values: two outcome keys can resolve to one label set (a subset's
+   * cluster and the plain one reaching the same workload), and an exposition with one label set twice
+   * is refused whole by Prometheus ("duplicate sample"). Looked up only for a key not seen before. */
+  private readonly requestByLabels = new Map<string, RequestSeries>();
+  private readonly tcpByLabels = new Map<string, TcpSeries>();
   private readonly overflow: CounterChild;
   private readonly maxSeries: number;
 
@@ -117,6 +125,12 @@ export class IstioMetrics {
         if (known) return known;
       }
       const v = ISTIO_LABELS.map((n) => l[n]);
+      const byLabels = `${grpc ? 'g' : 'h'}\0${v.join('\0')}`;
+      const same = this.requestByLabels.get(byLabels);
+      if (same) {
+        this.requestSeries.set(key, same);
+        return same;
+      }
       s = {
         requests: this.requests.child(key, v),
         duration: this.duration.child(key, v),
@@ -126,6 +140,7 @@ export class IstioMetrics {
         responseMessages: grpc ? this.responseMessages.child(key, v) : undefined,
       };
       this.requestSeries.set(key, s);
+      this.requestByLabels.set(byLabels, s);
     }
     return s;
   }
@@ -141,8 +156,15 @@ export class IstioMetrics {
         if (known) return known;
       }
       const v = ISTIO_TCP_LABELS.map((n) => l[n]);
+      const byLabels = v.join('\0');
+      const same = this.tcpByLabels.get(byLabels);
+      if (same) {
+        this.tcpSeries.set(key, same);
+        return same;
+      }
       s = { opened: this.tcpOpened.child(key, v), closed: this.tcpClosed.child(key, v), sent: this.tcpSent.child(key, v), received: this.tcpReceived.child(key, v) };
       this.tcpSeries.set(key, s);
+      this.tcpByLabels.set(byLabels, s);
     }
     return s;
   }
