@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixturesDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
-import { callReviews, scrape, startMetricsMesh, tcpExchange, writeFaultVirtualService, type MetricsMesh } from '../helpers/metrics-mesh.js';
+import { callReviews, scrape, startMetricsMesh, tcpExchange, writeFaultVirtualService, writeInvalidResource, type MetricsMesh } from '../helpers/metrics-mesh.js';
 import { namesAndLabels, parseExposition, type Sample } from '../helpers/prom-text.js';
 import { dashboardQueries, promqlNames, unwrapTemplating } from '../helpers/promql-names.js';
 
@@ -54,8 +54,7 @@ before(async () => {
   await waitFor('productpage reaches reviews', async () => (await callReviews(mesh, agent)).status === 200, 20_000, mesh.procs);
   writeFaultVirtualService(mesh);
   await waitFor('a fault-injected 503', async () => (await callReviews(mesh, agent, { 'x-fault': 'abort' })).status === 503, 15_000, mesh.procs);
-  // A resource with an error: galley_validation_failed gets its first sample.
-  fs.writeFileSync(path.join(mesh.configDir, 'invalid.yaml'), 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: broken, namespace: default }\nspec:\n  hosts: [details]\n  http:\n  - route: [{ destination: { port: { number: 9080 } } }]\n');
+  writeInvalidResource(mesh);
   await tcpExchange(mesh.tcpClientPort, 100);
   // TCP connections are reported closed once both sockets closed.
   await waitFor('the TCP connection reported', async () => (await scrape(mesh.telemetry.tcpServer)).some((s) => s.name === 'istio_tcp_connections_closed_total'), 10_000, mesh.procs);

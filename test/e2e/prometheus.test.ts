@@ -14,7 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { callReviews, scrape, startMetricsMesh, tcpExchange, type MetricsMesh } from '../helpers/metrics-mesh.js';
+import { callReviews, scrape, startMetricsMesh, tcpExchange, writeFaultVirtualService, writeInvalidResource, type MetricsMesh } from '../helpers/metrics-mesh.js';
 import { fixturesDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { sumOf } from '../helpers/prom-text.js';
@@ -68,47 +68,6 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 /** The split as productpage's sidecar counted it (source reporter), exact. */
 const counted = { v1: 0, v2: 0 };
 
-function writeSplit(m: MetricsMesh): void {
-  fs.writeFileSync(
-    path.join(m.configDir, 'reviews-split.yaml'),
-    `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews, namespace: default }
-spec:
-  host: reviews
-  subsets:
-  - { name: v1, labels: { version: v1 } }
-  - { name: v2, labels: { version: v2 } }
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews, namespace: default }
-spec:
-  hosts: [reviews]
-  http:
-  - match:
-    - headers: { x-fault: { exact: abort } }
-    fault: { abort: { httpStatus: 503, percentage: { value: 100 } } }
-    route: [{ destination: { host: reviews, subset: v1 } }]
-  - route:
-    - { destination: { host: reviews, subset: v1 }, weight: ${SPLIT.v1} }
-    - { destination: { host: reviews, subset: v2 }, weight: ${SPLIT.v2} }
-`,
-  );
-  // One resource the control plane refuses (a destination without its host): galley_validation_failed has data.
-  fs.writeFileSync(
-    path.join(m.configDir, 'invalid.yaml'),
-    `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: broken, namespace: default }
-spec:
-  hosts: [details]
-  http:
-  - route: [{ destination: { port: { number: 9080 } } }]
-`,
-  );
-}
-
 /** Sends `n` requests through productpage's sidecar, `concurrency` at a time, bounded by `deadline`. */
 async function sendSplit(n: number, concurrency: number, deadline: number): Promise<number> {
   let sent = 0;
@@ -134,7 +93,8 @@ before(async () => {
   mesh = await startMetricsMesh({ reviewsV1: true });
   try {
     await waitFor('productpage reaches reviews', async () => (await callReviews(mesh, agent)).status === 200, 20_000, mesh.procs);
-    writeSplit(mesh);
+    writeFaultVirtualService(mesh, SPLIT);
+    writeInvalidResource(mesh);
     await waitFor('the fault route in place', async () => (await callReviews(mesh, agent, { 'x-fault': 'abort' })).status === 503, 15_000, mesh.procs);
     const tel = mesh.telemetry;
     prom = await startPrometheus({

@@ -186,11 +186,31 @@ export function callReviews(mesh: MetricsMesh, agent: http.Agent, headers: Recor
   });
 }
 
-/** A VirtualService aborting every reviews call that carries `x-fault: abort` with a 503. */
-export function writeFaultVirtualService(mesh: MetricsMesh): void {
+/** A VirtualService aborting every reviews call that carries `x-fault: abort` with a 503; the other
+ * calls go to reviews, or with `split` to its subsets v1 and v2 by those weights (and a DestinationRule
+ * naming the subsets by version). */
+export function writeFaultVirtualService(mesh: MetricsMesh, split?: { v1: number; v2: number }): void {
+  const to = (subset?: string) => `{ destination: { host: reviews${subset ? `, subset: ${subset}` : ''} } }`;
+  const subsets = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews, namespace: default }
+spec:
+  host: reviews
+  subsets:
+  - { name: v1, labels: { version: v1 } }
+  - { name: v2, labels: { version: v2 } }
+---
+`;
+  const rest = split
+    ? `  - route:
+    - { destination: { host: reviews, subset: v1 }, weight: ${split.v1} }
+    - { destination: { host: reviews, subset: v2 }, weight: ${split.v2} }
+`
+    : `  - route: [${to()}]
+`;
   fs.writeFileSync(
     path.join(mesh.configDir, 'reviews-fault.yaml'),
-    `apiVersion: networking.istio.io/v1
+    `${split ? subsets : ''}apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews-fault, namespace: default }
 spec:
@@ -199,8 +219,23 @@ spec:
   - match:
     - headers: { x-fault: { exact: abort } }
     fault: { abort: { httpStatus: 503, percentage: { value: 100 } } }
-    route: [{ destination: { host: reviews } }]
-  - route: [{ destination: { host: reviews } }]
+    route: [${to(split ? 'v1' : undefined)}]
+${rest}`,
+  );
+}
+
+/** One resource the control plane refuses (a destination without its host): galley_validation_failed
+ * gets a sample. */
+export function writeInvalidResource(mesh: MetricsMesh): void {
+  fs.writeFileSync(
+    path.join(mesh.configDir, 'invalid.yaml'),
+    `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: broken, namespace: default }
+spec:
+  hosts: [details]
+  http:
+  - route: [{ destination: { port: { number: 9080 } } }]
 `,
   );
 }
