@@ -1,6 +1,7 @@
 // The proxy's typed internal model of Envoy v3 resources. Raw decoded protos are validated into
 // these at the xDS edge (validate-*.ts); nothing past that point walks Any blobs or optional
 // proto fields. Unions make the illegal states unrepresentable.
+import type { StatsConfig } from '../telemetry/stats-config.js';
 import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import type { Secret } from '../tls/secret-store.js';
 import type { PeerWorkload } from '../../api/peer-metadata.js';
@@ -294,8 +295,9 @@ export interface TcpProxy {
   maxConnectAttempts: number;
   /** hash_policy [{source_ip}]: consistent-hash clusters pick by the client's address. */
   hashSourceIp: boolean;
-  /** An istio.stats network filter precedes it in the chain: report Istio's TCP metrics. */
-  istioStats: boolean;
+  /** An istio.stats network filter precedes it in the chain: report Istio's TCP metrics, with its
+   * overrides (absent: no stats filter). */
+  istioStats: StatsConfig | undefined;
 }
 
 /** The terminal network filter of a chain: siblings, as in Envoy. */
