@@ -131,6 +131,7 @@ program
   .command('analyze')
   .description('validate Istio-API YAML files or directories; exits 1 on any error')
   .argument('<paths...>', 'files or directories')
+  .option('--control-plane <host:port>', "the control plane's monitoring address: check hosts and workloads against its registry (default: only what the files declare)")
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .action(async (paths: string[], opts) => {
     process.exitCode = await (await import('./analyze.js')).runAnalyze(paths, opts);
