@@ -8,7 +8,7 @@ import { parseConfigFile, readError } from './parse.js';
 import { policyWarnings } from './policy-warnings.js';
 import { inventoryOf, trafficWarnings, type RegistryData } from './traffic-warnings.js';
 import { buildSnapshot } from '../controlplane/model/snapshot.js';
-import type { ConfigError, MeshResource, SkippedResource } from './types.js';
+import type { ConfigError, ConfigSet, MeshResource, SkippedResource } from './types.js';
 
 export interface AnalysisReport {
   /** Every file looked at, in order. */
@@ -19,6 +19,8 @@ export interface AnalysisReport {
   warnings: ConfigError[];
   /** Whether a registry was consulted (--control-plane), or only the files. */
   registry: boolean;
+  /** The merged valid config (what `weft describe --config-dir` describes). */
+  config: ConfigSet;
   skipped: SkippedResource[];
   /** Valid resources, as the control plane would serve them. */
   resources: MeshResource[];
@@ -65,5 +67,5 @@ export async function analyzePaths(paths: readonly string[], opts: AnalyzeOption
   const snap = buildSnapshot({ config: merged.config, proxies: [], domain: opts.domain ?? 'cluster.local' });
   const traffic = trafficWarnings(snap, inventoryOf(snap, opts.registry !== undefined, opts.registry));
   const warnings = [...policyWarnings(merged.config), ...traffic].sort(compareConfigErrors);
-  return { files, errors, warnings, skipped, resources: configResources(merged.config), registry: opts.registry !== undefined };
+  return { files, errors, warnings, skipped, resources: configResources(merged.config), registry: opts.registry !== undefined, config: merged.config };
 }

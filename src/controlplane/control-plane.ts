@@ -16,8 +16,11 @@ import { WEFT_VERSION } from '../api/version.js';
 import { ConfigEventCounter } from './metrics/config-events.js';
 import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
 import { policyWarnings } from '../config/policy-warnings.js';
+import { inventoryOf, trafficWarnings } from '../config/traffic-warnings.js';
+import { compareConfigErrors } from '../config/errors.js';
+import { answerDescribe } from './describe/query.js';
 import { telemetryWarnings } from './translate/telemetry-policy.js';
-import type { ConfigSet } from '../config/types.js';
+import type { ConfigError, ConfigSet } from '../config/types.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 import { isIP } from 'node:net';
@@ -151,8 +154,9 @@ export class ControlPlane {
       syncz: () => ({ warming: this.ads.warming, pushes: this.ads.pushes, bytesPushed: this.ads.bytesPushed, proxies: this.ads.status() }),
       configz: () => {
         const s = this.store.current();
-        return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
+        return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped, warnings: this.configWarnings() };
       },
+      describe: (q) => answerDescribe(this.cache.snapshot(), this.registry.proxies(), q, true),
       consistencyz: () => this.cache.consistencyReport(),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
       vips: () => serviceVips(this.cache.snapshot(), this.opts.vipRange ?? defaultVipRange),
@@ -232,6 +236,15 @@ export class ControlPlane {
     const lines = new Set(warnings.map((w) => `config: warning: ${formatConfigError(w)}`));
     for (const l of lines) if (!this.warned.has(l)) this.opts.log?.(l);
     this.warned = lines;
+  }
+
+  /** What `weft analyze` would say about the config being served, checked against the live registry. */
+  private configWarnings(): ConfigError[] {
+    const snap = this.cache.snapshot();
+    const mesh = this.opts.mesh ?? defaultMeshConfig;
+    const config = this.store.current().config;
+    const traffic = snap ? trafficWarnings(snap, inventoryOf(snap, true)) : [];
+    return [...policyWarnings(config, mesh.rootNamespace), ...telemetryWarnings(mesh.telemetry, config.telemetries), ...traffic].sort(compareConfigErrors);
   }
 
   async close(): Promise<void> {

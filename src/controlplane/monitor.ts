@@ -15,6 +15,8 @@ export interface MonitorSources {
   vips?: () => ServiceVips;
   /** Prometheus exposition (text 0.0.4, or OpenMetrics when the scraper's Accept asks for it). */
   metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
+  /** `weft describe`: a service or workload, and a request's route (src/controlplane/describe/query.ts). */
+  describe?: (query: URLSearchParams) => { status: number; body: unknown };
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -38,6 +40,13 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
       case '/debug/consistencyz':
         if (src.consistencyz) return json(src.consistencyz());
         return notFound();
+      case '/debug/describe': {
+        if (!src.describe) return notFound();
+        const answer = src.describe(new URLSearchParams(query));
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer.body, null, 2));
+        return;
+      }
       case '/debug/ca':
         return json(src.ca?.() ?? { enabled: false });
       case '/debug/vips': {
@@ -67,7 +76,7 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips\n');
+      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips, /debug/describe?service=NAME\n');
     }
   });
   const [host, port] = splitHostPort(address);

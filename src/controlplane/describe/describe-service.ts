@@ -182,3 +182,21 @@ function policiesOf(snap: MeshSnapshot, svc: MeshService, endpoints: PortEndpoin
   return [...groups.values()];
 }
 
+
+/** Offline (files, no registry), a Kubernetes service is declared nowhere; if the config names it (a
+ * VirtualService or DestinationRule host, a route destination), describe it as a placeholder on
+ * `port` (HTTP) with no endpoints, so its rules and routes can still be shown and traced. */
+export function withOfflinePlaceholder(snap: MeshSnapshot, name: string, ns: string, port: number): MeshSnapshot {
+  if (findService(snap, name, ns)) return snap;
+  const dots = name.toLowerCase().split('.');
+  const host = dots.length === 2 ? serviceFqdn(dots[0], dots[1], snap.domain) : resolveHost(name, ns, snap.domain);
+  const named = (h: string, n: string) => resolveHost(h, n, snap.domain) === host;
+  const mentioned =
+    snap.config.virtualServices.some((vs) => vs.spec.hosts.some((h) => named(h, vs.metadata.namespace)) || vs.spec.http.some((r) => (r.route ?? []).some((d) => named(d.destination.host, vs.metadata.namespace)))) ||
+    snap.config.destinationRules.some((dr) => named(dr.spec.host, dr.metadata.namespace));
+  if (!mentioned || host.startsWith('*')) return snap;
+  const svcNs = host.endsWith(`.svc.${snap.domain}`) ? host.split('.')[1] : ns;
+  const placeholder: MeshService = { hostname: host, namespace: svcNs, ports: [{ port, name: `http-${port}`, protocol: 'HTTP' }], resolution: 'EDS', external: false, origin: `offline placeholder: named in config, declared nowhere in the files (port ${port} assumed; --port)`, identities: [], addresses: [], passthrough: false };
+  const services = [...snap.services, placeholder].sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
+  return { ...snap, services, serviceByHost: new Map(services.map((s) => [s.hostname, s])) };
+}
