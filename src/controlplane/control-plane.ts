@@ -8,7 +8,7 @@ import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
-import { formatConfigError } from '../config/errors.js';
+import { compareConfigErrors, formatConfigError } from '../config/errors.js';
 import { defaultMeshConfig, type MeshConfig } from '../config/mesh-config.js';
 import { defaultVipRange, type VipRange } from './model/vips.js';
 import { serviceVips } from './vip-view.js';
@@ -17,7 +17,6 @@ import { ConfigEventCounter } from './metrics/config-events.js';
 import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
 import { policyWarnings } from '../config/policy-warnings.js';
 import { inventoryOf, trafficWarnings } from '../config/traffic-warnings.js';
-import { compareConfigErrors } from '../config/errors.js';
 import { answerDescribe } from './describe/query.js';
 import { telemetryWarnings } from './translate/telemetry-policy.js';
 import type { ConfigError, ConfigSet } from '../config/types.js';
@@ -87,6 +86,7 @@ export class ControlPlane {
   private changedAt: number | undefined;
   private warnedConfig: ConfigSet | undefined;
   private warned = new Set<string>();
+  private configzWarnings: { snap: unknown; config: ConfigSet; warnings: ConfigError[] } | undefined;
   xdsPort = 0;
   secureXdsPort = 0;
   monitorPort = 0;
@@ -241,10 +241,15 @@ export class ControlPlane {
   /** What `weft analyze` would say about the config being served, checked against the live registry. */
   private configWarnings(): ConfigError[] {
     const snap = this.cache.snapshot();
-    const mesh = this.opts.mesh ?? defaultMeshConfig;
     const config = this.store.current().config;
+    // Polled by tools: computed once per (snapshot, config) pair.
+    const memo = this.configzWarnings;
+    if (memo && memo.snap === snap && memo.config === config) return memo.warnings;
+    const mesh = this.opts.mesh ?? defaultMeshConfig;
     const traffic = snap ? trafficWarnings(snap, inventoryOf(snap, true)) : [];
-    return [...policyWarnings(config, mesh.rootNamespace), ...telemetryWarnings(mesh.telemetry, config.telemetries), ...traffic].sort(compareConfigErrors);
+    const warnings = [...policyWarnings(config, mesh.rootNamespace), ...telemetryWarnings(mesh.telemetry, config.telemetries), ...traffic].sort(compareConfigErrors);
+    this.configzWarnings = { snap, config, warnings };
+    return warnings;
   }
 
   async close(): Promise<void> {
