@@ -10,7 +10,7 @@ import { describeService, type ServiceDescription } from '../../src/controlplane
 import { describeWorkload } from '../../src/controlplane/describe/describe-workload.js';
 import type { TraceRequest } from '../../src/controlplane/describe/route-trace.js';
 import { renderServiceDescription, renderWorkloadDescription } from '../../src/cli/describe-render.js';
-import { bookinfoProxies, configFrom, fixture, ratingsForReviewsOnly, snapshot, yaml } from '../translate/fixtures.js';
+import { bookinfoProxies, capturedBookinfoProxies, configFrom, fixture, ratingsForReviewsOnly, snapshot, yaml } from '../translate/fixtures.js';
 import { fixturesDir, repoRoot } from '../helpers/paths.js';
 
 const NET = 'istio/bookinfo/networking';
@@ -116,4 +116,27 @@ test('weft describe --config-dir: offline on files, says there is no registry, s
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('describe service: analyze findings about the rules shown (an undefined subset is an error)', () => {
+  const d = describe([DR, yaml('v4.yaml', `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{ destination: { host: reviews, subset: v4 } }]
+`)], 'reviews', { path: '/' });
+  assert.deepEqual(d.warnings.map((w) => `${w.resource} ${w.path}`), ['VirtualService default/reviews spec.http[0].route[0].destination.subset']);
+  assert.match(d.warnings[0].message, /^error: .*\[WEFT_E_SUBSET_NOT_FOUND; IST0101 ReferencedResourceNotFound\]$/);
+  assert.ok(d.route?.notes.some((n) => /outbound\|9080\|v4\|reviews.* does not exist for this client: requests get 503 \(NC\)/.test(n)), d.route?.notes.join('\n'));
+});
+
+test('describe service --from a captured proxy: its per-port route table decides', () => {
+  const captured = capturedBookinfoProxies();
+  const snap = snapshot(configFrom(DR, JASON), captured);
+  const r = describeService(snap, 'reviews', 'default', { client: captured[0], request: { path: '/', headers: { 'end-user': 'jason' } } });
+  assert.ok(r.ok);
+  assert.equal(r.description.route?.rule, 0);
+  assert.deepEqual(r.description.route?.destinations.map((x) => x.endpoints), [['127.0.0.5:9080']]);
 });

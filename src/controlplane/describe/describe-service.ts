@@ -11,7 +11,7 @@ import { destinationRuleFor } from '../translate/destination-rules.js';
 import { virtualServiceFor } from '../translate/routes.js';
 import { matchText, policyText, ruleExtras } from './config-text.js';
 import { traceRequest, type RouteTrace, type TraceRequest } from './route-trace.js';
-import { shadowedMatches, shadowMessage } from './shadowing.js';
+import { inventoryOf, trafficWarnings } from '../../config/traffic-warnings.js';
 import { workloadPolicies, type WorkloadPolicies } from './workload-policies.js';
 
 export interface DescribeOptions {
@@ -21,6 +21,8 @@ export interface DescribeOptions {
   request?: TraceRequest;
   /** false: the snapshot has no registry (offline, on files): endpoints are only those config declares. */
   registry?: boolean;
+  /** The snapshot analyze's findings are computed on, when `snap` carries an offline placeholder. */
+  findingsSnapshot?: MeshSnapshot;
 }
 
 export interface DescribedRule {
@@ -123,10 +125,18 @@ export function describeService(snap: MeshSnapshot, name: string, ns = 'default'
     healthNote: opts.registry === false
       ? 'offline: no registry, so only endpoints the files declare (ServiceEntries, WorkloadEntries) are shown'
       : 'registered: the endpoint\'s proxy is connected to the control plane (or within its grace period). Outlier ejections are per client: see the client proxy\'s admin /clusters (weft proxy-config endpoints CLIENT)',
-    warnings: vss.flatMap((vs) => shadowedMatches(vs).map((s) => ({ resource: `VirtualService ${id(vs)}`, path: s.path, message: shadowMessage(s) }))),
+    warnings: findingsFor(opts.findingsSnapshot ?? snap, opts.registry !== false, [...vss.map((vs) => `VirtualService ${id(vs)}`), ...drs.map((dr) => `DestinationRule ${id(dr)}`)]),
   };
   if (opts.request) description.route = traceRequest(snap, svc, client, opts.request, opts.client ? client.id : `synthetic client in namespace ${client.namespace}`);
   return { ok: true, description };
+}
+
+/** weft analyze's traffic findings about the resources shown (unreachable rules, undefined subsets, …). */
+function findingsFor(snap: MeshSnapshot, registry: boolean, resources: string[]): ServiceDescription['warnings'] {
+  const shown = new Set(resources);
+  return trafficWarnings(snap, inventoryOf(snap, registry))
+    .filter((w) => w.resource !== undefined && shown.has(w.resource))
+    .map((w) => ({ resource: w.resource!, path: w.path, message: `${w.level === 'error' ? 'error: ' : ''}${w.message} [${w.code}${w.istio ? `; ${w.istio}` : ''}]` }));
 }
 
 const id = (r: { metadata: { namespace: string; name: string } }): string => `${r.metadata.namespace}/${r.metadata.name}`;

@@ -63,6 +63,6 @@ export function answerDescribe(snap: MeshSnapshot | undefined, proxies: readonly
   const dots = service.split('.');
   const ns = q.get('namespace') ?? (dots.length === 2 ? dots[1] : 'default');
   const view = registry ? snap : withOfflinePlaceholder(snap, service, ns, request?.port ?? 80);
-  const r = describeService(view, service, ns, { registry, ...(client ? { client } : {}), ...(request ? { request } : {}) });
+  const r = describeService(view, service, ns, { registry, findingsSnapshot: snap, ...(client ? { client } : {}), ...(request ? { request } : {}) });
   return r.ok ? { status: 200, body: r.description } : { status: 404, body: { error: r.error } };
 }
