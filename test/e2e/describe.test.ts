@@ -101,6 +101,9 @@ test('describe workload: the registered proxy, its subset, the rules it uses', a
   const r = await weft('describe', 'workload', 'reviews-v2', '--monitor-address', `127.0.0.1:${monitor}`);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^ {2}subsets: default\/reviews\/v2$/m);
+  const bad = await fetch(`http://127.0.0.1:${monitor}/debug/describe`);
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /give service=NAME\[\.NS\] or workload=PROXY/);
   const unknown = await weft('describe', 'workload', 'nosuch', '--monitor-address', `127.0.0.1:${monitor}`);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /no connected proxy nosuch/);
