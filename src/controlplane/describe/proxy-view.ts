@@ -23,6 +23,13 @@ export function decodeSet(out: ResourceSet): Decoding {
   return errors.length ? { ok: false, errors } : { ok: true, view };
 }
 
+/** Some resources of one type, by name, through the proxy's decoder: describe validates only what a
+ * trace reads (decoding a whole mesh's clusters costs ~100 ms at 500 services). */
+export function decodeNamed<K extends SotwType>(out: ResourceSet, type: K, names: ReadonlySet<string>): { ok: true; result: DecodedResource<K>[] } | { ok: false; errors: string[] } {
+  const r = decodeResources(type, out[type].filter((res) => names.has(res.name)).map((res) => packAny(TypeUrl[type], res.body)));
+  return r.valid ? { ok: true, result: r.result } : { ok: false, errors: r.errors };
+}
+
 /** A cluster's endpoints as the proxy holds them (inline, or its EDS set); undefined: no such cluster. */
 export function clusterEndpoints(view: Decoded, name: string): ModelByType['endpoint']['endpoints'] | undefined {
   const c = view.cluster.find((x) => x.name === name)?.model;

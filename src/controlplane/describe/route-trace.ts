@@ -1,5 +1,6 @@
 // Which route one request would take, and why: the control plane's translation for the calling proxy,
-// decoded by the proxy's own edge and matched by the proxy's own route table (RouteTable), so the
+// its route table and the clusters the route names decoded and validated by the proxy's own edge, and
+// matched by the proxy's own route table (RouteTable), so the
 // answer is what a sidecar does, not a second matcher's opinion. Rule indexes come back from the route
 // names the translator gives (`ns/name.http[i].match[j]`, or the rule's own name).
 import { RouteTable, type CompiledRoute } from '../../proxy/http/route-table.js';
@@ -11,7 +12,9 @@ import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
 import { OUTBOUND_ROUTE, isHttpProtocol, portRouteName } from '../translate/names.js';
 import { virtualServiceFor } from '../translate/routes.js';
 import { translate } from '../translate/index.js';
-import { clusterEndpoints, decodeSet, type Decoded } from './proxy-view.js';
+import { clusterEndpoints, decodeNamed, type Decoded } from './proxy-view.js';
+import type { ResourceSet } from '../translate/types.js';
+import { VirtualHostIndex } from '../xds/vhds-index.js';
 
 export interface TraceRequest {
   path: string;
@@ -56,10 +59,28 @@ export interface RouteTrace {
 }
 
 /** The route table a client runs for calls to `port`: the explicit outbound one, or a captured proxy's per-port table. */
-function routeTableFor(view: Decoded, client: ProxyNode, port: number): RouteTable | undefined {
-  const name = client.interceptionMode === 'REDIRECT' ? portRouteName(port) : OUTBOUND_ROUTE;
-  const rc = view.route.find((r) => r.name === name)?.model;
-  return rc ? new RouteTable(rc) : undefined;
+const routeTableName = (client: ProxyNode, port: number): string => (client.interceptionMode === 'REDIRECT' ? portRouteName(port) : OUTBOUND_ROUTE);
+
+/** The route table cut to the virtual host a Delta proxy would fetch for `authority` over VHDS (the
+ * control plane's own resolution, vhds-index.ts), so a mesh of hundreds of services is not decoded
+ * whole for one question; the proxy's RouteTable then selects and matches within it as usual. */
+function onlyVirtualHostFor(set: ResourceSet, routeName: string, authority: string): ResourceSet {
+  const rc = set.route.find((r) => r.name === routeName);
+  const vhosts = (rc?.body.virtual_hosts ?? []) as Array<{ name: string; domains: string[] }>;
+  if (!rc || vhosts.length <= 1) return set;
+  const index = new VirtualHostIndex(routeName, vhosts.map((v) => ({ name: `${routeName}/${v.name}`, domains: v.domains })));
+  const found = index.resolve(`${routeName}/${authority}`);
+  const keep = found.kind === 'resource' ? vhosts.filter((v) => `${routeName}/${v.name}` === found.name) : [];
+  return { ...set, route: [{ name: rc.name, body: { ...rc.body, virtual_hosts: keep } }] };
+}
+
+/** The clusters a route sends to, and their EDS sets, decoded as the client proxy would hold them. */
+function destinationView(set: ResourceSet, clusters: string[]): Decoded | string[] {
+  const c = decodeNamed(set, 'cluster', new Set(clusters));
+  if (!c.ok) return c.errors;
+  const e = decodeNamed(set, 'endpoint', new Set(c.result.map((x) => x.model.edsServiceName).filter((n): n is string => !!n)));
+  if (!e.ok) return e.errors;
+  return { cluster: c.result, endpoint: e.result, listener: [], route: [] };
 }
 
 export function traceRequest(snap: MeshSnapshot, svc: MeshService, client: ProxyNode, req: TraceRequest, clientLabel: string): RouteTrace {
@@ -68,15 +89,11 @@ export function traceRequest(snap: MeshSnapshot, svc: MeshService, client: Proxy
   const method = (req.method ?? 'GET').toUpperCase();
   const headers = req.headers ?? {};
   const trace: RouteTrace = { request: { authority, method, path: req.path, headers }, client: clientLabel, notMatched: [], outcome: 'no_virtual_host', destinations: [], notes: [] };
-  const decoded = decodeSet(translate(snap, client));
-  if (!decoded.ok) {
-    trace.outcome = 'rejected';
-    trace.notes.push(`the proxy would reject this configuration (NACK): ${decoded.errors.join('; ')}`);
-    return trace;
-  }
-  const view = decoded.view;
-  const table = routeTableFor(view, client, port);
-  const vh = table?.selectVirtualHost(authority);
+  const set = translate(snap, client);
+  const routes = decodeNamed(onlyVirtualHostFor(set, routeTableName(client, port), authority), 'route', new Set([routeTableName(client, port)]));
+  if (!routes.ok) return rejected(trace, routes.errors);
+  const rc = routes.result[0]?.model;
+  const vh = rc ? new RouteTable(rc).selectVirtualHost(authority) : undefined;
   if (!vh) {
     trace.notes.push(`no virtual host answers ${authority} for this client (not an HTTP port of the service, or not visible to it): 404 NR`);
     return trace;
@@ -104,7 +121,16 @@ export function traceRequest(snap: MeshSnapshot, svc: MeshService, client: Proxy
   trace.route = hit.route.name;
   trace.matched = describeRouteMatch(hit.route.match);
   if (vs) Object.assign(trace, ruleOf(vs, hit.route.name));
+  const a = hit.route.action;
+  const view = destinationView(set, a.kind !== 'route' ? [] : a.cluster.kind === 'cluster' ? [a.cluster.name] : a.cluster.clusters.map((c) => c.name));
+  if (Array.isArray(view)) return rejected(trace, view);
   fillAction(trace, hit.route, view);
+  return trace;
+}
+
+function rejected(trace: RouteTrace, errors: string[]): RouteTrace {
+  trace.outcome = 'rejected';
+  trace.notes.push(`the proxy would reject this configuration (NACK): ${errors.join('; ')}`);
   return trace;
 }
 
