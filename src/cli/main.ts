@@ -129,7 +129,7 @@ program
 
 program
   .command('analyze')
-  .description('validate Istio-API YAML files or directories; exits 1 on any error')
+  .description("validate Istio-API YAML files or directories, then istioctl analyze's checks across resources; exits 1 on any error or error-level finding")
   .argument('<paths...>', 'files or directories')
   .option('--control-plane <host:port>', "the control plane's monitoring address: check hosts and workloads against its registry (default: only what the files declare)")
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
