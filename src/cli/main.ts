@@ -132,12 +132,37 @@ program
 
 program
   .command('analyze')
-  .description('validate Istio-API YAML files or directories; exits 1 on any error')
+  .description("validate Istio-API YAML files or directories, then istioctl analyze's checks across resources; exits 1 on any error or error-level finding")
   .argument('<paths...>', 'files or directories')
+  .option('--control-plane <host:port>', "the control plane's monitoring address: check hosts and workloads against its registry (default: only what the files declare)")
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .action(async (paths: string[], opts) => {
     process.exitCode = await (await import('./analyze.js')).runAnalyze(paths, opts);
   });
+
+const describe = program.command('describe').description('what shapes traffic to a service or from a workload (istioctl x describe)');
+const describeFlags = (c: Command) =>
+  c
+    .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+    .option('--config-dir <dir>', 'describe these config files offline instead (no registry: only endpoints the files declare)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'));
+describeFlags(
+  describe
+    .command('service')
+    .description('VirtualServices, DestinationRules, policies, ServiceEntries, versions and endpoints of a service; with --path/--header, the route a request takes and why')
+    .argument('<name>', 'service: NAME, NAME.NAMESPACE or a full host')
+    .option('-n, --namespace <ns>', 'namespace of a short NAME', 'default')
+    .option('--path <path>', 'trace a request with this path (and query)')
+    .option('--header <k=v>', 'a request header (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--method <method>', 'request method (default GET)')
+    .option('--port <port>', 'service port called (default: its first HTTP port)')
+    .option('--from <proxy>', "the calling proxy (node id, a unique prefix, or workload name like productpage-v1): routes as it sees them"),
+).action(async (name: string, opts) => {
+  process.exitCode = await (await import('./describe.js')).runDescribe('service', name, opts);
+});
+describeFlags(describe.command('workload').description("a proxy's identity, inbound policies and subsets, and the rules it uses per service it calls").argument('<proxy>', 'node id, a unique prefix, or workload name')).action(async (name: string, opts) => {
+  process.exitCode = await (await import('./describe.js')).runDescribe('workload', name, opts);
+});
 
 program
   .command('proxy-status')

@@ -8,7 +8,7 @@ import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
-import { formatConfigError } from '../config/errors.js';
+import { compareConfigErrors, formatConfigError } from '../config/errors.js';
 import { defaultMeshConfig, type MeshConfig } from '../config/mesh-config.js';
 import { defaultVipRange, type VipRange } from './model/vips.js';
 import { serviceVips } from './vip-view.js';
@@ -16,8 +16,10 @@ import { WEFT_VERSION } from '../api/version.js';
 import { ConfigEventCounter } from './metrics/config-events.js';
 import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
 import { policyWarnings } from '../config/policy-warnings.js';
+import { inventoryOf, trafficWarnings } from '../config/traffic-warnings.js';
+import { answerDescribe } from './describe/query.js';
 import { telemetryWarnings } from './translate/telemetry-policy.js';
-import type { ConfigSet } from '../config/types.js';
+import type { ConfigError, ConfigSet } from '../config/types.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 import { isIP } from 'node:net';
@@ -93,6 +95,7 @@ export class ControlPlane {
   private changedAt: number | undefined;
   private warnedConfig: ConfigSet | undefined;
   private warned = new Set<string>();
+  private configzWarnings: { snap: unknown; config: ConfigSet; warnings: ConfigError[] } | undefined;
   xdsPort = 0;
   secureXdsPort = 0;
   monitorPort = 0;
@@ -158,12 +161,13 @@ export class ControlPlane {
     const dashboardMetrics = this.startDashboardMetrics();
     const configz = () => {
       const s = this.store.current();
-      return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
+      return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped, warnings: this.configWarnings() };
     };
     this.monitor = await startMonitor(this.opts.monitorAddress, {
       ready: () => this.started,
       syncz: () => ({ warming: this.ads.warming, pushes: this.ads.pushes, bytesPushed: this.ads.bytesPushed, proxies: this.ads.status() }),
       configz,
+      describe: (q) => answerDescribe(this.cache.snapshot(), this.registry.proxies(), q, true),
       consistencyz: () => this.cache.consistencyReport(),
       configDump: (proxyId) => this.ads.configDump(proxyId),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
@@ -265,6 +269,20 @@ export class ControlPlane {
     const lines = new Set(warnings.map((w) => `config: warning: ${formatConfigError(w)}`));
     for (const l of lines) if (!this.warned.has(l)) this.opts.log?.(l);
     this.warned = lines;
+  }
+
+  /** What `weft analyze` would say about the config being served, checked against the live registry. */
+  private configWarnings(): ConfigError[] {
+    const snap = this.cache.snapshot();
+    const config = this.store.current().config;
+    // Polled by tools: computed once per (snapshot, config) pair.
+    const memo = this.configzWarnings;
+    if (memo && memo.snap === snap && memo.config === config) return memo.warnings;
+    const mesh = this.opts.mesh ?? defaultMeshConfig;
+    const traffic = snap ? trafficWarnings(snap, inventoryOf(snap, true)) : [];
+    const warnings = [...policyWarnings(config, mesh.rootNamespace), ...telemetryWarnings(mesh.telemetry, config.telemetries), ...traffic].sort(compareConfigErrors);
+    this.configzWarnings = { snap, config, warnings };
+    return warnings;
   }
 
   async close(): Promise<void> {
