@@ -169,39 +169,36 @@ test('proxy-status PROXY: every type matches for a synced proxy; a NACKed change
   assert.equal(sotw.code, 0, sotw.stdout + sotw.stderr);
   assert.match(sotw.stdout, /SotW +SYNCED +SYNCED +SYNCED +SYNCED +N\/A/);
   assert.deepEqual(sotw.stdout.split('\n').filter((l) => / Match$| Don't Match$/.test(l)), ['Clusters Match', 'Listeners Match', 'Endpoints Match', 'Routes Match']);
-  // A regex with an RE2 flag group: the control plane's validation accepts it, the proxy's regex engine
-  // does not, so the proxy NACKs the virtual host and keeps running the old one.
+  // A DestinationRule whose CA file exists only where the control plane cannot look: on the proxy's
+  // machine it is missing, so the proxy NACKs the cluster (as Envoy does) and keeps running the old one.
   writeConfig(
-    'reviews-regex.yaml',
+    'reviews-ca.yaml',
     `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews-regex, namespace: default }
+kind: DestinationRule
+metadata: { name: reviews-ca, namespace: default }
 spec:
-  hosts: [reviews]
-  http:
-  - match: [{ uri: { regex: "(?s)/reviews/.*" } }]
-    route: [{ destination: { host: reviews } }]
+  host: reviews
+  trafficPolicy: { tls: { mode: SIMPLE, caCertificates: /nonexistent/weft-proxy-status-ca.pem } }
 `,
   );
   const nacked = await waitFor(
-    'the proxy to NACK the new virtual host',
+    'the proxy to NACK the new cluster',
     async () => {
       const r = await weft(['proxy-status', id, ...monitor()]);
-      return /Delta +SYNCED +SYNCED +SYNCED +SYNCED +NACKED/.test(r.stdout) && r;
+      return /Delta +NACKED/.test(r.stdout) && r;
     },
     20_000,
     procs,
   );
   assert.equal(nacked.code, 1);
-  assert.match(nacked.stdout, /^Clusters Match$/m);
-  assert.match(nacked.stdout, /^Virtual Hosts Don't Match$/m);
-  assert.match(nacked.stdout, /^--- control plane virtual host virtualOutbound\/reviews\.default\.svc\.cluster\.local:9080$/m);
-  assert.match(nacked.stdout, /^\+\+\+ proxy virtual host virtualOutbound\/reviews\.default\.svc\.cluster\.local:9080$/m);
-  // The control plane's side has the route with the regex; the proxy's does not.
-  assert.match(nacked.stdout, /^- +"regex": "\(\?s\)\/reviews\/\.\*"$/m);
+  assert.match(nacked.stdout, /^Listeners Match$/m);
+  assert.match(nacked.stdout, /^Clusters Don't Match$/m);
+  assert.match(nacked.stdout, /^--- control plane cluster outbound\|9080\|\|reviews\.default\.svc\.cluster\.local$/m);
+  assert.match(nacked.stdout, /^\+\+\+ proxy cluster outbound\|9080\|\|reviews\.default\.svc\.cluster\.local$/m);
+  // The control plane's side has the CA file; the proxy's does not.
+  assert.match(nacked.stdout, /^- +"filename": "\/nonexistent\/weft-proxy-status-ca\.pem"/m);
   assert.match(nacked.stdout, /^@@ -\d+,\d+ \+\d+,\d+ @@$/m);
-  assert.match(nacked.stdout, /reviews-regex/);
-  fs.rmSync(path.join(dir, 'config', 'reviews-regex.yaml'));
+  fs.rmSync(path.join(dir, 'config', 'reviews-ca.yaml'));
   await waitFor('back in sync', async () => (await weft(['proxy-status', id, ...monitor()])).code === 0, 20_000, procs);
 });
 
