@@ -25,6 +25,9 @@ import { prometheusHandler, type AppMetricsTarget } from './telemetry/prometheus
 import { TelemetryServer } from './telemetry/telemetry-server.js';
 import { MESH_DOMAIN, ProxyTelemetry } from './telemetry/telemetry.js';
 import { VhdsOnDemand } from './xds/vhds-on-demand.js';
+import { AccessLogSinks } from './telemetry/access-log/sinks.js';
+import { OtelLogSinks } from './telemetry/access-log/otel-sink.js';
+import type { AccessLogDeps } from './telemetry/access-log/logger.js';
 
 export interface ProxyOptions {
   /** host:port of the ADS server. */
@@ -95,6 +98,9 @@ export class Proxy {
   /** Istio metrics and the telemetry port (absent when metrics are off). */
   readonly telemetry: ProxyTelemetry | undefined;
   private readonly telemetryServer: TelemetryServer | undefined;
+  /** Access-log sinks (files by path, stdout; OTLP collectors), shared by every HCM and tcp_proxy. */
+  private readonly accessLogSinks: AccessLogSinks;
+  private readonly otelLogSinks: OtelLogSinks;
 
   constructor(o: ProxyOptions) {
     if (!o.node && !o.workload) throw new TypeError('Proxy needs a workload or a node');
@@ -105,6 +111,9 @@ export class Proxy {
     // (label security.istio.io/tlsMode=istio), and the control plane then sends it and its callers mTLS.
     this.node = o.node ?? buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
     this.clusters = new ClusterManager({ random, log, now: o.now, secrets: this.secrets });
+    this.accessLogSinks = new AccessLogSinks({ log });
+    this.otelLogSinks = new OtelLogSinks({ clusters: this.clusters, node: { id: this.node.id, cluster: this.node.cluster } });
+    const accessLogs: AccessLogDeps = { sinks: this.accessLogSinks, otel: (c) => this.otelLogSinks.sink(c) };
     if (o.workload && o.metrics !== false) {
       const w = o.workload;
       // This workload's principal: its certificate's URI SAN (the identity agent's or one sent over SDS).
@@ -133,8 +142,8 @@ export class Proxy {
     this.routes = new RouteStore({ onDemand: (routeConfig, host) => this.onDemand.request(routeConfig, host) });
     this.listeners = new ListenerManager({
       terminals: {
-        hcm: (cfg, load, direction) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction }),
-        tcpProxy: (cfg, direction) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats, telemetry: this.telemetry, direction }),
+        hcm: (cfg, load, direction) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction, accessLogs }),
+        tcpProxy: (cfg, direction) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats, telemetry: this.telemetry, direction, accessLogs }),
         networkFilterStats: this.networkFilterStats,
       },
       secrets: this.secrets,
@@ -256,6 +265,10 @@ export class Proxy {
       add('listener', l.name, { ...l.stats, downstream_rq_active: l.load.active }, `${l.config.address.host}_${l.port}`);
     }
     for (const [prefix, s] of [...this.tcpStats].sort(([a], [b]) => a.localeCompare(b))) add('tcp', prefix, s);
+    const fileStats: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.accessLogSinks.stats)) fileStats[`file.${k}`] = v;
+    for (const [k, v] of Object.entries(this.otelLogSinks.stats)) fileStats[`otel.${k}`] = v;
+    add('access_logs', undefined, fileStats);
     for (const k of Object.keys(this.networkFilterStats).sort()) out.push({ scope: 'filter', stat: k, value: this.networkFilterStats[k] });
     const mem = process.memoryUsage();
     const uptime = Math.round(process.uptime());
@@ -296,6 +309,8 @@ export class Proxy {
       this.identity?.close();
       this.ads.close();
       await this.listeners.close();
+      // The last requests' lines are written before the proxy goes.
+      await Promise.all([this.accessLogSinks.close(), this.otelLogSinks.close()]);
       this.clusters.close();
       await this.admin.close();
       await this.telemetryServer?.close();
@@ -308,6 +323,8 @@ export class Proxy {
     this.identity?.close();
     this.ads.close();
     this.listeners.destroy();
+    void this.accessLogSinks.close();
+    void this.otelLogSinks.close();
     this.clusters.destroy();
     this.admin.destroy();
     this.telemetryServer?.destroy();

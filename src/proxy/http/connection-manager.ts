@@ -18,6 +18,7 @@ import { ResponseFlag } from './response-flags.js';
 import type { RouteSlot, RouteStore } from './route-store.js';
 import { RouteTable } from './route-table.js';
 import { HttpStream } from './stream.js';
+import { createAccessLoggers, logAll, type AccessLogDeps, type AccessLogger } from '../telemetry/access-log/logger.js';
 
 export interface HcmStats {
   downstream_rq_total: number;
@@ -72,6 +73,8 @@ export interface HcmDeps {
   /** The proxy's telemetry (absent: metrics off) and the listener's traffic direction (its reporter). */
   telemetry?: ProxyTelemetry;
   direction?: TrafficDirection;
+  /** Where access-log lines go (absent: the HCM's access_log is not run, as in unit tests). */
+  accessLogs?: AccessLogDeps;
 }
 
 const IDLE_SWEEP_MIN_MS = 250;
@@ -83,6 +86,7 @@ export class HcmRuntime {
   readonly filters: HttpFilter[];
   readonly stats: HcmStats;
   private readonly load: ListenerLoad;
+  private readonly accessLoggers: AccessLogger[];
   /** Streams under way (stream_idle_timeout reads their last activity). */
   private readonly active = new Set<HttpStream>();
   private idleSweep: NodeJS.Timeout | undefined;
@@ -100,6 +104,7 @@ export class HcmRuntime {
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
+    this.accessLoggers = createAccessLoggers(config.accessLog, deps.accessLogs);
     const filterDeps: HttpFilterDeps = {
       clusters: deps.clusters,
       random: deps.random,
@@ -211,6 +216,7 @@ export class HcmRuntime {
     if (code >= 100 && stream.res.finished) stats[`downstream_rq_${Math.floor(code / 100)}xx` as 'downstream_rq_2xx']++;
     if (info.hasFlag(ResponseFlag.noRouteFound) && code === 404) stats.downstream_rq_no_route++;
     for (const f of info.responseFlags) stats[`response_flag.${f}`] = (stats[`response_flag.${f}`] ?? 0) + 1;
+    if (this.accessLoggers.length > 0) logAll(this.accessLoggers, stream);
   }
 
   private startIdleSweep(): void {

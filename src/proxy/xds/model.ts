@@ -1,6 +1,7 @@
 // The proxy's typed internal model of Envoy v3 resources. Raw decoded protos are validated into
 // these at the xDS edge (validate-*.ts); nothing past that point walks Any blobs or optional
 // proto fields. Unions make the illegal states unrepresentable.
+import type { AccessLogConfig } from '../telemetry/access-log/config.js';
 import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import type { Secret } from '../tls/secret-store.js';
 import type { PeerWorkload } from '../../api/peer-metadata.js';
@@ -282,6 +283,8 @@ export interface HttpConnectionManager {
   path: PathNormalization;
   /** upgrade_configs: the upgrade types (lower-case, e.g. `websocket`) this HCM lets through. */
   upgrades: ReadonlySet<string>;
+  /** access_log: filters and formats compiled. */
+  accessLog: AccessLogConfig[];
 }
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy as implemented. */
@@ -296,6 +299,8 @@ export interface TcpProxy {
   hashSourceIp: boolean;
   /** An istio.stats network filter precedes it in the chain: report Istio's TCP metrics. */
   istioStats: boolean;
+  /** access_log: one line per connection, when it closes. */
+  accessLog: AccessLogConfig[];
 }
 
 /** The terminal network filter of a chain: siblings, as in Envoy. */
