@@ -6,7 +6,7 @@ export const ConfigErrorCodes = {
   WEFT_E_READ_FILE: 'a config file or directory could not be read',
   WEFT_E_YAML_SYNTAX: 'the file is not well-formed YAML (the affected document is ignored)',
   WEFT_E_NOT_A_RESOURCE: 'a YAML document is not a Kubernetes-style object (a mapping with apiVersion, kind, metadata)',
-  WEFT_E_API_VERSION: 'the apiVersion of a handled kind is not one Weft understands (networking.istio.io v1, v1beta1, v1alpha3; security.istio.io v1, v1beta1; access.smi-spec.io and specs.smi-spec.io v1alpha4, v1alpha3)',
+  WEFT_E_API_VERSION: 'the apiVersion of a handled kind is not one Weft understands (networking.istio.io v1, v1beta1, v1alpha3; security.istio.io v1, v1beta1; access.smi-spec.io and specs.smi-spec.io v1alpha4, v1alpha3; telemetry.istio.io v1, v1alpha1)',
   WEFT_E_REQUIRED_FIELD: 'a required field is missing or empty',
   WEFT_E_TYPE: 'a field has the wrong type (for example a string where an integer is expected)',
   WEFT_E_INVALID_VALUE: 'a field has the right type but a value outside what Istio allows (range, enum, format)',
@@ -22,6 +22,7 @@ export const ConfigErrorCodes = {
   WEFT_E_PARSE_LIMIT: 'parsing a file ran out of the memory its parser may use, or the parser failed; the file is treated as unreadable',
   WEFT_E_UNSUPPORTED: 'valid Istio configuration that Weft does not implement yet',
   WEFT_E_SMI_NOT_ENFORCED: 'warning (weft analyze): part of an SMI TrafficTarget is left out by the translator (a route or match it names is missing, a UDPRoute rule, a regex that is not an exact, prefix or suffix form): that part allows nothing',
+  WEFT_E_TELEMETRY_PROVIDER: 'warning: a Telemetry names a provider the mesh config (extensionProviders, or the built-in envoy and prometheus) does not define, or one of the wrong kind for its use (an access-log provider for tracing); that provider is ignored',
   WEFT_E_STRICT_WITHOUT_SIDECAR: 'warning (weft analyze): a STRICT PeerAuthentication selects a workload without a sidecar (a WorkloadEntry or MESH_INTERNAL ServiceEntry endpoint without the security.istio.io/tlsMode=istio label), where STRICT cannot be enforced',
 } as const;
 

@@ -12,6 +12,7 @@ import { REQUEST_AUTHENTICATION_SPEC, validateRequestAuthentication } from './va
 import { SMI_ACCESS_GROUP, SMI_SPECS_GROUP, validateHttpRouteGroup, validateIdentityBinding, validateTcpRoute, validateTrafficTarget } from './validate/smi.js';
 import { SERVICE_ENTRY_SPEC, validateServiceEntry, validateWorkloadEntrySpec, WORKLOAD_ENTRY_SPEC } from './validate/service-entry.js';
 import { validateVirtualService, VIRTUAL_SERVICE_SPEC } from './validate/virtual-service.js';
+import { TELEMETRY_GROUP, TELEMETRY_SPEC, validateTelemetry } from './validate/telemetry.js';
 
 export interface KindEntry<K extends MeshKind> {
   group: string;
@@ -52,6 +53,7 @@ export const KINDS: { readonly [K in MeshKind]: KindEntry<K> } = {
   IdentityBinding: { ...SMI_ACCESS, versions: ['v1alpha4'], kind: 'IdentityBinding', validate: validateIdentityBinding, list: 'identityBindings' },
   HTTPRouteGroup: { ...SMI_SPECS, kind: 'HTTPRouteGroup', validate: validateHttpRouteGroup, list: 'httpRouteGroups' },
   TCPRoute: { ...SMI_SPECS, kind: 'TCPRoute', validate: validateTcpRoute, list: 'tcpRoutes' },
+  Telemetry: { group: TELEMETRY_GROUP, versions: ['v1', 'v1alpha1'], kind: 'Telemetry', validate: validateTelemetry, list: 'telemetries', specFields: TELEMETRY_SPEC, shortNames: ['telemetry'] },
 };
 
 type AnyKindEntry = { [K in MeshKind]: KindEntry<K> }[MeshKind];

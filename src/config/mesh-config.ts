@@ -1,11 +1,13 @@
 // The mesh-wide settings the control plane reads once at start (`weft control-plane --mesh-config FILE`),
 // in Istio's MeshConfig field names so an existing `mesh` section carries over. Fields Weft acts on
 // are validated; a field it does not implement is an error naming file and field, not a silent skip.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.js';
 import { formatConfigError } from './errors.js';
 import type { ConfigError } from './types.js';
+import { checkMeshTelemetry, defaultMeshTelemetry, MESH_TELEMETRY_FIELDS, readMeshTelemetryField, type MeshTelemetry } from './mesh-telemetry.js';
 
 /** Istio's MeshConfig.ProxyPathNormalization.NormalizationType. */
 export type PathNormalizationType = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
@@ -29,6 +31,8 @@ export interface MeshConfig {
   /** outboundTrafficPolicy.mode: where a transparent sidecar sends traffic for a destination the mesh
    * does not know — ALLOW_ANY passes it through to the original destination, REGISTRY_ONLY blocks it. */
   outboundTrafficPolicy: OutboundTrafficPolicyMode;
+  /** Tracing, access-log and metrics providers and defaults (mesh-telemetry.ts). */
+  telemetry: MeshTelemetry;
   /** A digest of the settings, for cache keys of the translations that read them. */
   readonly version: string;
 }
@@ -42,6 +46,7 @@ export const defaultMeshConfig: MeshConfig = Object.freeze({
   rootNamespace: 'istio-system',
   enableAutoMtls: true,
   outboundTrafficPolicy: 'ALLOW_ANY',
+  telemetry: defaultMeshTelemetry,
   version: 'default',
 });
 
@@ -81,6 +86,7 @@ export function parseMeshConfig(text: string, file: string): MeshConfigResult {
   let connectTimeoutMs = defaultMeshConfig.connectTimeoutMs;
   let h2UpgradePolicy = defaultMeshConfig.h2UpgradePolicy;
   let { trustDomain, rootNamespace, enableAutoMtls, outboundTrafficPolicy } = defaultMeshConfig;
+  const telemetry: MeshTelemetry = structuredClone(defaultMeshTelemetry);
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'pathNormalization') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -118,17 +124,22 @@ export function parseMeshConfig(text: string, file: string): MeshConfigResult {
           err('WEFT_E_INVALID_VALUE', 'outboundTrafficPolicy.mode', `must be one of ${OUTBOUND_MODES.join(', ')}, got ${JSON.stringify(v)}`);
         else outboundTrafficPolicy = v as OutboundTrafficPolicyMode;
       }
+    } else if ((MESH_TELEMETRY_FIELDS as readonly string[]).includes(key)) {
+      readMeshTelemetryField(telemetry, key as (typeof MESH_TELEMETRY_FIELDS)[number], value, (code, path, message) => err(code, path, message));
     } else err('WEFT_E_UNSUPPORTED', key, 'is a MeshConfig field Weft does not implement yet');
   }
+  checkMeshTelemetry(telemetry, (code, path, message) => err(code, path, message));
   if (errors.length > 0) return fail(errors);
-  return { ok: true, mesh: withVersion({ pathNormalization, connectTimeoutMs, h2UpgradePolicy, trustDomain, rootNamespace, enableAutoMtls, outboundTrafficPolicy }) };
+  return { ok: true, mesh: withVersion({ pathNormalization, connectTimeoutMs, h2UpgradePolicy, trustDomain, rootNamespace, enableAutoMtls, outboundTrafficPolicy, telemetry }) };
 }
 
 /** A mesh config with its version: the defaults keep `default`, so an empty file changes no key. */
 export function withVersion(m: Omit<MeshConfig, 'version'>): MeshConfig {
   const d = defaultMeshConfig;
-  const same = (Object.keys(m) as (keyof typeof m)[]).every((k) => m[k] === d[k]);
-  return { ...m, version: same ? 'default' : [m.pathNormalization, m.connectTimeoutMs, m.h2UpgradePolicy, m.trustDomain, m.rootNamespace, m.enableAutoMtls, m.outboundTrafficPolicy].join('|') };
+  const telemetry = JSON.stringify(m.telemetry);
+  const same = (Object.keys(m) as (keyof typeof m)[]).every((k) => (k === 'telemetry' ? telemetry === JSON.stringify(d.telemetry) : m[k] === d[k]));
+  const digest = createHash('sha256').update(telemetry).digest('hex').slice(0, 12);
+  return { ...m, version: same ? 'default' : [m.pathNormalization, m.connectTimeoutMs, m.h2UpgradePolicy, m.trustDomain, m.rootNamespace, m.enableAutoMtls, m.outboundTrafficPolicy, digest].join('|') };
 }
 
 function fail(errors: ConfigError[]): MeshConfigResult {

@@ -104,3 +104,44 @@ export interface ProxyTelemetryPolicy {
   client: DirectionTelemetry;
   server: DirectionTelemetry;
 }
+
+// ---------- The Istio Telemetry resource (telemetry.istio.io/v1), as validated config ----------
+
+/** WorkloadMode: which side of a call an entry applies to; absent: both. */
+export type WorkloadMode = 'CLIENT' | 'SERVER' | 'CLIENT_AND_SERVER';
+
+export interface TelemetryTracing {
+  mode: WorkloadMode;
+  /** Absent: inherit (from the less specific Telemetry, else defaultProviders.tracing). */
+  providers?: string[];
+  randomSamplingPercentage?: number;
+  disableSpanReporting?: boolean;
+  customTags?: CustomTag[];
+}
+
+export interface TelemetryMetricsOverride {
+  mode: WorkloadMode;
+  metric: IstioMetricSelector;
+  disabled?: boolean;
+  tagOverrides: Record<string, TagOverride>;
+}
+
+export interface TelemetryMetrics {
+  providers?: string[];
+  overrides: TelemetryMetricsOverride[];
+}
+
+export interface TelemetryAccessLogging {
+  mode: WorkloadMode;
+  providers?: string[];
+  disabled?: boolean;
+  filterExpression?: string;
+}
+
+export interface TelemetrySpec {
+  /** Absent (or no labels): the whole namespace, or the mesh in the root namespace. */
+  selector?: { matchLabels: Record<string, string> };
+  tracing: TelemetryTracing[];
+  metrics: TelemetryMetrics[];
+  accessLogging: TelemetryAccessLogging[];
+}

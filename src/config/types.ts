@@ -1,6 +1,7 @@
 // Typed, validated Istio-API resources. The parser (src/config/parse.ts) produces these from YAML;
 // everything downstream (model, translate) reads only these types, never raw YAML.
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './security-types.js';
+import type { TelemetrySpec } from './telemetry-types.js';
 import type { HttpRouteGroupSpec, IdentityBindingSpec, TcpRouteSpec, TrafficTargetSpec } from './smi-types.js';
 
 /** Where a resource came from, so every later error can name it. */
@@ -307,6 +308,7 @@ export interface MeshKindTypes {
   IdentityBinding: { spec: IdentityBindingSpec; list: 'identityBindings' };
   HTTPRouteGroup: { spec: HttpRouteGroupSpec; list: 'httpRouteGroups' };
   TCPRoute: { spec: TcpRouteSpec; list: 'tcpRoutes' };
+  Telemetry: { spec: TelemetrySpec; list: 'telemetries' };
 }
 
 export type MeshKind = keyof MeshKindTypes;

@@ -9,13 +9,14 @@ import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
 import { formatConfigError } from '../config/errors.js';
-import type { MeshConfig } from '../config/mesh-config.js';
+import { defaultMeshConfig, type MeshConfig } from '../config/mesh-config.js';
 import { defaultVipRange, type VipRange } from './model/vips.js';
 import { serviceVips } from './vip-view.js';
 import { WEFT_VERSION } from '../api/version.js';
 import { ConfigEventCounter } from './metrics/config-events.js';
 import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
 import { policyWarnings } from '../config/policy-warnings.js';
+import { telemetryWarnings } from './translate/telemetry-policy.js';
 import type { ConfigSet } from '../config/types.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
@@ -226,7 +227,9 @@ export class ControlPlane {
   private logPolicyWarnings(config: ConfigSet): void {
     if (config === this.warnedConfig) return;
     this.warnedConfig = config;
-    const lines = new Set(policyWarnings(config, this.opts.mesh?.rootNamespace).map((w) => `config: warning: ${formatConfigError(w)}`));
+    const mesh = this.opts.mesh ?? defaultMeshConfig;
+    const warnings = [...policyWarnings(config, mesh.rootNamespace), ...telemetryWarnings(mesh.telemetry, config.telemetries)];
+    const lines = new Set(warnings.map((w) => `config: warning: ${formatConfigError(w)}`));
     for (const l of lines) if (!this.warned.has(l)) this.opts.log?.(l);
     this.warned = lines;
   }

@@ -17,7 +17,7 @@ describe('mesh config', () => {
     { name: 'MERGE_SLASHES', yaml: 'pathNormalization:\n  normalization: MERGE_SLASHES\n', want: 'MERGE_SLASHES' },
     { name: 'NONE', yaml: 'pathNormalization: { normalization: NONE }\n', want: 'NONE' },
     { name: 'unknown normalization', yaml: 'pathNormalization: { normalization: SOME }\n', error: /^mesh\.yaml: document 1: MeshConfig: pathNormalization\.normalization: must be one of NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES, got "SOME" \[WEFT_E_INVALID_VALUE\]$/ },
-    { name: 'a field Weft does not implement', yaml: 'enableTracing: true\n', error: /^mesh\.yaml: document 1: MeshConfig: enableTracing: is a MeshConfig field Weft does not implement yet \[WEFT_E_UNSUPPORTED\]$/ },
+    { name: 'a field Weft does not implement', yaml: 'discoverySelectors: []\n', error: /^mesh\.yaml: document 1: MeshConfig: discoverySelectors: is a MeshConfig field Weft does not implement yet \[WEFT_E_UNSUPPORTED\]$/ },
     { name: 'connectTimeout not a duration', yaml: 'connectTimeout: soon\n', error: /MeshConfig: connectTimeout: must be a duration .* \[WEFT_E_DURATION\]$/ },
     { name: 'h2UpgradePolicy unknown', yaml: 'h2UpgradePolicy: SOMETIMES\n', error: /MeshConfig: h2UpgradePolicy: must be DO_NOT_UPGRADE or UPGRADE/ },
     { name: 'a typo inside', yaml: 'pathNormalization: { normalisation: BASE }\n', error: /pathNormalization\.normalisation: is not a field of ProxyPathNormalization \[WEFT_E_UNKNOWN_FIELD\]/ },

@@ -34,7 +34,7 @@ test('the HTTP stats filter with its defaults is accepted; traffic_direction is 
 test('PluginConfig fields that would change the metrics are a NACK naming the field', () => {
   const r = roundTrip('listener', listener([hcm([stats({ metrics: [{ name: 'requests_total', tags_to_remove: ['x'] }], reporter: 'SERVER_GATEWAY' }), router])]));
   assert.ok(!r.valid);
-  assert.match(r.errors.join('\n'), /http_filters\[0\]\.typed_config\.metrics: not supported/);
+  assert.match(r.errors.join('\n'), /http_filters\[0\]\.typed_config\.metrics\[0\]\.tags_to_remove\[0\]: "x" is not a label/);
   assert.match(r.errors.join('\n'), /http_filters\[0\]\.typed_config\.reporter: not supported/);
 });
 

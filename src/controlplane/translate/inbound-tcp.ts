@@ -4,7 +4,8 @@
 // AuthorizationPolicy enforced by envoy.filters.network.rbac before it (a deny closes the
 // connection). Only the TCP-meaningful rule parts reach it; authorization.ts drops the rest as Istio
 // does. Used by every inbound listener layout (explicit port, transparent capture).
-import { istioStatsFilter, tcpProxyFilter } from './filters.js';
+import { istioStatsFilters, tcpProxyFilter } from './filters.js';
+import type { DirectionTelemetry } from '../../config/telemetry-types.js';
 import { inboundClusterName, isHttpProtocol } from './names.js';
 
 
@@ -16,7 +17,7 @@ export const isInboundTcp = (protocol: string): boolean => !isHttpProtocol(proto
 export const inboundAlpn = (protocol: string): string[] => (isInboundTcp(protocol) ? [] : ['h2', 'http/1.1']);
 
 /** The chain's network filters: the RBAC filters (in Istio's order), the stats filter, then tcp_proxy to the app. */
-export function inboundTcpFilters(o: { servicePort: number; rbac: readonly unknown[] }): unknown[] {
+export function inboundTcpFilters(o: { servicePort: number; rbac: readonly unknown[]; telemetry: DirectionTelemetry | undefined }): unknown[] {
   const cluster = inboundClusterName(o.servicePort);
-  return [...o.rbac, istioStatsFilter, tcpProxyFilter(cluster, cluster)];
+  return [...o.rbac, ...istioStatsFilters(o.telemetry), tcpProxyFilter(cluster, cluster)];
 }

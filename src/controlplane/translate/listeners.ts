@@ -4,12 +4,13 @@
 import { HCM_TYPE_URL, ON_DEMAND_TYPE_URL } from '../../api/envoy.js';
 import { defaultMeshConfig, hcmPathFields, type MeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode } from '../model/proxy-node.js';
+import type { ProxyTelemetryPolicy } from '../../config/telemetry-types.js';
 import { TLS_MODE_LABEL } from '../model/snapshot.js';
 import { inboundAlpn, inboundTcpFilters, isInboundTcp } from './inbound-tcp.js';
 import { inboundPolicyFilters, type InboundPolicyInputs } from './inbound-policy.js';
 import { inboundChains } from './mtls.js';
 import { effectivePeerAuthentication, modeForPort, type PeerAuthenticationLike } from './peer-authentication.js';
-import { faultFilter, istioStatsFilter, routerFilter } from './filters.js';
+import { faultFilter, istioStatsFilters, routerFilter } from './filters.js';
 import { HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE } from './names.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
 
@@ -23,6 +24,8 @@ export interface ListenerOptions extends InboundPolicyInputs {
   /** Delta streams get their outbound virtual hosts over VHDS: the on-demand filter asks for a host
    * the route table does not have yet (Envoy needs it before the router for on-demand VHDS). */
   onDemandVhds: boolean;
+  /** The proxy's tracing, access logs and metric overrides (telemetry-policy.ts); absent: none. */
+  telemetry?: ProxyTelemetryPolicy;
 }
 
 /** What every sidecar HCM gets, as Istio sets it: the mesh's path normalisation (Istio's default
@@ -46,7 +49,7 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
           hcmFilter(mesh, {
             stat_prefix: `outbound_0.0.0.0_${proxy.outboundPort}`,
             rds: { route_config_name: OUTBOUND_ROUTE, config_source: ADS_CONFIG_SOURCE },
-            http_filters: opts.onDemandVhds ? [onDemandFilter, faultFilter, istioStatsFilter, routerFilter] : [faultFilter, istioStatsFilter, routerFilter],
+            http_filters: [...(opts.onDemandVhds ? [onDemandFilter] : []), faultFilter, ...istioStatsFilters(opts.telemetry?.client), routerFilter],
           }),
         ],
       },
@@ -60,7 +63,7 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
     const listenerPort = { workloadPort: port.appPort, listenerPort: proxy.inboundPort };
     // A TCP port gets tcp_proxy behind network RBAC (inbound-tcp.ts); HTTP ports the HCM.
     const filters = isInboundTcp(port.protocol)
-      ? inboundTcpFilters({ servicePort: port.servicePort, rbac: inboundPolicyFilters(proxy, mesh, opts, listenerPort).network })
+      ? inboundTcpFilters({ servicePort: port.servicePort, rbac: inboundPolicyFilters(proxy, mesh, opts, listenerPort).network, telemetry: opts.telemetry?.server })
       : inboundHttpFilters(proxy, { cluster: inboundClusterName(port.servicePort), statPrefix: `inbound_0.0.0.0_${proxy.inboundPort}`, port: port.servicePort }, opts, listenerPort);
     const inbound = {
       name: INBOUND_LISTENER,
@@ -97,7 +100,7 @@ export function inboundHttpFilters(
           },
         ],
       },
-      http_filters: [...inboundPolicyFilters(proxy, mesh, opts, listenerPort).http, istioStatsFilter, routerFilter],
+      http_filters: [...inboundPolicyFilters(proxy, mesh, opts, listenerPort).http, ...istioStatsFilters(opts.telemetry?.server), routerFilter],
     }),
   ];
 }

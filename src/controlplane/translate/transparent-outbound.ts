@@ -6,9 +6,10 @@
 // false): they exist to be handed connections.
 import { ORIGINAL_DST_TYPE_URL } from '../../api/envoy.js';
 import type { MeshConfig } from '../../config/mesh-config.js';
+import type { ProxyTelemetryPolicy } from '../../config/telemetry-types.js';
 import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
-import { faultFilter, istioStatsFilter, routerFilter, tcpProxyFilter } from './filters.js';
+import { faultFilter, istioStatsFilters, routerFilter, tcpProxyFilter } from './filters.js';
 import { hcmFilter } from './listeners.js';
 import { BLACKHOLE_CLUSTER, isHttpProtocol, OUTBOUND_LISTENER, outboundClusterName, PASSTHROUGH_CLUSTER, portListenerName, portRouteName } from './names.js';
 import { httpServicePorts } from './transparent-routes.js';
@@ -25,7 +26,7 @@ export const unknownDestinationCluster = (mesh: Pick<MeshConfig, 'outboundTraffi
 
 /** The capture listener: connections straight to the capture port itself are dropped (they would
  * loop); everything else without a listener of its own follows the outbound traffic policy. */
-export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number): XdsResource {
+export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number, telemetry?: ProxyTelemetryPolicy): XdsResource {
   const fallback = unknownDestinationCluster(mesh);
   const body = {
     name: OUTBOUND_LISTENER,
@@ -37,7 +38,7 @@ export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number):
     traffic_direction: 'OUTBOUND',
     filter_chains: [
       { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: { value: outboundPort } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)] },
-      { name: 'virtualOutbound-catchall-tcp', filters: [istioStatsFilter, tcpProxyFilter(fallback, fallback)] },
+      { name: 'virtualOutbound-catchall-tcp', filters: [...istioStatsFilters(telemetry?.client), tcpProxyFilter(fallback, fallback)] },
     ],
   };
   return { name: OUTBOUND_LISTENER, body };
@@ -56,8 +57,9 @@ interface TcpTarget {
  * listener's default chain when it has no address at all (a resolution-NONE ServiceEntry) and no
  * HTTP port claims it.
  */
-export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort'>): XdsResource[] {
+export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort'>, telemetry?: ProxyTelemetryPolicy): XdsResource[] {
   const mesh = snap.mesh;
+  const stats = istioStatsFilters(telemetry?.client);
   const httpPorts = new Set(httpServicePorts(snap));
   const exact = new Map<string, TcpTarget & { address: string }>();
   const ranges = new Map<number, Array<TcpTarget & { cidr: string }>>();
@@ -82,32 +84,30 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
     const chains: Record<string, unknown>[] = (ranges.get(port) ?? []).map(({ svc, cidr }) => {
       const [prefix, len] = cidr.split('/');
       const cluster = outboundClusterName(port, '', svc.hostname);
-      return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [istioStatsFilter, tcpProxyFilter(cluster, cluster)] };
+      return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [...stats, tcpProxyFilter(cluster, cluster)] };
     });
-    chains.push({ filters: [defaultChainFilter(mesh, port, httpPorts.has(port), addressless.get(port))] });
+    chains.push({ filters: defaultChainFilters(mesh, port, httpPorts.has(port), addressless.get(port), stats) });
     out.push(portListener(WILDCARD, port, chains));
   }
   for (const { svc, port, address } of [...exact.values()].sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1))) {
     const cluster = outboundClusterName(port, '', svc.hostname);
-    out.push(portListener(address, port, [{ filters: [istioStatsFilter, tcpProxyFilter(cluster, cluster)] }]));
+    out.push(portListener(address, port, [{ filters: [...stats, tcpProxyFilter(cluster, cluster)] }]));
   }
   return out;
 }
 
-function defaultChainFilter(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined): Record<string, unknown> {
+function defaultChainFilters(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined, stats: Record<string, unknown>[]): Record<string, unknown>[] {
   if (http) {
-    return hcmFilter(mesh, {
-      stat_prefix: `outbound_0.0.0.0_${port}`,
-      rds: { route_config_name: portRouteName(port), config_source: ADS_CONFIG_SOURCE },
-      http_filters: [faultFilter, istioStatsFilter, routerFilter],
-    });
+    return [
+      hcmFilter(mesh, {
+        stat_prefix: `outbound_0.0.0.0_${port}`,
+        rds: { route_config_name: portRouteName(port), config_source: ADS_CONFIG_SOURCE },
+        http_filters: [faultFilter, ...stats, routerFilter],
+      }),
+    ];
   }
-  if (tcp) {
-    const cluster = outboundClusterName(port, '', tcp.svc.hostname);
-    return tcpProxyFilter(cluster, cluster);
-  }
-  const fallback = unknownDestinationCluster(mesh);
-  return tcpProxyFilter(fallback, fallback);
+  const cluster = tcp ? outboundClusterName(port, '', tcp.svc.hostname) : unknownDestinationCluster(mesh);
+  return [...stats, tcpProxyFilter(cluster, cluster)];
 }
 
 function portListener(address: string, port: number, filterChains: Record<string, unknown>[]): XdsResource {

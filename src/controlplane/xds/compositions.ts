@@ -6,6 +6,7 @@ import { captureClusters, inboundClusters, outboundClusters } from '../translate
 import { clusterLoadAssignments } from '../translate/endpoints.js';
 import { listeners } from '../translate/listeners.js';
 import { smiAccessInput } from '../translate/smi-access.js';
+import { collectorClusters, telemetryFor } from '../translate/telemetry-policy.js';
 import { outboundRouteConfig, vhdsRouteConfig, vhdsVirtualHosts } from '../translate/routes.js';
 import { virtualInboundListener } from '../translate/transparent-inbound.js';
 import { portListeners, virtualOutboundListener } from '../translate/transparent-outbound.js';
@@ -38,6 +39,14 @@ function policyInputs(snap: MeshSnapshot) {
     smiAccess: smiAccessInput(snap.config),
     jwks: snap.jwks,
   };
+}
+
+/** What the listeners' tracing, access logs and stats read: the mesh's providers and the Telemetries. */
+const TELEMETRY_INPUTS: readonly SnapshotInput[] = ['mesh', 'telemetries'];
+
+/** The proxy's resolved telemetry (tracing, access logs, metric overrides per direction). */
+function telemetryInput(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'namespace' | 'labels'>) {
+  return { telemetry: telemetryFor({ mesh: snap.mesh, telemetries: snap.config.telemetries, domain: snap.domain }, proxy) };
 }
 
 // Outbound parts depend on config, services[, endpoints] and the client's namespace[, labels]; the
@@ -79,17 +88,17 @@ export const PARTS = {
   listeners: {
     name: 'lds',
     type: 'listener',
-    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS],
+    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS, ...TELEMETRY_INPUTS],
     proxy: ['workload', 'namespace', 'labels', 'identity'],
-    build: (snap, proxy) => listeners(proxy, { onDemandVhds: false, ...policyInputs(snap) }),
+    build: (snap, proxy) => listeners(proxy, { onDemandVhds: false, ...policyInputs(snap), ...telemetryInput(snap, proxy) }),
   },
   // Delta: the outbound HCM asks for virtual hosts it lacks (on-demand VHDS).
   listenersOnDemand: {
     name: 'lds-on-demand',
     type: 'listener',
-    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS],
+    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS, ...TELEMETRY_INPUTS],
     proxy: ['workload', 'namespace', 'labels', 'identity'],
-    build: (snap, proxy) => listeners(proxy, { onDemandVhds: true, ...policyInputs(snap) }),
+    build: (snap, proxy) => listeners(proxy, { onDemandVhds: true, ...policyInputs(snap), ...telemetryInput(snap, proxy) }),
   },
   // Captured sidecars (INTERCEPTION_MODE REDIRECT): Istio's transparent layout. A ServiceEntry with
   // resolution NONE goes to the original destination; inbound clusters to the app's original one.
@@ -108,12 +117,26 @@ export const PARTS = {
   listenersCaptured: {
     name: 'lds-captured',
     type: 'listener',
-    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS],
+    snapshot: ['mesh', 'jwks', ...INBOUND_POLICY_INPUTS, ...TELEMETRY_INPUTS],
     proxy: ['workload', 'namespace', 'labels', 'identity'],
     build: (snap, proxy) => capturedListeners(snap, proxy),
   },
   // The listener of each destination (`0.0.0.0_<port>` for HTTP ports, `<VIP>_<port>` for TCP services).
-  portListeners: { name: 'lds-ports', type: 'listener', snapshot: ['services', 'mesh'], proxy: ['workload'], build: (snap, proxy) => portListeners(snap, proxy) },
+  portListeners: {
+    name: 'lds-ports',
+    type: 'listener',
+    snapshot: ['services', ...TELEMETRY_INPUTS],
+    proxy: ['workload', 'namespace', 'labels'],
+    build: (snap, proxy) => portListeners(snap, proxy, telemetryInput(snap, proxy).telemetry),
+  },
+  // Clusters for trace and log collectors the registry does not hold (an address, an outside name).
+  collectorClusters: {
+    name: 'cds-collectors',
+    type: 'cluster',
+    snapshot: ['mesh', 'services'],
+    proxy: [],
+    build: (snap) => collectorClusters({ mesh: snap.mesh, domain: snap.domain }, (host) => snap.serviceByHost.has(host)),
+  },
   // One route table per HTTP port, whole in SotW and Delta alike (Istio serves these without VHDS);
   // its catch-all virtual host follows outboundTrafficPolicy.
   portRoutes: {
@@ -129,7 +152,8 @@ export const PARTS = {
 } as const satisfies Record<string, TranslatorPart>;
 
 function capturedListeners(snap: MeshSnapshot, proxy: ProxyNode) {
-  return [virtualOutboundListener(snap.mesh, proxy.outboundPort), virtualInboundListener(proxy, { onDemandVhds: false, ...policyInputs(snap) })];
+  const { telemetry } = telemetryInput(snap, proxy);
+  return [virtualOutboundListener(snap.mesh, proxy.outboundPort, telemetry), virtualInboundListener(proxy, { onDemandVhds: false, ...policyInputs(snap), telemetry })];
 }
 
 /** What one client kind runs: the parts of every xDS type, in push order. */
@@ -141,7 +165,7 @@ export type ClientKind = 'sidecar-sotw' | 'sidecar-delta' | 'captured-sotw' | 'c
 
 /** Captured sidecars: virtualOutbound/virtualInbound and a listener per destination, a route table per port. */
 const CAPTURED: Composition = {
-  cluster: [PARTS.outboundClustersCaptured, PARTS.inboundClustersCaptured, PARTS.captureClusters],
+  cluster: [PARTS.outboundClustersCaptured, PARTS.inboundClustersCaptured, PARTS.captureClusters, PARTS.collectorClusters],
   endpoint: [PARTS.endpoints],
   listener: [PARTS.listenersCaptured, PARTS.portListeners],
   route: [PARTS.portRoutes],
@@ -152,7 +176,7 @@ const CAPTURED: Composition = {
 export const COMPOSITIONS: { readonly [K in ClientKind]: Composition } = {
   // State of the world: the whole outbound route table in RDS; no VHDS.
   'sidecar-sotw': {
-    cluster: [PARTS.outboundClusters, PARTS.inboundClusters],
+    cluster: [PARTS.outboundClusters, PARTS.inboundClusters, PARTS.collectorClusters],
     endpoint: [PARTS.endpoints],
     listener: [PARTS.listeners],
     route: [PARTS.routes],
@@ -161,7 +185,7 @@ export const COMPOSITIONS: { readonly [K in ClientKind]: Composition } = {
   },
   // Delta: the route configuration names `vhds`, and its virtual hosts are fetched on demand.
   'sidecar-delta': {
-    cluster: [PARTS.outboundClusters, PARTS.inboundClusters],
+    cluster: [PARTS.outboundClusters, PARTS.inboundClusters, PARTS.collectorClusters],
     endpoint: [PARTS.endpoints],
     listener: [PARTS.listenersOnDemand],
     route: [PARTS.vhdsRouteConfig],

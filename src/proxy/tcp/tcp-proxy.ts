@@ -77,7 +77,7 @@ export class TcpProxyRuntime {
     }
     this.stats = stats;
     this.accessLoggers = createAccessLoggers(config.accessLog, deps.accessLogs);
-    this.istio = deps.telemetry && config.istioStats ? new TcpStatsReporter(deps.telemetry, reporterFor(deps.direction ?? 'UNSPECIFIED')) : undefined;
+    this.istio = deps.telemetry && config.istioStats && !config.istioStats.allDropped ? new TcpStatsReporter(deps.telemetry, reporterFor(deps.direction ?? 'UNSPECIFIED'), config.istioStats) : undefined;
     if (config.cluster.kind === 'weighted') {
       let sum = 0;
       for (const c of config.cluster.clusters) this.cumulative.push((sum += c.weight));

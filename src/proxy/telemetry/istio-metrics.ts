@@ -2,31 +2,10 @@
 // in Istio's order, buckets, and one family of each in a registry. A "series" groups the children
 // one request or connection outcome bumps, so the hot path resolves labels once per outcome key.
 import { MetricRegistry, type CounterChild, type CounterFamily, type HistogramChild, type HistogramFamily } from './registry.js';
+import type { MetricOverride, StatsConfig, StatsMetric } from './stats-config.js';
 
-export const ISTIO_LABELS = [
-  'reporter',
-  'source_workload',
-  'source_workload_namespace',
-  'source_principal',
-  'source_app',
-  'source_version',
-  'source_cluster',
-  'destination_workload',
-  'destination_workload_namespace',
-  'destination_principal',
-  'destination_app',
-  'destination_version',
-  'destination_service',
-  'destination_service_name',
-  'destination_service_namespace',
-  'destination_cluster',
-  'request_protocol',
-  'response_code',
-  'grpc_response_status',
-  'response_flags',
-  'connection_security_policy',
-] as const;
-export type IstioLabel = (typeof ISTIO_LABELS)[number];
+export { ISTIO_LABELS, type IstioLabel } from '../../api/istio-labels.js';
+import { ISTIO_LABELS, type IstioLabel } from '../../api/istio-labels.js';
 export type IstioLabels = Record<IstioLabel, string>;
 
 /** TCP metrics carry no HTTP outcome labels (Istio leaves response_code, grpc status and protocol "tcp"). */
@@ -105,45 +84,80 @@ export class IstioMetrics {
     this.tcpReceived = r.counter('istio_tcp_received_bytes_total', 'Bytes received from the downstream peer during TCP connections (request direction).', ISTIO_TCP_LABELS);
   }
 
-  /** The series for `key`; `labels` is only called (and its result rendered) the first time. */
-  request(key: string, grpc: boolean, labels: () => IstioLabels): RequestSeries {
+  /** The series for `key`; `labels` is only called (and its result rendered) the first time. With
+   * a stats config's overrides (its id and header values must be part of `key`), a dropped metric
+   * records into a detached child and an overridden one gets its own labels. */
+  request(key: string, grpc: boolean, labels: () => IstioLabels, cfg?: StatsConfig, header: HeaderReader = noHeader): RequestSeries {
     let s = this.requestSeries.get(key);
     if (!s) {
       const l = labels();
       if (this.requestSeries.size >= this.maxSeries) {
         this.overflow.value++;
-        key = overflowKey(l) + (grpc ? '|g' : '');
+        key = overflowKey(l) + (grpc ? '|g' : '') + (cfg?.id ? `|${cfg.id}` : '');
         const known = this.requestSeries.get(key);
         if (known) return known;
       }
-      const v = ISTIO_LABELS.map((n) => l[n]);
+      const child = childMaker(key, l, ISTIO_LABELS, cfg, header);
       s = {
-        requests: this.requests.child(key, v),
-        duration: this.duration.child(key, v),
-        requestBytes: this.requestBytes.child(key, v),
-        responseBytes: this.responseBytes.child(key, v),
-        requestMessages: grpc ? this.requestMessages.child(key, v) : undefined,
-        responseMessages: grpc ? this.responseMessages.child(key, v) : undefined,
+        requests: child(this.requests, 'requests_total'),
+        duration: child(this.duration, 'request_duration_milliseconds'),
+        requestBytes: child(this.requestBytes, 'request_bytes'),
+        responseBytes: child(this.responseBytes, 'response_bytes'),
+        requestMessages: grpc ? child(this.requestMessages, 'request_messages_total') : undefined,
+        responseMessages: grpc ? child(this.responseMessages, 'response_messages_total') : undefined,
       };
       this.requestSeries.set(key, s);
     }
     return s;
   }
 
-  tcp(key: string, labels: () => IstioLabels): TcpSeries {
+  tcp(key: string, labels: () => IstioLabels, cfg?: StatsConfig): TcpSeries {
     let s = this.tcpSeries.get(key);
     if (!s) {
       const l = labels();
       if (this.tcpSeries.size >= this.maxSeries) {
         this.overflow.value++;
-        key = overflowKey(l);
+        key = overflowKey(l) + (cfg?.id ? `|${cfg.id}` : '');
         const known = this.tcpSeries.get(key);
         if (known) return known;
       }
-      const v = ISTIO_TCP_LABELS.map((n) => l[n]);
-      s = { opened: this.tcpOpened.child(key, v), closed: this.tcpClosed.child(key, v), sent: this.tcpSent.child(key, v), received: this.tcpReceived.child(key, v) };
+      const child = childMaker(key, l, ISTIO_TCP_LABELS, cfg, noHeader);
+      s = {
+        opened: child(this.tcpOpened, 'tcp_connections_opened_total'),
+        closed: child(this.tcpClosed, 'tcp_connections_closed_total'),
+        sent: child(this.tcpSent, 'tcp_sent_bytes_total'),
+        received: child(this.tcpReceived, 'tcp_received_bytes_total'),
+      };
       this.tcpSeries.set(key, s);
     }
     return s;
   }
+}
+
+export type HeaderReader = (name: string) => string | undefined;
+const noHeader: HeaderReader = () => undefined;
+
+interface FamilyOf<C> {
+  child(key: string, values: readonly string[]): C;
+  detached(): C;
+}
+
+/** Children of one outcome: the plain label values, or per metric its override's. */
+function childMaker(key: string, l: IstioLabels, names: readonly IstioLabel[], cfg: StatsConfig | undefined, header: HeaderReader) {
+  const plain = names.map((n) => l[n]);
+  return <C>(family: FamilyOf<C>, metric: StatsMetric): C => {
+    const o = cfg?.overrides.get(metric);
+    if (!o) return family.child(key, plain);
+    if (o.drop) return family.detached();
+    const v = overriddenLabels(o, l, header);
+    return family.child(key, names.map((n) => v[n]));
+  };
+}
+
+/** The labels of one metric under an override: removed ones empty (Prometheus reads an empty label
+ * as no label), literals as given, a header's value or "unknown" (TCP has no headers). */
+export function overriddenLabels(o: MetricOverride, labels: IstioLabels, header: HeaderReader): IstioLabels {
+  const out = { ...labels };
+  for (const [tag, v] of o.labels) out[tag] = v.kind === 'remove' ? '' : v.kind === 'literal' ? v.value : (header(v.name) ?? UNKNOWN);
+  return out;
 }

@@ -57,6 +57,12 @@ abstract class Family<C extends ChildBase> {
     return this.children.size;
   }
 
+  /** A child outside the family, never exported: what a dropped metric records into, so the hot
+   * path bumps it without a branch. */
+  detached(): C {
+    return this.create('');
+  }
+
   protected abstract create(labelText: string): C;
   abstract render(out: string[], openMetrics: boolean): void;
 

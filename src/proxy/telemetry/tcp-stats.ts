@@ -6,6 +6,7 @@
 // sees them (Istio reports open connections every tcp_reporting_duration).
 import type { PeerWorkload } from '../../api/peer-metadata.js';
 import { UNKNOWN, type TcpSeries } from './istio-metrics.js';
+import { DEFAULT_STATS, type StatsConfig } from './stats-config.js';
 import { destinationServiceOf, securityPolicy, workloadLabels, type ProxyTelemetry, type Reporter } from './telemetry.js';
 
 export interface TcpOutcome {
@@ -25,13 +26,14 @@ export class TcpStatsReporter {
   constructor(
     private readonly telemetry: ProxyTelemetry,
     readonly reporter: Reporter,
+    private readonly config: StatsConfig = DEFAULT_STATS,
   ) {}
 
   series(o: TcpOutcome): TcpSeries {
     const key =
-      this.reporter === 'destination'
+      (this.reporter === 'destination'
         ? `d|${o.clusterName}|${o.peerPrincipal ?? ''}|${o.localPrincipal ?? ''}|${o.flags}`
-        : `s|${o.clusterName}|${o.upstreamWorkload ? o.upstreamHost : ''}|${o.peerPrincipal ?? ''}|${o.flags}`;
+        : `s|${o.clusterName}|${o.upstreamWorkload ? o.upstreamHost : ''}|${o.peerPrincipal ?? ''}|${o.flags}`) + (this.config.id ? `|${this.config.id}` : '');
     return this.telemetry.metrics.tcp(key, () => {
       const t = this.telemetry;
       const inbound = this.reporter === 'destination';
@@ -51,6 +53,6 @@ export class TcpStatsReporter {
         response_flags: o.flags,
         connection_security_policy: securityPolicy(this.reporter, o.peerPrincipal),
       };
-    });
+    }, this.config);
   }
 }

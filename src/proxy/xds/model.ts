@@ -2,6 +2,7 @@
 // these at the xDS edge (validate-*.ts); nothing past that point walks Any blobs or optional
 // proto fields. Unions make the illegal states unrepresentable.
 import type { AccessLogConfig } from '../telemetry/access-log/config.js';
+import type { StatsConfig } from '../telemetry/stats-config.js';
 import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import type { Secret } from '../tls/secret-store.js';
 import type { PeerWorkload } from '../../api/peer-metadata.js';
@@ -297,8 +298,9 @@ export interface TcpProxy {
   maxConnectAttempts: number;
   /** hash_policy [{source_ip}]: consistent-hash clusters pick by the client's address. */
   hashSourceIp: boolean;
-  /** An istio.stats network filter precedes it in the chain: report Istio's TCP metrics. */
-  istioStats: boolean;
+  /** An istio.stats network filter precedes it in the chain: report Istio's TCP metrics, with its
+   * overrides (absent: no stats filter). */
+  istioStats: StatsConfig | undefined;
   /** access_log: one line per connection, when it closes. */
   accessLog: AccessLogConfig[];
 }

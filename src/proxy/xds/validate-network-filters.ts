@@ -7,7 +7,7 @@ import { httpFilterTypes } from '../http/filters/registry.js';
 import type { ClusterSpecifier, HttpConnectionManager, HttpFilterConfig, NetworkFilter, PathNormalization, ReadNetworkFilter, RouteSource, TcpProxy } from './model.js';
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw } from './validate-common.js';
 import { routeConfiguration } from './validate-route.js';
-import { ISTIO_STATS_TYPE_URL, statsPluginConfig } from '../telemetry/stats-config.js';
+import { ISTIO_STATS_TYPE_URL, statsPluginConfig, type StatsConfig } from '../telemetry/stats-config.js';
 import { accessLogs } from '../telemetry/access-log/config.js';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000; // Envoy: HCM connection idle and tcp_proxy idle, 1 hour
@@ -170,7 +170,7 @@ export function tcpProxy(raw: Raw, path: string, p: Problems): TcpProxy {
     idleTimeoutMs: durationMs(raw.idle_timeout, join(path, 'idle_timeout'), p) ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxConnectAttempts: attempts,
     hashSourceIp: tcpHashPolicy(raw.hash_policy, join(path, 'hash_policy'), p),
-    istioStats: false,
+    istioStats: undefined,
     accessLog: accessLogs(raw.access_log, join(path, 'access_log'), p),
   };
 }
@@ -193,6 +193,7 @@ export function networkFilters(filters: unknown[], path: string, p: Problems): {
   let terminal: NetworkFilter | undefined;
   const readFilters: ReadNetworkFilter[] = [];
   let statsAt: string | undefined;
+  let stats: StatsConfig | undefined;
   filters.forEach((f, i) => {
     const fo = obj(f);
     const at = `${path}[${i}]`;
@@ -204,14 +205,14 @@ export function networkFilters(filters: unknown[], path: string, p: Problems): {
     else if (type === TCP_PROXY_TYPE_URL) terminal = { kind: 'tcp_proxy', tcp: tcpProxy(cfg, join(at, 'typed_config'), p) };
     else if (type === NETWORK_RBAC_TYPE_URL) readFilters.push({ kind: 'rbac', name, config: networkRbacConfig(cfg, join(at, 'typed_config'), p) });
     else if (type === ISTIO_STATS_TYPE_URL) {
-      statsPluginConfig(cfg, join(at, 'typed_config'), p);
+      stats = statsPluginConfig(cfg, join(at, 'typed_config'), p);
       statsAt = at;
     }
     else p.add(join(at, 'typed_config'), `unsupported type ${type || '(none)'} for network filter "${name}"`);
   });
   if (filters.length > 0 && !terminal) p.add(path, 'must end with a terminal filter (http_connection_manager or tcp_proxy)');
   // Istio puts the network istio.stats before tcp_proxy only; HTTP chains take the HTTP filter.
-  if (statsAt && terminal?.kind === 'tcp_proxy') terminal.tcp.istioStats = true;
+  if (statsAt && terminal?.kind === 'tcp_proxy') terminal.tcp.istioStats = stats;
   else if (statsAt && terminal) p.add(statsAt, 'the istio.stats network filter reports tcp_proxy connections; an HTTP connection manager takes the istio.stats HTTP filter');
   return { terminal, readFilters };
 }

@@ -11,14 +11,14 @@ import { PEER_HEADER } from '../../../api/peer-metadata.js';
 import { UNKNOWN, type IstioLabels } from '../../telemetry/istio-metrics.js';
 import { observe } from '../../telemetry/registry.js';
 import { destinationServiceOf, securityPolicy, workloadLabels, type ProxyTelemetry, type Reporter } from '../../telemetry/telemetry.js';
-import { ISTIO_STATS_TYPE_URL, statsPluginConfig } from '../../telemetry/stats-config.js';
+import { DEFAULT_STATS, ISTIO_STATS_TYPE_URL, statsPluginConfig, type StatsConfig } from '../../telemetry/stats-config.js';
 import { CONTINUE, type FilterStatus, type HttpFilter, type HttpFilterType } from '../filter.js';
 import type { HttpStream } from '../stream.js';
 
-export const statsFilterType: HttpFilterType<object> = {
+export const statsFilterType: HttpFilterType<StatsConfig> = {
   typeUrl: ISTIO_STATS_TYPE_URL,
   parse: statsPluginConfig,
-  create: (name, _config, deps) => new StatsFilter(name, deps.telemetry, deps.reporter),
+  create: (name, config, deps) => new StatsFilter(name, deps.telemetry, deps.reporter, config),
 };
 
 function headerValue(v: string | string[] | number | undefined): string | undefined {
@@ -33,6 +33,8 @@ export class StatsFilter implements HttpFilter {
     /** Absent: metrics are off for this proxy (the filter then only strips peer headers). */
     private readonly telemetry: ProxyTelemetry | undefined,
     private readonly reporter: Reporter,
+    /** Metric overrides (Telemetry metrics.overrides, as the control plane translates them). */
+    private readonly config: StatsConfig = DEFAULT_STATS,
   ) {
     this.name = name;
     this.meshHeaders = telemetry ? Object.freeze({ [PEER_HEADER]: telemetry.peerHeader }) : undefined;
@@ -66,7 +68,7 @@ export class StatsFilter implements HttpFilter {
 
   onStreamComplete(stream: HttpStream): void {
     const t = this.telemetry;
-    if (!t) return;
+    if (!t || this.config.allDropped) return;
     const info = stream.info;
     // A request refused before this filter ran (RBAC, fault) still names its caller.
     if (this.reporter === 'destination' && info.downstreamPeer === undefined) info.downstreamPeer = headerValue(stream.req.headers[PEER_HEADER]);
@@ -74,11 +76,17 @@ export class StatsFilter implements HttpFilter {
     const tls = this.reporter === 'destination' ? stream.connection.tls : undefined;
     const peerPrincipal = this.reporter === 'destination' ? tls?.peerUriSans[0] : info.upstreamPeerUriSans[0];
     const cluster = info.clusterName || routeCluster(stream);
-    const key =
+    let key =
       this.reporter === 'destination'
         ? `d|${info.downstreamPeer ?? ''}|${peerPrincipal ?? ''}|${tls?.localUriSan ?? ''}|${info.responseCode}|${info.flagString}|${grpc ? info.grpcStatus || '-' : ''}`
         : `s|${cluster || stream.authority}|${info.upstreamPeer ?? (info.upstreamWorkload ? info.upstreamHost : '')}|${peerPrincipal ?? ''}|${info.responseCode}|${info.flagString}|${grpc ? info.grpcStatus || '-' : ''}`;
-    const s = t.metrics.request(key, grpc, () => this.labels(stream, cluster, peerPrincipal, tls?.localUriSan));
+    const cfg = this.config;
+    const header = (name: string) => headerValue(stream.req.headers[name]);
+    if (cfg.id) {
+      key += `|${cfg.id}`;
+      for (const h of cfg.headers) key += `|${header(h) ?? ''}`;
+    }
+    const s = t.metrics.request(key, grpc, () => this.labels(stream, cluster, peerPrincipal, tls?.localUriSan), cfg, header);
     s.requests.value++;
     observe(t.metrics.duration, s.duration, info.durationMs ?? 0);
     observe(t.metrics.requestBytes, s.requestBytes, info.bytesReceived);

@@ -1,0 +1,26 @@
+// The labels of Istio's standard metrics (https://istio.io/latest/docs/reference/config/metrics/),
+// in Istio's order: what the proxy reports and what a Telemetry's tagOverrides may name.
+export const ISTIO_LABELS = [
+  'reporter',
+  'source_workload',
+  'source_workload_namespace',
+  'source_principal',
+  'source_app',
+  'source_version',
+  'source_cluster',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+  'destination_app',
+  'destination_version',
+  'destination_service',
+  'destination_service_name',
+  'destination_service_namespace',
+  'destination_cluster',
+  'request_protocol',
+  'response_code',
+  'grpc_response_status',
+  'response_flags',
+  'connection_security_policy',
+] as const;
+export type IstioLabel = (typeof ISTIO_LABELS)[number];
