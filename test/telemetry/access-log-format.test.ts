@@ -2,6 +2,7 @@
 // every refusal a NACK with the field path and the operator named.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { toStruct } from '../../src/api/envoy.js';
 import { StreamInfo } from '../../src/proxy/http/stream-info.js';
 import type { ConnectionInfo } from '../../src/proxy/listener/connection-info.js';
 import { accessLogs } from '../../src/proxy/telemetry/access-log/config.js';
@@ -93,7 +94,7 @@ test('JSON: single operators keep their type, missing values are null, templates
 
 test('JSON with omit_empty_values drops missing fields', () => {
   const p = new Problems();
-  const f = substitutionFormat({ json_format: { code: '%RESPONSE_CODE%', reason: '%UPSTREAM_TRANSPORT_FAILURE_REASON%' }, omit_empty_values: true }, 'log_format', p);
+  const f = substitutionFormat({ json_format: toStruct({ code: '%RESPONSE_CODE%', reason: '%UPSTREAM_TRANSPORT_FAILURE_REASON%' }), omit_empty_values: true }, 'log_format', p);
   assert.deepEqual(p.list, []);
   assert.deepEqual(JSON.parse(f.format(httpInput())), { code: 503 });
 });
@@ -101,7 +102,7 @@ test('JSON with omit_empty_values drops missing fields', () => {
 const refusals: Array<{ name: string; config: unknown; error: RegExp }> = [
   { name: 'unknown operator', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: '/tmp/x', log_format: { text_format_source: { inline_string: '%NOPE%' } } } }, error: /^access_log\[0\]\.typed_config\.log_format\.text_format_source\.inline_string: unknown command operator %NOPE%$/ },
   { name: 'a lone percent', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: '/tmp/x', format: 'x % y' } }, error: /^access_log\[0\]\.typed_config\.format: no valid command operator at position 2/ },
-  { name: 'REQ without a header', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { json_format: { a: '%REQ%' } } } }, error: /^access_log\[0\]\.typed_config\.log_format\.json_format\.a: %REQ%: a header name is required/ },
+  { name: 'REQ without a header', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { json_format: toStruct({ a: '%REQ%' }) } } }, error: /^access_log\[0\]\.typed_config\.log_format\.json_format\.a: %REQ%: a header name is required/ },
   { name: 'an argument where none is taken', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { text_format_source: { inline_string: '%DURATION(x)%' } } } }, error: /%DURATION% takes no argument/ },
   { name: 'an unsupported START_TIME specifier', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { text_format_source: { inline_string: '%START_TIME(%Q)%' } } } }, error: /START_TIME format "%Q": %Q is not supported/ },
   { name: 'a file without a path', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog' } }, error: /^access_log\[0\]\.typed_config\.path: is required$/ },

@@ -5,6 +5,7 @@
 // connection). Only the TCP-meaningful rule parts reach it; authorization.ts drops the rest as Istio
 // does. Used by every inbound listener layout (explicit port, transparent capture).
 import { istioStatsFilters, tcpProxyFilter } from './filters.js';
+import { accessLogFields } from './access-log.js';
 import type { DirectionTelemetry } from '../../config/telemetry-types.js';
 import { inboundClusterName, isHttpProtocol } from './names.js';
 
@@ -19,5 +20,5 @@ export const inboundAlpn = (protocol: string): string[] => (isInboundTcp(protoco
 /** The chain's network filters: the RBAC filters (in Istio's order), the stats filter, then tcp_proxy to the app. */
 export function inboundTcpFilters(o: { servicePort: number; rbac: readonly unknown[]; telemetry: DirectionTelemetry | undefined }): unknown[] {
   const cluster = inboundClusterName(o.servicePort);
-  return [...o.rbac, ...istioStatsFilters(o.telemetry), tcpProxyFilter(cluster, cluster)];
+  return [...o.rbac, ...istioStatsFilters(o.telemetry), tcpProxyFilter(cluster, cluster, accessLogFields(o.telemetry))];
 }

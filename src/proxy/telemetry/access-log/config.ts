@@ -4,7 +4,7 @@
 // and envoy.access_loggers.open_telemetry (OTLP logs, otel-config.ts). Anything else is a NACK.
 import { anyTypeUrl, has, join, list, obj, str, type Problems, type Raw } from '../../xds/validate-common.js';
 import { accessLogFilter, type LogPredicate } from './filters.js';
-import { ENVOY_DEFAULT_FORMAT, jsonFormatter, substitutionFormat, textFormatter, type LineFormatter } from './formatter.js';
+import { ENVOY_DEFAULT_FORMAT, jsonFormatter, structObject, substitutionFormat, textFormatter, type LineFormatter } from './formatter.js';
 import { OTEL_ACCESS_LOG_TYPE_URL, otelAccessLog, type OtelAccessLogConfig } from './otel-config.js';
 
 export const FILE_ACCESS_LOG_TYPE_URL = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
@@ -59,8 +59,8 @@ function fileAccessLog(cfg: Raw, path: string, p: Problems): AccessLogSinkConfig
   let format: LineFormatter;
   if (has(cfg, 'log_format')) format = substitutionFormat(obj(cfg.log_format), join(path, 'log_format'), p);
   else if (typeof cfg.format === 'string' && cfg.format !== '') format = textFormatter(cfg.format, join(path, 'format'), p);
-  else if (has(cfg, 'json_format')) format = jsonFormatter(obj(cfg.json_format), join(path, 'json_format'), p);
-  else if (has(cfg, 'typed_json_format')) format = jsonFormatter(obj(cfg.typed_json_format), join(path, 'typed_json_format'), p);
+  else if (has(cfg, 'json_format')) format = jsonFormatter(structObject(cfg.json_format), join(path, 'json_format'), p);
+  else if (has(cfg, 'typed_json_format')) format = jsonFormatter(structObject(cfg.typed_json_format), join(path, 'typed_json_format'), p);
   else format = textFormatter(ENVOY_DEFAULT_FORMAT, path, p);
   return { kind: 'file', path: file, format };
 }

@@ -3,6 +3,7 @@
 // or a JSON object (json_format, with typed values: a value that is one numeric operator stays a
 // number, a missing one is null). Lines end with a newline: Envoy's default format has one, JSON
 // lines get one, a custom text format keeps exactly what it says.
+import { fromStruct, type StructWire } from '../../../api/envoy.js';
 import { has, isObj, join, list, obj, str, type Problems, type Raw } from '../../xds/validate-common.js';
 import type { LogInput } from './log-input.js';
 import { parseFormat, renderText, type FieldGetter, type FormatPart } from './operators.js';
@@ -34,7 +35,7 @@ export function substitutionFormat(raw: Raw, path: string, p: Problems): LineFor
     if (type !== REQ_WITHOUT_QUERY_TYPE_URL) p.add(`${join(path, 'formatters')}[${i}]`, `formatter extension ${type || '(none)'} is not supported (only req_without_query)`);
   });
   const omitEmpty = raw.omit_empty_values === true;
-  if (has(raw, 'json_format')) return jsonFormatter(obj(raw.json_format), join(path, 'json_format'), p, omitEmpty);
+  if (has(raw, 'json_format')) return jsonFormatter(structObject(raw.json_format), join(path, 'json_format'), p, omitEmpty);
   if (has(raw, 'text_format_source')) {
     const src = obj(raw.text_format_source);
     if (typeof src.inline_string !== 'string') {
@@ -46,6 +47,11 @@ export function substitutionFormat(raw: Raw, path: string, p: Problems): LineFor
   if (typeof raw.text_format === 'string') return textFormatter(raw.text_format, join(path, 'text_format'), p, omitEmpty);
   p.add(path, 'one of text_format_source, json_format is required');
   return textFormatter(ENVOY_DEFAULT_FORMAT, path, p);
+}
+
+/** A decoded google.protobuf.Struct ({fields: {k: {stringValue}}}) as the plain object it stands for. */
+export function structObject(v: unknown): Raw {
+  return fromStruct(obj(v) as unknown as StructWire);
 }
 
 /** A JSON value template: literal JSON, a string template, a single typed operator, or an object. */
