@@ -32,6 +32,9 @@ export interface MetricsMesh {
   /** Headers the reviews app received, newest last. */
   appHeaders: http.IncomingHttpHeaders[];
   configDir: string;
+  /** The mesh's scratch directory and its CA directory (more sidecars: spawnPairSidecar(mesh.p, dir, caDir, …)). */
+  dir: string;
+  caDir: string;
   procs: Proc[];
   stop(): Promise<void>;
 }
@@ -68,7 +71,8 @@ function startTcpApp(port: number): Promise<net.Server> {
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
-export async function startMetricsMesh(): Promise<MetricsMesh> {
+/** `meshConfig`: a mesh config (YAML) for the control plane (--mesh-config). */
+export async function startMetricsMesh(o: { meshConfig?: string } = {}): Promise<MetricsMesh> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-metrics-'));
   const caDir = path.join(dir, 'ca');
   const procs: Proc[] = [];
@@ -94,7 +98,9 @@ export async function startMetricsMesh(): Promise<MetricsMesh> {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs);
+    const meshFile = path.join(dir, 'mesh.yaml');
+    if (o.meshConfig !== undefined) fs.writeFileSync(meshFile, o.meshConfig);
+    await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs, o.meshConfig !== undefined ? ['--mesh-config', meshFile] : []);
     procs.push(
       spawnPairSidecar(p, dir, caDir, 'reviews', p.rvOut, p.rvIn, p.rvAdmin, {}, ['--labels', 'app=reviews,version=v2', '--telemetry-port', String(rvTel)]),
       spawnPairSidecar(p, dir, caDir, 'productpage', p.ppOut, p.ppIn, p.ppAdmin, {}, ['--labels', 'app=productpage,version=v1', '--telemetry-port', String(ppTel)]),
@@ -129,6 +135,8 @@ export async function startMetricsMesh(): Promise<MetricsMesh> {
     tcpClientPort: tcpClientOut,
     appHeaders,
     configDir: path.join(dir, 'config'),
+    dir,
+    caDir,
     procs,
     stop,
   };

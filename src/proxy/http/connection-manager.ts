@@ -196,6 +196,10 @@ export class HcmRuntime {
     stream.route = route.route;
     stream.compiledRoute = route;
     stream.info.routeName = route.route.name;
+    // Envoy records the route's cluster when the route is chosen: a request answered before the
+    // router (a fault, an RBAC denial) still logs it. Weighted clusters are picked by the router.
+    const action = route.route.action;
+    if (action.kind === 'route' && action.cluster.kind === 'cluster') stream.info.clusterName = action.cluster.name;
   }
 
   /** The one place a stream ends. */
