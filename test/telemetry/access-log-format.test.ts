@@ -109,6 +109,31 @@ const refusals: Array<{ name: string; config: unknown; error: RegExp }> = [
   { name: 'a text format from a file', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { text_format_source: { filename: '/etc/fmt' } } } }, error: /text_format_source: only inline_string is supported/ },
   { name: 'an unknown logger', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig' } }, error: /^access_log\[0\]\.typed_config: unsupported access logger type type\.googleapis\.com\/envoy\.extensions\.access_loggers\.grpc\.v3\.HttpGrpcAccessLogConfig/ },
   { name: 'a formatter extension other than req_without_query', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { text_format_source: { inline_string: 'x' }, formatters: [{ name: 'm', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.formatter.metadata.v3.Metadata' } }] } } }, error: /log_format\.formatters\[0\]: formatter extension .*metadata.* is not supported/ },
+  {
+    name: 'an OpenTelemetry logger over google_grpc',
+    config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig', common_config: { log_name: 'l', grpc_service: { google_grpc: { target_uri: 'x:4317' } } } } },
+    error: /^access_log\[0\]\.typed_config\.common_config\.grpc_service\.google_grpc: not supported \(use envoy_grpc with a cluster\)$/,
+  },
+  {
+    name: 'an OpenTelemetry logger without a log name',
+    config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig', common_config: { grpc_service: { envoy_grpc: { cluster_name: 'c' } } } } },
+    error: /^access_log\[0\]\.typed_config\.common_config\.log_name: is required$/,
+  },
+  {
+    name: 'an OpenTelemetry body that is not a string',
+    config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig', common_config: { log_name: 'l', grpc_service: { envoy_grpc: { cluster_name: 'c' } } }, body: { int_value: 3 } } },
+    error: /^access_log\[0\]\.typed_config\.body: only string_value is supported/,
+  },
+  {
+    name: 'an OpenTelemetry attribute with an unknown operator',
+    config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig', common_config: { log_name: 'l', grpc_service: { envoy_grpc: { cluster_name: 'c' } } }, attributes: { values: [{ key: 'k', value: { string_value: '%WHAT%' } }] } } },
+    error: /^access_log\[0\]\.typed_config\.attributes\.values\[0\]\.value\.string_value: unknown command operator %WHAT%$/,
+  },
+  {
+    name: 'a field of AccessLog the proxy does not know',
+    config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' }, config: {} },
+    error: /^access_log\[0\]\.config: not supported$/,
+  },
   { name: 'content_type', config: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { text_format_source: { inline_string: 'x' }, content_type: 'text/plain' } } }, error: /log_format\.content_type: not supported/ },
 ];
 
