@@ -92,22 +92,17 @@ export function parseCel(src: string): CelNode {
     expect(':');
     return { k: 'cond', c, t, f: expr() };
   };
-  const or = (): CelNode => {
-    let l = and();
-    while (isOp('||')) {
-      pos++;
-      l = { k: 'binary', op: '||', l, r: and() };
+  /** A left-associative level: operands from `next`, joined by any of `ops`. */
+  const leftAssoc = (ops: readonly string[], next: () => CelNode) => (): CelNode => {
+    let l = next();
+    while (ops.some(isOp)) {
+      const op = (toks[pos++] as { v: string }).v;
+      l = { k: 'binary', op, l, r: next() };
     }
     return l;
   };
-  const and = (): CelNode => {
-    let l = relation();
-    while (isOp('&&')) {
-      pos++;
-      l = { k: 'binary', op: '&&', l, r: relation() };
-    }
-    return l;
-  };
+  const or = leftAssoc(['||'], () => and());
+  const and = leftAssoc(['&&'], () => relation());
   const relation = (): CelNode => {
     let l = additive();
     for (;;) {
@@ -118,22 +113,8 @@ export function parseCel(src: string): CelNode {
       l = { k: 'binary', op, l, r: additive() };
     }
   };
-  const additive = (): CelNode => {
-    let l = multiplicative();
-    while (isOp('+') || isOp('-')) {
-      const op = (toks[pos++] as { v: string }).v;
-      l = { k: 'binary', op, l, r: multiplicative() };
-    }
-    return l;
-  };
-  const multiplicative = (): CelNode => {
-    let l = unary();
-    while (isOp('*') || isOp('/') || isOp('%')) {
-      const op = (toks[pos++] as { v: string }).v;
-      l = { k: 'binary', op, l, r: unary() };
-    }
-    return l;
-  };
+  const additive = leftAssoc(['+', '-'], () => multiplicative());
+  const multiplicative = leftAssoc(['*', '/', '%'], () => unary());
   const unary = (): CelNode => {
     if (isOp('!')) {
       pos++;

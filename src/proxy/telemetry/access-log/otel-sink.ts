@@ -14,6 +14,7 @@ import type { Logger } from '@opentelemetry/api-logs';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { OtelAccessLogConfig } from './otel-config.js';
 import type { OtelLogRecord, OtelLogSink } from './logger.js';
+import { SinkRegistry } from './sinks.js';
 
 /** Records the SDK's batch processor queues per sink; past it, it drops new ones. */
 const MAX_QUEUE = 8192;
@@ -48,24 +49,20 @@ export interface OtelSinksOptions {
 
 export class OtelLogSinks {
   readonly stats: OtelStats = { records: 0, dropped_records: 0 };
-  private readonly sinks = new Map<string, ClusterOtelSink>();
+  private readonly sinks = new SinkRegistry<ClusterOtelSink>();
 
   constructor(private readonly o: OtelSinksOptions) {}
 
   sink(config: OtelAccessLogConfig): OtelLogSink {
-    const key = `${config.cluster}|${config.logName}`;
-    let s = this.sinks.get(key);
-    if (!s) this.sinks.set(key, (s = new ClusterOtelSink(config, this.o, this.stats)));
-    return s;
+    return this.sinks.get(`${config.cluster}|${config.logName}`, () => new ClusterOtelSink(config, this.o, this.stats));
   }
 
-  async flush(): Promise<void> {
-    await Promise.all([...this.sinks.values()].map((s) => s.flush()));
+  flush(): Promise<void> {
+    return this.sinks.flush();
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.sinks.values()].map((s) => s.close()));
-    this.sinks.clear();
+  close(): Promise<void> {
+    return this.sinks.close();
   }
 }
 

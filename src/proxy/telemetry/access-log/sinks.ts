@@ -135,20 +135,13 @@ function streamWriter(stream: NodeJS.WriteStream): Writer {
   };
 }
 
-/** The proxy's sinks by path, and their shared counters. */
-export class AccessLogSinks {
-  readonly stats = newAccessLogStats();
-  private readonly sinks = new Map<string, LineSink>();
+/** Sinks by key, created on first use, flushed and closed together (file and OTLP sinks alike). */
+export class SinkRegistry<S extends { flush(): Promise<void>; close(): Promise<void> }> {
+  private readonly sinks = new Map<string, S>();
 
-  constructor(private readonly o: { log?: (msg: string) => void; maxBufferedBytes?: number } = {}) {}
-
-  sink(path: string): LineSink {
-    let s = this.sinks.get(path);
-    if (!s) {
-      const writer = path === '/dev/stdout' ? streamWriter(process.stdout) : path === '/dev/stderr' ? streamWriter(process.stderr) : fileWriter(path, this.stats, this.o.log ?? (() => {}));
-      s = new BufferedSink(writer, this.stats, this.o.maxBufferedBytes ?? MAX_BUFFERED_BYTES);
-      this.sinks.set(path, s);
-    }
+  get(key: string, create: () => S): S {
+    let s = this.sinks.get(key);
+    if (!s) this.sinks.set(key, (s = create()));
     return s;
   }
 
@@ -159,5 +152,28 @@ export class AccessLogSinks {
   async close(): Promise<void> {
     await Promise.all([...this.sinks.values()].map((s) => s.close()));
     this.sinks.clear();
+  }
+}
+
+/** The proxy's line sinks by path, and their shared counters. */
+export class AccessLogSinks {
+  readonly stats = newAccessLogStats();
+  private readonly sinks = new SinkRegistry<LineSink>();
+
+  constructor(private readonly o: { log?: (msg: string) => void; maxBufferedBytes?: number } = {}) {}
+
+  sink(path: string): LineSink {
+    return this.sinks.get(path, () => {
+      const writer = path === '/dev/stdout' ? streamWriter(process.stdout) : path === '/dev/stderr' ? streamWriter(process.stderr) : fileWriter(path, this.stats, this.o.log ?? (() => {}));
+      return new BufferedSink(writer, this.stats, this.o.maxBufferedBytes ?? MAX_BUFFERED_BYTES);
+    });
+  }
+
+  flush(): Promise<void> {
+    return this.sinks.flush();
+  }
+
+  close(): Promise<void> {
+    return this.sinks.close();
   }
 }
