@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { callReviews, startMetricsMesh, writeFaultVirtualService, type MetricsMesh } from '../helpers/metrics-mesh.js';
 import { freePorts, waitFor, type Proc } from '../helpers/processes.js';
+import { startOtlpLogsReceiver, type OtlpLogsReceiver } from '../helpers/otlp-logs-receiver.js';
 import { spawnPairSidecar } from '../helpers/secure-pair.js';
 
 type Line = Record<string, string | number | null>;
@@ -40,14 +41,17 @@ const FIELDS = {
   marker: 'weft-access-log',
 };
 const labels = (o: Record<string, string>) => `{ ${Object.entries(o).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')} }`;
-const MESH = `extensionProviders:
+const meshConfig = (otlpPort: number) => `extensionProviders:
 - name: json-stdout
   envoyFileAccessLog: { path: /dev/stdout, logFormat: { labels: ${labels(FIELDS)} } }
 - name: failures
   envoyFileAccessLog: { path: ${failuresFile}, logFormat: { labels: ${labels({ code: '%RESPONSE_CODE%', flags: '%RESPONSE_FLAGS%', cluster: '%UPSTREAM_CLUSTER%' })} } }
+- name: otel-logs
+  envoyOtelAls: { service: 127.0.0.1, port: ${otlpPort}, logName: weft-e2e, logFormat: { labels: ${labels({ code: '%RESPONSE_CODE%', request_id: '%REQ(X-REQUEST-ID)%' })} } }
 `;
 
 let mesh: MetricsMesh;
+let otlp: OtlpLogsReceiver;
 let tcpProc: Proc;
 let tcpInbound = 0;
 let tcpApp: net.Server;
@@ -72,7 +76,8 @@ async function settle<T>(what: string, fn: () => T[], want: number): Promise<T[]
 }
 
 before(async () => {
-  mesh = await startMetricsMesh({ meshConfig: MESH });
+  otlp = await startOtlpLogsReceiver();
+  mesh = await startMetricsMesh({ meshConfig: meshConfig(otlp.port) });
   // A TCP workload with its own sidecar from the same control plane (its inbound port is a tcp_proxy chain).
   const [appPort, out, inbound, admin] = await freePorts(4);
   tcpInbound = inbound;
@@ -95,6 +100,8 @@ spec:
   - providers: [{ name: json-stdout }]
   - providers: [{ name: failures }]
     filter: { expression: "response.code >= 400" }
+  - providers: [{ name: otel-logs }]
+    match: { mode: SERVER }
 `,
   );
   await waitFor('tcp-echo sidecar ready', async () => (await fetch(`http://127.0.0.1:${admin}/ready`)).ok, 30_000, mesh.procs);
@@ -109,6 +116,7 @@ after(async () => {
   agent.destroy();
   tcpApp?.close();
   await mesh?.stop();
+  otlp?.close();
   fs.rmSync(logDir, { recursive: true, force: true });
 });
 
@@ -183,4 +191,17 @@ test('a TCP connection through a tcp_proxy chain logs its bytes', async () => {
   assert.equal(line.method, null);
   assert.equal(line.response_code, 0);
   assert.match(String(line.upstream_cluster), /^inbound\|9000\|\|/);
+});
+
+test('an envoyOtelAls provider for the SERVER side: the server sidecars export OTLP log records through the collector cluster', async () => {
+  const N = 4;
+  for (let i = 0; i < N; i++) assert.equal((await call({ 'x-request-id': `otel-${i}` })).status, 200);
+  await waitFor('OTLP records', async () => otlp.records.filter((r) => r.attributes.request_id?.startsWith('otel-')).length >= N, 10_000, mesh.procs);
+  const mine = otlp.records.filter((r) => r.attributes.request_id?.startsWith('otel-'));
+  assert.equal(mine.length, N, 'one record per request: only the server side (mode SERVER) exports');
+  for (const r of mine) {
+    assert.equal(r.attributes.code, '200');
+    assert.equal(r.resource.log_name, 'weft-e2e');
+    assert.match(r.body, /^\[[^\]]+\] "GET \/reviews\/1 HTTP\/1\.1" 200 - via_upstream /, "Istio's text format as the body");
+  }
 });

@@ -6,71 +6,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
 import { toStruct } from '../../src/api/envoy.js';
 import type { Proxy } from '../../src/proxy/proxy.js';
+import { startOtlpLogsReceiver, type OtlpLogsReceiver, type ReceivedLog } from '../helpers/otlp-logs-receiver.js';
 import { TestAdsServer } from './helpers/ads-server.js';
 import { startSotwProxy } from './helpers/proxy-under-test.js';
 import { eventually, hcmListener, request, startUpstream, staticCluster, type Upstream } from './helpers/resources.js';
 
-// The OTLP logs request, as opentelemetry-proto defines it (the fields this test reads).
-const OTLP = protobuf.parse(`syntax = "proto3";
-package otlp;
-message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; } }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message Resource { repeated KeyValue attributes = 1; }
-message LogRecord { fixed64 time_unix_nano = 1; AnyValue body = 5; repeated KeyValue attributes = 6; }
-message ScopeLogs { repeated LogRecord log_records = 2; }
-message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; }
-message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
-`, { keepCase: true }).root.lookupType('otlp.ExportLogsServiceRequest');
-
-interface Received {
-  resource: Record<string, string>;
-  body: string;
-  attributes: Record<string, string>;
-  timeMs: number;
-}
-
-const kv = (list: Array<{ key: string; value?: { string_value?: string } }> = []) => Object.fromEntries(list.map((a) => [a.key, a.value?.string_value ?? '']));
-
-const received: Received[] = [];
 const ads = new TestAdsServer();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-otel-log-'));
 const file = path.join(dir, 'errors.log');
-let collector: grpc.Server;
-let collectorPort = 0;
+let collector: OtlpLogsReceiver;
+let received: ReceivedLog[] = [];
 let proxy: Proxy;
 let app: Upstream;
 
 before(async () => {
-  collector = new grpc.Server();
-  collector.addService(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: (v: Buffer) => v,
-        requestDeserialize: (b: Buffer) => b,
-        responseSerialize: (v: Buffer) => v,
-        responseDeserialize: (b: Buffer) => b,
-      },
-    },
-    {
-      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-        const req = OTLP.toObject(OTLP.decode(call.request), { longs: Number }) as { resource_logs?: Array<{ resource?: { attributes?: [] }; scope_logs?: Array<{ log_records?: Array<{ time_unix_nano: number; body?: { string_value?: string }; attributes?: [] }> }> }> };
-        for (const rl of req.resource_logs ?? []) {
-          for (const sl of rl.scope_logs ?? []) {
-            for (const r of sl.log_records ?? []) received.push({ resource: kv(rl.resource?.attributes), body: r.body?.string_value ?? '', attributes: kv(r.attributes), timeMs: r.time_unix_nano / 1e6 });
-          }
-        }
-        cb(null, Buffer.alloc(0));
-      },
-    },
-  );
-  collectorPort = await new Promise<number>((resolve, reject) => collector.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  collector = await startOtlpLogsReceiver();
+  received = collector.records;
   app = await startUpstream('app', (req, res) => {
     if (req.url !== '/missing') return false;
     res.writeHead(404, { 'content-length': 0 });
@@ -78,7 +31,7 @@ before(async () => {
     return true;
   });
   await ads.start();
-  ads.set('cluster', 'c1', [staticCluster('app', [app.port]), staticCluster('otel-collector', [collectorPort])]);
+  ads.set('cluster', 'c1', [staticCluster('app', [app.port]), staticCluster('otel-collector', [collector.port])]);
   ads.set('listener', 'l1', [
     hcmListener('front', 0, {
       route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ name: 'all', match: { prefix: '/' }, route: { cluster: 'app' } }] }] },
@@ -107,7 +60,7 @@ after(async () => {
   proxy?.destroy();
   await ads.stop();
   await app?.close();
-  collector?.forceShutdown();
+  collector?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
