@@ -57,6 +57,7 @@ program
   .option('--app-metrics-port <port>', "the app's own metrics port, merged into /stats/prometheus (Istio's prometheus.io/port)")
   .option('--app-metrics-path <path>', "the app's metrics path (Istio's prometheus.io/path)", '/metrics')
   .option('--cluster-id <id>', "cluster name in metric labels (Istio's CLUSTER_ID)", 'Kubernetes')
+  .option('--log-level <level>', "every logger's starting level: trace, debug, info, warning, error, critical, off (weft proxy-config log changes it live)", 'info')
   .option('--no-metrics', "do not keep Istio's request and TCP metrics (the proxy's own stats stay)")
   .option('--protocol <protocol>', 'application protocol of the service port', 'HTTP')
   .option('--locality <region/zone/subzone>', "the workload's locality (sent as the xDS node's locality; locality load balancing)")
@@ -138,11 +139,63 @@ program
 
 program
   .command('proxy-status')
-  .description("show each connected proxy's xDS sync state (SYNCED, STALE, NACKED) per type; exits 1 unless all are SYNCED")
+  .description("show each connected proxy's xDS sync state (SYNCED, STALE, NACKED) per type; with PROXY, also the diff per type between what it runs and what the control plane would send it now; exits 1 unless all are SYNCED (and match)")
+  .argument('[proxy]', 'one proxy: its id from the list, or its workload part (reviews-4711.default)')
   .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+  .option('--admin-address <host:port>', "the proxy's admin address (default: the one it reported to the control plane)")
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-  .action(async (opts) => {
-    process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts);
+  .action(async (proxy: string | undefined, opts) => {
+    process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts, proxy);
+  });
+
+const proxyConfig = program
+  .command('proxy-config')
+  .alias('pc')
+  .description("what one proxy runs, from its admin port (istioctl proxy-config): tables, or the raw Envoy config with -o json|yaml");
+const targetOptions = (c: Command) =>
+  c
+    .argument('[proxy]', 'a proxy id from weft proxy-status (or its workload part, reviews-4711.default)')
+    .option('--admin-address <host:port>', "the proxy's admin address (default: the one it reported to the control plane)")
+    .option('--monitor-address <host:port>', 'control plane monitoring address (to find PROXY)', '127.0.0.1:15014');
+const sectionOptions: Record<string, (c: Command) => Command> = {
+  listeners: (c) => c.option('--address <ip>', 'listeners on this address').option('--port <port>', 'listeners on this port').option('--type <type>', 'HTTP, TCP, HTTP+TCP or UNKNOWN'),
+  routes: (c) => c.option('--name <name>', 'one route configuration'),
+  clusters: (c) => c.option('--fqdn <fqdn>', 'clusters of this service').option('--port <port>', 'clusters of this port').option('--subset <subset>', 'clusters of this subset').option('--direction <dir>', 'inbound or outbound'),
+  endpoints: (c) =>
+    c.option('--address <ip>', 'endpoints with this address').option('--port <port>', 'endpoints with this port').option('--cluster <name>', 'endpoints of this cluster')
+      .option('--fqdn <fqdn>', "endpoints of this service's clusters").option('--subset <subset>', 'endpoints of this subset').option('--direction <dir>', 'inbound or outbound')
+      .option('--status <status>', 'HEALTHY, UNHEALTHY, DRAINING, DEGRADED (a host with no EDS health counts as HEALTHY)'),
+  secrets: (c) => c.option('--name <name>', 'one secret'),
+  bootstrap: (c) => c,
+  all: (c) => c,
+};
+for (const [section, aliases, what] of [
+  ['listeners', ['listener', 'l'], 'listeners and their filter chains'],
+  ['routes', ['route', 'r'], 'route configurations, one row per route'],
+  ['clusters', ['cluster', 'c'], 'clusters'],
+  ['endpoints', ['endpoint', 'ep'], 'endpoints with their health and outlier state (from /clusters)'],
+  ['secrets', ['secret', 's'], 'certificates: serial, SPIFFE ID, validity (never keys)'],
+  ['bootstrap', ['b'], 'the bootstrap its flags amount to (node, admin, ADS)'],
+  ['all', ['a'], 'every section'],
+] as const) {
+  const c = targetOptions(proxyConfig.command(section).aliases([...aliases]).description(what));
+  sectionOptions[section](c)
+    .addOption(new Option('-o, --output <format>', 'short (tables), json or yaml (the raw Envoy config)').choices(['short', 'json', 'yaml']).default(section === 'bootstrap' ? 'json' : 'short'))
+    .action(async (proxy: string | undefined, opts) => {
+      process.exitCode = await (await import('./proxy-config.js')).runProxyConfig(section, proxy, opts);
+    });
+}
+targetOptions(proxyConfig.command('log').alias('o').description("show, or with --level change live, the proxy's log levels (Envoy's POST /logging)"))
+  .option('--level <level>', 'trace, debug, info, warning, error, critical, off for every logger, or name:level,… for some (admin, config, http, main, upstream)')
+  .option('--reset', 'every logger back to info')
+  .action(async (proxy: string | undefined, opts) => {
+    process.exitCode = await (await import('./proxy-config.js')).runProxyLog(proxy, opts);
+  });
+targetOptions(proxyConfig.command('stats').description("the proxy's stats (Envoy's text /stats)"))
+  .option('--prometheus', 'in Prometheus text (/stats/prometheus)')
+  .option('--filter <regex>', 'only the stats whose name matches')
+  .action(async (proxy: string | undefined, opts) => {
+    process.exitCode = await (await import('./proxy-config.js')).runProxyStats(proxy, opts);
   });
 
 const ebpf = program.command('ebpf').description("eBPF capture (Merbridge-style): an app's outbound connect() goes to the local proxy, which reads the original destination with SO_ORIGINAL_DST or getsockname()");

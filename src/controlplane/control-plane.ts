@@ -154,6 +154,7 @@ export class ControlPlane {
         return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
       },
       consistencyz: () => this.cache.consistencyReport(),
+      configDump: (proxyId) => this.ads.configDump(proxyId),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
       vips: () => serviceVips(this.cache.snapshot(), this.opts.vipRange ?? defaultVipRange),
       metrics: (accept) => this.metrics.expose(accept),

@@ -15,6 +15,8 @@ export interface MonitorSources {
   vips?: () => ServiceVips;
   /** Prometheus exposition (text 0.0.4, or OpenMetrics when the scraper's Accept asks for it). */
   metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
+  /** istiod's /debug/config_dump?proxyID=ID: the resources the xDS cache holds for that connected proxy. */
+  configDump?: (proxyId: string) => unknown;
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -38,6 +40,15 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
       case '/debug/consistencyz':
         if (src.consistencyz) return json(src.consistencyz());
         return notFound();
+      case '/debug/config_dump': {
+        if (!src.configDump) return notFound();
+        const id = new URLSearchParams(query).get('proxyID');
+        const dump = id ? src.configDump(id) : undefined;
+        if (dump !== undefined) return json(dump);
+        res.writeHead(id ? 404 : 400, { 'content-type': 'text/plain' });
+        res.end(id ? `no connected proxy ${JSON.stringify(id)} (see /debug/syncz)\n` : 'proxyID is required: /debug/config_dump?proxyID=ID\n');
+        return;
+      }
       case '/debug/ca':
         return json(src.ca?.() ?? { enabled: false });
       case '/debug/vips': {
@@ -67,7 +78,7 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips\n');
+      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/config_dump?proxyID=, /debug/ca, /debug/vips\n');
     }
   });
   const [host, port] = splitHostPort(address);

@@ -2,8 +2,8 @@
 //  - HTTP with mTLS: a secure `weft control-plane` (its CA) and two sidecars, productpage (v1)
 //    calling reviews (v2), as the zero-trust tests run them, each serving /stats/prometheus;
 //  - TCP over mTLS: two sidecars driven by an in-test ADS server with tcp_proxy chains behind the
-//    istio.stats network filter (the control plane generates no tcp_proxy chains yet) and SDS
-//    certificates from a test CA, a client (tcp-client v1) → server (tcp-echo v1) → an app that
+//    istio.stats network filter and SDS certificates from a test CA, both sides offering the TCP
+//    peer exchange (ALPN weft-peer-exchange) as the control plane's chains and clusters do, a client (tcp-client v1) → server (tcp-echo v1) → an app that
 //    answers a fixed number of bytes.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { toStruct } from '../../src/api/envoy.js';
+import { PEER_EXCHANGE_ALPN } from '../../src/api/peer-metadata.js';
 import { ISTIO_STATS_FILTER, ISTIO_STATS_TYPE_URL, ROOT_CA_SECRET, WORKLOAD_SECRET } from '../../src/api/mesh-names.js';
 import { caSecret, certSecret, downstreamTls, upstreamTls } from '../proxy/helpers/tls-resources.js';
 import { createTestCa, type Leaf } from './certs.js';
@@ -112,11 +113,11 @@ export async function startMetricsMesh(o: { meshConfig?: string } = {}): Promise
       await startSidecarProcess({
         secrets: secrets(echoLeaf),
         clusters: [staticCluster('inbound|9000||', tcpApp)],
-        listeners: [tcpListener('virtualInbound', tcpServerIn, 'INBOUND', 'inbound|9000||', downstreamTls({ cert: WORKLOAD_SECRET, ca: ROOT_CA_SECRET }))],
+        listeners: [tcpListener('virtualInbound', tcpServerIn, 'INBOUND', 'inbound|9000||', downstreamTls({ cert: WORKLOAD_SECRET, ca: ROOT_CA_SECRET, alpn: [PEER_EXCHANGE_ALPN] }))],
         args: [...identity('tcp-echo'), '--telemetry-port', String(tsTel)],
       }),
     );
-    const upstream = upstreamTls({ cert: WORKLOAD_SECRET, ca: ROOT_CA_SECRET, sans: [echoLeaf.spiffeId] });
+    const upstream = upstreamTls({ cert: WORKLOAD_SECRET, ca: ROOT_CA_SECRET, sans: [echoLeaf.spiffeId], alpn: [PEER_EXCHANGE_ALPN] });
     sidecars.push(
       await startSidecarProcess({
         secrets: secrets(ca.leaf('tcp-client')),

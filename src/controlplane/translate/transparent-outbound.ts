@@ -14,6 +14,7 @@ import { hcmFilter } from './listeners.js';
 import { accessLogFields } from './access-log.js';
 import { BLACKHOLE_CLUSTER, isHttpProtocol, OUTBOUND_LISTENER, outboundClusterName, PASSTHROUGH_CLUSTER, portListenerName, portRouteName } from './names.js';
 import { httpServicePorts } from './transparent-routes.js';
+import { tracingField } from './tracing.js';
 import { ADS_CONFIG_SOURCE, socketAddress, type XdsResource } from './types.js';
 
 const WILDCARD = '0.0.0.0';
@@ -58,7 +59,8 @@ interface TcpTarget {
  * listener's default chain when it has no address at all (a resolution-NONE ServiceEntry) and no
  * HTTP port claims it.
  */
-export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort'>, telemetry?: ProxyTelemetryPolicy): XdsResource[] {
+export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort' | 'namespace' | 'labels'>, telemetry?: ProxyTelemetryPolicy): XdsResource[] {
+  const tracing = tracingField(telemetry?.client.tracing, proxy);
   const mesh = snap.mesh;
   const stats = istioStatsFilters(telemetry?.client);
   const logs = accessLogFields(telemetry?.client);
@@ -88,7 +90,7 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
       const cluster = outboundClusterName(port, '', svc.hostname);
       return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [...stats, tcpProxyFilter(cluster, cluster, logs)] };
     });
-    chains.push({ filters: defaultChainFilters(mesh, port, httpPorts.has(port), addressless.get(port), stats, logs) });
+    chains.push({ filters: defaultChainFilters(mesh, port, httpPorts.has(port), addressless.get(port), stats, { ...logs, ...tracing }) });
     out.push(portListener(WILDCARD, port, chains));
   }
   for (const { svc, port, address } of [...exact.values()].sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1))) {
@@ -98,19 +100,20 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
   return out;
 }
 
-function defaultChainFilters(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined, stats: Record<string, unknown>[], logs: Record<string, unknown>): Record<string, unknown>[] {
+/** `telemetry`: the HCM's access_log and tracing fields (a tcp_proxy takes the access_log). */
+function defaultChainFilters(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined, stats: Record<string, unknown>[], telemetry: { access_log?: unknown[]; tracing?: object }): Record<string, unknown>[] {
   if (http) {
     return [
       hcmFilter(mesh, {
         stat_prefix: `outbound_0.0.0.0_${port}`,
         rds: { route_config_name: portRouteName(port), config_source: ADS_CONFIG_SOURCE },
         http_filters: [faultFilter, ...stats, routerFilter],
-        ...logs,
+        ...telemetry,
       }),
     ];
   }
   const cluster = tcp ? outboundClusterName(port, '', tcp.svc.hostname) : unknownDestinationCluster(mesh);
-  return [...stats, tcpProxyFilter(cluster, cluster, logs)];
+  return [...stats, tcpProxyFilter(cluster, cluster, telemetry.access_log ? { access_log: telemetry.access_log } : {})];
 }
 
 function portListener(address: string, port: number, filterChains: Record<string, unknown>[]): XdsResource {
