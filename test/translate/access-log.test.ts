@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HCM_TYPE_URL, packAny, TCP_PROXY_TYPE_URL, unpackAny } from '../../src/api/envoy.js';
 import { parseMeshConfig, type MeshConfig } from '../../src/config/mesh-config.js';
+import { findProvider } from '../../src/config/mesh-telemetry.js';
 import type { AccessLogPolicy, ProxyTelemetryPolicy } from '../../src/config/telemetry-types.js';
 import { accessLogs, ISTIO_JSON_FORMAT, ISTIO_TEXT_FORMAT } from '../../src/controlplane/translate/access-log.js';
 import { translate } from '../../src/controlplane/translate/index.js';
@@ -151,5 +152,27 @@ describe('wiring into the sidecar listeners', () => {
     const hcm = set.listener.flatMap((l) => (l.body.filter_chains as Array<{ filters: Array<{ typed_config: Record<string, unknown> }> }>).map((c) => c.filters[c.filters.length - 1].typed_config)).find((t) => t['@type'] === HCM_TYPE_URL)!;
     const entry = (hcm.access_log as Array<Record<string, unknown>>)[0];
     assert.equal((entry.filter as { extension_filter: { typed_config: { expression: string } } }).extension_filter.typed_config.expression, 'response.code >= 400');
+  });
+});
+
+describe("the mesh's classic access-log settings", () => {
+  const envoyFormat = (text: string) => {
+    const r = parseMeshConfig(text, 'mesh.yaml');
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+    const p = findProvider(r.mesh.telemetry, 'envoy');
+    assert.ok(p?.kind === 'envoyFileAccessLog');
+    return { path: p.path, format: p.format };
+  };
+  it('JSON with accessLogFormat: its object is the labels (Istio parses it as a Struct)', () => {
+    assert.deepEqual(envoyFormat('accessLogFile: /dev/stdout\naccessLogEncoding: JSON\naccessLogFormat: \'{"code":"%RESPONSE_CODE%","who":"%DOWNSTREAM_PEER_URI_SAN%"}\'\n'), {
+      path: '/dev/stdout',
+      format: { type: 'json', labels: { code: '%RESPONSE_CODE%', who: '%DOWNSTREAM_PEER_URI_SAN%' } },
+    });
+  });
+  it('JSON without a usable accessLogFormat: the default fields, as istiod falls back', () => {
+    assert.deepEqual(envoyFormat('accessLogFile: /tmp/a.log\naccessLogEncoding: JSON\naccessLogFormat: "not json"\n').format, { type: 'json' });
+  });
+  it('TEXT keeps the format as text', () => {
+    assert.deepEqual(envoyFormat('accessLogFile: /tmp/a.log\naccessLogFormat: "%RESPONSE_CODE%"\n').format, { type: 'text', text: '%RESPONSE_CODE%' });
   });
 });
