@@ -3,6 +3,7 @@
 // the collector. The body and each attribute are format strings, compiled once (Istio puts its text
 // format in the body and its JSON labels in the attributes). filter_state_objects_to_log names
 // Envoy filter state (Istio's wasm peer objects) that Weft does not keep: accepted, logs nothing.
+// buffer_size_bytes is accepted: the SDK's batch processor batches by count, flushed on the interval.
 import { has, join, list, obj, str, type Problems, type Raw } from '../../xds/validate-common.js';
 import { durationMs } from '../../xds/validate-common.js';
 import { ENVOY_DEFAULT_FORMAT } from './formatter.js';
@@ -37,6 +38,10 @@ export function otelAccessLog(cfg: Raw, path: string, p: Problems): OtelAccessLo
   const common = obj(cfg.common_config);
   const cp = join(path, 'common_config');
   for (const k of Object.keys(common)) if (!COMMON_FIELDS.has(k) && common[k] !== undefined && common[k] !== null) p.add(join(cp, k), 'not supported');
+  // Envoy's own stats for this logger would be named by stat_prefix; Weft counts access_logs.otel.* only.
+  if (str(cfg.stat_prefix)) p.add(join(path, 'stat_prefix'), 'not supported');
+  const api = str(common.transport_api_version) || 'AUTO';
+  if (api !== 'V3' && api !== 'AUTO') p.add(join(cp, 'transport_api_version'), `${api} is not supported (V3)`);
   const logName = str(common.log_name);
   if (!logName) p.add(join(cp, 'log_name'), 'is required');
   const grpc = obj(common.grpc_service);
