@@ -37,6 +37,8 @@ program
   .option('--no-inject-native-sidecar', 'webhook: inject a plain sidecar container instead of a native (restartPolicy: Always) init container')
   .option('--inject-cni', 'webhook: capture is done by weft-cni; no capture init container')
   .option('--inject-ca-root-configmap <name>', "webhook: the ConfigMap with the mesh root certificate in each namespace (default: the CA's root carried in each pod)")
+  .option('--prometheus-url <url>', "the dashboard's metrics from this Prometheus (HTTP API, Kiali's queries) instead of scraping the proxies itself")
+  .option('--dashboard-scrape-interval <duration>', "how often the dashboard scrapes the proxies' telemetry ports (without --prometheus-url; 0: never)", '5s')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -130,12 +132,37 @@ program
 
 program
   .command('analyze')
-  .description('validate Istio-API YAML files or directories; exits 1 on any error')
+  .description("validate Istio-API YAML files or directories, then istioctl analyze's checks across resources; exits 1 on any error or error-level finding")
   .argument('<paths...>', 'files or directories')
+  .option('--control-plane <host:port>', "the control plane's monitoring address: check hosts and workloads against its registry (default: only what the files declare)")
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .action(async (paths: string[], opts) => {
     process.exitCode = await (await import('./analyze.js')).runAnalyze(paths, opts);
   });
+
+const describe = program.command('describe').description('what shapes traffic to a service or from a workload (istioctl x describe)');
+const describeFlags = (c: Command) =>
+  c
+    .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+    .option('--config-dir <dir>', 'describe these config files offline instead (no registry: only endpoints the files declare)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'));
+describeFlags(
+  describe
+    .command('service')
+    .description('VirtualServices, DestinationRules, policies, ServiceEntries, versions and endpoints of a service; with --path/--header, the route a request takes and why')
+    .argument('<name>', 'service: NAME, NAME.NAMESPACE or a full host')
+    .option('-n, --namespace <ns>', 'namespace of a short NAME', 'default')
+    .option('--path <path>', 'trace a request with this path (and query)')
+    .option('--header <k=v>', 'a request header (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--method <method>', 'request method (default GET)')
+    .option('--port <port>', 'service port called (default: its first HTTP port)')
+    .option('--from <proxy>', "the calling proxy (node id, a unique prefix, or workload name like productpage-v1): routes as it sees them"),
+).action(async (name: string, opts) => {
+  process.exitCode = await (await import('./describe.js')).runDescribe('service', name, opts);
+});
+describeFlags(describe.command('workload').description("a proxy's identity, inbound policies and subsets, and the rules it uses per service it calls").argument('<proxy>', 'node id, a unique prefix, or workload name')).action(async (name: string, opts) => {
+  process.exitCode = await (await import('./describe.js')).runDescribe('workload', name, opts);
+});
 
 program
   .command('proxy-status')
@@ -196,6 +223,15 @@ targetOptions(proxyConfig.command('stats').description("the proxy's stats (Envoy
   .option('--filter <regex>', 'only the stats whose name matches')
   .action(async (proxy: string | undefined, opts) => {
     process.exitCode = await (await import('./proxy-config.js')).runProxyStats(proxy, opts);
+  });
+
+program
+  .command('dashboard')
+  .description("print the control plane's dashboard URL and open it in a browser (live service graph, services, proxies, config)")
+  .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+  .option('--no-open', 'only print the URL')
+  .action(async (opts) => {
+    process.exitCode = await (await import('./dashboard.js')).runDashboard(opts);
   });
 
 const ebpf = program.command('ebpf').description("eBPF capture (Merbridge-style): an app's outbound connect() goes to the local proxy, which reads the original destination with SO_ORIGINAL_DST or getsockname()");

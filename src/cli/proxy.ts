@@ -181,6 +181,7 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
         protocol,
         id: f.id,
         ...(locality ? { locality } : {}),
+        ...(telemetryPort ? { telemetryPort } : {}),
         ...(mode === 'transparent' ? { capture: 'transparent' as const } : {}),
       },
     },

@@ -137,6 +137,10 @@ const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: obj
   { name: 'WEFT_ADMIN_ADDRESS shown as sent', metadata: { WEFT_ADMIN_ADDRESS: '127.0.0.1:15000' }, want: { adminAddress: '127.0.0.1:15000' } },
   { name: 'WEFT_ADMIN_ADDRESS not loopback', metadata: { WEFT_ADMIN_ADDRESS: '10.0.0.9:15000' }, error: /WEFT_ADMIN_ADDRESS: expected a loopback HOST:PORT, got "10\.0\.0\.9:15000"/ },
   { name: 'WEFT_ADMIN_ADDRESS not a string', metadata: { WEFT_ADMIN_ADDRESS: 15000 }, error: /WEFT_ADMIN_ADDRESS: expected a loopback HOST:PORT, got 15000/ },
+  // The dashboard scrapes the port a proxy reports; absent when it serves none.
+  { name: 'telemetry port', metadata: { WEFT_TELEMETRY_PORT: 15020 }, want: { telemetryPort: 15020 } },
+  { name: 'no telemetry port', metadata: {}, want: { telemetryPort: undefined } },
+  { name: 'bad telemetry port', metadata: { WEFT_TELEMETRY_PORT: 0 }, error: /WEFT_TELEMETRY_PORT: expected a port 1\.\.65535, got 0/ },
   { name: 'metadata depth', metadata: { DEEP: JSON.parse('['.repeat(40) + ']'.repeat(40)) }, error: /node\.metadata: nested deeper than 16 levels/ },
 ];
 test("node metadata: an Envoy with Istio's cluster convention (<service>.<namespace>) and no Weft metadata", () => {
