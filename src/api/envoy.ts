@@ -78,6 +78,13 @@ const resourceProtoFiles = [
   'envoy/extensions/filters/network/rbac/v3/rbac.proto',
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  // Access loggers, the CEL access-log filter and the formatter extension Istio adds.
+  'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/access_loggers/filters/cel/v3/cel.proto',
+  'envoy/extensions/formatter/req_without_query/v3/req_without_query.proto',
+  // Imports opentelemetry/proto/common/v1/common.proto, found in src/api/proto (see loadRoot).
+  'envoy/extensions/access_loggers/open_telemetry/v3/logs_service.proto',
   'envoy/service/discovery/v3/discovery.proto',
   // Istio's stats filter config: Weft's own small .proto (the one non-Envoy type in listeners).
   path.join(srcApiDir, 'proto/istio/stats/plugin_config.proto'),
@@ -96,7 +103,8 @@ function loadRoot(): protobuf.Root {
   const r = new protobuf.Root();
   r.resolvePath = (_origin, target) => {
     if (path.isAbsolute(target)) return target;
-    for (const dir of protoIncludeDirs) {
+    // Weft's own protos (OpenTelemetry's common types, which the package does not ship) come last.
+    for (const dir of [...protoIncludeDirs, path.join(srcApiDir, 'proto')]) {
       const candidate = path.join(dir, target);
       try {
         fs.accessSync(candidate);

@@ -25,6 +25,9 @@ import { prometheusHandler, type AppMetricsTarget } from './telemetry/prometheus
 import { TelemetryServer } from './telemetry/telemetry-server.js';
 import { MESH_DOMAIN, ProxyTelemetry } from './telemetry/telemetry.js';
 import { VhdsOnDemand } from './xds/vhds-on-demand.js';
+import { AccessLogSinks } from './telemetry/access-log/sinks.js';
+import { OtelLogSinks } from './telemetry/access-log/otel-sink.js';
+import type { AccessLogDeps } from './telemetry/access-log/logger.js';
 import { Loggers, type LogLevel } from './log.js';
 import { renderBootstrapDump } from './admin/bootstrap-dump.js';
 import { ADMIN_ADDRESS_METADATA } from '../api/mesh-names.js';
@@ -102,6 +105,9 @@ export class Proxy {
   /** Istio metrics and the telemetry port (absent when metrics are off). */
   readonly telemetry: ProxyTelemetry | undefined;
   private readonly telemetryServer: TelemetryServer | undefined;
+  /** Access-log sinks (files by path, stdout; OTLP collectors), shared by every HCM and tcp_proxy. */
+  private readonly accessLogSinks: AccessLogSinks;
+  private readonly otelLogSinks: OtelLogSinks;
   /** Named, leveled loggers (src/proxy/log.ts); `log` is their sink. */
   readonly loggers: Loggers;
   /** Span pipelines of the HCMs' tracing providers (exported through this.clusters). */
@@ -120,6 +126,9 @@ export class Proxy {
     this.node = o.node ? { ...o.node } : buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
     const upstream = this.loggers.get('upstream');
     this.clusters = new ClusterManager({ random, log: (m) => upstream.info(m), now: o.now, secrets: this.secrets });
+    this.accessLogSinks = new AccessLogSinks({ log });
+    this.otelLogSinks = new OtelLogSinks({ clusters: this.clusters, node: { id: this.node.id, cluster: this.node.cluster } });
+    const accessLogs: AccessLogDeps = { sinks: this.accessLogSinks, otel: (c) => this.otelLogSinks.sink(c) };
     if (o.workload && o.metrics !== false) {
       const w = o.workload;
       // This workload's principal: its certificate's URI SAN (the identity agent's or one sent over SDS).
@@ -148,8 +157,8 @@ export class Proxy {
     this.listeners = new ListenerManager({
       terminals: {
         hcm: (cfg, load, direction) =>
-          new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction, tracing, log: this.loggers.get('http') }),
-        tcpProxy: (cfg, direction) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats, telemetry: this.telemetry, direction }),
+          new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction, tracing, log: this.loggers.get('http'), accessLogs }),
+        tcpProxy: (cfg, direction) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats, telemetry: this.telemetry, direction, accessLogs }),
         networkFilterStats: this.networkFilterStats,
       },
       secrets: this.secrets,
@@ -294,6 +303,10 @@ export class Proxy {
       add('listener', l.name, { ...l.stats, downstream_rq_active: l.load.active }, `${l.config.address.host}_${l.port}`);
     }
     for (const [prefix, s] of [...this.tcpStats].sort(([a], [b]) => a.localeCompare(b))) add('tcp', prefix, s);
+    const fileStats: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.accessLogSinks.stats)) fileStats[`file.${k}`] = v;
+    for (const [k, v] of Object.entries(this.otelLogSinks.stats)) fileStats[`otel.${k}`] = v;
+    add('access_logs', undefined, fileStats);
     // Envoy counts its OpenTelemetry tracer's work as tracing.opentelemetry.*.
     for (const [k, v] of Object.entries(this.traceProviders.stats)) out.push({ scope: 'filter', stat: `tracing.opentelemetry.${k}`, value: v });
     for (const k of Object.keys(this.networkFilterStats).sort()) out.push({ scope: 'filter', stat: k, value: this.networkFilterStats[k] });
@@ -336,6 +349,8 @@ export class Proxy {
       this.identity?.close();
       this.ads.close();
       await this.listeners.close();
+      // The last requests' lines are written before the proxy goes.
+      await Promise.all([this.accessLogSinks.close(), this.otelLogSinks.close()]);
       // Queued spans go out before the collector's cluster closes.
       await this.traceProviders.close();
       this.clusters.close();
@@ -350,6 +365,8 @@ export class Proxy {
     this.identity?.close();
     this.ads.close();
     this.listeners.destroy();
+    void this.accessLogSinks.close();
+    void this.otelLogSinks.close();
     void this.traceProviders.close();
     this.clusters.destroy();
     this.admin.destroy();

@@ -34,6 +34,9 @@ export interface MetricsMesh {
   /** Headers the reviews app received, newest last. */
   appHeaders: http.IncomingHttpHeaders[];
   configDir: string;
+  /** The mesh's scratch directory and its CA directory (more sidecars: spawnPairSidecar(mesh.p, dir, caDir, …)). */
+  dir: string;
+  caDir: string;
   procs: Proc[];
   stop(): Promise<void>;
 }
@@ -80,7 +83,8 @@ function startHttpApp(port: number, body: string, seen: http.IncomingHttpHeaders
   return new Promise((resolve) => app.listen(port, '127.0.0.1', () => resolve(app)));
 }
 
-export async function startMetricsMesh(o: { reviewsV1?: boolean } = {}): Promise<MetricsMesh> {
+/** `meshConfig`: a mesh config (YAML) for the control plane (--mesh-config). */
+export async function startMetricsMesh(o: { reviewsV1?: boolean; meshConfig?: string } = {}): Promise<MetricsMesh> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-metrics-'));
   const caDir = path.join(dir, 'ca');
   const procs: Proc[] = [];
@@ -103,7 +107,9 @@ export async function startMetricsMesh(o: { reviewsV1?: boolean } = {}): Promise
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs);
+    const meshFile = path.join(dir, 'mesh.yaml');
+    if (o.meshConfig !== undefined) fs.writeFileSync(meshFile, o.meshConfig);
+    await spawnSecureControlPlane(dir, caDir, { xds: p.xds, secure: p.secure, monitor: p.monitor }, procs, o.meshConfig !== undefined ? ['--mesh-config', meshFile] : []);
     procs.push(
       spawnPairSidecar(p, dir, caDir, 'reviews', p.rvOut, p.rvIn, p.rvAdmin, {}, ['--labels', 'app=reviews,version=v2', '--telemetry-port', String(rvTel)]),
       spawnPairSidecar(p, dir, caDir, 'productpage', p.ppOut, p.ppIn, p.ppAdmin, {}, ['--labels', 'app=productpage,version=v1', '--telemetry-port', String(ppTel)]),
@@ -139,6 +145,8 @@ export async function startMetricsMesh(o: { reviewsV1?: boolean } = {}): Promise
     tcpClientPort: tcpClientOut,
     appHeaders,
     configDir: path.join(dir, 'config'),
+    dir,
+    caDir,
     procs,
     stop,
   };

@@ -6,6 +6,7 @@
 // does. Used by every inbound listener layout (explicit port, transparent capture).
 import { PEER_EXCHANGE_ALPN } from '../../api/peer-metadata.js';
 import { istioStatsFilters, tcpProxyFilter } from './filters.js';
+import { accessLogFields } from './access-log.js';
 import type { DirectionTelemetry } from '../../config/telemetry-types.js';
 import { inboundClusterName, isHttpProtocol } from './names.js';
 
@@ -25,5 +26,5 @@ const TCP_ALPN = [PEER_EXCHANGE_ALPN, 'istio'];
 /** The chain's network filters: the RBAC filters (in Istio's order), the stats filter, then tcp_proxy to the app. */
 export function inboundTcpFilters(o: { servicePort: number; rbac: readonly unknown[]; telemetry: DirectionTelemetry | undefined }): unknown[] {
   const cluster = inboundClusterName(o.servicePort);
-  return [...o.rbac, ...istioStatsFilters(o.telemetry), tcpProxyFilter(cluster, cluster)];
+  return [...o.rbac, ...istioStatsFilters(o.telemetry), tcpProxyFilter(cluster, cluster, accessLogFields(o.telemetry))];
 }

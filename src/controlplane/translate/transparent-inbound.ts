@@ -10,6 +10,7 @@ import { defaultMeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode, ProxyPort } from '../model/proxy-node.js';
 import { inboundPolicyFilters } from './inbound-policy.js';
 import { istioStatsFilters, tcpProxyFilter } from './filters.js';
+import { accessLogFields } from './access-log.js';
 import { inboundAlpn, inboundTcpFilters } from './inbound-tcp.js';
 import { inboundHttpFilters, inboundMtlsMode, type ListenerOptions } from './listeners.js';
 import { inboundChains, tlsInspectorFilter } from './mtls.js';
@@ -41,7 +42,7 @@ export function inboundTcpChain(proxy: ProxyNode, port: ProxyPort, opts: Listene
 /** A port no service declares: Istio passes it through to the app (as TCP, from 127.0.0.6). */
 export function inboundPassthroughChain(proxy: ProxyNode, opts: ListenerOptions): InboundChainFilters {
   const rbac = inboundPolicyFilters(proxy, opts.mesh ?? defaultMeshConfig, opts).network;
-  return { filters: [...rbac, ...istioStatsFilters(opts.telemetry?.server), tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)], alpn: inboundAlpn('TCP') };
+  return { filters: [...rbac, ...istioStatsFilters(opts.telemetry?.server), tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, accessLogFields(opts.telemetry?.server))], alpn: inboundAlpn('TCP') };
 }
 
 export function virtualInboundListener(proxy: ProxyNode, listenerOpts: ListenerOptions): XdsResource {

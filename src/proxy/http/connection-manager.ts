@@ -19,6 +19,7 @@ import { ResponseFlag } from './response-flags.js';
 import type { RouteSlot, RouteStore } from './route-store.js';
 import { RouteTable } from './route-table.js';
 import { HttpStream } from './stream.js';
+import { createAccessLoggers, logAll, type AccessLogDeps, type AccessLogger } from '../telemetry/access-log/logger.js';
 import type { Logger } from '../log.js';
 import { HcmTracer, type TracingDeps } from '../telemetry/tracing/tracer.js';
 
@@ -75,6 +76,8 @@ export interface HcmDeps {
   /** The proxy's telemetry (absent: metrics off) and the listener's traffic direction (its reporter). */
   telemetry?: ProxyTelemetry;
   direction?: TrafficDirection;
+  /** Where access-log lines go (absent: the HCM's access_log is not run, as in unit tests). */
+  accessLogs?: AccessLogDeps;
   /** The `http` logger: one debug line per finished stream when it is at debug. */
   log?: Logger;
   /** What the HCM's `tracing` needs (absent: an HCM with `tracing` only keeps x-request-id). */
@@ -90,6 +93,7 @@ export class HcmRuntime {
   readonly filters: HttpFilter[];
   readonly stats: HcmStats;
   private readonly load: ListenerLoad;
+  private readonly accessLoggers: AccessLogger[];
   private readonly log: Logger | undefined;
   private readonly tracer: HcmTracer | undefined;
   /** Streams under way (stream_idle_timeout reads their last activity). */
@@ -111,6 +115,7 @@ export class HcmRuntime {
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
+    this.accessLoggers = createAccessLoggers(config.accessLog, deps.accessLogs);
     const filterDeps: HttpFilterDeps = {
       clusters: deps.clusters,
       random: deps.random,
@@ -205,6 +210,10 @@ export class HcmRuntime {
     stream.route = route.route;
     stream.compiledRoute = route;
     stream.info.routeName = route.route.name;
+    // Envoy records the route's cluster when the route is chosen: a request answered before the
+    // router (a fault, an RBAC denial) still logs it. Weighted clusters are picked by the router.
+    const action = route.route.action;
+    if (action.kind === 'route' && action.cluster.kind === 'cluster') stream.info.clusterName = action.cluster.name;
   }
 
   /** The one place a stream ends. */
@@ -225,6 +234,7 @@ export class HcmRuntime {
     if (code >= 100 && stream.res.finished) stats[`downstream_rq_${Math.floor(code / 100)}xx` as 'downstream_rq_2xx']++;
     if (info.hasFlag(ResponseFlag.noRouteFound) && code === 404) stats.downstream_rq_no_route++;
     for (const f of info.responseFlags) stats[`response_flag.${f}`] = (stats[`response_flag.${f}`] ?? 0) + 1;
+    if (this.accessLoggers.length > 0) logAll(this.accessLoggers, stream);
     // Off (the default): one boolean read, no string built.
     if (this.log?.debugOn)
       this.log.debug(`${this.config.statPrefix}: ${stream.method} ${stream.authority}${stream.path} route=${info.routeName || '-'} cluster=${info.clusterName || '-'} upstream=${info.upstreamHost || '-'} code=${code} flags=${info.responseFlags.join(',') || '-'}`);

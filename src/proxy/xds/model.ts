@@ -1,6 +1,7 @@
 // The proxy's typed internal model of Envoy v3 resources. Raw decoded protos are validated into
 // these at the xDS edge (validate-*.ts); nothing past that point walks Any blobs or optional
 // proto fields. Unions make the illegal states unrepresentable.
+import type { AccessLogConfig } from '../telemetry/access-log/config.js';
 import type { StatsConfig } from '../telemetry/stats-config.js';
 import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import type { Secret } from '../tls/secret-store.js';
@@ -286,6 +287,8 @@ export interface HttpConnectionManager {
   path: PathNormalization;
   /** upgrade_configs: the upgrade types (lower-case, e.g. `websocket`) this HCM lets through. */
   upgrades: ReadonlySet<string>;
+  /** access_log: filters and formats compiled. */
+  accessLog: AccessLogConfig[];
   /** `tracing`: absent, the HCM neither samples nor touches trace headers. */
   tracing?: HcmTracing;
 }
@@ -340,6 +343,8 @@ export interface TcpProxy {
   /** An istio.stats network filter precedes it in the chain: report Istio's TCP metrics, with its
    * overrides (absent: no stats filter). */
   istioStats: StatsConfig | undefined;
+  /** access_log: one line per connection, when it closes. */
+  accessLog: AccessLogConfig[];
 }
 
 /** The terminal network filter of a chain: siblings, as in Envoy. */
