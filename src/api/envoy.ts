@@ -75,6 +75,9 @@ const resourceProtoFiles = [
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/service/discovery/v3/discovery.proto',
+  // What `weft bootstrap --envoy` prints (checked against Envoy's rules) and the CSDS service.
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/service/status/v3/csds.proto',
   // Istio's stats filter config: Weft's own small .proto (the one non-Envoy type in listeners).
   path.join(srcApiDir, 'proto/istio/stats/plugin_config.proto'),
 ];

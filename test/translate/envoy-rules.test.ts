@@ -1,0 +1,51 @@
+// Envoy's own rules over everything Weft's control plane produces: the protoc-gen-validate annotations
+// (the generic checker over the reflected descriptors) and Envoy's semantic checks, for every scenario
+// (all fixtures, the goldens' inputs, hand-written configs) and every client kind's composition.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TypeUrl, type XdsType } from '../../src/api/envoy.js';
+import { buildSnapshot } from '../../src/controlplane/model/snapshot.js';
+import type { ProxyNode } from '../../src/controlplane/model/proxy-node.js';
+import { translateFor } from '../../src/controlplane/translate/index.js';
+import { COMPOSITIONS, type ClientKind } from '../../src/controlplane/xds/compositions.js';
+import { checkResource, formatViolation } from '../../src/controlplane/xds/envoy-rules/check.js';
+import { semanticProblems } from '../../src/controlplane/xds/envoy-rules/semantic.js';
+import { envoyScenarios } from './envoy-scenarios.js';
+import { TEST_VIP_RANGE } from './fixtures.js';
+
+const captured = (p: ProxyNode): ProxyNode => ({ ...p, interceptionMode: 'REDIRECT', ports: p.ports.map((q) => ({ ...q, endpointPort: q.appPort })) });
+const KINDS = Object.keys(COMPOSITIONS) as ClientKind[];
+/** The clients whose output differs most: a plain caller, a policy target, a TCP server. */
+const CLIENTS = new Set(['productpage', 'reviews', 'mysqldb']);
+
+const scenarios = envoyScenarios();
+let resourcesChecked = 0;
+
+for (const s of scenarios) {
+  test(`envoy rules: ${s.name}`, () => {
+    const problems: string[] = [];
+    for (const kind of KINDS) {
+      const proxies = kind.startsWith('captured-') ? s.proxies.map(captured) : s.proxies;
+      const snap = buildSnapshot({ config: s.config, proxies, domain: 'cluster.local', vipRange: TEST_VIP_RANGE, ...(s.mesh ? { mesh: s.mesh } : {}) });
+      const seen = new Set<string>();
+      for (const client of proxies) {
+        if (!CLIENTS.has(client.service) || seen.has(client.service)) continue;
+        seen.add(client.service);
+        const set = translateFor(snap, client, kind);
+        for (const type of Object.keys(set) as XdsType[]) {
+          for (const r of set[type]) {
+            resourcesChecked++;
+            for (const v of checkResource(TypeUrl[type], r.body)) problems.push(`${kind} ${client.service} ${type} ${r.name}: ${formatViolation(v)} [${v.rule}]`);
+          }
+        }
+        for (const p of semanticProblems(set)) problems.push(`${kind} ${client.service} ${p}`);
+      }
+    }
+    assert.deepEqual([...new Set(problems)], []);
+  });
+}
+
+test('envoy rules: the scenarios cover the fixtures and check a meaningful number of resources', () => {
+  assert.ok(scenarios.length >= 40, `${scenarios.length} scenarios`);
+  assert.ok(resourcesChecked > 5000, `${resourcesChecked} resources checked`);
+});
