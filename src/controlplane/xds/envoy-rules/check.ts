@@ -16,6 +16,23 @@ export interface Violation {
   message: string;
 }
 
+const NUMERIC_RULES = ['const', 'lt', 'lte', 'gt', 'gte', 'in', 'not_in', 'ignore_empty'];
+/** Every rule of validate.proto, as `kind.rule`: what this checker enforces (docs/observability.md lists them). */
+export const IMPLEMENTED_RULES: ReadonlySet<string> = new Set([
+  ...['float', 'double', 'int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64'].flatMap((k) => NUMERIC_RULES.map((r) => `${k}.${r}`)),
+  'bool.const',
+  ...['const', 'len', 'min_len', 'max_len', 'len_bytes', 'min_bytes', 'max_bytes', 'pattern', 'prefix', 'suffix', 'contains', 'not_contains', 'in', 'not_in', 'email', 'hostname', 'ip', 'ipv4', 'ipv6', 'uri', 'uri_ref', 'address', 'uuid', 'well_known_regex', 'strict', 'ignore_empty'].map((r) => `string.${r}`),
+  ...['const', 'len', 'min_len', 'max_len', 'pattern', 'prefix', 'suffix', 'contains', 'in', 'not_in', 'ip', 'ipv4', 'ipv6', 'ignore_empty'].map((r) => `bytes.${r}`),
+  ...['const', 'defined_only', 'in', 'not_in'].map((r) => `enum.${r}`),
+  'message.required', 'message.skip',
+  ...['min_items', 'max_items', 'unique', 'items', 'ignore_empty'].map((r) => `repeated.${r}`),
+  ...['min_pairs', 'max_pairs', 'no_sparse', 'keys', 'values', 'ignore_empty'].map((r) => `map.${r}`),
+  ...['required', 'in', 'not_in'].map((r) => `any.${r}`),
+  ...['required', 'const', 'lt', 'lte', 'gt', 'gte', 'in', 'not_in'].map((r) => `duration.${r}`),
+  ...['required', 'const', 'lt', 'lte', 'gt', 'gte', 'lt_now', 'gt_now', 'within'].map((r) => `timestamp.${r}`),
+  'oneof.required',
+]);
+
 export const formatViolation = (v: Violation) => (v.path ? `${v.path}: ${v.message}` : v.message);
 
 const WRAPPERS = new Set(['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue'].map((n) => `.google.protobuf.${n}`));
