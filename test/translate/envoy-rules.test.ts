@@ -20,6 +20,8 @@ const CLIENTS = new Set(['productpage', 'reviews', 'mysqldb']);
 
 const scenarios = envoyScenarios();
 let resourcesChecked = 0;
+/** What upstream Envoy (without istio-proxy's extensions) would refuse beyond what istio-proxy does. */
+const upstreamOnly = new Set<string>();
 
 for (const s of scenarios) {
   test(`envoy rules: ${s.name}`, () => {
@@ -38,12 +40,22 @@ for (const s of scenarios) {
             for (const v of checkResource(TypeUrl[type], r.body)) problems.push(`${kind} ${client.service} ${type} ${r.name}: ${formatViolation(v)} [${v.rule}]`);
           }
         }
-        for (const p of semanticProblems(set)) problems.push(`${kind} ${client.service} ${p}`);
+        const istioProxy = semanticProblems(set);
+        for (const p of istioProxy) problems.push(`${kind} ${client.service} ${p}`);
+        for (const p of semanticProblems(set, { build: 'envoy' })) if (!istioProxy.includes(p)) upstreamOnly.add(p.replace(/^(\w+) \S+: /, '$1: '));
       }
     }
     assert.deepEqual([...new Set(problems)], []);
   });
 }
+
+test('envoy rules: upstream Envoy refuses only the istio-proxy extension Weft emits (istio.stats)', () => {
+  // Recorded, not fixed here: the metrics owners decide (an HTTP filter can be is_optional; a network
+  // filter has no such flag, so a TCP chain with istio.stats needs istio-proxy).
+  assert.deepEqual([...upstreamOnly].sort(), [
+    "listener: Didn't find a registered implementation for type URL 'stats.PluginConfig' (an istio-proxy extension, not in upstream Envoy)",
+  ]);
+});
 
 test('envoy rules: the scenarios cover the fixtures and check a meaningful number of resources', () => {
   assert.ok(scenarios.length >= 40, `${scenarios.length} scenarios`);

@@ -5,6 +5,7 @@
 // Every violation carries its field path. It never stops at the first.
 import protobuf from 'protobufjs';
 import { resourceRoot } from '../../../api/envoy.js';
+import { shapeViolations } from './body-shape.js';
 import { fieldRules, oneofRequired, toFieldRules, type FieldRules } from './field-rules.js';
 import { boolRules, bytesRules, durationRules, enumRules, numberRules, stringRules, timestampRules, type Found } from './scalar-rules.js';
 
@@ -61,13 +62,14 @@ export function checkMessage(type: protobuf.Type, message: protobuf.Message | Re
 /**
  * Checks a resource in the translators' form (proto field names, nested Any as `{'@type', ...}`) as
  * Envoy receives it: encoded to the wire and decoded back, so what protobufjs drops or defaults is
- * what gets checked.
+ * what gets checked; what encoding would drop (a key that is no field, an enum name that is no value)
+ * is reported too (`shape.*`).
  */
 export function checkResource(typeName: string, body: Record<string, unknown>, opts: CheckOptions = {}): Violation[] {
   const root = opts.root ?? resourceRoot();
   const type = root.lookupType(typeName.slice(typeName.lastIndexOf('/') + 1));
   const decoded = type.decode(type.encode(type.fromObject(body)).finish());
-  return checkMessage(type, decoded, { ...opts, root });
+  return [...shapeViolations(root, type, body), ...checkMessage(type, decoded, { ...opts, root })];
 }
 
 const join = (path: string, name: string) => (path ? `${path}.${name}` : name);

@@ -3,6 +3,7 @@
 // Envoy logs for it. Reference integrity (an EDS cluster's endpoints, a listener's RDS name, secrets)
 // is the consistency check's (consistency.ts), run here too so one call reports everything.
 import net from 'node:net';
+import { ISTIO_STATS_TYPE_URL } from '../../../api/mesh-names.js';
 import { HCM_TYPE_URL, ROUTER_TYPE_URL, TCP_PROXY_TYPE_URL, type XdsType } from '../../../api/envoy.js';
 import type { XdsResource } from '../../translate/types.js';
 import { checkConsistency, referencesOf } from '../consistency.js';
@@ -14,10 +15,22 @@ export type ResourceSets = Partial<Record<XdsType, readonly XdsResource[]>>;
 const TERMINAL_NETWORK = new Set([HCM_TYPE_URL, TCP_PROXY_TYPE_URL]);
 const TERMINAL_HTTP = new Set([ROUTER_TYPE_URL]);
 
+/**
+ * Which Envoy build runs the config: upstream `envoy` registers only Envoy's own extensions;
+ * `istio-proxy` (the Envoy Istio ships as its sidecar) adds Istio's, such as istio.stats.
+ */
+export type EnvoyBuild = 'envoy' | 'istio-proxy';
+
+/** Config types of the extensions istio-proxy adds to upstream Envoy that Weft emits. */
+export const ISTIO_PROXY_TYPES: ReadonlySet<string> = new Set([ISTIO_STATS_TYPE_URL]);
+
 /** Every semantic problem in one client's resource sets, as `<type> <name>: <message>`. */
-export function semanticProblems(sets: ResourceSets): string[] {
+export function semanticProblems(sets: ResourceSets, opts: { build?: EnvoyBuild } = {}): string[] {
   const out: string[] = [];
   const add = (type: XdsType, name: string, msg: string) => out.push(`${type} ${name}: ${msg}`);
+  const build = opts.build ?? 'istio-proxy';
+  for (const type of ['cluster', 'endpoint', 'listener', 'route', 'virtualHost'] as const)
+    for (const r of sets[type] ?? []) extensionProblems(r.body, build, false, (m) => add(type, r.name, m));
   for (const type of ['cluster', 'endpoint', 'listener', 'route'] as const) uniqueNames(type, sets[type] ?? [], add);
   for (const c of sets.cluster ?? []) clusterProblems(c.body as Raw, (m) => add('cluster', c.name, m));
   for (const e of sets.endpoint ?? []) endpointProblems(e.body as Raw, (m) => add('endpoint', e.name, m));
@@ -26,6 +39,26 @@ export function semanticProblems(sets: ResourceSets): string[] {
   for (const r of [...(sets.route ?? []), ...(sets.virtualHost ?? [])]) routeProblems(r.body as Raw, (m) => add('route', r.name, m));
   out.push(...referenceProblems(sets));
   return out;
+}
+
+/** Envoy looks every typed_config up in its extension registry; a type it was not built with rejects the
+ * resource ("Didn't find a registered implementation for ... with type URL ..."), unless the HTTP filter
+ * carrying it is `is_optional`. */
+function extensionProblems(v: unknown, build: EnvoyBuild, optional: boolean, add: (m: string) => void): void {
+  if (Array.isArray(v)) v.forEach((x) => extensionProblems(x, build, optional, add));
+  else if (v && typeof v === 'object') {
+    const o = v as Raw;
+    const url = o['@type'];
+    if (typeof url === 'string' && !optional && !registered(url, build))
+      add(`Didn't find a registered implementation for type URL '${url.slice(url.lastIndexOf('/') + 1)}'${ISTIO_PROXY_TYPES.has(url) ? ' (an istio-proxy extension, not in upstream Envoy)' : ''}`);
+    for (const [k, x] of Object.entries(o)) extensionProblems(x, build, optional || (k === 'typed_config' && o.is_optional === true), add);
+  }
+}
+
+function registered(url: string, build: EnvoyBuild): boolean {
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  if (/^(envoy|xds|udpa|google)\./.test(name)) return true;
+  return build === 'istio-proxy' && ISTIO_PROXY_TYPES.has(url);
 }
 
 function uniqueNames(type: XdsType, list: readonly XdsResource[], add: (t: XdsType, n: string, m: string) => void): void {
