@@ -145,6 +145,28 @@ program
     process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts);
   });
 
+program
+  .command('bootstrap')
+  .description("print the bootstrap a client of Weft's control plane starts from: --envoy (an Envoy sidecar: ADS, admin, the node Weft registers)")
+  .option('--envoy', 'an Envoy bootstrap (envoy -c FILE)')
+  .requiredOption('--service <name>', 'service this workload belongs to')
+  .option('--namespace <ns>', 'namespace', 'default')
+  .option('--xds-address <host:port>', "the control plane's plaintext ADS address", '127.0.0.1:15010')
+  .option('--admin-port <port>', "Envoy's admin port (on 127.0.0.1)", '15000')
+  .option('--app-port <port>', 'port the local app listens on (none: the sidecar only calls out)')
+  .option('--service-port <port>', 'port clients name (default: the app port)')
+  .option('--labels <k=v,...>', 'workload labels (e.g. version=v1)', '')
+  .option('--service-account <sa>', 'service account', 'default')
+  .option('--address <ip>', 'address this workload is reached at', '127.0.0.1')
+  .option('--locality <region/zone/subzone>', "the workload's locality")
+  .option('--node-id <id>', 'xDS node id (default: derived, Istio-style)')
+  .option('--mode <mode>', 'explicit or transparent (captured: INTERCEPTION_MODE REDIRECT)', 'explicit')
+  .option('--sds-socket <path>', "the SDS agent's socket for mTLS secrets (Istio's sds-grpc cluster)")
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .action(async (opts) => {
+    process.exitCode = (await import('./bootstrap.js')).runBootstrap(opts);
+  });
+
 const ebpf = program.command('ebpf').description("eBPF capture (Merbridge-style): an app's outbound connect() goes to the local proxy, which reads the original destination with SO_ORIGINAL_DST or getsockname()");
 ebpf
   .command('install')
