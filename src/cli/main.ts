@@ -140,6 +140,8 @@ program
   .command('proxy-status')
   .description("show each connected proxy's xDS sync state (SYNCED, STALE, NACKED) per type; exits 1 unless all are SYNCED")
   .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+  .option('--csds', "read the status over CSDS (Envoy's ClientStatusDiscoveryService) on the control plane's plaintext xDS port instead of /debug/syncz")
+  .option('--xds-address <host:port>', 'with --csds: the xDS address', '127.0.0.1:15010')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .action(async (opts) => {
     process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts);

@@ -2,6 +2,7 @@
 // (istioctl proxy-status for Weft). SYNCED: the proxy ACKed what was last sent; STALE: a newer
 // version is in flight; NACKED: it refused the last version (the reason is printed below the table);
 // N/A: the type is not part of the proxy's protocol (VHDS on a state-of-the-world stream).
+import type { ClientStatusResponseWire } from '../api/csds.js';
 import type { ProxyStatus } from '../controlplane/xds/server.js';
 import { isSynced, proxyTypeState, SYNC_TYPES as TYPES } from '../controlplane/xds/sync-state.js';
 
@@ -16,7 +17,34 @@ export function renderProxyStatus(proxies: ProxyStatus[]): string {
   return [line(header), ...rows.map(line), ...(nacks.length ? ['', 'Last NACKs:', ...nacks] : [])].join('\n') + '\n';
 }
 
-export async function runProxyStatus(opts: { monitorAddress: string; output: 'text' | 'json' }): Promise<number> {
+/** The same statuses over CSDS (envoy.service.status.v3.ClientStatusDiscoveryService) on an xDS port. */
+async function fetchCsds(xdsAddress: string): Promise<ProxyStatus[]> {
+  const [grpc, { clientStatusDiscoveryService }, { proxyStatusFromCsds }] = await Promise.all([import('@grpc/grpc-js'), import('../api/csds.js'), import('../controlplane/xds/csds.js')]);
+  const Client = clientStatusDiscoveryService();
+  const client = new Client(xdsAddress, grpc.credentials.createInsecure());
+  try {
+    const res = await new Promise<ClientStatusResponseWire>((resolve, reject) =>
+      (client as unknown as { FetchClientStatus: (req: object, opts: object, cb: (err: Error | null, res: ClientStatusResponseWire) => void) => void }).FetchClientStatus({}, { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    return res.config.map(proxyStatusFromCsds).sort((a, b) => (a.id < b.id ? -1 : 1));
+  } finally {
+    client.close();
+  }
+}
+
+export async function runProxyStatus(opts: { monitorAddress: string; output: 'text' | 'json'; csds?: boolean; xdsAddress?: string }): Promise<number> {
+  if (opts.csds) {
+    const address = opts.xdsAddress ?? '127.0.0.1:15010';
+    let proxies: ProxyStatus[];
+    try {
+      proxies = await fetchCsds(address);
+    } catch (err) {
+      process.stderr.write(`weft proxy-status: CSDS on ${address}: ${(err as Error).message} (is the control plane running? --xds-address)\n`);
+      return 2;
+    }
+    process.stdout.write(opts.output === 'json' ? JSON.stringify(proxies, null, 2) + '\n' : renderProxyStatus(proxies));
+    return proxies.every(isSynced) ? 0 : 1;
+  }
   const url = `http://${opts.monitorAddress}/debug/syncz`;
   let body: { proxies: ProxyStatus[] };
   try {
