@@ -92,6 +92,9 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): Record<string, Json> {
     typed_extension_protocol_options: http2Only,
   };
   const ads = { ads: {}, resource_api_version: 'V3' };
+  // SotW ADS (GRPC, not DELTA_GRPC): on Delta streams Weft serves virtual hosts over VHDS on the ADS
+  // stream, which only Weft's proxy takes; Envoy refuses it ("vhds: only 'DELTA_GRPC' is supported").
+  // On SotW Weft sends whole route tables.
   return {
     node,
     admin: { address: { socket_address: { address: o.adminAddress ?? '127.0.0.1', port_value: o.adminPort ?? 15000 } } },

@@ -64,6 +64,12 @@ const cases: Array<{ name: string; change: (s: Sets) => void; want: RegExp }> = 
   { name: 'weights summing to zero', change: (s) => void (s.route![0].body.virtual_hosts as unknown[]).push(vhost('z', ['z'], [{ match: { prefix: '/' }, route: { weighted_clusters: { clusters: [{ name: 'c', weight: { value: 0 } }] } } }])), want: /Sum of weights in the weighted_cluster must be greater than 0/ },
   { name: 'a route that sets Host', change: (s) => void (s.route![0].body.virtual_hosts as unknown[]).push({ ...vhost('h', ['h']), request_headers_to_add: [{ header: { key: 'host', value: 'x' } }] }), want: /':-prefixed' or host headers may not be modified/ },
   { name: 'a route that removes :path', change: (s) => void (s.route![0].body.virtual_hosts as unknown[]).push({ ...vhost('h', ['h']), request_headers_to_remove: [':path'] }), want: /':-prefixed' or host headers may not be removed/ },
+  { name: 'VHDS over ADS', change: (s) => void (s.route![0].body.vhds = { config_source: ADS }), want: /vhds: only 'DELTA_GRPC' is supported as an api_type\./ },
+  {
+    name: 'VHDS on its own DELTA_GRPC stream is taken',
+    change: (s) => void (s.route![0].body.vhds = { config_source: { api_config_source: { api_type: 'DELTA_GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] } } }),
+    want: /^$/,
+  },
   { name: 'an invalid safe_regex', change: (s) => void (s.route![0].body.virtual_hosts as unknown[]).push(vhost('x', ['x'], [{ match: { safe_regex: { regex: '(' } }, route: { cluster: 'c' } }])), want: /invalid regex "\("/ },
   { name: 'an EDS cluster without its endpoints (the consistency check)', change: (s) => void s.cluster!.push(eds('lonely')), want: /names EDS cluster "lonely", which the set does not hold/ },
   { name: 'a listener naming a missing route configuration', change: (s) => void (s.route = []), want: /names route "r", which the set does not hold/ },

@@ -157,6 +157,9 @@ function hcmProblems(hcm: Raw, where: string, add: (m: string) => void): void {
 const PROTECTED = (name: string) => name.startsWith(':') || name.toLowerCase() === 'host';
 
 function routeProblems(rc: Raw, add: (m: string) => void): void {
+  // Envoy subscribes to VHDS on a stream of its own (VirtualHostDiscoveryService/DeltaVirtualHosts),
+  // never over ADS: vhds.cc refuses any other config source.
+  if (rc.vhds && rc.vhds.config_source?.api_config_source?.api_type !== 'DELTA_GRPC') add("vhds: only 'DELTA_GRPC' is supported as an api_type.");
   const vhosts: Raw[] = rc.virtual_hosts ?? (rc.domains ? [rc] : []);
   const vhostNames = new Set<string>();
   const domains = new Map<string, string>();
