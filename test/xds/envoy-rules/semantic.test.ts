@@ -70,6 +70,12 @@ const cases: Array<{ name: string; change: (s: Sets) => void; want: RegExp }> = 
     change: (s) => void (s.route![0].body.vhds = { config_source: { api_config_source: { api_type: 'DELTA_GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] } } }),
     want: /^$/,
   },
+  {
+    name: 'a tracer calling a cluster CDS lacks',
+    change: (s) => void (s.listener = [listener('out', 15001, [{ filters: [hcm({ tracing: { provider: { name: 'envoy.tracers.opentelemetry', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', grpc_service: { envoy_grpc: { cluster_name: 'collector' } } } } } })] }])]),
+    want: /Unknown gRPC client cluster 'collector'/,
+  },
+  { name: 'an SDS config through the bootstrap sds-grpc cluster is known', change: (s) => void (s.listener![0].body.note = { envoy_grpc: { cluster_name: 'sds-grpc' } }), want: /^$/ },
   { name: 'an invalid safe_regex', change: (s) => void (s.route![0].body.virtual_hosts as unknown[]).push(vhost('x', ['x'], [{ match: { safe_regex: { regex: '(' } }, route: { cluster: 'c' } }])), want: /invalid regex "\("/ },
   { name: 'an EDS cluster without its endpoints (the consistency check)', change: (s) => void s.cluster!.push(eds('lonely')), want: /names EDS cluster "lonely", which the set does not hold/ },
   { name: 'a listener naming a missing route configuration', change: (s) => void (s.route = []), want: /names route "r", which the set does not hold/ },

@@ -3,7 +3,7 @@
 // Envoy logs for it. Reference integrity (an EDS cluster's endpoints, a listener's RDS name, secrets)
 // is the consistency check's (consistency.ts), run here too so one call reports everything.
 import net from 'node:net';
-import { ISTIO_STATS_TYPE_URL } from '../../../api/mesh-names.js';
+import { AGENT_SDS_CLUSTER, ISTIO_STATS_TYPE_URL } from '../../../api/mesh-names.js';
 import { HCM_TYPE_URL, ROUTER_TYPE_URL, TCP_PROXY_TYPE_URL, type XdsType } from '../../../api/envoy.js';
 import type { XdsResource } from '../../translate/types.js';
 import { checkConsistency, referencesOf } from '../consistency.js';
@@ -38,7 +38,32 @@ export function semanticProblems(sets: ResourceSets, opts: { build?: EnvoyBuild 
   for (const l of sets.listener ?? []) listenerProblems(l.body as Raw, (m) => add('listener', l.name, m));
   for (const r of [...(sets.route ?? []), ...(sets.virtualHost ?? [])]) routeProblems(r.body as Raw, (m) => add('route', r.name, m));
   out.push(...referenceProblems(sets));
+  serviceClusterProblems(sets, add);
   return out;
+}
+
+/** Clusters the bootstrap defines statically (`weft bootstrap --envoy`, Istio's): never in CDS. */
+export const BOOTSTRAP_CLUSTERS: ReadonlySet<string> = new Set(['xds-grpc', AGENT_SDS_CLUSTER]);
+
+/** A gRPC or HTTP service a filter calls (tracer, access-log service, JWKS fetch) names a cluster
+ * that must exist when Envoy builds the listener ("Unknown gRPC client cluster '...'"). */
+function serviceClusterProblems(sets: ResourceSets, add: (t: XdsType, n: string, m: string) => void): void {
+  const clusters = new Set((sets.cluster ?? []).map((c) => c.name));
+  for (const l of sets.listener ?? []) {
+    const seen = new Set<string>();
+    const visit = (v: unknown) => {
+      if (Array.isArray(v)) return v.forEach(visit);
+      if (!v || typeof v !== 'object') return;
+      const o = v as Raw;
+      const name = o.envoy_grpc?.cluster_name ?? (typeof o.uri === 'string' && typeof o.cluster === 'string' ? o.cluster : undefined);
+      if (typeof name === 'string' && !clusters.has(name) && !BOOTSTRAP_CLUSTERS.has(name) && !seen.has(name)) {
+        seen.add(name);
+        add('listener', l.name, `Unknown gRPC client cluster '${name}' (a service a filter calls names a cluster CDS does not hold)`);
+      }
+      Object.values(o).forEach(visit);
+    };
+    visit(l.body);
+  }
 }
 
 /** Envoy looks every typed_config up in its extension registry; a type it was not built with rejects the
