@@ -13,6 +13,7 @@ import { faultFilter, istioStatsFilters, routerFilter, tcpProxyFilter } from './
 import { hcmFilter } from './listeners.js';
 import { BLACKHOLE_CLUSTER, isHttpProtocol, OUTBOUND_LISTENER, outboundClusterName, PASSTHROUGH_CLUSTER, portListenerName, portRouteName } from './names.js';
 import { httpServicePorts } from './transparent-routes.js';
+import { tracingField } from './tracing.js';
 import { ADS_CONFIG_SOURCE, socketAddress, type XdsResource } from './types.js';
 
 const WILDCARD = '0.0.0.0';
@@ -57,7 +58,8 @@ interface TcpTarget {
  * listener's default chain when it has no address at all (a resolution-NONE ServiceEntry) and no
  * HTTP port claims it.
  */
-export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort'>, telemetry?: ProxyTelemetryPolicy): XdsResource[] {
+export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort' | 'namespace' | 'labels'>, telemetry?: ProxyTelemetryPolicy): XdsResource[] {
+  const tracing = tracingField(telemetry?.client.tracing, proxy);
   const mesh = snap.mesh;
   const stats = istioStatsFilters(telemetry?.client);
   const httpPorts = new Set(httpServicePorts(snap));
@@ -86,7 +88,7 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
       const cluster = outboundClusterName(port, '', svc.hostname);
       return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [...stats, tcpProxyFilter(cluster, cluster)] };
     });
-    chains.push({ filters: defaultChainFilters(mesh, port, httpPorts.has(port), addressless.get(port), stats) });
+    chains.push({ filters: defaultChainFilters(mesh, port, httpPorts.has(port), addressless.get(port), stats, tracing) });
     out.push(portListener(WILDCARD, port, chains));
   }
   for (const { svc, port, address } of [...exact.values()].sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1))) {
@@ -96,13 +98,14 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
   return out;
 }
 
-function defaultChainFilters(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined, stats: Record<string, unknown>[]): Record<string, unknown>[] {
+function defaultChainFilters(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined, stats: Record<string, unknown>[], tracing: { tracing?: object }): Record<string, unknown>[] {
   if (http) {
     return [
       hcmFilter(mesh, {
         stat_prefix: `outbound_0.0.0.0_${port}`,
         rds: { route_config_name: portRouteName(port), config_source: ADS_CONFIG_SOURCE },
         http_filters: [faultFilter, ...stats, routerFilter],
+        ...tracing,
       }),
     ];
   }

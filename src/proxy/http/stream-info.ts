@@ -10,6 +10,17 @@ export type UpstreamFailure = 'connect' | 'timeout' | 'reset' | 'overflow' | 'pr
 
 export type StreamProtocol = 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
 
+/** A sampled request's trace context (telemetry/tracing): the span this proxy reports and its parent. */
+export interface StreamTrace {
+  traceId: string;
+  spanId: string;
+  /** The caller's span; undefined: this proxy started the trace. */
+  parentSpanId: string | undefined;
+  traceState: string;
+  /** spawn_upstream_span: the CLIENT child span for the upstream request (its id went upstream). */
+  upstreamSpanId: string | undefined;
+}
+
 export class StreamInfo {
   /** Epoch ms when the request head was complete. */
   readonly startTime = Date.now();
@@ -26,6 +37,10 @@ export class StreamInfo {
   /** Short machine-readable reason for a local reply or failure (e.g. `upstream_connect_failure`). */
   details = '';
   readonly responseFlags: ResponseFlag[] = [];
+  /** x-request-id as the request left the connection manager (generated when absent). */
+  requestId = '';
+  /** Set only when the request is sampled: unsampled requests carry no trace object. */
+  trace: StreamTrace | undefined;
   /** The last upstream attempt's failure, if it failed. */
   upstreamFailure: UpstreamFailure | undefined;
   /** Why the last upstream TLS handshake failed or its peer was refused (with upstreamFailure 'connect'). */

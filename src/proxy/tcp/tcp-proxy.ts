@@ -15,6 +15,8 @@ import type { TcpProxy, TrafficDirection } from '../xds/model.js';
 import type { TcpSeries } from '../telemetry/istio-metrics.js';
 import { TcpStatsReporter } from '../telemetry/tcp-stats.js';
 import { reporterFor, type ProxyTelemetry } from '../telemetry/telemetry.js';
+import type { PeerWorkload } from '../../api/peer-metadata.js';
+import { encodePreamble, PEER_EXCHANGE_ALPN, readPreamble } from './peer-exchange.js';
 
 export interface TcpProxyStats {
   downstream_cx_total: number;
@@ -80,6 +82,16 @@ export class TcpProxyRuntime {
     return this.sessions.size;
   }
 
+  /** This workload's peer header value for the TCP peer exchange ('' without telemetry). */
+  get peerHeader(): string {
+    return this.deps.telemetry?.peerHeader ?? '';
+  }
+
+  /** A peer's header value decoded (cached), for the Istio labels. */
+  peer(raw: string | undefined): PeerWorkload | undefined {
+    return this.deps.telemetry?.peer(raw);
+  }
+
   pickClusterName(): string {
     const c = this.config.cluster;
     if (c.kind === 'cluster') return c.name;
@@ -117,6 +129,8 @@ class TcpSession {
   private upstreamPrincipal: string | undefined;
   private failureFlag = '-';
   private clusterName = '';
+  /** The other sidecar's peer header value, from the TCP peer exchange (peer-exchange.ts). */
+  private peerHeader: string | undefined;
 
   constructor(
     private readonly proxy: TcpProxyRuntime,
@@ -131,6 +145,18 @@ class TcpSession {
     down.pause();
     down.on('error', () => this.close());
     down.on('close', () => this.close());
+    // A client sidecar that negotiated the peer exchange sent its preamble; ours goes back at once
+    // (before any byte of a server-speaks-first app).
+    if (connectionInfoOf(down).tls?.alpn === PEER_EXCHANGE_ALPN) {
+      down.write(encodePreamble(this.proxy.peerHeader));
+      const head = this.pending;
+      this.pending = undefined;
+      return readPreamble(down, head, (r) => {
+        if ('error' in r) return this.close();
+        this.peerHeader = r.peer;
+        this.connect();
+      });
+    }
     this.connect();
   }
 
@@ -153,7 +179,16 @@ class TcpSession {
     this.attempts++;
     this.host = host;
     // Through the host's transport: TLS (with the peer's identity checked) to a meshed endpoint.
-    const up = host.connector.open({ ip: host.ip, port: host.port, allowHalfOpen: true }, (tls) => onReady(tls?.peerUriSans[0]));
+    const up = host.connector.open({ ip: host.ip, port: host.port, allowHalfOpen: true }, (tls) => {
+      if (tls?.alpn !== PEER_EXCHANGE_ALPN) return onReady(tls?.peerUriSans[0]);
+      // The server sidecar agreed to the peer exchange: ours first, then read and strip its own.
+      up.write(encodePreamble(proxy.peerHeader));
+      readPreamble(up, undefined, (r) => {
+        if ('error' in r) return up.destroy(new Error(r.error));
+        this.peerHeader = r.peer;
+        onReady(tls.peerUriSans[0]);
+      });
+    });
     this.upstream = up;
     const timeoutMs = cluster.config.connectTimeoutMs;
     const timer = timeoutMs > 0 ? setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), timeoutMs) : undefined;
@@ -246,6 +281,8 @@ class TcpSession {
       clusterName: this.clusterName,
       upstreamHost: this.host?.key ?? '',
       upstreamWorkload: this.host?.workload,
+      peerHeader: this.peerHeader,
+      peer: this.proxy.peer(this.peerHeader),
       peerPrincipal: destination ? tls?.peerUriSans[0] : this.upstreamPrincipal,
       localPrincipal: destination ? tls?.localUriSan || undefined : undefined,
       flags,

@@ -8,13 +8,14 @@ import type { ClusterSpecifier, HttpConnectionManager, HttpFilterConfig, Network
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw } from './validate-common.js';
 import { routeConfiguration } from './validate-route.js';
 import { ISTIO_STATS_TYPE_URL, statsPluginConfig, type StatsConfig } from '../telemetry/stats-config.js';
+import { hcmTracing } from '../telemetry/tracing/config.js';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000; // Envoy: HCM connection idle and tcp_proxy idle, 1 hour
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000; // Envoy's stream_idle_timeout: 5 minutes
 
 /** HCM fields that would change behaviour and are not implemented: a NACK, not a silent skip. */
 const unsupportedHcmFields = [
-  'scoped_routes', 'tracing', 'http3_protocol_options', 'access_log', 'use_remote_address',
+  'scoped_routes', 'http3_protocol_options', 'access_log', 'use_remote_address',
   'xff_num_trusted_hops', 'forward_client_cert_details', 'set_current_client_cert_details',
   'local_reply_config', 'request_id_extension', 'strip_matching_host_port', 'strip_any_host_port', 'max_request_headers_kb',
   'drain_timeout', 'delayed_close_timeout', 'server_header_transformation', 'scheme_header_transformation',
@@ -69,6 +70,7 @@ export function httpConnectionManager(raw: Raw, path: string, p: Problems): Http
     generateRequestId: wrapped(raw.generate_request_id, true),
     path: pathNormalization(raw, path, p),
     upgrades: hcmUpgrades(list(raw.upgrade_configs), join(path, 'upgrade_configs'), p),
+    ...(has(raw, 'tracing') ? { tracing: hcmTracing(obj(raw.tracing), join(path, 'tracing'), p) } : {}),
   };
 }
 
