@@ -86,6 +86,9 @@ const resourceProtoFiles = [
   // Imports opentelemetry/proto/common/v1/common.proto, found in src/api/proto (see loadRoot).
   'envoy/extensions/access_loggers/open_telemetry/v3/logs_service.proto',
   'envoy/service/discovery/v3/discovery.proto',
+  // What `weft bootstrap --envoy` prints (checked against Envoy's rules) and the CSDS service.
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/service/status/v3/csds.proto',
   // Istio's stats filter config: Weft's own small .proto (the one non-Envoy type in listeners).
   path.join(srcApiDir, 'proto/istio/stats/plugin_config.proto'),
 ];

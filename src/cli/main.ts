@@ -170,6 +170,8 @@ program
   .argument('[proxy]', 'one proxy: its id from the list, or its workload part (reviews-4711.default)')
   .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
   .option('--admin-address <host:port>', "the proxy's admin address (default: the one it reported to the control plane)")
+  .option('--csds', "read every client's status over CSDS (Envoy's ClientStatusDiscoveryService) on the control plane's plaintext xDS port instead of /debug/syncz")
+  .option('--xds-address <host:port>', 'with --csds: the xDS address', '127.0.0.1:15010')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .action(async (proxy: string | undefined, opts) => {
     process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts, proxy);
@@ -232,6 +234,28 @@ program
   .option('--no-open', 'only print the URL')
   .action(async (opts) => {
     process.exitCode = await (await import('./dashboard.js')).runDashboard(opts);
+  });
+
+program
+  .command('bootstrap')
+  .description("print the bootstrap a client of Weft's control plane starts from: --envoy (an Envoy sidecar: ADS, admin, the node Weft registers)")
+  .option('--envoy', 'an Envoy bootstrap (envoy -c FILE)')
+  .requiredOption('--service <name>', 'service this workload belongs to')
+  .option('--namespace <ns>', 'namespace', 'default')
+  .option('--xds-address <host:port>', "the control plane's plaintext ADS address", '127.0.0.1:15010')
+  .option('--admin-port <port>', "Envoy's admin port (on 127.0.0.1)", '15000')
+  .option('--app-port <port>', 'port the local app listens on (none: the sidecar only calls out)')
+  .option('--service-port <port>', 'port clients name (default: the app port)')
+  .option('--labels <k=v,...>', 'workload labels (e.g. version=v1)', '')
+  .option('--service-account <sa>', 'service account', 'default')
+  .option('--address <ip>', 'address this workload is reached at', '127.0.0.1')
+  .option('--locality <region/zone/subzone>', "the workload's locality")
+  .option('--node-id <id>', 'xDS node id (default: derived, Istio-style)')
+  .option('--mode <mode>', 'explicit or transparent (captured: INTERCEPTION_MODE REDIRECT)', 'explicit')
+  .option('--sds-socket <path>', "the SDS agent's socket for mTLS secrets (Istio's sds-grpc cluster)")
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .action(async (opts) => {
+    process.exitCode = (await import('./bootstrap.js')).runBootstrap(opts);
   });
 
 const ebpf = program.command('ebpf').description("eBPF capture (Merbridge-style): an app's outbound connect() goes to the local proxy, which reads the original destination with SO_ORIGINAL_DST or getsockname()");

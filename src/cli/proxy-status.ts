@@ -4,6 +4,7 @@
 // N/A: the type is not part of the proxy's protocol (VHDS on a state-of-the-world stream).
 // Given one PROXY, its row is followed by the diff, per xDS type, between what it runs (its admin's
 // /config_dump) and what the control plane would send it now (/debug/config_dump?proxyID=).
+import type { ClientStatusResponseWire } from '../api/csds.js';
 import type { ProxyStatus } from '../controlplane/xds/server.js';
 import { isSynced, proxyTypeState, SYNC_TYPES as TYPES } from '../controlplane/xds/sync-state.js';
 import { compareDumps, renderComparison } from './proxy-config/config-diff.js';
@@ -24,6 +25,9 @@ export interface ProxyStatusFlags {
   monitorAddress: string;
   output: 'text' | 'json';
   adminAddress?: string;
+  /** Read the statuses over CSDS on `xdsAddress` instead of /debug/syncz. */
+  csds?: boolean;
+  xdsAddress?: string;
 }
 
 /** One proxy: its row, then "Clusters Match" / "Listeners Don't Match" and the diff lines. */
@@ -48,7 +52,41 @@ async function runOneProxy(name: string | undefined, proxies: ProxyStatus[], opt
   return isSynced(p) && results.every((r) => r.match) ? 0 : 1;
 }
 
+/** The same statuses over CSDS (envoy.service.status.v3.ClientStatusDiscoveryService) on an xDS port. */
+async function fetchCsds(xdsAddress: string): Promise<ProxyStatus[]> {
+  const [grpc, { clientStatusDiscoveryService }, { proxyStatusFromCsds }] = await Promise.all([import('@grpc/grpc-js'), import('../api/csds.js'), import('../controlplane/xds/csds.js')]);
+  const Client = clientStatusDiscoveryService();
+  const client = new Client(xdsAddress, grpc.credentials.createInsecure());
+  try {
+    const res = await new Promise<ClientStatusResponseWire>((resolve, reject) =>
+      (client as unknown as { FetchClientStatus: (req: object, opts: object, cb: (err: Error | null, res: ClientStatusResponseWire) => void) => void }).FetchClientStatus({}, { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    return res.config.map(proxyStatusFromCsds).sort((a, b) => (a.id < b.id ? -1 : 1));
+  } finally {
+    client.close();
+  }
+}
+
+/** `--csds`: every client's status from CSDS on the xDS port, rendered as from /debug/syncz. */
+async function runCsds(opts: ProxyStatusFlags, proxy: string | undefined): Promise<number> {
+  if (proxy !== undefined || opts.adminAddress) {
+    process.stderr.write('weft proxy-status: --csds lists every client; for one proxy\'s diff leave --csds out\n');
+    return 2;
+  }
+  const address = opts.xdsAddress ?? '127.0.0.1:15010';
+  let proxies: ProxyStatus[];
+  try {
+    proxies = await fetchCsds(address);
+  } catch (err) {
+    process.stderr.write(`weft proxy-status: CSDS on ${address}: ${(err as Error).message} (is the control plane running? --xds-address)\n`);
+    return 2;
+  }
+  process.stdout.write(opts.output === 'json' ? JSON.stringify(proxies, null, 2) + '\n' : renderProxyStatus(proxies));
+  return proxies.every(isSynced) ? 0 : 1;
+}
+
 export async function runProxyStatus(opts: ProxyStatusFlags, proxy?: string): Promise<number> {
+  if (opts.csds) return runCsds(opts, proxy);
   const url = `http://${opts.monitorAddress}/debug/syncz`;
   let body: { proxies: ProxyStatus[] };
   try {

@@ -1,6 +1,9 @@
 // Wiring of the control plane: store + registry → snapshot → cache → ADS server, plus monitoring.
 import type http from 'node:http';
 import { aggregatedDiscoveryService } from '../api/envoy.js';
+import { clientStatusDiscoveryService } from '../api/csds.js';
+import type * as grpc from '@grpc/grpc-js';
+import { csdsImplementation } from './xds/csds.js';
 import { MeshCa, type MeshCaOptions } from './ca/mesh-ca.js';
 import { Debouncer } from './debounce.js';
 import { JwksResolver } from './jwks/resolver.js';
@@ -149,15 +152,17 @@ export class ControlPlane {
     });
     this.registry.onChange(() => this.changed('endpoint'));
     const ads = aggregatedDiscoveryService().service;
+    // CSDS beside ADS on every xDS port (as istiod serves it): the sync state /debug/syncz shows.
+    const csds: [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] = [clientStatusDiscoveryService().service, csdsImplementation(() => this.ads.status())];
     const security = this.opts.security;
     if (security) {
       const secureHost = security.secureXdsAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
       this.meshCa = await MeshCa.start({ ...security, secureHost, log: this.opts.log ?? (() => {}), onCsrOutcome: (o) => this.metrics.csrOutcome(o) });
       this.ads.admit = this.meshCa.admit;
-      this.secureXdsPort = await this.ads.listen(security.secureXdsAddress, ads, { credentials: this.meshCa.servingCredentials, services: [this.meshCa.caService] });
+      this.secureXdsPort = await this.ads.listen(security.secureXdsAddress, ads, { credentials: this.meshCa.servingCredentials, services: [this.meshCa.caService, csds] });
     }
     if (this.opts.webhook) await this.startWebhook(this.opts.webhook);
-    if (!security || security.plaintextXds) this.xdsPort = await this.ads.listen(this.opts.xdsAddress, ads);
+    if (!security || security.plaintextXds) this.xdsPort = await this.ads.listen(this.opts.xdsAddress, ads, { services: [csds] });
     const dashboardMetrics = this.startDashboardMetrics();
     const configz = () => {
       const s = this.store.current();
