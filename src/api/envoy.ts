@@ -40,6 +40,8 @@ export const HTTP_PROTOCOL_OPTIONS_TYPE_URL = 'type.googleapis.com/envoy.extensi
 /** The typed_extension_protocol_options key Envoy reads HttpProtocolOptions under. */
 export const HTTP_PROTOCOL_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+/** The HCM tracing provider's typed_config (Envoy's OpenTelemetry tracer). */
+export const OTEL_TRACER_CONFIG_TYPE_URL = 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig';
 export const ON_DEMAND_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.on_demand.v3.OnDemand';
 
 /** The order in which a push sends types, so a proxy never sees a reference before its target
@@ -63,6 +65,8 @@ const resourceProtoFiles = [
   'envoy/config/endpoint/v3/endpoint.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  // The HCM's tracing provider (its typed_config is an Any).
+  'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
@@ -74,7 +78,17 @@ const resourceProtoFiles = [
   'envoy/extensions/filters/network/rbac/v3/rbac.proto',
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  // Access loggers, the CEL access-log filter and the formatter extension Istio adds.
+  'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/access_loggers/filters/cel/v3/cel.proto',
+  'envoy/extensions/formatter/req_without_query/v3/req_without_query.proto',
+  // Imports opentelemetry/proto/common/v1/common.proto, found in src/api/proto (see loadRoot).
+  'envoy/extensions/access_loggers/open_telemetry/v3/logs_service.proto',
   'envoy/service/discovery/v3/discovery.proto',
+  // What `weft bootstrap --envoy` prints (checked against Envoy's rules) and the CSDS service.
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/service/status/v3/csds.proto',
   // Istio's stats filter config: Weft's own small .proto (the one non-Envoy type in listeners).
   path.join(srcApiDir, 'proto/istio/stats/plugin_config.proto'),
 ];
@@ -92,7 +106,8 @@ function loadRoot(): protobuf.Root {
   const r = new protobuf.Root();
   r.resolvePath = (_origin, target) => {
     if (path.isAbsolute(target)) return target;
-    for (const dir of protoIncludeDirs) {
+    // Weft's own protos (OpenTelemetry's common types, which the package does not ship) come last.
+    for (const dir of [...protoIncludeDirs, path.join(srcApiDir, 'proto')]) {
       const candidate = path.join(dir, target);
       try {
         fs.accessSync(candidate);

@@ -8,3 +8,6 @@ export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 /** Istio's stats filter (HTTP and network), its name and config type (`stats.PluginConfig`). */
 export const ISTIO_STATS_FILTER = 'istio.stats';
 export const ISTIO_STATS_TYPE_URL = 'type.googleapis.com/stats.PluginConfig';
+/** Node metadata key: the proxy's admin address (HOST:PORT, loopback), which the control plane
+ * shows in /debug/syncz so `weft proxy-config PROXY` can find it. Weft's own (Istio's CLI port-forwards). */
+export const ADMIN_ADDRESS_METADATA = 'WEFT_ADMIN_ADDRESS';

@@ -1,13 +1,17 @@
 // What one end of a call tells the other about its workload, for telemetry labels (Istio's peer
-// metadata exchange, in Weft's own compact form). Two carriers:
+// metadata exchange, in Weft's own compact form). Three carriers:
 //  - HTTP: the `x-weft-peer` header, added by the client sidecar to requests and by the server
 //    sidecar to responses, read and stripped by the sidecar at the other end (apps never see it);
 //  - EDS: filter_metadata.istio.workload on each endpoint, in Istio's own
 //    "name;namespace;canonical-service;canonical-revision;cluster" form, so a client knows the
-//    destination workload even when no response header comes back (TCP, failed calls).
+//    destination workload even when no response header comes back (TCP, failed calls);
+//  - TCP over mTLS: a preamble each way once the handshake negotiated PEER_EXCHANGE_ALPN.
 // Identities (principals) never travel here: they come from the mTLS peer certificate.
 
 export const PEER_HEADER = 'x-weft-peer';
+/** TCP: the ALPN protocol a client sidecar offers and an inbound TCP chain accepts for the peer
+ * exchange (proxy/tcp/peer-exchange.ts), Weft's counterpart of Istio's istio-peer-exchange. */
+export const PEER_EXCHANGE_ALPN = 'weft-peer-exchange';
 /** The filter_metadata key and field Istio uses for an endpoint's workload. */
 export const ENDPOINT_METADATA_KEY = 'istio';
 export const ENDPOINT_WORKLOAD_FIELD = 'workload';

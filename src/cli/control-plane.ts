@@ -39,6 +39,10 @@ export interface ControlPlaneFlags {
   injectNativeSidecar: boolean;
   injectCaRootConfigmap?: string;
   servingDnsNames?: string;
+  /** The dashboard's metrics from this Prometheus (its HTTP API) instead of scraping the proxies. */
+  prometheusUrl?: string;
+  /** How often the control plane scrapes its proxies for the dashboard ("5s"; "0": never). */
+  dashboardScrapeInterval?: string;
 }
 
 export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
@@ -73,10 +77,12 @@ export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
     else security.trustDomain = mesh.trustDomain;
   }
   const webhook = webhookOptions(flags, security !== undefined, log);
+  const dashboard = dashboardOptions(flags);
   if (!security) log('--insecure-registration without --ca-dir: no CA, no mTLS, no secure xDS port; any process can register as any service (local development only)');
   const cp = new ControlPlane({
     security,
     webhook,
+    dashboard,
     mesh,
     vipRange: vips.ok ? vips.range : undefined,
     configDir: flags.configDir,
@@ -100,6 +106,7 @@ export async function runControlPlane(flags: ControlPlaneFlags): Promise<void> {
   }
   if (security) log(`serving xDS over mTLS and the CA on ${security.secureXdsAddress.replace(/:0$/, ':' + cp.secureXdsPort)}${security.plaintextXds ? '' : ' (plaintext xDS off)'}`);
   if (webhook) log(`serving the injection webhook on https://${webhook.address.replace(/:0$/, ':' + cp.webhookPort)}/inject`);
+  log(`dashboard on http://${flags.monitorAddress.replace(/:0$/, ':' + cp.monitorPort).replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/dashboard (${dashboard?.prometheusUrl ? `metrics from ${dashboard.prometheusUrl}` : 'metrics scraped from the proxies'})`);
   if (!security || security.plaintextXds) log(`serving ADS on ${flags.xdsAddress.replace(/:0$/, ':' + cp.xdsPort)}, monitoring on ${flags.monitorAddress.replace(/:0$/, ':' + cp.monitorPort)}, config from ${flags.configDir}`);
   let stopping = false;
   const stop = async () => {
@@ -165,6 +172,24 @@ function kubernetesReview(flags: ControlPlaneFlags): NonNullable<ControlPlaneOpt
     }
   };
   return { apiServer: flags.kubeApiServer, ca: read('kube-ca-file', flags.kubeCaFile), reviewerToken: read('kube-token-file', flags.kubeTokenFile), audiences: ['istio-ca'] };
+}
+
+/** --prometheus-url and --dashboard-scrape-interval: where the dashboard's numbers come from. */
+function dashboardOptions(flags: ControlPlaneFlags): ControlPlaneOptions['dashboard'] {
+  let prometheusUrl: string | undefined;
+  if (flags.prometheusUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(flags.prometheusUrl);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail(`--prometheus-url: expected an http(s) URL such as http://127.0.0.1:9090, got "${flags.prometheusUrl}"`);
+    prometheusUrl = flags.prometheusUrl;
+  }
+  const interval = parseDuration(flags.dashboardScrapeInterval ?? '5s', { allowZero: true });
+  if (!interval.ok) fail(`--dashboard-scrape-interval: ${interval.message}`);
+  return { prometheusUrl, scrapeIntervalMs: interval.ok ? interval.ms : 5000 };
 }
 
 /** --webhook-port (0: off) on the host of --xds-address, with the injection flags; it needs the CA. */

@@ -37,6 +37,8 @@ program
   .option('--no-inject-native-sidecar', 'webhook: inject a plain sidecar container instead of a native (restartPolicy: Always) init container')
   .option('--inject-cni', 'webhook: capture is done by weft-cni; no capture init container')
   .option('--inject-ca-root-configmap <name>', "webhook: the ConfigMap with the mesh root certificate in each namespace (default: the CA's root carried in each pod)")
+  .option('--prometheus-url <url>', "the dashboard's metrics from this Prometheus (HTTP API, Kiali's queries) instead of scraping the proxies itself")
+  .option('--dashboard-scrape-interval <duration>', "how often the dashboard scrapes the proxies' telemetry ports (without --prometheus-url; 0: never)", '5s')
   .action(async (opts) => (await import('./control-plane.js')).runControlPlane(opts));
 
 program
@@ -57,6 +59,7 @@ program
   .option('--app-metrics-port <port>', "the app's own metrics port, merged into /stats/prometheus (Istio's prometheus.io/port)")
   .option('--app-metrics-path <path>', "the app's metrics path (Istio's prometheus.io/path)", '/metrics')
   .option('--cluster-id <id>', "cluster name in metric labels (Istio's CLUSTER_ID)", 'Kubernetes')
+  .option('--log-level <level>', "every logger's starting level: trace, debug, info, warning, error, critical, off (weft proxy-config log changes it live)", 'info')
   .option('--no-metrics', "do not keep Istio's request and TCP metrics (the proxy's own stats stay)")
   .option('--protocol <protocol>', 'application protocol of the service port', 'HTTP')
   .option('--locality <region/zone/subzone>', "the workload's locality (sent as the xDS node's locality; locality load balancing)")
@@ -129,36 +132,133 @@ program
 
 program
   .command('analyze')
-  .description('validate Istio-API YAML files or directories; exits 1 on any error')
+  .description("validate Istio-API YAML files or directories, then istioctl analyze's checks across resources; exits 1 on any error or error-level finding")
   .argument('<paths...>', 'files or directories')
+  .option('--control-plane <host:port>', "the control plane's monitoring address: check hosts and workloads against its registry (default: only what the files declare)")
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .action(async (paths: string[], opts) => {
     process.exitCode = await (await import('./analyze.js')).runAnalyze(paths, opts);
   });
 
-program
-  .command('bootstrap')
-  .description("print a client's bootstrap JSON: --proxyless for a gRPC application's xDS resolver (no sidecar), in Istio's shape")
-  .option('--proxyless', 'a proxyless gRPC client (GRPC_XDS_BOOTSTRAP=<file> or GRPC_XDS_BOOTSTRAP_CONFIG=<json>)')
-  .option('--service <name>', "the application's service (its node id and app label)")
-  .option('--namespace <ns>', 'its namespace: short hosts (xds:///echo:7070) resolve there', 'default')
-  .option('--xds-address <host:port>', "the control plane's plaintext xDS address", '127.0.0.1:15010')
-  .option('--address <ip>', "the application's address (node id, INSTANCE_IPS)", '127.0.0.1')
-  .option('--locality <region/zone/subzone>', "the application's locality (locality-aware endpoints)")
-  .option('--labels <k=v,...>', 'more workload labels (sourceLabels matches)', '')
-  .option('--domain <suffix>', 'cluster DNS suffix', 'cluster.local')
-  .option('--serve-port <port>', 'an xDS-enabled gRPC server (XdsServer): the port it serves; it registers as an endpoint of --service and gets that inbound listener')
-  .action(async (opts) => {
-    process.exitCode = (await import('./bootstrap.js')).runBootstrap(opts);
-  });
+const describe = program.command('describe').description('what shapes traffic to a service or from a workload (istioctl x describe)');
+const describeFlags = (c: Command) =>
+  c
+    .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+    .option('--config-dir <dir>', 'describe these config files offline instead (no registry: only endpoints the files declare)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'));
+describeFlags(
+  describe
+    .command('service')
+    .description('VirtualServices, DestinationRules, policies, ServiceEntries, versions and endpoints of a service; with --path/--header, the route a request takes and why')
+    .argument('<name>', 'service: NAME, NAME.NAMESPACE or a full host')
+    .option('-n, --namespace <ns>', 'namespace of a short NAME', 'default')
+    .option('--path <path>', 'trace a request with this path (and query)')
+    .option('--header <k=v>', 'a request header (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--method <method>', 'request method (default GET)')
+    .option('--port <port>', 'service port called (default: its first HTTP port)')
+    .option('--from <proxy>', "the calling proxy (node id, a unique prefix, or workload name like productpage-v1): routes as it sees them"),
+).action(async (name: string, opts) => {
+  process.exitCode = await (await import('./describe.js')).runDescribe('service', name, opts);
+});
+describeFlags(describe.command('workload').description("a proxy's identity, inbound policies and subsets, and the rules it uses per service it calls").argument('<proxy>', 'node id, a unique prefix, or workload name')).action(async (name: string, opts) => {
+  process.exitCode = await (await import('./describe.js')).runDescribe('workload', name, opts);
+});
 
 program
   .command('proxy-status')
-  .description("show each connected proxy's xDS sync state (SYNCED, STALE, NACKED) per type; exits 1 unless all are SYNCED")
+  .description("show each connected proxy's xDS sync state (SYNCED, STALE, NACKED) per type; with PROXY, also the diff per type between what it runs and what the control plane would send it now; exits 1 unless all are SYNCED (and match)")
+  .argument('[proxy]', 'one proxy: its id from the list, or its workload part (reviews-4711.default)')
   .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+  .option('--admin-address <host:port>', "the proxy's admin address (default: the one it reported to the control plane)")
+  .option('--csds', "read every client's status over CSDS (Envoy's ClientStatusDiscoveryService) on the control plane's plaintext xDS port instead of /debug/syncz")
+  .option('--xds-address <host:port>', 'with --csds: the xDS address', '127.0.0.1:15010')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action(async (proxy: string | undefined, opts) => {
+    process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts, proxy);
+  });
+
+const proxyConfig = program
+  .command('proxy-config')
+  .alias('pc')
+  .description("what one proxy runs, from its admin port (istioctl proxy-config): tables, or the raw Envoy config with -o json|yaml");
+const targetOptions = (c: Command) =>
+  c
+    .argument('[proxy]', 'a proxy id from weft proxy-status (or its workload part, reviews-4711.default)')
+    .option('--admin-address <host:port>', "the proxy's admin address (default: the one it reported to the control plane)")
+    .option('--monitor-address <host:port>', 'control plane monitoring address (to find PROXY)', '127.0.0.1:15014');
+const sectionOptions: Record<string, (c: Command) => Command> = {
+  listeners: (c) => c.option('--address <ip>', 'listeners on this address').option('--port <port>', 'listeners on this port').option('--type <type>', 'HTTP, TCP, HTTP+TCP or UNKNOWN'),
+  routes: (c) => c.option('--name <name>', 'one route configuration'),
+  clusters: (c) => c.option('--fqdn <fqdn>', 'clusters of this service').option('--port <port>', 'clusters of this port').option('--subset <subset>', 'clusters of this subset').option('--direction <dir>', 'inbound or outbound'),
+  endpoints: (c) =>
+    c.option('--address <ip>', 'endpoints with this address').option('--port <port>', 'endpoints with this port').option('--cluster <name>', 'endpoints of this cluster')
+      .option('--fqdn <fqdn>', "endpoints of this service's clusters").option('--subset <subset>', 'endpoints of this subset').option('--direction <dir>', 'inbound or outbound')
+      .option('--status <status>', 'HEALTHY, UNHEALTHY, DRAINING, DEGRADED (a host with no EDS health counts as HEALTHY)'),
+  secrets: (c) => c.option('--name <name>', 'one secret'),
+  bootstrap: (c) => c,
+  all: (c) => c,
+};
+for (const [section, aliases, what] of [
+  ['listeners', ['listener', 'l'], 'listeners and their filter chains'],
+  ['routes', ['route', 'r'], 'route configurations, one row per route'],
+  ['clusters', ['cluster', 'c'], 'clusters'],
+  ['endpoints', ['endpoint', 'ep'], 'endpoints with their health and outlier state (from /clusters)'],
+  ['secrets', ['secret', 's'], 'certificates: serial, SPIFFE ID, validity (never keys)'],
+  ['bootstrap', ['b'], 'the bootstrap its flags amount to (node, admin, ADS)'],
+  ['all', ['a'], 'every section'],
+] as const) {
+  const c = targetOptions(proxyConfig.command(section).aliases([...aliases]).description(what));
+  sectionOptions[section](c)
+    .addOption(new Option('-o, --output <format>', 'short (tables), json or yaml (the raw Envoy config)').choices(['short', 'json', 'yaml']).default(section === 'bootstrap' ? 'json' : 'short'))
+    .action(async (proxy: string | undefined, opts) => {
+      process.exitCode = await (await import('./proxy-config.js')).runProxyConfig(section, proxy, opts);
+    });
+}
+targetOptions(proxyConfig.command('log').alias('o').description("show, or with --level change live, the proxy's log levels (Envoy's POST /logging)"))
+  .option('--level <level>', 'trace, debug, info, warning, error, critical, off for every logger, or name:level,… for some (admin, config, http, main, upstream)')
+  .option('--reset', 'every logger back to info')
+  .action(async (proxy: string | undefined, opts) => {
+    process.exitCode = await (await import('./proxy-config.js')).runProxyLog(proxy, opts);
+  });
+targetOptions(proxyConfig.command('stats').description("the proxy's stats (Envoy's text /stats)"))
+  .option('--prometheus', 'in Prometheus text (/stats/prometheus)')
+  .option('--filter <regex>', 'only the stats whose name matches')
+  .action(async (proxy: string | undefined, opts) => {
+    process.exitCode = await (await import('./proxy-config.js')).runProxyStats(proxy, opts);
+  });
+
+program
+  .command('dashboard')
+  .description("print the control plane's dashboard URL and open it in a browser (live service graph, services, proxies, config)")
+  .option('--monitor-address <host:port>', 'control plane monitoring address', '127.0.0.1:15014')
+  .option('--no-open', 'only print the URL')
   .action(async (opts) => {
-    process.exitCode = await (await import('./proxy-status.js')).runProxyStatus(opts);
+    process.exitCode = await (await import('./dashboard.js')).runDashboard(opts);
+  });
+
+program
+  .command('bootstrap')
+  .description("print the bootstrap a client of Weft's control plane starts from: --envoy (an Envoy sidecar: ADS, admin, the node Weft registers) or --proxyless (a gRPC application's xDS resolver, no sidecar, in Istio's shape)")
+  .option('--envoy', 'an Envoy bootstrap (envoy -c FILE)')
+  .option('--proxyless', 'a proxyless gRPC bootstrap, always JSON (GRPC_XDS_BOOTSTRAP=<file> or GRPC_XDS_BOOTSTRAP_CONFIG=<json>)')
+  .option('--serve-port <port>', '--proxyless: an xDS-enabled gRPC server (XdsServer) serving this port; it registers as an endpoint of --service and gets its inbound listener')
+  .option('--domain <suffix>', '--proxyless: cluster DNS suffix', 'cluster.local')
+  .requiredOption('--service <name>', 'service this workload belongs to')
+  .option('--namespace <ns>', 'namespace', 'default')
+  .option('--xds-address <host:port>', "the control plane's plaintext ADS address", '127.0.0.1:15010')
+  .option('--admin-port <port>', "Envoy's admin port (on 127.0.0.1)", '15000')
+  .option('--app-port <port>', 'port the local app listens on (none: the sidecar only calls out)')
+  .option('--service-port <port>', 'port clients name (default: the app port)')
+  .option('--labels <k=v,...>', 'workload labels (e.g. version=v1)', '')
+  .option('--service-account <sa>', 'service account', 'default')
+  .option('--address <ip>', 'address this workload is reached at', '127.0.0.1')
+  .option('--locality <region/zone/subzone>', "the workload's locality")
+  .option('--node-id <id>', 'xDS node id (default: derived, Istio-style)')
+  .option('--mode <mode>', 'explicit or transparent (captured: INTERCEPTION_MODE REDIRECT)', 'explicit')
+  .option('--sds-socket <path>', "the SDS agent's socket for mTLS secrets (Istio's sds-grpc cluster)")
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .action(async (opts) => {
+    process.exitCode = (await import('./bootstrap.js')).runBootstrap(opts);
   });
 
 const ebpf = program.command('ebpf').description("eBPF capture (Merbridge-style): an app's outbound connect() goes to the local proxy, which reads the original destination with SO_ORIGINAL_DST or getsockname()");

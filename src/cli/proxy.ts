@@ -12,6 +12,7 @@ import { parseAppProbers, type AppProber } from '../proxy/health/app-prober.js';
 import { StatusServer } from '../proxy/health/status-server.js';
 import { APP_PROBERS_ENV } from '../inject/probes.js';
 import { requireOriginalDst } from '../proxy/listener/original-dst.js';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from '../proxy/log.js';
 
 /** The options commander hands over for `weft proxy` (see src/cli/main.ts). */
 export interface ProxyFlags {
@@ -45,6 +46,7 @@ export interface ProxyFlags {
   appMetricsPort?: string;
   appMetricsPath?: string;
   clusterId?: string;
+  logLevel?: string;
   /** commander's --no-metrics: false when given. */
   metrics?: boolean;
 }
@@ -64,6 +66,7 @@ export interface ParsedProxyFlags {
   telemetryPort: number;
   appMetrics: { port: number; path: string } | undefined;
   clusterId: string;
+  logLevel: LogLevel;
 }
 
 export type ParseResult = { ok: true; value: ParsedProxyFlags } | { ok: false; errors: string[] };
@@ -116,6 +119,8 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
   if (!/^\/[\x21-\x7e]*$/.test(appMetricsPath)) bad('app-metrics-path', `must be an absolute path without spaces, got ${JSON.stringify(appMetricsPath)}`);
   const clusterId = f.clusterId ?? 'Kubernetes';
   if (!/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/.test(clusterId)) bad('cluster-id', `must be 1-63 letters, digits, '-', '_' or '.', got ${JSON.stringify(clusterId)}`);
+  const logLevel = f.logLevel ?? 'info';
+  if (!isLogLevel(logLevel)) bad('log-level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(f.logLevel)}`);
   const protocol = (f.protocol ?? 'HTTP').toUpperCase();
   if (!protocols.has(protocol)) bad('protocol', `must be one of ${[...protocols].join(', ')}, got ${JSON.stringify(f.protocol)}`);
   const used = new Map<number, string>();
@@ -162,6 +167,7 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
       telemetryPort,
       appMetrics: appMetricsPort ? { port: appMetricsPort, path: appMetricsPath } : undefined,
       clusterId,
+      logLevel: logLevel as LogLevel,
       workload: {
         service,
         namespace,
@@ -175,6 +181,7 @@ export function parseProxyFlags(f: ProxyFlags): ParseResult {
         protocol,
         id: f.id,
         ...(locality ? { locality } : {}),
+        ...(telemetryPort ? { telemetryPort } : {}),
         ...(mode === 'transparent' ? { capture: 'transparent' as const } : {}),
       },
     },
@@ -274,6 +281,7 @@ export async function runProxyCommand(flags: ProxyFlags): Promise<void> {
     metrics: parsed.value.metrics,
     telemetryPort: parsed.value.telemetryPort,
     clusterId: parsed.value.clusterId,
+    logLevel: parsed.value.logLevel,
     ...(parsed.value.appMetrics ? { appMetrics: parsed.value.appMetrics } : {}),
     log,
     onShutdown: () => process.exit(0),

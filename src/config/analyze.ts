@@ -6,14 +6,21 @@ import { configResources, mergeConfig } from './config-set.js';
 import { compareConfigErrors } from './errors.js';
 import { parseConfigFile, readError } from './parse.js';
 import { policyWarnings } from './policy-warnings.js';
-import type { ConfigError, MeshResource, SkippedResource } from './types.js';
+import { inventoryOf, trafficWarnings, type RegistryData } from './traffic-warnings.js';
+import { buildSnapshot } from '../controlplane/model/snapshot.js';
+import type { ConfigError, ConfigSet, MeshResource, SkippedResource } from './types.js';
 
 export interface AnalysisReport {
   /** Every file looked at, in order. */
   files: string[];
   errors: ConfigError[];
-  /** Valid config that does not do what it says (policy-warnings.ts); they do not fail the run. */
+  /** Valid config that does not do what it says (policy-warnings.ts, traffic-warnings.ts). Each has a
+   * `level`; only `error` ones fail the run (istioctl analyze's default failure threshold). */
   warnings: ConfigError[];
+  /** Whether a registry was consulted (--control-plane), or only the files. */
+  registry: boolean;
+  /** The merged valid config (what `weft describe --config-dir` describes). */
+  config: ConfigSet;
   skipped: SkippedResource[];
   /** Valid resources, as the control plane would serve them. */
   resources: MeshResource[];
@@ -38,7 +45,13 @@ export async function expandConfigPaths(paths: readonly string[]): Promise<{ fil
   return { files: [...new Set(files)], errors };
 }
 
-export async function analyzePaths(paths: readonly string[]): Promise<AnalysisReport> {
+export interface AnalyzeOptions {
+  /** The control plane's registry (its /debug/registryz), for the checks that need to know every service. */
+  registry?: RegistryData;
+  domain?: string;
+}
+
+export async function analyzePaths(paths: readonly string[], opts: AnalyzeOptions = {}): Promise<AnalysisReport> {
   const { files, errors } = await expandConfigPaths(paths);
   const results = await Promise.all(files.map(async (file) => ({ file, result: await parseConfigFile(file) })));
   const skipped: SkippedResource[] = [];
@@ -51,6 +64,8 @@ export async function analyzePaths(paths: readonly string[]): Promise<AnalysisRe
   const merged = mergeConfig(results.map(({ file, result }) => ({ file, resources: result.resources })));
   errors.push(...merged.errors);
   errors.sort(compareConfigErrors);
-  const warnings = policyWarnings(merged.config).sort(compareConfigErrors);
-  return { files, errors, warnings, skipped, resources: configResources(merged.config) };
+  const snap = buildSnapshot({ config: merged.config, proxies: [], domain: opts.domain ?? 'cluster.local' });
+  const traffic = trafficWarnings(snap, inventoryOf(snap, opts.registry !== undefined, opts.registry));
+  const warnings = [...policyWarnings(merged.config), ...traffic].sort(compareConfigErrors);
+  return { files, errors, warnings, skipped, resources: configResources(merged.config), registry: opts.registry !== undefined, config: merged.config };
 }

@@ -24,6 +24,12 @@ export const ConfigErrorCodes = {
   WEFT_E_SMI_NOT_ENFORCED: 'warning (weft analyze): part of an SMI TrafficTarget is left out by the translator (a route or match it names is missing, a UDPRoute rule, a regex that is not an exact, prefix or suffix form): that part allows nothing',
   WEFT_E_TELEMETRY_PROVIDER: 'warning: a Telemetry names a provider the mesh config (extensionProviders, or the built-in envoy and prometheus) does not define, or one of the wrong kind for its use (an access-log provider for tracing); that provider is ignored',
   WEFT_E_PROXYLESS_ROUTE: 'warning (weft analyze): a VirtualService http route uses what proxyless gRPC clients cannot do (a direct response, a redirect, a query match: the route is not served to them; mirrors, rewrites, header operations: ignored by them; 0 retries: a policy that retries nothing)',
+  WEFT_E_HOST_NOT_FOUND: 'analyze: a VirtualService routes (or mirrors) to a host that no service or ServiceEntry declares (Istio IST0101 ReferencedResourceNotFound); an error when the registry is known, a warning offline',
+  WEFT_E_SUBSET_NOT_FOUND: 'analyze: a VirtualService routes to a subset that the DestinationRule for its host does not define (Istio IST0101 ReferencedResourceNotFound, an error): requests to it get 503 (NC)',
+  WEFT_E_DR_HOST_UNKNOWN: 'warning (analyze): a DestinationRule names a host that no service or ServiceEntry declares (Istio IST0174 UnknownDestinationRuleHost)',
+  WEFT_E_DR_NO_WORKLOADS: 'warning (analyze): a DestinationRule host, or one of its subsets, selects no workload (Istio IST0173 DestinationRuleSubsetNotSelectPods for subsets)',
+  WEFT_E_DR_CONFLICT: 'warning (analyze): two DestinationRules in one namespace cover the same host for the same workloads; only the first (config order) applies, the other is ignored',
+  WEFT_E_RULE_UNREACHABLE: 'warning (analyze): a VirtualService http rule (or one of its matches) can never be chosen: an earlier rule is a catch-all or matches everything it does (Istio IST0131 VirtualServiceIneffectiveMatch)',
   WEFT_E_STRICT_WITHOUT_SIDECAR: 'warning (weft analyze): a STRICT PeerAuthentication selects a workload without a sidecar (a WorkloadEntry or MESH_INTERNAL ServiceEntry endpoint without the security.istio.io/tlsMode=istio label), where STRICT cannot be enforced',
 } as const;
 
@@ -44,7 +50,7 @@ export function formatConfigError(e: ConfigError): string {
   const parts = [where];
   if (e.resource) parts.push(e.resource);
   if (e.path) parts.push(e.path);
-  return `${parts.join(': ')}: ${e.message} [${e.code}]`;
+  return `${parts.join(': ')}: ${e.message} [${e.code}${e.istio ? `; ${e.istio}` : ''}]`;
 }
 
 /** Orders errors by file, document, line, path: stable output for the CLI and for change detection. */

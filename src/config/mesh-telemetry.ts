@@ -99,10 +99,22 @@ export function findProvider(t: MeshTelemetry, name: string): ExtensionProvider 
   if (own) return own;
   if (name === PROMETHEUS_PROVIDER) return { name, kind: 'prometheus' };
   if (name === ENVOY_PROVIDER) {
-    const format: AccessLogFormat = t.accessLogEncoding === 'JSON' ? { type: 'json' } : t.accessLogFormat ? { type: 'text', text: t.accessLogFormat } : { type: 'text' };
+    const format: AccessLogFormat = t.accessLogEncoding === 'JSON' ? jsonLogFormat(t.accessLogFormat) : t.accessLogFormat ? { type: 'text', text: t.accessLogFormat } : { type: 'text' };
     return { name, kind: 'envoyFileAccessLog', path: t.accessLogFile || '/dev/stdout', format };
   }
   return undefined;
+}
+
+/** accessLogEncoding JSON: accessLogFormat is a JSON object of labels (Istio parses it as a Struct);
+ * empty or not such an object, Istio's default JSON fields, as istiod falls back. */
+function jsonLogFormat(text: string): AccessLogFormat {
+  try {
+    const v: unknown = text ? JSON.parse(text) : undefined;
+    if (isObj(v) && Object.keys(v).length > 0 && Object.values(v).every((x) => typeof x === 'string')) return { type: 'json', labels: v as Record<string, string> };
+  } catch {
+    /* not JSON: the default fields */
+  }
+  return { type: 'json' };
 }
 
 function readDefaultConfig(t: MeshTelemetry, value: unknown, err: Report): void {

@@ -32,7 +32,7 @@ function workloadsWithoutSidecar(config: ConfigSet): NamedWorkload[] {
   return out.filter((w) => w.spec.labels[TLS_MODE_LABEL] !== 'istio');
 }
 
-function warning(r: MeshResource, code: ConfigErrorCode, path: string, message: string): ConfigError {
+export function warning(r: MeshResource, code: ConfigErrorCode, path: string, message: string): ConfigError {
   return {
     code,
     file: r.origin.file,

@@ -336,6 +336,10 @@ export interface ConfigError {
   resource?: string;
   path: string;
   message: string;
+  /** Findings across resources (analyze checks): how bad, in istioctl analyze's levels; absent on validation errors (always errors). */
+  level?: 'error' | 'warning' | 'info';
+  /** The istioctl analyze message this finding corresponds to, e.g. `IST0101 ReferencedResourceNotFound`. */
+  istio?: string;
 }
 
 export type ParseResult =

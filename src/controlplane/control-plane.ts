@@ -1,6 +1,9 @@
 // Wiring of the control plane: store + registry → snapshot → cache → ADS server, plus monitoring.
 import type http from 'node:http';
 import { aggregatedDiscoveryService } from '../api/envoy.js';
+import { clientStatusDiscoveryService } from '../api/csds.js';
+import type * as grpc from '@grpc/grpc-js';
+import { csdsImplementation } from './xds/csds.js';
 import { MeshCa, type MeshCaOptions } from './ca/mesh-ca.js';
 import { Debouncer } from './debounce.js';
 import { JwksResolver } from './jwks/resolver.js';
@@ -8,7 +11,7 @@ import { buildSnapshot, sameVersions } from './model/snapshot.js';
 import { startMonitor } from './monitor.js';
 import { ProxyRegistry, type RegistryLimits } from './registry/proxy-registry.js';
 import { FileConfigStore } from './store/file.js';
-import { formatConfigError } from '../config/errors.js';
+import { compareConfigErrors, formatConfigError } from '../config/errors.js';
 import { defaultMeshConfig, type MeshConfig } from '../config/mesh-config.js';
 import { defaultVipRange, type VipRange } from './model/vips.js';
 import { serviceVips } from './vip-view.js';
@@ -16,14 +19,20 @@ import { WEFT_VERSION } from '../api/version.js';
 import { ConfigEventCounter } from './metrics/config-events.js';
 import { PilotMetrics, type PushTrigger } from './metrics/pilot-metrics.js';
 import { policyWarnings } from '../config/policy-warnings.js';
+import { inventoryOf, trafficWarnings } from '../config/traffic-warnings.js';
+import { answerDescribe } from './describe/query.js';
 import { telemetryWarnings } from './translate/telemetry-policy.js';
-import type { ConfigSet } from '../config/types.js';
+import type { ConfigError, ConfigSet } from '../config/types.js';
 import { XdsCache } from './xds/cache.js';
 import { AdsServer } from './xds/server.js';
 import { isIP } from 'node:net';
 import { CONTROL_PLANE_NAMESPACE } from '../api/spiffe.js';
 import type { InjectOptions } from '../inject/options.js';
 import { InjectionWebhook } from './webhook/server.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import type { MetricsSource } from './observe/edges.js';
+import { PrometheusSource } from './observe/prometheus-source.js';
+import { ProxyScraper } from './observe/scraper.js';
 
 /** The Service the API server calls the webhook through (its certificate names it). */
 export const CONTROL_PLANE_SERVICE = 'weft-control-plane';
@@ -61,6 +70,9 @@ export interface ControlPlaneOptions {
     carryCaRoot?: boolean;
     maxBodyBytes?: number;
   };
+  /** Where the dashboard's numbers come from: a Prometheus (--prometheus-url), else the control plane
+   * scrapes its proxies' telemetry ports every scrapeIntervalMs (default 5 s; 0: no scraping). */
+  dashboard?: { prometheusUrl?: string; scrapeIntervalMs?: number };
 }
 
 export class ControlPlane {
@@ -75,6 +87,8 @@ export class ControlPlane {
   private meshCa: MeshCa | undefined;
   private webhook: InjectionWebhook | undefined;
   webhookPort = 0;
+  /** The dashboard's metrics: the embedded scraper or a Prometheus. */
+  private dashboardMetrics: MetricsSource | undefined;
   /** Fetches RequestAuthentication jwksUris; a changed key set triggers a push. */
   private readonly jwks: JwksResolver;
   /** istiod-named metrics on the monitor port (/metrics). */
@@ -84,6 +98,7 @@ export class ControlPlane {
   private changedAt: number | undefined;
   private warnedConfig: ConfigSet | undefined;
   private warned = new Set<string>();
+  private configzWarnings: { snap: unknown; config: ConfigSet; warnings: ConfigError[] } | undefined;
   xdsPort = 0;
   secureXdsPort = 0;
   monitorPort = 0;
@@ -137,23 +152,29 @@ export class ControlPlane {
     });
     this.registry.onChange(() => this.changed('endpoint'));
     const ads = aggregatedDiscoveryService().service;
+    // CSDS beside ADS on every xDS port (as istiod serves it): the sync state /debug/syncz shows.
+    const csds: [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] = [clientStatusDiscoveryService().service, csdsImplementation(() => this.ads.status())];
     const security = this.opts.security;
     if (security) {
       const secureHost = security.secureXdsAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
       this.meshCa = await MeshCa.start({ ...security, secureHost, log: this.opts.log ?? (() => {}), onCsrOutcome: (o) => this.metrics.csrOutcome(o) });
       this.ads.admit = this.meshCa.admit;
-      this.secureXdsPort = await this.ads.listen(security.secureXdsAddress, ads, { credentials: this.meshCa.servingCredentials, services: [this.meshCa.caService] });
+      this.secureXdsPort = await this.ads.listen(security.secureXdsAddress, ads, { credentials: this.meshCa.servingCredentials, services: [this.meshCa.caService, csds] });
     }
     if (this.opts.webhook) await this.startWebhook(this.opts.webhook);
-    if (!security || security.plaintextXds) this.xdsPort = await this.ads.listen(this.opts.xdsAddress, ads);
+    if (!security || security.plaintextXds) this.xdsPort = await this.ads.listen(this.opts.xdsAddress, ads, { services: [csds] });
+    const dashboardMetrics = this.startDashboardMetrics();
+    const configz = () => {
+      const s = this.store.current();
+      return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped, warnings: this.configWarnings() };
+    };
     this.monitor = await startMonitor(this.opts.monitorAddress, {
       ready: () => this.started,
       syncz: () => ({ warming: this.ads.warming, pushes: this.ads.pushes, bytesPushed: this.ads.bytesPushed, proxies: this.ads.status() }),
-      configz: () => {
-        const s = this.store.current();
-        return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped };
-      },
+      configz,
+      describe: (q) => answerDescribe(this.cache.snapshot(), this.registry.proxies(), q, true),
       consistencyz: () => this.cache.consistencyReport(),
+      configDump: (proxyId) => this.ads.configDump(proxyId),
       ca: () => this.meshCa?.describe() ?? { enabled: false },
       vips: () => serviceVips(this.cache.snapshot(), this.opts.vipRange ?? defaultVipRange),
       metrics: (accept) => this.metrics.expose(accept),
@@ -162,12 +183,33 @@ export class ControlPlane {
         return {
           services: snap?.services ?? [],
           endpoints: snap ? Object.fromEntries(snap.endpoints) : {},
+          proxies: this.registry.proxies().map((p) => ({ id: p.id, workload: p.workloadName, namespace: p.namespace, address: p.address, telemetryPort: p.telemetryPort ?? null })),
         };
       },
+      dashboard: dashboardRoutes({
+        metrics: dashboardMetrics,
+        snapshot: () => this.cache.snapshot(),
+        proxies: () => this.ads.status(),
+        registered: () => this.registry.proxies(),
+        configz,
+        scrapes: dashboardMetrics instanceof ProxyScraper ? () => dashboardMetrics.status() : undefined,
+      }),
     });
     const addr = this.monitor.address();
     this.monitorPort = typeof addr === 'object' && addr ? addr.port : 0;
     this.started = true;
+  }
+
+  private startDashboardMetrics(): MetricsSource {
+    const d = this.opts.dashboard ?? {};
+    if (d.prometheusUrl) return (this.dashboardMetrics = new PrometheusSource(d.prometheusUrl));
+    const scraper = new ProxyScraper({
+      intervalMs: d.scrapeIntervalMs || 5000,
+      // Every registered proxy that reports a telemetry port (node metadata WEFT_TELEMETRY_PORT).
+      targets: () => this.registry.proxies().flatMap((p) => (p.telemetryPort ? [{ id: p.id, address: p.address, port: p.telemetryPort }] : [])),
+    });
+    if (d.scrapeIntervalMs !== 0) scraper.start();
+    return (this.dashboardMetrics = scraper);
   }
 
   private async startWebhook(w: NonNullable<ControlPlaneOptions['webhook']>): Promise<void> {
@@ -234,8 +276,23 @@ export class ControlPlane {
     this.warned = lines;
   }
 
+  /** What `weft analyze` would say about the config being served, checked against the live registry. */
+  private configWarnings(): ConfigError[] {
+    const snap = this.cache.snapshot();
+    const config = this.store.current().config;
+    // Polled by tools: computed once per (snapshot, config) pair.
+    const memo = this.configzWarnings;
+    if (memo && memo.snap === snap && memo.config === config) return memo.warnings;
+    const mesh = this.opts.mesh ?? defaultMeshConfig;
+    const traffic = snap ? trafficWarnings(snap, inventoryOf(snap, true)) : [];
+    const warnings = [...policyWarnings(config, mesh.rootNamespace), ...telemetryWarnings(mesh.telemetry, config.telemetries), ...traffic].sort(compareConfigErrors);
+    this.configzWarnings = { snap, config, warnings };
+    return warnings;
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.warmupTimer);
+    this.dashboardMetrics?.close();
     await this.webhook?.close();
     this.meshCa?.close();
     this.jwks.close();

@@ -15,6 +15,12 @@ export interface MonitorSources {
   vips?: () => ServiceVips;
   /** Prometheus exposition (text 0.0.4, or OpenMetrics when the scraper's Accept asks for it). */
   metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
+  /** istiod's /debug/config_dump?proxyID=ID: the resources the xDS cache holds for that connected proxy. */
+  configDump?: (proxyId: string) => unknown;
+  /** The dashboard's pages and JSON (/dashboard, /api/dashboard/*): true when it answered. */
+  dashboard?: (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string) => boolean;
+  /** `weft describe`: a service or workload, and a request's route (src/controlplane/describe/query.ts). */
+  describe?: (query: URLSearchParams) => { status: number; body: unknown };
 }
 
 export function startMonitor(address: string, src: MonitorSources): Promise<http.Server> {
@@ -38,6 +44,22 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
       case '/debug/consistencyz':
         if (src.consistencyz) return json(src.consistencyz());
         return notFound();
+      case '/debug/config_dump': {
+        if (!src.configDump) return notFound();
+        const id = new URLSearchParams(query).get('proxyID');
+        const dump = id ? src.configDump(id) : undefined;
+        if (dump !== undefined) return json(dump);
+        res.writeHead(id ? 404 : 400, { 'content-type': 'text/plain' });
+        res.end(id ? `no connected proxy ${JSON.stringify(id)} (see /debug/syncz)\n` : 'proxyID is required: /debug/config_dump?proxyID=ID\n');
+        return;
+      }
+      case '/debug/describe': {
+        if (!src.describe) return notFound();
+        const answer = src.describe(new URLSearchParams(query));
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer.body, null, 2));
+        return;
+      }
       case '/debug/ca':
         return json(src.ca?.() ?? { enabled: false });
       case '/debug/vips': {
@@ -63,11 +85,12 @@ export function startMonitor(address: string, src: MonitorSources): Promise<http
         );
         return;
       default:
+        if (src.dashboard?.(req, res, path, query)) return;
         return notFound();
     }
     function notFound() {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/ca, /debug/vips\n');
+      res.end('not found: try /dashboard, /ready, /metrics, /debug/syncz, /debug/configz, /debug/registryz, /debug/consistencyz, /debug/config_dump?proxyID=, /debug/describe?service=NAME, /debug/ca, /debug/vips\n');
     }
   });
   const [host, port] = splitHostPort(address);

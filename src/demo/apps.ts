@@ -33,6 +33,19 @@ export type Caller = { mode: 'explicit'; outboundPort: number } | { mode: 'trans
 
 export const SERVICE_PORT = 9080;
 
+/** What bookinfo's apps copy from an incoming request to the calls it makes (Istio's "apps only
+ * forward headers"): the request id, W3C and B3 trace context, and the end user routing reads. */
+export const FORWARDED_HEADERS = ['x-request-id', 'traceparent', 'tracestate', 'b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'end-user'] as const;
+
+export function forwardedHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const h of FORWARDED_HEADERS) {
+    const v = req.headers[h];
+    if (v !== undefined) out[h] = v;
+  }
+  return out;
+}
+
 /** One HTTP call to a service; the answering version comes back in a header. */
 export function callService(via: Caller, service: string, path: string, headers: http.OutgoingHttpHeaders = {}): Promise<CallResult> {
   const target =
@@ -59,10 +72,10 @@ export function startApp(spec: AppSpec, port: number, via: Caller, stats: Pick<S
       res.end();
       return;
     }
-    const endUser = req.headers['end-user'];
+    const forward = forwardedHeaders(req);
     const results = await Promise.all(
       spec.calls.map(async (dep) => {
-        const r = await callService(via, dep, `/${dep}/0`, endUser ? { 'end-user': endUser } : {});
+        const r = await callService(via, dep, `/${dep}/0`, forward);
         stats.record(dep, r.version, r.status);
         return [dep, r] as const;
       }),

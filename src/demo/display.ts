@@ -39,7 +39,7 @@ export function render(v: View): string {
     ...(v.edges?.length ? [...v.edges, ''] : []),
     ...(v.counters ? [v.counters] : []),
     v.message,
-    `config: ${v.configDir}   proxies' sync state: ${v.syncHint ?? `http://127.0.0.1:${v.monitorPort}/debug/syncz`}`,
+    `config: ${v.configDir}   ${v.syncHint ? '' : `dashboard: http://127.0.0.1:${v.monitorPort}/dashboard   `}proxies' sync state: ${v.syncHint ?? `http://127.0.0.1:${v.monitorPort}/debug/syncz`}`,
     'Ctrl-C stops the demo and every process it started.',
     ...(v.where === undefined ? ['Transparent version (apps call services by name, capture in network namespaces): sudo weft demo --netns [--capture iptables|cni|ebpf]'] : []),
   );

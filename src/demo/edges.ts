@@ -2,7 +2,9 @@
 // sidecar (admin /stats) — its inbound listener counts connections and the TLS handshakes among them
 // (only an mTLS client gets past the handshake: the inbound chain requires a client certificate),
 // and its RBAC filter counts denials. In the demo's bookinfo each server has exactly one calling
-// service, so a server's inbound counters are that edge's.
+// service, so a server's inbound counters are that edge's. Latency and flags come from the other end,
+// the caller's sidecar (edge-latency.ts).
+import { renderFlags, renderLatency, type EdgeLatency } from './edge-latency.js';
 
 export interface EdgeEnd {
   service: string;
@@ -134,15 +136,20 @@ function sampleOf(body: StatsBody | undefined): Sample | undefined {
   return s;
 }
 
-/** The edge list under the table: one line per edge, indented. */
-export function renderEdges(edges: readonly Edge[]): string[] {
+/** The edge list under the table: one line per edge, indented. With `latency` (the callers' sidecars'
+ * view of each edge), each line also shows p50/p99 and the response flags counted. */
+export function renderEdges(edges: readonly Edge[], latency?: (from: string, to: string) => EdgeLatency): string[] {
   if (!edges.length) return [];
   const width = Math.max(...edges.map((e) => `${e.from} → ${e.to}`.length)) + 2;
   return [
-    "edges (what each server's sidecar saw: TLS handshakes and plaintext connections, RBAC denials)",
+    "edges (what each server's sidecar saw: TLS handshakes and plaintext connections, RBAC denials" +
+      (latency ? "; each caller's sidecar: p50/p99 over the last 5 s, response flags since start)" : ')'),
     ...edges.map((e) => {
+      const l = latency?.(e.from, e.to);
       const denied = e.denied ? `   ${e.denied} denied (403 RBAC)` : '';
-      return `  ${`${e.from} → ${e.to}`.padEnd(width)}${e.security.padEnd(11)}${`${e.tls} mTLS / ${e.plaintext} plaintext connections`}${denied}`;
+      const timing = l ? `${renderLatency(l)}   ` : '';
+      const flags = l ? `   ${renderFlags(l)}` : '';
+      return `  ${`${e.from} → ${e.to}`.padEnd(width)}${e.security.padEnd(11)}${timing}${`${e.tls} mTLS / ${e.plaintext} plaintext connections`}${denied}${flags}`;
     }),
   ];
 }

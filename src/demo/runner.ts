@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOOKINFO, callService, closeApps, startApp, type AppSpec } from './apps.js';
 import { render } from './display.js';
+import { EdgeLatencyWatch } from './edge-latency.js';
 import { EdgeWatch, renderEdges } from './edges.js';
 import { prepareDemoIdentity } from './identity.js';
 import { Stats } from './stats.js';
@@ -140,8 +141,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const startedAt = Date.now();
   let counters = '';
   const edges = new EdgeWatch(workloads);
+  const latency = new EdgeLatencyWatch(workloads);
+  const edgeLines = () => renderEdges(edges.list(), (from, to) => latency.of(from, to));
   const paint = () =>
-    out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, counters, edges: renderEdges(edges.list()), uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
+    out.write(render({ rows: stats.rows(), dir, configDir, monitorPort, message, counters, edges: edgeLines(), uptimeSeconds: (Date.now() - startedAt) / 1000, tty: out.isTTY === true }));
   timers.push(setInterval(paint, 1000));
   if (opts.durationSeconds !== undefined) timers.push(setTimeout(() => void stop(0), opts.durationSeconds * 1000));
   while (!stopped) {
@@ -176,7 +179,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     setInterval(() => {
       if (polling) return;
       polling = true;
-      void edges.poll().finally(() => (polling = false));
+      void Promise.all([edges.poll(), latency.poll()]).finally(() => (polling = false));
     }, 1000),
   );
   if (out.isTTY && process.stdin.isTTY) {

@@ -2,7 +2,7 @@
 // (local replies, NACK error_detail, CLI exit codes).
 
 export const ProxyErrorCodes = {
-  WEFT_E_BAD_FLAG: 'a `weft proxy` command-line flag is missing or malformed',
+  WEFT_E_BAD_FLAG: 'a `weft proxy` or `weft bootstrap` command-line flag is missing or malformed',
   WEFT_E_XDS_DECODE: 'an xDS resource could not be decoded from its Any',
   WEFT_E_XDS_INVALID: 'an xDS resource failed validation (the response is NACKed)',
   WEFT_E_LISTENER_BIND: 'a listener could not bind its address (the LDS response is NACKed)',

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NodeWire, XdsProtocol } from '../api/envoy.js';
 import { AdminServer } from './admin/admin-server.js';
-import { nackInfo, renderConfigDump } from './admin/config-dump.js';
+import { nackInfo, renderConfigDump, renderVirtualHostsDump } from './admin/config-dump.js';
 import { renderSecretsDump } from './admin/secrets-dump.js';
 import { IdentityAgent, type IdentityAgentOptions } from './identity/agent.js';
 import { HcmRuntime, type HcmStats } from './http/connection-manager.js';
@@ -25,6 +25,14 @@ import { prometheusHandler, type AppMetricsTarget } from './telemetry/prometheus
 import { TelemetryServer } from './telemetry/telemetry-server.js';
 import { MESH_DOMAIN, ProxyTelemetry } from './telemetry/telemetry.js';
 import { VhdsOnDemand } from './xds/vhds-on-demand.js';
+import { AccessLogSinks } from './telemetry/access-log/sinks.js';
+import { OtelLogSinks } from './telemetry/access-log/otel-sink.js';
+import type { AccessLogDeps } from './telemetry/access-log/logger.js';
+import { Loggers, type LogLevel } from './log.js';
+import { renderBootstrapDump } from './admin/bootstrap-dump.js';
+import { ADMIN_ADDRESS_METADATA } from '../api/mesh-names.js';
+import { TraceProviders } from './telemetry/tracing/providers.js';
+import type { TracingDeps } from './telemetry/tracing/tracer.js';
 
 export interface ProxyOptions {
   /** host:port of the ADS server. */
@@ -53,6 +61,8 @@ export interface ProxyOptions {
   now?: () => number;
   xdsBackoff?: { initialMs?: number; maxMs?: number };
   log?: (msg: string) => void;
+  /** The level every logger starts at (Envoy's --log-level; default info); POST /logging changes it live. */
+  logLevel?: LogLevel;
   /** Workload identity: get a certificate from the CA before connecting, then xDS over mTLS with it
    * (xdsAddress is then the secure port). Absent: plaintext xDS, with `xdsToken` if given. */
   identity?: Omit<IdentityAgentOptions, 'secrets' | 'log'>;
@@ -95,16 +105,30 @@ export class Proxy {
   /** Istio metrics and the telemetry port (absent when metrics are off). */
   readonly telemetry: ProxyTelemetry | undefined;
   private readonly telemetryServer: TelemetryServer | undefined;
+  /** Access-log sinks (files by path, stdout; OTLP collectors), shared by every HCM and tcp_proxy. */
+  private readonly accessLogSinks: AccessLogSinks;
+  private readonly otelLogSinks: OtelLogSinks;
+  /** Named, leveled loggers (src/proxy/log.ts); `log` is their sink. */
+  readonly loggers: Loggers;
+  /** Span pipelines of the HCMs' tracing providers (exported through this.clusters). */
+  readonly traceProviders: TraceProviders;
 
   constructor(o: ProxyOptions) {
     if (!o.node && !o.workload) throw new TypeError('Proxy needs a workload or a node');
     this.o = o;
     const random = o.random ?? Math.random;
-    const log = o.log ?? (() => {});
+    this.loggers = new Loggers(o.log ?? (() => {}), o.logLevel);
+    const main = this.loggers.get('main');
+    const log = (msg: string) => main.info(msg);
     // A sidecar with an identity agent holds mesh certificates: it says so as Istio's injector does
     // (label security.istio.io/tlsMode=istio), and the control plane then sends it and its callers mTLS.
-    this.node = o.node ?? buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
-    this.clusters = new ClusterManager({ random, log, now: o.now, secrets: this.secrets });
+    // A copy: start() adds the admin address to its metadata, and a caller's node is left as it was.
+    this.node = o.node ? { ...o.node } : buildNode(o.identity ? { ...o.workload!, labels: { ...o.workload!.labels, [TLS_MODE_LABEL]: 'istio' } } : o.workload!);
+    const upstream = this.loggers.get('upstream');
+    this.clusters = new ClusterManager({ random, log: (m) => upstream.info(m), now: o.now, secrets: this.secrets });
+    this.accessLogSinks = new AccessLogSinks({ log });
+    this.otelLogSinks = new OtelLogSinks({ clusters: this.clusters, node: { id: this.node.id, cluster: this.node.cluster } });
+    const accessLogs: AccessLogDeps = { sinks: this.accessLogSinks, otel: (c) => this.otelLogSinks.sink(c) };
     if (o.workload && o.metrics !== false) {
       const w = o.workload;
       // This workload's principal: its certificate's URI SAN (the identity agent's or one sent over SDS).
@@ -120,21 +144,21 @@ export class Proxy {
       this.telemetryServer = new TelemetryServer();
       this.telemetryServer.mount(
         prometheusHandler({
-          render: (out, openMetrics) => {
-            this.telemetry?.metrics.registry.render(out, openMetrics);
-            renderEnvoyPrometheus(this.statEntries(), out, openMetrics);
-          },
+          render: (out, openMetrics) => this.renderPrometheus(out, openMetrics),
           appMetrics: o.appMetrics,
         }),
       );
     }
+    this.traceProviders = new TraceProviders(this.clusters);
+    const tracing: TracingDeps = { nodeId: this.node.id, zone: this.node.locality?.zone ?? '', providers: this.traceProviders, telemetry: this.telemetry, random };
     const protocol = o.xdsProtocol ?? 'delta';
     this.onDemand = new VhdsOnDemand({ subscribe: (names) => this.ads.subscribe('virtualHost', names), timeoutMs: o.onDemandTimeoutMs });
     this.routes = new RouteStore({ onDemand: (routeConfig, host) => this.onDemand.request(routeConfig, host) });
     this.listeners = new ListenerManager({
       terminals: {
-        hcm: (cfg, load, direction) => new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction }),
-        tcpProxy: (cfg, direction) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats, telemetry: this.telemetry, direction }),
+        hcm: (cfg, load, direction) =>
+          new HcmRuntime(cfg, { routes: this.routes, clusters: this.clusters, random, stats: this.hcmStats, load, telemetry: this.telemetry, direction, tracing, log: this.loggers.get('http'), accessLogs }),
+        tcpProxy: (cfg, direction) => new TcpProxyRuntime(cfg, { clusters: this.clusters, random, stats: this.tcpStats, telemetry: this.telemetry, direction, accessLogs }),
         networkFilterStats: this.networkFilterStats,
       },
       secrets: this.secrets,
@@ -143,7 +167,7 @@ export class Proxy {
       drainTimeoutMs: o.drainTimeoutMs,
       log,
     });
-    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, protocol, onDemand: this.onDemand, secrets: this.secrets, initialFetchTimeoutMs: o.initialFetchTimeoutMs, log });
+    this.applier = new XdsApplier({ clusters: this.clusters, listeners: this.listeners, routes: this.routes, protocol, onDemand: this.onDemand, secrets: this.secrets, initialFetchTimeoutMs: o.initialFetchTimeoutMs, log, debug: this.loggers.get('config') });
     if (o.identity) this.identity = new IdentityAgent({ ...o.identity, secrets: this.secrets, log });
     const channel = this.identity ?? (o.xdsToken ? bearerOnly(o.xdsToken) : undefined);
     const client = { address: o.xdsAddress, node: this.node, log, backoff: o.xdsBackoff, random, channel };
@@ -155,6 +179,8 @@ export class Proxy {
       clusters: () => this.clusters.all(),
       listeners: () => this.listeners.list().map((l) => ({ name: l.name, address: `${l.config.address.host}:${l.port}` })),
       stats: () => this.stats(),
+      prometheus: (openMetrics) => this.prometheusText(openMetrics),
+      loggers: this.loggers,
       shutdown: () => void this.close().then(() => this.o.onShutdown?.()),
     });
   }
@@ -169,6 +195,9 @@ export class Proxy {
     // The admin port can read config and shut the proxy down: loopback only, as Istio binds Envoy's.
     if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(adminHost)) throw new Error(`admin host ${adminHost}: the admin port binds a loopback address only [WEFT_E_BAD_FLAG]`);
     await this.admin.listen(adminHost, this.o.adminPort ?? 15000);
+    // Where `weft proxy-config` reaches this admin, told to the control plane in the node (its
+    // /debug/syncz shows it); known only now when the port was 0.
+    this.node.metadata = { fields: { ...this.node.metadata?.fields, [ADMIN_ADDRESS_METADATA]: { stringValue: `${adminHost}:${this.admin.port}` } } };
     if (this.telemetryServer) {
       const host = this.o.telemetryHost ?? '0.0.0.0';
       await this.telemetryServer.listen(host, this.o.telemetryPort!).catch((err: NodeJS.ErrnoException) => {
@@ -216,14 +245,32 @@ export class Proxy {
   }
 
   configDump(): unknown {
+    const bootstrap = renderBootstrapDump({ node: this.node, adminAddress: `${this.o.adminHost ?? '127.0.0.1'}:${this.admin.port}`, xdsAddress: this.o.xdsAddress, protocol: this.ads.protocol });
     const dump = renderConfigDump(this.applier.status, {
       connected: this.ads.connected,
       control_plane: this.ads.address,
       protocol: this.ads.protocol,
       last_nack: nackInfo(this.ads.lastNack),
     });
-    (dump.configs as unknown[]).push(renderSecretsDump(this.secrets));
+    // Envoy puts the bootstrap first; here it follows the sections readers already index by position.
+    const configs = dump.configs as unknown[];
+    configs.push(renderSecretsDump(this.secrets), bootstrap);
+    if (this.ads.protocol === 'delta') configs.push(renderVirtualHostsDump(this.applier.status.virtualHost));
     return dump;
+  }
+
+  /** /stats/prometheus without app metrics (the admin port's; the telemetry port merges the app's). */
+  prometheusText(openMetrics: boolean): string {
+    const out: string[] = [];
+    this.renderPrometheus(out, openMetrics);
+    if (openMetrics) out.push('# EOF\n');
+    return out.join('');
+  }
+
+  /** Istio's metrics, then the proxy's own stats with Envoy's Prometheus names. */
+  private renderPrometheus(out: string[], openMetrics: boolean): void {
+    this.telemetry?.metrics.registry.render(out, openMetrics);
+    renderEnvoyPrometheus(this.statEntries(), out, openMetrics);
   }
 
   stats(): Record<string, number> {
@@ -256,6 +303,12 @@ export class Proxy {
       add('listener', l.name, { ...l.stats, downstream_rq_active: l.load.active }, `${l.config.address.host}_${l.port}`);
     }
     for (const [prefix, s] of [...this.tcpStats].sort(([a], [b]) => a.localeCompare(b))) add('tcp', prefix, s);
+    const fileStats: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.accessLogSinks.stats)) fileStats[`file.${k}`] = v;
+    for (const [k, v] of Object.entries(this.otelLogSinks.stats)) fileStats[`otel.${k}`] = v;
+    add('access_logs', undefined, fileStats);
+    // Envoy counts its OpenTelemetry tracer's work as tracing.opentelemetry.*.
+    for (const [k, v] of Object.entries(this.traceProviders.stats)) out.push({ scope: 'filter', stat: `tracing.opentelemetry.${k}`, value: v });
     for (const k of Object.keys(this.networkFilterStats).sort()) out.push({ scope: 'filter', stat: k, value: this.networkFilterStats[k] });
     const mem = process.memoryUsage();
     const uptime = Math.round(process.uptime());
@@ -296,6 +349,10 @@ export class Proxy {
       this.identity?.close();
       this.ads.close();
       await this.listeners.close();
+      // The last requests' lines are written before the proxy goes.
+      await Promise.all([this.accessLogSinks.close(), this.otelLogSinks.close()]);
+      // Queued spans go out before the collector's cluster closes.
+      await this.traceProviders.close();
       this.clusters.close();
       await this.admin.close();
       await this.telemetryServer?.close();
@@ -308,6 +365,9 @@ export class Proxy {
     this.identity?.close();
     this.ads.close();
     this.listeners.destroy();
+    void this.accessLogSinks.close();
+    void this.otelLogSinks.close();
+    void this.traceProviders.close();
     this.clusters.destroy();
     this.admin.destroy();
     this.telemetryServer?.destroy();

@@ -219,6 +219,35 @@ spec:
     ]);
   });
 
+  it('findings across resources: an undefined subset is an error (exit 1), a rule after a catch-all a warning', async () => {
+    const f = join(dir, 'traffic.yaml');
+    await writeFile(f, `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  subsets: [{ name: v1, labels: { version: v1 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+  - route: [{ destination: { host: reviews, subset: v2 } }]
+`);
+    const { code, stdout } = await weft('analyze', f);
+    assert.equal(code, 1, stdout);
+    assert.deepEqual(stdout.trimEnd().split('\n').map((l) => l.replace(`${f}: document 2 (line 8): VirtualService default/reviews: `, '')), [
+      'warning: spec.http[1]: http[1] is never used: the earlier rule http[0] matches every request (a catch-all), and the first matching rule wins [WEFT_E_RULE_UNREACHABLE; IST0131 VirtualServiceIneffectiveMatch]',
+      'error: spec.http[1].route[0].destination.subset: referenced host+subset in DestinationRule not found: "reviews.default.svc.cluster.local+v2" (DestinationRule default/reviews defines v1); requests to it get 503 (NC) [WEFT_E_SUBSET_NOT_FOUND; IST0101 ReferencedResourceNotFound]',
+      '0 errors in 0 of 1 file; 2 resources valid; 1 error finding; 1 warning',
+    ]);
+    const json = JSON.parse((await weft('analyze', '-o', 'json', f)).stdout) as { warnings: Array<{ level: string; istio: string }> };
+    assert.deepEqual(json.warnings.map((w) => `${w.level} ${w.istio}`), ['warning IST0131 VirtualServiceIneffectiveMatch', 'error IST0101 ReferencedResourceNotFound']);
+  });
+
   it('a missing path is an error', async () => {
     const { code, stdout } = await weft('analyze', join(dir, 'nope.yaml'));
     assert.equal(code, 1);

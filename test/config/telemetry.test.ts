@@ -67,6 +67,8 @@ describe('Telemetry resource', () => {
     { name: 'reportingInterval', spec: { metrics: [{ reportingInterval: '5s' }] }, error: { code: 'WEFT_E_UNSUPPORTED', path: 'spec.metrics[0].reportingInterval', message: /not implemented/ } },
     { name: 'targetRefs', spec: { targetRefs: [{ kind: 'Gateway', name: 'g' }] }, error: { code: 'WEFT_E_UNSUPPORTED', path: 'spec.targetRefs', message: /by namespace and selector only/ } },
     { name: 'filter without an expression', spec: { accessLogging: [{ filter: {} }] }, error: { code: 'WEFT_E_REQUIRED_FIELD', path: 'spec.accessLogging[0].filter.expression', message: /required/ } },
+    { name: 'a filter outside the CEL the sidecars run', spec: { accessLogging: [{ filter: { expression: 'xds.node.id == "a"' } }] }, error: { code: 'WEFT_E_UNSUPPORTED', path: 'spec.accessLogging[0].filter.expression', message: /xds\.node is not supported/ } },
+    { name: 'a filter with a syntax error', spec: { accessLogging: [{ filter: { expression: 'response.code >=' } }] }, error: { code: 'WEFT_E_UNSUPPORTED', path: 'spec.accessLogging[0].filter.expression', message: /syntax error/ } },
     { name: 'a typo', spec: { tracings: [] }, error: { code: 'WEFT_E_UNKNOWN_FIELD', path: 'spec.tracings', message: /did you mean "tracing"/ } },
   ];
   for (const c of invalid) it(`rejects: ${c.name}`, () => void assertHasError(parse(c.spec), c.error));

@@ -5,25 +5,22 @@
 // (its edge shows plaintext, as counted by details' own sidecar, while the others stay mTLS).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseEdges, type EdgeRow } from '../helpers/demo-table.js';
 import { spawnWeft } from '../helpers/processes.js';
 
-interface Edge { security: string; tls: number; plaintext: number; denied: number }
-interface Block { up: number; message: string; counters: string; rows: Map<string, { rps: number; success: number; share: number }>; edges: Map<string, Edge> }
+interface Block { up: number; message: string; counters: string; rows: Map<string, { rps: number; success: number; share: number }>; edges: Map<string, EdgeRow> }
 
 function parseBlocks(output: string): Block[] {
   return output.split('Weft demo — ').slice(1).map((chunk) => {
     const rows = new Map<string, { rps: number; success: number; share: number }>();
     for (const m of chunk.matchAll(/^(\w+)\s+(\S+)\s+([\d.]+)\s+([\d.]+)%\s+\S+\s+(\d+)%$/gm))
       rows.set(`${m[1]} ${m[2]}`, { rps: Number(m[3]), success: Number(m[4]), share: Number(m[5]) });
-    const edges = new Map<string, Edge>();
-    for (const m of chunk.matchAll(/^ {2}(\w+ → \w+)\s+(\S+)\s+(\d+) mTLS \/ (\d+) plaintext connections(?:\s+(\d+) denied)?/gm))
-      edges.set(m[1], { security: m[2], tls: Number(m[3]), plaintext: Number(m[4]), denied: Number(m[5] ?? 0) });
     return {
       up: Number(/\(up (\d+)s\)/.exec(chunk)?.[1] ?? -1),
       message: /^scenario (\w+)/m.exec(chunk)?.[1] ?? '',
       counters: /^productpage → reviews: .*$/m.exec(chunk)?.[0] ?? '',
       rows,
-      edges,
+      edges: parseEdges(chunk),
     };
   });
 }
@@ -54,6 +51,9 @@ test('demo scenario fault: half of ratings calls are aborted by the mesh (FI), t
   assert.ok(fault && ok, JSON.stringify([...b.rows]));
   assert.equal(fault.success, 0);
   assert.ok(fault.share >= 35 && fault.share <= 65, `aborted share ${fault.share}%`);
+  // The edge list counts the aborts as reviews' sidecar flagged them.
+  const edge = b.edges.get('reviews → ratings');
+  assert.ok((edge?.flags.get('FI') ?? 0) > 0, JSON.stringify([...b.edges]));
 });
 
 test('demo scenario breaker: bursts overflow reviews’ circuit breaker, counted as UO by productpage’s sidecar', { timeout: 90_000 }, async () => {
@@ -62,6 +62,8 @@ test('demo scenario breaker: bursts overflow reviews’ circuit breaker, counted
   const overflows = Number(/(\d+) circuit-breaker overflows/.exec(b.counters)?.[1] ?? 0);
   assert.ok(overflows > 0, b.counters);
   assert.ok((b.rows.get('reviews [UO]')?.rps ?? 0) > 0, JSON.stringify([...b.rows]));
+  const edge = b.edges.get('productpage → reviews');
+  assert.ok((edge?.flags.get('UO') ?? 0) > 0, `UO on the edge: ${JSON.stringify([...b.edges])}`);
 });
 
 test('demo scenario outlier: the failing reviews v3 is ejected, then comes back when it heals', { timeout: 90_000 }, async () => {

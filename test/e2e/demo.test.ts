@@ -41,6 +41,12 @@ test('weft demo: live table, the 90/10 split moves it, clean stop', { timeout: 6
   // Every edge of bookinfo, each seen as mTLS by the server's sidecar, no plaintext connection at all.
   assert.deepEqual([...last.edges.keys()].sort(), ['loadgen → productpage', 'productpage → details', 'productpage → reviews', 'reviews → ratings']);
   for (const [edge, seen] of last.edges) assert.match(seen, /^mTLS [1-9]\d* mTLS \/ 0 plaintext$/, edge);
+  // Each edge's latency as the caller's sidecar measured it over the last refreshes, and no flags:
+  // nothing failed.
+  for (const [edge, row] of last.edgeRows) {
+    assert.ok(row.p50 !== undefined && row.p99 !== undefined && row.p50 > 0 && row.p50 <= row.p99, `${edge}: ${JSON.stringify(row)}`);
+    assert.deepEqual([...row.flags], [], edge);
+  }
   assert.match(out, /edit .*reviews\.yaml/);
   assert.match(out, /every process it started has exited/);
   // Nothing it started is still listening: control plane and each sidecar's ports.

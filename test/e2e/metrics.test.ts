@@ -90,14 +90,14 @@ test('a fault-injected 503 is counted on the source with response_flags="FI"; th
   assert.ok(requests(pp1, { ...fi, destination_workload: 'unknown' }) >= faults);
 });
 
-test('TCP over mTLS: connections opened and closed, and the bytes each way, equal what was sent on both reporters', async () => {
+test('TCP over mTLS: connections opened and closed, and the bytes each way, equal what was sent on both reporters, each knowing the other workload', async () => {
   const K = 4;
   const SENT = 1000;
   const tcp = { destination_workload: 'tcp-echo-v1', destination_version: 'v1', request_protocol: 'tcp' };
   const principals = { source_principal: SPIFFE('tcp-client'), destination_principal: SPIFFE('tcp-echo') };
   const source = { ...tcp, ...principals, reporter: 'source', source_workload: 'tcp-client-v1', destination_service: 'tcp-echo.default.svc.cluster.local', response_flags: '-', connection_security_policy: 'unknown' };
-  // No peer header on TCP: the server knows the client by its certificate only.
-  const destination = { ...tcp, ...principals, reporter: 'destination', source_workload: 'unknown', connection_security_policy: 'mutual_tls' };
+  // The TCP peer exchange told the server who the client is (and the preambles are not counted as bytes).
+  const destination = { ...tcp, ...principals, reporter: 'destination', source_workload: 'tcp-client-v1', source_app: 'tcp-client', source_version: 'v1', connection_security_policy: 'mutual_tls' };
   const [c0, s0] = [await scrape(mesh.telemetry.tcpClient), await scrape(mesh.telemetry.tcpServer)];
   for (let i = 0; i < K; i++) assert.equal(await tcpExchange(mesh.tcpClientPort, SENT), TCP_RESPONSE_BYTES);
   const delta = (a: Sample[], b: Sample[], name: string, labels: Record<string, string>) => sumOf(b, name, labels) - sumOf(a, name, labels);

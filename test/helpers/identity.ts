@@ -119,11 +119,11 @@ export function adsFirstResponse(address: string, creds: grpc.ChannelCredentials
 }
 
 /** A real `weft control-plane` process with its CA in `caDir`, plaintext xDS off; resolves once ready. */
-export async function spawnSecureControlPlane(dir: string, caDir: string, ports: { xds: number; secure: number; monitor: number }, procs: Proc[]): Promise<Proc> {
+export async function spawnSecureControlPlane(dir: string, caDir: string, ports: { xds: number; secure: number; monitor: number }, procs: Proc[], extraArgs: string[] = []): Promise<Proc> {
   fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
   const cp = spawnWeft('control-plane', [
     'control-plane', '--config-dir', path.join(dir, 'config'), '--ca-dir', caDir, '--webhook-port', '0', '--xds-address', `127.0.0.1:${ports.xds}`,
-    '--secure-xds-port', String(ports.secure), '--plaintext-xds=false', '--monitor-address', `127.0.0.1:${ports.monitor}`, '--debounce-ms', '20',
+    '--secure-xds-port', String(ports.secure), '--plaintext-xds=false', '--monitor-address', `127.0.0.1:${ports.monitor}`, '--debounce-ms', '20', ...extraArgs,
   ]);
   procs.push(cp);
   await waitFor('control plane ready', async () => (await fetch(`http://127.0.0.1:${ports.monitor}/ready`)).ok, 15_000, procs);

@@ -68,6 +68,29 @@ test('build info, runtime metrics and the CA expiry gauges are exposed, in text 
   assert.match(open.text, /# EOF\n?$/);
 });
 
+test("OpenMetrics keeps the text format's sample names (a Prometheus asking for it stores what Istio's dashboards query), and leaves later text scrapes alone", async () => {
+  const open = await scrape('application/openmetrics-text; version=1.0.0');
+  // A counter named without _total is `unknown` under its own name, not renamed to name_total.
+  assert.match(open.text, /^# TYPE pilot_total_xds_rejects unknown$/m);
+  assert.match(open.text, /^pilot_total_xds_rejects\{type="cds"\} \d+$/m);
+  assert.doesNotMatch(open.text, /pilot_total_xds_rejects_total/);
+  // One named with _total is a counter family of the name without it, its samples unchanged.
+  assert.match(open.text, /^# TYPE sidecar_injection_requests counter$/m);
+  assert.match(open.text, /^# HELP sidecar_injection_requests /m);
+  assert.match(open.text, /^sidecar_injection_requests_total \d+$/m);
+  const text = await scrape();
+  assert.ok(text.samples.some((s) => s.name === 'sidecar_injection_requests_total'), 'text names unchanged after an OpenMetrics scrape');
+  assert.ok(text.samples.some((s) => s.name === 'pilot_total_xds_rejects'));
+});
+
+test('labelled counters whose label values are known start at 0, so a dashboard shows 0 rather than no data', async () => {
+  const { samples } = await scrape();
+  const types = (name: string) => samples.filter((s) => s.name === name).map((s) => s.labels.type).sort();
+  assert.deepEqual(types('pilot_total_xds_rejects'), ['cds', 'eds', 'lds', 'rds', 'sds', 'vhds']);
+  assert.deepEqual(types('pilot_push_triggers'), ['config', 'endpoint', 'secret']);
+  assert.deepEqual(types('sidecar_injection_failure_total'), ['denied', 'internal', 'malformed']);
+});
+
 test('a connected proxy counts in pilot_xds by its version; pushes and sizes by type; a NACK in pilot_total_xds_rejects', async () => {
   const c = connect('sidecar~127.0.1.9~reviews-m.default~default.svc.cluster.local', '9.8.7');
   try {

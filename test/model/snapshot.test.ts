@@ -75,7 +75,7 @@ spec: { action: ${action}, rules: [{ to: [{ operation: { paths: ["/ratings*"] } 
   const b = snapshot(configFrom(policy('AUDIT')), [proxy('reviews', 'v1', 4)]);
   assert.deepEqual(Object.keys(a.versions).sort(), [
     'authorizationPolicies', 'destinationRules', 'dnsEndpoints', 'endpoints', 'httpRouteGroups', 'identityBindings', 'jwks', 'mesh',
-    'peerAuthentications', 'requestAuthentications', 'serviceEntries', 'services', 'tcpRoutes', 'trafficTargets', 'virtualServices', 'workloadEntries',
+    'peerAuthentications', 'requestAuthentications', 'serviceEntries', 'services', 'tcpRoutes', 'telemetries', 'trafficTargets', 'virtualServices', 'workloadEntries',
   ]);
   const changed = (Object.keys(a.versions) as (keyof typeof a.versions)[]).filter((k) => a.versions[k] !== b.versions[k]);
   assert.deepEqual(changed, ['authorizationPolicies']);
@@ -133,6 +133,14 @@ const nodeCases: Array<{ name: string; metadata: Record<string, any>; want?: obj
     metadata: { INTERCEPTION_MODE: 'REDIRECT', WEFT_PORTS: [{ service_port: 80, app_port: 8080, endpoint_port: 15006 }] },
     error: /WEFT_PORTS\[0\]\.endpoint_port: 15006 differs from app_port 8080; under INTERCEPTION_MODE REDIRECT/,
   },
+  // The admin address is only shown (weft proxy-config finds the proxy by it), never dialled: loopback only.
+  { name: 'WEFT_ADMIN_ADDRESS shown as sent', metadata: { WEFT_ADMIN_ADDRESS: '127.0.0.1:15000' }, want: { adminAddress: '127.0.0.1:15000' } },
+  { name: 'WEFT_ADMIN_ADDRESS not loopback', metadata: { WEFT_ADMIN_ADDRESS: '10.0.0.9:15000' }, error: /WEFT_ADMIN_ADDRESS: expected a loopback HOST:PORT, got "10\.0\.0\.9:15000"/ },
+  { name: 'WEFT_ADMIN_ADDRESS not a string', metadata: { WEFT_ADMIN_ADDRESS: 15000 }, error: /WEFT_ADMIN_ADDRESS: expected a loopback HOST:PORT, got 15000/ },
+  // The dashboard scrapes the port a proxy reports; absent when it serves none.
+  { name: 'telemetry port', metadata: { WEFT_TELEMETRY_PORT: 15020 }, want: { telemetryPort: 15020 } },
+  { name: 'no telemetry port', metadata: {}, want: { telemetryPort: undefined } },
+  { name: 'bad telemetry port', metadata: { WEFT_TELEMETRY_PORT: 0 }, error: /WEFT_TELEMETRY_PORT: expected a port 1\.\.65535, got 0/ },
   { name: 'metadata depth', metadata: { DEEP: JSON.parse('['.repeat(40) + ']'.repeat(40)) }, error: /node\.metadata: nested deeper than 16 levels/ },
 ];
 test("node metadata: an Envoy with Istio's cluster convention (<service>.<namespace>) and no Weft metadata", () => {

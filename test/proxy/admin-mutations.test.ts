@@ -68,6 +68,20 @@ test('browser-like cross-origin requests to POST /quitquitquit are refused and t
   assert.equal((await fetch(`http://127.0.0.1:${admin}/stats`)).status, 200, 'and its admin still answers');
 });
 
+test('POST /logging: a foreign page cannot change log levels, a local tool can; GET is refused', async () => {
+  const foreign = await raw(`POST /logging?level=trace HTTP/1.1\nHost: 127.0.0.1:${admin}\nOrigin: http://evil.example\nContent-Type: text/plain\n`);
+  assert.equal(foreign, 403);
+  assert.equal(await raw(`GET /logging?level=trace HTTP/1.1\nHost: 127.0.0.1:${admin}\n`), 405);
+  const levels = await (await fetch(`http://127.0.0.1:${admin}/logging`, { method: 'POST' })).text();
+  assert.match(levels, /^ {2}http: info$/m, 'unchanged by the refused requests');
+  const set = await fetch(`http://127.0.0.1:${admin}/logging?upstream=debug`, { method: 'POST' });
+  assert.equal(set.status, 200);
+  assert.match(await set.text(), /^ {2}upstream: debug$/m);
+  const bad = await fetch(`http://127.0.0.1:${admin}/logging?nosuch=debug`, { method: 'POST' });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /nosuch: unknown logger/);
+});
+
 test('a local tool (curl -X POST) still shuts it down', async () => {
   const status = await raw(`POST /quitquitquit HTTP/1.1\nHost: 127.0.0.1:${admin}\nUser-Agent: curl/8.5.0\nAccept: */*\n`);
   assert.equal(status, 200);

@@ -54,6 +54,7 @@ describe('weft proxy flags', () => {
       inboundPort: 15006,
       protocol: 'HTTP',
       id: undefined,
+      telemetryPort: 15020,
     });
     assert.equal(r.value.adminPort, 15000);
     // Istio's merged telemetry port, metrics on, Istio's default cluster id, no app metrics merge.
@@ -88,7 +89,10 @@ describe('weft proxy flags', () => {
       WEFT_OUTBOUND_PORT: 15001,
       WEFT_INBOUND_PORT: 15006,
       WEFT_CAPTURE: 'explicit',
+      WEFT_TELEMETRY_PORT: 15020,
     });
+    const noTelemetry = parseProxyFlags({ ...base, telemetryPort: '0' });
+    assert.ok(noTelemetry.ok && !('WEFT_TELEMETRY_PORT' in fromStruct(buildNode(noTelemetry.value.workload).metadata)), 'no telemetry port: none to scrape');
     assert.equal(node.locality, undefined, 'no locality unless given');
     const located = parseProxyFlags({ ...base, locality: 'us-east/us-east-1a' });
     assert.ok(located.ok);

@@ -29,7 +29,10 @@ describe('route configuration: unimplemented fields are NACKs', () => {
     assert.deepEqual(errorsOf(config({}, {}, { max_direct_response_body_size_bytes: { value: 10 } })), ['route r: max_direct_response_body_size_bytes: not supported']);
     assert.deepEqual(errorsOf(config({ include_request_attempt_count: true })), ['route r: virtual_hosts[0].include_request_attempt_count: not supported']);
     assert.deepEqual(errorsOf(config({ rate_limits: [{ actions: [{ remote_address: {} }] }] })), ['route r: virtual_hosts[0].rate_limits: not supported']);
-    assert.deepEqual(errorsOf(config({}, { decorator: { operation: 'op' } })), ['route r: virtual_hosts[0].routes[0].decorator: not supported']);
+    // decorator names the route's spans (telemetry/tracing); a route's own tracing overrides are not implemented.
+    assert.deepEqual(errorsOf(config({}, { decorator: { operation: 'op' } })), []);
+    assert.deepEqual(errorsOf(config({}, { decorator: { propagate: { value: false } } })), ['route r: virtual_hosts[0].routes[0].decorator.operation: is required']);
+    assert.deepEqual(errorsOf(config({}, { tracing: { client_sampling: { numerator: 5 } } })), ['route r: virtual_hosts[0].routes[0].tracing: not supported']);
     assert.deepEqual(errorsOf(config({}, { match: { prefix: '/', grpc: {} } })), ['route r: virtual_hosts[0].routes[0].match.grpc: not supported']);
     assert.deepEqual(errorsOf(config({}, { route: { cluster: 'c', idle_timeout: { seconds: 1 } } })), ['route r: virtual_hosts[0].routes[0].route.idle_timeout: not supported']);
     assert.deepEqual(errorsOf(config({}, { route: { cluster: 'c', priority: 'HIGH' } })), ['route r: virtual_hosts[0].routes[0].route.priority: not supported']);

@@ -73,11 +73,11 @@ const bad: BadCase[] = [
       filters: [
         {
           name: 'envoy.filters.network.tcp_proxy',
-          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c', access_log: [{ name: 'x' }] },
+          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c', access_log_options: { flush_access_log_on_connected: true } },
         },
       ],
     }),
-    error: /^listener l: filter_chains\[0\]\.filters\[0\]\.typed_config\.access_log: not supported$/,
+    error: /^listener l: filter_chains\[0\]\.filters\[0\]\.typed_config\.access_log_options: not supported$/,
   },
   {
     name: 'tcp_proxy needs a cluster',

@@ -68,12 +68,12 @@ describe('inbound TCP chain', () => {
     });
   }
 
-  it('the mTLS chain offers no ALPN for opaque TCP (h2/http/1.1 for HTTP)', () => {
+  it('the mTLS chain takes the TCP peer exchange (and Istio\'s plain istio) for opaque TCP, h2/http/1.1 for HTTP', () => {
     const [tcpTls] = inboundChains(mysql('TCP'));
     const [httpTls] = inboundChains(mysql('HTTP'));
     assert.ok(tcpTls.transport.kind === 'tls' && httpTls.transport.kind === 'tls');
     if (tcpTls.transport.kind === 'tls' && httpTls.transport.kind === 'tls') {
-      assert.deepEqual(tcpTls.transport.context.alpnProtocols, []);
+      assert.deepEqual(tcpTls.transport.context.alpnProtocols, ['weft-peer-exchange', 'istio']);
       assert.deepEqual(httpTls.transport.context.alpnProtocols, ['h2', 'http/1.1']);
     }
   });

@@ -2,30 +2,12 @@
 // by the proxy's own edge), and synthetic calls and connections pushed through it — filter chains
 // chosen by the proxy's FilterChainSelector, hosts and routes by its RouteTable. Behaviour, not
 // proto shape (istio pilot/pkg/simulation).
-import { packAny, TypeUrl } from '../../src/api/envoy.js';
-import type { ResourceSet } from '../../src/controlplane/translate/index.js';
+import { type Decoded } from '../../src/controlplane/describe/proxy-view.js';
 import { FilterChainSelector } from '../../src/proxy/listener/filter-chain.js';
 import { RouteTable } from '../../src/proxy/http/route-table.js';
 import type { RequestView } from '../../src/proxy/http/stream.js';
-import { decodeResources, type DecodedResource, type ProxyXdsType } from '../../src/proxy/xds/decode.js';
+export { decodeSet, type Decoded, type Decoding } from '../../src/controlplane/describe/proxy-view.js';
 import type { FilterChain, Listener, ModelByType, RouteConfiguration } from '../../src/proxy/xds/model.js';
-
-type SotwType = Exclude<ProxyXdsType, 'virtualHost' | 'secret'>;
-export type Decoded = { [K in SotwType]: DecodedResource<K>[] };
-export type Decoding = { ok: true; view: Decoded } | { ok: false; errors: string[] };
-
-/** What the proxy makes of a resource set: every type decoded and validated, or every NACK reason. */
-export function decodeSet(out: ResourceSet): Decoding {
-  const errors: string[] = [];
-  const decode = <K extends SotwType>(type: K): DecodedResource<K>[] => {
-    const r = decodeResources(type, out[type].map((res) => packAny(TypeUrl[type], res.body)));
-    if (r.valid) return r.result;
-    errors.push(...r.errors);
-    return [];
-  };
-  const view = { cluster: decode('cluster'), endpoint: decode('endpoint'), listener: decode('listener'), route: decode('route') };
-  return errors.length ? { ok: false, errors } : { ok: true, view };
-}
 
 export function request(host: string, p = '/', headers: Record<string, string> = {}): RequestView {
   const [pathOnly, query = ''] = p.split('?');

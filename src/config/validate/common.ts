@@ -1,6 +1,7 @@
 // Field rules shared by several kinds: host names, labels, ports, string matches, regexes, header
 // operations, percentages. Each mirrors the corresponding check in Istio's pkg/config/validation.
 import { isIP } from 'node:net';
+import { re2ToJs } from '../../api/re2.js';
 import type { HeaderOperations, Headers, Percent, StringMatch } from '../types.js';
 import { fields, type Fields } from './fields.js';
 import { describeValue, type Issues, type Path } from './issues.js';
@@ -88,22 +89,11 @@ export function readPortSelector(f: Fields, key: string): { number: number } | u
   return number === undefined ? undefined : { number };
 }
 
-// RE2 (what Envoy runs) has no look-around or back-references; JavaScript has no inline flag groups or
-// (?P<name>). Translate the RE2-only syntax, reject the JS-only syntax, then let JS compile it.
-const NOT_RE2 = /\(\?<?[=!]|\\[1-9]/;
-
+/** Why `re` is not an RE2 expression Weft runs (api/re2.ts, shared with the proxy), or undefined. */
 export function regexProblem(re: string): string | undefined {
-  if (NOT_RE2.test(re)) return 'look-around and back-references are not supported (Istio uses RE2 syntax)';
-  const js = re
-    .replace(/^\(\?[imsU]+\)/, '')
-    .replace(/\(\?[imsU]*-?[imsU]*:/g, '(?:')
-    .replace(/\(\?P</g, '(?<');
-  try {
-    new RegExp(js);
-    return undefined;
-  } catch (e) {
-    return `invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`;
-  }
+  const t = re2ToJs(re);
+  if (t.ok) return undefined;
+  return t.message.startsWith('look-around') ? 'look-around and back-references are not supported (Istio uses RE2 syntax)' : `invalid regular expression: ${t.message}`;
 }
 
 /** StringMatch: exactly one of exact/prefix/regex. `allowPresence`: `{}` means "header is present". */

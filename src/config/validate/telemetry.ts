@@ -7,6 +7,7 @@ import { specFieldNames, type SpecShape } from '../spec-shape.js';
 import { fields, type Fields } from './fields.js';
 import type { Issues, Path } from './issues.js';
 import { readWorkloadSelector } from './security-common.js';
+import { compileCel } from '../../proxy/telemetry/access-log/cel.js';
 
 export const TELEMETRY_GROUP = 'telemetry.istio.io';
 export const TELEMETRY_SPEC = { selector: 'object', targetRef: 'object', targetRefs: 'objects', tracing: 'objects', metrics: 'objects', accessLogging: 'objects' } as const satisfies SpecShape;
@@ -152,7 +153,13 @@ function accessLogging(issues: Issues, v: unknown, p: Path): TelemetryAccessLogg
   if (names) out.providers = names;
   const disabled = f.bool('disabled');
   if (disabled !== undefined) out.disabled = disabled;
-  const expr = f.sub('filter', ['expression'])?.str('expression', { required: true });
-  if (expr !== undefined) out.filterExpression = expr;
+  const filter = f.sub('filter', ['expression']);
+  const expr = filter?.str('expression', { required: true });
+  if (expr !== undefined) {
+    // The proxy's own CEL compiler, so what is accepted here is what the sidecars run (no NACK later).
+    const compiled = compileCel(expr);
+    if (typeof compiled === 'string') issues.add('WEFT_E_UNSUPPORTED', filter!.at('expression'), `${JSON.stringify(expr)}: ${compiled}`);
+    else out.filterExpression = expr;
+  }
   return out;
 }

@@ -6,13 +6,16 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Regist
 import type { XdsType } from '../../api/envoy.js';
 import type { CsrOutcome } from '../ca/ca-service.js';
 import type { WebhookOutcome } from '../webhook/server.js';
+import { textToOpenMetrics } from './openmetrics.js';
 
 /** Istio's short type names (pilot/pkg/model: v3.GetShortType); VHDS is Weft's addition. */
 export const SHORT_TYPE: Record<XdsType, string> = { listener: 'lds', route: 'rds', cluster: 'cds', endpoint: 'eds', secret: 'sds', virtualHost: 'vhds' };
 
 /** What made the control plane rebuild (pilot_push_triggers' `type`, Istio's reasons). */
 export type PushTrigger = 'config' | 'endpoint' | 'secret';
-
+const PUSH_TRIGGERS: readonly PushTrigger[] = ['config', 'endpoint', 'secret'];
+/** sidecar_injection_failure_total's `type`. */
+const INJECTION_FAILURES = ['denied', 'malformed', 'internal'] as const;
 
 export interface PilotMetricsOptions {
   /** istio_build's tag: the control plane's version. */
@@ -37,7 +40,6 @@ export class PilotMetrics {
   private readonly validationPassed: Counter<'group' | 'version' | 'resource'>;
   private readonly validationFailed: Counter<'group' | 'version' | 'resource' | 'reason'>;
   private readonly csr: Record<CsrOutcome | 'received', Counter>;
-  private scrapes: Promise<unknown> = Promise.resolve();
   readonly injection: { requests: Counter; success: Counter; failure: Counter<'type'>; skip: Counter };
 
   constructor(o: PilotMetricsOptions) {
@@ -118,6 +120,12 @@ export class PilotMetrics {
       failure: new Counter({ name: 'sidecar_injection_failure_total', help: 'Total number of failed sidecar injection requests.', labelNames: ['type'], registers }),
       skip: counter('sidecar_injection_skip_total', 'Total number of skipped sidecar injection requests.'),
     };
+    // Series whose label values are known up front start at 0 (Prometheus' advice for labelled
+    // counters): a dashboard's `sum by (type) (pilot_total_xds_rejects)` then shows 0, not "No data",
+    // and rate() sees the first increment.
+    for (const type of Object.values(SHORT_TYPE)) this.rejects.inc({ type }, 0);
+    for (const type of PUSH_TRIGGERS) this.triggers.inc({ type }, 0);
+    for (const type of INJECTION_FAILURES) this.injection.failure.inc({ type }, 0);
   }
 
   /** One xDS response written: its type, resource bytes, and the seconds from write to flushed. */
@@ -173,15 +181,11 @@ export class PilotMetrics {
     this.csr[outcome].inc();
   }
 
-  /** The exposition for a scrape: OpenMetrics when the scraper asks for it, else text 0.0.4. */
-  expose(accept: string | undefined): Promise<{ contentType: string; body: string }> {
-    const open = accept?.includes('application/openmetrics-text') ?? false;
-    // The registry's format is a setting: scrapes take turns so one never reads the other's.
-    const scrape = this.scrapes.then(async () => {
-      this.registry.setContentType(open ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
-      return { contentType: this.registry.contentType as string, body: await this.registry.metrics() };
-    });
-    this.scrapes = scrape.catch(() => undefined);
-    return scrape;
+  /** The exposition for a scrape: OpenMetrics when the scraper asks for it, else text 0.0.4. The
+   * registry always renders text (openmetrics.ts says why). */
+  async expose(accept: string | undefined): Promise<{ contentType: string; body: string }> {
+    const text = await this.registry.metrics();
+    if (accept?.includes('application/openmetrics-text')) return { contentType: Registry.OPENMETRICS_CONTENT_TYPE, body: textToOpenMetrics(text) };
+    return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: text };
   }
 }

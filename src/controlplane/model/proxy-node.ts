@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { fromStruct, type Json, type NodeWire, type StructWire } from '../../api/envoy.js';
 import { istioNodeId, nodeClientOf, type NodeClient } from './client-kind.js';
+import { ADMIN_ADDRESS_METADATA } from '../../api/mesh-names.js';
 
 export interface ProxyPort {
   /** The port clients name (`reviews:9080`). */
@@ -43,6 +44,12 @@ export interface ProxyNode {
   locality?: string;
   /** The proxy's build version (node.user_agent_version), for metrics only; absent when not sent. */
   version?: string;
+  /** Where the proxy's admin listens (node.metadata.WEFT_ADMIN_ADDRESS, a loopback HOST:PORT), shown in
+   * /debug/syncz for `weft proxy-config`; absent when not sent. Never used to reach the proxy. */
+  adminAddress?: string;
+  /** The merged telemetry port (node.metadata.WEFT_TELEMETRY_PORT) the control plane scrapes for its
+   * dashboard; absent when the proxy serves none. Monitoring only: no config depends on it. */
+  telemetryPort?: number;
 }
 
 export type NodeParse = { ok: true; node: ProxyNode } | { ok: false; errors: string[] };
@@ -214,6 +221,12 @@ export function parseProxyNode(node: NodeWire | null | undefined): NodeParse {
     inboundPort: port('WEFT_INBOUND_PORT', md.WEFT_INBOUND_PORT, 15006),
     interceptionMode,
   };
+  const admin = Object.hasOwn(md, ADMIN_ADDRESS_METADATA) ? md[ADMIN_ADDRESS_METADATA] : undefined;
+  if (admin !== undefined) {
+    if (typeof admin === 'string' && /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost):\d{1,5}$/.test(admin)) parsed.adminAddress = admin;
+    else errors.push(`node.metadata.${ADMIN_ADDRESS_METADATA}: expected a loopback HOST:PORT, got ${JSON.stringify(typeof admin === 'string' ? admin.slice(0, 80) : admin)}`);
+  }
+  if (md.WEFT_TELEMETRY_PORT !== undefined) parsed.telemetryPort = port('WEFT_TELEMETRY_PORT', md.WEFT_TELEMETRY_PORT);
   if (typeof node.user_agent_version === 'string' && /^[\w.+-]{1,64}$/.test(node.user_agent_version)) parsed.version = node.user_agent_version;
   const loc = node.locality;
   if (loc && (loc.region || loc.zone || loc.sub_zone)) parsed.locality = `${loc.region ?? ''}/${loc.zone ?? ''}/${loc.sub_zone ?? ''}`;

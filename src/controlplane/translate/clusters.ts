@@ -1,5 +1,6 @@
 // CDS: one cluster per service port, one more per DestinationRule subset, and the inbound clusters.
 import type { TrafficPolicy } from '../../config/types.js';
+import { PEER_EXCHANGE_ALPN } from '../../api/peer-metadata.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
 import type { InterceptionMode, ProxyNode } from '../model/proxy-node.js';
 import { connectionPoolFields, outlierDetectionFields, withCommonLbConfig } from './cluster-resilience.js';
@@ -55,7 +56,8 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
         external: svc.external,
         serviceAccounts: svc.identities,
         trustDomain: snap.mesh.trustDomain,
-        alpn: http === 'http2' ? ['h2'] : http === 'http1' ? ['http/1.1'] : http === 'downstream' ? ['h2', 'http/1.1'] : [],
+        // Opaque TCP to a sidecar (mesh mTLS) offers the TCP peer exchange, as Istio offers istio-peer-exchange.
+        alpn: http === 'http2' ? ['h2'] : http === 'http1' ? ['http/1.1'] : http === 'downstream' ? ['h2', 'http/1.1'] : meshMtls(svc, policy) ? [PEER_EXCHANGE_ALPN] : [],
         tls: policy.tls,
       }),
     );
@@ -71,6 +73,8 @@ function outboundCluster(snap: MeshSnapshot, svc: MeshService, port: number, sub
   }
   return { name, body };
 }
+
+const meshMtls = (svc: MeshService, policy: TrafficPolicy): boolean => !svc.external && (!policy.tls || policy.tls.mode === 'ISTIO_MUTUAL');
 
 /** Add HttpProtocolOptions; Envoy refuses them beside the deprecated cluster-level
  * common_http_protocol_options, so those move inside. */

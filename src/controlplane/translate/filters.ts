@@ -39,7 +39,7 @@ function pluginMetric(o: MetricsOverride): Record<string, unknown> {
   };
 }
 
-/** A tcp_proxy filter to one cluster. */
-export function tcpProxyFilter(statPrefix: string, cluster: string): Record<string, unknown> {
-  return { name: TCP_PROXY_FILTER, typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: statPrefix, cluster } };
+/** A tcp_proxy filter to one cluster; `extra`: more of its config (access_log.ts accessLogFields). */
+export function tcpProxyFilter(statPrefix: string, cluster: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: TCP_PROXY_FILTER, typed_config: { '@type': TCP_PROXY_TYPE_URL, stat_prefix: statPrefix, cluster, ...extra } };
 }

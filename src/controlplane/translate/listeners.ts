@@ -9,9 +9,11 @@ import { TLS_MODE_LABEL } from '../model/snapshot.js';
 import { inboundAlpn, inboundTcpFilters, isInboundTcp } from './inbound-tcp.js';
 import { inboundPolicyFilters, type InboundPolicyInputs } from './inbound-policy.js';
 import { inboundChains } from './mtls.js';
+import { accessLogFields } from './access-log.js';
 import { effectivePeerAuthentication, modeForPort, type PeerAuthenticationLike } from './peer-authentication.js';
 import { faultFilter, istioStatsFilters, routerFilter } from './filters.js';
 import { HCM_FILTER, INBOUND_LISTENER, inboundClusterName, ON_DEMAND_FILTER, OUTBOUND_LISTENER, OUTBOUND_ROUTE } from './names.js';
+import { tracingField } from './tracing.js';
 import { ADS_CONFIG_SOURCE, duration, socketAddress, type XdsResource } from './types.js';
 
 const onDemandFilter = { name: ON_DEMAND_FILTER, typed_config: { '@type': ON_DEMAND_TYPE_URL } };
@@ -50,6 +52,8 @@ export function listeners(proxy: ProxyNode, opts: ListenerOptions = { onDemandVh
             stat_prefix: `outbound_0.0.0.0_${proxy.outboundPort}`,
             rds: { route_config_name: OUTBOUND_ROUTE, config_source: ADS_CONFIG_SOURCE },
             http_filters: [...(opts.onDemandVhds ? [onDemandFilter] : []), faultFilter, ...istioStatsFilters(opts.telemetry?.client), routerFilter],
+            ...accessLogFields(opts.telemetry?.client),
+            ...tracingField(opts.telemetry?.client.tracing, proxy),
           }),
         ],
       },
@@ -101,6 +105,8 @@ export function inboundHttpFilters(
         ],
       },
       http_filters: [...inboundPolicyFilters(proxy, mesh, opts, listenerPort).http, ...istioStatsFilters(opts.telemetry?.server), routerFilter],
+      ...accessLogFields(opts.telemetry?.server),
+      ...tracingField(opts.telemetry?.server.tracing, proxy),
     }),
   ];
 }

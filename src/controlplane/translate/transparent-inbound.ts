@@ -10,7 +10,8 @@ import { defaultMeshConfig } from '../../config/mesh-config.js';
 import type { ProxyNode, ProxyPort } from '../model/proxy-node.js';
 import { inboundPolicyFilters } from './inbound-policy.js';
 import { istioStatsFilters, tcpProxyFilter } from './filters.js';
-import { inboundTcpFilters } from './inbound-tcp.js';
+import { accessLogFields } from './access-log.js';
+import { inboundAlpn, inboundTcpFilters } from './inbound-tcp.js';
 import { inboundHttpFilters, inboundMtlsMode, type ListenerOptions } from './listeners.js';
 import { inboundChains, tlsInspectorFilter } from './mtls.js';
 import { BLACKHOLE_CLUSTER, INBOUND_LISTENER, INBOUND_PASSTHROUGH_CLUSTER, inboundClusterName, isHttpProtocol } from './names.js';
@@ -35,13 +36,13 @@ export function inboundHttpChain(proxy: ProxyNode, port: ProxyPort, opts: Listen
 /** A TCP app port: the workload's network RBAC, then tcp_proxy to the port's cluster. */
 export function inboundTcpChain(proxy: ProxyNode, port: ProxyPort, opts: ListenerOptions): InboundChainFilters {
   const rbac = inboundPolicyFilters(proxy, opts.mesh ?? defaultMeshConfig, opts).network;
-  return { filters: inboundTcpFilters({ servicePort: port.appPort, rbac, telemetry: opts.telemetry?.server }), alpn: [] };
+  return { filters: inboundTcpFilters({ servicePort: port.appPort, rbac, telemetry: opts.telemetry?.server }), alpn: inboundAlpn(port.protocol) };
 }
 
 /** A port no service declares: Istio passes it through to the app (as TCP, from 127.0.0.6). */
 export function inboundPassthroughChain(proxy: ProxyNode, opts: ListenerOptions): InboundChainFilters {
   const rbac = inboundPolicyFilters(proxy, opts.mesh ?? defaultMeshConfig, opts).network;
-  return { filters: [...rbac, ...istioStatsFilters(opts.telemetry?.server), tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)], alpn: [] };
+  return { filters: [...rbac, ...istioStatsFilters(opts.telemetry?.server), tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, accessLogFields(opts.telemetry?.server))], alpn: inboundAlpn('TCP') };
 }
 
 export function virtualInboundListener(proxy: ProxyNode, listenerOpts: ListenerOptions): XdsResource {

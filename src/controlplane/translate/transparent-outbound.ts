@@ -11,8 +11,10 @@ import type { ProxyNode } from '../model/proxy-node.js';
 import type { MeshService, MeshSnapshot } from '../model/snapshot.js';
 import { faultFilter, istioStatsFilters, routerFilter, tcpProxyFilter } from './filters.js';
 import { hcmFilter } from './listeners.js';
+import { accessLogFields } from './access-log.js';
 import { BLACKHOLE_CLUSTER, isHttpProtocol, OUTBOUND_LISTENER, outboundClusterName, PASSTHROUGH_CLUSTER, portListenerName, portRouteName } from './names.js';
 import { httpServicePorts } from './transparent-routes.js';
+import { tracingField } from './tracing.js';
 import { ADS_CONFIG_SOURCE, socketAddress, type XdsResource } from './types.js';
 
 const WILDCARD = '0.0.0.0';
@@ -38,7 +40,7 @@ export function virtualOutboundListener(mesh: MeshConfig, outboundPort: number, 
     traffic_direction: 'OUTBOUND',
     filter_chains: [
       { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: { value: outboundPort } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)] },
-      { name: 'virtualOutbound-catchall-tcp', filters: [...istioStatsFilters(telemetry?.client), tcpProxyFilter(fallback, fallback)] },
+      { name: 'virtualOutbound-catchall-tcp', filters: [...istioStatsFilters(telemetry?.client), tcpProxyFilter(fallback, fallback, accessLogFields(telemetry?.client))] },
     ],
   };
   return { name: OUTBOUND_LISTENER, body };
@@ -57,9 +59,11 @@ interface TcpTarget {
  * listener's default chain when it has no address at all (a resolution-NONE ServiceEntry) and no
  * HTTP port claims it.
  */
-export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort'>, telemetry?: ProxyTelemetryPolicy): XdsResource[] {
+export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outboundPort' | 'inboundPort' | 'namespace' | 'labels'>, telemetry?: ProxyTelemetryPolicy): XdsResource[] {
+  const tracing = tracingField(telemetry?.client.tracing, proxy);
   const mesh = snap.mesh;
   const stats = istioStatsFilters(telemetry?.client);
+  const logs = accessLogFields(telemetry?.client);
   const httpPorts = new Set(httpServicePorts(snap));
   const exact = new Map<string, TcpTarget & { address: string }>();
   const ranges = new Map<number, Array<TcpTarget & { cidr: string }>>();
@@ -84,30 +88,32 @@ export function portListeners(snap: MeshSnapshot, proxy: Pick<ProxyNode, 'outbou
     const chains: Record<string, unknown>[] = (ranges.get(port) ?? []).map(({ svc, cidr }) => {
       const [prefix, len] = cidr.split('/');
       const cluster = outboundClusterName(port, '', svc.hostname);
-      return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [...stats, tcpProxyFilter(cluster, cluster)] };
+      return { name: `${cidr}|${svc.hostname}`, filter_chain_match: { prefix_ranges: [{ address_prefix: prefix, prefix_len: { value: Number(len) } }] }, filters: [...stats, tcpProxyFilter(cluster, cluster, logs)] };
     });
-    chains.push({ filters: defaultChainFilters(mesh, port, httpPorts.has(port), addressless.get(port), stats) });
+    chains.push({ filters: defaultChainFilters(mesh, port, httpPorts.has(port), addressless.get(port), stats, { ...logs, ...tracing }) });
     out.push(portListener(WILDCARD, port, chains));
   }
   for (const { svc, port, address } of [...exact.values()].sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1))) {
     const cluster = outboundClusterName(port, '', svc.hostname);
-    out.push(portListener(address, port, [{ filters: [...stats, tcpProxyFilter(cluster, cluster)] }]));
+    out.push(portListener(address, port, [{ filters: [...stats, tcpProxyFilter(cluster, cluster, logs)] }]));
   }
   return out;
 }
 
-function defaultChainFilters(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined, stats: Record<string, unknown>[]): Record<string, unknown>[] {
+/** `telemetry`: the HCM's access_log and tracing fields (a tcp_proxy takes the access_log). */
+function defaultChainFilters(mesh: MeshConfig, port: number, http: boolean, tcp: TcpTarget | undefined, stats: Record<string, unknown>[], telemetry: { access_log?: unknown[]; tracing?: object }): Record<string, unknown>[] {
   if (http) {
     return [
       hcmFilter(mesh, {
         stat_prefix: `outbound_0.0.0.0_${port}`,
         rds: { route_config_name: portRouteName(port), config_source: ADS_CONFIG_SOURCE },
         http_filters: [faultFilter, ...stats, routerFilter],
+        ...telemetry,
       }),
     ];
   }
   const cluster = tcp ? outboundClusterName(port, '', tcp.svc.hostname) : unknownDestinationCluster(mesh);
-  return [...stats, tcpProxyFilter(cluster, cluster)];
+  return [...stats, tcpProxyFilter(cluster, cluster, telemetry.access_log ? { access_log: telemetry.access_log } : {})];
 }
 
 function portListener(address: string, port: number, filterChains: Record<string, unknown>[]): XdsResource {

@@ -38,6 +38,8 @@ const PROXY_FIELDS: { readonly [F in keyof ProxyNode]-?: readonly ProxyInput[] }
   interceptionMode: ['workload'],
   locality: ['locality'],
   version: [], // never: metrics only, config must not depend on the proxy's build
+  adminAddress: [], // never: shown to the CLI, config must not depend on it
+  telemetryPort: [], // never: the dashboard's scrape target, not config
 };
 
 const SNAPSHOT_FIELD_NAMES = Object.keys(SNAPSHOT_FIELDS) as (keyof MeshSnapshot)[];

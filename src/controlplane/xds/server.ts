@@ -16,6 +16,7 @@ import { DeltaStream } from './delta-stream.js';
 import { SotwStream } from './sotw-stream.js';
 import type { ProxyStatus, StreamHost, TypeStatus, XdsObserver, XdsStream } from './stream-base.js';
 import { WriteBudget } from './write-budget.js';
+import { controlPlaneConfigDump } from './config-dump.js';
 
 export type { ProxyStatus, TypeStatus, XdsObserver } from './stream-base.js';
 
@@ -206,6 +207,14 @@ export class AdsServer implements StreamHost {
 
   status(): ProxyStatus[] {
     return [...this.streams].map((s) => s.status()).filter((s) => s !== undefined).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** What the cache holds for one connected proxy now (decoded, /config_dump-shaped); undefined when
+   * no identified stream has that id or there is no snapshot yet. */
+  configDump(proxyId: string): Record<string, unknown> | undefined {
+    if (!this.cache.snapshot()) return undefined;
+    for (const s of this.streams) if (s.proxy?.id === proxyId) return controlPlaneConfigDump({ id: proxyId, protocol: s.protocol, resources: () => s.resources() });
+    return undefined;
   }
 
   async close(): Promise<void> {

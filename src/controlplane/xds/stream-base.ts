@@ -28,6 +28,8 @@ export interface ProxyStatus {
   protocol: XdsProtocol;
   connectedAt: string;
   types: Partial<Record<XdsType, TypeStatus>>;
+  /** The proxy's admin address as its node says (for `weft proxy-config`); absent when it sent none. */
+  adminAddress?: string;
 }
 
 /** What a stream needs from the server that owns it. */
@@ -152,8 +154,9 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
     this.call.end();
   }
 
-  /** This proxy's encoded resources for the cache's current snapshot (encoded once per snapshot). */
-  protected resources(): EncodedSet {
+  /** This proxy's encoded resources for the cache's current snapshot (encoded once per snapshot):
+   * what it should run now (also the monitor's /debug/config_dump). */
+  resources(): EncodedSet {
     const snap = this.host.cache.snapshot()!;
     if (this.encoded?.snapshot !== snap) this.encoded = { snapshot: snap, set: this.host.cache.resourcesFor(this.proxy!, this.protocol) };
     return this.encoded.set;
@@ -189,7 +192,10 @@ export abstract class XdsStream<Req, Res, S extends TypeStatus> {
     const types: Partial<Record<XdsType, TypeStatus>> = {};
     for (const [t, s] of this.types) types[t] = { sent: s.sent, acked: s.acked, nack: s.nack, sentAt: s.sentAt, ackedAt: s.ackedAt, resources: s.resources };
     const p = this.proxy;
-    return { id: p.id, service: p.service, namespace: p.namespace, address: p.address, labels: p.labels, protocol: this.protocol, connectedAt: this.connectedAt, types };
+    return {
+      id: p.id, service: p.service, namespace: p.namespace, address: p.address, labels: p.labels, protocol: this.protocol, connectedAt: this.connectedAt, types,
+      ...(p.adminAddress ? { adminAddress: p.adminAddress } : {}),
+    };
   }
 
   closed(): void {

@@ -1,10 +1,13 @@
 // The admin endpoint (127.0.0.1 only): /ready, /config_dump, /clusters, /listeners, /stats,
-// POST /quitquitquit — named and shaped like Envoy's so the usual habits and tools carry over.
+// /stats/prometheus, POST /logging, POST /quitquitquit — named and shaped like Envoy's so the usual
+// habits and tools (weft proxy-config) carry over.
 import http from 'node:http';
 import type { ClusterRuntime } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import { boundPort, listenOn } from '../../api/net-server.js';
 import { checkMutation } from './mutation-guard.js';
+import { parseLogLevelQuery, renderLogLevels, type Loggers } from '../log.js';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, wantsOpenMetrics } from '../telemetry/registry.js';
 
 export interface AdminSource {
   ready(): boolean;
@@ -12,6 +15,10 @@ export interface AdminSource {
   clusters(): Iterable<ClusterRuntime>;
   listeners(): { name: string; address: string }[];
   stats(): Record<string, number>;
+  /** Envoy-style stats and Istio's metrics in Prometheus text (what the telemetry port serves, minus app metrics). */
+  prometheus(openMetrics: boolean): string;
+  /** The proxy's loggers, whose levels POST /logging changes. */
+  loggers: Loggers;
   /** Begin a graceful shutdown (POST /quitquitquit). */
   shutdown(): void;
 }
@@ -22,13 +29,15 @@ const help = [
   '  GET  /config_dump    applied xDS resources (JSON)',
   '  GET  /clusters       hosts per cluster (text; ?format=json)',
   '  GET  /listeners      listeners and their bound addresses',
-  '  GET  /stats          counters (text; ?format=json)',
+  '  GET  /stats          counters (text; ?format=json; ?filter=REGEX)',
+  '  GET  /stats/prometheus  counters and Istio metrics in Prometheus text',
+  '  POST /logging        list the loggers; ?level=LEVEL sets all, ?NAME=LEVEL one (local callers only)',
   '  POST /quitquitquit   graceful shutdown (local callers only: no foreign Origin or Host, no form content)',
   '',
 ].join('\n');
 
 /** Paths that change the proxy: every method on them goes through checkMutation first. */
-const MUTATIONS = new Set(['/quitquitquit']);
+const MUTATIONS = new Set(['/quitquitquit', '/logging']);
 
 export class AdminServer {
   private readonly server: http.Server;
@@ -62,6 +71,8 @@ export class AdminServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     const json = url.searchParams.get('format') === 'json';
+    const log = this.source.loggers.get('admin');
+    if (log.debugOn) log.debug(`${req.method} ${url.pathname}${url.search}`);
     if (MUTATIONS.has(url.pathname)) {
       const verdict = checkMutation(req, this.host);
       if (!verdict.ok) {
@@ -84,9 +95,22 @@ export class AdminServer {
             ? sendJson(res, { listener_statuses: this.source.listeners() })
             : text(res, 200, this.source.listeners().map((l) => `${l.name}::${l.address}\n`).join(''));
         case 'GET /stats': {
-          const stats = this.source.stats();
+          const stats = statsMatching(this.source.stats(), url.searchParams.get('filter'));
+          if (stats === undefined) return text(res, 400, `/stats: invalid filter regex ${JSON.stringify(url.searchParams.get('filter'))}\n`);
           if (json) return sendJson(res, { stats: Object.entries(stats).map(([name, value]) => ({ name, value })) });
           return text(res, 200, Object.entries(stats).map(([k, v]) => `${k}: ${v}\n`).join(''));
+        }
+        case 'GET /stats/prometheus': {
+          const openMetrics = wantsOpenMetrics(req.headers.accept);
+          const body = this.source.prometheus(openMetrics);
+          res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+          return void res.end(body);
+        }
+        case 'POST /logging': {
+          const parsed = parseLogLevelQuery(url.searchParams);
+          if (!parsed.ok) return text(res, 400, `/logging: ${parsed.error}\n\n${renderLogLevels(this.source.loggers.levels())}`);
+          if (parsed.change) this.source.loggers.apply(parsed.change);
+          return text(res, 200, renderLogLevels(this.source.loggers.levels()));
         }
         case 'POST /quitquitquit':
           text(res, 200, 'OK\n');
@@ -110,6 +134,18 @@ function sendJson(res: http.ServerResponse, value: unknown): void {
   const body = JSON.stringify(value, null, 2);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** Envoy's ?filter: the stats whose name the regex finds (undefined: the regex does not compile). */
+function statsMatching(stats: Record<string, number>, filter: string | null): Record<string, number> | undefined {
+  if (!filter) return stats;
+  let re: RegExp;
+  try {
+    re = new RegExp(filter);
+  } catch {
+    return undefined;
+  }
+  return Object.fromEntries(Object.entries(stats).filter(([k]) => re.test(k)));
 }
 
 function healthFlags(h: UpstreamHost): string {

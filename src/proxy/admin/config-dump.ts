@@ -4,6 +4,7 @@ import { TypeUrl, type XdsProtocol } from '../../api/envoy.js';
 import type { NackRecord } from '../xds/ads-client.js';
 import type { AppliedResource, TypeStatus } from '../xds/apply.js';
 import type { ProxyXdsType } from '../xds/decode.js';
+import { VIRTUAL_HOSTS_DUMP } from '../../api/config-dump-types.js';
 
 export interface XdsConnectionInfo {
   connected: boolean;
@@ -51,4 +52,16 @@ export function renderConfigDump(status: Record<ProxyXdsType, TypeStatus>, xds: 
 
 export function nackInfo(n: NackRecord | null): XdsConnectionInfo['last_nack'] {
   return n ? { type: n.type, version: n.version, message: n.message, at: n.at } : null;
+}
+
+/** The virtual hosts received over VHDS, one by one (Weft's section; the routes section shows them
+ * merged into their route configuration, as Envoy does). */
+export function renderVirtualHostsDump(status: TypeStatus): Record<string, unknown> {
+  return {
+    '@type': VIRTUAL_HOSTS_DUMP,
+    version_info: status.version,
+    dynamic_virtual_hosts: [...status.resources.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((r) => ({ name: r.name, version_info: r.version, virtual_host: typed(r.raw, TypeUrl.virtualHost), last_updated: r.lastUpdated })),
+  };
 }

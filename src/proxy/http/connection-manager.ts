@@ -1,7 +1,8 @@
 // The HTTP connection manager: for each request, normalise the path, pick the virtual host and route
 // from the current route table, create the stream record and run the filter chain (fault → router,
 // with on-demand VHDS a filter like the others). The stream ends in one place, complete(): it seals
-// the record, tells every filter (the router lets its upstream go there) and counts the outcome.
+// the record, tells every filter (the router lets its upstream go there), counts the outcome and
+// hands the record to the HCM's tracer (its `tracing` field), which also saw the request head.
 import type { OutgoingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { DownstreamRequest, DownstreamResponse } from './codec.js';
@@ -18,6 +19,9 @@ import { ResponseFlag } from './response-flags.js';
 import type { RouteSlot, RouteStore } from './route-store.js';
 import { RouteTable } from './route-table.js';
 import { HttpStream } from './stream.js';
+import { createAccessLoggers, logAll, type AccessLogDeps, type AccessLogger } from '../telemetry/access-log/logger.js';
+import type { Logger } from '../log.js';
+import { HcmTracer, type TracingDeps } from '../telemetry/tracing/tracer.js';
 
 export interface HcmStats {
   downstream_rq_total: number;
@@ -72,6 +76,12 @@ export interface HcmDeps {
   /** The proxy's telemetry (absent: metrics off) and the listener's traffic direction (its reporter). */
   telemetry?: ProxyTelemetry;
   direction?: TrafficDirection;
+  /** Where access-log lines go (absent: the HCM's access_log is not run, as in unit tests). */
+  accessLogs?: AccessLogDeps;
+  /** The `http` logger: one debug line per finished stream when it is at debug. */
+  log?: Logger;
+  /** What the HCM's `tracing` needs (absent: an HCM with `tracing` only keeps x-request-id). */
+  tracing?: TracingDeps;
 }
 
 const IDLE_SWEEP_MIN_MS = 250;
@@ -83,6 +93,9 @@ export class HcmRuntime {
   readonly filters: HttpFilter[];
   readonly stats: HcmStats;
   private readonly load: ListenerLoad;
+  private readonly accessLoggers: AccessLogger[];
+  private readonly log: Logger | undefined;
+  private readonly tracer: HcmTracer | undefined;
   /** Streams under way (stream_idle_timeout reads their last activity). */
   private readonly active = new Set<HttpStream>();
   private idleSweep: NodeJS.Timeout | undefined;
@@ -90,6 +103,8 @@ export class HcmRuntime {
   constructor(config: HttpConnectionManager, deps: HcmDeps) {
     this.config = config;
     this.load = deps.load;
+    this.log = deps.log;
+    this.tracer = config.tracing && deps.tracing ? new HcmTracer(config.tracing, deps.direction ?? 'UNSPECIFIED', deps.tracing) : undefined;
     this.routes =
       config.routes.kind === 'rds'
         ? deps.routes.slot(config.routes.name)
@@ -100,6 +115,7 @@ export class HcmRuntime {
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
+    this.accessLoggers = createAccessLoggers(config.accessLog, deps.accessLogs);
     const filterDeps: HttpFilterDeps = {
       clusters: deps.clusters,
       random: deps.random,
@@ -141,7 +157,10 @@ export class HcmRuntime {
     }
     if (!this.normalize(stream)) return;
     if (this.config.generateRequestId && req.headers['x-request-id'] === undefined) req.headers['x-request-id'] = randomUUID();
+    const requestId = req.headers['x-request-id'];
+    if (requestId !== undefined) stream.info.requestId = Array.isArray(requestId) ? requestId[0] : requestId;
     this.selectRoute(stream);
+    this.tracer?.start(stream);
     runFilters(this.filters, stream);
   }
 
@@ -191,6 +210,10 @@ export class HcmRuntime {
     stream.route = route.route;
     stream.compiledRoute = route;
     stream.info.routeName = route.route.name;
+    // Envoy records the route's cluster when the route is chosen: a request answered before the
+    // router (a fault, an RBAC denial) still logs it. Weighted clusters are picked by the router.
+    const action = route.route.action;
+    if (action.kind === 'route' && action.cluster.kind === 'cluster') stream.info.clusterName = action.cluster.name;
   }
 
   /** The one place a stream ends. */
@@ -211,6 +234,11 @@ export class HcmRuntime {
     if (code >= 100 && stream.res.finished) stats[`downstream_rq_${Math.floor(code / 100)}xx` as 'downstream_rq_2xx']++;
     if (info.hasFlag(ResponseFlag.noRouteFound) && code === 404) stats.downstream_rq_no_route++;
     for (const f of info.responseFlags) stats[`response_flag.${f}`] = (stats[`response_flag.${f}`] ?? 0) + 1;
+    if (this.accessLoggers.length > 0) logAll(this.accessLoggers, stream);
+    // Off (the default): one boolean read, no string built.
+    if (this.log?.debugOn)
+      this.log.debug(`${this.config.statPrefix}: ${stream.method} ${stream.authority}${stream.path} route=${info.routeName || '-'} cluster=${info.clusterName || '-'} upstream=${info.upstreamHost || '-'} code=${code} flags=${info.responseFlags.join(',') || '-'}`);
+    this.tracer?.finish(stream);
   }
 
   private startIdleSweep(): void {

@@ -1,8 +1,8 @@
 // HTTP filters: small units an HCM runs for each stream, in order on the request and in reverse on
 // the response head, each told once when the stream is over. A filter *type* comes from the
 // registry (filters/registry.ts) keyed by type URL: parse its config at the xDS edge, parse a
-// per-route config, create a filter instance for one HCM. fault → … → router today; rbac, stats and
-// tracing are siblings to come.
+// per-route config, create a filter instance for one HCM. fault → … → router today; rbac and stats
+// are siblings. Tracing is not a filter: it is the HCM's own `tracing` (telemetry/tracing/tracer.ts).
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { HcmStats } from './connection-manager.js';

@@ -63,6 +63,10 @@ class Attempt implements ExchangeHandler {
     this.fwd.stream.info.upstreamTlsVersion = tls.version;
   }
 
+  onUpstreamLocalAddress(address: string): void {
+    this.fwd.stream.info.upstreamLocalAddress = address;
+  }
+
   onTrailers(trailers: HeaderMap): void {
     this.fwd.onResponseTrailers(this, trailers);
   }
@@ -302,6 +306,7 @@ export class Forward {
     if (routeConfig) applyHeaderMutation(headers, routeConfig.responseHeaders);
     this.relaying = attempt;
     this.stream.info.upstreamFailure = undefined;
+    this.stream.info.details = 'via_upstream';
     if (status === 101) {
       headers.connection = 'upgrade';
       headers.upgrade = String(upstreamHeaders.upgrade ?? '');
@@ -352,6 +357,7 @@ export class Forward {
   onResponseTrailers(attempt: Attempt, trailers: HeaderMap): void {
     if (this.relaying !== attempt) return;
     this.trailers = trailers;
+    this.stream.responseTrailers = trailers;
     const grpcStatus = trailers['grpc-status'];
     if (grpcStatus !== undefined) this.stream.info.grpcStatus = String(grpcStatus);
   }

@@ -26,7 +26,8 @@ export function compileStringMatcher(m: StringMatcher): (value: string) => boole
   }
 }
 
-export function compileHeaderMatcher(m: HeaderMatcher): Predicate {
+/** Only the view's header() is read (access-log header filters use it on a finished request too). */
+export function compileHeaderMatcher(m: HeaderMatcher): (view: Pick<RequestView, 'header'>) => boolean {
   const name = m.name;
   const invert = m.invert;
   let test: (value: string) => boolean;

@@ -4,6 +4,7 @@
 // respond(), the one place where the filters' onResponseHeaders run, for proxied and local replies.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { DownstreamRequest, DownstreamResponse } from './codec.js';
+import type { HeaderMap } from './header-map.js';
 import type { Route, RouteConfiguration, VirtualHost } from '../xds/model.js';
 import type { HttpFilter } from './filter.js';
 import type { CompiledRoute } from './route-table.js';
@@ -48,6 +49,10 @@ export class HttpStream implements RequestView {
   /** Request headers the router sends only to endpoints that are mesh workloads (their EDS metadata
    * names one): the peer metadata must not leak to services outside the mesh. */
   meshRequestHeaders: Record<string, string> | undefined;
+  /** The response head sent (proxied or local) and the upstream's trailers: what access logs'
+   * RESP() and TRAILER() read once the stream is over. */
+  responseHeaders: OutgoingHttpHeaders | undefined;
+  responseTrailers: HeaderMap | undefined;
   /** The router's upstream request, while there is one (ended by the stream's completion). */
   upstream: { onStreamComplete(): void } | undefined;
   private pathOnly: string | undefined;
@@ -118,6 +123,14 @@ export class HttpStream implements RequestView {
     return Array.isArray(v) ? v.join(',') : v;
   }
 
+  responseHeader(name: string): string | undefined {
+    return headerText(this.responseHeaders?.[name]);
+  }
+
+  responseTrailer(name: string): string | undefined {
+    return headerText(this.responseTrailers?.[name]);
+  }
+
   queryParam(name: string): string | undefined {
     if (this.query === undefined) {
       const q = this.url.indexOf('?');
@@ -155,7 +168,12 @@ export class HttpStream implements RequestView {
     const filters = this.filters;
     for (let i = filters.length - 1; i >= 0; i--) filters[i].onResponseHeaders?.(this, status, headers);
     this.info.responseCode = status;
+    this.responseHeaders = headers;
     if (statusMessage) this.res.writeHead(status, statusMessage, headers);
     else this.res.writeHead(status, headers);
   }
+}
+
+function headerText(v: string | string[] | number | undefined): string | undefined {
+  return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : String(v);
 }

@@ -11,6 +11,7 @@ import { ProxyError } from '../errors.js';
 import { plaintextConnector, type Connector, type UpstreamTlsInfo } from '../upstream/connector.js';
 import type { ExchangeHandler, UpstreamExchange, UpstreamPool, UpstreamRequest } from '../upstream/pool.js';
 import { Http1Parser, invalidValueChar, tokenPattern, type ResponseHead } from './parser.js';
+import { addressText } from '../listener/connection-info.js';
 
 export type { ExchangeHandler, UpstreamRequest } from '../upstream/pool.js';
 
@@ -129,6 +130,8 @@ class Connection {
   private requestsSent = 0;
   /** What the TLS handshake proved (undefined over plain TCP). */
   private tls: UpstreamTlsInfo | undefined;
+  /** "ip:port" of this end, once asked for. */
+  private localAddress: string | undefined;
   idleSince = 0;
 
   constructor(
@@ -241,6 +244,7 @@ class Connection {
     const ex = this.exchange;
     if (!ex) return;
     if (this.tls) ex.handler.onUpstreamTls?.(this.tls);
+    ex.handler.onUpstreamLocalAddress?.((this.localAddress ??= addressText(this.socket.localAddress, this.socket.localPort)));
     ex.handler.onResponse(head.status, head.statusMessage, head.headers);
   }
 

@@ -10,6 +10,7 @@ import { createHeaderMap, type HeaderMap } from '../http/header-map.js';
 import type { ExchangeHandler, UpstreamExchange, UpstreamPool, UpstreamRequest } from '../upstream/pool.js';
 import { PENDING_OVERFLOW, type PoolResources } from '../http1/client.js';
 import { plaintextConnector, type Connector, type UpstreamTlsInfo } from '../upstream/connector.js';
+import { addressText } from '../listener/connection-info.js';
 
 export interface Http2PoolOptions {
   ip: string;
@@ -80,6 +81,8 @@ class Session {
   active = 0;
   /** What the TLS handshake proved (undefined for h2c). */
   tls: UpstreamTlsInfo | undefined;
+  /** "ip:port" of this end, once asked for. */
+  private localAddress: string | undefined;
   readonly scheme: 'http' | 'https';
   private connectTimer: NodeJS.Timeout | undefined;
 
@@ -151,6 +154,7 @@ class Session {
       const status = Number(h[':status']);
       if (status < 200) return; // interim responses (100, 103) are not relayed
       if (this.tls) ex.handler.onUpstreamTls?.(this.tls);
+      ex.handler.onUpstreamLocalAddress?.((this.localAddress ??= addressText(this.session.socket?.localAddress, this.session.socket?.localPort)));
       ex.handler.onResponse(status, '', toHeaderMap(h));
     });
     stream.on('data', (c: Buffer) => !ex.done && ex.handler.onData(c));

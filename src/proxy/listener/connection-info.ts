@@ -64,6 +64,13 @@ export function unmappedAddress(address: string): string {
   return address.startsWith('::ffff:') && net.isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
+/** "ip:port" as Envoy prints an address ("[ip6]:port"); '' when unknown. */
+export function addressText(ip: string | undefined, port: number | undefined): string {
+  if (!ip) return '';
+  const a = unmappedAddress(ip);
+  return a.includes(':') ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
+}
+
 /** The original destination the original_dst listener filter restored; undefined when none was. */
 export function restoredDestination(conn: ConnectionInfo): { address: string; port: number } | undefined {
   return conn.localAddressRestored && conn.localAddress && conn.localPort ? { address: conn.localAddress, port: conn.localPort } : undefined;

@@ -10,11 +10,17 @@ import { murmur3 } from '../upstream/hash.js';
 import type { ClusterManager, ClusterRuntime } from '../upstream/cluster-manager.js';
 import type { UpstreamHost } from '../upstream/host.js';
 import type { LbContext } from '../upstream/load-balancer.js';
-import { connectionInfoOf, restoredDestination } from '../listener/connection-info.js';
+import { addressText, connectionInfoOf, restoredDestination } from '../listener/connection-info.js';
+import { StreamInfo } from '../http/stream-info.js';
+import type { ResponseFlag } from '../http/response-flags.js';
+import { createAccessLoggers, logAll, type AccessLogDeps, type AccessLogger } from '../telemetry/access-log/logger.js';
+import { TcpLogInput } from '../telemetry/access-log/log-input.js';
 import type { TcpProxy, TrafficDirection } from '../xds/model.js';
 import type { TcpSeries } from '../telemetry/istio-metrics.js';
 import { TcpStatsReporter } from '../telemetry/tcp-stats.js';
 import { reporterFor, type ProxyTelemetry } from '../telemetry/telemetry.js';
+import type { PeerWorkload } from '../../api/peer-metadata.js';
+import { encodePreamble, PEER_EXCHANGE_ALPN, readPreamble } from './peer-exchange.js';
 
 export interface TcpProxyStats {
   downstream_cx_total: number;
@@ -49,12 +55,15 @@ export interface TcpProxyDeps {
   /** Istio TCP metrics, when the proxy has telemetry and the chain an istio.stats filter. */
   telemetry?: ProxyTelemetry;
   direction?: TrafficDirection;
+  /** Where access-log lines go (absent: access_log is not run). */
+  accessLogs?: AccessLogDeps;
 }
 
 export class TcpProxyRuntime {
   readonly config: TcpProxy;
   readonly stats: TcpProxyStats;
   readonly istio: TcpStatsReporter | undefined;
+  readonly accessLoggers: AccessLogger[];
   private readonly cumulative: number[] = [];
   private readonly sessions = new Set<TcpSession>();
 
@@ -69,6 +78,7 @@ export class TcpProxyRuntime {
       deps.stats.set(config.statPrefix, stats);
     }
     this.stats = stats;
+    this.accessLoggers = createAccessLoggers(config.accessLog, deps.accessLogs);
     this.istio = deps.telemetry && config.istioStats && !config.istioStats.allDropped ? new TcpStatsReporter(deps.telemetry, reporterFor(deps.direction ?? 'UNSPECIFIED'), config.istioStats) : undefined;
     if (config.cluster.kind === 'weighted') {
       let sum = 0;
@@ -78,6 +88,16 @@ export class TcpProxyRuntime {
 
   get connections(): number {
     return this.sessions.size;
+  }
+
+  /** This workload's peer header value for the TCP peer exchange ('' without telemetry). */
+  get peerHeader(): string {
+    return this.deps.telemetry?.peerHeader ?? '';
+  }
+
+  /** A peer's header value decoded (cached), for the Istio labels. */
+  peer(raw: string | undefined): PeerWorkload | undefined {
+    return this.deps.telemetry?.peer(raw);
   }
 
   pickClusterName(): string {
@@ -115,8 +135,12 @@ class TcpSession {
   /** Istio metrics: the connection's series once known, the upstream's principal, why no upstream. */
   private series: TcpSeries | undefined;
   private upstreamPrincipal: string | undefined;
-  private failureFlag = '-';
+  private failureFlag: ResponseFlag | '-' = '-';
   private clusterName = '';
+  /** The connection's record (Envoy keeps a StreamInfo per TCP connection too): access logs read it. */
+  private readonly info = new StreamInfo(undefined);
+  /** The other sidecar's peer header value, from the TCP peer exchange (peer-exchange.ts). */
+  private peerHeader: string | undefined;
 
   constructor(
     private readonly proxy: TcpProxyRuntime,
@@ -131,6 +155,18 @@ class TcpSession {
     down.pause();
     down.on('error', () => this.close());
     down.on('close', () => this.close());
+    // A client sidecar that negotiated the peer exchange sent its preamble; ours goes back at once
+    // (before any byte of a server-speaks-first app).
+    if (connectionInfoOf(down).tls?.alpn === PEER_EXCHANGE_ALPN) {
+      down.write(encodePreamble(this.proxy.peerHeader));
+      const head = this.pending;
+      this.pending = undefined;
+      return readPreamble(down, head, (r) => {
+        if ('error' in r) return this.close();
+        this.peerHeader = r.peer;
+        this.connect();
+      });
+    }
     this.connect();
   }
 
@@ -138,6 +174,7 @@ class TcpSession {
     const proxy = this.proxy;
     const name = proxy.pickClusterName();
     this.clusterName = name;
+    this.info.clusterName = name;
     const cluster = this.clusters.get(name);
     const host = cluster?.pick(this.host, this.lbContext(cluster));
     if (!cluster || !host) {
@@ -151,9 +188,20 @@ class TcpSession {
       return this.close();
     }
     this.attempts++;
+    this.info.attempts = this.attempts;
     this.host = host;
+    this.info.upstreamHost = host.key;
     // Through the host's transport: TLS (with the peer's identity checked) to a meshed endpoint.
-    const up = host.connector.open({ ip: host.ip, port: host.port, allowHalfOpen: true }, (tls) => onReady(tls?.peerUriSans[0]));
+    const up = host.connector.open({ ip: host.ip, port: host.port, allowHalfOpen: true }, (tls) => {
+      if (tls?.alpn !== PEER_EXCHANGE_ALPN) return onReady(tls?.peerUriSans[0]);
+      // The server sidecar agreed to the peer exchange: ours first, then read and strip its own.
+      up.write(encodePreamble(proxy.peerHeader));
+      readPreamble(up, undefined, (r) => {
+        if ('error' in r) return up.destroy(new Error(r.error));
+        this.peerHeader = r.peer;
+        onReady(tls.peerUriSans[0]);
+      });
+    });
     this.upstream = up;
     const timeoutMs = cluster.config.connectTimeoutMs;
     const timer = timeoutMs > 0 ? setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), timeoutMs) : undefined;
@@ -161,6 +209,8 @@ class TcpSession {
       clearTimeout(timer);
       this.upstreamPrincipal = principal;
       if (this.closed) return up.destroy();
+      this.info.upstreamLocalAddress = addressText(up.localAddress, up.localPort);
+      if (principal) this.info.upstreamPeerUriSans = [principal];
       cluster.resources.connectionOpened();
       host.onRequestStart();
       this.cluster = cluster;
@@ -224,6 +274,12 @@ class TcpSession {
     const up = this.upstream;
     this.proxy.stats.downstream_cx_rx_bytes_total += down.bytesRead;
     this.proxy.stats.downstream_cx_tx_bytes_total += down.bytesWritten;
+    const info = this.info;
+    info.bytesReceived = down.bytesRead;
+    info.bytesSent = down.bytesWritten;
+    // A connection that never reached an upstream carries why (a failed attempt that was retried does not).
+    if (!this.counted && this.failureFlag !== '-') info.addFlag(this.failureFlag);
+    info.finalize();
     down.destroy();
     up?.destroy();
     // A connection that never reached an upstream is reported once, with why (Istio: UF, UH, …).
@@ -234,6 +290,7 @@ class TcpSession {
       this.cluster!.resources.connectionClosed();
     }
     this.proxy.forget(this);
+    if (this.proxy.accessLoggers.length > 0) logAll(this.proxy.accessLoggers, new TcpLogInput(info, connectionInfoOf(down)));
   }
 
   /** The connection's Istio series, counted as opened (undefined when metrics are off). */
@@ -246,6 +303,8 @@ class TcpSession {
       clusterName: this.clusterName,
       upstreamHost: this.host?.key ?? '',
       upstreamWorkload: this.host?.workload,
+      peerHeader: this.peerHeader,
+      peer: this.proxy.peer(this.peerHeader),
       peerPrincipal: destination ? tls?.peerUriSans[0] : this.upstreamPrincipal,
       localPrincipal: destination ? tls?.localUriSan || undefined : undefined,
       flags,

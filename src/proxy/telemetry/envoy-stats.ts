@@ -4,7 +4,7 @@
 // so Istio's and Envoy's dashboards find them under their usual names.
 import { escapeLabelValue } from './registry.js';
 
-export type StatScope = 'control_plane' | 'listener_manager' | 'overload' | 'listener' | 'tcp' | 'http' | 'cluster' | 'server' | 'filter';
+export type StatScope = 'control_plane' | 'listener_manager' | 'overload' | 'listener' | 'tcp' | 'http' | 'cluster' | 'server' | 'filter' | 'access_logs';
 
 export interface StatEntry {
   scope: StatScope;

@@ -13,8 +13,11 @@ export const ISTIO_TCP_LABELS = ISTIO_LABELS.filter((l) => l !== 'response_code'
 
 /** Istio's default duration buckets (ms), Envoy's default histogram buckets. */
 export const DURATION_BUCKETS_MS: readonly number[] = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
-/** Istio's size buckets (bytes): powers of ten, 1 B to 1 GB. */
-export const SIZE_BUCKETS_BYTES: readonly number[] = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+/** Istio's size buckets (bytes): the same Envoy defaults. Istio's stats filter gives its byte histograms
+ * no buckets of its own and its bootstrap sets `histogram_bucket_settings` only from the
+ * `sidecar.istio.io/statsHistogramBuckets` annotation, so a sidecar reports 0.5 … 3600000 for sizes too
+ * (the powers of ten were Mixer's, before telemetry v2). */
+export const SIZE_BUCKETS_BYTES: readonly number[] = DURATION_BUCKETS_MS;
 
 export const UNKNOWN = 'unknown';
 

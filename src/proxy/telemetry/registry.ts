@@ -36,6 +36,10 @@ export function labelText(names: readonly string[], values: readonly string[]): 
 
 abstract class Family<C extends ChildBase> {
   protected readonly children = new Map<string, C>();
+  /** The same children by label text: two keys can resolve to one label set (a subset's cluster and
+   * the plain one reaching the same workload, a removed tag), and an exposition with one label set
+   * twice is refused whole by Prometheus ("duplicate sample"). Looked up only for a key not seen before. */
+  protected readonly byLabels = new Map<string, C>();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -47,7 +51,9 @@ abstract class Family<C extends ChildBase> {
   child(key: string, values: readonly string[]): C {
     let c = this.children.get(key);
     if (!c) {
-      c = this.create(labelText(this.labelNames, values));
+      const text = labelText(this.labelNames, values);
+      c = this.byLabels.get(text);
+      if (!c) this.byLabels.set(text, (c = this.create(text)));
       this.children.set(key, c);
     }
     return c;
@@ -81,7 +87,7 @@ abstract class ValueFamily extends Family<CounterChild> {
   render(out: string[], openMetrics: boolean): void {
     if (this.children.size === 0) return;
     this.header(out, openMetrics);
-    for (const c of this.children.values()) out.push(`${this.name}${c.labelText} ${c.value}\n`);
+    for (const c of this.byLabels.values()) out.push(`${this.name}${c.labelText} ${c.value}\n`);
   }
 }
 
@@ -112,7 +118,7 @@ export class HistogramFamily extends Family<HistogramChild> {
     if (this.children.size === 0) return;
     this.header(out, openMetrics);
     const n = this.name;
-    for (const c of this.children.values()) {
+    for (const c of this.byLabels.values()) {
       // `le` goes last inside the braces: {a="x",le="5"}.
       const open = c.labelText ? `${c.labelText.slice(0, -1)},le="` : '{le="';
       let cumulative = 0;

@@ -1,8 +1,7 @@
 // Istio's TCP metrics for tcp_proxy connections (the istio.stats network filter before tcp_proxy).
-// Who the peer is: on the destination side, the client's principal from its mTLS certificate (TCP
-// carries no peer header, so its workload labels are "unknown" unless that changes); on the source
-// side, the destination workload from the chosen endpoint's EDS metadata and its principal from
-// the upstream certificate. Bytes are counted as they flow, so a scrape during a long connection
+// Who the peer is: its principal from the mTLS certificate; its workload from the TCP peer exchange
+// (tcp/peer-exchange.ts) when both sidecars negotiated it, else on the source side from the chosen
+// endpoint's EDS metadata (and "unknown" on the destination side). Bytes are counted as they flow, so a scrape during a long connection
 // sees them (Istio reports open connections every tcp_reporting_duration).
 import type { PeerWorkload } from '../../api/peer-metadata.js';
 import { UNKNOWN, type TcpSeries } from './istio-metrics.js';
@@ -14,6 +13,9 @@ export interface TcpOutcome {
   /** The upstream endpoint ("ip:port") and its workload (source side). */
   upstreamHost: string;
   upstreamWorkload: PeerWorkload | undefined;
+  /** The other sidecar's peer header (raw, for the key) and what it says, from the TCP peer exchange. */
+  peerHeader: string | undefined;
+  peer: PeerWorkload | undefined;
   /** Source side: the upstream's certificate principal; destination side: the downstream's. */
   peerPrincipal: string | undefined;
   /** Destination side: this listener's own certificate principal. */
@@ -32,17 +34,17 @@ export class TcpStatsReporter {
   series(o: TcpOutcome): TcpSeries {
     const key =
       (this.reporter === 'destination'
-        ? `d|${o.clusterName}|${o.peerPrincipal ?? ''}|${o.localPrincipal ?? ''}|${o.flags}`
-        : `s|${o.clusterName}|${o.upstreamWorkload ? o.upstreamHost : ''}|${o.peerPrincipal ?? ''}|${o.flags}`) + (this.config.id ? `|${this.config.id}` : '');
+        ? `d|${o.clusterName}|${o.peerHeader ?? ''}|${o.peerPrincipal ?? ''}|${o.localPrincipal ?? ''}|${o.flags}`
+        : `s|${o.clusterName}|${o.peerHeader ?? (o.upstreamWorkload ? o.upstreamHost : '')}|${o.peerPrincipal ?? ''}|${o.flags}`) + (this.config.id ? `|${this.config.id}` : '');
     return this.telemetry.metrics.tcp(key, () => {
       const t = this.telemetry;
       const inbound = this.reporter === 'destination';
       const svc = inbound ? t.service : destinationServiceOf(o.clusterName, '');
       return {
         reporter: this.reporter,
-        ...workloadLabels('source', inbound ? undefined : t.workload),
+        ...workloadLabels('source', inbound ? o.peer : t.workload),
         source_principal: (inbound ? o.peerPrincipal : t.principal) || UNKNOWN,
-        ...workloadLabels('destination', inbound ? t.workload : o.upstreamWorkload),
+        ...workloadLabels('destination', inbound ? t.workload : (o.peer ?? o.upstreamWorkload)),
         destination_principal: (inbound ? o.localPrincipal : o.peerPrincipal) || UNKNOWN,
         destination_service: svc.host,
         destination_service_name: svc.name,

@@ -28,6 +28,8 @@ export interface ExchangeHandler {
   onError(err: NodeJS.ErrnoException): void;
   /** The upstream connection is TLS: what its handshake proved (before onResponse). */
   onUpstreamTls?(tls: UpstreamTlsInfo): void;
+  /** This proxy's end of the upstream connection ("ip:port", access logs' UPSTREAM_LOCAL_ADDRESS; before onResponse). */
+  onUpstreamLocalAddress?(address: string): void;
 }
 
 export interface UpstreamExchange {

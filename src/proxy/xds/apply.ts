@@ -19,6 +19,7 @@ import { domainConflicts } from './validate-route.js';
 import { redactSecret } from './validate-secret.js';
 import { sdsNames } from './validate-tls.js';
 import type { VhdsOnDemand } from './vhds-on-demand.js';
+import type { Logger } from '../log.js';
 
 export interface AppliedResource {
   name: string;
@@ -46,6 +47,8 @@ export interface XdsApplierOptions {
    * 15 s by default); after it the proxy is ready anyway and missing tables answer 404. */
   initialFetchTimeoutMs?: number;
   log?: (msg: string) => void;
+  /** The `config` logger: a debug line per applied response. */
+  debug?: Logger;
 }
 
 const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
@@ -307,6 +310,8 @@ export class XdsApplier {
     for (const r of list) st.resources.set(r.name, { name: r.name, raw: r.raw, version, lastUpdated: now });
     st.version = version;
     st.lastUpdated = now;
+    const debug = this.o.debug;
+    if (debug?.debugOn) debug.debug(`applied ${type} version ${version}: ${list.length} resource(s) ${change.kind === 'replace' ? 'replacing the set' : `updated, ${change.removed.length} removed`}: ${list.map((r) => r.name).join(', ')}`);
   }
 
   private prune(type: ProxyXdsType, keep: ReadonlySet<string>): void {

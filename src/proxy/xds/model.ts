@@ -1,6 +1,7 @@
 // The proxy's typed internal model of Envoy v3 resources. Raw decoded protos are validated into
 // these at the xDS edge (validate-*.ts); nothing past that point walks Any blobs or optional
 // proto fields. Unions make the illegal states unrepresentable.
+import type { AccessLogConfig } from '../telemetry/access-log/config.js';
 import type { StatsConfig } from '../telemetry/stats-config.js';
 import type { GrpcTimeoutPolicy } from '../http/grpc-timeout.js';
 import type { Secret } from '../tls/secret-store.js';
@@ -193,6 +194,9 @@ export interface Route {
   name: string;
   match: RouteMatch;
   action: RouteAction;
+  /** decorator: the span name of requests on this route, and whether an egress HCM sends it
+   * upstream as x-envoy-decorator-operation (Envoy's default: it does). */
+  decorator?: { operation: string; propagate: boolean };
   perFilter: PerFilterConfig;
   requestHeaders: HeaderMutation;
   responseHeaders: HeaderMutation;
@@ -283,7 +287,48 @@ export interface HttpConnectionManager {
   path: PathNormalization;
   /** upgrade_configs: the upgrade types (lower-case, e.g. `websocket`) this HCM lets through. */
   upgrades: ReadonlySet<string>;
+  /** access_log: filters and formats compiled. */
+  accessLog: AccessLogConfig[];
+  /** `tracing`: absent, the HCM neither samples nor touches trace headers. */
+  tracing?: HcmTracing;
 }
+
+/** HttpConnectionManager.Tracing as implemented (telemetry/tracing/). Percentages are 0–100. */
+export interface HcmTracing {
+  /** Requests with x-client-trace-id are sampled at this rate (Envoy default 100). */
+  clientSampling: number;
+  /** Requests with no sampling decision from upstream are sampled at this rate (default 100). */
+  randomSampling: number;
+  /** A cap applied after the other two decisions (default 100). */
+  overallSampling: number;
+  /** http.url is cut to this many characters (default 256). */
+  maxPathTagLength: number;
+  customTags: TracingCustomTag[];
+  /** true: a SERVER span for the downstream side and a CLIENT child for the upstream request. */
+  spawnUpstreamSpan: boolean;
+  /** Absent: the context is propagated, no span is reported. */
+  provider: TraceProvider | undefined;
+}
+
+export type TracingCustomTag =
+  | { tag: string; kind: 'literal'; value: string }
+  | { tag: string; kind: 'environment'; name: string; defaultValue: string }
+  | { tag: string; kind: 'request_header'; name: string; defaultValue: string };
+
+/** envoy.config.trace.v3.OpenTelemetryConfig: OTLP to a host of an xDS cluster. */
+export interface TraceProvider {
+  /** Tracing.Http.name (e.g. envoy.tracers.opentelemetry). */
+  name: string;
+  /** The resource's service.name ('' : Envoy's unknown_service:envoy). */
+  serviceName: string;
+  exporter: OtlpExporterConfig;
+}
+
+export type OtlpExporterConfig =
+  /** http_service: OTLP/HTTP protobuf POSTed to `path` of a host of `cluster`. */
+  | { kind: 'http'; cluster: string; authority: string; path: string; timeoutMs: number; headers: ReadonlyArray<readonly [string, string]> }
+  /** grpc_service.envoy_grpc: OTLP/gRPC TraceService/Export to a host of `cluster`. */
+  | { kind: 'grpc'; cluster: string; authority: string; timeoutMs: number; headers: ReadonlyArray<readonly [string, string]> };
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy as implemented. */
 export interface TcpProxy {
@@ -298,6 +343,8 @@ export interface TcpProxy {
   /** An istio.stats network filter precedes it in the chain: report Istio's TCP metrics, with its
    * overrides (absent: no stats filter). */
   istioStats: StatsConfig | undefined;
+  /** access_log: one line per connection, when it closes. */
+  accessLog: AccessLogConfig[];
 }
 
 /** The terminal network filter of a chain: siblings, as in Envoy. */

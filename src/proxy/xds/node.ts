@@ -25,6 +25,8 @@ export interface WorkloadIdentity {
   /** explicit (default): the app sends to the outbound listener; transparent: iptables captures
    * the pod's traffic and the control plane sends Istio's transparent listener layout. */
   capture?: CaptureMode;
+  /** The merged telemetry port (/stats/prometheus), when served: the control plane scrapes it for its dashboard. */
+  telemetryPort?: number;
 }
 
 export type CaptureMode = 'explicit' | 'transparent';
@@ -68,6 +70,7 @@ function explicitMetadata(w: WorkloadIdentity): Record<string, Json> {
     WEFT_OUTBOUND_PORT: w.outboundPort,
     WEFT_INBOUND_PORT: w.inboundPort,
     WEFT_CAPTURE: 'explicit',
+    ...(w.telemetryPort ? { WEFT_TELEMETRY_PORT: w.telemetryPort } : {}),
   };
 }
 

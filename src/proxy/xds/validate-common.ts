@@ -1,6 +1,7 @@
 // Helpers shared by the per-type validators: safe readers for decoded proto objects (as
 // unpackAny returns them: snake_case, enums as strings, Duration {seconds, nanos}, wrappers
 // {value}), and a collector that keeps every problem with its field path.
+import { re2ToJs } from '../../api/re2.js';
 import type { HeaderAppendAction, HeaderMutation, HeaderValueOption, Percent, StringMatcher } from './model.js';
 import { invalidValueChar, tokenPattern } from '../http1/parser.js';
 
@@ -129,26 +130,13 @@ export function compileRegex(source: unknown, path: string, p: Problems, ignoreC
     p.add(path, 'regex is required');
     return undefined;
   }
-  let src = source;
-  let flags = ignoreCase ? 'i' : '';
-  if (src.startsWith('(?i)')) {
-    src = src.slice(4);
-    if (!flags.includes('i')) flags += 'i';
-  }
-  if (/\(\?[=!]|\(\?<[=!]|\\[1-9]/.test(src)) {
-    p.add(path, `regex ${JSON.stringify(source)}: look-around and back-references are not RE2`);
+  const t = re2ToJs(source);
+  if (!t.ok) {
+    p.add(path, t.message.startsWith('look-around') ? `regex ${JSON.stringify(source)}: look-around and back-references are not RE2` : `invalid regex ${JSON.stringify(source)}: ${t.message}`);
     return undefined;
   }
-  src = src.replace(/\(\?P</g, '(?<').replace(/\\A/g, '^').replace(/\\z/g, '$');
-  try {
-    // On its own first: inside ^(?:…)$ an unbalanced "a)|(b" compiles, and escapes the anchors
-    // (a path match "/admin)|(.*" would match every path).
-    new RegExp(src, flags);
-    return new RegExp(`^(?:${src})$`, flags);
-  } catch (err) {
-    p.add(path, `invalid regex ${JSON.stringify(source)}: ${(err as Error).message}`);
-    return undefined;
-  }
+  const flags = ignoreCase && !t.flags.includes('i') ? `${t.flags}i` : t.flags;
+  return new RegExp(`^(?:${t.source})$`, flags);
 }
 
 /** envoy.type.matcher.v3.StringMatcher (exact | prefix | suffix | contains | safe_regex). */

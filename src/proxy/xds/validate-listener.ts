@@ -142,6 +142,7 @@ const placeholderTerminal: NetworkFilter = {
     generateRequestId: true,
     path: defaultPathNormalization,
     upgrades: new Set(),
+    accessLog: [],
   },
 };
 

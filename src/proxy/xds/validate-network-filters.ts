@@ -8,19 +8,23 @@ import type { ClusterSpecifier, HttpConnectionManager, HttpFilterConfig, Network
 import { anyTypeUrl, durationMs, has, join, list, num, obj, Problems, str, wrapped, type Raw } from './validate-common.js';
 import { routeConfiguration } from './validate-route.js';
 import { ISTIO_STATS_TYPE_URL, statsPluginConfig, type StatsConfig } from '../telemetry/stats-config.js';
+import { accessLogs } from '../telemetry/access-log/config.js';
+import { hcmTracing } from '../telemetry/tracing/config.js';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000; // Envoy: HCM connection idle and tcp_proxy idle, 1 hour
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000; // Envoy's stream_idle_timeout: 5 minutes
 
 /** HCM fields that would change behaviour and are not implemented: a NACK, not a silent skip. */
 const unsupportedHcmFields = [
-  'scoped_routes', 'tracing', 'http3_protocol_options', 'access_log', 'use_remote_address',
+  'scoped_routes', 'http3_protocol_options', 'use_remote_address',
   'xff_num_trusted_hops', 'forward_client_cert_details', 'set_current_client_cert_details',
   'local_reply_config', 'request_id_extension', 'strip_matching_host_port', 'strip_any_host_port', 'max_request_headers_kb',
   'drain_timeout', 'delayed_close_timeout', 'server_header_transformation', 'scheme_header_transformation',
   'original_ip_detection_extensions', 'early_header_mutation_extensions', 'internal_address_config', 'via',
   'proxy_100_continue', 'stream_error_on_invalid_http_message', 'path_normalization_options', 'strip_trailing_host_dot',
   'typed_header_validation_config', 'request_headers_timeout_per_route',
+  // Periodic and on-new-request access-log flushes: lines are written when a stream ends.
+  'access_log_flush_interval', 'flush_access_log_on_new_request', 'access_log_options',
 ];
 /** common_http_protocol_options fields implemented: the rest are NACKed. */
 const commonOptionsImplemented = new Set(['idle_timeout', 'max_requests_per_connection', 'headers_with_underscores_action']);
@@ -69,6 +73,8 @@ export function httpConnectionManager(raw: Raw, path: string, p: Problems): Http
     generateRequestId: wrapped(raw.generate_request_id, true),
     path: pathNormalization(raw, path, p),
     upgrades: hcmUpgrades(list(raw.upgrade_configs), join(path, 'upgrade_configs'), p),
+    accessLog: accessLogs(raw.access_log, join(path, 'access_log'), p),
+    ...(has(raw, 'tracing') ? { tracing: hcmTracing(obj(raw.tracing), join(path, 'tracing'), p) } : {}),
   };
 }
 
@@ -131,7 +137,7 @@ function httpFilters(rawFilters: unknown[], path: string, p: Problems): HttpFilt
 }
 
 /** tcp_proxy fields implemented; anything else set is a NACK. */
-const tcpProxyImplemented = new Set(['stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'hash_policy']);
+const tcpProxyImplemented = new Set(['stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'hash_policy', 'access_log']);
 
 export function tcpProxy(raw: Raw, path: string, p: Problems): TcpProxy {
   for (const k of Object.keys(raw)) {
@@ -167,6 +173,7 @@ export function tcpProxy(raw: Raw, path: string, p: Problems): TcpProxy {
     maxConnectAttempts: attempts,
     hashSourceIp: tcpHashPolicy(raw.hash_policy, join(path, 'hash_policy'), p),
     istioStats: undefined,
+    accessLog: accessLogs(raw.access_log, join(path, 'access_log'), p),
   };
 }
 

@@ -81,7 +81,7 @@ export function domainConflicts(vhosts: readonly VirtualHost[]): string[] {
 const HEADER_FIELDS = ['request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'];
 const ROUTE_CONFIGURATION_FIELDS = new Set(['name', 'virtual_hosts', 'vhds', 'validate_clusters', ...HEADER_FIELDS]);
 const VIRTUAL_HOST_FIELDS = new Set(['name', 'domains', 'routes', 'retry_policy', 'require_tls', 'typed_per_filter_config', ...HEADER_FIELDS]);
-const ROUTE_FIELDS = new Set(['name', 'match', 'route', 'redirect', 'direct_response', 'typed_per_filter_config', ...HEADER_FIELDS]);
+const ROUTE_FIELDS = new Set(['name', 'match', 'route', 'redirect', 'direct_response', 'typed_per_filter_config', 'decorator', ...HEADER_FIELDS]);
 const ROUTE_MATCH_FIELDS = new Set(['prefix', 'path', 'path_separated_prefix', 'safe_regex', 'case_sensitive', 'headers', 'query_parameters']);
 
 export function routeConfiguration(raw: Raw, path: string, p: Problems): RouteConfiguration {
@@ -148,10 +148,13 @@ function route(raw: Raw, path: string, p: Problems, vhRetry: RetryPolicy | undef
   if (has(raw, 'route')) action = forwardAction(obj(raw.route), join(path, 'route'), p, vhRetry);
   else if (has(raw, 'redirect')) action = redirectAction(obj(raw.redirect), join(path, 'redirect'), p);
   else if (has(raw, 'direct_response')) action = directResponse(obj(raw.direct_response), join(path, 'direct_response'), p);
+  const decorator = obj(raw.decorator);
+  if (has(raw, 'decorator') && !str(decorator.operation)) p.add(join(path, 'decorator.operation'), 'is required');
   return {
     name: str(raw.name),
     match,
     action: action ?? { kind: 'direct_response', status: 500, body: '' },
+    ...(str(decorator.operation) ? { decorator: { operation: str(decorator.operation), propagate: wrapped(decorator.propagate, true) } } : {}),
     perFilter: perFilterConfig(raw.typed_per_filter_config, path, p),
     requestHeaders: headerMutation(raw.request_headers_to_add, raw.request_headers_to_remove, path, p, 'request_headers_to_add', 'request_headers_to_remove'),
     responseHeaders: headerMutation(raw.response_headers_to_add, raw.response_headers_to_remove, path, p, 'response_headers_to_add', 'response_headers_to_remove'),
