@@ -116,11 +116,42 @@ const direct: Topology = {
   },
 };
 
-/** Weft: a control plane with an empty config dir and two `weft proxy` sidecars; with Istio's
- * metrics (the default) or without (`--no-metrics`: their cost is the difference of the two rows). */
-const weftPair = (metrics: boolean): Topology => ({
-  name: metrics ? 'weft' : 'weft-metrics-off',
-  description: `Weft sidecar pair (weft proxy ×2, configured over ADS by weft control-plane)${metrics ? '' : ', Istio metrics off (--no-metrics)'}`,
+/** A Weft pair's variant: Istio's metrics on (the default) or off (`--no-metrics`), tracing every
+ * request to an OTLP/HTTP sink, or a JSON access log per request: the cost of each is its row's
+ * difference from `weft`. */
+type PairVariant = 'weft' | 'weft-metrics-off' | 'weft-tracing' | 'weft-accesslog';
+const variantText: Record<PairVariant, string> = {
+  weft: '',
+  'weft-metrics-off': ', Istio metrics off (--no-metrics)',
+  'weft-tracing': ', every request traced (100 % sampling, OTLP/HTTP to a sink on loopback)',
+  'weft-accesslog': ', a JSON access-log line per request to a file',
+};
+
+/** The OTLP/HTTP sink of the tracing row, a process of its own: it answers every export with 200
+ * (what the spans cost is the proxies' part, not the sink's). */
+const SINK_SCRIPT = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.writeHead(200).end()); }).listen(Number(process.argv[1]), '127.0.0.1')`;
+
+/** The mesh config a variant runs with (its telemetry providers), and what it started for them. */
+async function variantMeshConfig(variant: PairVariant, dir: string): Promise<{ yaml?: string; started: Started[] }> {
+  if (variant === 'weft-accesslog') return { yaml: `accessLogFile: ${path.join(dir, 'access.log')}\naccessLogEncoding: JSON\n`, started: [] };
+  if (variant !== 'weft-tracing') return { started: [] };
+  const [port] = await freePorts(1);
+  const sink = start('otlp-sink', process.execPath, ['-e', SINK_SCRIPT, String(port)], { logFile: path.join(dir, 'otlp-sink.log') });
+  await waitFor('the OTLP sink listening', () => portOpen(port), 10_000, sink);
+  const yaml = [
+    'extensionProviders:',
+    `- { name: sink, opentelemetry: { service: 127.0.0.1, port: ${port}, http: { path: /v1/traces } } }`,
+    'defaultProviders: { tracing: [sink] }',
+    'defaultConfig: { tracing: { sampling: 100 } }',
+    '',
+  ].join('\n');
+  return { yaml, started: [sink] };
+}
+
+/** Weft: a control plane with an empty config dir and two `weft proxy` sidecars, in one of its variants. */
+const weftPair = (variant: PairVariant): Topology => ({
+  name: variant,
+  description: `Weft sidecar pair (weft proxy ×2, configured over ADS by weft control-plane)${variantText[variant]}`,
   needs: [],
   group: 'http1',
   baseline: 'direct',
@@ -130,8 +161,12 @@ const weftPair = (metrics: boolean): Topology => ({
     fs.mkdirSync(configDir, { recursive: true });
     const node = (name: string, args: string[]): Started =>
       start(name, process.execPath, [...ctx.nodeArgs, ctx.weftBin, ...args], { logFile: path.join(ctx.dir, `${name}.log`) });
+    const { yaml: meshConfig, started: extras } = await variantMeshConfig(variant, ctx.dir);
+    const meshFile = path.join(ctx.dir, `${variant}-mesh.yaml`);
+    if (meshConfig) fs.writeFileSync(meshFile, meshConfig);
     const cp = node('weft-control-plane', [
       'control-plane',
+      ...(meshConfig ? ['--mesh-config', meshFile] : []),
       '--insecure-registration',
       '--config-dir',
       configDir,
@@ -140,7 +175,7 @@ const weftPair = (metrics: boolean): Topology => ({
       '--monitor-address',
       `127.0.0.1:${monitor}`,
     ]);
-    const all = [cp];
+    const all = [cp, ...extras];
     try {
       await waitFor('weft control plane /ready', async () => (await httpStatus(monitor, '/ready')) === 200, 20_000, cp);
       const proxy = (name: string, service: string, appPort: number, outbound: number, inbound: number, admin: number): Started =>
@@ -170,7 +205,7 @@ const weftPair = (metrics: boolean): Topology => ({
           // Two sidecars on one host: no fixed telemetry port (the metrics are kept either way).
           '--telemetry-port',
           '0',
-          ...(metrics ? [] : ['--no-metrics']),
+          ...(variant === 'weft-metrics-off' ? ['--no-metrics'] : []),
         ]);
       const server = proxy('weft-server', ctx.host, ctx.backendPort, outS, inb, adminS);
       all.push(server);
@@ -319,8 +354,10 @@ export const TOPOLOGIES: Topology[] = [
   direct,
   pairOf('haproxy'),
   pairOf('nginx'),
-  weftPair(true),
-  weftPair(false),
+  weftPair('weft'),
+  weftPair('weft-metrics-off'),
+  weftPair('weft-tracing'),
+  weftPair('weft-accesslog'),
   weftOf('http1'),
   tlsPairOf('haproxy', 'http1'),
   tlsPairOf('weft', 'http1'),

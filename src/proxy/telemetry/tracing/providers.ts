@@ -24,6 +24,9 @@ export interface TracingStats extends ExportStats {
   spans_dropped: number;
 }
 
+/** Spans per export (the SDK's default is 512). */
+const EXPORT_BATCH_SPANS = 32;
+
 export class TraceProviders {
   readonly stats: TracingStats = { spans_started: 0, spans_sent: 0, spans_failed: 0, export_failed: 0, spans_dropped: 0 };
   private readonly pipelines = new Map<string, { processor: BatchSpanProcessor; pipeline: SpanPipeline }>();
@@ -35,9 +38,12 @@ export class TraceProviders {
     const existing = this.pipelines.get(key);
     if (existing) return existing.pipeline;
     const exporter = new ClusterOtlpExporter(provider.exporter, this.clusters, this.stats);
-    // Batch size, delay and timeout follow the SDK (and its OTEL_BSP_* environment variables);
-    // the queue bound is fixed so a stalled collector costs bounded memory.
-    const processor = new BatchSpanProcessor(exporter, { maxQueueSize: MAX_QUEUED_SPANS });
+    // Delay and timeout follow the SDK (and its OTEL_BSP_* environment variables); the queue bound is
+    // fixed so a stalled collector costs bounded memory. Batches are small unless the environment says
+    // otherwise, as Envoy's tracer flushes them (min_flush_spans 5): one export then serializes a few
+    // dozen spans between requests instead of 512 at once.
+    const batch = process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ? {} : { maxExportBatchSize: EXPORT_BATCH_SPANS };
+    const processor = new BatchSpanProcessor(exporter, { maxQueueSize: MAX_QUEUED_SPANS, ...batch });
     const stats = this.stats;
     const pipeline: SpanPipeline = {
       resource: resourceFromAttributes({ 'service.name': provider.serviceName || 'unknown_service:weft' }),
