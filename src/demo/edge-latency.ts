@@ -4,6 +4,9 @@
 // (the difference of two cumulative snapshots, so the figure is recent, not since start), interpolated
 // within a bucket as Prometheus' histogram_quantile does; flags are counted since the demo started.
 
+import { DURATION_BUCKET, parseWanted, REQUESTS } from '../controlplane/observe/exposition.js';
+import { histogramQuantile } from '../controlplane/observe/histogram.js';
+
 export interface LatencyEnd {
   service: string;
   calls: string[];
@@ -41,31 +44,19 @@ interface Snapshot {
 /** Refreshes the quantiles span (a second apart: the table's five-second window). */
 const WINDOW = 5;
 
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
-function labelsOf(body: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of body.matchAll(LABEL)) out[m[1]] = m[2];
-  return out;
-}
-
-/** The source-reporter series of the two metrics this needs; every other line is skipped unparsed. */
+/** The source-reporter series of the two metrics this needs, read with the dashboard's parser
+ * (controlplane/observe/exposition.ts: every other family is skipped unparsed). */
 export function snapshotOf(text: string): Snapshot {
   const snap: Snapshot = { buckets: new Map(), flags: new Map() };
-  for (const line of text.split('\n')) {
-    const bucket = line.startsWith('istio_request_duration_milliseconds_bucket{');
-    if (!bucket && !line.startsWith('istio_requests_total{')) continue;
-    const close = line.lastIndexOf('}');
-    const l = labelsOf(line.slice(line.indexOf('{') + 1, close));
+  for (const { name, labels: l, value } of parseWanted(text)) {
     if (l.reporter !== 'source') continue;
-    const value = Number(line.slice(close + 1).trim().split(' ')[0]);
     const to = l.destination_service_name ?? 'unknown';
-    if (bucket) {
+    if (name === DURATION_BUCKET) {
       let b = snap.buckets.get(to);
       if (!b) snap.buckets.set(to, (b = new Map()));
       const le = l.le === '+Inf' ? Infinity : Number(l.le);
       b.set(le, (b.get(le) ?? 0) + value);
-    } else if (l.response_flags && l.response_flags !== '-') {
+    } else if (name === REQUESTS && l.response_flags && l.response_flags !== '-') {
       let f = snap.flags.get(to);
       if (!f) snap.flags.set(to, (f = new Map()));
       f.set(l.response_flags, (f.get(l.response_flags) ?? 0) + value);
@@ -74,25 +65,11 @@ export function snapshotOf(text: string): Snapshot {
   return snap;
 }
 
-/** The q-quantile of cumulative buckets (upper bound → count), as Prometheus' histogram_quantile:
- * linear within the bucket holding the rank; the highest finite bound when it falls in +Inf. */
+/** The q-quantile of cumulative buckets (upper bound → count): Prometheus' histogram_quantile, as
+ * the dashboard computes it (controlplane/observe/histogram.ts); undefined without observations. */
 export function quantile(q: number, cumulative: ReadonlyMap<number, number>): number | undefined {
-  const bounds = [...cumulative.keys()].sort((a, b) => a - b);
-  const total = cumulative.get(Infinity) ?? 0;
-  if (!(total > 0)) return undefined;
-  const rank = q * total;
-  let lower = 0;
-  let below = 0;
-  for (const le of bounds) {
-    const count = cumulative.get(le)!;
-    if (count >= rank) {
-      if (le === Infinity) return lower;
-      return lower + (le - lower) * ((rank - below) / (count - below || 1));
-    }
-    lower = le;
-    below = count;
-  }
-  return undefined;
+  const v = histogramQuantile(q, [...cumulative].map(([le, count]) => ({ le, count })));
+  return Number.isNaN(v) ? undefined : v;
 }
 
 function minus(now: ReadonlyMap<number, number>, then: ReadonlyMap<number, number> | undefined): Map<number, number> {
