@@ -2,6 +2,7 @@
 // GRPC_XDS_BOOTSTRAP=<file> or GRPC_XDS_BOOTSTRAP_CONFIG=<json>; always JSON, which gRPC reads.
 import { isIP } from 'node:net';
 import { proxylessBootstrap } from '../api/grpc-bootstrap.js';
+import { isDns1123Label } from '../config/validate/common.js';
 
 export interface ProxylessBootstrapFlags {
   service?: string;
@@ -14,7 +15,6 @@ export interface ProxylessBootstrapFlags {
   servePort?: string;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Exit code: 0 with the JSON on stdout, 2 with every flag problem on stderr. */
 export function runProxylessBootstrap(f: ProxylessBootstrapFlags): number {
@@ -23,8 +23,8 @@ export function runProxylessBootstrap(f: ProxylessBootstrapFlags): number {
   const namespace = f.namespace ?? 'default';
   const xdsAddress = f.xdsAddress ?? '127.0.0.1:15010';
   const address = f.address ?? '127.0.0.1';
-  if (!f.service || !DNS_LABEL.test(f.service)) bad('service', `expected a DNS label, got ${JSON.stringify(f.service ?? null)}`);
-  if (!DNS_LABEL.test(namespace)) bad('namespace', `expected a DNS label, got ${JSON.stringify(namespace)}`);
+  if (!f.service || !isDns1123Label(f.service)) bad('service', `expected a DNS label, got ${JSON.stringify(f.service ?? null)}`);
+  if (!isDns1123Label(namespace)) bad('namespace', `expected a DNS label, got ${JSON.stringify(namespace)}`);
   if (!/^[^\s:]+:\d{1,5}$/.test(xdsAddress)) bad('xds-address', `expected host:port, got ${JSON.stringify(xdsAddress)}`);
   if (!isIP(address)) bad('address', `expected an IP address, got ${JSON.stringify(address)}`);
   const labels: Record<string, string> = {};
