@@ -66,6 +66,6 @@ export async function analyzePaths(paths: readonly string[], opts: AnalyzeOption
   errors.sort(compareConfigErrors);
   const snap = buildSnapshot({ config: merged.config, proxies: [], domain: opts.domain ?? 'cluster.local' });
   const traffic = trafficWarnings(snap, inventoryOf(snap, opts.registry !== undefined, opts.registry));
-  const warnings = [...policyWarnings(merged.config), ...traffic].sort(compareConfigErrors);
+  const warnings = [...policyWarnings(merged.config), ...traffic, ...snap.frontEnds.findings].sort(compareConfigErrors);
   return { files, errors, warnings, skipped, resources: configResources(merged.config), registry: opts.registry !== undefined, config: merged.config };
 }

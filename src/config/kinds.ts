@@ -19,6 +19,10 @@ export interface KindEntry<K extends MeshKind> {
   /** Served versions, preferred first (the one named in "is required" messages). */
   versions: readonly string[];
   kind: K;
+  /** The `kind:` a document carries, when it differs from the registry key: two groups may use the
+   * same kind name (SMI and Gateway API both have `TCPRoute`; Istio and Gateway API both `Gateway`),
+   * so the key is unique and the document's kind plus group pick the entry. Absent: the key. */
+  wireKind?: string;
   /** The spec validator: every problem into `issues` with its path; undefined when invalid. */
   validate: (issues: Issues, spec: unknown, path: Path) => MeshKindTypes[K]['spec'] | undefined;
   /** Where the kind lands in the snapshot: its ConfigSet list, and the SnapshotVersions input of that name. */
@@ -59,10 +63,26 @@ export const KINDS: { readonly [K in MeshKind]: KindEntry<K> } = {
 type AnyKindEntry = { [K in MeshKind]: KindEntry<K> }[MeshKind];
 export const KIND_ENTRIES: readonly AnyKindEntry[] = Object.values(KINDS);
 
-/** The entry for `kind`, if Weft handles it. */
-export function kindEntry(kind: string): AnyKindEntry | undefined {
-  return Object.hasOwn(KINDS, kind) ? KINDS[kind as MeshKind] : undefined;
+/** The document kind (`kind:`) of an entry. */
+export const wireKindOf = (e: AnyKindEntry): string => e.wireKind ?? e.kind;
+
+const BY_WIRE_KIND = new Map<string, AnyKindEntry[]>();
+for (const e of KIND_ENTRIES) {
+  const list = BY_WIRE_KIND.get(wireKindOf(e)) ?? [];
+  list.push(e);
+  BY_WIRE_KIND.set(wireKindOf(e), list);
 }
+
+/** The entry for a document's `kind` (and API group, when it has one), if Weft handles it. Without a
+ * group the first entry of that kind name is meant (registry order: Istio, then SMI, then others). */
+export function kindEntry(kind: string, group?: string): AnyKindEntry | undefined {
+  const list = BY_WIRE_KIND.get(kind);
+  if (!list) return undefined;
+  return (group === undefined ? undefined : list.find((e) => e.group === group)) ?? list[0];
+}
+
+/** The entry of a registry key (a resource's `kind` after parsing). */
+export const entryOf = (kind: MeshKind): AnyKindEntry => KINDS[kind];
 
 /** Every ConfigSet list, in registry order (also the config inputs of SnapshotVersions). */
 export const CONFIG_LISTS: readonly ConfigListName[] = KIND_ENTRIES.map((e) => e.list);

@@ -2,6 +2,7 @@
 // everything downstream (model, translate) reads only these types, never raw YAML.
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './security-types.js';
 import type { TelemetrySpec } from './telemetry-types.js';
+import type { SourceRef } from './frontends/types.js';
 import type { HttpRouteGroupSpec, IdentityBindingSpec, TcpRouteSpec, TrafficTargetSpec } from './smi-types.js';
 
 /** Where a resource came from, so every later error can name it. */
@@ -26,6 +27,8 @@ interface ResourceBase<K extends string, S> {
   metadata: Meta;
   spec: S;
   origin: Origin;
+  /** Set on resources a front end derived (src/config/frontends): the user's resources they came from. */
+  derivedFrom?: SourceRef[];
 }
 
 // ---------- VirtualService (HTTP part; tcp/tls are kept for later issues) ----------
@@ -131,12 +134,42 @@ export interface HTTPRoute {
   mirrors?: { destination: Destination; percentage?: Percent }[];
 }
 
+/** L4MatchAttributes: where an opaque TCP connection is headed and who opens it. */
+export interface L4MatchAttributes {
+  destinationSubnets?: string[];
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  sourceNamespace?: string;
+  gateways?: string[];
+}
+
+/** TLSMatchAttributes: L4 plus the SNI of the ClientHello (required, wildcards allowed). */
+export interface TLSMatchAttributes extends L4MatchAttributes {
+  sniHosts: string[];
+}
+
+/** RouteDestination of a tcp or tls route: no header operations at L4. */
+export interface L4RouteDestination {
+  destination: Destination;
+  weight?: number;
+}
+
+export interface VsTcpRoute {
+  match?: L4MatchAttributes[];
+  route: L4RouteDestination[];
+}
+
+export interface VsTlsRoute {
+  match: TLSMatchAttributes[];
+  route: L4RouteDestination[];
+}
+
 export interface VirtualServiceSpec {
   hosts: string[];
   gateways: string[]; // [] means the implicit "mesh"
   exportTo?: string[];
   http: HTTPRoute[];
-  /** tcp/tls routes are accepted and kept raw until TCP routing lands. */
+  /** tcp/tls routes: typed as VsTcpRoute / VsTlsRoute; kept raw until their validator lands. */
   tcp?: unknown[];
   tls?: unknown[];
 }

@@ -166,7 +166,9 @@ export class ControlPlane {
     const dashboardMetrics = this.startDashboardMetrics();
     const configz = () => {
       const s = this.store.current();
-      return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped, warnings: this.configWarnings() };
+      const fe = this.cache.snapshot()?.frontEnds;
+      // statuses: what Gateway API routes' and gateways' status would say (the file store cannot write it).
+      return { version: s.version, files: s.files, errors: s.errors, skipped: s.skipped, warnings: this.configWarnings(), statuses: fe?.statuses ?? [], conflicts: fe?.conflicts ?? [] };
     };
     this.monitor = await startMonitor(this.opts.monitorAddress, {
       ready: () => this.started,
@@ -285,7 +287,7 @@ export class ControlPlane {
     if (memo && memo.snap === snap && memo.config === config) return memo.warnings;
     const mesh = this.opts.mesh ?? defaultMeshConfig;
     const traffic = snap ? trafficWarnings(snap, inventoryOf(snap, true)) : [];
-    const warnings = [...policyWarnings(config, mesh.rootNamespace), ...telemetryWarnings(mesh.telemetry, config.telemetries), ...traffic].sort(compareConfigErrors);
+    const warnings = [...policyWarnings(config, mesh.rootNamespace), ...telemetryWarnings(mesh.telemetry, config.telemetries), ...traffic, ...(snap?.frontEnds.findings ?? [])].sort(compareConfigErrors);
     this.configzWarnings = { snap, config, warnings };
     return warnings;
   }

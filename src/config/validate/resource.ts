@@ -35,8 +35,9 @@ export function validateResource(issues: Issues, value: unknown, origin: Origin)
   const identity = typeof name === 'string' && name !== '' ? resourceIdentity(kind, namespace, name) : undefined;
   const group = typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : undefined;
   // A mesh kind with another group (say a CRD of the same name elsewhere) is not ours; one with no
-  // group at all is most likely a broken Istio resource, so it is validated and reported.
-  const entry = kindEntry(kind);
+  // group at all is most likely a broken Istio resource, so it is validated and reported. Kubernetes'
+  // core group is the empty one: `apiVersion: v1`.
+  const entry = kindEntry(kind, group ?? (typeof apiVersion === 'string' && apiVersion !== '' ? '' : undefined));
   const handled = entry !== undefined && (group === entry.group || group === undefined);
 
   if (!handled) {
@@ -58,8 +59,8 @@ export function validateResource(issues: Issues, value: unknown, origin: Origin)
     if (!entry.apiVersionOptional) issues.add('WEFT_E_REQUIRED_FIELD', ['apiVersion'], `is required (${entry.group}/${entry.versions[0]})`);
   } else if (typeof apiVersion !== 'string') {
     issues.add('WEFT_E_TYPE', ['apiVersion'], `must be a string, got ${describeValue(apiVersion)}`);
-  } else if (group === undefined || !entry.versions.includes(apiVersion.slice(group.length + 1))) {
-    issues.add('WEFT_E_API_VERSION', ['apiVersion'], `${kind} is served as ${entry.versions.map((v) => `${entry.group}/${v}`).join(', ')}, got ${JSON.stringify(apiVersion)}`);
+  } else if (entry.group === '' ? !entry.versions.includes(apiVersion) : group === undefined || !entry.versions.includes(apiVersion.slice(group.length + 1))) {
+    issues.add('WEFT_E_API_VERSION', ['apiVersion'], `${kind} is served as ${entry.versions.map((v) => (entry.group ? `${entry.group}/${v}` : v)).join(', ')}, got ${JSON.stringify(apiVersion)}`);
   }
   const meta = top ? readMetadata(issues, top.raw('metadata')) : undefined;
 
@@ -72,7 +73,7 @@ export function validateResource(issues: Issues, value: unknown, origin: Origin)
   }
   if (issues.size !== before || !meta || spec === undefined || identity === undefined) return { type: 'invalid', identity };
   // The spec validators return the spec type matching `kind`, so this pairing is sound.
-  const version = noVersion ? `${entry.group}/${entry.versions[0]}` : (apiVersion as string);
+  const version = noVersion ? (entry.group === '' ? entry.versions[0]! : `${entry.group}/${entry.versions[0]}`) : (apiVersion as string);
   const resource = { kind: entry.kind, apiVersion: version, metadata: meta, spec, origin } as MeshResource;
   return { type: 'resource', resource, identity };
 }

@@ -7,6 +7,8 @@ import { resourceFingerprint } from '../../config/config-set.js';
 import { CONFIG_LISTS } from '../../config/kinds.js';
 import type { ConfigListName, ConfigSet, DestinationRule, MeshResource, ServiceEntry, VirtualService, WorkloadEntrySpec } from '../../config/types.js';
 import { defaultMeshConfig, type MeshConfig } from '../../config/mesh-config.js';
+import { lowerFrontEnds } from '../../config/frontends/index.js';
+import type { EffectiveConfig } from '../../config/frontends/types.js';
 import { hostMatches, resolveHost, serviceFqdn } from './hosts.js';
 import type { ProxyNode } from './proxy-node.js';
 import { allocateVips, defaultVipRange, type VipRange } from './vips.js';
@@ -84,6 +86,9 @@ export interface MeshSnapshot {
   jwks: ReadonlyMap<string, string>;
   /** Content hashes: caches key on these so an endpoint change does not rebuild clusters or routes. */
   versions: SnapshotVersions;
+  /** What lowering the front ends (Gateway API, SMI, Kubernetes Services) reported: `config` above is
+   * already the lowered one. Shown by `weft analyze` and /debug/configz; no translator part reads it. */
+  frontEnds: Omit<EffectiveConfig, 'config'>;
 }
 
 /** Config rules by resolved host: exact names in a map, wildcards in a list; config order kept. */
@@ -144,7 +149,10 @@ export interface SnapshotInput {
 
 const NO_JWKS: ReadonlyMap<string, string> = new Map();
 
-export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfig, jwks = NO_JWKS, vipRange = defaultVipRange }: SnapshotInput): MeshSnapshot {
+export function buildSnapshot({ config: userConfig, proxies, domain, mesh = defaultMeshConfig, jwks = NO_JWKS, vipRange = defaultVipRange }: SnapshotInput): MeshSnapshot {
+  // Gateway API, SMI and Kubernetes Services become Istio-model resources first: everything below
+  // (and every translator part) reads one model.
+  const { config, ...frontEnds } = lowerFrontEnds(userConfig, { domain });
   const services = new Map<string, MeshService>();
   const endpoints = new Map<string, MeshEndpoint[]>();
   const addEndpoint = (hostname: string, servicePort: number, ep: MeshEndpoint) => {
@@ -225,6 +233,7 @@ export function buildSnapshot({ config, proxies, domain, mesh = defaultMeshConfi
     serviceByHost: new Map(sortedServices.map((s) => [s.hostname, s])),
     endpoints,
     jwks,
+    frontEnds,
     versions: {
       ...configVersions(config),
       services: hash(sortedServices),

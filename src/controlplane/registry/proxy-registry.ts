@@ -14,6 +14,7 @@
 // sidecar's config without limit; a refusal names the limit and its flag.
 import * as grpc from '@grpc/grpc-js';
 import type { ProxyNode } from '../model/proxy-node.js';
+import type { Registry } from './registry.js';
 
 export interface RegistryLimits {
   /** Node ids registered at once, connected or within their grace period (0: no limit). */
@@ -46,7 +47,7 @@ interface Entry {
   removal?: NodeJS.Timeout;
 }
 
-export class ProxyRegistry {
+export class ProxyRegistry implements Registry {
   private readonly entries = new Map<string, Entry>();
   private readonly perPeer = new Map<string, number>();
   private readonly listeners = new Set<() => void>();

@@ -21,6 +21,7 @@ const SNAPSHOT_FIELDS: { readonly [F in keyof MeshSnapshot]-?: readonly Snapshot
   sourceLabelKeys: ['virtualServices'],
   jwks: ['jwks'],
   versions: [], // never: a part reads content, not versions
+  frontEnds: [], // never: lowering's report, for analyze and /debug/configz
 };
 
 const PROXY_FIELDS: { readonly [F in keyof ProxyNode]-?: readonly ProxyInput[] } = {

@@ -10,7 +10,7 @@ import type {
   DiscoveryResponseWire,
   XdsType,
 } from '../../api/envoy.js';
-import type { ProxyRegistry } from '../registry/proxy-registry.js';
+import type { Registry } from '../registry/registry.js';
 import type { XdsCache } from './cache.js';
 import { DeltaStream } from './delta-stream.js';
 import { SotwStream } from './sotw-stream.js';
@@ -31,7 +31,7 @@ type AnyStream = XdsStream<never, unknown, TypeStatus>;
 
 export interface AdsServerOptions {
   cache: XdsCache;
-  registry: ProxyRegistry;
+  registry: Registry;
   log?: Log;
   /** Proxies being pushed to at once; the rest wait their turn (Istio's PILOT_PUSH_THROTTLE). Bounds
    * the memory a push to thousands of proxies holds in transport buffers. */
@@ -44,7 +44,7 @@ export interface AdsServerOptions {
 
 export class AdsServer implements StreamHost {
   readonly cache: XdsCache;
-  readonly registry: ProxyRegistry;
+  readonly registry: Registry;
   readonly log: Log;
   private readonly streams = new Set<AnyStream>();
   private readonly grpcServers: grpc.Server[] = [];

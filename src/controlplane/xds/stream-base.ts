@@ -5,7 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { NodeWire, XdsProtocol, XdsType } from '../../api/envoy.js';
 import { parseProxyNode, type ProxyNode } from '../model/proxy-node.js';
 import { registersWorkload } from '../model/client-kind.js';
-import type { Admission, ProxyRegistry } from '../registry/proxy-registry.js';
+import type { Admission } from '../registry/proxy-registry.js';
+import type { Registry } from '../registry/registry.js';
 import type { EncodedSet, XdsCache } from './cache.js';
 import type { WriteBudget, WriteTicket } from './write-budget.js';
 
@@ -35,7 +36,7 @@ export interface ProxyStatus {
 /** What a stream needs from the server that owns it. */
 export interface StreamHost {
   readonly cache: XdsCache;
-  readonly registry: ProxyRegistry;
+  readonly registry: Registry;
   log(msg: string): void;
   readonly writeBudget: WriteBudget;
   /** Just after a restart: the registry is still refilling (see control-plane.ts, startup grace). */
